@@ -1,0 +1,248 @@
+import type { Canvas, CanvasSpan } from './canvas';
+import { SeededRandom } from './rng';
+import { commitCount, type CommitSchedule } from './schedule';
+import type { SpecialTokens } from './specialTokens';
+import { chooseToken, tokenProbability } from './tokenChoice';
+
+/**
+ * The denoiser as the sampler sees it: logits for some positions of a canvas.
+ * `positions` lists canvas indices; the result is row-major [positions.length, vocabSize].
+ */
+export interface LogitsModel {
+  readonly vocabSize: number;
+  logits(ids: Int32Array, positions: Int32Array): Promise<Float32Array>;
+}
+
+/** The knobs a user turns. */
+export interface SamplerOptions extends CommitSchedule {
+  /** Most model calls one request may make (the step budget). */
+  maxSteps: number;
+  temperature: number;
+  topP: number;
+  seed: number;
+  /**
+   * Refine strength in (0, 1]: the fraction of each span's original tokens that is re-masked,
+   * chosen as the ones the model trusts least (one scoring pass). 1 regenerates the span.
+   */
+  strength: number;
+  /**
+   * Self-correction: after the spans are complete, re-mask this fraction of their committed
+   * tokens (the least probable under a fresh look at the whole canvas) and denoise them again.
+   */
+  remask: number;
+  /** Epoch ms after which the current state is returned (remaining slots take their last candidates). */
+  deadline?: number;
+}
+
+/** What the progress callback sees after each step. */
+export interface StepState {
+  step: number;
+  maxSteps: number;
+  /** The canvas ids now (masked slots hold the mask id). */
+  ids: Int32Array;
+  /** 1 where a span slot is committed. */
+  committed: Uint8Array;
+  /** Confidence of each committed slot (0 elsewhere). */
+  confidence: Float32Array;
+  spans: readonly CanvasSpan[];
+}
+
+export type StopReason = 'done' | 'deadline' | 'cancelled';
+
+export interface DenoiseResult {
+  /** Each span's final tokens, pads dropped. */
+  spans: Int32Array[];
+  /** Model calls made. */
+  steps: number;
+  stoppedBy: StopReason;
+}
+
+export interface DenoiseHooks {
+  onStep?: (state: StepState) => void;
+  /** Checked between steps; cancellation never interrupts a model call. */
+  isCancelled?: () => boolean;
+  now?: () => number;
+}
+
+/**
+ * Masked-diffusion decoding of every span of `canvas` jointly (LLaDA / Fast-dLLM style):
+ * each step is one model call over the masked slots; the most confident candidates are
+ * committed (threshold or fixed-k), never un-committed except by the optional self-correction.
+ */
+export async function denoise(
+  model: LogitsModel,
+  canvas: Canvas,
+  special: SpecialTokens,
+  options: SamplerOptions,
+  hooks: DenoiseHooks = {},
+): Promise<DenoiseResult> {
+  const vocab = model.vocabSize;
+  const ids = canvas.ids.slice();
+  const committed = new Uint8Array(ids.length);
+  const confidence = new Float32Array(ids.length);
+  const spanOf = new Int32Array(ids.length).fill(-1);
+  canvas.spans.forEach((s, i) => spanOf.fill(i, s.offset, s.offset + s.slots));
+  const rng = new SeededRandom(options.seed);
+  const now = hooks.now ?? Date.now;
+  const allowed = allowedTables(vocab, special, canvas.spans);
+  let steps = 0;
+  const report = (): void =>
+    hooks.onStep?.({ step: steps, maxSteps: options.maxSteps, ids, committed, confidence, spans: canvas.spans });
+
+  // Refine at strength < 1: keep the tokens the model trusts, re-mask the rest.
+  if (options.strength < 1 && canvas.spans.some((s) => s.original.length > 0)) {
+    for (const s of canvas.spans) {
+      ids.set(s.original.subarray(0, s.slots), s.offset);
+      committed.fill(1, s.offset, s.offset + Math.min(s.slots, s.original.length));
+    }
+    const scored = spanPositions(canvas.spans, (p) => committed[p] === 1);
+    const logits = await model.logits(ids, scored);
+    steps++;
+    const probs = Array.from(scored, (p, row) => tokenProbability(logits, row, vocab, ids[p], allowed.plain));
+    for (const span of canvas.spans) {
+      const rows = [...scored.keys()].filter((r) => spanOf[scored[r]] === canvas.spans.indexOf(span));
+      const n = Math.max(1, Math.round(options.strength * rows.length));
+      rows.sort((a, b) => probs[a] - probs[b] || a - b);
+      for (const r of rows.slice(0, n)) remaskSlot(scored[r]);
+      for (const r of rows.slice(n)) confidence[scored[r]] = probs[r];
+    }
+    report();
+  }
+
+  let corrected = options.remask <= 0;
+  let lastCandidates = new Map<number, number>();
+  for (;;) {
+    let masked = spanPositions(canvas.spans, (p) => committed[p] === 0);
+    if (masked.length === 0) {
+      if (corrected || steps >= options.maxSteps) break;
+      corrected = true;
+      if ((await selfCorrect()) === 0) break;
+      continue;
+    }
+    if (hooks.isCancelled?.()) return finish('cancelled');
+    const outOfTime = options.deadline !== undefined && now() >= options.deadline;
+    if ((outOfTime || steps >= options.maxSteps) && lastCandidates.size > 0) {
+      // Out of time (or calls): every remaining slot takes the candidate it had last step.
+      for (const p of masked) commitSlot(p, lastCandidates.get(p) ?? special.pad, 0);
+      report();
+      return finish(outOfTime ? 'deadline' : 'done');
+    }
+    const logits = await model.logits(ids, masked);
+    steps++;
+    // A model call can take a while: honour cancellation before changing anything.
+    if (hooks.isCancelled?.()) return finish('cancelled');
+    const candidates = masked.length === 0 ? [] : Array.from(masked, (p, row) => {
+      const choice = chooseToken(logits, row, vocab, {
+        temperature: options.temperature,
+        topP: options.topP,
+        rng,
+        allowed: allowedAt(p),
+      });
+      return { p, ...choice };
+    });
+    lastCandidates = new Map(candidates.map((c) => [c.p, c.id]));
+    candidates.sort((a, b) => b.confidence - a.confidence || a.p - b.p);
+    const n = commitCount(candidates.map((c) => c.confidence), options.maxSteps - steps + 1, options);
+    for (const c of candidates.slice(0, n)) {
+      // An earlier commit in this step may have padded this slot already.
+      if (committed[c.p]) continue;
+      // Pads are a span's tail: a pad candidate behind a committed token becomes its best non-pad.
+      const id = c.id === special.pad && !padAllowed(c.p) ? bestNonPad(logits, masked.indexOf(c.p), c.p) : c.id;
+      commitSlot(c.p, id, c.confidence);
+    }
+    masked = spanPositions(canvas.spans, (p) => committed[p] === 0);
+    report();
+  }
+  return finish('done');
+
+  function finish(stoppedBy: StopReason): DenoiseResult {
+    const spans = canvas.spans.map((s) => {
+      const out: number[] = [];
+      for (let p = s.offset; p < s.offset + s.slots; p++) if (committed[p] && ids[p] !== special.pad) out.push(ids[p]);
+      return Int32Array.from(out);
+    });
+    return { spans, steps, stoppedBy };
+  }
+
+  function commitSlot(p: number, id: number, conf: number): void {
+    ids[p] = id;
+    committed[p] = 1;
+    confidence[p] = conf;
+    if (id === special.pad) {
+      // Once a pad is committed every later slot of the span is surplus.
+      const s = canvas.spans[spanOf[p]];
+      for (let q = p + 1; q < s.offset + s.slots; q++) {
+        ids[q] = special.pad;
+        committed[q] = 1;
+        confidence[q] = conf;
+      }
+    }
+  }
+
+  function remaskSlot(p: number): void {
+    ids[p] = special.mask;
+    committed[p] = 0;
+    confidence[p] = 0;
+  }
+
+  function allowedAt(p: number): Uint8Array {
+    const s = canvas.spans[spanOf[p]];
+    if (p === s.offset && s.firstAllowed) return allowed.first.get(s)!;
+    return s.variableLength && padAllowed(p) ? allowed.withPad : allowed.plain;
+  }
+
+  /** A pad may go at p only if no later slot of its span holds a committed non-pad token. */
+  function padAllowed(p: number): boolean {
+    const s = canvas.spans[spanOf[p]];
+    if (!s.variableLength) return false;
+    for (let q = p + 1; q < s.offset + s.slots; q++) if (committed[q] && ids[q] !== special.pad) return false;
+    return true;
+  }
+
+  function bestNonPad(logits: Float32Array, row: number, p: number): number {
+    const table = p === canvas.spans[spanOf[p]].offset && canvas.spans[spanOf[p]].firstAllowed
+      ? allowed.first.get(canvas.spans[spanOf[p]])!
+      : allowed.plain;
+    const choice = chooseToken(logits, row, vocab, { temperature: 0, topP: 1, rng, allowed: table });
+    return choice.id;
+  }
+
+  /** Re-masks the least probable committed tokens; returns how many. */
+  async function selfCorrect(): Promise<number> {
+    const filled = spanPositions(canvas.spans, (p) => ids[p] !== special.pad);
+    if (filled.length === 0) return 0;
+    const logits = await model.logits(ids, filled);
+    steps++;
+    const probs = Array.from(filled, (p, row) => tokenProbability(logits, row, vocab, ids[p], allowedAt(p)));
+    const order = [...filled.keys()].sort((a, b) => probs[a] - probs[b] || a - b);
+    const n = Math.min(filled.length, Math.max(1, Math.round(options.remask * filled.length)));
+    for (const r of order.slice(0, n)) remaskSlot(filled[r]);
+    report();
+    return n;
+  }
+}
+
+/** Canvas positions of all span slots satisfying `keep`, in canvas order. */
+function spanPositions(spans: readonly CanvasSpan[], keep: (p: number) => boolean): Int32Array {
+  const out: number[] = [];
+  for (const s of spans) for (let p = s.offset; p < s.offset + s.slots; p++) if (keep(p)) out.push(p);
+  return Int32Array.from(out);
+}
+
+/** Which ids a slot may take: never mask/bos/eos; pad only in variable-length spans. */
+function allowedTables(vocab: number, special: SpecialTokens, spans: readonly CanvasSpan[]) {
+  const withPad = new Uint8Array(vocab).fill(1);
+  withPad[special.mask] = 0;
+  withPad[special.bos] = 0;
+  withPad[special.eos] = 0;
+  const plain = withPad.slice();
+  plain[special.pad] = 0;
+  const first = new Map<CanvasSpan, Uint8Array>();
+  for (const s of spans) {
+    if (!s.firstAllowed) continue;
+    const t = new Uint8Array(vocab);
+    for (const id of s.firstAllowed) if (plain[id]) t[id] = 1;
+    first.set(s, t);
+  }
+  return { withPad, plain, first };
+}

@@ -1,0 +1,159 @@
+// Serves refine / fill / complete requests on a loaded model: turns request text into a canvas,
+// runs the core sampler and turns the tokens back into text edits. No process or ONNX details
+// here, so the same code runs in the worker and in tests against a fake model.
+import { buildCanvas } from '../core/canvas';
+import { denoise, type LogitsModel, type SamplerOptions, type StepState } from '../core/sampler';
+import type { SpecialTokens } from '../core/specialTokens';
+import { prepareSpans, spanProgressText, spanReplacement, type CharRange, type TokenCodec } from '../core/spanText';
+import type {
+  CompleteParams, ContextSettings, DenoiseResult, FillParams, ProgressParams, RefineParams, SamplerSettings,
+} from './protocol';
+
+export class BadInputError extends Error {}
+
+export interface EngineHooks {
+  onProgress?: (p: ProgressParams) => void;
+  isCancelled?: () => boolean;
+}
+
+export class CancelledError extends Error {
+  constructor() {
+    super('request cancelled');
+  }
+}
+
+/** Defaults chosen for the shipped small model; every one can be overridden per request. */
+export const DEFAULTS = {
+  threshold: 0.8,
+  temperature: 0,
+  topP: 1,
+  seed: 0,
+  remask: 0,
+  prefixTokens: 192,
+  suffixTokens: 64,
+  fillTokens: 48,
+  completeTokens: 24,
+  /** Full-strength refine gets this many slots per original token, plus `refineExtraSlots`. */
+  refineSlack: 1.25,
+  refineExtraSlots: 4,
+} as const;
+
+/** Rough upper bound of characters per token, used to cut context before tokenising it. */
+const CHARS_PER_TOKEN = 8;
+
+export class Engine {
+  constructor(
+    private readonly model: LogitsModel,
+    private readonly codec: TokenCodec,
+    private readonly special: SpecialTokens,
+    private readonly contextLength: number,
+  ) {}
+
+  refine(p: RefineParams, hooks: EngineHooks = {}): Promise<DenoiseResult> {
+    if (!(p.start >= 0 && p.end <= p.text.length && p.start <= p.end)) throw new BadInputError(`selection ${p.start}-${p.end} is outside the text`);
+    if (p.start === p.end) throw new BadInputError('the selection is empty: select the code to refine');
+    const strength = p.strength ?? 1;
+    if (!(strength > 0 && strength <= 1)) throw new BadInputError(`strength must be in (0, 1], got ${p.strength}`);
+    const full = strength >= 1;
+    return this.run(p, [{ start: p.start, end: p.end }], hooks, {
+      variableLength: full,
+      slotsFor: (orig) => (full ? Math.ceil(orig.length * DEFAULTS.refineSlack) + DEFAULTS.refineExtraSlots : orig.length),
+      strength,
+    });
+  }
+
+  fill(p: FillParams, hooks: EngineHooks = {}): Promise<DenoiseResult> {
+    if (p.cursors.length === 0) throw new BadInputError('no cursor to fill at');
+    const cursors = [...new Set(p.cursors)].sort((a, b) => a - b);
+    for (const c of cursors) if (!(c >= 0 && c <= p.text.length)) throw new BadInputError(`cursor ${c} is outside the text`);
+    const slots = positiveInt(p.maxTokens ?? DEFAULTS.fillTokens, 'maxTokens');
+    return this.run(p, cursors.map((c) => ({ start: c, end: c })), hooks, { variableLength: true, slotsFor: () => slots, strength: 1 });
+  }
+
+  complete(p: CompleteParams, hooks: EngineHooks = {}): Promise<DenoiseResult> {
+    const slots = positiveInt(p.maxTokens ?? DEFAULTS.completeTokens, 'maxTokens');
+    const text = p.prefix + p.suffix;
+    const at = p.prefix.length;
+    return this.run({ ...p, text }, [{ start: at, end: at }], hooks, { variableLength: true, slotsFor: () => slots, strength: 1 });
+  }
+
+  private async run(
+    p: { text: string; requestId: string; sampler?: SamplerSettings; context?: ContextSettings; progress?: boolean },
+    ranges: CharRange[],
+    hooks: EngineHooks,
+    span: { variableLength: boolean; slotsFor: (orig: Int32Array) => number; strength: number },
+  ): Promise<DenoiseResult> {
+    const t0 = Date.now();
+    const prefixTokens = positiveInt(p.context?.prefixTokens ?? DEFAULTS.prefixTokens, 'prefixTokens');
+    const suffixTokens = positiveInt(p.context?.suffixTokens ?? DEFAULTS.suffixTokens, 'suffixTokens');
+    const prepared = prepareSpans(this.codec, p.text, ranges, {
+      prefixChars: prefixTokens * CHARS_PER_TOKEN,
+      suffixChars: suffixTokens * CHARS_PER_TOKEN,
+      slotsFor: span.slotsFor,
+      variableLength: span.variableLength,
+    });
+    // Spans longer than the model's context cannot be denoised: trim them rather than fail.
+    const room = Math.max(8, this.contextLength - 2 - Math.min(prefixTokens + suffixTokens, this.contextLength >> 1));
+    const slotTotal = prepared.spans.reduce((n, s) => n + s.slots, 0);
+    if (slotTotal > room) {
+      const scale = room / slotTotal;
+      for (const s of prepared.spans) {
+        s.slots = Math.max(1, Math.floor(s.slots * scale));
+        if (s.original.length > s.slots) s.original = s.original.subarray(0, s.slots);
+      }
+    }
+    const canvas = buildCanvas(prepared.contexts, prepared.spans, {
+      prefix: prefixTokens, suffix: suffixTokens, total: this.contextLength,
+    }, this.special, { fileStart: prepared.fileStart, fileEnd: prepared.fileEnd });
+    const options = samplerOptions(p.sampler, span.strength, canvas.spans.reduce((n, s) => n + s.slots, 0), t0);
+    const onStep = p.progress && hooks.onProgress
+      ? (s: StepState): void => hooks.onProgress!(this.progress(p.requestId, s, prepared.heals))
+      : undefined;
+    const result = await denoise(this.model, canvas, this.special, options, { onStep, isCancelled: hooks.isCancelled });
+    if (result.stoppedBy === 'cancelled') throw new CancelledError();
+    const edits = ranges.map((r, i) => ({
+      start: r.start,
+      end: r.end,
+      text: spanReplacement(this.codec, result.spans[i], prepared.heals[i]),
+    }));
+    return { edits, steps: result.steps, ms: Date.now() - t0, stoppedBy: result.stoppedBy, canvasTokens: canvas.ids.length };
+  }
+
+  private progress(requestId: string, s: StepState, heals: string[]): ProgressParams {
+    return {
+      requestId,
+      step: s.step,
+      maxSteps: s.maxSteps,
+      spans: s.spans.map((span, i) =>
+        spanProgressText(this.codec, s.ids, s.committed, span.offset, span.slots, this.special.pad, heals[i])),
+    };
+  }
+}
+
+function samplerOptions(s: SamplerSettings | undefined, strength: number, slots: number, t0: number): SamplerOptions {
+  const threshold = s?.threshold ?? DEFAULTS.threshold;
+  if (!(threshold >= 0 && threshold <= 1)) throw new BadInputError(`threshold must be in [0, 1], got ${threshold}`);
+  const temperature = s?.temperature ?? DEFAULTS.temperature;
+  if (!(temperature >= 0)) throw new BadInputError(`temperature must be ≥ 0, got ${temperature}`);
+  const topP = s?.topP ?? DEFAULTS.topP;
+  if (!(topP > 0 && topP <= 1)) throw new BadInputError(`topP must be in (0, 1], got ${topP}`);
+  const remask = s?.remask ?? DEFAULTS.remask;
+  if (!(remask >= 0 && remask < 1)) throw new BadInputError(`remask must be in [0, 1), got ${remask}`);
+  return {
+    // Default budget: every slot could be committed one at a time, so the threshold alone decides.
+    maxSteps: s?.steps !== undefined ? positiveInt(s.steps, 'steps') : slots + 1,
+    threshold,
+    tokensPerStep: s?.tokensPerStep !== undefined ? positiveInt(s.tokensPerStep, 'tokensPerStep') : undefined,
+    temperature,
+    topP,
+    seed: s?.seed ?? DEFAULTS.seed,
+    strength,
+    remask,
+    deadline: s?.timeBudgetMs !== undefined ? t0 + s.timeBudgetMs : undefined,
+  };
+}
+
+function positiveInt(v: number, name: string): number {
+  if (!Number.isInteger(v) || v < 1) throw new BadInputError(`${name} must be a positive integer, got ${v}`);
+  return v;
+}

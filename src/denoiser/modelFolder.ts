@@ -1,0 +1,114 @@
+// Loads a model folder (DESIGN.md, "The model contract") and refuses one that breaks the
+// contract with a message naming the file and the problem.
+import fs from 'node:fs';
+import path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import type { SpecialTokens } from '../core/specialTokens';
+import { OnnxLogitsModel } from './onnxModel';
+import { HfTokenCodec } from './tokenCodec';
+
+export const CONTRACT_VERSION = 1;
+const REQUIRED_FILES = ['denoiser.json', 'model.onnx', 'tokenizer.json', 'tokenizer_config.json'];
+
+/** denoiser.json */
+export interface DenoiserManifest {
+  contract: number;
+  name: string;
+  inputs: { ids: string; positions?: string };
+  outputs: { logits: string };
+  context_length: number;
+  vocab_size: number;
+  special_tokens: SpecialTokens;
+}
+
+export class ModelFolderError extends Error {}
+
+export interface LoadedModel {
+  manifest: DenoiserManifest;
+  model: OnnxLogitsModel;
+  codec: HfTokenCodec;
+  session: ort.InferenceSession;
+}
+
+export async function loadModelFolder(dir: string, threads: number): Promise<LoadedModel> {
+  const fail = (msg: string): never => {
+    throw new ModelFolderError(msg);
+  };
+  if (!fs.existsSync(dir)) fail(`model folder ${dir} does not exist`);
+  if (!fs.statSync(dir).isDirectory()) fail(`model folder ${dir} is not a folder`);
+  for (const f of REQUIRED_FILES) if (!fs.existsSync(path.join(dir, f))) fail(`${path.join(dir, f)} is missing (a model folder needs ${REQUIRED_FILES.join(', ')})`);
+
+  const manifest = readJson(path.join(dir, 'denoiser.json')) as DenoiserManifest;
+  const where = path.join(dir, 'denoiser.json');
+  if (manifest.contract !== CONTRACT_VERSION) fail(`${where} declares contract ${JSON.stringify(manifest.contract)}; this version of Diffuse reads contract ${CONTRACT_VERSION}`);
+  if (typeof manifest.inputs?.ids !== 'string') fail(`${where}: "inputs.ids" (the name of the input_ids input) is missing`);
+  if (typeof manifest.outputs?.logits !== 'string') fail(`${where}: "outputs.logits" (the name of the logits output) is missing`);
+  if (!Number.isInteger(manifest.vocab_size) || manifest.vocab_size < 8) fail(`${where}: "vocab_size" must be an integer`);
+  if (!Number.isInteger(manifest.context_length) || manifest.context_length < 16) fail(`${where}: "context_length" must be an integer ≥ 16`);
+  for (const k of ['pad', 'mask', 'bos', 'eos'] as const) {
+    const id = manifest.special_tokens?.[k];
+    if (!Number.isInteger(id) || id < 0 || id >= manifest.vocab_size) fail(`${where}: "special_tokens.${k}" must be a token id below vocab_size`);
+  }
+
+  const tokJson = readJson(path.join(dir, 'tokenizer.json')) as { model?: unknown; added_tokens?: { id: number; content: string }[] };
+  const tokConfig = readJson(path.join(dir, 'tokenizer_config.json'));
+  if (!tokJson.model) fail(`${path.join(dir, 'tokenizer.json')} has no "model" section; is it a Hugging Face tokenizer.json?`);
+  let codec: HfTokenCodec;
+  try {
+    const specials = (tokJson.added_tokens ?? []).map((t) => t.content);
+    codec = new HfTokenCodec(tokJson, tokConfig, specials);
+  } catch (e) {
+    return fail(`${path.join(dir, 'tokenizer.json')} could not be loaded: ${firstLine(e)}`);
+  }
+  if (codec.vocabSize !== manifest.vocab_size) fail(`${path.join(dir, 'tokenizer.json')} has ${codec.vocabSize} tokens but ${where} says vocab_size ${manifest.vocab_size}`);
+
+  let session: ort.InferenceSession;
+  try {
+    session = await ort.InferenceSession.create(path.join(dir, 'model.onnx'), {
+      intraOpNumThreads: threads,
+      interOpNumThreads: 1,
+      graphOptimizationLevel: 'all',
+      executionMode: 'sequential',
+    });
+  } catch (e) {
+    return fail(`${path.join(dir, 'model.onnx')} could not be loaded by onnxruntime: ${firstLine(e)}`);
+  }
+  const onnxPath = path.join(dir, 'model.onnx');
+  const needInputs = [manifest.inputs.ids, ...(manifest.inputs.positions ? [manifest.inputs.positions] : [])];
+  for (const name of needInputs) {
+    if (!session.inputNames.includes(name)) fail(`${onnxPath} has inputs [${session.inputNames.join(', ')}] but ${where} names input "${name}"`);
+  }
+  if (!session.outputNames.includes(manifest.outputs.logits)) fail(`${onnxPath} has outputs [${session.outputNames.join(', ')}] but ${where} names output "${manifest.outputs.logits}"`);
+  const extra = session.inputNames.filter((n) => !needInputs.includes(n));
+  if (extra.length) fail(`${onnxPath} needs inputs [${extra.join(', ')}] that ${where} does not describe`);
+
+  const model = new OnnxLogitsModel(session, manifest.vocab_size, {
+    ids: manifest.inputs.ids, positions: manifest.inputs.positions, logits: manifest.outputs.logits,
+  });
+  // One tiny forward pass proves the graph runs and its logits are as wide as the vocabulary.
+  const s = manifest.special_tokens;
+  try {
+    await model.logits(Int32Array.from([s.bos, s.mask, s.eos]), Int32Array.from([1]));
+  } catch (e) {
+    fail(`${onnxPath} failed a test forward pass: ${firstLine(e)}`);
+  }
+  return { manifest, model, codec, session };
+}
+
+function readJson(file: string): unknown {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new ModelFolderError(`${file} could not be read: ${firstLine(e)}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new ModelFolderError(`${file} is not valid JSON: ${firstLine(e)}`);
+  }
+}
+
+function firstLine(e: unknown): string {
+  return String(e instanceof Error ? e.message : e).split('\n')[0].trim();
+}

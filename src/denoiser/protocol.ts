@@ -1,0 +1,114 @@
+// The one definition of what crosses the process boundary between the denoiser client
+// (extension host or CLI) and the worker. Both sides import these types; nothing else is shared.
+import { NotificationType, RequestType } from 'vscode-jsonrpc';
+
+/** Sampler knobs a request may set; the worker fills in defaults for the rest. */
+export interface SamplerSettings {
+  /** Step budget: most model calls for the request. */
+  steps?: number;
+  /** Commit every slot at least this confident (0–1). */
+  threshold?: number;
+  /** Fixed-k schedule instead of the threshold: commit this many slots per step. */
+  tokensPerStep?: number;
+  /** 0 = greedy. */
+  temperature?: number;
+  topP?: number;
+  seed?: number;
+  /** Self-correction: fraction of the result re-masked and denoised once more (0 = off). */
+  remask?: number;
+  /** After this many ms the current state is returned (ghost text). */
+  timeBudgetMs?: number;
+}
+
+/** Context budgets in tokens, nearest the span first. */
+export interface ContextSettings {
+  prefixTokens?: number;
+  suffixTokens?: number;
+}
+
+interface RequestBase {
+  /** Correlates progress notifications with the request. */
+  requestId: string;
+  sampler?: SamplerSettings;
+  context?: ContextSettings;
+  /** Send a progress notification after each step. */
+  progress?: boolean;
+}
+
+/** Regenerate `text[start, end)` with the rest of `text` as context. */
+export interface RefineParams extends RequestBase {
+  text: string;
+  start: number;
+  end: number;
+  /** Fraction of the span's tokens re-masked, 0.1–1 (1 = rewrite it all). */
+  strength?: number;
+}
+
+/** Insert new text at each cursor offset of `text`; all cursors are denoised jointly. */
+export interface FillParams extends RequestBase {
+  text: string;
+  cursors: number[];
+  /** Slots per cursor; the model pads away what it does not need. */
+  maxTokens?: number;
+}
+
+/** Fill-in-the-middle between a prefix and a suffix (ghost text, `diffuse complete`). */
+export interface CompleteParams extends RequestBase {
+  prefix: string;
+  suffix: string;
+  maxTokens?: number;
+}
+
+/** Replace `text[start, end)` of the request's text by `text`. */
+export interface SpanEdit {
+  start: number;
+  end: number;
+  text: string;
+}
+
+export interface DenoiseResult {
+  edits: SpanEdit[];
+  /** Model calls made. */
+  steps: number;
+  /** Wall time inside the worker. */
+  ms: number;
+  stoppedBy: 'done' | 'deadline';
+  canvasTokens: number;
+}
+
+export interface ProgressParams {
+  requestId: string;
+  step: number;
+  maxSteps: number;
+  /** Each span's text now, masked slots drawn as ░. */
+  spans: { text: string; masked: number }[];
+}
+
+export interface LoadParams {
+  modelDir: string;
+  /** onnxruntime intra-op threads. */
+  threads?: number;
+}
+
+export interface ModelInfo {
+  name: string;
+  modelDir: string;
+  vocabSize: number;
+  contextLength: number;
+  loadMs: number;
+  threads: number;
+}
+
+export const LoadRequest = new RequestType<LoadParams, ModelInfo, void>('diffuse/load');
+export const RefineRequest = new RequestType<RefineParams, DenoiseResult, void>('diffuse/refine');
+export const FillRequest = new RequestType<FillParams, DenoiseResult, void>('diffuse/fill');
+export const CompleteRequest = new RequestType<CompleteParams, DenoiseResult, void>('diffuse/complete');
+export const ProgressNotification = new NotificationType<ProgressParams>('diffuse/progress');
+
+/** Error codes of failed requests (JSON-RPC application range). */
+export const ErrorCodes = {
+  modelInvalid: -32001,
+  badInput: -32002,
+  cancelled: -32800, // the JSON-RPC code vscode-jsonrpc itself uses for cancellation
+  notLoaded: -32003,
+} as const;

@@ -1,0 +1,218 @@
+// The sampler's logic against small deterministic fake models. (The real model is exercised by
+// engine and CLI tests; these pin down the decoding rules themselves.)
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { buildCanvas, type SpanSpec } from '../src/core/canvas';
+import { denoise, type LogitsModel, type SamplerOptions, type StepState } from '../src/core/sampler';
+import { commitCount } from '../src/core/schedule';
+
+const special = { pad: 0, mask: 1, bos: 2, eos: 3 };
+const V = 32;
+
+/**
+ * A model that "knows" the right token for every canvas position. `strength(p)` is the logit
+ * margin it gives the right token at p, so tests control how confident each slot is.
+ */
+function oracle(target: (ids: Int32Array, p: number) => number, strength: (p: number) => number = () => 8) {
+  const calls: { ids: Int32Array; positions: Int32Array }[] = [];
+  const model: LogitsModel = {
+    vocabSize: V,
+    async logits(ids, positions) {
+      calls.push({ ids: ids.slice(), positions: positions.slice() });
+      const out = new Float32Array(positions.length * V);
+      positions.forEach((p, r) => {
+        out[r * V + target(ids, p)] = strength(p);
+      });
+      return out;
+    },
+  };
+  return { model, calls };
+}
+
+const opts = (o: Partial<SamplerOptions> = {}): SamplerOptions => ({
+  maxSteps: 100, threshold: 0.9, temperature: 0, topP: 1, seed: 1, strength: 1, remask: 0, ...o,
+});
+
+function canvasOf(prefix: number[], span: Partial<SpanSpec> & { slots: number }, suffix: number[], spans2?: { middle: number[]; span: Partial<SpanSpec> & { slots: number } }) {
+  const spans: SpanSpec[] = [{ original: new Int32Array(0), variableLength: false, ...span }];
+  const contexts = [Int32Array.from(prefix)];
+  if (spans2) {
+    contexts.push(Int32Array.from(spans2.middle));
+    spans.push({ original: new Int32Array(0), variableLength: false, ...spans2.span });
+  }
+  contexts.push(Int32Array.from(suffix));
+  return buildCanvas(contexts, spans, { prefix: 100, suffix: 100, total: 256 }, special, { fileStart: true, fileEnd: true });
+}
+
+describe('denoise', () => {
+  test('a model that knows the answer fills the span with it', async () => {
+    const c = canvasOf([10, 11], { slots: 4 }, [12]);
+    // canvas: bos 10 11 [4 slots] 12 eos — the right token at slot p is 20 + p
+    const { model } = oracle((_ids, p) => 20 + p);
+    const r = await denoise(model, c, special, opts());
+    assert.deepEqual([...r.spans[0]], [23, 24, 25, 26]);
+    assert.equal(r.stoppedBy, 'done');
+  });
+
+  test('the threshold commits every confident slot in one step', async () => {
+    const c = canvasOf([10], { slots: 6 }, [12]);
+    const { model, calls } = oracle((_ids, p) => 20 + p, () => 12); // p ≈ 0.9999 everywhere
+    const r = await denoise(model, c, special, opts({ threshold: 0.9 }));
+    assert.equal(r.steps, 1);
+    assert.equal(calls.length, 1);
+  });
+
+  test('below the threshold at least one slot is committed per step', async () => {
+    const c = canvasOf([10], { slots: 5 }, [12]);
+    const { model } = oracle((_ids, p) => 20 + p, () => 1); // p ≈ 0.08: never passes 0.9
+    const r = await denoise(model, c, special, opts({ threshold: 0.9 }));
+    assert.equal(r.steps, 5);
+    assert.deepEqual([...r.spans[0]], [22, 23, 24, 25, 26]);
+  });
+
+  test('the most confident slot is committed first', async () => {
+    const c = canvasOf([], { slots: 3 }, []);
+    // bos [s1 s2 s3] eos; slot 3 is the most confident, then 1, then 2
+    const margin: Record<number, number> = { 1: 3, 2: 1, 3: 5 };
+    const states: StepState[] = [];
+    const { model } = oracle((_ids, p) => 20 + p, (p) => margin[p]);
+    await denoise(model, c, special, opts({ threshold: 1 }), { onStep: (s) => states.push({ ...s, committed: s.committed.slice() }) });
+    assert.deepEqual(states.map((s) => [...s.committed.subarray(1, 4)]), [[0, 0, 1], [1, 0, 1], [1, 1, 1]]);
+  });
+
+  test('the fixed-k schedule commits k slots per step', async () => {
+    const c = canvasOf([10], { slots: 8 }, [12]);
+    const { model } = oracle((_ids, p) => 20 + p, () => 1);
+    const r = await denoise(model, c, special, opts({ tokensPerStep: 3 }));
+    assert.equal(r.steps, 3); // 3 + 3 + 2
+  });
+
+  test('the step budget bounds the model calls', async () => {
+    const c = canvasOf([10], { slots: 10 }, [12]);
+    const { model, calls } = oracle((_ids, p) => 20 + p, () => 1);
+    const r = await denoise(model, c, special, opts({ maxSteps: 4 }));
+    assert.equal(calls.length, 4);
+    assert.equal(r.steps, 4);
+    assert.equal(r.spans[0].length, 10);
+  });
+
+  test('surplus slots are cast to pad and dropped; a pad pads the rest of its span', async () => {
+    const c = canvasOf([10], { slots: 6, variableLength: true }, [12]);
+    // bos 10 [slots 2..7] 12 eos: the answer is two tokens, then pads; the pad at slot 4 is the
+    // most confident, so committing it first must pad slots 5–7 too in the same step
+    const { model, calls } = oracle((_ids, p) => (p < 4 ? 20 + p : special.pad), (p) => (p === 4 ? 9 : 2));
+    const r = await denoise(model, c, special, opts({ threshold: 0.99 }));
+    assert.deepEqual([...r.spans[0]], [22, 23]);
+    assert.equal(calls[1].positions.length, 2, 'after the first step only the two slots before the pad are masked');
+  });
+
+  test('a pad is never placed before a committed token', async () => {
+    const c = canvasOf([10], { slots: 3, variableLength: true }, [12]);
+    // the model wants pad at slot 2 but slot 3 (committed first, most confident) holds a token
+    const { model } = oracle((_ids, p) => (p === 2 ? special.pad : 20 + p), (p) => (p === 3 ? 9 : 2));
+    const r = await denoise(model, c, special, opts({ threshold: 0.99 }));
+    assert.equal(r.spans[0].length, 3);
+    assert.ok(!r.spans[0].includes(special.pad));
+  });
+
+  test('fixed-length spans never get pad, mask, bos or eos', async () => {
+    const c = canvasOf([10], { slots: 4 }, [12]);
+    const { model } = oracle(() => special.pad);
+    const r = await denoise(model, c, special, opts());
+    assert.equal(r.spans[0].length, 4);
+    for (const id of r.spans[0]) assert.ok(id > 3);
+  });
+
+  test('refine at strength 0.5 keeps the tokens the model trusts and re-masks the rest', async () => {
+    const original = Int32Array.from([20, 21, 22, 23]);
+    const c = canvasOf([10], { slots: 4, original }, [12]);
+    // Slots 2..5. The model believes 26+p at slots 3 and 5, so the originals there (21, 23) are
+    // the least trusted: they get re-masked and replaced; 20 and 22 stay.
+    const { model, calls } = oracle((_ids, p) => (p === 3 || p === 5 ? 26 + p : 18 + p), () => 6);
+    const r = await denoise(model, c, special, opts({ strength: 0.5 }));
+    assert.deepEqual([...r.spans[0]], [20, 29, 22, 31]);
+    assert.deepEqual([...calls[0].positions], [2, 3, 4, 5], 'one scoring pass over the whole selection');
+    assert.deepEqual([...calls[1].positions], [3, 5], 'then only the re-masked slots are denoised');
+  });
+
+  test('several spans are denoised jointly in one canvas', async () => {
+    const c = canvasOf([10], { slots: 2 }, [12], { middle: [11, 11], span: { slots: 3 } });
+    // bos 10 [2 3] 11 11 [6 7 8] 12 eos
+    const { model, calls } = oracle((_ids, p) => 20 + p, () => 12);
+    const r = await denoise(model, c, special, opts());
+    assert.deepEqual(r.spans.map((s) => [...s]), [[22, 23], [26, 27, 28]]);
+    assert.equal(calls.length, 1);
+    assert.deepEqual([...calls[0].positions], [2, 3, 6, 7, 8]);
+  });
+
+  test('a cancelled request stops between steps', async () => {
+    const c = canvasOf([10], { slots: 6 }, [12]);
+    const { model, calls } = oracle((_ids, p) => 20 + p, () => 1);
+    let steps = 0;
+    const r = await denoise(model, c, special, opts(), { onStep: () => steps++, isCancelled: () => steps >= 2 });
+    assert.equal(r.stoppedBy, 'cancelled');
+    assert.equal(calls.length, 2);
+  });
+
+  test('past the deadline the remaining slots take their last candidates', async () => {
+    const c = canvasOf([10], { slots: 6 }, [12]);
+    const { model, calls } = oracle((_ids, p) => 20 + p, () => 1);
+    let clock = 0;
+    const r = await denoise(model, c, special, opts({ deadline: 2 }), { now: () => clock, onStep: () => clock++ });
+    assert.equal(r.stoppedBy, 'deadline');
+    assert.equal(calls.length, 2);
+    assert.deepEqual([...r.spans[0]], [22, 23, 24, 25, 26, 27]);
+  });
+
+  test('sampling is deterministic under a seed', async () => {
+    const c = canvasOf([10], { slots: 12 }, [12]);
+    const flat: LogitsModel = { vocabSize: V, logits: async (_ids, pos) => new Float32Array(pos.length * V) };
+    const run = async (seed: number) => [...(await denoise(flat, c, special, opts({ temperature: 1, seed }))).spans[0]];
+    assert.deepEqual(await run(7), await run(7));
+    assert.notDeepEqual(await run(7), await run(8));
+  });
+
+  test('self-correction re-masks the weakest tokens and denoises them again', async () => {
+    const c = canvasOf([10], { slots: 4 }, [12]);
+    // First pass: the model answers 20+p; once the span is complete it changes its mind about
+    // slot 3 (believes 30), which the correction pass must pick up.
+    const { model, calls } = oracle((ids, p) => (p === 3 && ids[4] !== special.mask && ids[2] !== special.mask ? 30 : 20 + p), () => 6);
+    const r = await denoise(model, c, special, opts({ remask: 0.25, threshold: 0.5 }));
+    assert.equal(r.spans[0][1], 30);
+    assert.ok(calls.length >= 3);
+  });
+});
+
+describe('commitCount', () => {
+  test('counts the slots at or above the threshold, at least one', () => {
+    assert.equal(commitCount([0.99, 0.95, 0.5], 10, { threshold: 0.9 }), 2);
+    assert.equal(commitCount([0.5, 0.4], 10, { threshold: 0.9 }), 1);
+  });
+  test('commits enough to finish within the remaining steps', () => {
+    assert.equal(commitCount([0.5, 0.4, 0.3, 0.2, 0.1, 0.1], 2, { threshold: 0.9 }), 3);
+  });
+  test('fixed k is capped by the masked count', () => {
+    assert.equal(commitCount([0.5, 0.4], 10, { threshold: 0.9, tokensPerStep: 4 }), 2);
+  });
+});
+
+describe('buildCanvas', () => {
+  const ids = (n: number, from: number) => Int32Array.from({ length: n }, (_, i) => from + i);
+  test('keeps the context nearest the span and marks file edges only when untrimmed', () => {
+    const c = buildCanvas([ids(50, 100), ids(50, 200)], [{ original: new Int32Array(0), slots: 4, variableLength: true }],
+      { prefix: 10, suffix: 5, total: 256 }, special, { fileStart: true, fileEnd: true });
+    assert.deepEqual([...c.ids.subarray(0, 10)], [...ids(10, 140)], 'prefix: its last 10 tokens, no bos');
+    assert.deepEqual([...c.ids.subarray(14)], [...ids(5, 200)], 'suffix: its first 5 tokens, no eos');
+    assert.equal(c.spans[0].offset, 10);
+  });
+  test('puts bos and eos at untrimmed file edges', () => {
+    const c = buildCanvas([ids(3, 100), ids(2, 200)], [{ original: new Int32Array(0), slots: 2, variableLength: true }],
+      { prefix: 10, suffix: 5, total: 256 }, special, { fileStart: true, fileEnd: true });
+    assert.deepEqual([...c.ids], [2, 100, 101, 102, 1, 1, 200, 201, 3]);
+  });
+  test('never exceeds the total budget', () => {
+    const c = buildCanvas([ids(500, 100), ids(500, 1000)], [{ original: new Int32Array(0), slots: 40, variableLength: true }],
+      { prefix: 400, suffix: 400, total: 128 }, special, { fileStart: false, fileEnd: false });
+    assert.ok(c.ids.length <= 128, `canvas has ${c.ids.length} tokens`);
+  });
+});
