@@ -1,4 +1,4 @@
-// Bundles test/*.test.ts into out/test/ for node's test runner (onnxruntime-node stays external).
+// Bundles test/*.test.ts into out/test/ for node's test runner (native addons stay external).
 import fs from 'node:fs';
 import * as esbuild from 'esbuild';
 
@@ -12,6 +12,7 @@ await esbuild.build({
   target: 'node20',
   format: 'cjs',
   sourcemap: 'inline',
-  external: ['vscode', 'onnxruntime-node'],
+  // native addons stay external: they load from node_modules at run time
+  external: ['vscode', 'onnxruntime-node', 'tokenizers'],
   logLevel: 'warning',
 });

@@ -169,12 +169,13 @@ export class DenoiserClient {
   private onExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
     if (child !== this.child) return;
     this.child = undefined;
-    this.connection?.dispose();
-    this.connection = undefined;
     const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
     const message = `the denoiser process ${how}`;
+    // Fail in-flight requests with the cause before the connection's own "disposed" rejection.
     for (const reject of this.inFlight) reject(new DenoiserError(`${message} while handling the request`, 'crash'));
     this.inFlight.clear();
+    this.connection?.dispose();
+    this.connection = undefined;
     if (this.disposed || this.state.kind === 'error') return;
     this.opts.log?.(message);
     const base = this.opts.restartDelayMs ?? 500;

@@ -92,15 +92,21 @@ export class Engine {
       slotsFor: span.slotsFor,
       variableLength: span.variableLength,
     });
-    // Spans longer than the model's context cannot be denoised: trim them rather than fail.
+    // Spans longer than the model's context cannot be denoised at once: work on the part that
+    // fits and leave the rest of the text as it is (the edit's range says which part).
+    ranges = ranges.map((r) => ({ ...r }));
     const room = Math.max(8, this.contextLength - 2 - Math.min(prefixTokens + suffixTokens, this.contextLength >> 1));
     const slotTotal = prepared.spans.reduce((n, s) => n + s.slots, 0);
     if (slotTotal > room) {
       const scale = room / slotTotal;
-      for (const s of prepared.spans) {
+      prepared.spans.forEach((s, i) => {
         s.slots = Math.max(1, Math.floor(s.slots * scale));
-        if (s.original.length > s.slots) s.original = s.original.subarray(0, s.slots);
-      }
+        if (s.original.length > s.slots) {
+          const kept = this.keptPrefix(s.original, s.slots, prepared.heals[i] + p.text.slice(ranges[i].start, ranges[i].end));
+          s.original = s.original.subarray(0, kept.tokens);
+          ranges[i].end = ranges[i].start + kept.chars - prepared.heals[i].length;
+        }
+      });
     }
     const canvas = buildCanvas(prepared.contexts, prepared.spans, {
       prefix: prefixTokens, suffix: suffixTokens, total: this.contextLength,
@@ -117,6 +123,15 @@ export class Engine {
       text: spanReplacement(this.codec, result.spans[i], prepared.heals[i]),
     }));
     return { edits, steps: result.steps, ms: Date.now() - t0, stoppedBy: result.stoppedBy, canvasTokens: canvas.ids.length };
+  }
+
+  /** The longest run of at most `max` leading tokens whose text is a prefix of `text`. */
+  private keptPrefix(tokens: Int32Array, max: number, text: string): { tokens: number; chars: number } {
+    for (let n = max; n > 0; n--) {
+      const decoded = this.codec.decode(tokens.subarray(0, n));
+      if (text.startsWith(decoded)) return { tokens: n, chars: decoded.length };
+    }
+    return { tokens: 0, chars: 0 };
   }
 
   private progress(requestId: string, s: StepState, heals: string[]): ProgressParams {
@@ -140,8 +155,7 @@ function samplerOptions(s: SamplerSettings | undefined, strength: number, slots:
   const remask = s?.remask ?? DEFAULTS.remask;
   if (!(remask >= 0 && remask < 1)) throw new BadInputError(`remask must be in [0, 1), got ${remask}`);
   return {
-    // Default budget: every slot could be committed one at a time, so the threshold alone decides.
-    maxSteps: s?.steps !== undefined ? positiveInt(s.steps, 'steps') : slots + 1,
+    maxSteps: s?.steps !== undefined ? positiveInt(s.steps, 'steps') : defaultStepBudget(slots),
     threshold,
     tokensPerStep: s?.tokensPerStep !== undefined ? positiveInt(s.tokensPerStep, 'tokensPerStep') : undefined,
     temperature,
@@ -151,6 +165,14 @@ function samplerOptions(s: SamplerSettings | undefined, strength: number, slots:
     remask,
     deadline: s?.timeBudgetMs !== undefined ? t0 + s.timeBudgetMs : undefined,
   };
+}
+
+/**
+ * Without an explicit budget a span gets about one model call per three slots: the threshold
+ * commits more per step when the model is sure, the budget bounds the latency when it is not.
+ */
+export function defaultStepBudget(slots: number): number {
+  return Math.min(48, Math.max(4, Math.ceil(slots / 3)));
 }
 
 function positiveInt(v: number, name: string): number {

@@ -1,0 +1,71 @@
+// `diffuse` end to end: a real process, the real worker, the shipped model.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { describe, test } from 'node:test';
+import { ROOT, runCli, tmpFile } from './helpers';
+
+const SAMPLE = `${ROOT}/examples/sample.ts`;
+
+describe('diffuse CLI', () => {
+  test('complete answers each JSON line in order, errors included, without stopping', async () => {
+    const input = [
+      JSON.stringify({ id: 1, prefix: 'function add(a, b) {\n  return ', suffix: ';\n}\n' }),
+      '{ not json',
+      JSON.stringify({ id: 3, prefix: 42, suffix: '' }),
+      JSON.stringify({ id: 'four', prefix: 'const x = ', suffix: ';\n', maxTokens: 6 }),
+    ].join('\n');
+    const r = await runCli(['complete'], input + '\n');
+    assert.equal(r.code, 0, r.stderr);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    assert.equal(lines.length, 4);
+    assert.equal(lines[0].id, 1);
+    assert.equal(typeof lines[0].completion, 'string');
+    assert.ok(lines[0].steps >= 1 && typeof lines[0].ms === 'number');
+    assert.match(lines[1].error, /invalid JSON/);
+    assert.equal(lines[2].id, 3);
+    assert.match(lines[2].error, /"prefix" and "suffix" must be strings/);
+    assert.equal(lines[3].id, 'four');
+    assert.equal(typeof lines[3].completion, 'string');
+  });
+
+  test('refine prints every step and a diff of the selected lines, and leaves the file alone', async () => {
+    const before = fs.readFileSync(SAMPLE, 'utf8');
+    const r = await runCli(['refine', SAMPLE, '--lines', '9-12', '--progress', '--seed', '1']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /── step 1\/\d+/);
+    assert.match(r.stdout, /^--- .*sample\.ts/m);
+    assert.match(r.stdout, /^\+\+\+ .*sample\.ts \(diffuse\)/m);
+    assert.equal(fs.readFileSync(SAMPLE, 'utf8'), before);
+  });
+
+  test('fill inserts at LINE:COL', async () => {
+    const r = await runCli(['fill', SAMPLE, '--at', '10:3', '--max-tokens', '16']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /model calls/);
+  });
+
+  test('a missing model folder is named in a one-line error', async () => {
+    const r = await runCli(['complete', '--model', '/no/such/model'], '{"id":1,"prefix":"a","suffix":"b"}\n');
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^diffuse: model folder \/no\/such\/model does not exist\n$/);
+  });
+
+  test('a file that is not UTF-8 is refused and left unchanged', async () => {
+    const file = tmpFile('latin1.ts', Buffer.from([0x63, 0x6f, 0x6e, 0x73, 0x74, 0x20, 0xe9, 0xff, 0x0a, 0x78, 0x0a]));
+    const r = await runCli(['refine', file, '--lines', '1-1']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /not UTF-8 text/);
+  });
+
+  test('lines outside the file are refused with the file length', async () => {
+    const r = await runCli(['refine', SAMPLE, '--lines', '500-510']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /lines 500-510 are outside the file \(it has \d+ lines\)/);
+  });
+
+  test('bad options get a usage message', async () => {
+    const r = await runCli(['refine', SAMPLE, '--lines', 'ten']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /--lines must look like 10-20/);
+  });
+});

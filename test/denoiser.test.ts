@@ -1,0 +1,193 @@
+// The real path: the worker process loads the shipped ONNX model folder and serves requests
+// through the client, as the editor does.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { MASK_GLYPH } from '../src/core/spanText';
+import { DenoiserError } from '../src/denoiser/client';
+import type { ProgressParams } from '../src/denoiser/protocol';
+import { client, modelCopy } from './helpers';
+
+const SOURCE = `import { readFileSync } from 'node:fs';
+
+export function add(a: number, b: number): number {
+  return a + b;
+}
+
+export function loadConfig(path: string): Record<string, unknown> {
+  const text = readFileSync(path, 'utf8');
+  return JSON.parse(text);
+}
+`;
+
+describe('denoiser worker with the shipped model', () => {
+  const c = client();
+  before(async () => {
+    const info = await c.start();
+    assert.equal(info.vocabSize, 8192);
+  });
+  after(() => c.dispose());
+
+  test('refine streams one progress notification per step and replaces exactly the selection', async () => {
+    const start = SOURCE.indexOf('  return a + b;');
+    const end = start + '  return a + b;\n'.length;
+    const steps: ProgressParams[] = [];
+    const r = await c.refine({ text: SOURCE, start, end, sampler: { seed: 3 } }, { onProgress: (p) => steps.push(p) });
+    assert.equal(r.edits.length, 1);
+    assert.deepEqual([r.edits[0].start, r.edits[0].end], [start, end]);
+    assert.equal(steps.length, r.steps);
+    assert.ok(steps[0].spans[0].text.includes(MASK_GLYPH), 'the first step still shows masked slots');
+    assert.equal(steps[steps.length - 1].spans[0].masked, 0, 'the last step has none');
+    const masked = steps.map((s) => s.spans[0].masked);
+    assert.deepEqual(masked, [...masked].sort((a, b) => b - a), 'masked slots only decrease');
+  });
+
+  test('refine at strength 0.3 re-masks part of the selection', async () => {
+    const start = SOURCE.indexOf('  const text');
+    const end = SOURCE.indexOf('  return JSON');
+    const steps: ProgressParams[] = [];
+    const r = await c.refine({ text: SOURCE, start, end, strength: 0.3 }, { onProgress: (p) => steps.push(p) });
+    const total = steps[0].spans[0].text.length;
+    assert.ok(steps[0].spans[0].masked > 0 && steps[0].spans[0].masked < total, 'only some tokens are masked');
+    assert.equal(typeof r.edits[0].text, 'string');
+  });
+
+  test('fill at two cursors denoises both spans in one canvas', async () => {
+    const a = SOURCE.indexOf('  return a + b;');
+    const b = SOURCE.indexOf('  return JSON');
+    const steps: ProgressParams[] = [];
+    const r = await c.fill({ text: SOURCE, cursors: [a, b], maxTokens: 12 }, { onProgress: (p) => steps.push(p) });
+    assert.deepEqual(r.edits.map((e) => [e.start, e.end]), [[a, a], [b, b]]);
+    assert.ok(steps.every((s) => s.spans.length === 2), 'every step reports both spans');
+  });
+
+  test('complete fills between a prefix and a suffix', async () => {
+    const r = await c.complete({ prefix: 'function add(a, b) {\n  return ', suffix: ';\n}\n', maxTokens: 8 });
+    assert.equal(typeof r.edits[0].text, 'string');
+    assert.ok(r.steps >= 1 && r.steps <= 9);
+  });
+
+  test('same seed, same answer; the result does not depend on earlier requests', async () => {
+    const p = { prefix: 'const xs = [1, 2, 3];\nconst total = ', suffix: ';\n', maxTokens: 10, sampler: { temperature: 0.8, seed: 42 } };
+    const one = await c.complete(p);
+    await c.complete({ ...p, sampler: { temperature: 0.8, seed: 7 } });
+    const two = await c.complete(p);
+    assert.equal(one.edits[0].text, two.edits[0].text);
+  });
+
+  test('text longer than the context is trimmed, not refused', async () => {
+    const big = 'let x = 1;\n'.repeat(5000);
+    const r = await c.refine({ text: big, start: 27_500, end: 27_511 });
+    assert.equal(r.edits[0].start, 27_500);
+    assert.ok(r.canvasTokens <= 1024);
+  });
+
+  test('a selection longer than the context is refined as far as it fits; the rest stays', async () => {
+    const big = 'let x = 1;\n'.repeat(3000);
+    const r = await c.refine({ text: big, start: 0, end: big.length, sampler: { steps: 4 } });
+    assert.ok(r.canvasTokens <= 1024);
+    assert.equal(r.edits[0].start, 0);
+    assert.ok(r.edits[0].end > 0 && r.edits[0].end < big.length, `edit ends at ${r.edits[0].end}`);
+  });
+
+  test('an empty selection is refused with a clear message', async () => {
+    await assert.rejects(c.refine({ text: SOURCE, start: 5, end: 5 }), (e: DenoiserError) => e.code === 'input' && /empty/.test(e.message));
+  });
+
+  test('bad sampler settings are refused with a message naming the setting', async () => {
+    await assert.rejects(c.complete({ prefix: 'a', suffix: 'b', sampler: { threshold: 2 } }), /threshold/);
+    await assert.rejects(c.complete({ prefix: 'a', suffix: 'b', maxTokens: 0 }), /maxTokens/);
+  });
+
+  test('a cancelled request stops and the worker serves the next one', async () => {
+    const ac = new AbortController();
+    const start = SOURCE.indexOf('export function loadConfig');
+    const pending = c.refine({ text: SOURCE, start, end: SOURCE.length, sampler: { tokensPerStep: 1 } }, {
+      signal: ac.signal,
+      onProgress: (p) => p.step === 2 && ac.abort(),
+    });
+    await assert.rejects(pending, (e: DenoiserError) => e.code === 'cancelled');
+    const r = await c.complete({ prefix: 'let a = ', suffix: ';\n', maxTokens: 4 });
+    assert.equal(r.edits.length, 1);
+  });
+
+  test('a worker that dies mid-request fails the request clearly and is restarted', async () => {
+    const pid = c.pid!;
+    const start = SOURCE.indexOf('export function loadConfig');
+    const pending = c.refine({ text: SOURCE, start, end: SOURCE.length, sampler: { tokensPerStep: 1 } }, {
+      onProgress: (p) => p.step === 1 && process.kill(pid, 'SIGKILL'),
+    });
+    await assert.rejects(pending, (e: DenoiserError) => e.code === 'crash' && /denoiser process was killed by SIGKILL/.test(e.message));
+    const r = await c.complete({ prefix: 'let a = ', suffix: ';\n', maxTokens: 4 });
+    assert.equal(r.edits.length, 1);
+    assert.notEqual(c.pid, pid, 'a new worker serves the request');
+  });
+});
+
+describe('model folders that break the contract', () => {
+  async function loadError(dir: string): Promise<string> {
+    const c = client({ modelDir: dir });
+    try {
+      await c.start();
+    } catch (e) {
+      assert.ok(e instanceof DenoiserError);
+      assert.equal(e.code, 'model');
+      return e.message;
+    } finally {
+      c.dispose();
+    }
+    assert.fail('the model loaded');
+  }
+
+  test('a missing folder', async () => {
+    assert.match(await loadError('/nonexistent/model'), /model folder \/nonexistent\/model does not exist/);
+  });
+
+  test('a missing model.onnx', async () => {
+    const d = modelCopy();
+    fs.rmSync(path.join(d, 'model.onnx'));
+    assert.match(await loadError(d), /model\.onnx is missing/);
+  });
+
+  test('a corrupt model.onnx', async () => {
+    const d = modelCopy();
+    fs.writeFileSync(path.join(d, 'model.onnx'), Buffer.from('this is not an onnx graph'));
+    assert.match(await loadError(d), /model\.onnx could not be loaded by onnxruntime/);
+  });
+
+  test('denoiser.json that is not JSON', async () => {
+    const d = modelCopy();
+    fs.writeFileSync(path.join(d, 'denoiser.json'), '{ "contract": 1,');
+    assert.match(await loadError(d), /denoiser\.json is not valid JSON/);
+  });
+
+  test('an input name the graph does not have', async () => {
+    const d = modelCopy();
+    const j = JSON.parse(fs.readFileSync(path.join(d, 'denoiser.json'), 'utf8'));
+    j.inputs.ids = 'tokens';
+    fs.writeFileSync(path.join(d, 'denoiser.json'), JSON.stringify(j));
+    assert.match(await loadError(d), /has inputs \[.*\] but .*denoiser\.json names input "tokens"/);
+  });
+
+  test('a tokenizer whose vocabulary differs from the logits width', async () => {
+    const d = modelCopy();
+    const j = JSON.parse(fs.readFileSync(path.join(d, 'tokenizer.json'), 'utf8'));
+    const vocab = j.model.vocab as Record<string, number>;
+    for (const [k, v] of Object.entries(vocab)) if (v >= 8000) delete vocab[k];
+    j.model.merges = j.model.merges.filter((m: string | string[]) => {
+      const [a, b] = Array.isArray(m) ? m : m.split(' ');
+      return (a + b) in vocab;
+    });
+    fs.writeFileSync(path.join(d, 'tokenizer.json'), JSON.stringify(j));
+    assert.match(await loadError(d), /tokenizer\.json has 8000 tokens but .*vocab_size 8192/);
+  });
+
+  test('a contract version this build does not read', async () => {
+    const d = modelCopy();
+    const j = JSON.parse(fs.readFileSync(path.join(d, 'denoiser.json'), 'utf8'));
+    j.contract = 99;
+    fs.writeFileSync(path.join(d, 'denoiser.json'), JSON.stringify(j));
+    assert.match(await loadError(d), /declares contract 99/);
+  });
+});

@@ -1,0 +1,48 @@
+// Shared fixtures for tests that run the real worker, model and CLI.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { DenoiserClient, type DenoiserClientOptions } from '../src/denoiser/client';
+
+export const ROOT = path.resolve(__dirname, '..', '..');
+export const MODEL_DIR = path.join(ROOT, 'models', 'diffuse-small');
+export const WORKER = path.join(ROOT, 'dist', 'worker.js');
+export const CLI = path.join(ROOT, 'bin', 'diffuse.js');
+
+export function client(o: Partial<DenoiserClientOptions> = {}): DenoiserClient {
+  return new DenoiserClient({ workerPath: WORKER, modelDir: MODEL_DIR, threads: 1, restartDelayMs: 50, ...o });
+}
+
+/** A throw-away copy of the shipped model folder, to break in one way. */
+export function modelCopy(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'diffuse-model-'));
+  for (const f of fs.readdirSync(MODEL_DIR)) fs.copyFileSync(path.join(MODEL_DIR, f), path.join(dir, f));
+  return dir;
+}
+
+export function tmpFile(name: string, content: string | Buffer): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'diffuse-file-'));
+  const file = path.join(dir, name);
+  fs.writeFileSync(file, content);
+  return file;
+}
+
+export interface CliRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export function runCli(args: string[], stdin = ''): Promise<CliRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(stdin);
+  });
+}
