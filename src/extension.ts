@@ -1,5 +1,44 @@
-import type * as vscode from 'vscode';
+// Diffuse's VS Code side: thin wiring of the features in src/editor onto one denoiser service
+// and one session store. Everything created here is disposed with the extension.
+import * as vscode from 'vscode';
+import { registerCommands } from './editor/commands';
+import { DenoiserService } from './editor/denoiserService';
+import { registerFillAtCursor } from './editor/fillAtCursor';
+import { GhostTextProvider, registerGhostText } from './editor/ghostText';
+import { registerInlineDiffView } from './editor/inlineDiffView';
+import { registerLiveRender } from './editor/liveRender';
+import { SessionStore } from './editor/proposalSession';
+import { registerRefineSelection } from './editor/refineSelection';
+import { registerSessionCodeLens } from './editor/sessionCodeLens';
+import { registerStatusBar } from './editor/statusBar';
 
-export function activate(_context: vscode.ExtensionContext): void {}
+/** What activate() returns: used by the integration tests to observe the extension. */
+export interface DiffuseApi {
+  service: DenoiserService;
+  sessions: SessionStore;
+  ghostText: GhostTextProvider;
+}
+
+export function activate(context: vscode.ExtensionContext): DiffuseApi {
+  const log = vscode.window.createOutputChannel('Diffuse', { log: true });
+  const service = new DenoiserService(context.extensionPath, log);
+  const sessions = new SessionStore();
+  const ghostText = new GhostTextProvider(service);
+  context.subscriptions.push(
+    log,
+    service,
+    sessions,
+    registerStatusBar(service),
+    registerLiveRender(sessions),
+    registerInlineDiffView(sessions),
+    registerSessionCodeLens(sessions),
+    registerRefineSelection(service, sessions),
+    registerFillAtCursor(service, sessions),
+    registerGhostText(service, ghostText),
+    registerCommands(service, sessions),
+  );
+  service.start();
+  return { service, sessions, ghostText };
+}
 
 export function deactivate(): void {}

@@ -1,0 +1,76 @@
+#!/usr/bin/env node
+// `npm run test:vscode`: installs the test VS Code if needed (setup.sh), builds the extension and the
+// tests, then runs, each in a fresh VS Code:
+//   suite  the mocha suite in the extension host (test/vscode/extension.test.ts)
+//   ui     Playwright through the workbench: palette, CodeLens, screenshots (test/vscode/ui.ts)
+//   vsix   packages the extension, installs the VSIX and refines from the installed copy
+// `node scripts/vscode-test/test.mjs suite ui` runs only those. The model is models/diffuse-small,
+// or DIFFUSE_TEST_MODEL.
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+process.chdir(root);
+const all = ['suite', 'ui', 'vsix'];
+const only = process.argv.slice(2).filter((a) => all.includes(a));
+const parts = only.length ? only : all;
+const step = (what) => console.log(`\n[test:vscode] ${what}`);
+
+step('setup');
+execFileSync('bash', ['scripts/vscode-test/setup.sh'], { stdio: 'inherit' });
+step('build');
+execFileSync(process.execPath, ['scripts/build.mjs'], { stdio: 'inherit' });
+execFileSync(process.execPath, ['scripts/vscode-test/build.mjs'], { stdio: 'inherit' });
+
+const model = path.resolve(process.env.DIFFUSE_TEST_MODEL || path.join(root, 'models', 'diffuse-small'));
+if (!fs.existsSync(path.join(model, 'model.onnx'))) {
+  console.error(`[test:vscode] no model at ${model}: add models/diffuse-small or set DIFFUSE_TEST_MODEL`);
+  process.exit(1);
+}
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'diffuse-test-'));
+const shots = path.join(root, 'out', 'screenshots');
+fs.mkdirSync(shots, { recursive: true });
+/** A throw-away workspace (the web workbench autosaves) and user settings for one run. */
+const prepare = (name, settings) => {
+  const ws = path.join(tmp, name, 'workspace');
+  fs.cpSync(path.join(root, 'test', 'vscode', 'fixtures'), ws, { recursive: true });
+  const file = path.join(tmp, name, 'settings.json');
+  fs.writeFileSync(file, JSON.stringify({
+    // the bundled model unless a test model is given (the VSIX carries its own)
+    ...(process.env.DIFFUSE_TEST_MODEL ? { 'diffuse.modelPath': model } : {}),
+    'diffuse.threads': 1,
+    'diffuse.ghostText.enabled': false, // tests trigger ghost text themselves, so requests do not queue up
+    ...settings,
+  }));
+  return { ws, settings: file };
+};
+const runner = (args) => spawnSync(process.execPath, ['scripts/vscode-test/run.js', ...args], { stdio: 'inherit', env: { ...process.env, DIFFUSE_REPO: root } }).status;
+
+let failed = [];
+if (parts.includes('suite')) {
+  step('suite: mocha in the extension host');
+  const p = prepare('suite', {});
+  if (runner([`--extensionDevelopmentPath=${root}`, `--extensionTestsPath=${root}/out/vscode-test/index.js`, `--workspace=${p.ws}`,
+    `--settings=${p.settings}`, '--timeout=400', `--screenshot=${shots}/suite-timeout.png`]) !== 0) failed.push('suite');
+}
+if (parts.includes('ui')) {
+  step('ui: Playwright through the workbench');
+  const p = prepare('ui', { 'diffuse.threshold': 1, 'editor.fontSize': 14 });
+  if (runner([`--extensionDevelopmentPath=${root}`, `--ui=${root}/out/vscode-test/ui.js`, `--workspace=${p.ws}`,
+    `--settings=${p.settings}`, '--timeout=300', `--screenshot=${shots}/ui-failure.png`]) !== 0) failed.push('ui');
+}
+if (parts.includes('vsix')) {
+  step('vsix: package, install, refine from the installed copy');
+  execFileSync('npm', ['run', '-s', 'package'], { stdio: 'inherit' });
+  const vsix = fs.readdirSync(root).filter((f) => f.endsWith('.vsix')).map((f) => path.join(root, f))
+    .sort((a, b) => fs.statSync(b).mtimeMs - fs.statSync(a).mtimeMs)[0];
+  const p = prepare('vsix', {});
+  if (runner([`--extensionDevelopmentPath=${root}/test/vscode/stub-extension`, `--extensionTestsPath=${root}/out/vscode-test/installedIndex.js`,
+    `--installVsix=${vsix}`, `--workspace=${p.ws}`, `--settings=${p.settings}`, '--timeout=300']) !== 0) failed.push('vsix');
+}
+fs.rmSync(tmp, { recursive: true, force: true });
+console.log(failed.length ? `\n[test:vscode] FAILED: ${failed.join(', ')}` : `\n[test:vscode] all passed (${parts.join(', ')})`);
+process.exit(failed.length ? 1 : 0);

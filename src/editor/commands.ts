@@ -1,0 +1,69 @@
+// Commands that act on sessions (cancel, accept, reject, per hunk) and on the denoiser (choose a
+// model folder, restart, log, the status-bar menu).
+import * as vscode from 'vscode';
+import type { DenoiserService } from './denoiserService';
+import type { ProposalSession, SessionStore } from './proposalSession';
+
+export function registerCommands(service: DenoiserService, store: SessionStore): vscode.Disposable {
+  /** The session a command means: the document named by a CodeLens argument, else the active editor's. */
+  const sessionOf = (uri?: unknown): ProposalSession | undefined => {
+    if (typeof uri === 'string') return store.all().find((s) => s.document.uri.toString() === uri);
+    const doc = vscode.window.activeTextEditor?.document;
+    return doc && store.get(doc);
+  };
+  const command = vscode.commands.registerCommand;
+  return vscode.Disposable.from(
+    command('diffuse.cancel', (uri?: string) => {
+      const s = sessionOf(uri);
+      if (s?.phase === 'running') s.end('cancelled');
+    }),
+    command('diffuse.accept', async (uri?: string) => {
+      const s = sessionOf(uri);
+      const ok = s?.phase === 'review' && (await s.acceptAll());
+      if (s && !ok && s.endReason && s.endReason !== 'accepted') void vscode.window.showWarningMessage(`Diffuse ${s.title}: ${s.endReason}.`);
+    }),
+    command('diffuse.reject', (uri?: string) => {
+      const s = sessionOf(uri);
+      if (s?.phase === 'review') s.rejectAll();
+      else if (s?.phase === 'running') s.end('cancelled');
+    }),
+    command('diffuse.acceptHunk', (uri: string, region: number, hunk: number) => sessionOf(uri)?.acceptHunk(region, hunk)),
+    command('diffuse.rejectHunk', (uri: string, region: number, hunk: number) => sessionOf(uri)?.rejectHunk(region, hunk)),
+    command('diffuse.restartDenoiser', () => service.restart()),
+    command('diffuse.showLog', () => service.log.show(true)),
+    command('diffuse.chooseModelFolder', async () => {
+      const picked = await vscode.window.showOpenDialog({
+        canSelectFolders: true, canSelectFiles: false, canSelectMany: false,
+        openLabel: 'Use this model', title: 'Diffuse: choose a model folder (with denoiser.json and model.onnx)',
+      });
+      if (!picked?.[0]) return;
+      // changing the setting restarts the denoiser (see DenoiserService)
+      await vscode.workspace.getConfiguration('diffuse').update('modelPath', picked[0].fsPath, vscode.ConfigurationTarget.Global);
+    }),
+    command('diffuse.showMenu', async () => {
+      const s = service.state;
+      const ghostOn = service.settings().ghostText.enabled;
+      const items: (vscode.QuickPickItem & { run: string; args?: unknown[] })[] = [
+        { label: '$(wand) Refine Selection', run: 'diffuse.refineSelection' },
+        { label: '$(wand) Refine Selection with Strength…', run: 'diffuse.refineSelectionWithStrength' },
+        { label: '$(insert) Fill at Cursor', run: 'diffuse.fillAtCursor' },
+        { label: `$(eye${ghostOn ? '-closed' : ''}) Turn Ghost Text ${ghostOn ? 'Off' : 'On'}`, run: 'diffuse.toggleGhostText' },
+        { label: '$(folder-opened) Choose Model Folder…', run: 'diffuse.chooseModelFolder',
+          detail: s.kind === 'ready' ? `now: ${s.info.modelDir}` : s.kind === 'error' ? s.message : undefined },
+        { label: '$(debug-restart) Restart Denoiser', run: 'diffuse.restartDenoiser' },
+        { label: '$(output) Show Log', run: 'diffuse.showLog' },
+        { label: '$(settings-gear) Settings', run: 'workbench.action.openSettings', args: ['@ext:diffuse.diffuse'] },
+      ];
+      const pick = await vscode.window.showQuickPick(items, { title: 'Diffuse', placeHolder: statusLine(service) });
+      if (pick) await vscode.commands.executeCommand(pick.run, ...(pick.args ?? []));
+    }),
+  );
+}
+
+function statusLine(service: DenoiserService): string {
+  const s = service.state;
+  const latency = service.lastLatencyMs !== undefined ? `, last request ${service.lastLatencyMs} ms` : '';
+  if (s.kind === 'ready') return `${s.info.name} ready (${s.info.threads} threads${latency})`;
+  if (s.kind === 'error') return `model failed to load: ${s.message}`;
+  return s.kind;
+}

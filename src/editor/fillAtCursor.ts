@@ -1,0 +1,46 @@
+// Fill at Cursor: new code at every cursor, all spans masked in one canvas and denoised jointly
+// (each sees the others' progress), then reviewed and accepted together like a refinement.
+import * as vscode from 'vscode';
+import { windowAround } from '../core/textWindow';
+import type { DenoiserService } from './denoiserService';
+import type { SessionStore } from './proposalSession';
+import { WINDOW_MARGIN_CHARS } from './refineSelection';
+import { reportCommandError } from './requestErrors';
+
+const CHARS_PER_TOKEN = 8;
+
+export function registerFillAtCursor(service: DenoiserService, store: SessionStore): vscode.Disposable {
+  return vscode.commands.registerCommand('diffuse.fillAtCursor', async () => {
+    const editor = vscode.window.activeTextEditor;
+    if (editor) await fill(service, store, editor);
+  });
+}
+
+export async function fill(service: DenoiserService, store: SessionStore, editor: vscode.TextEditor): Promise<void> {
+  const doc = editor.document;
+  const cursors = [...new Set(editor.selections.map((sel) => doc.offsetAt(sel.active)))].sort((a, b) => a - b);
+  const s = service.settings();
+  const first = cursors[0];
+  const last = cursors[cursors.length - 1];
+  const win = windowAround(doc.getText(), first, last,
+    (s.context.prefixTokens ?? 192) * CHARS_PER_TOKEN + WINDOW_MARGIN_CHARS,
+    (s.context.suffixTokens ?? 64) * CHARS_PER_TOKEN + WINDOW_MARGIN_CHARS);
+  const session = store.start(doc, 'Fill', cursors.map((c) => ({ start: c, end: c })));
+  try {
+    const result = await service.request('fill', (client, o) => client.fill({
+      text: win.text, cursors: cursors.map((c) => c - win.offset), maxTokens: s.fillMaxTokens, sampler: s.sampler, context: s.context,
+    }, o), {
+      signal: session.signal,
+      onProgress: (p) => session.progress(p),
+      describe: `${cursors.length} cursor${cursors.length > 1 ? 's' : ''}, ${s.fillMaxTokens} slots each`,
+    });
+    // edits come back in cursor order (the engine sorts them as we did)
+    const texts = cursors.map((c) => result.edits.find((e) => e.start === c - win.offset)?.text ?? '');
+    if (session.phase === 'running' && !session.finish(texts)) {
+      void vscode.window.setStatusBarMessage('Diffuse: the model proposed nothing to insert', 4000);
+    }
+  } catch (e) {
+    session.end('failed');
+    reportCommandError('fill', e);
+  }
+}

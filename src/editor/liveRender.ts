@@ -1,0 +1,48 @@
+// Draws running sessions: the span highlighted with its original text dimmed, and the model's
+// current text beside it, redrawn at every step: masked slots pending (░), tokens committed by
+// the latest step bold, the rest plain. The document itself is not touched.
+import * as vscode from 'vscode';
+import { imageRunsToLines } from '../core/progressRuns';
+import type { ProposalSession, SessionStore } from './proposalSession';
+import { imageBeside } from './imageDecoration';
+
+export function registerLiveRender(store: SessionStore): vscode.Disposable {
+  const span = vscode.window.createTextEditorDecorationType({
+    backgroundColor: new vscode.ThemeColor('editor.findRangeHighlightBackground'),
+    opacity: '0.55',
+    isWholeLine: false,
+    rangeBehavior: vscode.DecorationRangeBehavior.ClosedClosed,
+  });
+  const cursor = vscode.window.createTextEditorDecorationType({
+    border: '1px dashed',
+    borderColor: new vscode.ThemeColor('editorCursor.foreground'),
+  });
+  const image = vscode.window.createTextEditorDecorationType({});
+
+  const draw = (editor: vscode.TextEditor): void => {
+    const s = store.get(editor.document);
+    if (!s || s.phase !== 'running') {
+      editor.setDecorations(span, []);
+      editor.setDecorations(cursor, []);
+      editor.setDecorations(image, []);
+      return;
+    }
+    const doc = editor.document;
+    const ranges = s.regions.map((r) => new vscode.Range(doc.positionAt(r.start), doc.positionAt(r.end)));
+    editor.setDecorations(span, ranges.filter((r) => !r.isEmpty));
+    editor.setDecorations(cursor, ranges.filter((r) => r.isEmpty));
+    editor.setDecorations(image, s.regions.map((r, i) => {
+      const caption = s.step ? `step ${s.step}/${s.maxSteps}` : 'waiting for the model';
+      const lines = r.live ? imageRunsToLines(r.live.runs) : [[{ text: '░░░░', style: 'pending' as const }]];
+      return imageBeside(editor, ranges[i], lines, i === 0 ? caption : undefined);
+    }));
+  };
+  const drawFor = (s: ProposalSession): void => {
+    for (const e of vscode.window.visibleTextEditors) if (e.document === s.document) draw(e);
+  };
+  return vscode.Disposable.from(
+    span, cursor, image,
+    store.onDidChange(drawFor),
+    vscode.window.onDidChangeVisibleTextEditors((editors) => editors.forEach(draw)),
+  );
+}

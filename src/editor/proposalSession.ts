@@ -1,0 +1,269 @@
+// A proposal the model is making for some ranges of one document: first running (the document
+// untouched, each step's text drawn live), then in review (an inline diff with Accept / Reject,
+// per hunk when there are several). Refine and Fill at Cursor both produce one; the views and
+// CodeLens draw whatever sessions exist. The document only changes when the user accepts, as one
+// undo step. Edits the user makes meanwhile re-anchor the ranges, or discard the proposal when
+// they touch the text it was about; their typing is never overwritten.
+import * as vscode from 'vscode';
+import { applyHunks, diffHunks, type Hunk } from '../core/inlineDiff';
+import { progressRuns } from '../core/progressRuns';
+import type { ImageRun } from '../core/spanImage';
+import { shiftRange, type OffsetRange } from '../core/rangeAnchor';
+import type { ProgressParams } from '../denoiser/protocol';
+
+export interface Region extends OffsetRange {
+  /** The document's text of the range when the session started (it is kept equal by re-anchoring). */
+  original: string;
+  /** During the run: the latest text with masked slots as glyphs, styled for drawing. */
+  live?: { text: string; runs: ImageRun[]; shown: string };
+  /** In review: the model's text for this range, and the hunks still to decide. */
+  proposal?: string;
+  hunks: Hunk[];
+}
+
+export type Phase = 'running' | 'review' | 'ended';
+
+let nextId = 1;
+const PROGRESS_REDRAW_MS = 80;
+
+export class ProposalSession {
+  readonly id = nextId++;
+  phase: Phase = 'running';
+  step = 0;
+  maxSteps = 0;
+  readonly regions: Region[];
+  private readonly abort = new AbortController();
+  private readonly changed = new vscode.EventEmitter<void>();
+  readonly onDidChange = this.changed.event;
+  /** Set while the session itself edits the document, so its own edit is not taken for the user's. */
+  private applying = false;
+  /** Progress redraws are coalesced: a small model steps faster than an editor should repaint. */
+  private redraw: NodeJS.Timeout | undefined;
+  private lastDraw = 0;
+  endReason: string | undefined;
+
+  constructor(
+    readonly document: vscode.TextDocument,
+    /** "Refine" or "Fill", for CodeLens and messages. */
+    readonly title: string,
+    ranges: OffsetRange[],
+  ) {
+    const text = document.getText();
+    this.regions = ranges.map((r) => ({ ...r, original: text.slice(r.start, r.end), hunks: [] }));
+  }
+
+  get signal(): AbortSignal {
+    return this.abort.signal;
+  }
+
+  get hunkCount(): number {
+    return this.regions.reduce((n, r) => n + r.hunks.length, 0);
+  }
+
+  progress(p: ProgressParams): void {
+    if (this.phase !== 'running') return;
+    this.step = p.step;
+    this.maxSteps = p.maxSteps;
+    p.spans.forEach((s, i) => {
+      const r = this.regions[i];
+      if (r) r.live = { text: s.text, runs: progressRuns(r.live?.shown ?? '', s.text), shown: r.live?.shown ?? '' };
+    });
+    this.scheduleRedraw();
+  }
+
+  private scheduleRedraw(): void {
+    if (this.redraw) return;
+    const wait = Math.max(0, this.lastDraw + PROGRESS_REDRAW_MS - Date.now());
+    this.redraw = setTimeout(() => {
+      this.redraw = undefined;
+      if (this.phase !== 'running') return;
+      this.lastDraw = Date.now();
+      // what was drawn is what the next frame's "fresh" tokens are compared with
+      for (const r of this.regions) if (r.live) r.live.shown = r.live.text;
+      this.changed.fire();
+    }, wait);
+  }
+
+  /** The model's texts for the regions, in order. Returns false when nothing would change. */
+  finish(texts: string[]): boolean {
+    if (this.phase !== 'running') return false;
+    this.regions.forEach((r, i) => {
+      r.live = undefined;
+      r.proposal = texts[i] ?? r.original;
+      r.hunks = diffHunks(r.original, r.proposal);
+    });
+    if (this.hunkCount === 0) {
+      this.end('the model proposed no change');
+      return false;
+    }
+    this.phase = 'review';
+    this.changed.fire();
+    return true;
+  }
+
+  /** Cancels a run or drops a review; the document is left as it is. */
+  end(reason: string): void {
+    if (this.phase === 'ended') return;
+    this.phase = 'ended';
+    this.endReason = reason;
+    clearTimeout(this.redraw);
+    this.abort.abort();
+    this.changed.fire();
+    this.changed.dispose();
+  }
+
+  /** Follows the user's edits; returns false (and ends the session) when one touched a region. */
+  onDocumentChange(changes: readonly vscode.TextDocumentContentChangeEvent[]): boolean {
+    if (this.applying || this.phase === 'ended' || changes.length === 0) return true;
+    // Offsets of all changes of one event refer to the document before the event.
+    const moved: OffsetRange[] = [];
+    for (const r of this.regions) {
+      let delta = 0;
+      for (const c of changes) {
+        const shifted = shiftRange(r, c);
+        if (!shifted) {
+          this.end('you edited the code it was working on; your edit is kept and the proposal was discarded');
+          return false;
+        }
+        delta += shifted.start - r.start;
+      }
+      moved.push({ start: r.start + delta, end: r.end + delta });
+    }
+    moved.forEach((m, i) => Object.assign(this.regions[i], m));
+    this.changed.fire();
+    return true;
+  }
+
+  /** Applies every remaining hunk as one undo step and ends the session. */
+  acceptAll(): Promise<boolean> {
+    return this.decide(this.regions.map((r) => r.hunks), true);
+  }
+
+  rejectAll(): void {
+    this.end('rejected');
+  }
+
+  acceptHunk(region: number, hunk: number): Promise<boolean> {
+    const r = this.regions[region];
+    const h = r?.hunks[hunk];
+    if (!h) return Promise.resolve(false);
+    return this.decide(this.regions.map((x) => (x === r ? [h] : [])), false);
+  }
+
+  rejectHunk(region: number, hunk: number): void {
+    const r = this.regions[region];
+    const h = r?.hunks[hunk];
+    if (!h || this.phase !== 'review') return;
+    r.proposal = applyHunks(r.original, r.hunks.filter((x) => x !== h));
+    r.hunks = diffHunks(r.original, r.proposal);
+    if (this.hunkCount === 0) this.end('rejected');
+    else this.changed.fire();
+  }
+
+  /** Writes the chosen hunks into the document as one undo step; ends the session when none are left. */
+  private async decide(chosen: Hunk[][], endAfter: boolean): Promise<boolean> {
+    if (this.phase !== 'review') return false;
+    const doc = this.document;
+    const text = doc.getText();
+    if (this.regions.some((r) => text.slice(r.start, r.end) !== r.original)) {
+      this.end('the code changed under it; nothing was applied');
+      return false;
+    }
+    const edits: { range: vscode.Range; text: string }[] = [];
+    this.regions.forEach((r, i) => {
+      for (const h of chosen[i]) {
+        edits.push({ range: new vscode.Range(doc.positionAt(r.start + h.start), doc.positionAt(r.start + h.end)), text: h.text });
+      }
+    });
+    this.applying = true;
+    let ok: boolean;
+    try {
+      const editor = vscode.window.visibleTextEditors.find((e) => e.document === doc);
+      if (editor) {
+        ok = await editor.edit((b) => edits.forEach((e) => b.replace(e.range, e.text)), { undoStopBefore: true, undoStopAfter: true });
+      } else {
+        const we = new vscode.WorkspaceEdit();
+        edits.forEach((e) => we.replace(doc.uri, e.range, e.text));
+        ok = await vscode.workspace.applyEdit(we);
+      }
+    } finally {
+      this.applying = false;
+    }
+    if (!ok) {
+      this.end('VS Code refused the edit; nothing was applied');
+      return false;
+    }
+    // Re-base every region on the document as it is now: accepted hunks become the original.
+    let shift = 0;
+    this.regions.forEach((r, i) => {
+      const newOriginal = applyHunks(r.original, chosen[i]);
+      r.start += shift;
+      shift += newOriginal.length - r.original.length;
+      r.end = r.start + newOriginal.length;
+      r.original = newOriginal;
+      r.hunks = diffHunks(r.original, r.proposal ?? r.original);
+    });
+    if (endAfter || this.hunkCount === 0) this.end('accepted');
+    else this.changed.fire();
+    return true;
+  }
+}
+
+/** All sessions, at most one per document; keeps the `diffuse.running` / `diffuse.reviewing` context keys. */
+export class SessionStore implements vscode.Disposable {
+  private readonly sessions = new Map<string, ProposalSession>();
+  private readonly changed = new vscode.EventEmitter<ProposalSession>();
+  /** Fires on any change of any session (progress, review, re-anchoring, end). */
+  readonly onDidChange = this.changed.event;
+  private readonly disposables: vscode.Disposable[] = [];
+
+  constructor() {
+    this.disposables.push(
+      vscode.workspace.onDidChangeTextDocument((e) => {
+        const s = this.sessions.get(e.document.uri.toString());
+        if (s && !s.onDocumentChange(e.contentChanges) && s.endReason) {
+          void vscode.window.showInformationMessage(`Diffuse ${s.title}: ${s.endReason}.`);
+        }
+      }),
+      vscode.workspace.onDidCloseTextDocument((d) => this.get(d)?.end('the document was closed')),
+      vscode.window.onDidChangeActiveTextEditor(() => this.updateContext()),
+    );
+  }
+
+  get(document: vscode.TextDocument): ProposalSession | undefined {
+    return this.sessions.get(document.uri.toString());
+  }
+
+  all(): ProposalSession[] {
+    return [...this.sessions.values()];
+  }
+
+  /** Starts a session for `document`, ending the one it had. */
+  start(document: vscode.TextDocument, title: string, ranges: OffsetRange[]): ProposalSession {
+    const key = document.uri.toString();
+    this.sessions.get(key)?.end('replaced by a new request');
+    const s = new ProposalSession(document, title, ranges);
+    this.sessions.set(key, s);
+    s.onDidChange(() => {
+      if (s.phase === 'ended' && this.sessions.get(key) === s) this.sessions.delete(key);
+      this.updateContext();
+      this.changed.fire(s);
+    });
+    this.updateContext();
+    this.changed.fire(s);
+    return s;
+  }
+
+  dispose(): void {
+    for (const s of this.sessions.values()) s.end('the extension stopped');
+    this.changed.dispose();
+    this.disposables.forEach((d) => d.dispose());
+  }
+
+  private updateContext(): void {
+    const doc = vscode.window.activeTextEditor?.document;
+    const s = doc && this.get(doc);
+    void vscode.commands.executeCommand('setContext', 'diffuse.running', s?.phase === 'running');
+    void vscode.commands.executeCommand('setContext', 'diffuse.reviewing', s?.phase === 'review');
+  }
+}

@@ -1,0 +1,16 @@
+// How a failed request is reported for a command the user ran. A model that failed to load was
+// already reported once by the service, and cancellation is not an error.
+import * as vscode from 'vscode';
+import { DenoiserError } from '../denoiser/client';
+
+export function reportCommandError(what: string, e: unknown): void {
+  const err = e instanceof DenoiserError ? e : new DenoiserError(e instanceof Error ? e.message : String(e), 'internal');
+  if (err.code === 'cancelled') return;
+  if (err.code === 'model') {
+    void vscode.window.setStatusBarMessage(`Diffuse: ${what} needs a working model (see the notification)`, 5000);
+    return;
+  }
+  void vscode.window.showErrorMessage(`Diffuse ${what} failed: ${err.message}`, 'Show Log').then((c) => {
+    if (c) void vscode.commands.executeCommand('diffuse.showLog');
+  });
+}

@@ -1,0 +1,57 @@
+// CodeLens over sessions: "step k/N · Cancel" while denoising, "Accept · Reject" in review, and
+// per-hunk Accept / Reject when a proposal has several hunks.
+import * as vscode from 'vscode';
+import type { SessionStore } from './proposalSession';
+
+export function registerSessionCodeLens(store: SessionStore): vscode.Disposable {
+  const changed = new vscode.EventEmitter<void>();
+  const provider: vscode.CodeLensProvider = {
+    onDidChangeCodeLenses: changed.event,
+    provideCodeLenses(doc) {
+      const s = store.get(doc);
+      if (!s || s.phase === 'ended') return [];
+      const uri = doc.uri.toString();
+      const at = (offset: number): vscode.Range => {
+        const p = doc.positionAt(offset);
+        return new vscode.Range(p.line, 0, p.line, 0);
+      };
+      const top = at(s.regions[0].start);
+      if (s.phase === 'running') {
+        const label = s.step ? `step ${s.step}/${s.maxSteps}` : 'waiting for the model';
+        return [
+          new vscode.CodeLens(top, { title: `$(loading~spin) Diffuse ${s.title}: ${label}`, command: '' }),
+          new vscode.CodeLens(top, { title: 'Cancel (Esc)', command: 'diffuse.cancel', arguments: [uri] }),
+        ];
+      }
+      const firstWithHunks = s.regions.find((r) => r.hunks.length > 0) ?? s.regions[0];
+      const head = at(firstWithHunks.start + (firstWithHunks.hunks[0]?.start ?? 0));
+      const lenses = [
+        new vscode.CodeLens(head, { title: `$(check) Accept${s.hunkCount > 1 ? ' All' : ''} (${key('Shift+Enter')})`, command: 'diffuse.accept', arguments: [uri] }),
+        new vscode.CodeLens(head, { title: `$(close) Reject${s.hunkCount > 1 ? ' All' : ''} (${key('Shift+Backspace')})`, command: 'diffuse.reject', arguments: [uri] }),
+      ];
+      if (s.hunkCount > 1) {
+        s.regions.forEach((r, ri) => r.hunks.forEach((h, hi) => {
+          const range = at(r.start + h.start);
+          lenses.push(
+            new vscode.CodeLens(range, { title: 'Accept Change', command: 'diffuse.acceptHunk', arguments: [uri, ri, hi] }),
+            new vscode.CodeLens(range, { title: 'Reject Change', command: 'diffuse.rejectHunk', arguments: [uri, ri, hi] }),
+          );
+        }));
+      }
+      return lenses;
+    },
+  };
+  return vscode.Disposable.from(
+    changed,
+    vscode.languages.registerCodeLensProvider('*', provider),
+    store.onDidChange((s) => {
+      changed.fire();
+      // VS Code may ask for lenses while the edit that ends a session is being applied; ask again once it is
+      if (s.phase === 'ended') setTimeout(() => changed.fire(), 100);
+    }),
+  );
+}
+
+function key(rest: string): string {
+  return `${process.platform === 'darwin' ? 'Cmd' : 'Ctrl'}+${rest}`;
+}

@@ -1,0 +1,22 @@
+// The VSIX test: Diffuse installed from the package `npm run package` built (not the working
+// tree) loads its bundled model and refines a selection.
+import * as assert from 'node:assert/strict';
+import * as vscode from 'vscode';
+import { EXTENSION_ID, diffuse, openEditor, selectLines } from './helpers';
+
+suite('Diffuse installed from its VSIX', () => {
+  test('runs from the installed copy and refines a selection', async () => {
+    const ext = vscode.extensions.getExtension(EXTENSION_ID)!;
+    assert.ok(ext, 'installed');
+    assert.ok(!ext.extensionPath.startsWith(process.env.DIFFUSE_REPO ?? '/nonexistent'), `loaded from ${ext.extensionPath}`);
+    assert.match(ext.extensionPath, /extensions/);
+    const api = await diffuse();
+    const editor = await openEditor();
+    const original = editor.document.getText();
+    selectLines(editor, 1, 3);
+    await vscode.commands.executeCommand('diffuse.refineSelection', 1);
+    assert.equal(api.sessions.get(editor.document)?.phase, 'review');
+    await vscode.commands.executeCommand('diffuse.accept');
+    assert.notEqual(editor.document.getText(), original);
+  });
+});
