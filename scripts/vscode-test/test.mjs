@@ -58,7 +58,9 @@ if (parts.includes('suite')) {
 }
 if (parts.includes('ui')) {
   step('ui: Playwright through the workbench');
-  const p = prepare('ui', { 'diffuse.threshold': 1, 'editor.fontSize': 14 });
+  const p = prepare('ui', { 'diffuse.threshold': 1, 'editor.fontSize': 14, 'diffuse.ghostText.enabled': true,
+    // sampling rather than greedy: an early model's greedy choice is mostly newlines, which make a poor picture
+    'diffuse.temperature': 1 });
   if (runner([`--extensionDevelopmentPath=${root}`, `--ui=${root}/out/vscode-test/ui.js`, `--workspace=${p.ws}`,
     `--settings=${p.settings}`, '--timeout=300', `--screenshot=${shots}/ui-failure.png`]) !== 0) failed.push('ui');
 }

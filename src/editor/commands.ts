@@ -43,7 +43,14 @@ export function registerCommands(service: DenoiserService, store: SessionStore):
     command('diffuse.showMenu', async () => {
       const s = service.state;
       const ghostOn = service.settings().ghostText.enabled;
+      const doc = vscode.window.activeTextEditor?.document;
+      const session = doc && store.get(doc);
       const items: (vscode.QuickPickItem & { run: string; args?: unknown[] })[] = [
+        ...(session?.phase === 'running' ? [{ label: '$(debug-stop) Cancel Denoising', run: 'diffuse.cancel' }] : []),
+        ...(session?.phase === 'review' ? [
+          { label: '$(check) Accept Proposal', run: 'diffuse.accept' },
+          { label: '$(close) Reject Proposal', run: 'diffuse.reject' },
+        ] : []),
         { label: '$(wand) Refine Selection', run: 'diffuse.refineSelection' },
         { label: '$(wand) Refine Selection with Strength…', run: 'diffuse.refineSelectionWithStrength' },
         { label: '$(insert) Fill at Cursor', run: 'diffuse.fillAtCursor' },

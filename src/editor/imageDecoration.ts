@@ -32,32 +32,56 @@ export function imageTheme(editor: vscode.TextEditor): ImageTheme {
   };
 }
 
-/** Decoration options that draw `lines` as an image beside `range` of `editor`. */
-export function imageBeside(editor: vscode.TextEditor, range: vscode.Range, lines: ImageRun[][], caption?: string): vscode.DecorationOptions {
-  const doc = editor.document;
+export interface ImageItem {
+  range: vscode.Range;
+  lines: ImageRun[][];
+  caption?: string;
+}
+
+/**
+ * Decoration options that draw each item's lines as an image beside its range. Images hang down
+ * from their first line; when one would overlap the previous one it moves right of it.
+ */
+export function imagesBeside(editor: vscode.TextEditor, items: readonly ImageItem[]): vscode.DecorationOptions[] {
   const theme = imageTheme(editor);
-  const image = renderSpanImage(lines, theme, caption);
+  let previous: { bottom: number; right: number } | undefined;
+  return items.map((item) => {
+    const placed = imageBeside(editor, theme, item, previous && previous.bottom >= item.range.start.line ? previous.right + 1 : 0);
+    previous = { bottom: placed.bottom, right: placed.right };
+    return placed.options;
+  });
+}
+
+function imageBeside(editor: vscode.TextEditor, theme: ImageTheme, item: ImageItem, minColumn: number) {
+  const doc = editor.document;
+  const image = renderSpanImage(item.lines, theme, item.caption);
+  const { range } = item;
   const first = range.start.line;
-  const last = Math.max(first, range.end.character === 0 && range.end.line > first ? range.end.line - 1 : range.end.line);
+  const spanLast = Math.max(first, range.end.character === 0 && range.end.line > first ? range.end.line - 1 : range.end.line);
+  // the image hangs down from the first line: keep it right of every line it spans, not just the span's
+  const imageRows = Math.ceil(image.height / theme.lineHeight);
+  const bottom = first + imageRows - 1;
+  const last = Math.min(doc.lineCount - 1, Math.max(spanLast, bottom));
   const cols = (line: number): number => expandedLength(doc.lineAt(line).text, theme.tabSize);
   let widest = 0;
   for (let l = first; l <= last; l++) widest = Math.max(widest, cols(l));
+  const left = Math.max(widest + 3, minColumn);
   const lineEnd = doc.lineAt(first).range.end;
-  const gap = widest - cols(first) + 3;
-  return {
+  const options: vscode.DecorationOptions = {
     range: new vscode.Range(lineEnd, lineEnd),
     renderOptions: {
       after: {
         contentIconPath: vscode.Uri.parse(svgDataUri(image.svg)),
         width: `${image.width}px`,
         height: `${image.height}px`,
-        margin: `0 0 0 ${gap}ch`,
+        margin: `0 0 0 ${left - cols(first)}ch`,
         // Taken out of the line's flow (decorations cannot add lines): positioned at the line's top,
         // above the following lines, and transparent to the mouse so the code below stays usable.
         textDecoration: 'none; position: absolute; top: 0; z-index: 20; pointer-events: none; box-shadow: 0 2px 8px rgba(0,0,0,0.25)',
       },
     },
   };
+  return { options, bottom, right: left + Math.ceil(image.width / theme.charWidth) };
 }
 
 function expandedLength(text: string, tabSize: number): number {

@@ -4,7 +4,7 @@
 import * as vscode from 'vscode';
 import { proposalRuns, runsToLines } from '../core/inlineDiff';
 import type { ProposalSession, SessionStore } from './proposalSession';
-import { imageBeside } from './imageDecoration';
+import { imagesBeside, type ImageItem } from './imageDecoration';
 
 export function registerInlineDiffView(store: SessionStore): vscode.Disposable {
   const removed = vscode.window.createTextEditorDecorationType({
@@ -33,7 +33,7 @@ export function registerInlineDiffView(store: SessionStore): vscode.Disposable {
     const pos = (o: number): vscode.Position => doc.positionAt(o);
     const removedRanges: vscode.Range[] = [];
     const inserts: vscode.Range[] = [];
-    const images: vscode.DecorationOptions[] = [];
+    const images: ImageItem[] = [];
     const regions: vscode.Range[] = [];
     s.regions.forEach((r, i) => {
       if (r.hunks.length === 0) return;
@@ -44,13 +44,13 @@ export function registerInlineDiffView(store: SessionStore): vscode.Disposable {
         if (h.start === h.end) inserts.push(new vscode.Range(pos(r.start + h.start), pos(r.start + h.start)));
       }
       const n = s.hunkCount;
-      const caption = i === 0 ? `proposal: ${n} change${n === 1 ? '' : 's'}` : undefined;
-      images.push(imageBeside(editor, range, runsToLines(proposalRuns(r.original, r.hunks)), caption));
+      const caption = images.length === 0 ? `proposal: ${n} change${n === 1 ? '' : 's'}` : undefined;
+      images.push({ range, lines: runsToLines(proposalRuns(r.original, r.hunks)), caption });
     });
     editor.setDecorations(removed, removedRanges);
     editor.setDecorations(region, regions);
     editor.setDecorations(insertAt, inserts);
-    editor.setDecorations(image, images);
+    editor.setDecorations(image, imagesBeside(editor, images));
   };
   const drawFor = (s: ProposalSession): void => {
     for (const e of vscode.window.visibleTextEditors) if (e.document === s.document) draw(e);

@@ -4,7 +4,7 @@
 import * as vscode from 'vscode';
 import { imageRunsToLines } from '../core/progressRuns';
 import type { ProposalSession, SessionStore } from './proposalSession';
-import { imageBeside } from './imageDecoration';
+import { imagesBeside } from './imageDecoration';
 
 export function registerLiveRender(store: SessionStore): vscode.Disposable {
   const span = vscode.window.createTextEditorDecorationType({
@@ -31,11 +31,11 @@ export function registerLiveRender(store: SessionStore): vscode.Disposable {
     const ranges = s.regions.map((r) => new vscode.Range(doc.positionAt(r.start), doc.positionAt(r.end)));
     editor.setDecorations(span, ranges.filter((r) => !r.isEmpty));
     editor.setDecorations(cursor, ranges.filter((r) => r.isEmpty));
-    editor.setDecorations(image, s.regions.map((r, i) => {
-      const caption = s.step ? `step ${s.step}/${s.maxSteps}` : 'waiting for the model';
-      const lines = r.live ? imageRunsToLines(r.live.runs) : [[{ text: '░░░░', style: 'pending' as const }]];
-      return imageBeside(editor, ranges[i], lines, i === 0 ? caption : undefined);
-    }));
+    editor.setDecorations(image, imagesBeside(editor, s.regions.map((r, i) => ({
+      range: ranges[i],
+      lines: r.live ? imageRunsToLines(r.live.runs) : [[{ text: '░░░░', style: 'pending' as const }]],
+      caption: i === 0 ? (s.step ? `step ${s.step}/${s.maxSteps}` : 'waiting for the model') : undefined,
+    }))));
   };
   const drawFor = (s: ProposalSession): void => {
     for (const e of vscode.window.visibleTextEditors) if (e.document === s.document) draw(e);

@@ -76,6 +76,52 @@ module.exports = async function ui({ page, log }: { page: Page; workspace: strin
   if (await page.$('.codelens-decoration a:has-text("Accept")')) throw new Error('a cancelled run still offered a proposal');
   if ((await editorText(page)) !== before) throw new Error('cancelling changed the document');
   log('Escape cancelled');
+  // ghost text at a fresh line inside a function, asked for with the keybinding
+  await page.keyboard.press('Control+G');
+  await page.keyboard.type('9');
+  await page.keyboard.press('Enter');
+  await page.keyboard.press('End');
+  await page.keyboard.press('Enter');
+  // an early model often proposes only whitespace here, which is correctly not shown: give it a start
+  // on the line, a few characters at a time, until ghost text appears
+  const ghost = '.monaco-editor .ghost-text-decoration, .monaco-editor .ghost-text-decoration-preview';
+  let shown = false;
+  for (const typed of ['', 'const ', 'd', 'i', 's', 't']) {
+    await page.keyboard.type(typed);
+    await page.keyboard.press('Alt+Backslash');
+    shown = await page.waitForSelector(ghost, { timeout: 8_000 }).then(() => true, () => false);
+    if (shown) break;
+  }
+  if (!shown) throw new Error('no ghost text appeared');
+  await page.waitForTimeout(200);
+  await page.screenshot({ path: path.join(shots, 'ghost-text.png') });
+  log('ghost text shown');
+  // Fill at Cursor with two cursors (the second added with Ctrl+Alt+Down), then Reject with its key
+  await page.keyboard.press('Escape');
+  await page.keyboard.press('Control+Z');
+  await page.waitForFunction((b) => document.querySelector('.monaco-editor .view-lines')?.textContent?.replace(/\u00a0/g, ' ') === b, before, { timeout: 10_000 })
+    .catch(() => undefined);
+  const text = await editorText(page);
+  await page.keyboard.press('Control+G');
+  await page.keyboard.type('15');
+  await page.keyboard.press('Enter');
+  await page.keyboard.press('End');
+  await palette(page, 'Add Cursor Below');
+  await page.waitForSelector('.monaco-editor .cursors-layer .cursor.secondary', { state: 'attached', timeout: 10_000 }).catch(() => undefined);
+  await page.keyboard.press('Control+Alt+F');
+  await page.waitForSelector('.codelens-decoration a:has-text("Accept")', { timeout: 60_000 });
+  await page.waitForTimeout(300);
+  await page.screenshot({ path: path.join(shots, 'fill-two-cursors.png') });
+  await page.keyboard.press('Control+Shift+Backspace');
+  await page.waitForSelector('.codelens-decoration a:has-text("Accept")', { state: 'detached', timeout: 10_000 });
+  if ((await editorText(page)) !== text) throw new Error('Reject changed the document');
+  log('fill at two cursors reviewed and rejected with the keybinding');
+  // the status bar item opens the menu
+  await page.click('[id$="diffuse.status"]');
+  await page.waitForSelector('.quick-input-list .monaco-list-row:has-text("Choose Model Folder")', { timeout: 10_000 });
+  await page.screenshot({ path: path.join(shots, 'status-menu.png') });
+  await page.keyboard.press('Escape');
+  log('status bar menu');
 };
 
 async function editorText(page: Page): Promise<string> {
