@@ -5,7 +5,7 @@
 //   ui     Playwright through the workbench: palette, CodeLens, screenshots (test/vscode/ui.ts)
 //   vsix   packages the extension, installs the VSIX and refines from the installed copy
 // `node scripts/vscode-test/test.mjs suite ui` runs only those. The model is models/diffuse-small,
-// or DIFFUSE_TEST_MODEL.
+// or DIFFUSE_TEST_MODEL; screenshots land in out/screenshots/ (DIFFUSE_UPDATE_MEDIA=1 copies them to media/).
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -63,6 +63,10 @@ if (parts.includes('ui')) {
     'diffuse.temperature': 1 });
   if (runner([`--extensionDevelopmentPath=${root}`, `--ui=${root}/out/vscode-test/ui.js`, `--workspace=${p.ws}`,
     `--settings=${p.settings}`, '--timeout=300', `--screenshot=${shots}/ui-failure.png`]) !== 0) failed.push('ui');
+  // DIFFUSE_UPDATE_MEDIA=1 refreshes the README's pictures from this run
+  else if (process.env.DIFFUSE_UPDATE_MEDIA) {
+    for (const f of ['inline-diff.png', 'live-denoising.png', 'ghost-text.png']) fs.copyFileSync(path.join(shots, f), path.join(root, 'media', f));
+  }
 }
 if (parts.includes('vsix')) {
   step('vsix: package, install, refine from the installed copy');

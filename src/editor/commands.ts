@@ -70,7 +70,7 @@ export function registerCommands(service: DenoiserService, store: SessionStore):
 function statusLine(service: DenoiserService): string {
   const s = service.state;
   const latency = service.lastLatencyMs !== undefined ? `, last request ${service.lastLatencyMs} ms` : '';
-  if (s.kind === 'ready') return `${s.info.name} ready (${s.info.threads} threads${latency})`;
+  if (s.kind === 'ready') return `${s.info.name} ready (${s.info.threads} thread${s.info.threads === 1 ? '' : 's'}${latency})`;
   if (s.kind === 'error') return `model failed to load: ${s.message}`;
   return s.kind;
 }

@@ -24,7 +24,7 @@ export function registerStatusBar(service: DenoiserService): vscode.Disposable {
       item.tooltip = 'Diffuse is denoising. Press Escape in the editor to cancel.';
     } else if (s.kind === 'ready') {
       item.text = `$(sparkle) Diffuse${latency}`;
-      item.tooltip = `Diffuse: ${s.info.name} ready (${s.info.threads} threads)` + (latency ? `; last request took${latency}` : '');
+      item.tooltip = `Diffuse: ${s.info.name} ready (${s.info.threads} thread${s.info.threads === 1 ? '' : 's'})` + (latency ? `; last request took${latency}` : '');
     } else {
       item.text = '$(circle-slash) Diffuse';
       item.tooltip = 'Diffuse: the denoiser is stopped';

@@ -139,6 +139,44 @@ suite('Diffuse in VS Code', () => {
     assert.equal(editor.document.getText(), original, 'one undo removes both');
   });
 
+  test('per-change review: accepting one change applies only it as one undo step; rejecting the other ends the review', async () => {
+    // a proposal with two separate changes, given directly so the hunks do not depend on the model
+    const editor = await openEditor();
+    const doc = editor.document;
+    const original = doc.getText();
+    const start = doc.offsetAt(new vscode.Position(7, 0));
+    const end = doc.offsetAt(new vscode.Position(13, 0));
+    const session = api.sessions.start(doc, 'Refine', [{ start, end }]);
+    const proposal = doc.getText().slice(start, end).replace('let x = 0;', 'let x = 1;').replace('y += p.y;', 'y += p.y * 2;');
+    assert.ok(session.finish([proposal]));
+    assert.equal(session.hunkCount, 2);
+    const lenses = await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', doc.uri);
+    const titles = lenses.map((l) => l.command?.title ?? '');
+    assert.equal(titles.filter((t) => t === 'Accept Change').length, 2, `per-change lenses: ${titles.join(' | ')}`);
+    await vscode.commands.executeCommand('diffuse.acceptHunk', doc.uri.toString(), 0, 1);
+    assert.equal(doc.getText(), original.replace('y += p.y;', 'y += p.y * 2;'));
+    assert.equal(session.phase, 'review', 'one change is left to decide');
+    await vscode.commands.executeCommand('diffuse.rejectHunk', doc.uri.toString(), 0, 0);
+    assert.equal(session.phase, 'ended');
+    assert.equal(doc.getText(), original.replace('y += p.y;', 'y += p.y * 2;'), 'the rejected change was never written');
+    await vscode.commands.executeCommand('undo');
+    assert.equal(doc.getText(), original, 'one undo takes the accepted change back');
+  });
+
+  test('ghost text keeps one request in flight: a newer request cancels the older one in the worker', async () => {
+    await setting('threshold', 1); // slow enough to overlap
+    const editor = await openEditor('export function area(r: number): number {\n  return \n}\n');
+    const ctx = { triggerKind: vscode.InlineCompletionTriggerKind.Invoke, selectedCompletionInfo: undefined };
+    const token = new vscode.CancellationTokenSource().token;
+    const pid = api.service.workerPid;
+    const first = api.ghostText.provideInlineCompletionItems(editor.document, new vscode.Position(1, 9), ctx, token);
+    await waitFor(() => api.service.activity?.kind === 'complete', 10_000, 'the first request to start');
+    const second = api.ghostText.provideInlineCompletionItems(editor.document, new vscode.Position(1, 9), ctx, token);
+    assert.equal(await first, undefined, 'the older request gave way');
+    await second;
+    assert.equal(api.service.workerPid, pid, 'cancelled in the worker, not by killing it');
+  });
+
   test('typing elsewhere during a refine: the typing stays and the proposal follows its code', async () => {
     await setting('threshold', 1);
     const editor = await openEditor();
