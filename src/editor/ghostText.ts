@@ -83,7 +83,9 @@ export class GhostTextProvider implements vscode.InlineCompletionItemProvider {
 
 export function registerGhostText(service: DenoiserService, provider: GhostTextProvider): vscode.Disposable {
   return vscode.Disposable.from(
-    vscode.languages.registerInlineCompletionItemProvider({ pattern: '**' }, provider),
+    // code the user writes, not output panes or other virtual documents
+    vscode.languages.registerInlineCompletionItemProvider(
+      ['file', 'untitled', 'vscode-remote', 'vscode-notebook-cell'].map((scheme) => ({ scheme })), provider),
     vscode.commands.registerCommand('diffuse.triggerGhostText', () =>
       vscode.commands.executeCommand('editor.action.inlineSuggest.trigger')),
     vscode.commands.registerCommand('diffuse.toggleGhostText', async () => {
