@@ -1,0 +1,155 @@
+"""The Diffuse denoiser: a small bidirectional transformer for masked diffusion (MDLM/LLaDA-style).
+
+Every position sees every other position (no causal mask). The model predicts, at the positions
+it is asked about, the token that belongs there: for a masked slot that is the denoising
+prediction, for a visible token it is the model's opinion of whether that token is right (Refine).
+
+forward(input_ids [B,S], positions [B,N] or None) -> float32 logits [B,N,V] (or [B,S,V]).
+The vocabulary head is most of the FLOPs at this size, so it only runs at the positions asked for.
+This file must run on Debian's torch 1.13 (CPU) and on a current CUDA torch, and export to ONNX.
+"""
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+# torch >= 2.0 has a fused attention kernel; torch 1.13 does not, so attention is written out there.
+HAS_SDPA = hasattr(F, "scaled_dot_product_attention")
+
+
+@dataclass
+class DenoiserConfig:
+    vocab_size: int = 8192
+    n_layer: int = 4
+    d_model: int = 256
+    n_head: int = 4
+    ffn_hidden: int = 0  # 0: 8/3 * d_model (SwiGLU keeps the MLP's parameter count of a 4x GELU MLP), rounded up to 64
+    rope_theta: float = 10000.0
+    norm_eps: float = 1e-5
+
+    def __post_init__(self):
+        if not self.ffn_hidden:
+            self.ffn_hidden = 64 * math.ceil(self.d_model * 8 / 3 / 64)
+        assert self.d_model % self.n_head == 0 and (self.d_model // self.n_head) % 2 == 0
+
+
+class RMSNorm(nn.Module):
+    def __init__(self, dim, eps):
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(dim))
+
+    def forward(self, x):
+        # Normalise in fp32 even under autocast: the mean of squares loses too much in bf16.
+        xf = x.float()
+        xf = xf * torch.rsqrt(xf.pow(2).mean(-1, keepdim=True) + self.eps)
+        return (xf * self.weight).to(x.dtype)
+
+
+def rope_tables(seq_len, head_dim, theta, device):
+    """cos/sin [S, head_dim/2] for positions 0..S-1. Computed on the fly (no buffer), so the
+    state dict holds only parameters and the exported graph works for any sequence length."""
+    inv_freq = theta ** (-torch.arange(0, head_dim, 2, device=device, dtype=torch.float32) / head_dim)
+    angles = torch.arange(seq_len, device=device, dtype=torch.float32)[:, None] * inv_freq[None, :]
+    return angles.cos(), angles.sin()
+
+
+def apply_rope(x, cos, sin):
+    # x [B,H,S,hd]; rotate the two halves (the "rotate-half" layout: plain slices, ONNX-friendly).
+    half = x.shape[-1] // 2
+    xf = x.float()
+    x1, x2 = xf[..., :half], xf[..., half:]
+    out = torch.cat([x1 * cos - x2 * sin, x1 * sin + x2 * cos], dim=-1)
+    return out.to(x.dtype)
+
+
+class Attention(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        self.n_head = cfg.n_head
+        self.qkv = nn.Linear(cfg.d_model, 3 * cfg.d_model, bias=False)
+        self.proj = nn.Linear(cfg.d_model, cfg.d_model, bias=False)
+
+    def forward(self, x, cos, sin):
+        B, S, D = x.shape
+        q, k, v = self.qkv(x).split(D, dim=-1)
+        q, k, v = (t.view(B, S, self.n_head, D // self.n_head).transpose(1, 2) for t in (q, k, v))
+        q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
+        if HAS_SDPA:
+            y = F.scaled_dot_product_attention(q, k, v)  # bidirectional: no mask, no is_causal
+        else:
+            att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(q.shape[-1]))
+            y = att.float().softmax(dim=-1).to(v.dtype) @ v
+        return self.proj(y.transpose(1, 2).reshape(B, S, D))
+
+
+class SwiGLU(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        self.gate = nn.Linear(cfg.d_model, cfg.ffn_hidden, bias=False)
+        self.up = nn.Linear(cfg.d_model, cfg.ffn_hidden, bias=False)
+        self.down = nn.Linear(cfg.ffn_hidden, cfg.d_model, bias=False)
+
+    def forward(self, x):
+        return self.down(F.silu(self.gate(x)) * self.up(x))
+
+
+class Block(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        self.attn_norm = RMSNorm(cfg.d_model, cfg.norm_eps)
+        self.attn = Attention(cfg)
+        self.mlp_norm = RMSNorm(cfg.d_model, cfg.norm_eps)
+        self.mlp = SwiGLU(cfg)
+
+    def forward(self, x, cos, sin):
+        x = x + self.attn(self.attn_norm(x), cos, sin)
+        return x + self.mlp(self.mlp_norm(x))
+
+
+class Denoiser(nn.Module):
+    def __init__(self, cfg: DenoiserConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.embed = nn.Embedding(cfg.vocab_size, cfg.d_model)
+        self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layer))
+        self.norm = RMSNorm(cfg.d_model, cfg.norm_eps)
+        # The output head is the embedding matrix itself (tied): saves 2 M of 5 M parameters.
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        for name, p in self.named_parameters():
+            if p.dim() == 1:
+                nn.init.ones_(p)  # RMSNorm gains
+            else:
+                std = 0.02
+                # Projections that write into the residual stream: scaled so the stream's variance
+                # does not grow with depth (GPT-2).
+                if name.endswith("attn.proj.weight") or name.endswith("mlp.down.weight"):
+                    std /= math.sqrt(2 * self.cfg.n_layer)
+                nn.init.normal_(p, mean=0.0, std=std)
+
+    def num_params(self):
+        return sum(p.numel() for p in self.parameters())
+
+    def hidden(self, input_ids):
+        x = self.embed(input_ids)
+        cos, sin = rope_tables(input_ids.shape[1], self.cfg.d_model // self.cfg.n_head,
+                               self.cfg.rope_theta, input_ids.device)
+        for block in self.blocks:
+            x = block(x, cos, sin)
+        return self.norm(x)
+
+    def forward(self, input_ids, positions=None, flat_positions=None):
+        """input_ids [B,S] int64. positions [B,N] int64: logits only there -> [B,N,V].
+        flat_positions [M] int64 (training): indices into the flattened [B*S] sequence -> [M,V],
+        so rows with different numbers of loss positions need no per-row padding.
+        Neither: logits everywhere -> [B,S,V]."""
+        h = self.hidden(input_ids)
+        if flat_positions is not None:
+            h = h.reshape(-1, h.shape[-1]).index_select(0, flat_positions)
+        elif positions is not None:
+            h = torch.gather(h, 1, positions.unsqueeze(-1).expand(-1, -1, h.shape[-1]))
+        return F.linear(h, self.embed.weight).float()

@@ -1,0 +1,197 @@
+"""Tests of the training pipeline on a tiny synthetic corpus (about a minute on 1-2 CPU threads).
+
+    /usr/bin/python3 -m unittest discover -s training/tests -v
+"""
+import json
+import os
+import shutil
+import sys
+import tempfile
+import unittest
+from types import SimpleNamespace
+
+import numpy as np
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+import export  # noqa: E402
+import train  # noqa: E402
+from model import Denoiser, DenoiserConfig  # noqa: E402
+
+VOCAB = 96
+NEWLINES = [4, 5]  # "\n" and "\n    " in a real tokenizer
+TINY = ["--n-layer", "2", "--d-model", "64", "--n-head", "2", "--threads", "1", "--seq-len", "64",
+        "--batch-size", "16", "--log-every", "5", "--eval-windows", "16", "--warmup-steps", "10"]
+
+
+def write_corpus(folder, n_docs=400, seed=0):
+    """Code-like documents: each defines a few 'functions' whose name and argument tokens recur
+    in the body lines, so a masked token can often be recovered from its context."""
+    rng = np.random.default_rng(seed)
+
+    def doc():
+        out = []
+        for _ in range(rng.integers(2, 5)):
+            name, arg = rng.integers(20, 50), rng.integers(50, 80)
+            out += [10, name, 11, arg, 12, 13, 4]                      # def name ( arg ) :\n
+            for _ in range(rng.integers(1, 4)):
+                op = rng.integers(14, 18)
+                out += [5, arg, op, rng.integers(80, VOCAB), 4]        #     arg op k\n
+            out += [5, 19, name, 11, arg, 12, 4]                       #     return name ( arg )\n
+        return out + [3]                                               # eos
+
+    os.makedirs(folder, exist_ok=True)
+    for name, n in (("train.bin", n_docs), ("heldout.bin", n_docs // 10)):
+        tokens = np.array([t for _ in range(n) for t in doc()], dtype="<u2")
+        tokens.tofile(os.path.join(folder, name))
+    meta = {"vocab_size": VOCAB, "special": {"pad": 0, "mask": 1, "bos": 2, "eos": 3},
+            "newline_token_ids": NEWLINES}
+    with open(os.path.join(folder, "meta.json"), "w") as f:
+        json.dump(meta, f)
+
+
+def model_state(ckpt_path):
+    return train.torch_load(ckpt_path)["model"]
+
+
+class TrainingTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        torch.set_num_threads(1)
+        cls.tmp = tempfile.mkdtemp(prefix="diffuse-train-test-")
+        cls.data = os.path.join(cls.tmp, "data")
+        write_corpus(cls.data)
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def run_train(self, out, *extra):
+        return train.main(["--data", self.data, "--out", os.path.join(self.tmp, out), *TINY, *extra])
+
+    def read_jsonl(self, out, name):
+        with open(os.path.join(self.tmp, out, name)) as f:
+            return [json.loads(line) for line in f]
+
+    def test_loss_goes_down(self):
+        # The tiny model sits on a unigram plateau for ~100 steps (as the real one does for ~3 M
+        # tokens); 300 steps (a few seconds) get well past it.
+        self.run_train("learn", "--max-steps", "300", "--lr", "3e-3", "--log-every", "10")
+        log = self.read_jsonl("learn", "log.jsonl")
+        first, plateau, last = log[0]["loss"], log[5]["loss"], log[-1]["loss"]
+        self.assertLess(last, 0.75 * plateau, f"loss {first:.3f} -> {plateau:.3f} -> {last:.3f}")
+        ev = self.read_jsonl("learn", "eval.jsonl")[-1]
+        self.assertEqual(ev["tokens_seen"], 300 * 16 * 64)
+        self.assertGreater(ev["masked_acc_15"], 0.3)  # a unigram guess gets about 0.1-0.15 here
+
+    def test_resume_is_exact(self):
+        self.run_train("straight", "--max-steps", "12")
+        self.run_train("chained", "--max-steps", "6")
+        self.run_train("chained", "--max-steps", "12")  # resumes from last.pt
+        a, b = model_state(os.path.join(self.tmp, "straight", "last.pt")), \
+            model_state(os.path.join(self.tmp, "chained", "last.pt"))
+        self.assertEqual(a.keys(), b.keys())
+        for k in a:
+            self.assertTrue(torch.equal(a[k], b[k]), k)
+        self.assertEqual(train.torch_load(os.path.join(self.tmp, "chained", "last.pt"))["tokens_seen"], 12 * 16 * 64)
+
+    def test_export_and_init_from(self):
+        models = os.path.join(self.tmp, "models")
+        name = os.path.join(models, "tiny")
+        ref = os.path.join(self.tmp, "reference.json")
+        export.main(["--random-init", "--config", "vocab_size=96,n_layer=2,d_model=64,n_head=2",
+                     "--meta", os.path.join(self.data, "meta.json"), "--out", name, "--reference", ref,
+                     "--seed", "7"])
+        import onnx
+        m = onnx.load(os.path.join(name, "model.onnx"))
+        onnx.checker.check_model(m)
+        torch.manual_seed(7)
+        expected = Denoiser(DenoiserConfig(vocab_size=96, n_layer=2, d_model=64, n_head=2)).state_dict()
+        names = {i.name for i in m.graph.initializer}
+        self.assertTrue(set(expected) <= names, set(expected) - names)
+        with open(os.path.join(name, "denoiser.json")) as f:
+            info = json.load(f)
+        self.assertEqual(info["special_tokens"], {"pad": 0, "mask": 1, "bos": 2, "eos": 3})
+        self.assertEqual(info["training"]["params"], sum(v.numel() for v in expected.values()))
+        with open(ref) as f:
+            cases = json.load(f)["cases"]
+        self.assertEqual(len(cases), 2)
+        self.assertEqual(len(cases[0]["logits"]), int(np.prod(cases[0]["shape"])))
+
+        # a run that starts from the exported model has exactly its weights
+        self.run_train("from-onnx", "--init-from", os.path.join(name, "model.onnx"), "--max-steps", "0")
+        got = model_state(os.path.join(self.tmp, "from-onnx", "last.pt"))
+        for k in expected:
+            self.assertTrue(torch.equal(expected[k], got[k]), k)
+
+    def test_training_curve_survives_chained_runs(self):
+        dest = os.path.join(self.tmp, "curve.json")
+
+        def run(folder, points):
+            os.makedirs(folder, exist_ok=True)
+            with open(os.path.join(folder, "eval.jsonl"), "w") as f:
+                for t in points:
+                    f.write(json.dumps(dict(tokens_seen=t, masked_acc_15=0.1, masked_acc_50=0.1, masked_loss_15=5.0,
+                                            masked_loss_50=5.0, train_loss=4.0)) + "\n")
+            return folder
+
+        first = run(os.path.join(self.tmp, "machine-a"), [10, 20, 30, 40])  # 40: after the exported checkpoint
+        export.update_curve(dest, first, upto=30)
+        second = run(os.path.join(self.tmp, "machine-b"), [30, 45, 60])
+        export.update_curve(dest, second, upto=60)
+        export.update_curve(dest, second, upto=60)  # exporting again does not duplicate
+        with open(dest) as f:
+            self.assertEqual([p["tokens_seen"] for p in json.load(f)], [10, 20, 30, 45, 60])
+
+    def test_infill_spans(self):
+        meta_args = SimpleNamespace(**{**train.CONFIG, "free_span_frac": 0.0})
+        data = train.TokenData(self.data)
+        rng = np.random.default_rng(3)
+        seen_pads = 0
+        for _ in range(200):
+            body = train.sample_windows(data.train, rng, 1, 63)[0]
+            spans = train.line_spans(body, data.is_newline, rng, meta_args)
+            self.assertTrue(spans)
+            self.assertLessEqual(len(spans), 3)
+            self.assertLessEqual(sum(e - s for s, e in spans), 0.6 * len(body))
+            for s, e in spans:  # line-aligned: start at row start or after a newline, end after one
+                self.assertTrue(s == 0 or body[s - 1] in NEWLINES, (s, body))
+                self.assertIn(body[e - 1], NEWLINES)
+            for (_, e1), (s2, _) in zip(spans, spans[1:]):
+                self.assertLess(e1, s2)
+            row, region, regions = train.infill_row(body, spans, rng, data.pad)
+            self.assertEqual(len(row), len(body))
+            pad_slots = np.zeros(len(row), dtype=bool)
+            for (s, t, e), (s0, e0) in zip(regions, spans):
+                self.assertTrue(np.array_equal(row[s:t], body[s0:s0 + t - s]))  # true tokens, in place
+                self.assertTrue((row[t:e] == data.pad).all())
+                pad_slots[t:e] = True
+            self.assertTrue(((row == data.pad) == pad_slots).all())  # pads only at span ends
+            self.assertTrue(np.array_equal(region, np.isin(np.arange(len(row)),
+                                                           [i for s, _, e in regions for i in range(s, e)])))
+            seen_pads += pad_slots.sum()
+        self.assertGreater(seen_pads, 0)
+
+        # cursor-like spans may start and end anywhere, still inside the row and apart
+        free_args = SimpleNamespace(**{**train.CONFIG, "free_span_frac": 1.0})
+        for _ in range(50):
+            body = train.sample_windows(data.train, rng, 1, 63)[0]
+            spans = train.line_spans(body, data.is_newline, rng, free_args)
+            self.assertTrue(spans)
+            for (_, e1), (s2, _) in zip(spans, spans[1:]):
+                self.assertLess(e1, s2)
+
+        # the batch builder: masks only inside span regions for infill rows, gathers in buckets
+        a = SimpleNamespace(**{**train.CONFIG, "sub_frac": 0.0, "bos_first": True})
+        windows = train.sample_windows(data.train, rng, 8, 63)
+        b = train.make_batch(windows, rng, a, data)
+        self.assertEqual(b["input_ids"].shape, (8, 64))
+        self.assertTrue((b["input_ids"][:, 0] == data.bos).all())
+        self.assertEqual(len(b["positions"]) % a.gather_bucket, 0)
+        live = b["weights"] > 0
+        self.assertTrue((b["input_ids"].reshape(-1)[b["positions"][live]] == data.mask).all())
+
+
+if __name__ == "__main__":
+    unittest.main()

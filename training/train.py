@@ -1,0 +1,527 @@
+"""Train the Diffuse denoiser on token files (train.bin / heldout.bin / meta.json).
+
+    /usr/bin/python3 training/train.py --max-minutes 60                  # CPU, bf16 autocast
+    /usr/bin/python3 training/train.py --init-from models/diffuse-small/model.onnx --max-tokens 2e8
+    torchrun --nproc-per-node 8 training/train.py --batch-size 64 ...     # DDP on GPUs
+
+Every key of CONFIG below is a command-line option (--seq-len 512, --bos-first false).
+A run resumes exactly from OUT/last.pt when it exists, so runs chain: constant LR after a
+warm-up, with an optional linear cool-down (--cooldown-steps) before a run that ends in an export.
+
+The objective mixes, per row of the batch:
+  (a) plain MDLM: mask each token with probability t ~ U(eps,1), cross-entropy on the masked
+      tokens weighted 1/t (the ELBO of masked diffusion);
+  (b) variable-length infill: 1-3 line-aligned spans, each followed by surplus `pad` slots, masked
+      with probability t inside the span regions only; the model learns to end a span with pads;
+  (c) on some rows, a few visible tokens replaced by random ones, with loss on those and on as many
+      unchanged visible tokens, so the logits at a visible position say "this token is right" (Refine).
+All loss terms are normalised by the number of tokens in the batch (B*S), as in MDLM.
+"""
+import argparse
+import json
+import math
+import os
+import random
+import signal
+import sys
+import time
+from contextlib import nullcontext
+from dataclasses import asdict
+
+import numpy as np
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from model import Denoiser, DenoiserConfig  # noqa: E402
+
+# ----------------------------------------------------------------------------------------------
+CONFIG = dict(
+    # data and output
+    data="training/work/data",   # train.bin, heldout.bin (uint16 token streams), meta.json
+    out="training/work/ckpt",    # last.pt, log.jsonl, eval.jsonl
+    init_from="",                # model.onnx of an exported model: start from its weights (no last.pt yet)
+    seq_len=256,
+    bos_first=False,             # true: row = [bos] + seq_len-1 stream tokens. Off: the token files already
+                                 # put bos … eos around every file, as the canvas marks real file edges
+    # model (ignored when resuming: the checkpoint's config wins)
+    n_layer=4, d_model=256, n_head=4, ffn_hidden=0, rope_theta=10000.0,
+    # objective
+    mdlm_frac=0.5,               # share of rows with plain MDLM masking; the rest get span infill
+    eps=1e-3,                    # t ~ U(eps, 1): bounds the 1/t weight
+    max_spans=3,
+    free_span_frac=0.5,          # share of infill rows whose spans ignore line boundaries
+    pad_surplus_max=48,          # surplus pad slots after a span reach up to len + this (see infill_row)
+    span_min_frac=0.05, span_max_frac=0.6,   # total span length as a share of the row
+    sub_frac=0.1,                # share of rows that also get random substitutions (Refine signal)
+    sub_rate_min=0.03, sub_rate_max=0.05,    # share of the visible tokens substituted
+    sub_loss_weight=1.0,
+    gather_bucket=256,           # loss positions padded to a multiple: few distinct shapes (oneDNN RSS creep)
+    # optimisation
+    batch_size=32,               # rows per optimiser step and process
+    grad_accum=1,                # micro-batches per step (batch_size must divide evenly)
+    lr=2e-3, warmup_steps=300, cooldown_steps=0,
+    weight_decay=0.1, beta1=0.9, beta2=0.95, grad_clip=1.0,
+    # run control: -1 = no limit; 0 stops before the first step (checkpoint + eval of what was
+    # loaded, e.g. to turn an exported model into last.pt). max_steps and max_tokens count across resumes.
+    max_minutes=-1.0, max_tokens=-1, max_steps=-1,
+    ckpt_minutes=5.0, eval_minutes=10.0, log_every=20,
+    eval_windows=64, eval_seed=1234,
+    seed=1337, threads=2,
+)
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    for key, default in CONFIG.items():
+        if isinstance(default, bool):
+            kind = lambda s: s.lower() in ("1", "true", "yes", "on")  # noqa: E731
+        elif isinstance(default, int):
+            kind = lambda s: int(float(s))  # noqa: E731  accepts 2e8
+        else:
+            kind = type(default)
+        p.add_argument("--" + key.replace("_", "-"), type=kind, default=default)
+    return p.parse_args(argv)
+
+
+# ---------------------------------------------------------------------------------------------- data
+class TokenData:
+    def __init__(self, folder):
+        with open(os.path.join(folder, "meta.json")) as f:
+            self.meta = json.load(f)
+        self.vocab_size = self.meta["vocab_size"]
+        sp = self.meta["special"]
+        self.pad, self.mask, self.bos, self.eos = sp["pad"], sp["mask"], sp["bos"], sp["eos"]
+        self.is_newline = np.zeros(self.vocab_size, dtype=bool)
+        self.is_newline[self.meta["newline_token_ids"]] = True
+        self.is_special = np.zeros(self.vocab_size, dtype=bool)
+        self.is_special[list(sp.values())] = True
+        self.ordinary = np.flatnonzero(~self.is_special)  # what a substitution may put in
+        self.train = np.memmap(os.path.join(folder, "train.bin"), dtype="<u2", mode="r")
+        self.heldout = np.memmap(os.path.join(folder, "heldout.bin"), dtype="<u2", mode="r")
+
+
+def sample_windows(tokens, rng, n, length):
+    starts = rng.integers(0, len(tokens) - length, size=n)
+    return np.stack([tokens[s:s + length] for s in starts]).astype(np.int64)
+
+
+# ---------------------------------------------------------------------------------------------- objective
+def stratified_t(rng, n, eps):
+    """n mask rates covering U(eps,1) evenly (one random offset): lower loss variance than iid."""
+    u = (rng.random() + np.arange(n) / max(n, 1)) % 1.0
+    return eps + (1.0 - eps) * u
+
+
+def line_spans(body, is_newline, rng, a):
+    """1..max_spans non-overlapping, non-touching spans [s, e) that start at a line start (the row
+    start or right after a newline token) and end right after a newline token (or, on a share
+    free_span_frac of rows, start and end at any token); their total is
+    about U(span_min_frac, span_max_frac) of the row and never above span_max_frac."""
+    L = len(body)
+    if rng.random() < a.free_span_frac:
+        # Cursor-like spans start and end anywhere (ghost text ends before the line's newline,
+        # a fill sits mid-line), so the model also learns pads that are not after a newline.
+        starts, ends = np.arange(L), np.arange(1, L + 1)
+    else:
+        nl = is_newline[body]
+        starts = np.flatnonzero(np.concatenate([[True], nl[:-1]]))
+        ends = np.flatnonzero(nl) + 1
+    if len(ends) == 0:
+        return []
+    k = int(rng.integers(1, a.max_spans + 1))
+    each = rng.uniform(a.span_min_frac, a.span_max_frac) * L / k
+    budget = int(a.span_max_frac * L)
+    spans = []
+    for _ in range(k):
+        for _attempt in range(8):
+            s = int(starts[rng.integers(len(starts))])
+            used = sum(e - b for b, e in spans)
+            cand = ends[(ends > s) & (ends <= s + budget - used)]
+            if len(cand) == 0:
+                continue
+            e = int(cand[np.argmin(np.abs(cand - s - each))])
+            if all(e < s2 or s > e2 for s2, e2 in spans):
+                spans.append((s, e))
+                break
+    return sorted(spans)
+
+
+def infill_row(body, spans, rng, pad, surplus_max=0):
+    """Insert after each span a random number of surplus pad slots, then cut the row back to its
+    length. Half the spans get 0 .. len/2+4 pads (refine-like slack), half 0 .. len+surplus_max
+    (ghost text and fills give a short answer many slots: 24 for a completion, 48 for a fill). Returns the target row, a bool mask of the span regions (true tokens and
+    pads) and the regions as (start, true_end, end) in row coordinates, clipped to the row."""
+    L = len(body)
+    pieces, regions, prev, at = [], [], 0, 0
+    for s, e in spans:
+        wide = surplus_max > 0 and rng.random() < 0.5
+        n_pad = int(rng.integers(0, (e - s) + surplus_max + 1)) if wide else int(rng.integers(0, (e - s) // 2 + 4 + 1))
+        pieces += [body[prev:s], body[s:e], np.full(n_pad, pad, dtype=body.dtype)]
+        at += s - prev
+        regions.append((at, at + e - s, at + e - s + n_pad))
+        at += e - s + n_pad
+        prev = e
+    pieces.append(body[prev:])
+    row = np.concatenate(pieces)[:L]
+    regions = [(min(s, L), min(t, L), min(e, L)) for s, t, e in regions if s < L]
+    region = np.zeros(L, dtype=bool)
+    for s, _, e in regions:
+        region[s:e] = True
+    return row, region, regions
+
+
+def make_batch(windows, rng, a, data):
+    """windows [B, L] stream tokens -> model inputs and the flat list of loss positions.
+    Returns input_ids [B,S], flat positions/targets/weights [M] (M padded to gather_bucket)."""
+    B, L = windows.shape
+    S = L + (1 if a.bos_first else 0)
+    n_mdlm = int(round(B * a.mdlm_frac))
+    t_rows = np.concatenate([stratified_t(rng, n_mdlm, a.eps), stratified_t(rng, B - n_mdlm, a.eps)])
+    ids = np.empty((B, S), dtype=np.int64)
+    pos, tgt, wts = [], [], []
+    norm = 1.0 / (B * S)  # MDLM: sum over the batch, divided by its number of tokens
+    for r in range(B):
+        body, t = windows[r], t_rows[r]
+        spans = line_spans(body, data.is_newline, rng, a) if r >= n_mdlm else []
+        if spans:
+            row, region, _ = infill_row(body, spans, rng, data.pad, a.pad_surplus_max)
+        else:  # MDLM row (or a row without newlines, which cannot host a line-aligned span)
+            row, region = body, np.ones(L, dtype=bool)
+        if a.bos_first:  # the bos slot is context, never a target
+            row = np.concatenate([[data.bos], row])
+            region = np.concatenate([[False], region])
+        masked = region & (rng.random(S) < t)
+        inp = np.where(masked, data.mask, row)
+        idx = np.flatnonzero(masked)
+        pos.append(r * S + idx)
+        tgt.append(row[idx])
+        wts.append(np.full(len(idx), norm / t))
+        if rng.random() < a.sub_frac:
+            visible = np.flatnonzero(~masked & ~data.is_special[inp])
+            n = max(1, int(round(rng.uniform(a.sub_rate_min, a.sub_rate_max) * len(visible))))
+            if len(visible) >= 2 * n:
+                chosen = rng.choice(visible, 2 * n, replace=False)
+                swap, keep = chosen[:n], chosen[n:]
+                k = rng.integers(len(data.ordinary), size=n)
+                new = data.ordinary[k]
+                same = new == inp[swap]  # a substitution must change the token
+                new[same] = data.ordinary[(k[same] + 1) % len(data.ordinary)]
+                inp[swap] = new
+                pos.append(r * S + chosen)
+                tgt.append(row[chosen])  # the original token, both where swapped and where kept
+                wts.append(np.full(2 * n, a.sub_loss_weight * norm))
+        ids[r] = inp
+    pos, tgt, wts = np.concatenate(pos), np.concatenate(tgt), np.concatenate(wts)
+    pad_to = max(a.gather_bucket, -(-len(pos) // a.gather_bucket) * a.gather_bucket)
+    extra = pad_to - len(pos)  # dummy positions (row 0, slot 0) with weight 0
+    return dict(
+        input_ids=ids,
+        positions=np.concatenate([pos, np.zeros(extra, dtype=np.int64)]),
+        targets=np.concatenate([tgt, np.zeros(extra, dtype=np.int64)]),
+        weights=np.concatenate([wts, np.zeros(extra)]).astype(np.float32),
+    )
+
+
+# ---------------------------------------------------------------------------------------------- loss
+class WeightedCrossEntropy(torch.autograd.Function):
+    """sum_i weight_i * CE(logits_i, target_i), the same numbers as F.cross_entropy but about twice
+    as fast on CPU: with an 8192-token vocabulary the elementwise work on the [M, V] logits (casts,
+    log-softmax, the zero-filled one-hot gradient) costs more than the head's matmul. Here the
+    backward turns the saved log-probabilities into the gradient in place."""
+
+    @staticmethod
+    def forward(ctx, logits, target, weight):
+        logp = torch.log_softmax(logits.float(), dim=-1)
+        ctx.logp, ctx.dtype = logp, logits.dtype
+        ctx.save_for_backward(target, weight)
+        return -(logp.gather(1, target[:, None]).squeeze(1) * weight).sum()
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        target, weight = ctx.saved_tensors
+        grad = ctx.logp.exp_()  # softmax
+        del ctx.logp
+        grad.scatter_add_(1, target[:, None], torch.full_like(weight[:, None], -1.0))
+        grad.mul_((weight * grad_out)[:, None])
+        return grad.to(ctx.dtype), None, None
+
+
+# ---------------------------------------------------------------------------------------------- helpers
+def load_onnx_weights(model, onnx_path):
+    """Copy an exported model's initializers (named like the state dict) into `model`."""
+    import onnx
+    from onnx import numpy_helper
+    inits = {i.name: i for i in onnx.load(onnx_path).graph.initializer}
+    state = model.state_dict()
+    missing = [k for k in state if k not in inits]
+    if missing:
+        raise ValueError(f"{onnx_path}: no initializer for {missing[:5]} ...")
+    with torch.no_grad():
+        for k, v in state.items():
+            v.copy_(torch.from_numpy(numpy_helper.to_array(inits[k]).copy()))
+
+
+def torch_load(path):
+    try:  # torch >= 2.6 defaults to weights_only=True, which refuses the RNG states
+        return torch.load(path, map_location="cpu", weights_only=False)
+    except TypeError:
+        return torch.load(path, map_location="cpu")
+
+
+@torch.no_grad()
+def evaluate(model, data, a, device, autocast):
+    """Masked-token loss and accuracy at mask rates 0.15 and 0.5 on a fixed held-out sample."""
+    rng = np.random.default_rng(a.eval_seed)  # same windows and masks every time
+    L = a.seq_len - (1 if a.bos_first else 0)
+    windows = sample_windows(data.heldout, rng, a.eval_windows, L)
+    if a.bos_first:
+        windows = np.concatenate([np.full((len(windows), 1), data.bos), windows], axis=1)
+    out = {}
+    for rate in (0.15, 0.5):
+        masked = rng.random(windows.shape) < rate
+        if a.bos_first:
+            masked[:, 0] = False
+        loss_sum, correct, count = 0.0, 0, 0
+        for i in range(0, len(windows), 16):
+            w, m = windows[i:i + 16], masked[i:i + 16]
+            ids = torch.from_numpy(np.where(m, data.mask, w)).to(device)
+            flat = torch.from_numpy(np.flatnonzero(m)).to(device)
+            target = torch.from_numpy(w.reshape(-1)).to(device)[flat]
+            with autocast:
+                logits = model(ids, flat_positions=flat)
+            loss_sum += F.cross_entropy(logits, target, reduction="sum").item()
+            correct += (logits.argmax(-1) == target).sum().item()
+            count += len(flat)
+        pct = int(round(rate * 100))
+        out[f"masked_loss_{pct}"] = loss_sum / max(count, 1)
+        out[f"masked_acc_{pct}"] = correct / max(count, 1)
+    return out
+
+
+def append_jsonl(path, record):
+    with open(path, "a") as f:
+        f.write(json.dumps(record) + "\n")
+
+
+# ---------------------------------------------------------------------------------------------- main
+def main(argv=None):
+    a = parse_args(argv)
+    ddp = int(os.environ.get("WORLD_SIZE", "1")) > 1
+    if ddp:
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+        rank, world = dist.get_rank(), dist.get_world_size()
+    else:
+        rank, world = 0, 1
+    if torch.cuda.is_available():
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+        torch.cuda.set_device(device)
+    else:
+        device = torch.device("cpu")
+        torch.set_num_threads(a.threads)
+    master = rank == 0
+    autocast = torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+    assert a.batch_size % a.grad_accum == 0, "batch_size must be a multiple of grad_accum"
+    micro = a.batch_size // a.grad_accum
+
+    data = TokenData(a.data)
+    os.makedirs(a.out, exist_ok=True)
+    ckpt_path = os.path.join(a.out, "last.pt")
+    ck = torch_load(ckpt_path) if os.path.exists(ckpt_path) else None
+
+    # --- model: from the checkpoint, from an exported model, or fresh
+    step = tokens_seen = 0
+    if ck is not None:
+        cfg = DenoiserConfig(**ck["model_config"])
+    elif a.init_from:
+        with open(os.path.join(os.path.dirname(a.init_from), "denoiser.json")) as f:
+            info = json.load(f)["training"]
+        cfg = DenoiserConfig(**info["config"])
+        step, tokens_seen = int(info.get("steps", 0)), int(info["tokens_seen"])
+    else:
+        cfg = DenoiserConfig(vocab_size=data.vocab_size, n_layer=a.n_layer, d_model=a.d_model,
+                             n_head=a.n_head, ffn_hidden=a.ffn_hidden, rope_theta=a.rope_theta)
+    assert cfg.vocab_size == data.vocab_size, f"model vocab {cfg.vocab_size} != data vocab {data.vocab_size}"
+    torch.manual_seed(a.seed)
+    model = Denoiser(cfg)
+    if ck is not None:
+        model.load_state_dict(ck["model"])
+    elif a.init_from:
+        load_onnx_weights(model, a.init_from)
+    model.to(device)
+
+    # weight decay on matrices only (not on the RMSNorm gains)
+    params = [p for p in model.parameters() if p.requires_grad]
+    groups = [{"params": [p for p in params if p.dim() >= 2], "weight_decay": a.weight_decay},
+              {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0}]
+    opt = torch.optim.AdamW(groups, lr=a.lr, betas=(a.beta1, a.beta2))
+    opt_start_step = step  # the warm-up restarts whenever the optimiser state is fresh
+    sampler = np.random.default_rng(a.seed + rank)
+    if ck is not None:
+        step, tokens_seen = ck["step"], ck["tokens_seen"]
+        if "optimizer" in ck:
+            opt.load_state_dict(ck["optimizer"])
+            opt_start_step = ck["opt_start_step"]
+        else:
+            opt_start_step = step
+        states = ck["sampler_states"]
+        if len(states) == world:
+            sampler.bit_generator.state = states[rank]
+        else:  # different number of processes: a fresh but distinct stream
+            sampler = np.random.default_rng([a.seed, rank, step])
+        torch.set_rng_state(ck["rng"]["torch"])
+        np.random.set_state(ck["rng"]["numpy"])
+        random.setstate(ck["rng"]["python"])
+    raw_model = model
+    if ddp:
+        model = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+
+    if master:
+        print(f"model {raw_model.num_params() / 1e6:.2f} M params {asdict(cfg)}; device {device}, world {world}; "
+              f"{'resuming' if ck is not None else 'init from ' + a.init_from if a.init_from else 'fresh'} "
+              f"at step {step}, {tokens_seen:,} tokens", flush=True)
+
+    def save():
+        states = [sampler.bit_generator.state]
+        if ddp:
+            states = [None] * world
+            dist.all_gather_object(states, sampler.bit_generator.state)
+        if not master:
+            return
+        obj = dict(model=raw_model.state_dict(), optimizer=opt.state_dict(), model_config=asdict(cfg),
+                   args=vars(a), meta=data.meta, step=step, tokens_seen=tokens_seen,
+                   opt_start_step=opt_start_step, sampler_states=states,
+                   rng=dict(torch=torch.get_rng_state(), numpy=np.random.get_state(), python=random.getstate()))
+        tmp = ckpt_path + ".tmp"
+        torch.save(obj, tmp)
+        os.replace(tmp, ckpt_path)  # atomic: a kill mid-write never leaves a broken last.pt
+
+    recent_losses = []
+    last_eval_step = -1
+
+    def run_eval():
+        nonlocal last_eval_step, recent_losses
+        if master:
+            raw_model.eval()
+            r = evaluate(raw_model, data, a, device, autocast)
+            raw_model.train()
+            r = dict(step=step, tokens_seen=tokens_seen, **r,
+                     train_loss=float(np.mean(recent_losses)) if recent_losses else None, time=time.time())
+            append_jsonl(os.path.join(a.out, "eval.jsonl"), r)
+            print("eval " + " ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}"
+                                     for k, v in r.items() if k != "time"), flush=True)
+        last_eval_step, recent_losses = step, []
+
+    # --- stop on SIGTERM/SIGINT after the current step, with a checkpoint
+    stop_signal = []
+    old_handlers = {}
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        try:
+            old_handlers[sig] = signal.signal(sig, lambda s, f: stop_signal.append(s))
+        except ValueError:  # not the main thread
+            pass
+
+    tokens_per_step = a.batch_size * a.seq_len * world
+    start_time = last_ckpt = last_eval = time.time()
+    start_step = step
+    train_time = 0.0
+    log_loss, log_tokens, log_time = [], 0, 0.0
+
+    def planned_end_step():
+        """The step this run will end at, if known (for the cool-down)."""
+        ends = []
+        if a.max_steps >= 0:
+            ends.append(a.max_steps)
+        if a.max_tokens >= 0:
+            ends.append(step + max(0, math.ceil((a.max_tokens - tokens_seen) / tokens_per_step)))
+        if a.max_minutes >= 0 and step > start_step:
+            left = a.max_minutes * 60 - (time.time() - start_time)
+            ends.append(step + int(left / (train_time / (step - start_step))))
+        return min(ends) if ends else None
+
+    def lr_at():
+        warm = min(1.0, (step - opt_start_step + 1) / a.warmup_steps) if a.warmup_steps else 1.0
+        cool = 1.0
+        end = planned_end_step() if a.cooldown_steps else None
+        if end is not None:
+            into = step + 1 - (end - a.cooldown_steps)  # reaches 10% at the run's last step
+            if into > 0:
+                cool = 1.0 - 0.9 * min(1.0, into / a.cooldown_steps)
+        return a.lr * warm * cool
+
+    model.train()
+    while True:
+        now = time.time()
+        flags = [
+            bool(stop_signal)
+            or (a.max_steps >= 0 and step >= a.max_steps)
+            or (a.max_tokens >= 0 and tokens_seen >= a.max_tokens)
+            or (a.max_minutes >= 0 and now - start_time >= a.max_minutes * 60),
+            now - last_ckpt >= a.ckpt_minutes * 60,
+            now - last_eval >= a.eval_minutes * 60,
+        ]
+        if ddp:  # all ranks must agree, since checkpointing and stopping involve collectives
+            f = torch.tensor([float(x) for x in flags], device=device)
+            dist.all_reduce(f, op=dist.ReduceOp.MAX)
+            flags = [bool(x) for x in f.tolist()]
+        stop, want_ckpt, want_eval = flags
+        if stop:
+            break
+        if want_ckpt:
+            save()
+            last_ckpt = time.time()
+        if want_eval:
+            run_eval()
+            last_eval = time.time()
+
+        t0 = time.time()
+        lr = lr_at()
+        for g in opt.param_groups:
+            g["lr"] = lr
+        step_loss = 0.0
+        for m in range(a.grad_accum):
+            windows = sample_windows(data.train, sampler, micro, a.seq_len - (1 if a.bos_first else 0))
+            b = make_batch(windows, sampler, a, data)
+            ids, pos, tgt, w = (torch.from_numpy(b[k]).to(device) for k in ("input_ids", "positions", "targets", "weights"))
+            sync = model.no_sync() if ddp and m < a.grad_accum - 1 else nullcontext()
+            with sync:
+                with autocast:
+                    logits = model(ids, flat_positions=pos)
+                loss = WeightedCrossEntropy.apply(logits, tgt, w) / a.grad_accum
+                loss.backward()
+            step_loss += loss.item()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), a.grad_clip)
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+        step += 1
+        tokens_seen += tokens_per_step
+        dt = time.time() - t0
+        train_time += dt
+        log_loss.append(step_loss)
+        recent_losses.append(step_loss)
+        log_tokens += tokens_per_step
+        log_time += dt
+        if master and (step % a.log_every == 0):
+            rec = dict(step=step, tokens_seen=tokens_seen, loss=float(np.mean(log_loss)), lr=lr,
+                       tokens_per_s=log_tokens / log_time, time=time.time())
+            append_jsonl(os.path.join(a.out, "log.jsonl"), rec)
+            print(f"step {step} tokens {tokens_seen / 1e6:.2f}M loss {rec['loss']:.4f} lr {lr:.2e} "
+                  f"{rec['tokens_per_s']:.0f} tok/s", flush=True)
+            log_loss, log_tokens, log_time = [], 0, 0.0
+
+    save()
+    if last_eval_step != step:
+        run_eval()
+    for sig, h in old_handlers.items():
+        signal.signal(sig, h)
+    if master:
+        reason = f"signal {stop_signal[0]}" if stop_signal else "limit reached"
+        print(f"stopped ({reason}) at step {step}, {tokens_seen / 1e6:.2f} M tokens; checkpoint {ckpt_path}", flush=True)
+    if ddp:
+        dist.destroy_process_group()
+    return dict(step=step, tokens_seen=tokens_seen)
+
+
+if __name__ == "__main__":
+    main()
