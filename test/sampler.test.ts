@@ -96,23 +96,43 @@ describe('denoise', () => {
     assert.equal(r.spans[0].length, 10);
   });
 
-  test('surplus slots are cast to pad and dropped; a pad pads the rest of its span', async () => {
+  test('a variable-length span takes the median length the model predicts at its first look', async () => {
     const c = canvasOf([10], { slots: 6, variableLength: true }, [12]);
-    // bos 10 [slots 2..7] 12 eos: the answer is two tokens, then pads; the pad at slot 4 is the
-    // most confident, so committing it first must pad slots 5–7 too in the same step
-    const { model, calls } = oracle((_ids, p) => (p < 4 ? 20 + p : special.pad), (p) => (p === 4 ? 9 : 2));
-    const r = await denoise(model, c, special, opts({ threshold: 0.99 }));
-    assert.deepEqual([...r.spans[0]], [22, 23]);
-    assert.equal(calls[1].positions.length, 2, 'after the first step only the two slots before the pad are masked');
+    // bos 10 [slots 2..7] 12 eos: the model's P(pad) per slot rises 0.1, 0.2, 0.4, 0.7, 0.9, 0.95
+    // (a length distribution); the median length is 3, so slots 5..7 become pad at once
+    const pPad: Record<number, number> = { 2: 0.1, 3: 0.2, 4: 0.4, 5: 0.7, 6: 0.9, 7: 0.95 };
+    const calls: Int32Array[] = [];
+    const model: LogitsModel = {
+      vocabSize: V,
+      async logits(_ids, positions) {
+        calls.push(positions.slice());
+        const out = new Float32Array(positions.length * V).fill(-30);
+        positions.forEach((p, r) => {
+          // two live choices per row: pad with pPad, the right token 20+p with the rest
+          out[r * V + special.pad] = Math.log(pPad[p]);
+          out[r * V + 20 + p] = Math.log(1 - pPad[p]);
+        });
+        return out;
+      },
+    };
+    const r = await denoise(model, c, special, opts({ threshold: 0.5 }));
+    assert.deepEqual([...r.spans[0]], [22, 23, 24]);
+    assert.ok(calls.slice(1).every((pos) => [...pos].every((p) => p < 5)), 'surplus slots are never asked about again');
   });
 
-  test('a pad is never placed before a committed token', async () => {
-    const c = canvasOf([10], { slots: 3, variableLength: true }, [12]);
-    // the model wants pad at slot 2 but slot 3 (committed first, most confident) holds a token
-    const { model } = oracle((_ids, p) => (p === 2 ? special.pad : 20 + p), (p) => (p === 3 ? 9 : 2));
-    const r = await denoise(model, c, special, opts({ threshold: 0.99 }));
-    assert.equal(r.spans[0].length, 3);
-    assert.ok(!r.spans[0].includes(special.pad));
+  test('a span whose first slot is pad is empty', async () => {
+    const c = canvasOf([10], { slots: 5, variableLength: true }, [12]);
+    const { model, calls } = oracle(() => special.pad);
+    const r = await denoise(model, c, special, opts());
+    assert.equal(r.spans[0].length, 0);
+    assert.equal(calls.length, 1);
+  });
+
+  test('the healed first slot is never surplus', async () => {
+    const c = canvasOf([10], { slots: 4, variableLength: true, firstAllowed: Int32Array.from([25, 26]) }, [12]);
+    const { model } = oracle((_ids, p) => (p === 2 ? 26 : special.pad));
+    const r = await denoise(model, c, special, opts());
+    assert.deepEqual([...r.spans[0]], [26]);
   });
 
   test('fixed-length spans never get pad, mask, bos or eos', async () => {

@@ -109,10 +109,12 @@ export async function denoise(
     report();
   }
 
+  // Variable-length spans whose length is still open (decided at their first model call).
+  const undecided = new Set(canvas.spans.filter((s) => s.variableLength));
   let corrected = options.remask <= 0;
   let lastCandidates = new Map<number, number>();
   for (;;) {
-    let masked = spanPositions(canvas.spans, (p) => committed[p] === 0);
+    const masked = spanPositions(canvas.spans, (p) => committed[p] === 0);
     if (masked.length === 0) {
       if (corrected || steps >= options.maxSteps) break;
       corrected = true;
@@ -131,7 +133,11 @@ export async function denoise(
     steps++;
     // A model call can take a while: honour cancellation before changing anything.
     if (hooks.isCancelled?.()) return finish('cancelled');
-    const candidates = masked.length === 0 ? [] : Array.from(masked, (p, row) => {
+    for (const s of canvas.spans) if (undecided.has(s)) decideLength(s, logits, masked);
+    const rowOf = new Map(Array.from(masked, (p, row) => [p, row]));
+    const open = Array.from(masked).filter((p) => !committed[p]);
+    const candidates = open.map((p) => {
+      const row = rowOf.get(p)!;
       const choice = chooseToken(logits, row, vocab, {
         temperature: options.temperature,
         topP: options.topP,
@@ -143,14 +149,7 @@ export async function denoise(
     lastCandidates = new Map(candidates.map((c) => [c.p, c.id]));
     candidates.sort((a, b) => b.confidence - a.confidence || a.p - b.p);
     const n = commitCount(candidates.map((c) => c.confidence), options.maxSteps - steps + 1, options);
-    for (const c of candidates.slice(0, n)) {
-      // An earlier commit in this step may have padded this slot already.
-      if (committed[c.p]) continue;
-      // Pads are a span's tail: a pad candidate behind a committed token becomes its best non-pad.
-      const id = c.id === special.pad && !padAllowed(c.p) ? bestNonPad(logits, masked.indexOf(c.p), c.p) : c.id;
-      commitSlot(c.p, id, c.confidence);
-    }
-    masked = spanPositions(canvas.spans, (p) => committed[p] === 0);
+    for (const c of candidates.slice(0, n)) commitSlot(c.p, c.id, c.confidence);
     report();
   }
   return finish('done');
@@ -187,24 +186,32 @@ export async function denoise(
 
   function allowedAt(p: number): Uint8Array {
     const s = canvas.spans[spanOf[p]];
-    if (p === s.offset && s.firstAllowed) return allowed.first.get(s)!;
-    return s.variableLength && padAllowed(p) ? allowed.withPad : allowed.plain;
+    return p === s.offset && s.firstAllowed ? allowed.first.get(s)! : allowed.plain;
   }
 
-  /** A pad may go at p only if no later slot of its span holds a committed non-pad token. */
-  function padAllowed(p: number): boolean {
-    const s = canvas.spans[spanOf[p]];
-    if (!s.variableLength) return false;
-    for (let q = p + 1; q < s.offset + s.slots; q++) if (committed[q] && ids[q] !== special.pad) return false;
-    return true;
-  }
-
-  function bestNonPad(logits: Float32Array, row: number, p: number): number {
-    const table = p === canvas.spans[spanOf[p]].offset && canvas.spans[spanOf[p]].firstAllowed
-      ? allowed.first.get(canvas.spans[spanOf[p]])!
-      : allowed.plain;
-    const choice = chooseToken(logits, row, vocab, { temperature: 0, topP: 1, rng, allowed: table });
-    return choice.id;
+  /**
+   * The length of a variable-length span, read from its first, all-masked look. Pads sit at a
+   * span's tail, so P(slot i is pad) is the model's probability that the span is at most i
+   * tokens long — a cumulative distribution. The span gets the median length: slots from the
+   * first one where P(pad) ≥ ½ are committed as pad, and the rest is denoised as a fixed-length
+   * span. (Committing pads one by one by confidence instead lets each committed pad make the
+   * slot before it look surplus too, and spans collapse to a few tokens.)
+   */
+  function decideLength(s: CanvasSpan, logits: Float32Array, positions: Int32Array): void {
+    undecided.delete(s);
+    const first = positions.indexOf(s.offset);
+    if (first < 0) return;
+    let length = s.slots;
+    for (let i = 0; i < s.slots; i++) {
+      // The first slot carries the healed boundary text (firstAllowed): it is never surplus.
+      if (i === 0 && s.firstAllowed) continue;
+      const pPad = tokenProbability(logits, first + i, vocab, special.pad, allowed.withPad);
+      if (pPad >= 0.5) {
+        length = i;
+        break;
+      }
+    }
+    if (length < s.slots) commitSlot(s.offset + length, special.pad, 1);
   }
 
   /** Re-masks the least probable committed tokens; returns how many. */
