@@ -5,6 +5,7 @@
 //
 //   node training/eval.mjs [--model models/diffuse-small] [--heldout training/work/corpus/heldout.jsonl]
 //        [--single 200] [--multi 100] [--seed 1] [--no-card] [--json FILE] [--quick]
+//        [--curve-only --history models/diffuse-small/eval-history.json]   (an older checkpoint's point)
 //
 // Cases: a held-out file, a random non-trivial line (or 3 lines) removed; the model fills it
 // with the rest of the file as context. Scores are whitespace-normalised exact match and
@@ -31,6 +32,10 @@ const { values: opts } = parseArgs({
     card: { type: 'boolean', default: true },
     json: { type: 'string' },
     quick: { type: 'boolean', default: false },
+    // only the headline configuration, appended to the learning curve (for older checkpoints)
+    'curve-only': { type: 'boolean', default: false },
+    // the learning curve to append to (default: the model folder's eval-history.json)
+    history: { type: 'string' },
   },
   allowNegative: true,
 });
@@ -93,7 +98,8 @@ function makeCases(docs, count, lines, rand) {
 async function trueSlots(tok, c) {
   const prefixIds = (await tok.encode(escapeSpecialTokens(c.prefix))).getIds();
   const heal = prefixIds.length ? await tok.decode(prefixIds.slice(-1), false) : '';
-  return (await tok.encode(escapeSpecialTokens(heal + c.middle))).getIds().length;
+  // the engine also takes the newline after the line into the span (spanText.ts)
+  return (await tok.encode(escapeSpecialTokens(heal + c.middle + '\n'))).getIds().length;
 }
 
 function runComplete(requests, args) {
@@ -162,7 +168,7 @@ async function main() {
   const denoiser = JSON.parse(fs.readFileSync(path.join(opts.model, 'denoiser.json'), 'utf8'));
 
   const rows = [];
-  const schedules = opts.quick
+  const schedules = opts.quick || opts['curve-only']
     ? [{ name: 'threshold 0.8, ≤ 8 calls', args: ['--steps', '8'] }]
     : [
         { name: '1 token/step', args: ['--tokens-per-step', '1', '--steps', '1000'] },
@@ -173,7 +179,7 @@ async function main() {
         { name: 'threshold 0.8, ≤ 8 calls', args: ['--steps', '8'] },
       ];
   for (const s of schedules) {
-    for (const slots of ['true', 'surplus']) {
+    for (const slots of opts['curve-only'] ? ['surplus'] : ['true', 'surplus']) {
       const r1 = await score(single, (c) => (slots === 'true' ? c.slots : c.slots + SURPLUS_SINGLE), s.args);
       const r3 = await score(multi, (c) => (slots === 'true' ? c.slots : c.slots + SURPLUS_MULTI), s.args);
       rows.push({ schedule: s.name, slots, single: r1, multi: r3 });
@@ -193,17 +199,24 @@ async function main() {
     rows,
   };
   if (opts.json) fs.writeFileSync(opts.json, JSON.stringify(result, null, 1));
-  if (opts.card && !opts.quick) writeCard(result);
+  if (opts['curve-only']) appendHistory(result);
+  else if (opts.card && !opts.quick) writeCard(result);
 }
 
-function writeCard(result) {
-  const historyFile = path.join(opts.model, 'eval-history.json');
+/** Adds this evaluation's headline to the learning curve; returns the whole curve. */
+function appendHistory(result) {
+  const historyFile = opts.history ?? path.join(opts.model, 'eval-history.json');
   const history = fs.existsSync(historyFile) ? JSON.parse(fs.readFileSync(historyFile, 'utf8')) : [];
   const entry = { tokens_seen: result.tokens_seen, date: result.date, ...result.headline };
   const i = history.findIndex((h) => h.tokens_seen === entry.tokens_seen);
   if (i >= 0) history[i] = entry; else history.push(entry);
   history.sort((a, b) => a.tokens_seen - b.tokens_seen);
   fs.writeFileSync(historyFile, JSON.stringify(history, null, 1) + '\n');
+  return history;
+}
+
+function writeCard(result) {
+  const history = appendHistory(result);
 
   const table = [
     '| schedule | slots | 1-line exact | 1-line similarity | calls / line | 3-line similarity | calls / 3 lines |',

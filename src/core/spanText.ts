@@ -24,11 +24,18 @@ export interface SpanTextOptions {
   variableLength: boolean;
 }
 
+/** Text a span borrows from its neighbours so that it starts and ends at natural tokens. */
+export interface SpanEdges {
+  /** The last token of the text before the span; the span's first slot must start with it. */
+  heal: string;
+  /** A newline right after the span, moved into it (see prepareSpans). */
+  tail: string;
+}
+
 export interface PreparedSpans {
   contexts: Int32Array[];
   spans: SpanSpec[];
-  /** Text each span's first slot must start with (the healed boundary token), per span. */
-  heals: string[];
+  edges: SpanEdges[];
   fileStart: boolean;
   fileEnd: boolean;
 }
@@ -41,6 +48,11 @@ export interface PreparedSpans {
  * token of the text before each span is moved into the span and the span's first slot is
  * restricted to tokens that begin with that text ("token healing"): the model then sees and
  * writes natural tokens across the boundary, and the healed text is put back unchanged.
+ *
+ * At the other end, a span followed by a line break (a cursor at the end of a line, a line
+ * removed from the middle of a file) takes that newline in: the model was trained on spans
+ * that end after a newline and then pad, so it knows where such a span ends; mid-line span
+ * ends it learned far less. The newline stays in the document and is dropped from the result.
  */
 export function prepareSpans(codec: TokenCodec, text: string, ranges: readonly CharRange[], opts: SpanTextOptions): PreparedSpans {
   if (ranges.length === 0) throw new Error('no span to denoise');
@@ -51,13 +63,19 @@ export function prepareSpans(codec: TokenCodec, text: string, ranges: readonly C
   }
   const contexts: Int32Array[] = [];
   const spans: SpanSpec[] = [];
-  const heals: string[] = [];
+  const edges: SpanEdges[] = [];
   const prefixFrom = Math.max(0, ranges[0].start - opts.prefixChars);
   const last = ranges[ranges.length - 1];
   const suffixTo = Math.min(text.length, last.end + opts.suffixChars);
+  const tailAfter = (r: CharRange): string => {
+    if (/\n$/.test(text.slice(Math.max(0, r.start - 1), r.end)) && r.end > r.start) return '';
+    const m = /^\r?\n/.exec(text.slice(r.end, r.end + 2));
+    return m ? m[0] : '';
+  };
+  const tails = ranges.map(tailAfter);
 
   ranges.forEach((r, i) => {
-    const from = i === 0 ? prefixFrom : ranges[i - 1].end;
+    const from = i === 0 ? prefixFrom : ranges[i - 1].end + tails[i - 1].length;
     let ctx = codec.encode(text.slice(from, r.start));
     // A context cut mid-text may start inside a token: drop that fragment.
     if (i === 0 && from > 0 && ctx.length > 1) ctx = ctx.subarray(1);
@@ -70,25 +88,33 @@ export function prepareSpans(codec: TokenCodec, text: string, ranges: readonly C
       }
     }
     contexts.push(ctx);
-    const original = r.end > r.start || heal ? codec.encode(heal + text.slice(r.start, r.end)) : new Int32Array(0);
+    const tail = tails[i];
+    const original = r.end > r.start || heal || tail ? codec.encode(heal + text.slice(r.start, r.end) + tail) : new Int32Array(0);
     spans.push({
       original,
       slots: Math.max(1, opts.slotsFor(original)),
       variableLength: opts.variableLength,
       firstAllowed: heal ? codec.idsStartingWith(heal) : undefined,
     });
-    heals.push(heal);
+    edges.push({ heal, tail });
   });
-  let suffix = codec.encode(text.slice(last.end, suffixTo));
+  const suffixFrom = Math.min(suffixTo, last.end + tails[tails.length - 1].length);
+  let suffix = codec.encode(text.slice(suffixFrom, suffixTo));
   if (suffixTo < text.length && suffix.length > 1) suffix = suffix.subarray(0, suffix.length - 1);
   contexts.push(suffix);
-  return { contexts, spans, heals, fileStart: prefixFrom === 0, fileEnd: suffixTo === text.length };
+  return { contexts, spans, edges, fileStart: prefixFrom === 0, fileEnd: suffixTo === text.length };
 }
 
-/** The text that replaces a span's range, given the span's final tokens and its healed prefix. */
-export function spanReplacement(codec: TokenCodec, tokens: ArrayLike<number>, heal: string): string {
-  const decoded = codec.decode(tokens);
-  return decoded.startsWith(heal) ? decoded.slice(heal.length) : decoded;
+/** Removes the text a span borrowed from its neighbours (they keep it in the document). */
+function withoutEdges(text: string, edges: SpanEdges): string {
+  let out = text.startsWith(edges.heal) ? text.slice(edges.heal.length) : text;
+  if (edges.tail && out.endsWith(edges.tail)) out = out.slice(0, out.length - edges.tail.length);
+  return out;
+}
+
+/** The text that replaces a span's range, given the span's final tokens. */
+export function spanReplacement(codec: TokenCodec, tokens: ArrayLike<number>, edges: SpanEdges): string {
+  return withoutEdges(codec.decode(tokens), edges);
 }
 
 /** Placeholder drawn for a still-masked slot in live progress. */
@@ -105,7 +131,7 @@ export function spanProgressText(
   offset: number,
   slots: number,
   pad: number,
-  heal: string,
+  edges: SpanEdges,
 ): { text: string; masked: number } {
   let text = '';
   let run: number[] = [];
@@ -124,6 +150,5 @@ export function spanProgressText(
     }
   }
   flush();
-  if (heal && text.startsWith(heal)) text = text.slice(heal.length);
-  return { text, masked };
+  return { text: withoutEdges(text, edges), masked };
 }

@@ -4,7 +4,7 @@
 import { buildCanvas } from '../core/canvas';
 import { denoise, type LogitsModel, type SamplerOptions, type StepState } from '../core/sampler';
 import type { SpecialTokens } from '../core/specialTokens';
-import { prepareSpans, spanProgressText, spanReplacement, type CharRange, type TokenCodec } from '../core/spanText';
+import { prepareSpans, spanProgressText, spanReplacement, type CharRange, type SpanEdges, type TokenCodec } from '../core/spanText';
 import type {
   CompleteParams, ContextSettings, DenoiseResult, FillParams, ProgressParams, RefineParams, SamplerSettings,
 } from './protocol';
@@ -102,9 +102,10 @@ export class Engine {
       prepared.spans.forEach((s, i) => {
         s.slots = Math.max(1, Math.floor(s.slots * scale));
         if (s.original.length > s.slots) {
-          const kept = this.keptPrefix(s.original, s.slots, prepared.heals[i] + p.text.slice(ranges[i].start, ranges[i].end));
+          const kept = this.keptPrefix(s.original, s.slots, prepared.edges[i].heal + p.text.slice(ranges[i].start, ranges[i].end));
           s.original = s.original.subarray(0, kept.tokens);
-          ranges[i].end = ranges[i].start + kept.chars - prepared.heals[i].length;
+          ranges[i].end = ranges[i].start + kept.chars - prepared.edges[i].heal.length;
+          prepared.edges[i].tail = '';
         }
       });
     }
@@ -113,14 +114,14 @@ export class Engine {
     }, this.special, { fileStart: prepared.fileStart, fileEnd: prepared.fileEnd });
     const options = samplerOptions(p.sampler, span.strength, canvas.spans.reduce((n, s) => n + s.slots, 0), t0);
     const onStep = p.progress && hooks.onProgress
-      ? (s: StepState): void => hooks.onProgress!(this.progress(p.requestId, s, prepared.heals))
+      ? (s: StepState): void => hooks.onProgress!(this.progress(p.requestId, s, prepared.edges))
       : undefined;
     const result = await denoise(this.model, canvas, this.special, options, { onStep, isCancelled: hooks.isCancelled });
     if (result.stoppedBy === 'cancelled') throw new CancelledError();
     const edits = ranges.map((r, i) => ({
       start: r.start,
       end: r.end,
-      text: spanReplacement(this.codec, result.spans[i], prepared.heals[i]),
+      text: spanReplacement(this.codec, result.spans[i], prepared.edges[i]),
     }));
     return { edits, steps: result.steps, ms: Date.now() - t0, stoppedBy: result.stoppedBy, canvasTokens: canvas.ids.length };
   }
@@ -134,13 +135,13 @@ export class Engine {
     return { tokens: 0, chars: 0 };
   }
 
-  private progress(requestId: string, s: StepState, heals: string[]): ProgressParams {
+  private progress(requestId: string, s: StepState, edges: SpanEdges[]): ProgressParams {
     return {
       requestId,
       step: s.step,
       maxSteps: s.maxSteps,
       spans: s.spans.map((span, i) =>
-        spanProgressText(this.codec, s.ids, s.committed, span.offset, span.slots, this.special.pad, heals[i])),
+        spanProgressText(this.codec, s.ids, s.committed, span.offset, span.slots, this.special.pad, edges[i])),
     };
   }
 }
