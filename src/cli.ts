@@ -4,7 +4,7 @@
 //   diffuse fill FILE --at LINE:COL [--max-tokens N]   print the filled text as a diff
 //   diffuse complete                                   JSON lines in, JSON lines out
 //
-// Common options: --model DIR --steps N --threshold X --tokens-per-step K --temperature T
+// Common options: --model DIR --steps N --threshold X --tokens-per-step K --block-length B --temperature T
 // --top-p P --seed N --remask F --threads N --prefix-tokens N --suffix-tokens N --progress
 import fs from 'node:fs';
 import path from 'node:path';
@@ -19,7 +19,7 @@ const USAGE = `usage:
   diffuse refine FILE --lines A-B [--strength S]
   diffuse fill FILE --at LINE:COL [--max-tokens N]
   diffuse complete            (stdin: {"id","prefix","suffix","maxTokens"?} per line)
-options: --model DIR --steps N --threshold X --tokens-per-step K --temperature T --top-p P
+options: --model DIR --steps N --threshold X --tokens-per-step K --block-length B --temperature T --top-p P
          --seed N --remask F --threads N --prefix-tokens N --suffix-tokens N --progress`;
 
 /** The model shipped with the package. */
@@ -40,7 +40,7 @@ async function main(argv: string[]): Promise<number> {
     allowPositionals: true,
     options: {
       model: { type: 'string' }, steps: { type: 'string' }, threshold: { type: 'string' },
-      'tokens-per-step': { type: 'string' }, temperature: { type: 'string' }, 'top-p': { type: 'string' },
+      'tokens-per-step': { type: 'string' }, 'block-length': { type: 'string' }, temperature: { type: 'string' }, 'top-p': { type: 'string' },
       seed: { type: 'string' }, remask: { type: 'string' }, threads: { type: 'string' },
       'prefix-tokens': { type: 'string' }, 'suffix-tokens': { type: 'string' },
       lines: { type: 'string' }, strength: { type: 'string' }, at: { type: 'string' }, 'max-tokens': { type: 'string' },
@@ -54,7 +54,8 @@ async function main(argv: string[]): Promise<number> {
   }
   const sampler: SamplerSettings = {
     steps: num(values.steps, 'steps'), threshold: num(values.threshold, 'threshold'),
-    tokensPerStep: num(values['tokens-per-step'], 'tokens-per-step'), temperature: num(values.temperature, 'temperature'),
+    tokensPerStep: num(values['tokens-per-step'], 'tokens-per-step'), blockLength: num(values['block-length'], 'block-length'),
+    temperature: num(values.temperature, 'temperature'),
     topP: num(values['top-p'], 'top-p'), seed: num(values.seed, 'seed'), remask: num(values.remask, 'remask'),
   };
   const context: ContextSettings = {

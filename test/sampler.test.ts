@@ -30,7 +30,7 @@ function oracle(target: (ids: Int32Array, p: number) => number, strength: (p: nu
 }
 
 const opts = (o: Partial<SamplerOptions> = {}): SamplerOptions => ({
-  maxSteps: 100, threshold: 0.9, temperature: 0, topP: 1, seed: 1, strength: 1, remask: 0, ...o,
+  maxSteps: 100, threshold: 0.9, temperature: 0, topP: 1, seed: 1, strength: 1, remask: 0, blockLength: 1000, ...o,
 });
 
 function canvasOf(prefix: number[], span: Partial<SpanSpec> & { slots: number }, suffix: number[], spans2?: { middle: number[]; span: Partial<SpanSpec> & { slots: number } }) {
@@ -96,39 +96,49 @@ describe('denoise', () => {
     assert.equal(r.spans[0].length, 10);
   });
 
-  test('a variable-length span takes the median length the model predicts at its first look', async () => {
+  test('surplus slots are cast to pad and dropped; a pad pads the rest of its span', async () => {
     const c = canvasOf([10], { slots: 6, variableLength: true }, [12]);
-    // bos 10 [slots 2..7] 12 eos: the model's P(pad) per slot rises 0.1, 0.2, 0.4, 0.7, 0.9, 0.95
-    // (a length distribution); the median length is 3, so slots 5..7 become pad at once
-    const pPad: Record<number, number> = { 2: 0.1, 3: 0.2, 4: 0.4, 5: 0.7, 6: 0.9, 7: 0.95 };
-    const calls: Int32Array[] = [];
-    const model: LogitsModel = {
-      vocabSize: V,
-      async logits(_ids, positions) {
-        calls.push(positions.slice());
-        const out = new Float32Array(positions.length * V).fill(-30);
-        positions.forEach((p, r) => {
-          // two live choices per row: pad with pPad, the right token 20+p with the rest
-          out[r * V + special.pad] = Math.log(pPad[p]);
-          out[r * V + 20 + p] = Math.log(1 - pPad[p]);
-        });
-        return out;
-      },
-    };
-    const r = await denoise(model, c, special, opts({ threshold: 0.5 }));
-    assert.deepEqual([...r.spans[0]], [22, 23, 24]);
-    assert.ok(calls.slice(1).every((pos) => [...pos].every((p) => p < 5)), 'surplus slots are never asked about again');
+    // bos 10 [slots 2..7] 12 eos: two tokens, then pads
+    const { model, calls } = oracle((_ids, p) => (p < 4 ? 20 + p : special.pad), () => 12);
+    const r = await denoise(model, c, special, opts({ threshold: 0.9 }));
+    assert.deepEqual([...r.spans[0]], [22, 23]);
+    assert.equal(calls.length, 1, 'confident everywhere: one step');
+  });
+
+  test('a pad waits while a later slot still wants a token', async () => {
+    const c = canvasOf([10], { slots: 4, variableLength: true }, [12]);
+    // slots 2..5: the model is surest of a pad at slot 3 while slots 4 and 5 want tokens; the
+    // pad must not erase them, and once they are written slot 3 wants a token too
+    const { model } = oracle((ids, p) => (p === 3 && ids[4] === special.mask ? special.pad : 20 + p), (p) => (p === 3 ? 9 : 2));
+    const r = await denoise(model, c, special, opts({ threshold: 0.99 }));
+    assert.deepEqual([...r.spans[0]], [22, 23, 24, 25]);
+  });
+
+  test('a variable-length span is denoised left to right through its window', async () => {
+    const c = canvasOf([10], { slots: 12, variableLength: true }, [12]);
+    // the model is surest far down the span; with a window of 4 the first slots come first
+    const states: Uint8Array[] = [];
+    const { model } = oracle((_ids, p) => 10 + p, (p) => p);
+    await denoise(model, c, special, opts({ blockLength: 4, threshold: 1 }), { onStep: (s) => states.push(s.committed.slice(2, 14)) });
+    assert.deepEqual([...states[0]], [0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0], 'the surest slot of the first window');
+  });
+
+  test('the window widens when the step budget needs it', async () => {
+    const c = canvasOf([10], { slots: 12, variableLength: true }, [12]);
+    const { model, calls } = oracle((_ids, p) => 10 + p, () => 1);
+    const r = await denoise(model, c, special, opts({ blockLength: 2, maxSteps: 3 }));
+    assert.equal(calls.length, 3);
+    assert.equal(r.spans[0].length, 12);
   });
 
   test('a span whose first slot is pad is empty', async () => {
     const c = canvasOf([10], { slots: 5, variableLength: true }, [12]);
-    const { model, calls } = oracle(() => special.pad);
+    const { model } = oracle(() => special.pad);
     const r = await denoise(model, c, special, opts());
     assert.equal(r.spans[0].length, 0);
-    assert.equal(calls.length, 1);
   });
 
-  test('the healed first slot is never surplus', async () => {
+  test('the healed first slot is never pad', async () => {
     const c = canvasOf([10], { slots: 4, variableLength: true, firstAllowed: Int32Array.from([25, 26]) }, [12]);
     const { model } = oracle((_ids, p) => (p === 2 ? 26 : special.pad));
     const r = await denoise(model, c, special, opts());

@@ -32,6 +32,8 @@ export interface SamplerOptions extends CommitSchedule {
   remask: number;
   /** Epoch ms after which the current state is returned (remaining slots take their last candidates). */
   deadline?: number;
+  /** Width of the window a variable-length span is denoised through, left to right (see openWindow). */
+  blockLength: number;
 }
 
 /** What the progress callback sees after each step. */
@@ -109,8 +111,6 @@ export async function denoise(
     report();
   }
 
-  // Variable-length spans whose length is still open (decided at their first model call).
-  const undecided = new Set(canvas.spans.filter((s) => s.variableLength));
   let corrected = options.remask <= 0;
   let lastCandidates = new Map<number, number>();
   for (;;) {
@@ -124,8 +124,9 @@ export async function denoise(
     if (hooks.isCancelled?.()) return finish('cancelled');
     const outOfTime = options.deadline !== undefined && now() >= options.deadline;
     if ((outOfTime || steps >= options.maxSteps) && lastCandidates.size > 0) {
-      // Out of time (or calls): every remaining slot takes the candidate it had last step.
-      for (const p of masked) commitSlot(p, lastCandidates.get(p) ?? special.pad, 0);
+      // Out of time (or calls): every remaining slot takes the candidate it had last step, in
+      // order, so that a pad still ends its span.
+      for (const p of masked) if (!committed[p]) commitSlot(p, lastCandidates.get(p) ?? special.pad, 0);
       report();
       return finish(outOfTime ? 'deadline' : 'done');
     }
@@ -133,11 +134,7 @@ export async function denoise(
     steps++;
     // A model call can take a while: honour cancellation before changing anything.
     if (hooks.isCancelled?.()) return finish('cancelled');
-    for (const s of canvas.spans) if (undecided.has(s)) decideLength(s, logits, masked);
-    const rowOf = new Map(Array.from(masked, (p, row) => [p, row]));
-    const open = Array.from(masked).filter((p) => !committed[p]);
-    const candidates = open.map((p) => {
-      const row = rowOf.get(p)!;
+    const candidates = Array.from(masked, (p, row) => {
       const choice = chooseToken(logits, row, vocab, {
         temperature: options.temperature,
         topP: options.topP,
@@ -147,9 +144,16 @@ export async function denoise(
       return { p, ...choice };
     });
     lastCandidates = new Map(candidates.map((c) => [c.p, c.id]));
-    candidates.sort((a, b) => b.confidence - a.confidence || a.p - b.p);
-    const n = commitCount(candidates.map((c) => c.confidence), options.maxSteps - steps + 1, options);
-    for (const c of candidates.slice(0, n)) commitSlot(c.p, c.id, c.confidence);
+    const window = openWindow(masked, options.maxSteps - steps + 1);
+    const wantsToken = new Set(candidates.filter((c) => c.id !== special.pad).map((c) => c.p));
+    const eligible = candidates
+      .filter((c) => window.has(c.p) && (c.id !== special.pad || padFits(c.p, wantsToken)))
+      .sort((a, b) => b.confidence - a.confidence || a.p - b.p);
+    const stepsLeft = options.maxSteps - steps + 1;
+    // the budget counts every masked slot, not only the open ones
+    const n = Math.min(eligible.length, Math.max(
+      commitCount(eligible.map((c) => c.confidence), stepsLeft, options), Math.ceil(masked.length / stepsLeft)));
+    for (const c of eligible.slice(0, n)) if (!committed[c.p]) commitSlot(c.p, c.id, c.confidence);
     report();
   }
   return finish('done');
@@ -186,32 +190,43 @@ export async function denoise(
 
   function allowedAt(p: number): Uint8Array {
     const s = canvas.spans[spanOf[p]];
-    return p === s.offset && s.firstAllowed ? allowed.first.get(s)! : allowed.plain;
+    if (p === s.offset && s.firstAllowed) return allowed.first.get(s)!;
+    return s.variableLength ? allowed.withPad : allowed.plain;
   }
 
   /**
-   * The length of a variable-length span, read from its first, all-masked look. Pads sit at a
-   * span's tail, so P(slot i is pad) is the model's probability that the span is at most i
-   * tokens long — a cumulative distribution. The span gets the median length: slots from the
-   * first one where P(pad) ≥ ½ are committed as pad, and the rest is denoised as a fixed-length
-   * span. (Committing pads one by one by confidence instead lets each committed pad make the
-   * slot before it look surplus too, and spans collapse to a few tokens.)
+   * The masked slots a step may commit. A variable-length span is denoised through a window of
+   * `blockLength` slots that starts at its first masked slot (LLaDA's semi-autoregressive
+   * blocks): the model cannot tell where a span ends before it has written what comes first,
+   * and committing confident tokens (or pads) far down the span first either fills every
+   * surplus slot or pads the span away. The window widens when the step budget needs it.
+   * Fixed-length spans are open everywhere.
    */
-  function decideLength(s: CanvasSpan, logits: Float32Array, positions: Int32Array): void {
-    undecided.delete(s);
-    const first = positions.indexOf(s.offset);
-    if (first < 0) return;
-    let length = s.slots;
-    for (let i = 0; i < s.slots; i++) {
-      // The first slot carries the healed boundary text (firstAllowed): it is never surplus.
-      if (i === 0 && s.firstAllowed) continue;
-      const pPad = tokenProbability(logits, first + i, vocab, special.pad, allowed.withPad);
-      if (pPad >= 0.5) {
-        length = i;
-        break;
+  function openWindow(masked: Int32Array, stepsLeft: number): Set<number> {
+    const open = new Set<number>();
+    for (const s of canvas.spans) {
+      const mine = Array.from(masked).filter((p) => spanOf[p] === canvas.spans.indexOf(s));
+      if (!s.variableLength) {
+        mine.forEach((p) => open.add(p));
+        continue;
       }
+      const width = Math.max(options.blockLength, Math.ceil(mine.length / Math.max(1, stepsLeft)));
+      const end = (mine[0] ?? 0) + width;
+      for (const p of mine) if (p < end) open.add(p);
     }
-    if (length < s.slots) commitSlot(s.offset + length, special.pad, 1);
+    return open;
+  }
+
+  /**
+   * A pad ends its span, so it is committed at p only when no later slot holds a committed token
+   * and every later masked slot wants pad too: the span visibly ends there.
+   */
+  function padFits(p: number, wantsToken: Set<number>): boolean {
+    const s = canvas.spans[spanOf[p]];
+    for (let q = p + 1; q < s.offset + s.slots; q++) {
+      if (committed[q] ? ids[q] !== special.pad : wantsToken.has(q)) return false;
+    }
+    return true;
   }
 
   /** Re-masks the least probable committed tokens; returns how many. */

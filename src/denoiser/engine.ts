@@ -25,6 +25,8 @@ export class CancelledError extends Error {
 /** Defaults chosen for the shipped small model; every one can be overridden per request. */
 export const DEFAULTS = {
   threshold: 0.8,
+  /** Window a variable-length span is denoised through, left to right (sampler.ts openWindow). */
+  blockLength: 8,
   temperature: 0,
   topP: 1,
   seed: 0,
@@ -165,6 +167,7 @@ function samplerOptions(s: SamplerSettings | undefined, strength: number, slots:
     strength,
     remask,
     deadline: s?.timeBudgetMs !== undefined ? t0 + s.timeBudgetMs : undefined,
+    blockLength: s?.blockLength !== undefined ? positiveInt(s.blockLength, 'blockLength') : DEFAULTS.blockLength,
   };
 }
 

@@ -10,6 +10,8 @@ export interface SamplerSettings {
   threshold?: number;
   /** Fixed-k schedule instead of the threshold: commit this many slots per step. */
   tokensPerStep?: number;
+  /** Variable-length spans are denoised left to right through a window of this many slots. */
+  blockLength?: number;
   /** 0 = greedy. */
   temperature?: number;
   topP?: number;
