@@ -68,6 +68,12 @@ describe('denoiser worker with the shipped model', () => {
     assert.ok(r.steps >= 1 && r.steps <= 9);
   });
 
+  test('past its time budget a request returns its current state after one model call', async () => {
+    const r = await c.complete({ prefix: 'function add(a, b) {\n  return ', suffix: ';\n}\n', maxTokens: 24, sampler: { timeBudgetMs: 1, threshold: 1 } });
+    assert.equal(r.stoppedBy, 'deadline');
+    assert.equal(r.steps, 1);
+  });
+
   test('same seed, same answer; the result does not depend on earlier requests', async () => {
     const p = { prefix: 'const xs = [1, 2, 3];\nconst total = ', suffix: ';\n', maxTokens: 10, sampler: { temperature: 0.8, seed: 42 } };
     const one = await c.complete(p);

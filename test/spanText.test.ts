@@ -30,11 +30,12 @@ describe('prepareSpans', () => {
     assert.equal(spanReplacement(chars, generated, p.edges[0]), 'a, b);');
   });
 
-  test('whole selected lines take no extra newline', () => {
+  test('whole selected lines take no extra newline and heal nothing', () => {
     const src = 'a\nbb\ncc\n\nd\n';
     const p = prepareSpans(chars, src, [{ start: 2, end: 8 }], { ...opts, slotsFor: (o) => o.length });
     assert.equal(p.edges[0].tail, '');
-    assert.equal(text(p.spans[0].original), '\nbb\ncc\n');
+    assert.equal(p.edges[0].heal, '', 'a line break before the span is a natural boundary: nothing to heal');
+    assert.equal(text(p.spans[0].original), 'bb\ncc\n');
   });
 
   test('a result that does not reach the newline keeps the document\'s newline in place', () => {

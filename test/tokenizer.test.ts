@@ -38,6 +38,10 @@ describe('tokenizer', () => {
     });
   }
 
+  test('no tokens decode to the empty string', () => {
+    assert.equal(codec.decode([]), '');
+  });
+
   test('a literal special-token string in user code stays ordinary text', () => {
     const ids = codec.encode('const s = "<|mask|>";');
     assert.ok(!ids.includes(1), 'the mask id does not appear');

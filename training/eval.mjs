@@ -36,6 +36,8 @@ const { values: opts } = parseArgs({
     'curve-only': { type: 'boolean', default: false },
     // the learning curve to append to (default: the model folder's eval-history.json)
     history: { type: 'string' },
+    // extra `diffuse complete` options for every run, e.g. "--block-length 16"
+    'cli-args': { type: 'string', default: '' },
   },
   allowNegative: true,
 });
@@ -105,7 +107,7 @@ async function trueSlots(tok, c) {
 function runComplete(requests, args) {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [path.join(root, 'bin', 'diffuse.js'), 'complete', '--model', opts.model,
-      '--threads', opts.threads, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+      '--threads', opts.threads, ...args, ...opts['cli-args'].split(' ').filter(Boolean)], { stdio: ['pipe', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.on('error', reject);

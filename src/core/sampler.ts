@@ -32,7 +32,7 @@ export interface SamplerOptions extends CommitSchedule {
   remask: number;
   /** Epoch ms after which the current state is returned (remaining slots take their last candidates). */
   deadline?: number;
-  /** Width of the window a variable-length span is denoised through, left to right (see openWindow). */
+  /** Masks a variable-length span shows the model beyond its written text (see growWindows). */
   blockLength: number;
 }
 
@@ -111,10 +111,14 @@ export async function denoise(
     report();
   }
 
+  // Slots of each span the model is shown. A variable-length span grows: it shows its committed
+  // text plus a window of blockLength masks, and gets more only when that window is written.
+  const shown = new Map(canvas.spans.map((s) => [s, s.variableLength ? Math.min(s.slots, options.blockLength) : s.slots]));
   let corrected = options.remask <= 0;
   let lastCandidates = new Map<number, number>();
   for (;;) {
-    const masked = spanPositions(canvas.spans, (p) => committed[p] === 0);
+    growWindows();
+    const masked = spanPositions(canvas.spans, (p) => committed[p] === 0 && isShown(p));
     if (masked.length === 0) {
       if (corrected || steps >= options.maxSteps) break;
       corrected = true;
@@ -125,12 +129,14 @@ export async function denoise(
     const outOfTime = options.deadline !== undefined && now() >= options.deadline;
     if ((outOfTime || steps >= options.maxSteps) && lastCandidates.size > 0) {
       // Out of time (or calls): every remaining slot takes the candidate it had last step, in
-      // order, so that a pad still ends its span.
+      // order, so that a pad still ends its span; slots never shown are surplus.
       for (const p of masked) if (!committed[p]) commitSlot(p, lastCandidates.get(p) ?? special.pad, 0);
+      for (const s of canvas.spans) for (let p = s.offset; p < s.offset + s.slots; p++) if (!committed[p]) commitSlot(p, special.pad, 0);
       report();
       return finish(outOfTime ? 'deadline' : 'done');
     }
-    const logits = await model.logits(ids, masked);
+    const view = modelView();
+    const logits = await model.logits(view.ids, Int32Array.from(masked, (p) => view.index[p]));
     steps++;
     // A model call can take a while: honour cancellation before changing anything.
     if (hooks.isCancelled?.()) return finish('cancelled');
@@ -144,15 +150,15 @@ export async function denoise(
       return { p, ...choice };
     });
     lastCandidates = new Map(candidates.map((c) => [c.p, c.id]));
-    const window = openWindow(masked, options.maxSteps - steps + 1);
     const wantsToken = new Set(candidates.filter((c) => c.id !== special.pad).map((c) => c.p));
     const eligible = candidates
-      .filter((c) => window.has(c.p) && (c.id !== special.pad || padFits(c.p, wantsToken)))
+      .filter((c) => c.id !== special.pad || padFits(c.p, wantsToken))
       .sort((a, b) => b.confidence - a.confidence || a.p - b.p);
     const stepsLeft = options.maxSteps - steps + 1;
-    // the budget counts every masked slot, not only the open ones
+    // the budget counts every slot still to write, shown or not
+    const remaining = spanPositions(canvas.spans, (p) => committed[p] === 0).length;
     const n = Math.min(eligible.length, Math.max(
-      commitCount(eligible.map((c) => c.confidence), stepsLeft, options), Math.ceil(masked.length / stepsLeft)));
+      commitCount(eligible.map((c) => c.confidence), stepsLeft, options), Math.ceil(remaining / stepsLeft)));
     for (const c of eligible.slice(0, n)) if (!committed[c.p]) commitSlot(c.p, c.id, c.confidence);
     report();
   }
@@ -194,27 +200,41 @@ export async function denoise(
     return s.variableLength ? allowed.withPad : allowed.plain;
   }
 
+  function isShown(p: number): boolean {
+    const s = canvas.spans[spanOf[p]];
+    return p - s.offset < shown.get(s)!;
+  }
+
   /**
-   * The masked slots a step may commit. A variable-length span is denoised through a window of
-   * `blockLength` slots that starts at its first masked slot (LLaDA's semi-autoregressive
-   * blocks): the model cannot tell where a span ends before it has written what comes first,
-   * and committing confident tokens (or pads) far down the span first either fills every
-   * surplus slot or pads the span away. The window widens when the step budget needs it.
-   * Fixed-length spans are open everywhere.
+   * Shows more of a variable-length span once its shown slots are all written (and it has not
+   * ended). The model judges a span's length by its masks: right after a finished line it
+   * predicts pad when a few masks follow but more code when twenty do, so it is never shown
+   * many more masks than it is about to write (DreamOn's length problem; LLaDA's blocks). The
+   * window widens when the step budget needs it.
    */
-  function openWindow(masked: Int32Array, stepsLeft: number): Set<number> {
-    const open = new Set<number>();
+  function growWindows(): void {
+    const stepsLeft = Math.max(1, options.maxSteps - steps);
     for (const s of canvas.spans) {
-      const mine = Array.from(masked).filter((p) => spanOf[p] === canvas.spans.indexOf(s));
-      if (!s.variableLength) {
-        mine.forEach((p) => open.add(p));
-        continue;
-      }
-      const width = Math.max(options.blockLength, Math.ceil(mine.length / Math.max(1, stepsLeft)));
-      const end = (mine[0] ?? 0) + width;
-      for (const p of mine) if (p < end) open.add(p);
+      if (!s.variableLength) continue;
+      const n = shown.get(s)!;
+      let open = 0;
+      for (let p = s.offset; p < s.offset + n; p++) if (!committed[p]) open++;
+      if (open > 0 || n >= s.slots || (n > 0 && ids[s.offset + n - 1] === special.pad)) continue;
+      const width = Math.max(options.blockLength, Math.ceil((s.slots - n) / stepsLeft));
+      shown.set(s, Math.min(s.slots, n + width));
     }
-    return open;
+  }
+
+  /** The canvas as the model sees it: hidden slots left out; `index` maps canvas → view. */
+  function modelView(): { ids: Int32Array; index: Int32Array } {
+    const index = new Int32Array(ids.length).fill(-1);
+    const out: number[] = [];
+    for (let p = 0; p < ids.length; p++) {
+      if (spanOf[p] >= 0 && !isShown(p)) continue;
+      index[p] = out.length;
+      out.push(ids[p]);
+    }
+    return { ids: Int32Array.from(out), index };
   }
 
   /**

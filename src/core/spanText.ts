@@ -48,6 +48,7 @@ export interface PreparedSpans {
  * token of the text before each span is moved into the span and the span's first slot is
  * restricted to tokens that begin with that text ("token healing"): the model then sees and
  * writes natural tokens across the boundary, and the healed text is put back unchanged.
+ * (Not after a line break, which is already a natural boundary.)
  *
  * At the other end, a span followed by a line break (a cursor at the end of a line, a line
  * removed from the middle of a file) takes that newline in: the model was trained on spans
@@ -82,7 +83,9 @@ export function prepareSpans(codec: TokenCodec, text: string, ranges: readonly C
     let heal = '';
     if (ctx.length > 0) {
       const candidate = codec.decode(ctx.subarray(ctx.length - 1));
-      if (candidate.length > 0 && text.slice(from, r.start).endsWith(candidate)) {
+      // A line break is a natural token boundary (byte-level BPE never merges across it), and
+      // the model learned line-aligned spans as starting right after one: no healing there.
+      if (candidate.length > 0 && !candidate.endsWith('\n') && text.slice(from, r.start).endsWith(candidate)) {
         heal = candidate;
         ctx = ctx.subarray(0, ctx.length - 1);
       }

@@ -110,7 +110,7 @@ export class DenoiserClient {
     const connection = this.connection;
     if (!connection) throw new DenoiserError('the denoiser is not running', 'crash');
     const requestId = String(nextRequestId++);
-    const full = { ...params, requestId, progress: !!o.onProgress } as unknown as P;
+    const full = { ...params, requestId, progress: !!o.onProgress, sentAt: Date.now() } as unknown as P;
     const cts = new CancellationTokenSource();
     const onAbort = (): void => cts.cancel();
     o.signal?.addEventListener('abort', onAbort);

@@ -25,8 +25,8 @@ export class CancelledError extends Error {
 /** Defaults chosen for the shipped small model; every one can be overridden per request. */
 export const DEFAULTS = {
   threshold: 0.8,
-  /** Window a variable-length span is denoised through, left to right (sampler.ts openWindow). */
-  blockLength: 8,
+  /** Masks a variable-length span shows beyond its written text (sampler.ts growWindows). */
+  blockLength: 16,
   temperature: 0,
   topP: 1,
   seed: 0,
@@ -80,7 +80,7 @@ export class Engine {
   }
 
   private async run(
-    p: { text: string; requestId: string; sampler?: SamplerSettings; context?: ContextSettings; progress?: boolean },
+    p: { text: string; requestId: string; sampler?: SamplerSettings; context?: ContextSettings; progress?: boolean; sentAt?: number },
     ranges: CharRange[],
     hooks: EngineHooks,
     span: { variableLength: boolean; slotsFor: (orig: Int32Array) => number; strength: number },
@@ -114,7 +114,7 @@ export class Engine {
     const canvas = buildCanvas(prepared.contexts, prepared.spans, {
       prefix: prefixTokens, suffix: suffixTokens, total: this.contextLength,
     }, this.special, { fileStart: prepared.fileStart, fileEnd: prepared.fileEnd });
-    const options = samplerOptions(p.sampler, span.strength, canvas.spans.reduce((n, s) => n + s.slots, 0), t0);
+    const options = samplerOptions(p.sampler, span.strength, canvas.spans.reduce((n, s) => n + s.slots, 0), Math.min(t0, p.sentAt ?? t0));
     const onStep = p.progress && hooks.onProgress
       ? (s: StepState): void => hooks.onProgress!(this.progress(p.requestId, s, prepared.edges))
       : undefined;
@@ -148,7 +148,7 @@ export class Engine {
   }
 }
 
-function samplerOptions(s: SamplerSettings | undefined, strength: number, slots: number, t0: number): SamplerOptions {
+function samplerOptions(s: SamplerSettings | undefined, strength: number, slots: number, since: number): SamplerOptions {
   const threshold = s?.threshold ?? DEFAULTS.threshold;
   if (!(threshold >= 0 && threshold <= 1)) throw new BadInputError(`threshold must be in [0, 1], got ${threshold}`);
   const temperature = s?.temperature ?? DEFAULTS.temperature;
@@ -166,7 +166,7 @@ function samplerOptions(s: SamplerSettings | undefined, strength: number, slots:
     seed: s?.seed ?? DEFAULTS.seed,
     strength,
     remask,
-    deadline: s?.timeBudgetMs !== undefined ? t0 + s.timeBudgetMs : undefined,
+    deadline: s?.timeBudgetMs !== undefined ? since + s.timeBudgetMs : undefined,
     blockLength: s?.blockLength !== undefined ? positiveInt(s.blockLength, 'blockLength') : DEFAULTS.blockLength,
   };
 }

@@ -35,6 +35,11 @@ interface RequestBase {
   context?: ContextSettings;
   /** Send a progress notification after each step. */
   progress?: boolean;
+  /**
+   * Epoch ms when the client sent the request (set by the client). The time budget counts from
+   * here, so a ghost-text request that waited behind another job still answers in time.
+   */
+  sentAt?: number;
 }
 
 /** Regenerate `text[start, end)` with the rest of `text` as context. */

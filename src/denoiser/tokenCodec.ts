@@ -27,6 +27,8 @@ export class HfTokenCodec implements TokenCodec {
   }
 
   decode(ids: ArrayLike<number>): string {
+    // the library refuses an empty list; an empty span is an empty string
+    if (ids.length === 0) return '';
     return this.tokenizer.decode(Array.from(ids), { skip_special_tokens: false, clean_up_tokenization_spaces: false });
   }
 
