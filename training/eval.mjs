@@ -201,8 +201,25 @@ async function main() {
     rows,
   };
   if (opts.json) fs.writeFileSync(opts.json, JSON.stringify(result, null, 1));
-  if (opts['curve-only']) appendHistory(result);
+  if (opts['curve-only']) updateCurve(appendHistory(result));
   else if (opts.card && !opts.quick) writeCard(result);
+}
+
+function curveTable(history) {
+  return [
+    '| tokens trained | date | 1-line exact (surplus, ≤ 8 calls) | 1-line similarity | 3-line similarity |',
+    '|---|---|---|---|---|',
+    ...history.map((h) => `| ${(h.tokens_seen / 1e6).toFixed(1)} M | ${h.date} | ${pct(h.exact_single)} | ${f2(h.similarity_single)} | ${f2(h.similarity_multi)} |`),
+  ].join('\n');
+}
+
+/** Rewrites the learning-curve table in the card beside the history file. */
+function updateCurve(history) {
+  const cardFile = path.join(path.dirname(opts.history ?? path.join(opts.model, 'x')), 'MODEL_CARD.md');
+  if (!fs.existsSync(cardFile)) return;
+  const card = fs.readFileSync(cardFile, 'utf8');
+  const re = /(### Learning curve\n\n)[\s\S]*?(\n<!-- eval:end -->)/;
+  if (re.test(card)) fs.writeFileSync(cardFile, card.replace(re, (_, a, b) => a + curveTable(history) + b));
 }
 
 /** Adds this evaluation's headline to the learning curve; returns the whole curve. */
@@ -226,11 +243,7 @@ function writeCard(result) {
     ...result.rows.map((r) => `| ${r.schedule} | ${r.slots} | ${pct(r.single.exact)} | ${f2(r.single.similarity)} | ${r.single.callsPerCase.toFixed(1)} | ${f2(r.multi.similarity)} | ${r.multi.callsPerCase.toFixed(1)} |`),
     `| copy the previous line (baseline) | — | ${pct(result.baseline.single.exact)} | ${f2(result.baseline.single.similarity)} | 0 | ${f2(result.baseline.multi.similarity)} | 0 |`,
   ].join('\n');
-  const curve = [
-    '| tokens trained | date | 1-line exact (surplus, ≤ 8 calls) | 1-line similarity | 3-line similarity |',
-    '|---|---|---|---|---|',
-    ...history.map((h) => `| ${(h.tokens_seen / 1e6).toFixed(1)} M | ${h.date} | ${pct(h.exact_single)} | ${f2(h.similarity_single)} | ${f2(h.similarity_multi)} |`),
-  ].join('\n');
+  const curve = curveTable(history);
   const block = `<!-- eval:begin (written by \`npm run model:eval\`; do not edit by hand) -->
 Held-out split: ${result.cases.single} single-line and ${result.cases.multi} three-line infill cases from
 held-out packages (seed ${result.cases.seed}), decoded by \`diffuse complete\` (greedy). "true" gives the
