@@ -114,6 +114,15 @@ describe('denoise', () => {
     assert.deepEqual([...r.spans[0]], [22, 23, 24, 25]);
   });
 
+  test('a pad that can never go in is replaced by the best token, so decoding never stalls', async () => {
+    const c = canvasOf([10], { slots: 3, variableLength: true }, [12]);
+    // slots 2..4: slot 4 is written first (surest); then slot 3 wants pad but a token follows it
+    const { model, calls } = oracle((ids, p) => (p === 4 || ids[4] === special.mask ? 20 + p : special.pad), (p) => (p === 4 ? 9 : 2));
+    const r = await denoise(model, c, special, opts({ threshold: 0.99, maxSteps: 50 }));
+    assert.equal(r.spans[0].length, 3);
+    assert.ok(calls.length <= 3, `${calls.length} model calls`);
+  });
+
   test('a variable-length span is denoised left to right through its window', async () => {
     const c = canvasOf([10], { slots: 12, variableLength: true }, [12]);
     // the model is surest far down the span; with a window of 4 the first slots come first

@@ -154,6 +154,13 @@ export async function denoise(
     const eligible = candidates
       .filter((c) => c.id !== special.pad || padFits(c.p, wantsToken))
       .sort((a, b) => b.confidence - a.confidence || a.p - b.p);
+    if (eligible.length === 0) {
+      // Every open slot wants a pad that cannot go there (a written token follows): the most
+      // confident one takes its best real token instead, so decoding always progresses.
+      const best = [...candidates].sort((a, b) => b.confidence - a.confidence || a.p - b.p)[0];
+      const row = masked.indexOf(best.p);
+      eligible.push({ p: best.p, ...chooseToken(logits, row, vocab, { temperature: 0, topP: 1, rng, allowed: allowed.plain }) });
+    }
     const stepsLeft = options.maxSteps - steps + 1;
     // the budget counts every slot still to write, shown or not
     const remaining = spanPositions(canvas.spans, (p) => committed[p] === 0).length;
