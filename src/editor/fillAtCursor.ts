@@ -23,7 +23,7 @@ export async function fill(service: DenoiserService, store: SessionStore, editor
   const first = cursors[0];
   const last = cursors[cursors.length - 1];
   const win = windowAround(doc.getText(), first, last,
-    (s.context.prefixTokens ?? 192) * CHARS_PER_TOKEN + WINDOW_MARGIN_CHARS,
+    (s.context.prefixTokens ?? 128) * CHARS_PER_TOKEN + WINDOW_MARGIN_CHARS,
     (s.context.suffixTokens ?? 64) * CHARS_PER_TOKEN + WINDOW_MARGIN_CHARS);
   const session = store.start(doc, 'Fill', cursors.map((c) => ({ start: c, end: c })));
   try {

@@ -37,7 +37,7 @@ export class GhostTextProvider implements vscode.InlineCompletionItemProvider {
 
     const offset = doc.offsetAt(position);
     const text = doc.getText();
-    const prefix = text.slice(Math.max(0, offset - (settings.context.prefixTokens ?? 192) * CHARS_PER_TOKEN - 1000), offset);
+    const prefix = text.slice(Math.max(0, offset - (settings.context.prefixTokens ?? 128) * CHARS_PER_TOKEN - 1000), offset);
     const suffix = text.slice(offset, offset + (settings.context.suffixTokens ?? 64) * CHARS_PER_TOKEN + 500);
     const item = (completion: string): vscode.InlineCompletionItem[] =>
       [new vscode.InlineCompletionItem(completion, new vscode.Range(position, position))];

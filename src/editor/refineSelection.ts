@@ -48,7 +48,7 @@ export async function refine(service: DenoiserService, store: SessionStore, edit
   const end = doc.offsetAt(range.end);
   const s = service.settings();
   const win = windowAround(doc.getText(), start, end,
-    (s.context.prefixTokens ?? 192) * CHARS_PER_TOKEN + WINDOW_MARGIN_CHARS,
+    (s.context.prefixTokens ?? 128) * CHARS_PER_TOKEN + WINDOW_MARGIN_CHARS,
     (s.context.suffixTokens ?? 64) * CHARS_PER_TOKEN + WINDOW_MARGIN_CHARS);
   const session = store.start(doc, 'Refine', [{ start, end }]);
   try {

@@ -36,7 +36,7 @@ export function readSettings(extensionPath: string): DiffuseSettings {
       temperature: c.get<number>('temperature', 0),
     },
     context: {
-      prefixTokens: c.get<number>('context.prefixTokens', 192),
+      prefixTokens: c.get<number>('context.prefixTokens', 128),
       suffixTokens: c.get<number>('context.suffixTokens', 64),
     },
     strength: clamp(c.get<number>('refine.strength', 0.5), 0.1, 1),
