@@ -119,8 +119,8 @@ export class Engine {
     const canvas = buildCanvas(prepared.contexts, prepared.spans, {
       prefix: prefixTokens, suffix: suffixTokens, total: this.contextLength,
     }, this.special, { fileStart: prepared.fileStart, fileEnd: prepared.fileEnd });
-    const slotTotalNow = canvas.spans.reduce((n, s) => n + s.slots, 0);
-    const options = samplerOptions(p.sampler, span.strength, defaultStepBudget(slotTotalNow, span.slotsPerStep), Math.min(t0, p.sentAt ?? t0));
+    const slots = canvas.spans.reduce((n, s) => n + s.slots, 0);
+    const options = samplerOptions(p.sampler, span.strength, defaultStepBudget(slots, span.slotsPerStep), Math.min(t0, p.sentAt ?? t0));
     const onStep = p.progress && hooks.onProgress
       ? (s: StepState): void => hooks.onProgress!(this.progress(p.requestId, s, prepared.edges))
       : undefined;
