@@ -101,8 +101,8 @@ export async function denoise(
     const logits = await model.logits(ids, scored);
     steps++;
     const probs = Array.from(scored, (p, row) => tokenProbability(logits, row, vocab, ids[p], allowed.plain));
-    for (const span of canvas.spans) {
-      const rows = [...scored.keys()].filter((r) => spanOf[scored[r]] === canvas.spans.indexOf(span));
+    for (let i = 0; i < canvas.spans.length; i++) {
+      const rows = [...scored.keys()].filter((r) => spanOf[scored[r]] === i);
       const n = Math.max(1, Math.round(options.strength * rows.length));
       rows.sort((a, b) => probs[a] - probs[b] || a - b);
       for (const r of rows.slice(0, n)) remaskSlot(scored[r]);

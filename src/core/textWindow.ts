@@ -2,6 +2,12 @@
 // file costs no more than a small one. The window is wider than the engine's own context budget,
 // so the engine still sees where the real file starts and ends.
 
+/**
+ * Rough upper bound of characters per token: context is cut to budget × this many characters
+ * before it is tokenised, so a large file costs no more than a small one.
+ */
+export const MAX_CHARS_PER_TOKEN = 8;
+
 export interface TextWindow {
   /** The window's text. */
   text: string;
@@ -22,4 +28,13 @@ export function windowAround(text: string, start: number, end: number, before: n
     to = nl >= 0 ? nl + 1 : text.length;
   }
   return { text: text.slice(from, to), offset: from };
+}
+
+/** The window a request needs: the engine's context budgets in characters, plus a margin on each side. */
+export function contextWindow(
+  text: string, start: number, end: number,
+  budget: { prefixTokens: number; suffixTokens: number }, marginChars: number,
+): TextWindow {
+  return windowAround(text, start, end,
+    budget.prefixTokens * MAX_CHARS_PER_TOKEN + marginChars, budget.suffixTokens * MAX_CHARS_PER_TOKEN + marginChars);
 }

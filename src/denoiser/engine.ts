@@ -4,6 +4,7 @@
 import { buildCanvas } from '../core/canvas';
 import { denoise, type LogitsModel, type SamplerOptions, type StepState } from '../core/sampler';
 import type { SpecialTokens } from '../core/specialTokens';
+import { MAX_CHARS_PER_TOKEN } from '../core/textWindow';
 import { prepareSpans, spanProgressText, spanReplacement, type CharRange, type SpanEdges, type TokenCodec } from '../core/spanText';
 import type {
   CompleteParams, ContextSettings, DenoiseResult, FillParams, ProgressParams, RefineParams, SamplerSettings,
@@ -43,8 +44,6 @@ export const DEFAULTS = {
   completeSlotsPerStep: 4,
 } as const;
 
-/** Rough upper bound of characters per token, used to cut context before tokenising it. */
-const CHARS_PER_TOKEN = 8;
 
 export class Engine {
   constructor(
@@ -94,8 +93,8 @@ export class Engine {
     const prefixTokens = positiveInt(p.context?.prefixTokens ?? DEFAULTS.prefixTokens, 'prefixTokens');
     const suffixTokens = positiveInt(p.context?.suffixTokens ?? DEFAULTS.suffixTokens, 'suffixTokens');
     const prepared = prepareSpans(this.codec, p.text, ranges, {
-      prefixChars: prefixTokens * CHARS_PER_TOKEN,
-      suffixChars: suffixTokens * CHARS_PER_TOKEN,
+      prefixChars: prefixTokens * MAX_CHARS_PER_TOKEN,
+      suffixChars: suffixTokens * MAX_CHARS_PER_TOKEN,
       slotsFor: span.slotsFor,
       variableLength: span.variableLength,
     });

@@ -1,13 +1,12 @@
 // Fill at Cursor: new code at every cursor, all spans masked in one canvas and denoised jointly
 // (each sees the others' progress), then reviewed and accepted together like a refinement.
 import * as vscode from 'vscode';
-import { windowAround } from '../core/textWindow';
+import { contextWindow } from '../core/textWindow';
 import type { DenoiserService } from './denoiserService';
 import type { SessionStore } from './proposalSession';
 import { WINDOW_MARGIN_CHARS } from './refineSelection';
 import { reportCommandError } from './requestErrors';
 
-const CHARS_PER_TOKEN = 8;
 
 export function registerFillAtCursor(service: DenoiserService, store: SessionStore): vscode.Disposable {
   return vscode.commands.registerCommand('diffuse.fillAtCursor', async () => {
@@ -22,9 +21,7 @@ export async function fill(service: DenoiserService, store: SessionStore, editor
   const s = service.settings();
   const first = cursors[0];
   const last = cursors[cursors.length - 1];
-  const win = windowAround(doc.getText(), first, last,
-    (s.context.prefixTokens ?? 128) * CHARS_PER_TOKEN + WINDOW_MARGIN_CHARS,
-    (s.context.suffixTokens ?? 64) * CHARS_PER_TOKEN + WINDOW_MARGIN_CHARS);
+  const win = contextWindow(doc.getText(), first, last, s.context, WINDOW_MARGIN_CHARS);
   const session = store.start(doc, 'Fill', cursors.map((c) => ({ start: c, end: c })));
   try {
     const result = await service.request('fill', (client, o) => client.fill({

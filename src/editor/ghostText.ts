@@ -5,9 +5,9 @@
 import * as vscode from 'vscode';
 import { CompletionCache } from '../core/completionCache';
 import { trimCompletion } from '../core/completionTrim';
+import { MAX_CHARS_PER_TOKEN } from '../core/textWindow';
 import type { DenoiserService } from './denoiserService';
 
-const CHARS_PER_TOKEN = 8;
 /** Text right of the cursor longer than this (or any word) means the user is editing, not writing. */
 const MAX_TEXT_RIGHT_OF_CURSOR = 4;
 
@@ -37,8 +37,8 @@ export class GhostTextProvider implements vscode.InlineCompletionItemProvider {
 
     const offset = doc.offsetAt(position);
     const text = doc.getText();
-    const prefix = text.slice(Math.max(0, offset - (settings.context.prefixTokens ?? 128) * CHARS_PER_TOKEN - 1000), offset);
-    const suffix = text.slice(offset, offset + (settings.context.suffixTokens ?? 64) * CHARS_PER_TOKEN + 500);
+    const prefix = text.slice(Math.max(0, offset - settings.context.prefixTokens * MAX_CHARS_PER_TOKEN - 1000), offset);
+    const suffix = text.slice(offset, offset + settings.context.suffixTokens * MAX_CHARS_PER_TOKEN + 500);
     const item = (completion: string): vscode.InlineCompletionItem[] =>
       [new vscode.InlineCompletionItem(completion, new vscode.Range(position, position))];
 

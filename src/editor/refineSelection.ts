@@ -1,14 +1,13 @@
 // Refine Selection (and "with Strength…"): the selection becomes the span, the code around it the
 // context; the model's progress is drawn live and its result reviewed as an inline diff.
 import * as vscode from 'vscode';
-import { windowAround } from '../core/textWindow';
+import { contextWindow } from '../core/textWindow';
 import type { DenoiserService } from './denoiserService';
 import type { SessionStore } from './proposalSession';
 import { reportCommandError } from './requestErrors';
 
 /** Characters of document sent on each side beyond what the engine's context budget reads. */
 export const WINDOW_MARGIN_CHARS = 2000;
-const CHARS_PER_TOKEN = 8;
 
 export function registerRefineSelection(service: DenoiserService, store: SessionStore): vscode.Disposable {
   return vscode.Disposable.from(
@@ -47,9 +46,7 @@ export async function refine(service: DenoiserService, store: SessionStore, edit
   const start = doc.offsetAt(range.start);
   const end = doc.offsetAt(range.end);
   const s = service.settings();
-  const win = windowAround(doc.getText(), start, end,
-    (s.context.prefixTokens ?? 128) * CHARS_PER_TOKEN + WINDOW_MARGIN_CHARS,
-    (s.context.suffixTokens ?? 64) * CHARS_PER_TOKEN + WINDOW_MARGIN_CHARS);
+  const win = contextWindow(doc.getText(), start, end, s.context, WINDOW_MARGIN_CHARS);
   const session = store.start(doc, 'Refine', [{ start, end }]);
   try {
     const result = await service.request('refine', (client, o) => client.refine({

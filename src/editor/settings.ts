@@ -8,7 +8,7 @@ export interface DiffuseSettings {
   modelDir: string;
   threads: number;
   sampler: SamplerSettings;
-  context: ContextSettings;
+  context: Required<ContextSettings>;
   /** Default strength of Refine Selection (0.1–1). */
   strength: number;
   fillMaxTokens: number;
