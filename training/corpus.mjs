@@ -201,7 +201,7 @@ function main() {
     .sort((a, b) => a.name.localeCompare(b.name));
   fs.mkdirSync(outDir, { recursive: true });
   const writers = { train: [], heldout: [] };
-  const totals = { train: { files: 0, bytes: 0, packages: 0 }, heldout: { files: 0, bytes: 0, packages: 0 } };
+  const totals = { train: { files: 0, bytes: 0, packages: 0, byExtension: {} }, heldout: { files: 0, bytes: 0, packages: 0, byExtension: {} } };
   for (const p of packages) {
     // a very large package would dominate the held-out split and make it one code style
     const split = isHeldOut(p.name) && p.bytes <= HELDOUT_PACKAGE_MAX_BYTES ? 'heldout' : 'train';
@@ -211,6 +211,8 @@ function main() {
       writers[split].push(JSON.stringify(d));
       totals[split].files += 1;
       totals[split].bytes += d.text.length;
+      const ext = d.path.endsWith('.d.ts') ? '.d.ts' : path.extname(d.path);
+      totals[split].byExtension[ext] = (totals[split].byExtension[ext] ?? 0) + d.text.length;
     }
   }
   for (const split of ['train', 'heldout']) {
