@@ -7,61 +7,17 @@ import os from 'node:os';
 import path from 'node:path';
 import { DenoiserClient } from '../src/denoiser/client';
 import { loadModelFolder } from '../src/denoiser/modelFolder';
+import { CaseSource, ROOT, mean, normalise, quantile, round } from './cases';
+import { profileGhost } from './profile';
 
-const ROOT = path.resolve(__dirname, '..');
 const MODEL = process.env.DIFFUSE_BENCH_MODEL ?? path.join(ROOT, 'models', 'diffuse-small');
 const QUICK = process.argv.includes('--quick');
-const N = { ghost: QUICK ? 10 : 100, refine: QUICK ? 4 : 20, fim: QUICK ? 4 : 20, parallel: QUICK ? 10 : 60, forward: QUICK ? 5 : 20 };
+const N = { ghost: QUICK ? 10 : 100, refine: QUICK ? 4 : 20, fim: QUICK ? 4 : 20, parallel: QUICK ? 10 : 500, forward: QUICK ? 5 : 20 };
 /** Ghost-text settings as the editor sends them (diffuse.ghostText.*). */
 const GHOST = { maxTokens: 24, timeBudgetMs: 800 };
-
-interface Doc { package: string; path: string; text: string }
-const docs: Doc[] = fs.readFileSync(path.join(ROOT, 'bench', 'heldout-sample.jsonl'), 'utf8')
-  .split('\n').filter(Boolean).map((l) => JSON.parse(l));
-
-let seed = 12345;
-function rand(): number {
-  seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-  return seed / 4294967296;
-}
-const pick = <T>(xs: T[]): T => xs[Math.floor(rand() * xs.length)];
-
-function quantile(xs: number[], q: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor(q * s.length))];
-}
-const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
-const round = (x: number, d = 1): number => Math.round(x * 10 ** d) / 10 ** d;
-
-/** A cursor after some code on a line, as when typing (the ghost-text case). */
-function ghostCase(): { prefix: string; suffix: string } {
-  for (;;) {
-    const d = pick(docs);
-    const lines = d.text.split('\n');
-    const i = 5 + Math.floor(rand() * (lines.length - 10));
-    const line = lines[i];
-    if (line.trim().length < 8) continue;
-    const indent = line.length - line.trimStart().length;
-    const col = indent + 1 + Math.floor(rand() * (line.length - indent - 1));
-    const before = lines.slice(0, i).join('\n').length + 1;
-    return { prefix: d.text.slice(0, before + col), suffix: d.text.slice(before + line.length) };
-  }
-}
-
-/** A run of whole lines of about `chars` characters starting at a line start. */
-function lineRegion(chars: number): { text: string; start: number; end: number } {
-  for (;;) {
-    const d = pick(docs);
-    const lines = d.text.split('\n');
-    const i = 5 + Math.floor(rand() * (lines.length - 15));
-    const start = lines.slice(0, i).join('\n').length + 1;
-    let end = start;
-    let k = i;
-    while (end - start < chars && k < lines.length) end += lines[k++].length + 1;
-    if (end - start < chars / 2 || end > d.text.length) continue;
-    return { text: d.text, start, end };
-  }
-}
+const cases = new CaseSource();
+const ghostCase = () => cases.ghost();
+const lineRegion = (chars: number) => cases.lines(chars);
 
 function workerRssMb(pid: number | undefined): number {
   if (!pid) return NaN;
@@ -125,36 +81,29 @@ async function main(): Promise<void> {
   {
     // The same single-line infills decoded with the default schedule and one token per step
     // (the number of calls an autoregressive model would need).
-    const cases: { prefix: string; suffix: string; want: string }[] = [];
-    while (cases.length < N.parallel) {
-      const r = lineRegion(1);
-      const line = r.text.slice(r.start, r.end - 1);
-      if (line.trim().length < 4 || line.length > 120) continue;
-      cases.push({ prefix: r.text.slice(0, r.start), suffix: r.text.slice(r.end - 1), want: line });
-    }
-    const norm = (s: string): string => s.replace(/\s+/g, ' ').trim();
+    const infills = Array.from({ length: N.parallel }, () => cases.lineInfill());
     const decode = async (sampler: { tokensPerStep?: number; steps?: number }) => {
       let ms = 0;
       let chars = 0;
       let exact = 0;
       let calls = 0;
-      for (const c of cases) {
+      for (const c of infills) {
         const t = Date.now();
         const r = await client.complete({ prefix: c.prefix, suffix: c.suffix, maxTokens: GHOST.maxTokens, sampler });
         ms += Date.now() - t;
         const got = r.edits[0].text;
         chars += got.length;
         calls += r.steps;
-        if (norm(got) === norm(c.want)) exact++;
+        if (normalise(got) === normalise(c.want)) exact++;
       }
-      return { ms, chars, exact: exact / cases.length, calls: calls / cases.length };
+      return { ms, chars, exact: exact / infills.length, calls: calls / infills.length };
     };
     const parallel = await decode({});
     const sequential = await decode({ tokensPerStep: 1, steps: 1000 });
     // Output characters per second (tokens of different runs differ; characters compare).
     const speedup = (parallel.chars / parallel.ms) / (sequential.chars / sequential.ms);
     results.parallel_vs_sequential = {
-      cases: cases.length, speedup: round(speedup, 2),
+      cases: infills.length, speedup: round(speedup, 2),
       exact_parallel: round(parallel.exact * 100), exact_sequential: round(sequential.exact * 100),
       calls_parallel: round(parallel.calls, 2), calls_sequential: round(sequential.calls, 2),
     };
@@ -168,14 +117,12 @@ async function main(): Promise<void> {
   for (const threads of [1, 2]) {
     const m = await loadModelFolder(MODEL, threads);
     if (threads === 1) {
-      // Tokenising a ghost-text request's context (what the engine reads: 128 + 64 tokens' worth).
-      const texts = Array.from({ length: 50 }, () => ghostCase()).map((c) => [c.prefix.slice(-1024), c.suffix.slice(0, 512)]);
-      const t = performance.now();
-      for (const [a, b] of texts) {
-        m.codec.encode(a);
-        m.codec.encode(b);
-      }
-      results.tokenize_ms_mean = round((performance.now() - t) / texts.length, 2);
+      // Warm, then profile the first 50 ghost cases again in-process.
+      const again = new CaseSource();
+      const ghostCases = Array.from({ length: QUICK ? 10 : 50 }, () => again.ghost());
+      await profileGhost(m, ghostCases.slice(0, 3), GHOST);
+      results.ghost_profile = await profileGhost(m, ghostCases, GHOST);
+      console.log('ghost_profile', results.ghost_profile);
     }
     for (const len of [128, 256, 512]) {
       const ids = Int32Array.from({ length: len }, (_, i) => 100 + (i * 37) % 7000);
@@ -226,8 +173,9 @@ ${row(`fim128 (${r.fim128.cases} spans of 128 slots)`, r.fim128, 'p50 ≤ 800')}
 
 Model load ${r.load_ms} ms; worker peak RSS ${r.worker_rss_mb} MB (target ≤ 300); whole bench ${r.bench_seconds} s.
 
-Where a ghost-text request's time goes: ${r.ghost.worker_ms_mean} ms in the worker on average
-(${r.ghost.mean_model_calls} model calls; tokenising its context ${r.tokenize_ms_mean} ms), ${r.ghost.ipc_ms_mean} ms outside it (IPC).
+Where a ghost-text request's time goes: ${r.ghost.worker_ms_mean} ms in the worker, ${r.ghost.ipc_ms_mean} ms outside it (IPC).
+Inside (the same engine in-process, ${r.ghost_profile.cases} of the cases): ${r.ghost_profile.request_ms} ms = ONNX ${r.ghost_profile.onnx_ms} ms
+(${r.ghost_profile.model_calls} calls) + tokenizer ${r.ghost_profile.tokenizer_ms} ms + sampler ${r.ghost_profile.sampler_ms} ms (canvas, softmax, commits).
 `;
 }
 

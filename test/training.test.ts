@@ -1,6 +1,6 @@
 // The training pipeline, on CI too: the Python unit tests (loss goes down, resume is exact,
-// export and --init-from round-trip) and the exported ONNX graph run by onnxruntime-node
-// against PyTorch's logits on the same random inputs.
+// export and --init-from round-trip) and the exported ONNX graphs (float32 and int8) run by
+// onnxruntime-node against PyTorch's logits on the same random inputs.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -26,17 +26,19 @@ describe('training pipeline', () => {
     assert.match(r.stderr, /\nOK/);
   });
 
-  test('the exported ONNX graph gives PyTorch\'s logits under onnxruntime-node', async () => {
+  /** Exports a random tiny model and returns onnxruntime's and PyTorch's logits, row by row. */
+  async function exportedLogits(extraArgs: string[]): Promise<{ got: Float32Array; want: number[]; vocab: number }[]> {
     const out = fs.mkdtempSync(path.join(os.tmpdir(), 'diffuse-export-'));
     const ref = path.join(out, 'reference.json');
     const r = python(['training/export.py', '--random-init', '--config', 'n_layer=2,d_model=64,n_head=2',
-      '--tokenizer', MODEL_DIR, '--out', out, '--reference', ref], 5 * 60_000);
+      '--tokenizer', MODEL_DIR, '--out', out, '--reference', ref, ...extraArgs], 5 * 60_000);
     assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
     const session = await ort.InferenceSession.create(path.join(out, 'model.onnx'));
     const { cases } = JSON.parse(fs.readFileSync(ref, 'utf8')) as {
       cases: { input_ids: number[][]; positions: number[][]; shape: number[]; logits: number[] }[];
     };
     assert.equal(cases.length, 2);
+    const results = [];
     for (const c of cases) {
       const ids = c.input_ids.flat();
       const pos = c.positions.flat();
@@ -44,12 +46,39 @@ describe('training pipeline', () => {
         input_ids: new ort.Tensor('int64', BigInt64Array.from(ids, BigInt), [c.input_ids.length, c.input_ids[0].length]),
         positions: new ort.Tensor('int64', BigInt64Array.from(pos, BigInt), [c.positions.length, c.positions[0].length]),
       });
-      const logits = result.logits;
-      assert.deepEqual(logits.dims, c.shape);
-      const data = logits.data as Float32Array;
+      assert.deepEqual(result.logits.dims, c.shape);
+      results.push({ got: result.logits.data as Float32Array, want: c.logits, vocab: c.shape[c.shape.length - 1] });
+    }
+    return results;
+  }
+
+  test('the exported float32 graph gives PyTorch\'s logits under onnxruntime-node', async () => {
+    for (const { got, want } of await exportedLogits(['--fp32'])) {
       let maxDiff = 0;
-      for (let i = 0; i < data.length; i++) maxDiff = Math.max(maxDiff, Math.abs(data[i] - c.logits[i]));
+      for (let i = 0; i < got.length; i++) maxDiff = Math.max(maxDiff, Math.abs(got[i] - want[i]));
       assert.ok(maxDiff < 1e-3, `max |Δlogit| ${maxDiff}`);
+    }
+  });
+
+  test('the int8 graph (the default export) stays close to PyTorch\'s float32 logits', async () => {
+    for (const { got, want, vocab } of await exportedLogits([])) {
+      let maxDiff = 0;
+      let maxAbs = 0;
+      for (let i = 0; i < got.length; i++) {
+        maxDiff = Math.max(maxDiff, Math.abs(got[i] - want[i]));
+        maxAbs = Math.max(maxAbs, Math.abs(want[i]));
+      }
+      // quantisation moves logits a little, never by much, and not to zero (it ran int8)
+      assert.ok(maxDiff < 0.05 * maxAbs, `max |Δlogit| ${maxDiff} against logits up to ${maxAbs}`);
+      assert.ok(maxDiff > 1e-6, 'the int8 graph gave exactly the float32 logits');
+      let sameArgmax = 0;
+      const rows = got.length / vocab;
+      for (let r = 0; r < rows; r++) {
+        const row = (xs: ArrayLike<number>) => Array.from({ length: vocab }, (_, v) => xs[r * vocab + v]);
+        const argmax = (xs: number[]) => xs.indexOf(Math.max(...xs));
+        if (argmax(row(got)) === argmax(row(want))) sameArgmax++;
+      }
+      assert.ok(sameArgmax >= rows - 1, `argmax agrees on ${sameArgmax} of ${rows} rows`);
     }
   });
 });

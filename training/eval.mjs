@@ -6,6 +6,7 @@
 //   node training/eval.mjs [--model models/diffuse-small] [--heldout training/work/corpus/heldout.jsonl]
 //        [--single 200] [--multi 100] [--seed 1] [--no-card] [--json FILE] [--quick]
 //        [--curve-only --history models/diffuse-small/eval-history.json]   (an older checkpoint's point)
+//        [--headline-only --cli-args="--steps 4"]   (the headline schedule with another setting)
 //
 // Cases: a held-out file, a random non-trivial line (or 3 lines) removed; the model fills it
 // with the rest of the file as context. Scores are whitespace-normalised exact match and
@@ -18,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import tokenizers from 'tokenizers';
 import { escapeSpecialTokens } from './special-tokens.mjs';
+import { normalise, similarity } from './similarity.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.join(here, '..');
@@ -34,6 +36,8 @@ const { values: opts } = parseArgs({
     quick: { type: 'boolean', default: false },
     // only the headline configuration, appended to the learning curve (for older checkpoints)
     'curve-only': { type: 'boolean', default: false },
+    // only the headline schedule (with --cli-args, to compare a setting); writes no card
+    'headline-only': { type: 'boolean', default: false },
     // the learning curve to append to (default: the model folder's eval-history.json)
     history: { type: 'string' },
     // extra `diffuse complete` options for every run, e.g. "--block-length 16"
@@ -57,22 +61,6 @@ function mulberry(seed) {
   };
 }
 
-const normalise = (s) => s.replace(/\s+/g, ' ').trim();
-
-export function similarity(a, b) {
-  const x = normalise(a);
-  const y = normalise(b);
-  if (!x.length && !y.length) return 1;
-  let prev = Array.from({ length: y.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= x.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= y.length; j++) {
-      cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (x[i - 1] === y[j - 1] ? 0 : 1));
-    }
-    prev = cur;
-  }
-  return 1 - prev[y.length] / Math.max(x.length, y.length);
-}
 
 /** Held-out infill cases: `lines` consecutive lines removed from a random spot of a random file. */
 function makeCases(docs, count, lines, rand) {
@@ -171,7 +159,8 @@ async function main() {
   const denoiser = JSON.parse(fs.readFileSync(path.join(opts.model, 'denoiser.json'), 'utf8'));
 
   const rows = [];
-  const schedules = opts.quick || opts['curve-only']
+  const headlineOnly = opts.quick || opts['curve-only'] || opts['headline-only'];
+  const schedules = headlineOnly
     ? [{ name: 'threshold 0.8, ≤ 8 calls', args: ['--steps', '8'] }]
     : [
         { name: '1 token/step', args: ['--tokens-per-step', '1', '--steps', '1000'] },
@@ -180,9 +169,10 @@ async function main() {
         { name: '8 tokens/step', args: ['--tokens-per-step', '8', '--steps', '1000'] },
         { name: 'threshold 0.8', args: ['--steps', '1000'] },
         { name: 'threshold 0.8, ≤ 8 calls', args: ['--steps', '8'] },
+        { name: 'threshold 0.8, ≤ 4 calls', args: ['--steps', '4'] },
       ];
   for (const s of schedules) {
-    for (const slots of opts['curve-only'] ? ['surplus'] : ['true', 'surplus']) {
+    for (const slots of headlineOnly ? ['surplus'] : ['true', 'surplus']) {
       const r1 = await score(single, (c) => (slots === 'true' ? c.slots : c.slots + SURPLUS_SINGLE), s.args);
       const r3 = await score(multi, (c) => (slots === 'true' ? c.slots : c.slots + SURPLUS_MULTI), s.args);
       rows.push({ schedule: s.name, slots, single: r1, multi: r3 });
@@ -203,7 +193,7 @@ async function main() {
   };
   if (opts.json) fs.writeFileSync(opts.json, JSON.stringify(result, null, 1));
   if (opts['curve-only']) updateCurve(appendHistory(result));
-  else if (opts.card && !opts.quick) writeCard(result);
+  else if (opts.card && !headlineOnly) writeCard(result);
 }
 
 function curveTable(history) {

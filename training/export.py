@@ -6,9 +6,9 @@
         --meta training/work/data/meta.json --out /tmp/tiny          # for tests
 
 Writes OUT/model.onnx (input_ids int64 [batch, seq], positions int64 [batch, n] ->
-logits float32 [batch, n, vocab], all axes dynamic), OUT/denoiser.json, the tokenizer files and
-OUT/training-curve.json (appended to, so the curve survives runs chained across machines).
-MODEL_CARD.md is written by another script.
+logits float32 [batch, n, vocab], all axes dynamic; weights int8 unless --fp32, see quantize.py),
+OUT/denoiser.json, the tokenizer files and OUT/training-curve.json (appended to, so the curve
+survives runs chained across machines). MODEL_CARD.md is written by another script.
 """
 import argparse
 import inspect
@@ -23,6 +23,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from model import Denoiser, DenoiserConfig  # noqa: E402
+from quantize import quantize_file  # noqa: E402
 from train import torch_load  # noqa: E402
 
 CONTRACT_VERSION = 1
@@ -42,6 +43,7 @@ def parse_args(argv=None):
     p.add_argument("--name", default="", help="default: the name of the --out folder")
     p.add_argument("--context-length", type=int, default=1024)
     p.add_argument("--reference", default="", help="write PyTorch logits on random inputs here (JSON)")
+    p.add_argument("--fp32", action="store_true", help="keep float32 weights (default: int8, quantize.py)")
     return p.parse_args(argv)
 
 
@@ -124,7 +126,7 @@ def check_onnx(path, model):
     m = onnx.load(path)
     onnx.checker.check_model(m)
     names = {i.name for i in m.graph.initializer}
-    missing = [k for k in model.state_dict() if k not in names]
+    missing = [k for k in model.state_dict() if k not in names and k + ".int8" not in names]
     if missing:  # train.py --init-from relies on the parameter names
         raise RuntimeError(f"{path}: parameters not stored under their own names: {missing[:5]}")
     return os.path.getsize(path)
@@ -206,6 +208,9 @@ def main(argv=None):
     onnx_path = os.path.join(a.out, "model.onnx")
     export_onnx(model, onnx_path)
     size = check_onnx(onnx_path, model)
+    if not a.fp32:
+        quantize_file(onnx_path, onnx_path)
+        size = check_onnx(onnx_path, model)
     if a.reference:
         write_reference(model, a.reference)
 

@@ -250,17 +250,18 @@ class WeightedCrossEntropy(torch.autograd.Function):
 
 # ---------------------------------------------------------------------------------------------- helpers
 def load_onnx_weights(model, onnx_path):
-    """Copy an exported model's initializers (named like the state dict) into `model`."""
+    """Copy an exported model's initializers (named like the state dict) into `model`; int8
+    weights (quantize.py) are read back to float, within half a quantisation step."""
     import onnx
-    from onnx import numpy_helper
-    inits = {i.name: i for i in onnx.load(onnx_path).graph.initializer}
+    from quantize import dequantized_weights
+    weights = dequantized_weights(onnx.load(onnx_path).graph.initializer)
     state = model.state_dict()
-    missing = [k for k in state if k not in inits]
+    missing = [k for k in state if k not in weights]
     if missing:
         raise ValueError(f"{onnx_path}: no initializer for {missing[:5]} ...")
     with torch.no_grad():
         for k, v in state.items():
-            v.copy_(torch.from_numpy(numpy_helper.to_array(inits[k]).copy()))
+            v.copy_(torch.from_numpy(weights[k]))
 
 
 def torch_load(path):

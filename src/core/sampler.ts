@@ -162,8 +162,11 @@ export async function denoise(
       eligible.push({ p: best.p, ...chooseToken(logits, row, vocab, { temperature: 0, topP: 1, rng, allowed: allowed.plain }) });
     }
     const stepsLeft = options.maxSteps - steps + 1;
-    // the budget counts every slot still to write, shown or not
-    const remaining = spanPositions(canvas.spans, (p) => committed[p] === 0).length;
+    // The budget spreads the tokens still to write over the calls left. In a variable-length
+    // span that is the open slots that want a token: its surplus slots end up pad, all in one
+    // commit, and counting them would force unsure tokens in early.
+    const remaining = spanPositions(
+      canvas.spans, (p) => committed[p] === 0 && (!canvas.spans[spanOf[p]].variableLength || wantsToken.has(p))).length;
     const n = Math.min(eligible.length, Math.max(
       commitCount(eligible.map((c) => c.confidence), stepsLeft, options), Math.ceil(remaining / stepsLeft)));
     for (const c of eligible.slice(0, n)) if (!committed[c.p]) commitSlot(c.p, c.id, c.confidence);

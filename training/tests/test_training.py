@@ -102,7 +102,7 @@ class TrainingTest(unittest.TestCase):
         ref = os.path.join(self.tmp, "reference.json")
         export.main(["--random-init", "--config", "vocab_size=96,n_layer=2,d_model=64,n_head=2",
                      "--meta", os.path.join(self.data, "meta.json"), "--out", name, "--reference", ref,
-                     "--seed", "7"])
+                     "--seed", "7", "--fp32"])
         import onnx
         m = onnx.load(os.path.join(name, "model.onnx"))
         onnx.checker.check_model(m)
@@ -124,6 +124,37 @@ class TrainingTest(unittest.TestCase):
         got = model_state(os.path.join(self.tmp, "from-onnx", "last.pt"))
         for k in expected:
             self.assertTrue(torch.equal(expected[k], got[k]), k)
+
+    def test_int8_export_and_init_from(self):
+        import onnx
+        from quantize import quantize_weight
+        name = os.path.join(self.tmp, "models", "tiny-int8")
+        config = dict(vocab_size=96, n_layer=2, d_model=64, n_head=2)
+        export.main(["--random-init", "--config", ",".join(f"{k}={v}" for k, v in config.items()),
+                     "--meta", os.path.join(self.data, "meta.json"), "--out", name, "--seed", "7"])
+        m = onnx.load(os.path.join(name, "model.onnx"))
+        onnx.checker.check_model(m)
+        ops = [n.op_type for n in m.graph.node]
+        # qkv, proj, gate, up, down per layer, and the output head
+        self.assertEqual(ops.count("DynamicQuantizeMatMul"), 5 * 2 + 1)
+        inits = {i.name: i for i in m.graph.initializer}
+        self.assertEqual(inits["blocks.0.mlp.up.weight.int8"].data_type, onnx.TensorProto.INT8)
+        self.assertNotIn("blocks.0.mlp.up.weight", inits)
+        self.assertIn("embed.weight", inits)  # the lookup stays float; the head uses an int8 copy
+
+        # a run that starts from it has its weights back within half a quantisation step
+        self.run_train("from-int8", "--init-from", os.path.join(name, "model.onnx"), "--max-steps", "0")
+        got = model_state(os.path.join(self.tmp, "from-int8", "last.pt"))
+        torch.manual_seed(7)
+        expected = Denoiser(DenoiserConfig(**config)).state_dict()
+        for k, w in expected.items():
+            if k.endswith(".weight") and w.dim() == 2 and k != "embed.weight":
+                _, scale = quantize_weight(w.numpy())
+                bound = torch.from_numpy(scale)[:, None] / 2 + 1e-7
+                self.assertTrue(bool(((got[k] - w).abs() <= bound).all()), k)
+                self.assertFalse(torch.equal(got[k], w), k)
+            else:
+                self.assertTrue(torch.equal(got[k], w), k)
 
     def test_training_curve_survives_chained_runs(self):
         dest = os.path.join(self.tmp, "curve.json")

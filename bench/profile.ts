@@ -1,0 +1,68 @@
+// Where a ghost-text request's milliseconds go inside the worker: the same Engine the worker
+// runs, in-process, with its model and tokenizer wrapped in timers. What is neither ONNX nor
+// the tokenizer is the sampler's own work: building the canvas, the softmax over the
+// vocabulary at every masked slot, choosing and committing tokens.
+import { Engine } from '../src/denoiser/engine';
+import type { LoadedModel } from '../src/denoiser/modelFolder';
+import type { LogitsModel } from '../src/core/sampler';
+import type { TokenCodec } from '../src/core/spanText';
+import { round } from './cases';
+
+export interface GhostProfile {
+  cases: number;
+  /** Means per request, in ms. */
+  request_ms: number;
+  onnx_ms: number;
+  tokenizer_ms: number;
+  sampler_ms: number;
+  model_calls: number;
+}
+
+export async function profileGhost(
+  m: LoadedModel,
+  cases: { prefix: string; suffix: string }[],
+  request: { maxTokens: number },
+): Promise<GhostProfile> {
+  let onnx = 0;
+  let tokenizer = 0;
+  const timed = <T>(run: () => T, add: (ms: number) => void): T => {
+    const t = performance.now();
+    try {
+      return run();
+    } finally {
+      add(performance.now() - t);
+    }
+  };
+  const model: LogitsModel = {
+    vocabSize: m.model.vocabSize,
+    logits: async (ids, positions) => {
+      const t = performance.now();
+      const out = await m.model.logits(ids, positions);
+      onnx += performance.now() - t;
+      return out;
+    },
+  };
+  const codec: TokenCodec = {
+    encode: (s) => timed(() => m.codec.encode(s), (ms) => (tokenizer += ms)),
+    decode: (ids) => timed(() => m.codec.decode(ids), (ms) => (tokenizer += ms)),
+    idsStartingWith: (s) => timed(() => m.codec.idsStartingWith(s), (ms) => (tokenizer += ms)),
+  };
+  const engine = new Engine(model, codec, m.manifest.special_tokens, m.manifest.context_length);
+  let total = 0;
+  let calls = 0;
+  for (const [i, c] of cases.entries()) {
+    const t = performance.now();
+    const r = await engine.complete({ requestId: String(i), ...c, maxTokens: request.maxTokens });
+    total += performance.now() - t;
+    calls += r.steps;
+  }
+  const n = cases.length;
+  return {
+    cases: n,
+    request_ms: round(total / n, 2),
+    onnx_ms: round(onnx / n, 2),
+    tokenizer_ms: round(tokenizer / n, 2),
+    sampler_ms: round((total - onnx - tokenizer) / n, 2),
+    model_calls: round(calls / n, 2),
+  };
+}

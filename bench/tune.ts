@@ -1,0 +1,79 @@
+// `npm run bench:tune`: single-line infills from held-out code decoded under several sampler
+// settings, in-process (no worker, so only the decoding differs between rows). Prints model
+// calls, exact match and output characters per second for each, against one token per step.
+// This is how the default schedule (engine.ts DEFAULTS) was chosen; re-run it after a model update.
+//
+//   npm run bench:tune -- [--cases 300] [--trace 5] [--docs FILE] ['{"threshold":0.6}' ...]
+//
+// --docs: held-out files as JSON lines (default bench/heldout-sample.jsonl; after
+// `npm run model:corpus`, training/work/corpus/heldout.jsonl has all of the held-out split).
+import path from 'node:path';
+import { Engine } from '../src/denoiser/engine';
+import { loadModelFolder } from '../src/denoiser/modelFolder';
+import type { SamplerSettings } from '../src/denoiser/protocol';
+import { CaseSource, HELDOUT_SAMPLE, ROOT, normalise, round, similarity } from './cases';
+
+const MODEL = process.env.DIFFUSE_BENCH_MODEL ?? path.join(ROOT, 'models', 'diffuse-small');
+const args = process.argv.slice(2);
+const flag = (name: string, d: string): string => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args.splice(i, 2)[1] : d;
+};
+const N = Number(flag('--cases', '300'));
+const TRACE = Number(flag('--trace', '0'));
+const DOCS = flag('--docs', HELDOUT_SAMPLE);
+const MAX_TOKENS = 24;
+
+const SWEEP: SamplerSettings[] = args.length > 0 ? args.map((a) => JSON.parse(a)) : [
+  { tokensPerStep: 1, steps: 1000 },
+  {},
+  { threshold: 0.7 },
+  { threshold: 0.6 },
+  { threshold: 0.5 },
+  { steps: 4 },
+  { steps: 5 },
+];
+
+async function main(): Promise<void> {
+  const loaded = await loadModelFolder(MODEL, 1);
+  const engine = new Engine(loaded.model, loaded.codec, loaded.manifest.special_tokens, loaded.manifest.context_length);
+  const source = new CaseSource(777, DOCS);
+  const infills = Array.from({ length: N }, () => source.lineInfill());
+  const rows: string[] = [];
+  let base: { cps: number; exact: number } | undefined;
+  for (const sampler of SWEEP) {
+    let ms = 0;
+    let chars = 0;
+    let exact = 0;
+    let calls = 0;
+    let sim = 0;
+    for (const [i, c] of infills.entries()) {
+      const trace: string[] = [];
+      const t = performance.now();
+      const r = await engine.complete(
+        { requestId: String(i), prefix: c.prefix, suffix: c.suffix, maxTokens: MAX_TOKENS, sampler, progress: i < TRACE },
+        { onProgress: (p) => trace.push(`  ${p.step}: ${JSON.stringify(p.spans[0])}`) },
+      );
+      ms += performance.now() - t;
+      const got = r.edits[0].text;
+      chars += got.length;
+      calls += r.steps;
+      const ok = normalise(got) === normalise(c.want);
+      if (ok) exact++;
+      sim += similarity(got, c.want);
+      if (i < TRACE) console.log(`${JSON.stringify(sampler)} case ${i} ${ok ? 'EXACT' : ''}\n  want ${JSON.stringify(c.want)}\n${trace.join('\n')}\n  got  ${JSON.stringify(got)}`);
+    }
+    const cps = chars / ms;
+    base ??= { cps, exact };
+    rows.push(`| ${JSON.stringify(sampler)} | ${round(calls / N, 2)} | ${round((exact / N) * 100)} % | ${round(sim / N, 3)} | ${round(chars / N)} | ${round(ms / N)} | ${round(cps / base.cps, 2)}× |`);
+    console.log(rows[rows.length - 1]);
+  }
+  console.log(`\n${N} held-out single-line infills from ${path.relative(ROOT, DOCS)}, ${MAX_TOKENS} slots, ${loaded.manifest.name}\n`);
+  console.log('| sampler | calls/line | exact | similarity | chars/line | ms/line | chars/s vs first row |\n|---|---|---|---|---|---|---|');
+  console.log(rows.join('\n'));
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
