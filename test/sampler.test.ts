@@ -105,6 +105,22 @@ describe('denoise', () => {
     assert.equal(calls.length, 1, 'confident everywhere: one step');
   });
 
+  test('the step budget spreads the slots the model is shown, not the hidden surplus', async () => {
+    const c = canvasOf([10], { slots: 40, variableLength: true }, [12]);
+    // slots 2..41 behind a window of 8: four unsure tokens (p ≈ 0.4), then pads (p ≈ 0.2). With
+    // 4 calls the 8 shown slots need 2 commits per call; counting all 40 slots would force 10,
+    // every token of the span, into the first call.
+    const { model, calls } = oracle((_ids, p) => (p < 6 ? 20 + p : special.pad), (p) => (p < 6 ? 3 : 2));
+    const states: StepState[] = [];
+    const r = await denoise(model, c, special, opts({ threshold: 0.9, maxSteps: 4, blockLength: 8 }), {
+      onStep: (s) => states.push({ ...s, ids: s.ids.slice(), committed: s.committed.slice() }),
+    });
+    const written = (s: StepState) => [...s.ids.subarray(2, 42)].filter((id, i) => s.committed[2 + i] && id !== special.pad).length;
+    assert.deepEqual(states.map(written), [2, 4, 4]);
+    assert.deepEqual([...r.spans[0]], [22, 23, 24, 25]);
+    assert.equal(calls.length, 3);
+  });
+
   test('a pad waits while a later slot still wants a token', async () => {
     const c = canvasOf([10], { slots: 4, variableLength: true }, [12]);
     // slots 2..5: the model is surest of a pad at slot 3 while slots 4 and 5 want tokens; the
