@@ -4,8 +4,8 @@
 //   diffuse fill FILE --at LINE:COL [--max-tokens N]   print the filled text as a diff
 //   diffuse complete                                   JSON lines in, JSON lines out
 //
-// Common options: --model DIR --steps N --threshold X --tokens-per-step K --block-length B --temperature T
-// --top-p P --seed N --remask F --threads N --prefix-tokens N --suffix-tokens N --progress
+// Common options: --model DIR --steps N --threshold X --tokens-per-step K --left-to-right --block-length B
+// --temperature T --top-p P --seed N --remask F --threads N --prefix-tokens N --suffix-tokens N --progress
 import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
@@ -19,8 +19,8 @@ const USAGE = `usage:
   diffuse refine FILE --lines A-B [--strength S]
   diffuse fill FILE --at LINE:COL [--max-tokens N]
   diffuse complete            (stdin: {"id","prefix","suffix","maxTokens"?} per line)
-options: --model DIR --steps N --threshold X --tokens-per-step K --block-length B --temperature T --top-p P
-         --seed N --remask F --threads N --prefix-tokens N --suffix-tokens N --progress`;
+options: --model DIR --steps N --threshold X --tokens-per-step K --left-to-right --block-length B
+         --temperature T --top-p P --seed N --remask F --threads N --prefix-tokens N --suffix-tokens N --progress`;
 
 /** The model shipped with the package. */
 export const DEFAULT_MODEL_DIR = path.join(__dirname, '..', 'models', 'diffuse-small');
@@ -44,6 +44,7 @@ async function main(argv: string[]): Promise<number> {
       seed: { type: 'string' }, remask: { type: 'string' }, threads: { type: 'string' },
       'prefix-tokens': { type: 'string' }, 'suffix-tokens': { type: 'string' },
       lines: { type: 'string' }, strength: { type: 'string' }, at: { type: 'string' }, 'max-tokens': { type: 'string' },
+      'left-to-right': { type: 'boolean', default: false },
       progress: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -57,6 +58,7 @@ async function main(argv: string[]): Promise<number> {
     tokensPerStep: num(values['tokens-per-step'], 'tokens-per-step'), blockLength: num(values['block-length'], 'block-length'),
     temperature: num(values.temperature, 'temperature'),
     topP: num(values['top-p'], 'top-p'), seed: num(values.seed, 'seed'), remask: num(values.remask, 'remask'),
+    leftToRight: values['left-to-right'] || undefined,
   };
   const context: ContextSettings = {
     prefixTokens: num(values['prefix-tokens'], 'prefix-tokens'), suffixTokens: num(values['suffix-tokens'], 'suffix-tokens'),

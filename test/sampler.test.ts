@@ -121,6 +121,21 @@ describe('denoise', () => {
     assert.equal(calls.length, 3);
   });
 
+  test('left to right, one per step: slots are written in order and the first pad ends the span', async () => {
+    const c = canvasOf([10], { slots: 6, variableLength: true }, [12]);
+    // slots 2..7: three tokens, then pads; the model is surest at the far end, which a
+    // confidence order would write first
+    const { model, calls } = oracle((_ids, p) => (p < 5 ? 20 + p : special.pad), (p) => p);
+    // after each step: the first slot still open (-1: none)
+    const firstOpen: number[] = [];
+    const r = await denoise(model, c, special, opts({ tokensPerStep: 1, leftToRight: true }), {
+      onStep: (s) => firstOpen.push([...s.committed.subarray(2, 8)].indexOf(0)),
+    });
+    assert.deepEqual([...r.spans[0]], [22, 23, 24]);
+    assert.equal(calls.length, 4, 'three tokens and the pad that ends the span');
+    assert.deepEqual(firstOpen, [1, 2, 3, -1]);
+  });
+
   test('a pad waits while a later slot still wants a token', async () => {
     const c = canvasOf([10], { slots: 4, variableLength: true }, [12]);
     // slots 2..5: the model is surest of a pad at slot 3 while slots 4 and 5 want tokens; the

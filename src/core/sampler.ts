@@ -151,9 +151,11 @@ export async function denoise(
     });
     lastCandidates = new Map(candidates.map((c) => [c.p, c.id]));
     const wantsToken = new Set(candidates.filter((c) => c.id !== special.pad).map((c) => c.p));
-    const eligible = candidates
-      .filter((c) => c.id !== special.pad || padFits(c.p, wantsToken))
-      .sort((a, b) => b.confidence - a.confidence || a.p - b.p);
+    const eligible = options.leftToRight
+      ? inOrderUpToPad(candidates)
+      : candidates
+        .filter((c) => c.id !== special.pad || padFits(c.p, wantsToken))
+        .sort((a, b) => b.confidence - a.confidence || a.p - b.p);
     if (eligible.length === 0) {
       // Every open slot wants a pad that cannot go there (a written token follows): the most
       // confident one takes its best real token instead, so decoding always progresses.
@@ -253,6 +255,19 @@ export async function denoise(
       if (committed[q] ? ids[q] !== special.pad : wantsToken.has(q)) return false;
     }
     return true;
+  }
+
+  /**
+   * Left-to-right order: the open slots in canvas order, each span's up to and including its
+   * first pad (a pad ends the span, as an end-of-text token ends autoregressive decoding).
+   */
+  function inOrderUpToPad<C extends { p: number; id: number }>(candidates: C[]): C[] {
+    const ended = new Set<number>();
+    return [...candidates].sort((a, b) => a.p - b.p).filter((c) => {
+      if (ended.has(spanOf[c.p])) return false;
+      if (c.id === special.pad) ended.add(spanOf[c.p]);
+      return true;
+    });
   }
 
   /** Re-masks the least probable committed tokens; returns how many. */

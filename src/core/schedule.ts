@@ -4,6 +4,11 @@ export interface CommitSchedule {
   threshold: number;
   /** When set, commit exactly this many per step instead (the fixed-k schedule). */
   tokensPerStep?: number;
+  /**
+   * Commit slots in canvas order, each span up to its first pad, instead of the most confident
+   * first: with tokensPerStep 1 this is autoregressive decoding by the same model (a baseline).
+   */
+  leftToRight?: boolean;
 }
 
 /**

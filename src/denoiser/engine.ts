@@ -166,6 +166,7 @@ function samplerOptions(s: SamplerSettings | undefined, strength: number, defaul
     maxSteps: s?.steps !== undefined ? positiveInt(s.steps, 'steps') : defaultSteps,
     threshold,
     tokensPerStep: s?.tokensPerStep !== undefined ? positiveInt(s.tokensPerStep, 'tokensPerStep') : undefined,
+    leftToRight: s?.leftToRight === true,
     temperature,
     topP,
     seed: s?.seed ?? DEFAULTS.seed,

@@ -10,6 +10,8 @@ export interface SamplerSettings {
   threshold?: number;
   /** Fixed-k schedule instead of the threshold: commit this many slots per step. */
   tokensPerStep?: number;
+  /** Commit in text order instead of the most confident first (with tokensPerStep 1: autoregressive). */
+  leftToRight?: boolean;
   /** Variable-length spans are denoised left to right through a window of this many slots. */
   blockLength?: number;
   /** 0 = greedy. */
