@@ -185,7 +185,8 @@ Model load ${r.load_ms} ms; worker peak RSS ${r.worker_rss_mb} MB (target ≤ 30
 
 Where a ghost-text request's time goes: ${r.ghost.worker_ms_mean} ms in the worker, ${r.ghost.ipc_ms_mean} ms outside it (IPC).
 Inside (the same engine in-process, ${r.ghost_profile.cases} of the cases): ${r.ghost_profile.request_ms} ms = ONNX ${r.ghost_profile.onnx_ms} ms
-(${r.ghost_profile.model_calls} calls) + tokenizer ${r.ghost_profile.tokenizer_ms} ms + sampler ${r.ghost_profile.sampler_ms} ms (canvas, softmax, commits).
+(${r.ghost_profile.model_calls} calls) + tokenizer ${r.ghost_profile.tokenizer_ms} ms + sampler ${r.ghost_profile.sampler_ms} ms, of which
+${r.ghost_profile.softmax_ms} ms is the softmax over the vocabulary at each open slot (the rest: canvas, choosing, committing).
 `;
 }
 
