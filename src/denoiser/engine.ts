@@ -39,9 +39,8 @@ export const DEFAULTS = {
   /** Full-strength refine gets this many slots per original token, plus `refineExtraSlots`. */
   refineSlack: 1.25,
   refineExtraSlots: 4,
-  /** Default budget: one model call per this many slots (completions: the latency-bound case). */
-  slotsPerStep: 3,
-  completeSlotsPerStep: 6,
+  /** Default budget: one model call per this many slots (see defaultStepBudget). */
+  slotsPerStep: 6,
 } as const;
 
 
@@ -79,7 +78,7 @@ export class Engine {
     const text = p.prefix + p.suffix;
     const at = p.prefix.length;
     return this.run({ ...p, text }, [{ start: at, end: at }], hooks, {
-      variableLength: true, slotsFor: () => slots, strength: 1, slotsPerStep: DEFAULTS.completeSlotsPerStep,
+      variableLength: true, slotsFor: () => slots, strength: 1,
     });
   }
 
@@ -87,7 +86,7 @@ export class Engine {
     p: { text: string; requestId: string; sampler?: SamplerSettings; context?: ContextSettings; progress?: boolean; sentAt?: number },
     ranges: CharRange[],
     hooks: EngineHooks,
-    span: { variableLength: boolean; slotsFor: (orig: Int32Array) => number; strength: number; slotsPerStep?: number },
+    span: { variableLength: boolean; slotsFor: (orig: Int32Array) => number; strength: number },
   ): Promise<DenoiseResult> {
     const t0 = Date.now();
     const prefixTokens = positiveInt(p.context?.prefixTokens ?? DEFAULTS.prefixTokens, 'prefixTokens');
@@ -119,7 +118,7 @@ export class Engine {
       prefix: prefixTokens, suffix: suffixTokens, total: this.contextLength,
     }, this.special, { fileStart: prepared.fileStart, fileEnd: prepared.fileEnd });
     const slots = canvas.spans.reduce((n, s) => n + s.slots, 0);
-    const options = samplerOptions(p.sampler, span.strength, defaultStepBudget(slots, span.slotsPerStep), Math.min(t0, p.sentAt ?? t0));
+    const options = samplerOptions(p.sampler, span.strength, defaultStepBudget(slots), Math.min(t0, p.sentAt ?? t0));
     const onStep = p.progress && hooks.onProgress
       ? (s: StepState): void => hooks.onProgress!(this.progress(p.requestId, s, prepared.edges))
       : undefined;
@@ -178,15 +177,17 @@ function samplerOptions(s: SamplerSettings | undefined, strength: number, defaul
 }
 
 /**
- * Without an explicit budget a span gets about one model call per three slots (six for
- * completions, whose latency is felt at every keystroke: 4 calls for the 24 ghost-text slots):
- * the threshold commits more per step when the model is sure, the budget bounds the latency
- * when it is not. On 1000 held-out single lines (`node training/eval.mjs --single 1000
- * --seed 2 --headline-only --cli-args="--steps N"`), 4 calls gave 9.9 % exact, 6 gave 12.0 %,
- * 8 gave 13.6 %, and one token per call (15 calls) 7.8 %.
+ * Without an explicit budget a span gets about one model call per six slots (4 calls for the
+ * 24 ghost-text slots, 8 for a 48-slot fill): the threshold commits more per step when the
+ * model is sure, the budget bounds the latency when it is not. Held out (`node
+ * training/eval.mjs --headline-only --cli-args="--steps N"`): single lines score 9.9 % exact
+ * at 4 calls, 12.0 % at 6 and 13.6 % at 8 (one token per call: 7.8 %), while similarity does not
+ * improve past 4 calls (0.355, 0.362, 0.351); three-line fills lose with more calls (similarity
+ * 0.170 at 6, 0.146 at 16 or 34, --seed 3). More calls let the sure pads at a span's end go in
+ * first, and the span comes out short.
  */
-export function defaultStepBudget(slots: number, slotsPerStep: number = DEFAULTS.slotsPerStep): number {
-  return Math.min(48, Math.max(4, Math.ceil(slots / slotsPerStep)));
+export function defaultStepBudget(slots: number): number {
+  return Math.min(48, Math.max(4, Math.ceil(slots / DEFAULTS.slotsPerStep)));
 }
 
 function positiveInt(v: number, name: string): number {
