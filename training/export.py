@@ -207,10 +207,9 @@ def main(argv=None):
     os.makedirs(a.out, exist_ok=True)
     onnx_path = os.path.join(a.out, "model.onnx")
     export_onnx(model, onnx_path)
-    size = check_onnx(onnx_path, model)
     if not a.fp32:
         quantize_file(onnx_path, onnx_path)
-        size = check_onnx(onnx_path, model)
+    size = check_onnx(onnx_path, model)
     if a.reference:
         write_reference(model, a.reference)
 

@@ -40,7 +40,7 @@ def quantize_model(m):
     for n in g.node:
         for i in n.input:
             uses[i] = uses.get(i, 0) + 1
-    nodes, dropped, added, done = [], set(), [], {}
+    nodes, dropped, added, done = [], set(), [], set()
     for n in g.node:
         t = producer.get(n.input[1]) if n.op_type == "MatMul" else None
         is_weight = (t is not None and t.op_type == "Transpose" and t.input[0] in inits
@@ -54,7 +54,7 @@ def quantize_model(m):
             added += [numpy_helper.from_array(q, name + ".int8"),
                       numpy_helper.from_array(scale, name + ".scale"),
                       numpy_helper.from_array(np.zeros(q.shape[1], np.int8), name + ".zero_point")]
-            done[name] = True
+            done.add(name)
         nodes.append(helper.make_node(
             "DynamicQuantizeMatMul", [n.input[0]] + [name + s for s in SUFFIXES], list(n.output),
             name=n.name + "_int8", domain="com.microsoft"))
