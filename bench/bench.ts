@@ -7,7 +7,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { DenoiserClient } from '../src/denoiser/client';
 import { loadModelFolder } from '../src/denoiser/modelFolder';
-import { CaseSource, ROOT, mean, normalise, quantile, round } from './cases';
+import type { SamplerSettings } from '../src/denoiser/protocol';
+import { CaseSource, ROOT, mean, quantile, round, runInfills } from './cases';
 import { profileGhost } from './profile';
 
 const MODEL = process.env.DIFFUSE_BENCH_MODEL ?? path.join(ROOT, 'models', 'diffuse-small');
@@ -16,8 +17,6 @@ const N = { ghost: QUICK ? 10 : 100, refine: QUICK ? 4 : 20, fim: QUICK ? 4 : 20
 /** Ghost-text settings as the editor sends them (diffuse.ghostText.*). */
 const GHOST = { maxTokens: 24, timeBudgetMs: 800 };
 const cases = new CaseSource();
-const ghostCase = () => cases.ghost();
-const lineRegion = (chars: number) => cases.lines(chars);
 
 function workerRssMb(pid: number | undefined): number {
   if (!pid) return NaN;
@@ -38,14 +37,14 @@ async function main(): Promise<void> {
   };
 
   // Warm-up: the first calls pay for onnxruntime's allocations.
-  for (let i = 0; i < 3; i++) await client.complete({ ...ghostCase(), maxTokens: GHOST.maxTokens });
+  for (let i = 0; i < 3; i++) await client.complete({ ...cases.ghost(), maxTokens: GHOST.maxTokens });
 
   {
     const ms: number[] = [];
     const calls: number[] = [];
     const inWorker: number[] = [];
     for (let i = 0; i < N.ghost; i++) {
-      const c = ghostCase();
+      const c = cases.ghost();
       const t = Date.now();
       const r = await client.complete({ ...c, maxTokens: GHOST.maxTokens, sampler: { timeBudgetMs: GHOST.timeBudgetMs } });
       ms.push(Date.now() - t);
@@ -62,13 +61,13 @@ async function main(): Promise<void> {
   }
 
   for (const [key, n, chars, run] of [
-    ['refine64', N.refine, 64 * 3.2, (r: ReturnType<typeof lineRegion>) => client.refine({ text: r.text, start: r.start, end: r.end, strength: 1 })],
-    ['fim128', N.fim, 128 * 3.2, (r: ReturnType<typeof lineRegion>) => client.fill({ text: r.text.slice(0, r.start) + r.text.slice(r.end), cursors: [r.start], maxTokens: 128 })],
+    ['refine64', N.refine, 64 * 3.2, (r: ReturnType<CaseSource['lines']>) => client.refine({ text: r.text, start: r.start, end: r.end, strength: 1 })],
+    ['fim128', N.fim, 128 * 3.2, (r: ReturnType<CaseSource['lines']>) => client.fill({ text: r.text.slice(0, r.start) + r.text.slice(r.end), cursors: [r.start], maxTokens: 128 })],
   ] as const) {
     const ms: number[] = [];
     const calls: number[] = [];
     for (let i = 0; i < n; i++) {
-      const region = lineRegion(chars);
+      const region = cases.lines(chars);
       const t = Date.now();
       const r = await run(region);
       ms.push(Date.now() - t);
@@ -79,36 +78,23 @@ async function main(): Promise<void> {
   }
 
   // The parallel run's lines, to count their tokens once the tokenizer is loaded here.
-  const parallelLines: string[] = [];
+  let parallelLines: string[] = [];
   {
     // The same single-line infills decoded with the default schedule and one token per step
     // (the number of calls an autoregressive model would need).
     const infills = Array.from({ length: N.parallel }, () => cases.lineInfill());
-    const decode = async (sampler: { tokensPerStep?: number; steps?: number }, lines?: string[]) => {
-      let ms = 0;
-      let chars = 0;
-      let exact = 0;
-      let calls = 0;
-      for (const c of infills) {
-        const t = Date.now();
-        const r = await client.complete({ prefix: c.prefix, suffix: c.suffix, maxTokens: GHOST.maxTokens, sampler });
-        ms += Date.now() - t;
-        const got = r.edits[0].text;
-        lines?.push(got);
-        chars += got.length;
-        calls += r.steps;
-        if (normalise(got) === normalise(c.want)) exact++;
-      }
-      return { ms, chars, exact: exact / infills.length, calls: calls / infills.length };
-    };
-    const parallel = await decode({}, parallelLines);
+    const decode = (sampler: SamplerSettings) =>
+      runInfills(infills, (c) => client.complete({ prefix: c.prefix, suffix: c.suffix, maxTokens: GHOST.maxTokens, sampler }));
+    const parallel = await decode({});
     const sequential = await decode({ tokensPerStep: 1, steps: 1000 });
+    parallelLines = parallel.texts;
     // Output characters per second (tokens of different runs differ; characters compare).
     const speedup = (parallel.chars / parallel.ms) / (sequential.chars / sequential.ms);
+    const n = infills.length;
     results.parallel_vs_sequential = {
-      cases: infills.length, speedup: round(speedup, 2),
-      exact_parallel: round(parallel.exact * 100), exact_sequential: round(sequential.exact * 100),
-      calls_parallel: round(parallel.calls, 2), calls_sequential: round(sequential.calls, 2),
+      cases: n, speedup: round(speedup, 2),
+      exact_parallel: round((parallel.exact / n) * 100), exact_sequential: round((sequential.exact / n) * 100),
+      calls_parallel: round(parallel.calls / n, 2), calls_sequential: round(sequential.calls / n, 2),
     };
     console.log('parallel_vs_sequential', results.parallel_vs_sequential);
   }

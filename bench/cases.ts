@@ -2,7 +2,9 @@
 // model never trained on), from a seeded generator so every run sees the same cases.
 import fs from 'node:fs';
 import path from 'node:path';
-export { normalise, similarity } from '../training/similarity.mjs';
+import { normalise, similarity } from '../training/similarity.mjs';
+
+export { normalise, similarity };
 
 export const ROOT = path.resolve(__dirname, '..');
 
@@ -66,6 +68,32 @@ export class CaseSource {
       return { prefix: r.text.slice(0, r.start), suffix: r.text.slice(r.end - 1), want: line };
     }
   }
+}
+
+/** Totals over a run of line infills (ms is wall time around each request). */
+export interface InfillRun { ms: number; chars: number; exact: number; similarity: number; calls: number; texts: string[] }
+
+/**
+ * Decodes every infill with `complete` (the worker's client or an in-process engine) and scores
+ * what came back against the held-out line.
+ */
+export async function runInfills(
+  infills: { prefix: string; suffix: string; want: string }[],
+  complete: (c: { prefix: string; suffix: string }, i: number) => Promise<{ edits: { text: string }[]; steps: number }>,
+): Promise<InfillRun> {
+  const run: InfillRun = { ms: 0, chars: 0, exact: 0, similarity: 0, calls: 0, texts: [] };
+  for (const [i, c] of infills.entries()) {
+    const t = performance.now();
+    const r = await complete(c, i);
+    run.ms += performance.now() - t;
+    const got = r.edits[0].text;
+    run.texts.push(got);
+    run.chars += got.length;
+    run.calls += r.steps;
+    if (normalise(got) === normalise(c.want)) run.exact++;
+    run.similarity += similarity(got, c.want);
+  }
+  return run;
 }
 
 export function quantile(xs: number[], q: number): number {

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { Engine } from '../src/denoiser/engine';
 import { loadModelFolder } from '../src/denoiser/modelFolder';
 import type { SamplerSettings } from '../src/denoiser/protocol';
-import { CaseSource, HELDOUT_SAMPLE, ROOT, normalise, round, similarity } from './cases';
+import { CaseSource, HELDOUT_SAMPLE, ROOT, normalise, round, runInfills } from './cases';
 
 const MODEL = process.env.DIFFUSE_BENCH_MODEL ?? path.join(ROOT, 'models', 'diffuse-small');
 const args = process.argv.slice(2);
@@ -49,33 +49,26 @@ async function main(): Promise<void> {
   const source = new CaseSource(777, DOCS);
   const infills = Array.from({ length: N }, () => source.lineInfill());
   const rows: string[] = [];
-  let base: { cps: number; exact: number } | undefined;
+  let baseCps: number | undefined;
   for (const sampler of SWEEP) {
-    let ms = 0;
-    let chars = 0;
-    let exact = 0;
-    let calls = 0;
-    let sim = 0;
     rowsAsked = 0;
-    for (const [i, c] of infills.entries()) {
+    const traces: string[][] = [];
+    const run = await runInfills(infills, (c, i) => {
       const trace: string[] = [];
-      const t = performance.now();
-      const r = await engine.complete(
+      if (i < TRACE) traces.push(trace);
+      return engine.complete(
         { requestId: String(i), prefix: c.prefix, suffix: c.suffix, maxTokens: MAX_TOKENS, sampler, progress: i < TRACE },
         { onProgress: (p) => trace.push(`  ${p.step}: ${JSON.stringify(p.spans[0])}`) },
       );
-      ms += performance.now() - t;
-      const got = r.edits[0].text;
-      chars += got.length;
-      calls += r.steps;
-      const ok = normalise(got) === normalise(c.want);
-      if (ok) exact++;
-      sim += similarity(got, c.want);
-      if (i < TRACE) console.log(`${JSON.stringify(sampler)} case ${i} ${ok ? 'EXACT' : ''}\n  want ${JSON.stringify(c.want)}\n${trace.join('\n')}\n  got  ${JSON.stringify(got)}`);
-    }
-    const cps = chars / ms;
-    base ??= { cps, exact };
-    rows.push(`| ${JSON.stringify(sampler)} | ${round(calls / N, 2)} | ${round(rowsAsked / N, 1)} | ${round((exact / N) * 100)} % | ${round(sim / N, 3)} | ${round(chars / N)} | ${round(ms / N)} | ${round(cps / base.cps, 2)}× |`);
+    });
+    traces.forEach((trace, i) => {
+      const [want, got] = [infills[i].want, run.texts[i]];
+      const ok = normalise(got) === normalise(want);
+      console.log(`${JSON.stringify(sampler)} case ${i} ${ok ? 'EXACT' : ''}\n  want ${JSON.stringify(want)}\n${trace.join('\n')}\n  got  ${JSON.stringify(got)}`);
+    });
+    const cps = run.chars / run.ms;
+    baseCps ??= cps;
+    rows.push(`| ${JSON.stringify(sampler)} | ${round(run.calls / N, 2)} | ${round(rowsAsked / N, 1)} | ${round((run.exact / N) * 100)} % | ${round(run.similarity / N, 3)} | ${round(run.chars / N)} | ${round(run.ms / N)} | ${round(cps / baseCps, 2)}× |`);
     console.log(rows[rows.length - 1]);
   }
   console.log(`\n${N} held-out single-line infills from ${path.relative(ROOT, DOCS)}, ${MAX_TOKENS} slots, ${loaded.manifest.name}\n`);
