@@ -60,7 +60,7 @@ suite('Diffuse in VS Code', () => {
   });
 
   test('cancel in the middle of a run: nothing changes and the denoiser stays usable', async () => {
-    await setting('threshold', 1); // one token per step: a long run to cancel
+    await setting('threshold', 1); // only what the step budget demands commits: a long run to cancel
     const editor = await openEditor();
     const original = editor.document.getText();
     selectLines(editor, 0, 14);
@@ -177,12 +177,18 @@ suite('Diffuse in VS Code', () => {
     assert.equal(api.service.workerPid, pid, 'cancelled in the worker, not by killing it');
   });
 
-  test('typing elsewhere during a refine: the typing stays and the proposal follows its code', async () => {
-    await setting('threshold', 1);
+  /** A full-strength refine of lines 7–13, slowed down and past its first step. */
+  async function refineUnderWay(): Promise<{ editor: vscode.TextEditor; run: Thenable<unknown> }> {
+    await setting('threshold', 1); // only what the step budget demands commits: many steps
     const editor = await openEditor();
     selectLines(editor, 7, 13);
     const run = vscode.commands.executeCommand('diffuse.refineSelection', 1);
     await waitFor(() => (api.sessions.get(editor.document)?.step ?? 0) >= 1, 30_000, 'denoising to start');
+    return { editor, run };
+  }
+
+  test('typing elsewhere during a refine: the typing stays and the proposal follows its code', async () => {
+    const { editor, run } = await refineUnderWay();
     const typed = '// typed while Diffuse was busy\n';
     await editor.edit((b) => b.insert(new vscode.Position(0, 0), typed));
     await run;
@@ -195,11 +201,7 @@ suite('Diffuse in VS Code', () => {
   });
 
   test('typing inside the span during a refine: the typing stays and the proposal is discarded', async () => {
-    await setting('threshold', 1);
-    const editor = await openEditor();
-    selectLines(editor, 7, 13);
-    const run = vscode.commands.executeCommand('diffuse.refineSelection', 1);
-    await waitFor(() => (api.sessions.get(editor.document)?.step ?? 0) >= 1, 30_000, 'denoising to start');
+    const { editor, run } = await refineUnderWay();
     const session = api.sessions.get(editor.document)!;
     await editor.edit((b) => b.insert(new vscode.Position(8, 2), 'TYPED'));
     await run;
