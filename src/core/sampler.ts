@@ -1,5 +1,6 @@
 import type { Canvas, CanvasSpan } from './canvas';
 import { SeededRandom } from './rng';
+import { spanConfidence } from './confidence';
 import { commitCount, type CommitSchedule } from './schedule';
 import type { SpecialTokens } from './specialTokens';
 import { chooseToken, tokenProbability } from './tokenChoice';
@@ -54,6 +55,8 @@ export type StopReason = 'done' | 'deadline' | 'cancelled';
 export interface DenoiseResult {
   /** Each span's final tokens, pads dropped. */
   spans: Int32Array[];
+  /** Each span's confidence (core/confidence.ts). */
+  confidence: number[];
   /** Model calls made. */
   steps: number;
   stoppedBy: StopReason;
@@ -178,7 +181,16 @@ export async function denoise(
       for (let p = s.offset; p < s.offset + s.slots; p++) if (committed[p] && ids[p] !== special.pad) out.push(ids[p]);
       return Int32Array.from(out);
     });
-    return { spans, steps, stoppedBy };
+    const spanConf = canvas.spans.map((s) => {
+      const probs: number[] = [];
+      for (let p = s.offset; p < s.offset + s.slots; p++) {
+        if (!committed[p]) continue;
+        probs.push(confidence[p]);
+        if (ids[p] === special.pad) break; // the pads after the first repeat its probability
+      }
+      return spanConfidence(probs);
+    });
+    return { spans, confidence: spanConf, steps, stoppedBy };
   }
 
   function commitSlot(p: number, id: number, conf: number): void {

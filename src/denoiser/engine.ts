@@ -128,6 +128,7 @@ export class Engine {
       start: r.start,
       end: r.end,
       text: spanReplacement(this.codec, result.spans[i], prepared.edges[i]),
+      confidence: result.confidence[i],
     }));
     return { edits, steps: result.steps, ms: Date.now() - t0, stoppedBy: result.stoppedBy, canvasTokens: canvas.ids.length };
   }

@@ -66,6 +66,11 @@ export interface CompleteParams extends RequestBase {
   prefix: string;
   suffix: string;
   maxTokens?: number;
+  /**
+   * Decode this many candidates (different seeds, one batch) and return the best by the model's
+   * own score first; the others come back in `DenoiseResult.candidates`. Default 1.
+   */
+  candidates?: number;
 }
 
 /** Replace `text[start, end)` of the request's text by `text`. */
@@ -73,6 +78,12 @@ export interface SpanEdit {
   start: number;
   end: number;
   text: string;
+  /**
+   * How likely the model finds this text, 0–1 (see core/confidence.ts for the measure). Ghost
+   * text is shown only above `diffuse.ghostText.minConfidence`. A refine edit whose text equals
+   * the original range means the model proposes no change it is sure of.
+   */
+  confidence: number;
 }
 
 export interface DenoiseResult {
@@ -83,6 +94,11 @@ export interface DenoiseResult {
   ms: number;
   stoppedBy: 'done' | 'deadline';
   canvasTokens: number;
+  /**
+   * `complete` with `candidates` > 1: every distinct candidate for the one span, best first
+   * (candidates[0] is edits[0]); absent otherwise.
+   */
+  candidates?: SpanEdit[];
 }
 
 export interface ProgressParams {
