@@ -1,7 +1,9 @@
 // Starts the denoiser worker as a child process and talks to it over vscode-jsonrpc on Node's IPC
 // channel. Used by both the extension and the CLI. A worker that dies fails its in-flight
-// requests with a clear error and is restarted with back-off; a model that fails to load is
-// reported once and not retried (restarting would not fix the folder).
+// requests with a clear error and is restarted with back-off; one that stops answering is killed
+// by a watchdog and restarted the same way; a model that fails to load is reported once and not
+// retried (restarting would not fix the folder). A request waits for the worker to load, also
+// across a restart, and can be cancelled while it waits.
 import { fork, type ChildProcess } from 'node:child_process';
 import {
   CancellationTokenSource, ResponseError, createMessageConnection, type MessageConnection, type RequestType,
@@ -30,7 +32,19 @@ export interface DenoiserClientOptions {
   /** Restart back-off: first delay, doubled per crash up to maxRestartDelayMs. */
   restartDelayMs?: number;
   maxRestartDelayMs?: number;
+  /**
+   * Watchdog: while a request is outstanding, a worker that sends nothing (no answer, no progress)
+   * for this long is taken as hung, killed and restarted; its requests fail with code 'timeout'.
+   */
+  requestTimeoutMs?: number;
 }
+
+/**
+ * The longest a worker may stay silent while it owes an answer. A request makes at most 48
+ * model calls of a few tens of ms each on a laptop CPU, so half a minute of silence is a hang,
+ * not a slow model; a queue of requests does not add up, since every answer resets the clock.
+ */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 
 export interface RequestOptions {
   signal?: AbortSignal;
@@ -39,22 +53,32 @@ export interface RequestOptions {
 
 /** A request failed for a reason the user should see (bad model, bad input, crash). */
 export class DenoiserError extends Error {
-  constructor(message: string, readonly code: 'model' | 'input' | 'crash' | 'cancelled' | 'internal') {
+  constructor(message: string, readonly code: 'model' | 'input' | 'crash' | 'timeout' | 'cancelled' | 'internal') {
     super(message);
   }
 }
 
 let nextRequestId = 1;
 
+const cancelled = (): DenoiserError => new DenoiserError('request cancelled', 'cancelled');
+
 export class DenoiserClient {
   private child: ChildProcess | undefined;
   private connection: MessageConnection | undefined;
   private ready: Promise<ModelInfo> | undefined;
+  /** Rejecters of the requests sent to the current worker and not yet answered. */
   private readonly inFlight = new Set<(e: Error) => void>();
+  /** Rejecter of the current worker's load request, while it loads. */
+  private loading: ((e: Error) => void) | undefined;
   private readonly progress = new Map<string, (p: ProgressParams) => void>();
   private crashes = 0;
+  /** Counts restart() and dispose() calls: a load they cut short is waited past, not failed. */
+  private replacements = 0;
+  /** Why the watchdog killed the worker, for the exit that follows. */
+  private hangCause: string | undefined;
   private restartTimer: NodeJS.Timeout | undefined;
   private stableTimer: NodeJS.Timeout | undefined;
+  private watchdog: NodeJS.Timeout | undefined;
   private disposed = false;
   state: DenoiserState = { kind: 'stopped' };
 
@@ -81,6 +105,7 @@ export class DenoiserClient {
   /** Stops the worker and starts a new one (for example with another model folder). */
   async restart(change: Partial<Pick<DenoiserClientOptions, 'modelDir' | 'threads'>> = {}): Promise<ModelInfo> {
     Object.assign(this.opts, change);
+    this.replacements++;
     this.kill('restarted by request');
     this.crashes = 0;
     this.ready = undefined;
@@ -89,8 +114,10 @@ export class DenoiserClient {
 
   dispose(): void {
     this.disposed = true;
+    this.replacements++;
     clearTimeout(this.restartTimer);
     clearTimeout(this.stableTimer);
+    clearTimeout(this.watchdog);
     this.kill('the denoiser was shut down');
     this.setState({ kind: 'stopped' });
   }
@@ -105,31 +132,87 @@ export class DenoiserClient {
     params: Omit<P, 'requestId'>,
     o: RequestOptions,
   ): Promise<DenoiseResult> {
-    if (o.signal?.aborted) throw new DenoiserError('request cancelled', 'cancelled');
-    await this.start();
-    const connection = this.connection;
-    if (!connection) throw new DenoiserError('the denoiser is not running', 'crash');
-    const requestId = String(nextRequestId++);
-    const full = { ...params, requestId, progress: !!o.onProgress, sentAt: Date.now() } as unknown as P;
+    const signal = o.signal;
+    if (signal?.aborted) throw cancelled();
+    // Listen for the abort before waiting for the worker: a request cancelled while the model
+    // loads (or reloads after a restart) fails at once and is never sent.
     const cts = new CancellationTokenSource();
-    const onAbort = (): void => cts.cancel();
-    o.signal?.addEventListener('abort', onAbort);
-    if (o.onProgress) this.progress.set(requestId, o.onProgress);
-    let rejectCrash!: (e: Error) => void;
-    const crashed = new Promise<never>((_, reject) => {
-      rejectCrash = reject;
-    });
-    this.inFlight.add(rejectCrash);
+    let abortWait!: (e: Error) => void;
+    const aborted = new Promise<never>((_, reject) => (abortWait = reject));
+    aborted.catch(() => undefined);
+    const onAbort = (): void => {
+      abortWait(cancelled());
+      cts.cancel();
+    };
+    signal?.addEventListener('abort', onAbort);
+    const requestId = String(nextRequestId++);
+    let rejectCrash: ((e: Error) => void) | undefined;
     try {
+      const connection = await Promise.race([this.connected(), aborted]);
+      if (signal?.aborted) throw cancelled();
+      const full = { ...params, requestId, progress: !!o.onProgress, sentAt: Date.now() } as unknown as P;
+      if (o.onProgress) this.progress.set(requestId, o.onProgress);
+      const crashed = new Promise<never>((_, reject) => {
+        rejectCrash = reject;
+      });
+      this.inFlight.add(rejectCrash!);
+      this.armWatchdog();
+      // Once sent, a cancelled request is answered by the worker (between two model calls), so
+      // the caller knows the worker is free when this settles.
       return await Promise.race([connection.sendRequest(type, full, cts.token), crashed]);
     } catch (e) {
       throw toDenoiserError(e);
     } finally {
-      this.inFlight.delete(rejectCrash);
+      if (rejectCrash) this.inFlight.delete(rejectCrash);
       this.progress.delete(requestId);
-      o.signal?.removeEventListener('abort', onAbort);
+      signal?.removeEventListener('abort', onAbort);
       cts.dispose();
+      this.armWatchdog();
     }
+  }
+
+  /**
+   * The connection of a loaded worker. A restart while this waits replaces the worker it waited
+   * for: it then waits for the new one instead of failing with the old one's disposal.
+   */
+  private async connected(): Promise<MessageConnection> {
+    for (;;) {
+      if (this.disposed) throw new DenoiserError('the denoiser was shut down', 'cancelled');
+      const ready = this.start();
+      const replacements = this.replacements;
+      try {
+        await ready;
+      } catch (e) {
+        if (this.replacements !== replacements && !this.disposed) continue;
+        throw e;
+      }
+      if (this.ready === ready && this.connection) return this.connection;
+      // replaced (or crashed) between the load and now: wait for the current worker
+    }
+  }
+
+  /** (Re)starts the watchdog while requests are outstanding; every sign of life resets it. */
+  private armWatchdog(): void {
+    clearTimeout(this.watchdog);
+    this.watchdog = undefined;
+    if (this.inFlight.size === 0 || this.disposed) return;
+    const ms = this.opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    this.watchdog = setTimeout(() => this.onHung(ms), ms);
+    this.watchdog.unref();
+  }
+
+  private onHung(ms: number): void {
+    const child = this.child;
+    if (!child) return;
+    const message = `the denoiser did not answer within ${+(ms / 1000).toFixed(1)} s; it was restarted`;
+    this.opts.log?.(message);
+    this.hangCause = message;
+    for (const reject of this.inFlight) reject(new DenoiserError(message, 'timeout'));
+    this.inFlight.clear();
+    // SIGKILL: a hung worker may not run a SIGTERM handler. It is treated as gone at once (the
+    // next request waits for its replacement, restarted with back-off as after a crash).
+    child.kill('SIGKILL');
+    this.onExit(child, null, 'SIGKILL');
   }
 
   private async spawn(): Promise<ModelInfo> {
@@ -144,12 +227,22 @@ export class DenoiserClient {
     child.stderr?.on('data', (d: string) => d.split('\n').filter(Boolean).forEach((l) => this.opts.log?.(`[worker] ${l}`)));
     const connection = createMessageConnection(new IPCMessageReader(child), new IPCMessageWriter(child));
     this.connection = connection;
-    connection.onNotification(ProgressNotification, (p) => this.progress.get(p.requestId)?.(p));
+    connection.onNotification(ProgressNotification, (p) => {
+      this.armWatchdog();
+      this.progress.get(p.requestId)?.(p);
+    });
     connection.listen();
     child.on('exit', (code, signal) => this.onExit(child, code, signal));
     child.on('error', (e) => this.opts.log?.(`worker process error: ${e.message}`));
+    const exited = new Promise<never>((_, reject) => {
+      this.loading = reject;
+    });
     try {
-      const info = await connection.sendRequest(LoadRequest, { modelDir: this.opts.modelDir, threads: this.opts.threads });
+      const info = await Promise.race([
+        connection.sendRequest(LoadRequest, { modelDir: this.opts.modelDir, threads: this.opts.threads }),
+        exited,
+      ]);
+      this.loading = undefined;
       this.opts.log?.(`loaded ${info.name} from ${info.modelDir} in ${info.loadMs} ms (${info.threads} thread${info.threads > 1 ? 's' : ''})`);
       this.setState({ kind: 'ready', info });
       // A worker that stays up for a minute has recovered: forget earlier crashes.
@@ -157,8 +250,9 @@ export class DenoiserClient {
       this.stableTimer.unref();
       return info;
     } catch (e) {
+      if (this.child === child) this.loading = undefined;
       const err = toDenoiserError(e);
-      if (err.code === 'model') {
+      if (err.code === 'model' && this.child === child) {
         this.setState({ kind: 'error', message: err.message });
         this.kill('model failed to load');
       }
@@ -170,10 +264,14 @@ export class DenoiserClient {
     if (child !== this.child) return;
     this.child = undefined;
     const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
-    const message = `the denoiser process ${how}`;
+    const message = this.hangCause ?? `the denoiser process ${how}`;
+    this.hangCause = undefined;
     // Fail in-flight requests with the cause before the connection's own "disposed" rejection.
     for (const reject of this.inFlight) reject(new DenoiserError(`${message} while handling the request`, 'crash'));
     this.inFlight.clear();
+    this.loading?.(new DenoiserError(`${message} while loading the model`, 'crash'));
+    this.loading = undefined;
+    this.armWatchdog();
     this.connection?.dispose();
     this.connection = undefined;
     if (this.disposed || this.state.kind === 'error') return;
@@ -197,6 +295,10 @@ export class DenoiserClient {
     this.connection = undefined;
     for (const reject of this.inFlight) reject(new DenoiserError(reason, 'cancelled'));
     this.inFlight.clear();
+    this.loading?.(new DenoiserError(reason, 'cancelled'));
+    this.loading = undefined;
+    this.hangCause = undefined;
+    this.armWatchdog();
     if (child && child.exitCode === null) child.kill();
   }
 

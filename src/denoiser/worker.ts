@@ -2,7 +2,7 @@
 // Node's IPC channel. Requests run one at a time (the model is CPU-bound; interleaving two
 // would only make both slower); a cancelled request stops between denoising steps.
 import {
-  CancellationToken, ResponseError, createMessageConnection, type MessageConnection,
+  CancellationToken, ResponseError, createMessageConnection,
 } from 'vscode-jsonrpc/node';
 import { IPCMessageReader, IPCMessageWriter } from 'vscode-jsonrpc/node';
 import { BadInputError, CancelledError, Engine } from './engine';
@@ -15,10 +15,23 @@ import {
 let engine: Engine | undefined;
 let queue: Promise<unknown> = Promise.resolve();
 
-function serve(connection: MessageConnection, token: CancellationToken, job: (e: Engine) => Promise<DenoiseResult>): Promise<DenoiseResult> {
+/**
+ * Tests of the client's watchdog need a worker that hangs the way a native deadlock would: no
+ * answer, no exit. A request whose text contains this variable's value blocks the thread for good.
+ */
+const HANG_MARKER = process.env.DIFFUSE_TEST_HANG_MARKER;
+
+function hangIfAsked(params: unknown): void {
+  if (HANG_MARKER && JSON.stringify(params).includes(JSON.stringify(HANG_MARKER).slice(1, -1))) {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
+  }
+}
+
+function serve(token: CancellationToken, params: unknown, job: (e: Engine) => Promise<DenoiseResult>): Promise<DenoiseResult> {
   const run = async (): Promise<DenoiseResult> => {
     if (token.isCancellationRequested) throw new ResponseError(ErrorCodes.cancelled, 'request cancelled');
     if (!engine) throw new ResponseError(ErrorCodes.notLoaded, 'no model is loaded');
+    hangIfAsked(params);
     try {
       return await job(engine);
     } catch (e) {
@@ -58,9 +71,9 @@ function main(): void {
       throw e;
     }
   });
-  connection.onRequest(RefineRequest, (p, token) => serve(connection, token, (e) => e.refine(p, hooks(token))));
-  connection.onRequest(FillRequest, (p, token) => serve(connection, token, (e) => e.fill(p, hooks(token))));
-  connection.onRequest(CompleteRequest, (p, token) => serve(connection, token, (e) => e.complete(p, hooks(token))));
+  connection.onRequest(RefineRequest, (p, token) => serve(token, p, (e) => e.refine(p, hooks(token))));
+  connection.onRequest(FillRequest, (p, token) => serve(token, p, (e) => e.fill(p, hooks(token))));
+  connection.onRequest(CompleteRequest, (p, token) => serve(token, p, (e) => e.complete(p, hooks(token))));
   // The parent going away ends the worker: it never outlives the editor or CLI that started it.
   process.on('disconnect', () => process.exit(0));
   connection.listen();
