@@ -24,7 +24,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from model import Denoiser, DenoiserConfig  # noqa: E402
 from quantize import quantize_file  # noqa: E402
-from train import torch_load  # noqa: E402
+from train import CONFIG, torch_load  # noqa: E402
 
 CONTRACT_VERSION = 1
 ROLES = ("pad", "mask", "bos", "eos")
@@ -41,7 +41,8 @@ def parse_args(argv=None):
     p.add_argument("--log-dir", default="", help="folder with eval.jsonl/log.jsonl; default: the checkpoint's")
     p.add_argument("--out", required=True, help="model folder, e.g. models/diffuse-small")
     p.add_argument("--name", default="", help="default: the name of the --out folder")
-    p.add_argument("--context-length", type=int, default=1024)
+    p.add_argument("--context-length", type=int, default=0,
+                   help="tokens the editor may send (denoiser.json); default and most: the training window")
     p.add_argument("--reference", default="", help="write PyTorch logits on random inputs here (JSON)")
     p.add_argument("--fp32", action="store_true", help="keep float32 weights (default: int8, quantize.py)")
     return p.parse_args(argv)
@@ -214,12 +215,19 @@ def main(argv=None):
         write_reference(model, a.reference)
 
     train_args = {k: v for k, v in ck.get("args", {}).items() if k not in ("data", "out", "init_from")}
+    # The window the model was trained on is the longest input it is known to handle (RoPE runs on
+    # at any length, but attention over positions never seen in training is not what was trained).
+    trained = int(train_args.get("seq_len") or a.context_length or CONFIG["seq_len"])
+    context_length = a.context_length or trained
+    if context_length > trained:
+        raise SystemExit(f"--context-length {context_length} exceeds the {trained}-token window the model was trained on")
     info = {
         "contract": CONTRACT_VERSION,
         "name": a.name or os.path.basename(os.path.normpath(a.out)),
         "inputs": {"ids": "input_ids", "positions": "positions"},
         "outputs": {"logits": "logits"},
-        "context_length": a.context_length,
+        "context_length": context_length,
+        "trained_context_length": trained,
         "vocab_size": cfg.vocab_size,
         "special_tokens": special,
         "training": {"tokens_seen": int(ck.get("tokens_seen", 0)), "steps": int(ck.get("step", 0)),

@@ -134,6 +134,16 @@ class Denoiser(nn.Module):
     def num_params(self):
         return sum(p.numel() for p in self.parameters())
 
+    def train_flops(self, tokens, seq_len, head_positions):
+        """Matrix-multiply FLOPs of one training step (forward and backward, 3x the forward's):
+        the blocks' weights on every token, attention's two S x S products, and the vocabulary
+        head at the `head_positions` where it runs. What model FLOPs utilisation counts."""
+        c = self.cfg
+        block_weights = c.n_layer * (4 * c.d_model * c.d_model + 3 * c.d_model * c.ffn_hidden)
+        attention = c.n_layer * 2 * 2 * seq_len * c.d_model  # QK^T and AV, per token
+        head = c.vocab_size * c.d_model
+        return 3 * (2 * block_weights * tokens + attention * tokens + 2 * head * head_positions)
+
     def hidden(self, input_ids):
         x = self.embed(input_ids)
         cos, sin = rope_tables(input_ids.shape[1], self.cfg.d_model // self.cfg.n_head,

@@ -2,6 +2,7 @@
 
     /usr/bin/python3 training/train.py --max-minutes 60                  # CPU, bf16 autocast
     /usr/bin/python3 training/train.py --init-from models/diffuse-small/model.onnx --max-tokens 2e8
+    python3 training/train.py --batch-size 256 --workers 12 ...          # one GPU: compiled, bf16
     torchrun --nproc-per-node 8 training/train.py --batch-size 64 ...     # DDP on GPUs
 
 Every key of CONFIG below is a command-line option (--seq-len 512, --bos-first false).
@@ -12,12 +13,23 @@ The objective mixes, per row of the batch:
   (a) plain MDLM: mask each token with probability t ~ U(eps,1), cross-entropy on the masked
       tokens weighted 1/t (the ELBO of masked diffusion);
   (b) variable-length infill: 1-3 line-aligned spans, each followed by surplus `pad` slots, masked
-      with probability t inside the span regions only; the model learns to end a span with pads;
+      with probability t inside the span regions only; the model learns to end a span with pads.
+      A share of these rows instead gets 1-2 spans where the editor puts them (editor_spans): the
+      rest of a line after its indentation, the rest of a line after a typed prefix, or a block
+      of lines starting after the first line's indentation;
   (c) on some rows, a few visible tokens replaced by random ones, with loss on those and on as many
       unchanged visible tokens, so the logits at a visible position say "this token is right" (Refine).
 All loss terms are normalised by the number of tokens in the batch (B*S), as in MDLM.
+
+Speed (GPU): bf16 autocast, torch.compile, fused attention (scaled_dot_product_attention), fused
+AdamW, and fixed shapes: the loss positions of a batch are a fixed number of slots (loss_slots of
+the batch's tokens; padding has weight 0, a rare surplus is subsampled without bias), so the
+compiled graph never sees a new shape. Batches are built by DataLoader workers into pinned
+memory, each from its own seed (seed, rank, batch index): a resumed run sees exactly the batches
+the uninterrupted one would have. The log reports tokens/s and model FLOPs utilisation (MFU).
 """
 import argparse
+import inspect
 import json
 import math
 import os
@@ -42,13 +54,18 @@ CONFIG = dict(
     data="training/work/data",   # train.bin, heldout.bin (uint16 token streams), meta.json
     out="training/work/ckpt",    # last.pt, log.jsonl, eval.jsonl
     init_from="",                # model.onnx of an exported model: start from its weights (no last.pt yet)
-    seq_len=256,
+    seq_len=512,
     bos_first=False,             # true: row = [bos] + seq_len-1 stream tokens. Off: the token files already
                                  # put bos … eos around every file, as the canvas marks real file edges
     # model (ignored when resuming: the checkpoint's config wins)
-    n_layer=4, d_model=256, n_head=4, ffn_hidden=0, rope_theta=10000.0,
+    # 8 x 512 with a 16k vocabulary: 34 M parameters, about 34 MB as int8 (export.py)
+    n_layer=8, d_model=512, n_head=8, ffn_hidden=0, rope_theta=10000.0,
     # objective
     mdlm_frac=0.5,               # share of rows with plain MDLM masking; the rest get span infill
+    editor_span_frac=0.5,        # share of infill rows whose spans start where the editor asks (editor_spans)
+    editor_mid_frac=0.3,         # of those: mid-line, after a typed prefix of the line
+    editor_block_frac=0.3,       # of those: a block of lines; the rest: the rest of one line after its indentation
+    block_max_lines=12,
     eps=1e-3,                    # t ~ U(eps, 1): bounds the 1/t weight
     max_spans=3,
     free_span_frac=0.5,          # share of infill rows whose spans ignore line boundaries
@@ -57,7 +74,8 @@ CONFIG = dict(
     sub_frac=0.1,                # share of rows that also get random substitutions (Refine signal)
     sub_rate_min=0.03, sub_rate_max=0.05,    # share of the visible tokens substituted
     sub_loss_weight=1.0,
-    gather_bucket=256,           # loss positions padded to a multiple: few distinct shapes (oneDNN RSS creep)
+    loss_slots=0.5,              # loss positions per batch, as a share of its tokens: one fixed shape
+                                 # (compiled graphs, oneDNN's RSS creep); about 0.35 are used on average
     # optimisation
     batch_size=32,               # rows per optimiser step and process
     grad_accum=1,                # micro-batches per step (batch_size must divide evenly)
@@ -69,6 +87,10 @@ CONFIG = dict(
     ckpt_minutes=5.0, eval_minutes=10.0, log_every=20,
     eval_windows=64, eval_seed=1234,
     seed=1337, threads=2,
+    # speed
+    workers=0,                   # DataLoader processes building batches (0: in the training process)
+    compile="auto",              # torch.compile the model: auto = on CUDA when torch has it
+    peak_tflops=0.0,             # the device's dense bf16 peak for MFU; 0 = known GPUs (H100/H200 989), else no MFU
 )
 
 
@@ -98,8 +120,25 @@ class TokenData:
         self.is_special = np.zeros(self.vocab_size, dtype=bool)
         self.is_special[list(sp.values())] = True
         self.ordinary = np.flatnonzero(~self.is_special)  # what a substitution may put in
+        # Tokens of spaces/tabs only (indentation): editor spans start after them.
+        self.is_space = np.zeros(self.vocab_size, dtype=bool)
+        self.is_space[space_token_ids(folder, self.meta)] = True
         self.train = np.memmap(os.path.join(folder, "train.bin"), dtype="<u2", mode="r")
         self.heldout = np.memmap(os.path.join(folder, "heldout.bin"), dtype="<u2", mode="r")
+
+
+def space_token_ids(folder, meta):
+    """Ids of tokens made of spaces and tabs only: from meta.json (`space_token_ids`) or else from
+    the byte-level BPE vocabulary of a tokenizer.json in the data folder or its sibling tokenizer/
+    (space is 'Ġ', tab 'ĉ' there). None found: editor spans start at line starts instead."""
+    if "space_token_ids" in meta:
+        return list(meta["space_token_ids"])
+    for candidate in (os.path.join(folder, "tokenizer.json"), os.path.join(folder, "..", "tokenizer", "tokenizer.json")):
+        if os.path.exists(candidate):
+            with open(candidate, encoding="utf-8") as f:
+                vocab = json.load(f)["model"]["vocab"]
+            return sorted(i for t, i in vocab.items() if t and set(t) <= {"\u0120", "\u0109"} and i < meta["vocab_size"])
+    return []
 
 
 def sample_windows(tokens, rng, n, length):
@@ -148,15 +187,73 @@ def line_spans(body, is_newline, rng, a):
     return sorted(spans)
 
 
-def infill_row(body, spans, rng, pad, surplus_max=0):
+def line_table(body, is_newline, is_space):
+    """The complete lines of a row (those after its first newline that end with a newline
+    token) as int arrays: start (after the newline), content start (after the indentation), end
+    (after the line's newline token). The row's first line may be cut, so it is left out."""
+    nl = np.flatnonzero(is_newline[body])
+    if len(nl) < 2:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    starts, ends = nl[:-1] + 1, nl[1:] + 1
+    content = starts.copy()
+    space = is_space[body]
+    for j in range(len(starts)):
+        c = starts[j]
+        while c < ends[j] - 1 and space[c]:
+            c += 1
+        content[j] = c
+    return starts, content, ends
+
+
+def editor_spans(body, is_newline, is_space, rng, a):
+    """1-2 spans (s, e, kind) where an editor asks for text, non-overlapping and apart:
+    'line': the rest of a line after its indentation (the indentation stays in the prefix), up to
+            and with its newline (the engine takes the newline after a cursor into the span);
+    'mid':  the rest of a line after a typed prefix (a random point after the first content
+            token); a quarter of them end before the newline (text after the cursor stays);
+    'block': from after a line's indentation to the end of 2..block_max_lines lines.
+    Total length at most span_max_frac of the row."""
+    L = len(body)
+    _, content, ends = line_table(body, is_newline, is_space)
+    has_text = np.flatnonzero(ends - 1 > content)
+    if len(has_text) == 0:
+        return []
+    budget = int(a.span_max_frac * L)
+    spans = []
+    for _ in range(1 if rng.random() < 0.75 else 2):
+        for _attempt in range(8):
+            j = int(has_text[rng.integers(len(has_text))])
+            c, e = int(content[j]), int(ends[j])
+            u = rng.random()
+            if u < a.editor_mid_frac:
+                if e - 1 - c < 2:
+                    continue
+                kind, s = "mid", int(rng.integers(c + 1, e - 1))
+                if rng.random() < 0.25:
+                    e = int(rng.integers(s + 1, e))  # ends before the newline
+            elif u < a.editor_mid_frac + a.editor_block_frac:
+                last = min(len(ends) - 1, j + int(rng.integers(1, a.block_max_lines)))
+                kind, s, e = "block", c, int(ends[last])
+            else:
+                kind, s = "line", c
+            used = sum(e2 - s2 for s2, e2, _ in spans)
+            if e - s > budget - used or not all(e < s2 or s > e2 for s2, e2, _ in spans):
+                continue
+            spans.append((s, e, kind))
+            break
+    return sorted(spans)
+
+
+def infill_row(body, spans, rng, pad, surplus_max=0, wide_share=0.5):
     """Insert after each span a random number of surplus pad slots, then cut the row back to its
-    length. Half the spans get 0 .. len/2+4 pads (refine-like slack), half 0 .. len+surplus_max
-    (ghost text and fills give a short answer many slots: 24 for a completion, 48 for a fill). Returns the target row, a bool mask of the span regions (true tokens and
-    pads) and the regions as (start, true_end, end) in row coordinates, clipped to the row."""
+    length. Half the spans (wide_share) get 0 .. len+surplus_max pads (ghost text and fills give
+    a short answer many slots: 24 for a completion, 48 for a fill), the others 0 .. len/2+4
+    (refine-like slack). Returns the target row, a bool mask of the span regions (true tokens
+    and pads) and the regions as (start, true_end, end) in row coordinates, clipped to the row."""
     L = len(body)
     pieces, regions, prev, at = [], [], 0, 0
     for s, e in spans:
-        wide = surplus_max > 0 and rng.random() < 0.5
+        wide = surplus_max > 0 and rng.random() < wide_share
         n_pad = int(rng.integers(0, (e - s) + surplus_max + 1)) if wide else int(rng.integers(0, (e - s) // 2 + 4 + 1))
         pieces += [body[prev:s], body[s:e], np.full(n_pad, pad, dtype=body.dtype)]
         at += s - prev
@@ -172,9 +269,14 @@ def infill_row(body, spans, rng, pad, surplus_max=0):
     return row, region, regions
 
 
+def loss_slot_count(a, B, S):
+    """Loss positions per micro-batch: a fixed number (a multiple of 64), so shapes never change."""
+    return max(64, int(math.ceil(a.loss_slots * B * S / 64)) * 64)
+
+
 def make_batch(windows, rng, a, data):
     """windows [B, L] stream tokens -> model inputs and the flat list of loss positions.
-    Returns input_ids [B,S], flat positions/targets/weights [M] (M padded to gather_bucket)."""
+    Returns input_ids [B,S], flat positions/targets/weights [M], M = loss_slot_count (fixed)."""
     B, L = windows.shape
     S = L + (1 if a.bos_first else 0)
     n_mdlm = int(round(B * a.mdlm_frac))
@@ -184,9 +286,14 @@ def make_batch(windows, rng, a, data):
     norm = 1.0 / (B * S)  # MDLM: sum over the batch, divided by its number of tokens
     for r in range(B):
         body, t = windows[r], t_rows[r]
-        spans = line_spans(body, data.is_newline, rng, a) if r >= n_mdlm else []
+        spans, wide = [], 0.5
+        if r >= n_mdlm:
+            if rng.random() < a.editor_span_frac:
+                spans, wide = [(s, e) for s, e, _ in editor_spans(body, data.is_newline, data.is_space, rng, a)], 0.8
+            if not spans:
+                spans = line_spans(body, data.is_newline, rng, a)
         if spans:
-            row, region, _ = infill_row(body, spans, rng, data.pad, a.pad_surplus_max)
+            row, region, _ = infill_row(body, spans, rng, data.pad, a.pad_surplus_max, wide)
         else:  # MDLM row (or a row without newlines, which cannot host a line-aligned span)
             row, region = body, np.ones(L, dtype=bool)
         if a.bos_first:  # the bos slot is context, never a target
@@ -214,8 +321,11 @@ def make_batch(windows, rng, a, data):
                 wts.append(np.full(2 * n, a.sub_loss_weight * norm))
         ids[r] = inp
     pos, tgt, wts = np.concatenate(pos), np.concatenate(tgt), np.concatenate(wts)
-    pad_to = max(a.gather_bucket, -(-len(pos) // a.gather_bucket) * a.gather_bucket)
-    extra = pad_to - len(pos)  # dummy positions (row 0, slot 0) with weight 0
+    M = loss_slot_count(a, B, S)
+    if len(pos) > M:  # rare: a uniform subsample, weights scaled so the loss's expectation is unchanged
+        keep = np.sort(rng.choice(len(pos), M, replace=False))
+        pos, tgt, wts = pos[keep], tgt[keep], wts[keep] * (len(wts) / M)
+    extra = M - len(pos)  # dummy positions (row 0, slot 0) with weight 0
     return dict(
         input_ids=ids,
         positions=np.concatenate([pos, np.zeros(extra, dtype=np.int64)]),
@@ -306,6 +416,53 @@ def append_jsonl(path, record):
         f.write(json.dumps(record) + "\n")
 
 
+# ---------------------------------------------------------------------------------------------- batches
+class Batches(torch.utils.data.Dataset):
+    """Batch number i (of this process) is built from its own random stream (seed, rank, i), so
+    any number of DataLoader workers give the same batches in the same order, and a run resumed
+    at step k sees exactly what an uninterrupted run would have."""
+
+    def __init__(self, data, a, rank, micro):
+        self.data, self.a, self.rank, self.micro = data, a, rank, micro
+
+    def __len__(self):
+        return 2 ** 62
+
+    def __getitem__(self, i):
+        a = self.a
+        rng = np.random.default_rng([a.seed, self.rank, int(i)])
+        windows = sample_windows(self.data.train, rng, self.micro, a.seq_len - (1 if a.bos_first else 0))
+        b = make_batch(windows, rng, a, self.data)
+        return {k: torch.from_numpy(v) for k, v in b.items()}
+
+
+def batch_loader(data, a, rank, micro, first_index, pin):
+    """Batches first_index, first_index + 1, ... built ahead by `workers` processes."""
+    kwargs = dict(batch_size=None, sampler=range(first_index, 2 ** 62), num_workers=a.workers, pin_memory=pin)
+    if a.workers > 0:
+        kwargs.update(prefetch_factor=4, persistent_workers=True)
+    return iter(torch.utils.data.DataLoader(Batches(data, a, rank, micro), **kwargs))
+
+
+def peak_flops(a, device):
+    """Dense bf16 peak of the device, for MFU (None: not reported). H100 and H200 SXM share the
+    same tensor cores: 989 TFLOP/s by the datasheet (about 790 measured on an H200 here)."""
+    if a.peak_tflops > 0:
+        return a.peak_tflops * 1e12
+    if device.type == "cuda":
+        name = torch.cuda.get_device_name(device)
+        for key, tflops in (("H100", 989), ("H200", 989), ("A100", 312)):
+            if key in name:
+                return tflops * 1e12
+    return None
+
+
+def want_compile(a, device):
+    if a.compile == "auto":
+        return device.type == "cuda" and hasattr(torch, "compile")
+    return a.compile.lower() in ("1", "true", "yes", "on")
+
+
 # ---------------------------------------------------------------------------------------------- main
 def main(argv=None):
     a = parse_args(argv)
@@ -318,6 +475,8 @@ def main(argv=None):
     if torch.cuda.is_available():
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
         torch.cuda.set_device(device)
+        torch.backends.cuda.matmul.allow_tf32 = True  # the few float32 products (norms stay fp32 math)
+        torch.backends.cudnn.allow_tf32 = True
     else:
         device = torch.device("cpu")
         torch.set_num_threads(a.threads)
@@ -356,9 +515,9 @@ def main(argv=None):
     params = [p for p in model.parameters() if p.requires_grad]
     groups = [{"params": [p for p in params if p.dim() >= 2], "weight_decay": a.weight_decay},
               {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0}]
-    opt = torch.optim.AdamW(groups, lr=a.lr, betas=(a.beta1, a.beta2))
+    fused = device.type == "cuda" and "fused" in inspect.signature(torch.optim.AdamW).parameters
+    opt = torch.optim.AdamW(groups, lr=a.lr, betas=(a.beta1, a.beta2), **({"fused": True} if fused else {}))
     opt_start_step = step  # the warm-up restarts whenever the optimiser state is fresh
-    sampler = np.random.default_rng(a.seed + rank)
     if ck is not None:
         step, tokens_seen = ck["step"], ck["tokens_seen"]
         if "optimizer" in ck:
@@ -366,33 +525,33 @@ def main(argv=None):
             opt_start_step = ck["opt_start_step"]
         else:
             opt_start_step = step
-        states = ck["sampler_states"]
-        if len(states) == world:
-            sampler.bit_generator.state = states[rank]
-        else:  # different number of processes: a fresh but distinct stream
-            sampler = np.random.default_rng([a.seed, rank, step])
         torch.set_rng_state(ck["rng"]["torch"])
         np.random.set_state(ck["rng"]["numpy"])
         random.setstate(ck["rng"]["python"])
     raw_model = model
     if ddp:
         model = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+    compiled = want_compile(a, device)
+    if compiled:
+        model = torch.compile(model)
 
+    peak = peak_flops(a, device)
+    M = loss_slot_count(a, micro, a.seq_len)
+    step_flops = a.grad_accum * world * raw_model.train_flops(micro * a.seq_len, a.seq_len, M)
     if master:
-        print(f"model {raw_model.num_params() / 1e6:.2f} M params {asdict(cfg)}; device {device}, world {world}; "
+        print(f"model {raw_model.num_params() / 1e6:.2f} M params {asdict(cfg)}; device {device}"
+              f"{' ' + torch.cuda.get_device_name(device) if device.type == 'cuda' else ''}, world {world}; "
+              f"{'compiled' if compiled else 'eager'}, {'fused AdamW' if fused else 'AdamW'}, {a.workers} loader workers; "
+              f"{step_flops / (a.batch_size * world * a.seq_len) / 1e6:.0f} MFLOP per token; "
               f"{'resuming' if ck is not None else 'init from ' + a.init_from if a.init_from else 'fresh'} "
               f"at step {step}, {tokens_seen:,} tokens", flush=True)
 
     def save():
-        states = [sampler.bit_generator.state]
-        if ddp:
-            states = [None] * world
-            dist.all_gather_object(states, sampler.bit_generator.state)
         if not master:
             return
         obj = dict(model=raw_model.state_dict(), optimizer=opt.state_dict(), model_config=asdict(cfg),
                    args=vars(a), meta=data.meta, step=step, tokens_seen=tokens_seen,
-                   opt_start_step=opt_start_step, sampler_states=states,
+                   opt_start_step=opt_start_step,
                    rng=dict(torch=torch.get_rng_state(), numpy=np.random.get_state(), python=random.getstate()))
         tmp = ckpt_path + ".tmp"
         torch.save(obj, tmp)
@@ -424,10 +583,41 @@ def main(argv=None):
             pass
 
     tokens_per_step = a.batch_size * a.seq_len * world
+    batches = batch_loader(data, a, rank, micro, step * a.grad_accum, pin=device.type == "cuda")
+
+    def to_device(b):
+        return (b[k].to(device, non_blocking=True) for k in ("input_ids", "positions", "targets", "weights"))
+
+    def forward_backward(b, sync_grads):
+        ids, pos, tgt, w = to_device(b)
+        with (nullcontext() if sync_grads or not ddp else model.no_sync()):
+            with autocast:
+                logits = model(ids, flat_positions=pos)
+            loss = WeightedCrossEntropy.apply(logits, tgt, w) / a.grad_accum
+            loss.backward()
+        return loss.detach()
+
     start_time = last_ckpt = last_eval = time.time()
+    if compiled and a.max_steps != step:
+        # Compile before the clock of the logs starts, on a batch the run will see anyway (the
+        # gradients are dropped; no random stream moves). A compiler that fails falls back to eager.
+        t0 = time.time()
+        try:
+            warm = next(iter(torch.utils.data.DataLoader(Batches(data, a, rank, micro), batch_size=None,
+                                                         sampler=[step * a.grad_accum])))
+            forward_backward(warm, True)
+            torch.cuda.synchronize(device) if device.type == "cuda" else None
+        except Exception as e:  # noqa: BLE001  any compiler failure: train uncompiled
+            if master:
+                print(f"torch.compile failed ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}); training eager", flush=True)
+            model, compiled = (torch.nn.parallel.DistributedDataParallel(raw_model, device_ids=[device.index] if device.type == "cuda" else None)
+                               if ddp else raw_model), False
+        opt.zero_grad(set_to_none=True)
+        if master:
+            print(f"compiled in {time.time() - t0:.0f} s", flush=True)
     start_step = step
-    train_time = 0.0
-    log_loss, log_tokens, log_time = [], 0, 0.0
+    loop_start = time.time()
+    log_loss, log_tokens, log_start = [], 0, time.time()
 
     def planned_end_step():
         """The step this run will end at, if known (for the cool-down)."""
@@ -438,7 +628,7 @@ def main(argv=None):
             ends.append(step + max(0, math.ceil((a.max_tokens - tokens_seen) / tokens_per_step)))
         if a.max_minutes >= 0 and step > start_step:
             left = a.max_minutes * 60 - (time.time() - start_time)
-            ends.append(step + int(left / (train_time / (step - start_step))))
+            ends.append(step + int(left / ((time.time() - loop_start) / (step - start_step))))
         return min(ends) if ends else None
 
     def lr_at():
@@ -469,48 +659,44 @@ def main(argv=None):
         stop, want_ckpt, want_eval = flags
         if stop:
             break
-        if want_ckpt:
-            save()
-            last_ckpt = time.time()
-        if want_eval:
-            run_eval()
-            last_eval = time.time()
+        if want_ckpt or want_eval:
+            paused = time.time()
+            if want_ckpt:
+                save()
+                last_ckpt = time.time()
+            if want_eval:
+                run_eval()
+                last_eval = time.time()
+            log_start += time.time() - paused  # throughput counts training only
 
-        t0 = time.time()
         lr = lr_at()
         for g in opt.param_groups:
             g["lr"] = lr
         step_loss = 0.0
         for m in range(a.grad_accum):
-            windows = sample_windows(data.train, sampler, micro, a.seq_len - (1 if a.bos_first else 0))
-            b = make_batch(windows, sampler, a, data)
-            ids, pos, tgt, w = (torch.from_numpy(b[k]).to(device) for k in ("input_ids", "positions", "targets", "weights"))
-            sync = model.no_sync() if ddp and m < a.grad_accum - 1 else nullcontext()
-            with sync:
-                with autocast:
-                    logits = model(ids, flat_positions=pos)
-                loss = WeightedCrossEntropy.apply(logits, tgt, w) / a.grad_accum
-                loss.backward()
-            step_loss += loss.item()
+            step_loss = step_loss + forward_backward(next(batches), m == a.grad_accum - 1)
         torch.nn.utils.clip_grad_norm_(model.parameters(), a.grad_clip)
         opt.step()
         opt.zero_grad(set_to_none=True)
         step += 1
         tokens_seen += tokens_per_step
-        dt = time.time() - t0
-        train_time += dt
-        log_loss.append(step_loss)
-        recent_losses.append(step_loss)
+        log_loss.append(step_loss)  # a device tensor: read at the log, so steps queue without waiting
         log_tokens += tokens_per_step
-        log_time += dt
-        if master and (step % a.log_every == 0):
-            rec = dict(step=step, tokens_seen=tokens_seen, loss=float(np.mean(log_loss)), lr=lr,
-                       tokens_per_s=log_tokens / log_time, time=time.time())
-            append_jsonl(os.path.join(a.out, "log.jsonl"), rec)
-            print(f"step {step} tokens {tokens_seen / 1e6:.2f}M loss {rec['loss']:.4f} lr {lr:.2e} "
-                  f"{rec['tokens_per_s']:.0f} tok/s", flush=True)
-            log_loss, log_tokens, log_time = [], 0, 0.0
+        if step % a.log_every == 0 or stop_signal:
+            losses = [float(x) for x in log_loss]  # waits for the queued steps
+            recent_losses += losses
+            elapsed = time.time() - log_start
+            rec = dict(step=step, tokens_seen=tokens_seen, loss=float(np.mean(losses)), lr=lr,
+                       tokens_per_s=log_tokens / elapsed, time=time.time())
+            if peak:
+                rec["mfu"] = step_flops * len(losses) / elapsed / (peak * world)
+            if master:
+                append_jsonl(os.path.join(a.out, "log.jsonl"), rec)
+                print(f"step {step} tokens {tokens_seen / 1e6:.2f}M loss {rec['loss']:.4f} lr {lr:.2e} "
+                      f"{rec['tokens_per_s']:.0f} tok/s" + (f" MFU {100 * rec['mfu']:.1f} %" if peak else ""), flush=True)
+            log_loss, log_tokens, log_start = [], 0, time.time()
 
+    recent_losses += [float(x) for x in log_loss]
     save()
     if last_eval_step != step:
         run_eval()
