@@ -7,7 +7,8 @@ import { DenoiserClient, type DenoiserClientOptions } from '../src/denoiser/clie
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 export const MODEL_DIR = path.join(ROOT, 'models', 'diffuse-small');
-export const WORKER = path.join(ROOT, 'dist', 'worker.js');
+// DIFFUSE_TEST_WORKER runs the tests against another build of the worker (say, one from before a fix)
+export const WORKER = process.env.DIFFUSE_TEST_WORKER || path.join(ROOT, 'dist', 'worker.js');
 export const CLI = path.join(ROOT, 'bin', 'diffuse.js');
 
 export function client(o: Partial<DenoiserClientOptions> = {}): DenoiserClient {

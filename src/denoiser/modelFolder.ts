@@ -9,6 +9,11 @@ import { HfTokenCodec } from './tokenCodec';
 
 export const CONTRACT_VERSION = 1;
 const REQUIRED_FILES = ['denoiser.json', 'model.onnx', 'tokenizer.json', 'tokenizer_config.json'];
+/**
+ * The smallest canvas the engine can lay out: bos and eos, a span of at least 8 slots (the
+ * engine's floor) and as many tokens of context (the engine gives context up to half the canvas).
+ */
+export const MIN_CONTEXT_LENGTH = 2 + 8 + 6;
 
 /** denoiser.json */
 export interface DenoiserManifest {
@@ -17,8 +22,16 @@ export interface DenoiserManifest {
   inputs: { ids: string; positions?: string };
   outputs: { logits: string };
   context_length: number;
+  /**
+   * The longest sequence the model was trained on; `context_length` may not exceed it (a
+   * position embedding that runs at any length, as RoPE does, still only learned the trained
+   * window). Optional: without it, `training.args.seq_len` (what training/export.py records)
+   * stands in, and a folder with neither is checked only by a forward pass of context_length.
+   */
+  trained_context_length?: number;
   vocab_size: number;
   special_tokens: SpecialTokens;
+  training?: { args?: { seq_len?: unknown } };
 }
 
 export class ModelFolderError extends Error {}
@@ -43,11 +56,22 @@ export async function loadModelFolder(dir: string, threads: number): Promise<Loa
   if (manifest.contract !== CONTRACT_VERSION) fail(`${where} declares contract ${JSON.stringify(manifest.contract)}; this version of Diffuse reads contract ${CONTRACT_VERSION}`);
   if (typeof manifest.inputs?.ids !== 'string') fail(`${where}: "inputs.ids" (the name of the input_ids input) is missing`);
   if (typeof manifest.outputs?.logits !== 'string') fail(`${where}: "outputs.logits" (the name of the logits output) is missing`);
-  if (!Number.isInteger(manifest.vocab_size) || manifest.vocab_size < 8) fail(`${where}: "vocab_size" must be an integer`);
-  if (!Number.isInteger(manifest.context_length) || manifest.context_length < 16) fail(`${where}: "context_length" must be an integer ≥ 16`);
-  for (const k of ['pad', 'mask', 'bos', 'eos'] as const) {
+  if (!Number.isInteger(manifest.vocab_size) || manifest.vocab_size < 8) fail(`${where}: "vocab_size" must be an integer ≥ 8, got ${JSON.stringify(manifest.vocab_size)}`);
+  if (!Number.isInteger(manifest.context_length) || manifest.context_length < MIN_CONTEXT_LENGTH) {
+    fail(`${where}: "context_length" must be an integer ≥ ${MIN_CONTEXT_LENGTH} (bos, eos, a span of at least 8 slots and as much context), got ${JSON.stringify(manifest.context_length)}`);
+  }
+  const trained = trainedContextLength(manifest, where);
+  if (trained !== undefined && manifest.context_length > trained.tokens) {
+    fail(`${where}: "context_length" ${manifest.context_length} exceeds the ${trained.tokens} tokens the model was trained on (${trained.source}); set it to at most ${trained.tokens}`);
+  }
+  const roles = ['pad', 'mask', 'bos', 'eos'] as const;
+  for (const k of roles) {
     const id = manifest.special_tokens?.[k];
-    if (!Number.isInteger(id) || id < 0 || id >= manifest.vocab_size) fail(`${where}: "special_tokens.${k}" must be a token id below vocab_size`);
+    if (!Number.isInteger(id) || id < 0 || id >= manifest.vocab_size) fail(`${where}: "special_tokens.${k}" must be a token id below vocab_size, got ${JSON.stringify(id)}`);
+  }
+  const specialIds = roles.map((k) => manifest.special_tokens[k]);
+  if (new Set(specialIds).size !== specialIds.length) {
+    fail(`${where}: "special_tokens" pad, mask, bos and eos must be four different ids, got ${roles.map((k, i) => `${k} ${specialIds[i]}`).join(', ')}`);
   }
 
   const tokJson = readJson(path.join(dir, 'tokenizer.json')) as { model?: unknown; added_tokens?: { id: number; content: string }[] };
@@ -85,14 +109,33 @@ export async function loadModelFolder(dir: string, threads: number): Promise<Loa
   const model = new OnnxLogitsModel(session, manifest.vocab_size, {
     ids: manifest.inputs.ids, positions: manifest.inputs.positions, logits: manifest.outputs.logits,
   });
-  // One tiny forward pass proves the graph runs and its logits are as wide as the vocabulary.
+  // One forward pass as long as the longest canvas the engine will send proves the graph runs
+  // at that length (a learned position table shorter than context_length fails here) and that
+  // its logits are float32, shaped as the contract says, and as wide as the vocabulary (the
+  // model checks every answer; see OnnxLogitsModel).
   const s = manifest.special_tokens;
+  const n = manifest.context_length;
+  const ids = new Int32Array(n).fill(s.mask);
+  ids[0] = s.bos;
+  ids[n - 1] = s.eos;
   try {
-    await model.logits(Int32Array.from([s.bos, s.mask, s.eos]), Int32Array.from([1]));
+    await model.logits(ids, Int32Array.from([1, n - 2]));
   } catch (e) {
-    fail(`${onnxPath} failed a test forward pass: ${firstLine(e)}`);
+    fail(`${onnxPath} failed a test forward pass of ${n} tokens (context_length): ${firstLine(e)}`);
   }
   return { manifest, model, codec, session };
+}
+
+function trainedContextLength(m: DenoiserManifest, where: string): { tokens: number; source: string } | undefined {
+  if (m.trained_context_length !== undefined) {
+    if (!Number.isInteger(m.trained_context_length) || m.trained_context_length < 1) {
+      throw new ModelFolderError(`${where}: "trained_context_length" must be a positive integer, got ${JSON.stringify(m.trained_context_length)}`);
+    }
+    return { tokens: m.trained_context_length, source: '"trained_context_length"' };
+  }
+  const seqLen = m.training?.args?.seq_len;
+  if (Number.isInteger(seqLen) && (seqLen as number) > 0) return { tokens: seqLen as number, source: '"training.args.seq_len"' };
+  return undefined;
 }
 
 function readJson(file: string): unknown {

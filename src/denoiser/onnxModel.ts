@@ -22,14 +22,23 @@ export class OnnxLogitsModel implements LogitsModel {
     }
     const out = await this.session.run(feeds, [this.names.logits]);
     const logits = out[this.names.logits];
-    const data = logits.data as Float32Array;
-    const width = logits.dims[logits.dims.length - 1];
+    // The contract, checked on every answer (it costs nothing next to the forward pass): float32
+    // logits [1, rows, vocab], one row per asked position with `positions`, per token without.
+    if (logits.type !== 'float32') throw new Error(`model.onnx returned ${logits.type} logits; the contract needs float32`);
+    const rows = this.names.positions ? positions.length : ids.length;
+    const dims = logits.dims;
+    const width = dims[dims.length - 1];
     if (width !== this.vocabSize) {
       throw new Error(`model.onnx returned logits of width ${width}, but the tokenizer has ${this.vocabSize} tokens`);
     }
+    if (dims.length !== 3 || dims[0] !== 1 || dims[1] !== rows) {
+      const asked = this.names.positions ? `${positions.length} positions` : `${ids.length} tokens`;
+      throw new Error(`model.onnx returned logits of shape [${dims.join(', ')}] for ${asked}; the contract needs [1, ${rows}, ${this.vocabSize}]`);
+    }
+    const data = logits.data as Float32Array;
     if (this.names.positions) return data;
-    const rows = new Float32Array(positions.length * width);
-    positions.forEach((p, r) => rows.set(data.subarray(p * width, (p + 1) * width), r * width));
-    return rows;
+    const picked = new Float32Array(positions.length * width);
+    positions.forEach((p, r) => picked.set(data.subarray(p * width, (p + 1) * width), r * width));
+    return picked;
   }
 }
