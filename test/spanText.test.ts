@@ -40,7 +40,8 @@ describe('prepareSpans', () => {
 
   test('a result that does not reach the newline keeps the document\'s newline in place', () => {
     const p = prepareSpans(chars, 'x = \ny', [{ start: 4, end: 4 }], opts);
-    assert.equal(spanReplacement(chars, chars.encode(' 42'), p.edges[0]), '42');
+    assert.equal(p.edges[0].heal, '', 'one character per token: the space stays whole in the context');
+    assert.equal(spanReplacement(chars, chars.encode('42'), p.edges[0]), '42');
   });
 
   test('several spans: each takes its own edges and the text between them stays context', () => {

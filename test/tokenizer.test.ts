@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { Tokenizer as RustTokenizer } from 'tokenizers';
+import { prepareSpans } from '../src/core/spanText';
 import { HfTokenCodec, escapeSpecialTokens } from '../src/denoiser/tokenCodec';
 import { MODEL_DIR, ROOT } from './helpers';
 
@@ -45,6 +46,30 @@ describe('tokenizer', () => {
   test('a literal special-token string in user code stays ordinary text', () => {
     const ids = codec.encode('const s = "<|mask|>";');
     assert.ok(!ids.includes(1), 'the mask id does not appear');
+  });
+
+  describe('a span after spaces or tabs never starts with more of them', () => {
+    const at = (before: string) => prepareSpans(codec, before + '\nnext();\n', [{ start: before.length, end: before.length }], {
+      prefixChars: 1000, suffixChars: 1000, slotsFor: () => 8, variableLength: true,
+    });
+    const firsts = (p: ReturnType<typeof at>) => [...p.spans[0].firstAllowed!].map((id) => codec.decode([id]));
+    for (const [name, before] of [
+      ['a space-indented line', 'function f() {\n    '],
+      ['a tab-indented line', 'function f() {\n\t\t'],
+      ['mid-line after `= `', 'const x = '],
+    ]) {
+      test(name, () => {
+        const p = at(before);
+        const heal = p.edges[0].heal;
+        assert.equal(codec.decode(p.contexts[0]) + heal, before, 'context and healed text are the text before the cursor');
+        const allowed = firsts(p);
+        assert.ok(allowed.length > 100, 'code of every kind can start the span');
+        for (const t of allowed) assert.ok(t.startsWith(heal) && /^[^ \t]/.test(t.slice(heal.length)), JSON.stringify(t));
+        // what the model would write after the indentation is a natural token of the whole line
+        const line = before + 'return x;';
+        assert.deepEqual([...codec.encode(line)].slice(0, p.contexts[0].length), [...p.contexts[0]]);
+      });
+    }
   });
 
   test('token healing candidates all start with the healed text', () => {

@@ -4,8 +4,8 @@ import type { SpanSpec } from './canvas';
 export interface TokenCodec {
   encode(text: string): Int32Array;
   decode(ids: ArrayLike<number>): string;
-  /** Ids whose text begins with `text` (for boundary healing). */
-  idsStartingWith(text: string): Int32Array;
+  /** Ids whose text begins with `text` and, when given, whose remaining text passes `rest` (for boundary healing). */
+  idsStartingWith(text: string, rest?: (after: string) => boolean): Int32Array;
 }
 
 /** A character range of the request text to regenerate (start === end for a fill). */
@@ -77,27 +77,20 @@ export function prepareSpans(codec: TokenCodec, text: string, ranges: readonly C
 
   ranges.forEach((r, i) => {
     const from = i === 0 ? prefixFrom : ranges[i - 1].end + tails[i - 1].length;
-    let ctx = codec.encode(text.slice(from, r.start));
+    const before = text.slice(from, r.start);
+    const spanText = text.slice(r.start, r.end);
+    const { context, heal, firstAllowed } = /[ \t]$/.test(before)
+      ? healAfterWhitespace(codec, before, /^[ \t]/.test(spanText))
+      : healLastToken(codec, before);
     // A context cut mid-text may start inside a token: drop that fragment.
-    if (i === 0 && from > 0 && ctx.length > 1) ctx = ctx.subarray(1);
-    let heal = '';
-    if (ctx.length > 0) {
-      const candidate = codec.decode(ctx.subarray(ctx.length - 1));
-      // A line break is a natural token boundary (byte-level BPE never merges across it), and
-      // the model learned line-aligned spans as starting right after one: no healing there.
-      if (candidate.length > 0 && !candidate.endsWith('\n') && text.slice(from, r.start).endsWith(candidate)) {
-        heal = candidate;
-        ctx = ctx.subarray(0, ctx.length - 1);
-      }
-    }
-    contexts.push(ctx);
+    contexts.push(i === 0 && from > 0 && context.length > 1 ? context.subarray(1) : context);
     const tail = tails[i];
-    const original = r.end > r.start || heal || tail ? codec.encode(heal + text.slice(r.start, r.end) + tail) : new Int32Array(0);
+    const original = r.end > r.start || heal || tail ? codec.encode(heal + spanText + tail) : new Int32Array(0);
     spans.push({
       original,
       slots: Math.max(1, opts.slotsFor(original)),
       variableLength: opts.variableLength,
-      firstAllowed: heal ? codec.idsStartingWith(heal) : undefined,
+      firstAllowed,
     });
     edges.push({ heal, tail });
   });
@@ -106,6 +99,61 @@ export function prepareSpans(codec: TokenCodec, text: string, ranges: readonly C
   if (suffixTo < text.length && suffix.length > 1) suffix = suffix.subarray(0, suffix.length - 1);
   contexts.push(suffix);
   return { contexts, spans, edges, fileStart: prefixFrom === 0, fileEnd: suffixTo === text.length };
+}
+
+interface Healing {
+  /** The context before the span, without the healed text. */
+  context: Int32Array;
+  heal: string;
+  firstAllowed?: Int32Array;
+}
+
+/**
+ * Classic token healing: the last token before the span moves into it, and the span's first
+ * slot may only take tokens that begin with that text. Not after a line break, which is a
+ * natural token boundary (byte-level BPE never merges across it), and where the model learned
+ * line-aligned spans to start.
+ */
+function healLastToken(codec: TokenCodec, before: string): Healing {
+  const context = codec.encode(before);
+  if (context.length === 0) return { context, heal: '' };
+  const candidate = codec.decode(context.subarray(context.length - 1));
+  if (candidate.length === 0 || candidate.endsWith('\n') || !before.endsWith(candidate)) return { context, heal: '' };
+  return { context: context.subarray(0, context.length - 1), heal: candidate, firstAllowed: codec.idsStartingWith(candidate) };
+}
+
+/**
+ * Text before the span that ends in spaces or tabs (the cursor after a line's indentation, or
+ * after `x = `). Whitespace tokenises differently alone than before code: `"    "` is one token,
+ * but `"    return"` is `"   "` + `" return"`. So the context keeps the whitespace tokens that
+ * code following it would leave whole, and the rest (`" "`, or nothing for tabs) is healed into
+ * the first slot, which must go on with something other than more horizontal whitespace: the
+ * document already has its indentation (a ghost text of `"\treturn"` after a tab-indented cursor
+ * is wrong however good the code). A span whose own text starts with whitespace keeps the plain
+ * rule.
+ */
+function healAfterWhitespace(codec: TokenCodec, before: string, spanStartsWithSpace: boolean): Healing {
+  const ws = /[ \t]+$/.exec(before)![0];
+  const head = before.slice(0, before.length - ws.length);
+  // How code after the whitespace would be tokenised: a probe character stands for that code.
+  const probed = codec.encode(ws + 'x');
+  let whole = 0;
+  let kept = 0;
+  for (let k = 0; k < probed.length; k++) {
+    const piece = codec.decode(probed.subarray(k, k + 1));
+    if (kept + piece.length > ws.length || !ws.startsWith(piece, kept)) break;
+    kept += piece.length;
+    whole = k + 1;
+  }
+  const heal = ws.slice(kept);
+  const headIds = codec.encode(head);
+  const context = new Int32Array(headIds.length + whole);
+  context.set(headIds);
+  context.set(probed.subarray(0, whole), headIds.length);
+  const firstAllowed = spanStartsWithSpace
+    ? (heal ? codec.idsStartingWith(heal) : undefined)
+    : codec.idsStartingWith(heal, (rest) => rest.length > 0 && !/^[ \t]/.test(rest));
+  return { context, heal, firstAllowed };
 }
 
 /** Removes the text a span borrowed from its neighbours (they keep it in the document). */

@@ -2,6 +2,7 @@
 // runs the core sampler and turns the tokens back into text edits. No process or ONNX details
 // here, so the same code runs in the worker and in tests against a fake model.
 import { buildCanvas } from '../core/canvas';
+import { toLf, withEol } from '../core/lineEndings';
 import { denoise, type LogitsModel, type SamplerOptions, type StepState } from '../core/sampler';
 import type { SpecialTokens } from '../core/specialTokens';
 import { MAX_CHARS_PER_TOKEN } from '../core/textWindow';
@@ -44,6 +45,11 @@ export const DEFAULTS = {
 } as const;
 
 
+/** What a request brings besides its spans. */
+type RequestText = { text: string; requestId: string; sampler?: SamplerSettings; context?: ContextSettings; progress?: boolean; sentAt?: number };
+/** How a request's spans are denoised. */
+type SpanKind = { variableLength: boolean; slotsFor: (orig: Int32Array) => number; strength: number };
+
 export class Engine {
   constructor(
     private readonly model: LogitsModel,
@@ -82,12 +88,24 @@ export class Engine {
     });
   }
 
-  private async run(
-    p: { text: string; requestId: string; sampler?: SamplerSettings; context?: ContextSettings; progress?: boolean; sentAt?: number },
-    ranges: CharRange[],
-    hooks: EngineHooks,
-    span: { variableLength: boolean; slotsFor: (orig: Int32Array) => number; strength: number },
-  ): Promise<DenoiseResult> {
+  /**
+   * Runs a request on its LF form (see core/lineEndings.ts) and answers in the text's own line
+   * endings: offsets of the original text, CRLF in the edits and the progress of a CRLF text.
+   */
+  private async run(p: RequestText, ranges: CharRange[], hooks: EngineHooks, span: SpanKind): Promise<DenoiseResult> {
+    const lf = toLf(p.text);
+    const eol = (text: string): string => withEol(text, lf.crlf);
+    const onProgress = hooks.onProgress && ((q: ProgressParams) =>
+      hooks.onProgress!({ ...q, spans: q.spans.map((s) => ({ ...s, text: eol(s.text) })) }));
+    const result = await this.runLf(
+      { ...p, text: lf.text }, ranges.map((r) => ({ start: lf.toLf(r.start), end: lf.toLf(r.end) })), { ...hooks, onProgress }, span);
+    return {
+      ...result,
+      edits: result.edits.map((e) => ({ ...e, start: lf.fromLf(e.start), end: lf.fromLf(e.end), text: eol(e.text) })),
+    };
+  }
+
+  private async runLf(p: RequestText, ranges: CharRange[], hooks: EngineHooks, span: SpanKind): Promise<DenoiseResult> {
     const t0 = Date.now();
     const prefixTokens = positiveInt(p.context?.prefixTokens ?? DEFAULTS.prefixTokens, 'prefixTokens');
     const suffixTokens = positiveInt(p.context?.suffixTokens ?? DEFAULTS.suffixTokens, 'suffixTokens');

@@ -32,10 +32,10 @@ export class HfTokenCodec implements TokenCodec {
     return this.tokenizer.decode(Array.from(ids), { skip_special_tokens: false, clean_up_tokenization_spaces: false });
   }
 
-  idsStartingWith(text: string): Int32Array {
+  idsStartingWith(text: string, rest?: (after: string) => boolean): Int32Array {
     const out: number[] = [];
     this.tokenTexts.forEach((t, id) => {
-      if (t.startsWith(text)) out.push(id);
+      if (t.startsWith(text) && (!rest || rest(t.slice(text.length)))) out.push(id);
     });
     return Int32Array.from(out);
   }
