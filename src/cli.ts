@@ -25,7 +25,12 @@ options: --model DIR --steps N --threshold X --tokens-per-step K --left-to-right
 /** The model shipped with the package. */
 export const DEFAULT_MODEL_DIR = path.join(__dirname, '..', 'models', 'diffuse-small');
 
-class UsageError extends Error {}
+/** A command line that cannot be run: reported in one line, followed by the usage when `withUsage`. */
+class UsageError extends Error {
+  constructor(message: string, readonly withUsage = false) {
+    super(message);
+  }
+}
 
 function num(v: string | undefined, name: string): number | undefined {
   if (v === undefined) return undefined;
@@ -34,25 +39,36 @@ function num(v: string | undefined, name: string): number | undefined {
   return n;
 }
 
-async function main(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      model: { type: 'string' }, steps: { type: 'string' }, threshold: { type: 'string' },
-      'tokens-per-step': { type: 'string' }, 'block-length': { type: 'string' }, temperature: { type: 'string' }, 'top-p': { type: 'string' },
-      seed: { type: 'string' }, remask: { type: 'string' }, threads: { type: 'string' },
-      'prefix-tokens': { type: 'string' }, 'suffix-tokens': { type: 'string' },
-      lines: { type: 'string' }, strength: { type: 'string' }, at: { type: 'string' }, 'max-tokens': { type: 'string' },
-      'left-to-right': { type: 'boolean', default: false },
-      progress: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false },
-    },
-  });
-  const [command, file] = positionals;
-  if (values.help || !command) {
-    console.log(USAGE);
-    return command ? 0 : 2;
+const OPTIONS = {
+  model: { type: 'string' }, steps: { type: 'string' }, threshold: { type: 'string' },
+  'tokens-per-step': { type: 'string' }, 'block-length': { type: 'string' }, temperature: { type: 'string' }, 'top-p': { type: 'string' },
+  seed: { type: 'string' }, remask: { type: 'string' }, threads: { type: 'string' },
+  'prefix-tokens': { type: 'string' }, 'suffix-tokens': { type: 'string' },
+  lines: { type: 'string' }, strength: { type: 'string' }, at: { type: 'string' }, 'max-tokens': { type: 'string' },
+  'left-to-right': { type: 'boolean', default: false },
+  progress: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+function parse(argv: string[]) {
+  try {
+    return parseArgs({ args: argv, allowPositionals: true, options: OPTIONS });
+  } catch (e) {
+    // node:util's errors for an unknown option or a missing value: the first sentence is the cause
+    const code = (e as NodeJS.ErrnoException).code ?? '';
+    if (!code.startsWith('ERR_PARSE_ARGS')) throw e;
+    const first = (e as Error).message.split('. ')[0].replace(/^Option '(-[\w-]+)[^']*' argument missing$/, 'option $1 needs a value');
+    throw new UsageError(first[0].toLowerCase() + first.slice(1), true);
   }
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv);
+  const [command, file] = positionals;
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (!command) throw new UsageError('no command given', true);
   const sampler: SamplerSettings = {
     steps: num(values.steps, 'steps'), threshold: num(values.threshold, 'threshold'),
     tokensPerStep: num(values['tokens-per-step'], 'tokens-per-step'), blockLength: num(values['block-length'], 'block-length'),
@@ -102,7 +118,7 @@ async function main(argv: string[]): Promise<number> {
         await client.start();
         return await completeLines(client, sampler, context);
       default:
-        throw new UsageError(`unknown command "${command}"\n${USAGE}`);
+        throw new UsageError(`unknown command "${command}"`, true);
     }
   } finally {
     client.dispose();
@@ -160,7 +176,7 @@ main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (e: unknown) => {
     const message = e instanceof UsageError || e instanceof DenoiserError || e instanceof RangeError ? e.message : e instanceof Error ? e.stack : String(e);
-    process.stderr.write(`diffuse: ${message}\n`);
+    process.stderr.write(`diffuse: ${message}\n${e instanceof UsageError && e.withUsage ? `${USAGE}\n` : ''}`);
     process.exit(e instanceof UsageError || e instanceof RangeError ? 2 : 1);
   },
 );

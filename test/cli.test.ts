@@ -63,6 +63,26 @@ describe('diffuse CLI', () => {
     assert.match(r.stderr, /lines 500-510 are outside the file \(it has \d+ lines\)/);
   });
 
+  test('an unknown option or a missing value prints the usage and exits 2, without a stack trace', async () => {
+    for (const args of [['refine', SAMPLE, '--lines', '9-12', '--bogus'], ['refine', SAMPLE, '--lines'], ['fill', SAMPLE, '--at']]) {
+      const r = await runCli(args);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, /^diffuse: /);
+      assert.match(r.stderr, /usage:\n  diffuse refine FILE/);
+      assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+      assert.equal(r.stdout, '');
+    }
+  });
+
+  test('--help prints the usage and exits 0; no command exits 2', async () => {
+    const help = await runCli(['--help']);
+    assert.equal(help.code, 0, help.stderr);
+    assert.match(help.stdout, /^usage:\n  diffuse refine FILE/);
+    const none = await runCli([]);
+    assert.equal(none.code, 2);
+    assert.match(none.stderr, /usage:/);
+  });
+
   test('bad options get a usage message', async () => {
     const r = await runCli(['refine', SAMPLE, '--lines', 'ten']);
     assert.equal(r.code, 2);
