@@ -17,6 +17,7 @@ export interface DiffuseApi {
   service: DenoiserService;
   sessions: SessionStore;
   ghostText: GhostTextProvider;
+  statusBar: vscode.StatusBarItem;
 }
 
 export function activate(context: vscode.ExtensionContext): DiffuseApi {
@@ -24,11 +25,12 @@ export function activate(context: vscode.ExtensionContext): DiffuseApi {
   const service = new DenoiserService(context.extensionPath, log);
   const sessions = new SessionStore();
   const ghostText = new GhostTextProvider(service);
+  const statusBar = registerStatusBar(service);
   context.subscriptions.push(
     log,
     service,
     sessions,
-    registerStatusBar(service),
+    statusBar.disposable,
     registerLiveRender(sessions),
     registerInlineDiffView(sessions),
     registerSessionCodeLens(sessions),
@@ -38,7 +40,7 @@ export function activate(context: vscode.ExtensionContext): DiffuseApi {
     registerCommands(service, sessions),
   );
   service.start();
-  return { service, sessions, ghostText };
+  return { service, sessions, ghostText, statusBar: statusBar.item };
 }
 
 export function deactivate(): void {}

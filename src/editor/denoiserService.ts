@@ -30,9 +30,14 @@ export class DenoiserService implements vscode.Disposable {
   readonly onDidChange = this.changed.event;
   private readonly activities = new Set<Activity>();
   private notifiedError: string | undefined;
+  /** Settings that need a new worker changed while a Refine or Fill ran (see restartForSettings). */
+  private restartPending = false;
+  private readonly restarting = new vscode.EventEmitter<void>();
+  /** Fires when the worker is about to be replaced (new model or settings): cached answers are stale. */
+  readonly onWillRestart = this.restarting.event;
   private readonly disposables: vscode.Disposable[] = [];
   lastLatencyMs: number | undefined;
-  /** Messages of notifications shown (read by the integration tests). */
+  /** Messages of notifications shown: model errors and `inform` (read by the integration tests). */
   readonly notices: string[] = [];
   /** Requests sent, per kind (the status menu and the integration tests read them). */
   readonly counts: Record<RequestKind, number> = { refine: 0, fill: 0, complete: 0 };
@@ -53,8 +58,30 @@ export class DenoiserService implements vscode.Disposable {
     }
     this.client = this.createClient(this.settings());
     this.disposables.push(vscode.workspace.onDidChangeConfiguration((e) => {
-      if (affectsDenoiser(e)) void this.restart();
+      if (affectsDenoiser(e)) this.restartForSettings();
     }));
+  }
+
+  /**
+   * A new model folder or thread count needs a new worker. A Refine or Fill the user is watching
+   * would die with the old one and its proposal be lost, so the restart waits until they end (the
+   * proposal was asked for under the old settings; the user can still Escape it); ghost-text
+   * requests are cheap to ask again and do not hold it up.
+   */
+  private restartForSettings(): void {
+    const watched = [...this.activities].filter((a) => a.kind !== 'complete');
+    if (watched.length === 0) {
+      void this.restart();
+      return;
+    }
+    if (!this.restartPending) this.log.info(`settings changed: the denoiser restarts when the running ${watched[0].kind} ends`);
+    this.restartPending = true;
+  }
+
+  /** Shows an information message (recorded for the integration tests). */
+  inform(text: string): void {
+    this.notices.push(text);
+    void vscode.window.showInformationMessage(text);
   }
 
   settings(): DiffuseSettings {
@@ -83,6 +110,8 @@ export class DenoiserService implements vscode.Disposable {
 
   async restart(): Promise<void> {
     const s = this.settings();
+    this.restartPending = false;
+    this.restarting.fire();
     this.notifiedError = undefined;
     this.log.info(`restarting the denoiser with ${s.modelDir} (${s.threads} threads)`);
     await this.client.restart({ modelDir: s.modelDir, threads: s.threads }).catch(() => undefined);
@@ -127,12 +156,14 @@ export class DenoiserService implements vscode.Disposable {
       o.signal?.removeEventListener('abort', onAbort);
       sub?.dispose();
       this.changed.fire();
+      if (this.restartPending && ![...this.activities].some((a) => a.kind !== 'complete')) void this.restart();
     }
   }
 
   dispose(): void {
     this.client.dispose();
     this.changed.dispose();
+    this.restarting.dispose();
     for (const d of this.disposables) d.dispose();
   }
 

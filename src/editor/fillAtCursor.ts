@@ -1,12 +1,11 @@
 // Fill at Cursor: new code at every cursor, all spans masked in one canvas and denoised jointly
 // (each sees the others' progress), then reviewed and accepted together like a refinement.
 import * as vscode from 'vscode';
-import { contextWindow } from '../core/textWindow';
 import type { DenoiserService } from './denoiserService';
+import { RESULT_MESSAGE_MS } from './messageDurations';
 import type { SessionStore } from './proposalSession';
-import { WINDOW_MARGIN_CHARS } from './refineSelection';
 import { reportCommandError } from './requestErrors';
-
+import { requestWindow } from './requestWindow';
 
 export function registerFillAtCursor(service: DenoiserService, store: SessionStore): vscode.Disposable {
   return vscode.commands.registerCommand('diffuse.fillAtCursor', async () => {
@@ -21,7 +20,7 @@ export async function fill(service: DenoiserService, store: SessionStore, editor
   const s = service.settings();
   const first = cursors[0];
   const last = cursors[cursors.length - 1];
-  const win = contextWindow(doc.getText(), first, last, s.context, WINDOW_MARGIN_CHARS);
+  const win = requestWindow(doc.getText(), first, last, s.context);
   const session = store.start(doc, 'Fill', cursors.map((c) => ({ start: c, end: c })));
   try {
     const result = await service.request('fill', (client, o) => client.fill({
@@ -34,7 +33,7 @@ export async function fill(service: DenoiserService, store: SessionStore, editor
     // edits come back in cursor order (the engine sorts them as we did)
     const texts = cursors.map((c) => result.edits.find((e) => e.start === c - win.offset)?.text ?? '');
     if (session.phase === 'running' && !session.finish(texts)) {
-      void vscode.window.setStatusBarMessage('Diffuse: the model proposed nothing to insert', 4000);
+      void vscode.window.setStatusBarMessage('Diffuse: the model proposed nothing to insert', RESULT_MESSAGE_MS);
     }
   } catch (e) {
     session.end('failed');

@@ -7,17 +7,33 @@ import { CompletionCache } from '../core/completionCache';
 import { trimCompletion } from '../core/completionTrim';
 import { MAX_CHARS_PER_TOKEN } from '../core/textWindow';
 import type { DenoiserService } from './denoiserService';
+import { CONFIRM_MESSAGE_MS } from './messageDurations';
+import { GHOST_PREFIX_MARGIN_CHARS, GHOST_SUFFIX_MARGIN_CHARS } from './requestWindow';
+import { SECTION } from './settings';
 
 /** Text right of the cursor longer than this (or any word) means the user is editing, not writing. */
 const MAX_TEXT_RIGHT_OF_CURSOR = 4;
 
-export class GhostTextProvider implements vscode.InlineCompletionItemProvider {
+export class GhostTextProvider implements vscode.InlineCompletionItemProvider, vscode.Disposable {
   private inFlight: AbortController | undefined;
   readonly cache = new CompletionCache();
   /** Counters read by the integration tests and the log. */
-  readonly stats = { requests: 0, cacheHits: 0, skipped: 0 };
+  readonly stats = { requests: 0, cacheHits: 0, skipped: 0, belowConfidence: 0 };
+  private readonly disposables: vscode.Disposable[];
 
-  constructor(private readonly service: DenoiserService) {}
+  constructor(private readonly service: DenoiserService) {
+    // a cached completion belongs to the model and settings that made it
+    this.disposables = [
+      service.onWillRestart(() => this.cache.clear()),
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (e.affectsConfiguration(SECTION)) this.cache.clear();
+      }),
+    ];
+  }
+
+  dispose(): void {
+    this.disposables.forEach((d) => d.dispose());
+  }
 
   async provideInlineCompletionItems(
     doc: vscode.TextDocument,
@@ -37,15 +53,15 @@ export class GhostTextProvider implements vscode.InlineCompletionItemProvider {
 
     const offset = doc.offsetAt(position);
     const text = doc.getText();
-    const prefix = text.slice(Math.max(0, offset - settings.context.prefixTokens * MAX_CHARS_PER_TOKEN - 1000), offset);
-    const suffix = text.slice(offset, offset + settings.context.suffixTokens * MAX_CHARS_PER_TOKEN + 500);
-    const item = (completion: string): vscode.InlineCompletionItem[] =>
-      [new vscode.InlineCompletionItem(completion, new vscode.Range(position, position))];
+    const prefix = text.slice(Math.max(0, offset - settings.context.prefixTokens * MAX_CHARS_PER_TOKEN - GHOST_PREFIX_MARGIN_CHARS), offset);
+    const suffix = text.slice(offset, offset + settings.context.suffixTokens * MAX_CHARS_PER_TOKEN + GHOST_SUFFIX_MARGIN_CHARS);
+    const items = (completions: string[]): vscode.InlineCompletionItem[] =>
+      completions.map((c) => new vscode.InlineCompletionItem(c, new vscode.Range(position, position)));
 
     const cached = this.cache.get(prefix, suffix);
     if (cached !== undefined) {
       this.stats.cacheHits++;
-      return item(cached);
+      return items([cached]);
     }
     if (!manual && settings.ghostText.delayMs > 0) {
       await new Promise((r) => setTimeout(r, settings.ghostText.delayMs));
@@ -55,19 +71,28 @@ export class GhostTextProvider implements vscode.InlineCompletionItemProvider {
     const abort = new AbortController();
     this.inFlight = abort;
     this.stats.requests++;
+    const { candidates, minConfidence } = settings.ghostText;
     try {
       const result = await this.service.request('complete', (client, o) => client.complete({
         prefix, suffix, maxTokens: settings.ghostText.maxTokens,
+        ...(candidates > 1 ? { candidates } : {}),
         sampler: { ...settings.sampler, timeBudgetMs: settings.ghostText.timeBudgetMs },
         context: settings.context,
       }, o), { token, signal: abort.signal, describe: `at ${position.line + 1}:${position.character + 1}` });
-      const completion = trimCompletion(result.edits[0]?.text ?? '', {
+      // best first; a worker that does not decode candidates answers with edits[0] alone
+      const answers = result.candidates?.length ? result.candidates : result.edits.slice(0, 1);
+      // Wrong ghost text costs more than none: below the threshold nothing is shown unless the user
+      // asked for a suggestion with the key, and then they see what the model has.
+      const sure = manual ? answers : answers.filter((a) => a.confidence >= minConfidence);
+      if (sure.length < answers.length) this.stats.belowConfidence++;
+      const completions = [...new Set(sure.map((a) => trimCompletion(a.text, {
         linePrefix: line.slice(0, position.character), suffix, maxLines: settings.ghostText.maxLines,
-      });
-      if (!completion) return undefined;
-      this.cache.put(prefix, suffix, completion);
+      })))].filter((c) => c);
+      if (completions.length === 0) return undefined;
+      this.cache.put(prefix, suffix, completions[0]);
       if (token.isCancellationRequested) return undefined;
-      return item(completion);
+      // several items: VS Code cycles through them with Alt+] / Alt+[
+      return items(completions);
     } catch {
       return undefined; // cancelled, or an error the log and the status bar already show
     } finally {
@@ -83,6 +108,7 @@ export class GhostTextProvider implements vscode.InlineCompletionItemProvider {
 
 export function registerGhostText(service: DenoiserService, provider: GhostTextProvider): vscode.Disposable {
   return vscode.Disposable.from(
+    provider,
     // code the user writes, not output panes or other virtual documents
     vscode.languages.registerInlineCompletionItemProvider(
       ['file', 'untitled', 'vscode-remote', 'vscode-notebook-cell'].map((scheme) => ({ scheme })), provider),
@@ -92,7 +118,7 @@ export function registerGhostText(service: DenoiserService, provider: GhostTextP
       const c = vscode.workspace.getConfiguration('diffuse');
       const on = !service.settings().ghostText.enabled;
       await c.update('ghostText.enabled', on, vscode.ConfigurationTarget.Global);
-      void vscode.window.setStatusBarMessage(`Diffuse ghost text ${on ? 'on' : 'off'}`, 3000);
+      void vscode.window.setStatusBarMessage(`Diffuse ghost text ${on ? 'on' : 'off'}`, CONFIRM_MESSAGE_MS);
     }),
   );
 }

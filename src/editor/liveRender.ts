@@ -3,8 +3,12 @@
 // the latest step bold, the rest plain. The document itself is not touched.
 import * as vscode from 'vscode';
 import { imageRunsToLines } from '../core/progressRuns';
+import { MASK_GLYPH } from '../core/spanText';
 import type { ProposalSession, SessionStore } from './proposalSession';
 import { imagesBeside } from './imageDecoration';
+
+/** Masked slots drawn for a region before the model's first step. */
+const PLACEHOLDER_SLOTS = 4;
 
 export function registerLiveRender(store: SessionStore): vscode.Disposable {
   const span = vscode.window.createTextEditorDecorationType({
@@ -33,7 +37,7 @@ export function registerLiveRender(store: SessionStore): vscode.Disposable {
     editor.setDecorations(cursor, ranges.filter((r) => r.isEmpty));
     editor.setDecorations(image, imagesBeside(editor, s.regions.map((r, i) => ({
       range: ranges[i],
-      lines: r.live ? imageRunsToLines(r.live.runs) : [[{ text: '░░░░', style: 'pending' as const }]],
+      lines: r.live ? imageRunsToLines(r.live.runs) : [[{ text: MASK_GLYPH.repeat(PLACEHOLDER_SLOTS), style: 'pending' as const }]],
       caption: i === 0 ? (s.step ? `step ${s.step}/${s.maxSteps}` : 'waiting for the model') : undefined,
     }))));
   };

@@ -41,6 +41,8 @@ export class ProposalSession {
   private redraw: NodeJS.Timeout | undefined;
   private lastDraw = 0;
   endReason: string | undefined;
+  /** A sentence about the proposal shown with it (e.g. that only part of the selection was refined). */
+  note: string | undefined;
 
   constructor(
     readonly document: vscode.TextDocument,
@@ -84,10 +86,24 @@ export class ProposalSession {
     }, wait);
   }
 
-  /** The model's texts for the regions, in order. Returns false when nothing would change. */
-  finish(texts: string[]): boolean {
+  /**
+   * The model's texts for the regions, in order. `parts[i]`, when given, is the part of region i
+   * (offsets into its original text) that texts[i] replaces: the region narrows to it, so Accept
+   * writes over exactly what the model changed and the rest of the region stays as it is.
+   * Returns false when nothing would change.
+   */
+  finish(texts: string[], parts?: (OffsetRange | undefined)[]): boolean {
     if (this.phase !== 'running') return false;
     this.regions.forEach((r, i) => {
+      const part = parts?.[i];
+      if (part && (part.start > 0 || part.end < r.original.length)) {
+        if (!(part.start >= 0 && part.start <= part.end && part.end <= r.original.length)) {
+          throw new Error(`part ${part.start}-${part.end} is outside the region (${r.original.length} chars)`);
+        }
+        r.start += part.start;
+        r.original = r.original.slice(part.start, part.end);
+        r.end = r.start + r.original.length;
+      }
       r.live = undefined;
       r.proposal = texts[i] ?? r.original;
       r.hunks = diffHunks(r.original, r.proposal);

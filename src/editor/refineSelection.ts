@@ -1,13 +1,10 @@
 // Refine Selection (and "with Strength…"): the selection becomes the span, the code around it the
 // context; the model's progress is drawn live and its result reviewed as an inline diff.
 import * as vscode from 'vscode';
-import { contextWindow } from '../core/textWindow';
 import type { DenoiserService } from './denoiserService';
 import type { SessionStore } from './proposalSession';
 import { reportCommandError } from './requestErrors';
-
-/** Characters of document sent on each side beyond what the engine's context budget reads. */
-export const WINDOW_MARGIN_CHARS = 2000;
+import { requestWindow } from './requestWindow';
 
 export function registerRefineSelection(service: DenoiserService, store: SessionStore): vscode.Disposable {
   return vscode.Disposable.from(
@@ -46,7 +43,7 @@ export async function refine(service: DenoiserService, store: SessionStore, edit
   const start = doc.offsetAt(range.start);
   const end = doc.offsetAt(range.end);
   const s = service.settings();
-  const win = contextWindow(doc.getText(), start, end, s.context, WINDOW_MARGIN_CHARS);
+  const win = requestWindow(doc.getText(), start, end, s.context);
   const session = store.start(doc, 'Refine', [{ start, end }]);
   try {
     const result = await service.request('refine', (client, o) => client.refine({
@@ -56,11 +53,50 @@ export async function refine(service: DenoiserService, store: SessionStore, edit
       onProgress: (p) => session.progress(p),
       describe: `${end - start} chars at strength ${strength}`,
     });
-    if (session.phase === 'running' && !session.finish([result.edits[0]?.text ?? ''])) {
-      void vscode.window.setStatusBarMessage('Diffuse: the model proposed no change', 4000);
+    if (session.phase !== 'running') return;
+    const changed = changedPart(win.text, start - win.offset, end - win.offset, result.edits);
+    const lines = (from: number, to: number): string => {
+      // offsets are relative to the selection; the session's region has followed edits made above it
+      const at = session.regions[0].start;
+      const a = doc.positionAt(at + from).line + 1;
+      const b = doc.positionAt(Math.max(at + from, at + to - 1)).line + 1;
+      return a === b ? `line ${a}` : `lines ${a}–${b}`;
+    };
+    const partial = changed && (changed.part.start > 0 || changed.part.end < end - start)
+      ? `only ${lines(changed.part.start, changed.part.end)} of the selection (${lines(0, end - start)}) fit the model's window: `
+        + 'the proposal covers those, the rest is left as it is'
+      : undefined;
+    session.note = partial;
+    if (!changed || !session.finish([changed.text], [changed.part])) {
+      service.inform(`Diffuse: no change the model is sure of${partial ? ` (${partial})` : ''}.`);
+    } else if (partial) {
+      service.inform(`Diffuse Refine: ${partial}.`);
     }
   } catch (e) {
     session.end('failed');
     reportCommandError('refine', e);
   }
+}
+
+/**
+ * The part of the selection [selStart, selEnd) of `text` the engine's edits replace (offsets
+ * relative to the selection) and its new text; undefined when there are no edits. The engine
+ * refines only what fits its window, so the part can be narrower than the selection.
+ */
+export function changedPart(
+  text: string, selStart: number, selEnd: number, edits: readonly { start: number; end: number; text: string }[],
+): { part: { start: number; end: number }; text: string } | undefined {
+  if (edits.length === 0) return undefined;
+  const sorted = [...edits].sort((a, b) => a.start - b.start);
+  const from = sorted[0].start;
+  const to = Math.max(...sorted.map((e) => e.end));
+  if (from < selStart || to > selEnd) throw new Error(`the model answered for ${from}-${to}, outside the selection ${selStart}-${selEnd}`);
+  let out = '';
+  let at = from;
+  for (const e of sorted) {
+    out += text.slice(at, e.start) + e.text;
+    at = e.end;
+  }
+  out += text.slice(at, to);
+  return { part: { start: from - selStart, end: to - selStart }, text: out };
 }

@@ -2,12 +2,13 @@
 // already reported once by the service, and cancellation is not an error.
 import * as vscode from 'vscode';
 import { DenoiserError } from '../denoiser/client';
+import { PROBLEM_MESSAGE_MS } from './messageDurations';
 
 export function reportCommandError(what: string, e: unknown): void {
   const err = e instanceof DenoiserError ? e : new DenoiserError(e instanceof Error ? e.message : String(e), 'internal');
   if (err.code === 'cancelled') return;
   if (err.code === 'model') {
-    void vscode.window.setStatusBarMessage(`Diffuse: ${what} needs a working model (see the notification)`, 5000);
+    void vscode.window.setStatusBarMessage(`Diffuse: ${what} needs a working model (see the notification)`, PROBLEM_MESSAGE_MS);
     return;
   }
   void vscode.window.showErrorMessage(`Diffuse ${what} failed: ${err.message}`, 'Show Log').then((c) => {

@@ -1,4 +1,4 @@
-// CodeLens over sessions: "step k/N · Cancel" while denoising, "Accept · Reject" in review, and
+// CodeLens over sessions: "denoising · Cancel" while denoising, "Accept · Reject" in review, and
 // per-hunk Accept / Reject when a proposal has several hunks.
 import * as vscode from 'vscode';
 import type { SessionStore } from './proposalSession';
@@ -17,9 +17,10 @@ export function registerSessionCodeLens(store: SessionStore): vscode.Disposable 
       };
       const top = at(s.regions[0].start);
       if (s.phase === 'running') {
-        const label = s.step ? `step ${s.step}/${s.maxSteps}` : 'waiting for the model';
+        // No step count here: VS Code refreshes CodeLens on its own schedule (debounced, ≥ 250 ms),
+        // so a count would lag behind the status bar and the live view, which show it every step.
         return [
-          new vscode.CodeLens(top, { title: `$(loading~spin) Diffuse ${s.title}: ${label}`, command: '' }),
+          new vscode.CodeLens(top, { title: `$(loading~spin) Diffuse ${s.title}: denoising`, command: '' }),
           new vscode.CodeLens(top, { title: 'Cancel (Esc)', command: 'diffuse.cancel', arguments: [uri] }),
         ];
       }

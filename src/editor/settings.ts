@@ -18,10 +18,16 @@ export interface DiffuseSettings {
     timeBudgetMs: number;
     maxTokens: number;
     maxLines: number;
+    /** Automatic ghost text is shown only at or above this confidence (0–1). */
+    minConfidence: number;
+    /** Candidates decoded per request (best first; Alt+] / Alt+[ cycle). */
+    candidates: number;
   };
 }
 
 export const SECTION = 'diffuse';
+/** Candidates beyond this cost more time than cycling through them is worth. */
+export const MAX_GHOST_CANDIDATES = 8;
 
 export function readSettings(extensionPath: string): DiffuseSettings {
   const c = vscode.workspace.getConfiguration(SECTION);
@@ -47,6 +53,8 @@ export function readSettings(extensionPath: string): DiffuseSettings {
       timeBudgetMs: Math.max(50, c.get<number>('ghostText.timeBudgetMs', 800)),
       maxTokens: Math.max(1, Math.floor(c.get<number>('ghostText.maxTokens', 24))),
       maxLines: Math.max(1, Math.floor(c.get<number>('ghostText.maxLines', 4))),
+      minConfidence: clamp(c.get<number>('ghostText.minConfidence', 0), 0, 1),
+      candidates: clamp(Math.floor(c.get<number>('ghostText.candidates', 1)), 1, MAX_GHOST_CANDIDATES),
     },
   };
 }

@@ -3,7 +3,8 @@
 import * as vscode from 'vscode';
 import type { DenoiserService } from './denoiserService';
 
-export function registerStatusBar(service: DenoiserService): vscode.Disposable {
+/** Creates the item and keeps it current; returns it (the integration tests read its text) and its disposable. */
+export function registerStatusBar(service: DenoiserService): { item: vscode.StatusBarItem; disposable: vscode.Disposable } {
   const item = vscode.window.createStatusBarItem('diffuse.status', vscode.StatusBarAlignment.Right, 100);
   item.name = 'Diffuse';
   item.command = 'diffuse.showMenu';
@@ -33,5 +34,5 @@ export function registerStatusBar(service: DenoiserService): vscode.Disposable {
   update();
   item.show();
   const sub = service.onDidChange(update);
-  return vscode.Disposable.from(item, sub);
+  return { item, disposable: vscode.Disposable.from(item, sub) };
 }

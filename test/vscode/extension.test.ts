@@ -7,7 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { DiffuseApi } from '../../src/extension';
-import { closeAll, diffuse, openEditor, selectLines, setting, waitFor } from './helpers';
+import { captureRequests, closeAll, diffuse, linesLostOutside, longSource, openEditor, SAMPLE, selectLines, setting, waitFor } from './helpers';
 
 suite('Diffuse in VS Code', () => {
   let api: DiffuseApi;
@@ -20,10 +20,11 @@ suite('Diffuse in VS Code', () => {
     for (const s of api.sessions.all()) s.end('test over');
     await setting('threshold', undefined);
     await setting('temperature', undefined);
+    await setting('steps', undefined);
     await closeAll();
   });
 
-  test('the status bar item and commands are contributed', async () => {
+  test('the commands are registered', async () => {
     const commands = await vscode.commands.getCommands(true);
     for (const c of ['diffuse.refineSelection', 'diffuse.refineSelectionWithStrength', 'diffuse.fillAtCursor', 'diffuse.accept',
       'diffuse.reject', 'diffuse.cancel', 'diffuse.chooseModelFolder', 'diffuse.restartDenoiser', 'diffuse.triggerGhostText']) {
@@ -31,19 +32,153 @@ suite('Diffuse in VS Code', () => {
     }
   });
 
-  test('refine a selection then accept: the document changes, and one undo restores it', async () => {
+  test('the status bar shows the running refine\'s step, then the latency; the CodeLens never shows a different step', async () => {
+    const { editor, run } = await refineUnderWay(true);
+    const session = api.sessions.get(editor.document)!;
+    await waitFor(() => session.step >= 2, 30_000, 'a second step');
+    const shown = api.statusBar.text;
+    const m = /Diffuse: refine step (\d+)\/(\d+)/.exec(shown);
+    assert.ok(m, `the status bar shows the step: "${shown}"`);
+    assert.equal(Number(m[2]), session.maxSteps);
+    const lenses = await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', editor.document.uri);
+    const titles = lenses.map((l) => l.command?.title ?? '');
+    assert.ok(titles.some((t) => /Diffuse Refine: denoising/.test(t)), `a running lens: ${titles.join(' | ')}`);
+    assert.ok(titles.every((t) => !/step/.test(t)), `no lens repeats a step count that could lag: ${titles.join(' | ')}`);
+    await vscode.commands.executeCommand('diffuse.reject'); // cancels the run, or drops the proposal if it just ended
+    await run;
+    await waitFor(() => !/step/.test(api.statusBar.text), 5_000, 'the status bar to leave the step');
+    assert.match(api.statusBar.text, /^\$\(sparkle\) Diffuse( \d+ ms)?$/);
+    const after = await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', editor.document.uri);
+    assert.deepEqual(after.map((l) => l.command?.title), [], 'no lens outlives the run');
+  });
+
+  test('refine a selection: the proposal is shown without touching the document, and Accept writes exactly it', async () => {
     const editor = await openEditor();
     const original = editor.document.getText();
     selectLines(editor, 1, 3);
+    const notices = api.service.notices.length;
     await vscode.commands.executeCommand('diffuse.refineSelection', 1);
+    assert.equal(editor.document.getText(), original, 'running and reviewing do not touch the document');
     const session = api.sessions.get(editor.document);
-    assert.equal(session?.phase, 'review', 'the proposal is shown for review');
-    assert.equal(editor.document.getText(), original, 'reviewing does not touch the document');
+    if (!session) {
+      // a model that keeps correct code proposes nothing, and says so
+      assert.match(api.service.notices.slice(notices).join('\n'), /no change the model is sure of/);
+      return;
+    }
+    assert.equal(session.phase, 'review');
+    const r = session.regions[0];
+    const expected = original.slice(0, r.start) + r.proposal + original.slice(r.end);
     await vscode.commands.executeCommand('diffuse.accept');
-    assert.notEqual(editor.document.getText(), original, 'accepting changes the document');
-    assert.ok(editor.document.getText().startsWith(SAMPLE_HEAD), 'the code before the span is kept');
+    assert.equal(editor.document.getText(), expected, 'Accept writes the proposal over its range and nothing else');
     await vscode.commands.executeCommand('undo');
     assert.equal(editor.document.getText(), original, 'one undo restores the original');
+  });
+
+  test('accept a proposal: the document changes, and one undo restores it', async () => {
+    // the proposal is given, so the test does not depend on what the model would change
+    const editor = await openEditor();
+    const doc = editor.document;
+    const original = doc.getText();
+    const start = doc.offsetAt(new vscode.Position(1, 0));
+    const end = doc.offsetAt(new vscode.Position(3, 0));
+    const session = api.sessions.start(doc, 'Refine', [{ start, end }]);
+    assert.ok(session.finish([original.slice(start, end).replace('a.x - b.x', 'b.x - a.x')]));
+    await vscode.commands.executeCommand('diffuse.accept');
+    assert.equal(doc.getText(), original.replace('a.x - b.x', 'b.x - a.x'));
+    assert.ok(doc.getText().startsWith(SAMPLE_HEAD), 'the code before the span is kept');
+    await vscode.commands.executeCommand('undo');
+    assert.equal(doc.getText(), original, 'one undo restores the original');
+  });
+
+  for (const [eol, name] of [['\n', 'LF'], ['\r\n', 'CRLF']] as const) {
+    test(`refine a selection longer than the model's window (${name}): Accept keeps every line outside what the model changed`, async function () {
+      this.timeout(180_000);
+      const editor = await openEditor(longSource(30, eol));
+      const doc = editor.document;
+      const original = doc.getText();
+      selectLines(editor, 20, 198); // 179 lines: far more tokens than the 1024-token window
+      const selStart = doc.offsetAt(editor.selection.start);
+      const selEnd = doc.offsetAt(editor.selection.end);
+      const notices = api.service.notices.length;
+      const capture = captureRequests(api);
+      try {
+        await vscode.commands.executeCommand('diffuse.refineSelection', 0.5);
+      } finally {
+        capture.restore();
+      }
+      const call = capture.calls.find((c) => c.kind === 'refine')!;
+      const edits = call.result!.edits;
+      // where the engine's answer lies in the document (its offsets are relative to the request's text)
+      const windowOffset = selStart - call.params.start!;
+      const from = windowOffset + Math.min(...edits.map((e) => e.start));
+      const to = windowOffset + Math.max(...edits.map((e) => e.end));
+      assert.ok(to < selEnd, `the engine refined only part of the selection (${from}-${to} of ${selStart}-${selEnd})`);
+      const session = api.sessions.get(doc);
+      assert.equal(session?.phase, 'review', 'half of 800 tokens re-masked: the model proposes a change');
+      const proposed = [session.regions[0].start, session.regions[0].end];
+      await vscode.commands.executeCommand('diffuse.accept');
+      const after = doc.getText();
+      assert.equal(linesLostOutside(original, after, from, to), 0, 'every line outside the changed range is byte-identical');
+      assert.equal(after.slice(0, from), original.slice(0, from));
+      assert.equal(after.slice(after.length - (original.length - to)), original.slice(to));
+      assert.deepEqual(proposed, [from, to], 'the proposal covered exactly what the engine changed');
+      const told = api.service.notices.slice(notices).join('\n');
+      assert.match(told, /only lines 21–\d+ of the selection \(lines 21–199\)/, `the user is told: "${told}"`);
+      await vscode.commands.executeCommand('undo');
+      assert.equal(doc.getText(), original);
+    });
+  }
+
+  test('a refine whose answer equals the original says "no change the model is sure of" instead of a diff', async () => {
+    const editor = await openEditor();
+    selectLines(editor, 1, 2);
+    const notices = api.service.notices.length;
+    // the real model runs; its answer is replaced by the original text, as a corrector gives it
+    const capture = captureRequests(api, (c) => ({
+      ...c.result!,
+      edits: [{ start: c.params.start!, end: c.params.end!, text: c.params.text!.slice(c.params.start, c.params.end), confidence: 0.9 }],
+    }));
+    try {
+      await vscode.commands.executeCommand('diffuse.refineSelection', 1);
+    } finally {
+      capture.restore();
+    }
+    assert.equal(api.sessions.get(editor.document), undefined, 'no proposal is shown');
+    assert.deepEqual(api.service.notices.slice(notices), ['Diffuse: no change the model is sure of.']);
+  });
+
+  test('a setting that restarts the denoiser, changed during a refine, keeps the proposal and restarts after it', async function () {
+    this.timeout(180_000);
+    const previous = vscode.workspace.getConfiguration('diffuse').inspect<number>('threads')?.globalValue;
+    const { editor, run } = await refineUnderWay(true); // a long run, to change the setting during it
+    const pid = api.service.workerPid;
+    try {
+      await setting('threads', (previous ?? 1) === 1 ? 2 : 1);
+      assert.equal(api.sessions.get(editor.document)?.phase, 'running', 'the setting changed while the refine ran');
+      assert.equal(api.service.workerPid, pid, 'the worker is not replaced under the running refine');
+      await run;
+      assert.equal(api.sessions.get(editor.document)?.phase, 'review', 'the proposal is kept');
+      await waitFor(() => api.service.workerPid !== pid && api.service.state.kind === 'ready', 60_000, 'the restart with the new setting');
+      assert.equal(api.sessions.get(editor.document)?.phase, 'review', 'the restart does not drop the proposal either');
+    } finally {
+      await setting('threads', previous);
+    }
+    await waitFor(() => api.service.state.kind === 'ready', 60_000, 'the model to load again');
+  });
+
+  test('the ghost-text cache is cleared when settings change and when the denoiser restarts', async function () {
+    this.timeout(120_000);
+    const at = (): string | undefined => api.ghostText.cache.get('const a = ', '\n');
+    api.ghostText.cache.put('const a = ', '\n', '1;');
+    assert.equal(at(), '1;');
+    await setting('ghostText.delayMs', 10);
+    assert.equal(at(), undefined, 'a settings change clears it');
+    await setting('ghostText.delayMs', undefined);
+    api.ghostText.cache.put('const a = ', '\n', '1;');
+    const restarted = vscode.commands.executeCommand('diffuse.restartDenoiser');
+    assert.equal(at(), undefined, 'a restart (a new model) clears it');
+    await restarted;
+    await waitFor(() => api.service.state.kind === 'ready', 60_000, 'the model to load again');
   });
 
   test('refine then reject: the document is unchanged and was never edited', async () => {
@@ -119,6 +254,90 @@ suite('Diffuse in VS Code', () => {
     assert.equal(api.ghostText.stats.skipped, skipped + 1);
   });
 
+  test('ghost text below diffuse.ghostText.minConfidence is not shown automatically, but is when asked for', async () => {
+    const editor = await openEditor('export function area(r: number): number {\n  return \n}\n');
+    const pos = new vscode.Position(1, 9);
+    editor.selection = new vscode.Selection(pos, pos);
+    const token = new vscode.CancellationTokenSource().token;
+    const auto = { triggerKind: vscode.InlineCompletionTriggerKind.Automatic, selectedCompletionInfo: undefined };
+    const manual = { triggerKind: vscode.InlineCompletionTriggerKind.Invoke, selectedCompletionInfo: undefined };
+    await setting('ghostText.enabled', true); // automatic requests are answered only when it is on
+    await setting('ghostText.minConfidence', 1);
+    await setting('ghostText.timeBudgetMs', 60_000); // no deadline: the same request gives the same answer
+    const capture = captureRequests(api);
+    try {
+      const below = api.ghostText.stats.belowConfidence;
+      assert.equal(await api.ghostText.provideInlineCompletionItems(editor.document, pos, auto, token), undefined);
+      const confidence = capture.calls[0]?.result?.edits[0]?.confidence;
+      assert.ok(confidence !== undefined && confidence < 1, `the model's answer is less than certain (${confidence})`);
+      assert.equal(api.ghostText.stats.belowConfidence, below + 1, 'hidden for its confidence');
+      await api.ghostText.provideInlineCompletionItems(editor.document, pos, manual, token);
+      assert.equal(capture.calls.length, 2, 'nothing was cached from the hidden answer');
+      assert.equal(api.ghostText.stats.belowConfidence, below + 1, 'Alt+\\ shows what the model has');
+      await setting('ghostText.minConfidence', confidence);
+      const requests = api.ghostText.stats.requests;
+      await api.ghostText.provideInlineCompletionItems(editor.document, pos, auto, token);
+      assert.equal(api.ghostText.stats.requests, requests + 1, 'the settings change emptied the cache');
+      assert.equal(api.ghostText.stats.belowConfidence, below + 1, 'at the threshold it is shown');
+    } finally {
+      capture.restore();
+      await setting('ghostText.minConfidence', undefined);
+      await setting('ghostText.timeBudgetMs', undefined);
+      await setting('ghostText.enabled', false);
+    }
+  });
+
+  test('ghost text with several candidates: one item each, best first (Alt+] / Alt+[ cycle them)', async () => {
+    const editor = await openEditor('export function area(r: number): number {\n  return \n}\n');
+    const pos = new vscode.Position(1, 9);
+    editor.selection = new vscode.Selection(pos, pos);
+    const token = new vscode.CancellationTokenSource().token;
+    const manual = { triggerKind: vscode.InlineCompletionTriggerKind.Invoke, selectedCompletionInfo: undefined };
+    await setting('ghostText.candidates', 3);
+    // the real worker answers; its candidates are set to known texts so the items can be checked
+    const texts = ['Math.PI * r * r;', 'r * r * Math.PI;', 'Math.PI * r ** 2;'];
+    const capture = captureRequests(api, (c) => ({
+      ...c.result!, candidates: texts.map((text, i) => ({ start: 0, end: 0, text, confidence: 0.9 - i / 10 })),
+    }));
+    try {
+      const items = await api.ghostText.provideInlineCompletionItems(editor.document, pos, manual, token);
+      assert.equal(capture.calls[0].params.candidates, 3, 'the request asks for three candidates');
+      assert.deepEqual(items?.map((i) => i.insertText), texts);
+      // a worker without candidates answers with edits alone: one item
+      capture.restore();
+      await setting('ghostText.candidates', 1);
+      const one = await api.ghostText.provideInlineCompletionItems(editor.document, new vscode.Position(1, 9), manual, token);
+      assert.ok((one?.length ?? 0) <= 1);
+    } finally {
+      capture.restore();
+      await setting('ghostText.candidates', undefined);
+    }
+  });
+
+  test('ghost text: VS Code accepts Diffuse\'s suggestion word by word and line by line', async () => {
+    const editor = await openEditor('export function total(values: number[]): number {\n  \n}\n');
+    const doc = editor.document;
+    const pos = new vscode.Position(1, 2);
+    editor.selection = new vscode.Selection(pos, pos);
+    // a known suggestion, served by the provider from its cache (no model output to depend on)
+    const offset = doc.offsetAt(pos);
+    api.ghostText.cache.put(doc.getText().slice(0, offset), doc.getText().slice(offset), 'let sum = 0;\n  for (const v of values) sum += v;');
+    const hits = api.ghostText.stats.cacheHits;
+    await vscode.commands.executeCommand('editor.action.inlineSuggest.trigger');
+    await waitFor(() => api.ghostText.stats.cacheHits > hits, 10_000, `VS Code to ask Diffuse (${JSON.stringify(api.ghostText.stats)})`);
+    let line = doc.lineAt(1).text;
+    for (let i = 0; i < 50 && doc.lineAt(1).text === line; i++) {
+      await vscode.commands.executeCommand('editor.action.inlineSuggest.acceptNextWord');
+      await new Promise((r) => setTimeout(r, 50)); // the suggestion widget may take a frame to show
+    }
+    line = doc.lineAt(1).text;
+    assert.match(line, /^ {2}let ?$/, `one word accepted: "${line}"`);
+    await vscode.commands.executeCommand('editor.action.inlineSuggest.acceptNextLine');
+    await waitFor(() => doc.lineAt(1).text !== line, 5_000, 'the line to be accepted');
+    assert.equal(doc.lineAt(1).text, '  let sum = 0;', 'the rest of the line accepted');
+    assert.ok(!doc.getText().includes('for (const v'), `the second line is not: ${JSON.stringify(doc.getText())}`);
+  });
+
   test('fill at two cursors: one joint request, both spans accepted together as one undo step', async () => {
     const editor = await openEditor();
     const original = editor.document.getText();
@@ -177,12 +396,16 @@ suite('Diffuse in VS Code', () => {
     assert.equal(api.service.workerPid, pid, 'cancelled in the worker, not by killing it');
   });
 
-  /** A full-strength refine of lines 7–13, slowed down and past its first step. */
-  async function refineUnderWay(): Promise<{ editor: vscode.TextEditor; run: Thenable<unknown> }> {
+  /** A full-strength refine (of lines 7–13 of SAMPLE by default), slowed down and past its first step. */
+  async function refineUnderWay(slow = false): Promise<{ editor: vscode.TextEditor; run: Thenable<unknown> }> {
     await setting('threshold', 1); // only what the step budget demands commits: many steps
-    const editor = await openEditor();
-    selectLines(editor, 7, 13);
-    const run = vscode.commands.executeCommand('diffuse.refineSelection', 1);
+    // slow: 60 lines at strength 0.5 (a fixed-length span of some 600 tokens) with a budget of 150
+    // steps, a run of seconds that a test can act during
+    if (slow) await setting('steps', 150);
+    const editor = await openEditor(slow ? longSource(8) : SAMPLE);
+    if (slow) selectLines(editor, 0, 60);
+    else selectLines(editor, 7, 13);
+    const run = vscode.commands.executeCommand('diffuse.refineSelection', slow ? 0.5 : 1);
     await waitFor(() => (api.sessions.get(editor.document)?.step ?? 0) >= 1, 30_000, 'denoising to start');
     return { editor, run };
   }
@@ -224,11 +447,13 @@ suite('Diffuse in VS Code', () => {
       await waitFor(() => api.service.notices.length === notices + 1, 5_000, 'the notification');
       assert.match(api.service.notices[notices], /could not load its model: .*missing/);
       const editor = await openEditor();
+      const original = editor.document.getText();
       selectLines(editor, 1, 2);
       await vscode.commands.executeCommand('diffuse.refineSelection', 1);
       await vscode.commands.executeCommand('diffuse.fillAtCursor');
       assert.equal(api.service.notices.length, notices + 1, 'requests to a broken model add no notification');
-      assert.equal(editor.document.getText().length > 0, true);
+      assert.equal(editor.document.getText(), original, 'failed requests leave the document as it was');
+      assert.equal(api.sessions.get(editor.document), undefined, 'and leave no proposal or run behind');
     } catch (e) {
       throw new Error(`${e}; states seen: ${states.join(' ')}`);
     } finally {

@@ -1,6 +1,7 @@
 // Shared steps of the integration tests: reach the extension, open code, wait for conditions.
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
+import type { DenoiseResult } from '../../src/denoiser/protocol';
 import type { DiffuseApi } from '../../src/extension';
 
 export const EXTENSION_ID = 'diffuse.diffuse';
@@ -52,11 +53,89 @@ export function selectLines(editor: vscode.TextEditor, first: number, last: numb
   editor.selection = new vscode.Selection(first, 0, last, editor.document.lineAt(last).text.length);
 }
 
+/** Sets a user setting and waits until the extension has heard of the change (its listeners have run). */
 export async function setting(key: string, value: unknown): Promise<void> {
-  await vscode.workspace.getConfiguration('diffuse').update(key, value, vscode.ConfigurationTarget.Global);
+  const c = vscode.workspace.getConfiguration('diffuse');
+  if (c.inspect(key)?.globalValue === value) return;
+  let sub: vscode.Disposable | undefined;
+  const heard = new Promise<void>((resolve) => {
+    sub = vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration(`diffuse.${key}`)) resolve();
+    });
+  });
+  try {
+    await c.update(key, value, vscode.ConfigurationTarget.Global);
+    await Promise.race([heard, new Promise((r) => setTimeout(r, 2000))]);
+  } finally {
+    sub?.dispose();
+  }
 }
 
 export async function closeAll(): Promise<void> {
   await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
   await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+}
+
+/** `functions` small functions (8 lines each) joined with `eol`: a file longer than the model's window. */
+export function longSource(functions: number, eol = '\n'): string {
+  const lines: string[] = [];
+  for (let i = 0; i < functions; i++) {
+    lines.push(`export function scale${i}(values: number[], factor = ${i + 1}): number[] {`, '  const out: number[] = [];',
+      '  for (const v of values) {', `    out.push(v * factor + ${i});`, '  }', '  return out;', '}', '');
+  }
+  return lines.join(eol);
+}
+
+/**
+ * How many lines of `before` outside its range [from, to) are not in `after` unchanged, comparing
+ * the text before the range from the start and the text after it from the end (so the range may
+ * have grown or shrunk). A partial line at either edge of the range counts as one line.
+ */
+export function linesLostOutside(before: string, after: string, from: number, to: number): number {
+  const head = before.slice(0, from).split('\n');
+  const tail = before.slice(to).split('\n');
+  const got = after.split('\n');
+  let lost = 0;
+  for (let i = 0; i < head.length - 1; i++) if (got[i] !== head[i]) lost++;
+  if (!after.startsWith(before.slice(0, from)) && lost === 0) lost++;
+  for (let i = 1; i < tail.length; i++) if (got[got.length - tail.length + i] !== tail[i]) lost++;
+  if (!after.endsWith(before.slice(to)) && lost === 0) lost++;
+  return lost;
+}
+
+export interface CapturedRequest {
+  kind: string;
+  params: Record<string, unknown> & { text?: string; start?: number; end?: number };
+  result?: DenoiseResult;
+}
+
+/**
+ * Records the params and results of the requests the extension sends to the real worker, and lets a
+ * test rewrite a result (to give the editor an answer the shipped model rarely gives). `restore()`
+ * puts the service back.
+ */
+export function captureRequests(api: DiffuseApi, rewrite?: (c: CapturedRequest) => DenoiseResult): { calls: CapturedRequest[]; restore(): void } {
+  const service = api.service;
+  const original = service.request;
+  const calls: CapturedRequest[] = [];
+  service.request = function (kind, run, o) {
+    return original.call(service, kind, (client, co) => {
+      const proxy = new Proxy(client, {
+        get(target, key) {
+          const value = Reflect.get(target, key) as unknown;
+          if (typeof value !== 'function') return value;
+          if (key !== 'refine' && key !== 'fill' && key !== 'complete') return value.bind(target);
+          return async (params: CapturedRequest['params'], ro: unknown) => {
+            const c: CapturedRequest = { kind, params };
+            calls.push(c);
+            c.result = await (value as (p: unknown, o: unknown) => Promise<DenoiseResult>).call(target, params, ro);
+            if (rewrite) c.result = rewrite(c);
+            return c.result;
+          };
+        },
+      });
+      return run(proxy, co);
+    }, o);
+  };
+  return { calls, restore: () => { service.request = original; } };
 }
