@@ -1,234 +1,295 @@
 #!/usr/bin/env node
-// Builds the training corpus from code that is installable here: readable sources and type
-// declarations of npm packages (corpus-packages.txt and everything they pull in) and Debian's
-// Python standard library. Writes training/work/corpus/{train,heldout}.jsonl and manifest.json.
+// Builds corpus v2 from code that is installable here: npm packages (corpus-packages.txt and
+// their dependencies) and Debian packages (Python modules, Go and Rust sources, C/C++ headers,
+// Debian's node modules, shell), see corpus/npm.mjs and corpus/debian.mjs.
 //
-//   node training/corpus.mjs [--work DIR] [--heldout-percent 3]
+//   npm run model:corpus [-- --work DIR] [--heldout-percent 2] [--no-fetch]
 //
-// The held-out split is chosen *by package* (a hash of the package name), so evaluation never
-// sees a file whose siblings were trained on.
-import { execFileSync } from 'node:child_process';
+// ── Data format (also in /work/notes/data-format.md and training/DATA-FORMAT.md) ─────────────
+// work/corpus/train-NNN.jsonl   training documents, ~100 M characters per shard
+// work/corpus/heldout.jsonl     held-out documents (whole packages, never in train)
+//   one JSON object per line: { package, path, lang, text }; text is UTF-8, LF line ends only
+//   (the engine normalises CRLF, so no CR anywhere), special-token strings not yet escaped.
+// work/corpus/manifest.json     every package (name, version, licence, source, split, files,
+//                               chars), the mix per language, filter/dedup/decontamination counts
+// tokenizer.mjs then writes work/data/{train.bin, heldout.bin, meta.json}: little-endian uint16
+// token ids (vocabulary ≤ 65,536), every document as bos … eos, documents back to back.
+// ──────────────────────────────────────────────────────────────────────────────────────────────
+//
+// Per package (in the order of a hash of its name): language by extension, filters (generated,
+// minified, vendored, data-like, too long lines; corpus/filters.mjs), build variants of one file
+// (npm's src/ vs dist/cjs vs dist/esm), exact and near-duplicate removal across the whole corpus
+// (corpus/dedup.mjs), HumanEval decontamination (corpus/decontaminate.mjs), a cap per package and
+// per language (the mix), then tab conversion of a share of space-indented files (corpus/tabs.mjs).
+// The held-out split is chosen by package, so evaluation never sees a file whose siblings were
+// trained on; near-duplicates across the split are removed like any other.
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { DEBIAN_GROUPS, debianLicense, fetchDebian } from './corpus/debian.mjs';
+import { Decontaminator, loadHumanEvalProblems } from './corpus/decontaminate.mjs';
+import { exactKey, minhashSignature, NearDupIndex } from './corpus/dedup.mjs';
+import { languageOf, normaliseLineEnds, rejectReason, variantKey, variantPreference, MAX_CHARS } from './corpus/filters.mjs';
+import { npmPackages, walkFiles } from './corpus/npm.mjs';
+import { indentStyle, isTabIndented, spacesToTabs } from './corpus/tabs.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const { values: opts } = parseArgs({
-  options: {
-    work: { type: 'string', default: path.join(here, 'work') },
-    'heldout-percent': { type: 'string', default: '3' },
-    'python-stdlib': { type: 'string', default: '/usr/lib/python3.11' },
-  },
-});
 
-const CODE_EXT = /\.(d\.ts|ts|tsx|mts|cts|js|mjs|cjs|jsx|py)$/;
-const MIN_BYTES = 200;
-const MAX_BYTES = 600_000;
-const MAX_LINE = 400;
-const MAX_MEAN_LINE = 100;
-const PACKAGE_CAP_BYTES = 12_000_000;
-const HELDOUT_PACKAGE_MAX_BYTES = 2_000_000;
-const heldoutPercent = Number(opts['heldout-percent']);
+/** Most characters per language (train and held out together): this sets the mix. */
+export const LANGUAGE_CAPS = {
+  typescript: 240e6, javascript: 230e6, python: 230e6,
+  go: 55e6, rust: 45e6, 'c-cpp': 50e6, shell: 8e6, css: 14e6, html: 10e6,
+};
+/** Share of space-indented files converted to tabs, for languages almost never tab-indented. */
+export const TAB_CONVERT = { python: 0.15, typescript: 0.25, javascript: 0.25, rust: 0.2, css: 0.25, html: 0.25 };
+const PACKAGE_CAP_CHARS = 12_000_000;
+const HELDOUT_PACKAGE_MAX_CHARS = 2_000_000;
+const SHARD_CHARS = 100_000_000;
+const NEAR_DUP_THRESHOLD = 0.8;
 
-const npmDir = path.join(opts.work, 'npm');
-const outDir = path.join(opts.work, 'corpus');
+function hashUnit(s) {
+  return parseInt(createHash('sha1').update(s).digest('hex').slice(0, 8), 16) / 2 ** 32;
+}
 
-function installNpmPackages() {
-  const wanted = fs.readFileSync(path.join(here, 'corpus-packages.txt'), 'utf8')
-    .split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
-  if (fs.existsSync(path.join(npmDir, 'node_modules', '.package-lock.json'))) {
-    console.log(`corpus: npm packages already installed in ${npmDir}`);
-    return;
+export function isHeldOut(packageName, percent) {
+  return hashUnit('diffuse-split:' + packageName) * 100 < percent;
+}
+
+function installNpm(listFile, npmDir, log) {
+  const wanted = fs.readFileSync(listFile, 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+  const stamp = path.join(npmDir, 'installed-list.txt');
+  if (fs.existsSync(stamp) && fs.readFileSync(stamp, 'utf8') === wanted.join('\n')) {
+    log(`npm: the ${wanted.length} listed packages are already installed`);
+    return Promise.resolve();
   }
   fs.mkdirSync(npmDir, { recursive: true });
   fs.writeFileSync(path.join(npmDir, 'package.json'), JSON.stringify({ name: 'diffuse-corpus', private: true }));
-  console.log(`corpus: installing ${wanted.length} npm packages (and their dependencies) into ${npmDir}`);
-  execFileSync('npm', ['install', '--ignore-scripts', '--legacy-peer-deps', '--no-audit', '--no-fund',
-    '--no-save', '--loglevel=error', ...wanted], { cwd: npmDir, stdio: 'inherit' });
+  log(`npm: installing ${wanted.length} packages and their dependencies into ${npmDir}`);
+  return new Promise((resolve, reject) => {
+    const child = spawn('npm', ['install', '--ignore-scripts', '--legacy-peer-deps', '--no-audit', '--no-fund',
+      '--no-save', '--loglevel=error', ...wanted], { cwd: npmDir, stdio: 'inherit' });
+    child.on('close', (code) => {
+      if (code !== 0) return reject(new Error(`npm install failed (exit ${code})`));
+      fs.writeFileSync(stamp, wanted.join('\n'));
+      resolve();
+    });
+  });
 }
 
-/** Every installed package folder (scoped and nested ones too), each with its package.json. */
-function* npmPackageDirs(nodeModules) {
-  if (!fs.existsSync(nodeModules)) return;
-  for (const entry of fs.readdirSync(nodeModules)) {
-    if (entry.startsWith('.')) continue;
-    const dir = path.join(nodeModules, entry);
-    if (entry.startsWith('@')) {
-      for (const sub of fs.readdirSync(dir)) yield* packageAndNested(path.join(dir, sub));
-    } else {
-      yield* packageAndNested(dir);
+/** Candidate files of a package: `{ rel, abs }` for files whose language is known. */
+function* candidateFiles(pkg) {
+  for (const rel of walkFiles(pkg.root)) {
+    if (pkg.source === 'debian' && rel.startsWith('usr/share/doc/')) continue;
+    const abs = path.join(pkg.root, rel);
+    let lang = languageOf(rel);
+    if (!lang && pkg.source === 'debian' && /^usr\/s?bin\//.test(rel)) {
+      let head = '';
+      try {
+        const fd = fs.openSync(abs, 'r');
+        const buf = Buffer.alloc(80);
+        const n = fs.readSync(fd, buf, 0, 80, 0);
+        fs.closeSync(fd);
+        head = buf.subarray(0, n).toString('latin1').split('\n')[0];
+      } catch { continue; }
+      lang = languageOf(rel, head);
     }
+    if (lang) yield { rel, abs, lang };
   }
 }
 
-function* packageAndNested(dir) {
-  if (!fs.existsSync(path.join(dir, 'package.json'))) return;
-  yield dir;
-  yield* npmPackageDirs(path.join(dir, 'node_modules'));
-}
-
-function* walkFiles(dir, skipDir) {
-  let entries;
-  try { entries = fs.readdirSync(dir, { withFileTypes: true }); } catch { return; }
-  for (const e of entries) {
-    const p = path.join(dir, e.name);
-    if (e.isDirectory()) {
-      if (!skipDir(e.name)) yield* walkFiles(p, skipDir);
-    } else if (e.isFile()) {
-      yield p;
-    }
+/** Debian's Python standard library is one package but many projects: one unit per module. */
+function expandStdlib(pkg) {
+  const libDir = path.join(pkg.root, 'usr', 'lib');
+  const pyDir = fs.existsSync(libDir) ? fs.readdirSync(libDir).find((d) => /^python3\.\d+$/.test(d)) : null;
+  if (!pyDir) return [pkg];
+  const units = new Map();
+  for (const rel of walkFiles(path.join(libDir, pyDir))) {
+    const top = rel.includes('/') ? rel.split('/')[0] : rel.replace(/\.py$/, '');
+    if (top === 'site-packages' || top === 'dist-packages') continue;
+    units.set(top, true);
   }
+  return [...units.keys()].sort().map((top) => ({
+    ...pkg,
+    name: `${pkg.name}:${top}`,
+    root: path.join(libDir, pyDir),
+    only: top,
+  }));
 }
 
-/** Why a file's text is not readable code, or null when it is. */
-function rejectReason(rel, text) {
-  if (/\.min\.|\.bundle\.|-bundle\./.test(rel)) return 'minified';
-  if (text.length < MIN_BYTES) return 'small';
-  if (text.length > MAX_BYTES) return 'large';
-  if (text.includes('sourceMappingURL=data:')) return 'sourcemap';
-  if (text.includes('\u0000')) return 'binary';
-  const lines = text.split('\n');
-  let total = 0;
-  for (const line of lines) {
-    if (line.length > MAX_LINE) return 'long-line';
-    total += line.length;
-  }
-  if (total / lines.length > MAX_MEAN_LINE) return 'dense';
-  if (/^\s*\/\/ Code generated|@generated|DO NOT EDIT/m.test(text.slice(0, 600))) return 'generated';
-  return null;
-}
+async function main() {
+  const { values: opts } = parseArgs({
+    options: {
+      work: { type: 'string', default: path.join(here, 'work') },
+      'heldout-percent': { type: 'string', default: '2' },
+      'no-fetch': { type: 'boolean', default: false },
+      // for trying the pipeline quickly: only every N-th package (by the hash order)
+      sample: { type: 'string', default: '1' },
+      humaneval: { type: 'string', default: path.join(here, 'benchmarks', 'human-eval-infilling', 'HumanEval-SingleLineInfilling.jsonl.gz') },
+    },
+  });
+  const t0 = Date.now();
+  const times = {};
+  const log = (m) => console.log(`[${((Date.now() - t0) / 1000).toFixed(0)} s] ${m}`);
+  const work = path.resolve(opts.work);
+  const heldoutPercent = Number(opts['heldout-percent']);
+  const npmDir = path.join(work, 'npm');
+  const outDir = path.join(work, 'corpus');
 
-/**
- * Packages often ship one source file several times (src/, lib/, dist/cjs, dist/esm, esm5 …).
- * Files that share this key are build variants of one another; keep only the best one.
- */
-function variantKey(rel) {
-  const noExt = rel.replace(CODE_EXT, '');
-  return noExt.split('/').filter((p) => !/^(src|lib|dist|build|cjs|esm|esm5|esm2015|es|es5|es6|es2015|es2017|es2020|umd|module|modules|node|browser|types|typings|out|_esm|_cjs|_types)$/.test(p)).join('/');
-}
+  // 1. sources (cached under work/: a second build downloads nothing)
+  const npmDone = opts['no-fetch'] ? Promise.resolve() : installNpm(path.join(here, 'corpus-packages.txt'), npmDir, log);
+  const sample = Number(opts.sample);
+  const sampled = (name) => sample <= 1 || Math.floor(hashUnit('diffuse-sample:' + name) * sample) === 0;
+  const debian = await fetchDebian(work, log, { download: !opts['no-fetch'], keep: (p) => sampled(p.name) });
+  await npmDone;
+  times.fetchSeconds = (Date.now() - t0) / 1000;
 
-function variantPreference(rel) {
-  let score = 0;
-  if (/(^|\/)src\//.test(rel)) score += 4;
-  if (/\.(ts|tsx|mts|cts)$/.test(rel) && !rel.endsWith('.d.ts')) score += 3;
-  if (rel.endsWith('.d.ts')) score += 1; // declarations are kept beside .js, but win over a second .d.ts copy
-  if (/(^|\/)(cjs|umd)\//.test(rel)) score -= 1;
-  return score;
-}
+  const humanevalFile = fs.existsSync(opts.humaneval) ? opts.humaneval
+    : path.join(here, '..', '..', 'shared', 'benchmarks', 'human-eval-infilling', 'HumanEval-SingleLineInfilling.jsonl.gz');
+  const decon = new Decontaminator(loadHumanEvalProblems(humanevalFile));
+  log(`decontamination: ${decon.keys.length} HumanEval problems from ${humanevalFile}`);
 
-function hashOf(s) {
-  return createHash('sha1').update(s).digest('hex');
-}
+  const packages = [
+    ...npmPackages(npmDir).filter((p) => sampled(p.name)),
+    ...debian.flatMap((p) => {
+      const pkg = { name: p.name, version: p.version, license: debianLicense(p.root, p.name), root: p.root, source: 'debian', group: p.group };
+      return p.name === 'libpython3.11-stdlib' ? expandStdlib(pkg) : [pkg];
+    }),
+  ].map((p) => ({ ...p, order: hashUnit('diffuse-order:' + p.name) }))
+    .sort((a, b) => a.order - b.order);
+  log(`packages: ${packages.length}`);
 
-function isHeldOut(packageName) {
-  return parseInt(hashOf('diffuse-split:' + packageName).slice(0, 8), 16) % 100 < heldoutPercent;
-}
-
-function collectPackage(name, version, license, root, files, seen, stats) {
-  const variants = new Map();
-  for (const abs of files) {
-    const rel = path.relative(root, abs).split(path.sep).join('/');
-    if (!CODE_EXT.test(rel)) continue;
-    let text;
-    try { text = fs.readFileSync(abs, 'utf8'); } catch { continue; }
-    const reason = rejectReason(rel, text);
-    if (reason) { stats[reason] = (stats[reason] ?? 0) + 1; continue; }
-    // declarations and implementations of one module are different texts: separate variant groups
-    const key = variantKey(rel) + (rel.endsWith('.d.ts') ? '#d' : '');
-    const prev = variants.get(key);
-    if (!prev || variantPreference(rel) > variantPreference(prev.rel)) {
-      if (prev) stats.variant = (stats.variant ?? 0) + 1;
-      variants.set(key, { rel, text });
-    } else {
-      stats.variant = (stats.variant ?? 0) + 1;
-    }
-  }
-  const docs = [];
-  let bytes = 0;
-  for (const { rel, text } of [...variants.values()].sort((a, b) => a.rel.localeCompare(b.rel))) {
-    const h = hashOf(text);
-    if (seen.has(h)) { stats.duplicate = (stats.duplicate ?? 0) + 1; continue; }
-    if (bytes + text.length > PACKAGE_CAP_BYTES) { stats.cap = (stats.cap ?? 0) + 1; continue; }
-    seen.add(h);
-    bytes += text.length;
-    docs.push({ package: name, path: rel, text });
-  }
-  return { name, version, license, files: docs.length, bytes, docs };
-}
-
-function npmPackages(seen, stats) {
-  const out = [];
-  const seenNames = new Set();
-  for (const dir of npmPackageDirs(path.join(npmDir, 'node_modules'))) {
-    let pj;
-    try { pj = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')); } catch { continue; }
-    if (!pj.name || seenNames.has(pj.name + '@' + pj.version)) continue;
-    seenNames.add(pj.name + '@' + pj.version);
-    const license = typeof pj.license === 'string' ? pj.license : pj.license?.type ?? 'UNKNOWN';
-    const files = walkFiles(dir, (d) => d === 'node_modules' || d.startsWith('.'));
-    out.push(collectPackage(pj.name, pj.version, license, dir, files, seen, stats));
-  }
-  return out;
-}
-
-/** Debian's Python standard library; each top-level module or package counts as one package. */
-function pythonPackages(seen, stats) {
-  const root = opts['python-stdlib'];
-  if (!fs.existsSync(root)) return [];
-  const version = path.basename(root).replace('python', '');
-  const groups = new Map();
-  for (const abs of walkFiles(root, (d) => d === '__pycache__' || d === 'site-packages' || d === 'dist-packages' || d.startsWith('.'))) {
-    const rel = path.relative(root, abs);
-    const top = rel.includes(path.sep) ? rel.split(path.sep)[0] : rel.replace(/\.py$/, '');
-    if (!groups.has(top)) groups.set(top, []);
-    groups.get(top).push(abs);
-  }
-  const out = [];
-  for (const [top, files] of [...groups].sort()) {
-    out.push(collectPackage(`python-stdlib:${top}`, version, 'PSF-2.0', root, files, seen, stats));
-  }
-  return out;
-}
-
-function main() {
-  installNpmPackages();
-  const seen = new Set();
-  const stats = {};
-  const packages = [...npmPackages(seen, stats), ...pythonPackages(seen, stats)]
-    .filter((p) => p.files > 0)
-    .sort((a, b) => a.name.localeCompare(b.name));
+  const stats = { rejected: {}, variant: 0, exactDuplicate: 0, nearDuplicate: 0, packageCap: 0, languageCap: 0, contaminated: { files: 0, byRule: {}, problems: {}, examples: [] } };
+  const seenExact = new Set();
+  const near = new NearDupIndex(NEAR_DUP_THRESHOLD);
+  const langChars = Object.fromEntries(Object.keys(LANGUAGE_CAPS).map((l) => [l, 0]));
+  const mix = { train: {}, heldout: {} };
+  const tabs = {};
+  fs.rmSync(outDir, { recursive: true, force: true });
   fs.mkdirSync(outDir, { recursive: true });
-  const writers = { train: [], heldout: [] };
-  const totals = { train: { files: 0, bytes: 0, packages: 0, byExtension: {} }, heldout: { files: 0, bytes: 0, packages: 0, byExtension: {} } };
-  for (const p of packages) {
-    // a very large package would dominate the held-out split and make it one code style
-    const split = isHeldOut(p.name) && p.bytes <= HELDOUT_PACKAGE_MAX_BYTES ? 'heldout' : 'train';
-    p.split = split;
-    totals[split].packages += 1;
-    for (const d of p.docs) {
-      writers[split].push(JSON.stringify(d));
-      totals[split].files += 1;
-      totals[split].bytes += d.text.length;
-      const ext = d.path.endsWith('.d.ts') ? '.d.ts' : path.extname(d.path);
-      totals[split].byExtension[ext] = (totals[split].byExtension[ext] ?? 0) + d.text.length;
+  const shards = [];
+  let shardFd = null;
+  let shardChars = 0;
+  const heldoutFd = fs.openSync(path.join(outDir, 'heldout.jsonl'), 'w');
+  const writeTrain = (line, chars) => {
+    if (shardFd === null || shardChars >= SHARD_CHARS) {
+      if (shardFd !== null) fs.closeSync(shardFd);
+      const name = `train-${String(shards.length).padStart(3, '0')}.jsonl`;
+      shards.push(name);
+      shardFd = fs.openSync(path.join(outDir, name), 'w');
+      shardChars = 0;
     }
+    fs.writeSync(shardFd, line);
+    shardChars += chars;
+  };
+
+  const manifestPackages = [];
+  let done = 0;
+  for (const pkg of packages) {
+    done += 1;
+    if (done % 1000 === 0) log(`${done}/${packages.length} packages; ${JSON.stringify(langChars)}`);
+    // build variants: keep the preferred copy of each file (src/ and .ts before dist/ and .js)
+    const variants = new Map();
+    for (const f of candidateFiles(pkg)) {
+      if (pkg.only && f.rel.split('/')[0].replace(/\.py$/, '') !== pkg.only) continue;
+      if (langChars[f.lang] >= LANGUAGE_CAPS[f.lang]) { stats.languageCap += 1; continue; }
+      const key = variantKey(f.rel);
+      const prev = variants.get(key);
+      if (prev && variantPreference(prev.rel) >= variantPreference(f.rel)) { stats.variant += 1; continue; }
+      if (prev) stats.variant += 1;
+      variants.set(key, f);
+    }
+    const split = isHeldOut(pkg.name, heldoutPercent) ? 'heldout' : 'train';
+    const docs = [];
+    let chars = 0;
+    for (const f of [...variants.values()].sort((a, b) => (a.rel < b.rel ? -1 : 1))) {
+      let text;
+      try {
+        if (fs.statSync(f.abs).size > MAX_CHARS * 2) { stats.rejected.large = (stats.rejected.large ?? 0) + 1; continue; }
+        text = normaliseLineEnds(fs.readFileSync(f.abs, 'utf8'));
+      } catch { continue; }
+      const reason = rejectReason(f.rel, text);
+      if (reason) { stats.rejected[reason] = (stats.rejected[reason] ?? 0) + 1; continue; }
+      if (chars + text.length > PACKAGE_CAP_CHARS) { stats.packageCap += 1; continue; }
+      if (langChars[f.lang] + text.length > LANGUAGE_CAPS[f.lang]) { stats.languageCap += 1; continue; }
+      const ek = exactKey(text);
+      if (seenExact.has(ek)) { stats.exactDuplicate += 1; continue; }
+      seenExact.add(ek);
+      const sig = minhashSignature(text);
+      if (sig && near.find(sig) >= 0) { stats.nearDuplicate += 1; continue; }
+      const hit = decon.check(text);
+      if (hit) {
+        const c = stats.contaminated;
+        c.files += 1;
+        c.byRule[hit.rule] = (c.byRule[hit.rule] ?? 0) + 1;
+        c.problems[hit.problem] = (c.problems[hit.problem] ?? 0) + 1;
+        if (c.examples.length < 50) c.examples.push(`${pkg.name}/${f.rel} (${hit.rule}, ${hit.problem})`);
+        continue;
+      }
+      if (sig) near.add(sig);
+      chars += text.length;
+      langChars[f.lang] += text.length;
+      docs.push({ rel: f.rel, lang: f.lang, text });
+    }
+    if (!docs.length) continue;
+    const finalSplit = split === 'heldout' && chars <= HELDOUT_PACKAGE_MAX_CHARS ? 'heldout' : 'train';
+    for (const d of docs) {
+      const t = (tabs[d.lang] ??= { files: 0, tabBefore: 0, converted: 0, tabAfter: 0 });
+      t.files += 1;
+      let text = d.text;
+      const tabbed = isTabIndented(text);
+      if (tabbed) t.tabBefore += 1;
+      const share = TAB_CONVERT[d.lang];
+      if (!tabbed && share && hashUnit('diffuse-tabs:' + pkg.name + '/' + d.rel) < share) {
+        const { unit, spaceLines } = indentStyle(text);
+        if (spaceLines >= 3 && (unit === 2 || unit === 4 || unit === 8)) {
+          text = spacesToTabs(text, unit);
+          t.converted += 1;
+        }
+      }
+      if (tabbed || text !== d.text) t.tabAfter += 1;
+      const m = (mix[finalSplit][d.lang] ??= { files: 0, chars: 0 });
+      m.files += 1;
+      m.chars += text.length;
+      const line = JSON.stringify({ package: pkg.name, path: d.rel, lang: d.lang, text }) + '\n';
+      if (finalSplit === 'heldout') fs.writeSync(heldoutFd, line);
+      else writeTrain(line, text.length);
+    }
+    manifestPackages.push({ name: pkg.name, version: pkg.version, license: pkg.license, source: pkg.source, group: pkg.group, split: finalSplit, files: docs.length, chars });
   }
+  if (shardFd !== null) fs.closeSync(shardFd);
+  fs.closeSync(heldoutFd);
+  times.totalSeconds = (Date.now() - t0) / 1000;
+
+  const totals = {};
   for (const split of ['train', 'heldout']) {
-    fs.writeFileSync(path.join(outDir, `${split}.jsonl`), writers[split].join('\n') + '\n');
+    const ps = manifestPackages.filter((p) => p.split === split);
+    totals[split] = { packages: ps.length, files: ps.reduce((n, p) => n + p.files, 0), chars: ps.reduce((n, p) => n + p.chars, 0) };
   }
+  const licenses = {};
+  for (const p of manifestPackages) licenses[p.license] = (licenses[p.license] ?? 0) + 1;
   const manifest = {
+    version: 2,
     built: new Date().toISOString(),
-    filters: { MIN_BYTES, MAX_BYTES, MAX_LINE, MAX_MEAN_LINE, PACKAGE_CAP_BYTES, heldoutPercent },
-    rejected: stats,
+    settings: { LANGUAGE_CAPS, TAB_CONVERT, PACKAGE_CAP_CHARS, HELDOUT_PACKAGE_MAX_CHARS, heldoutPercent, NEAR_DUP_THRESHOLD, debianGroups: DEBIAN_GROUPS.map((g) => ({ name: g.name, budgetMB: g.budgetMB })) },
+    times,
     totals,
-    packages: packages.map(({ name, version, license, files, bytes, split }) => ({ name, version, license, files, bytes, split })),
+    mix,
+    tabs,
+    stats,
+    licenses: Object.fromEntries(Object.entries(licenses).sort((a, b) => b[1] - a[1])),
+    shards: { train: shards, heldout: 'heldout.jsonl' },
+    packages: manifestPackages.sort((a, b) => (a.name < b.name ? -1 : 1)),
   };
   fs.writeFileSync(path.join(outDir, 'manifest.json'), JSON.stringify(manifest, null, 1));
-  console.log(`corpus: ${packages.length} packages; train ${totals.train.files} files ${(totals.train.bytes / 1e6).toFixed(1)} MB; ` +
-    `held out ${totals.heldout.files} files ${(totals.heldout.bytes / 1e6).toFixed(1)} MB in ${totals.heldout.packages} packages`);
-  console.log('corpus: rejected', JSON.stringify(stats));
+  log(`corpus: train ${totals.train.files} files ${(totals.train.chars / 1e6).toFixed(1)} M chars in ${totals.train.packages} packages; ` +
+    `held out ${totals.heldout.files} files ${(totals.heldout.chars / 1e6).toFixed(1)} M chars in ${totals.heldout.packages} packages`);
+  log(`corpus: exact duplicates ${stats.exactDuplicate}, near duplicates ${stats.nearDuplicate}, contaminated ${stats.contaminated.files} ${JSON.stringify(stats.contaminated.byRule)}`);
+  log(`corpus: mix (train, M chars) ${Object.entries(mix.train).map(([l, m]) => `${l} ${(m.chars / 1e6).toFixed(1)}`).join(', ')}`);
 }
 
-main();
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  main().catch((e) => { console.error(`corpus: ${e.message}`); process.exit(1); });
+}

@@ -1,16 +1,26 @@
 #!/usr/bin/env node
-// Trains the byte-level BPE tokenizer on the training split and encodes the corpus into token
-// files for train.py.
+// Tokenizer v2: trains the byte-level BPE tokenizer on corpus v2's training split and encodes the
+// corpus into token files for train.py.
 //
-//   node training/tokenizer.mjs [--work DIR] [--vocab 8192] [--sample-mb 80] [--encode-only]
+//   npm run model:tokenizer [-- --vocab 16384] [--sample-mb 120] [--encode-only] [--measure 8192,16384,24576]
 //
-// Writes work/tokenizer/{tokenizer.json,tokenizer_config.json} and
-// work/data/{train.bin,heldout.bin,meta.json} (uint16 ids, each file as bos … eos).
+// Writes work/tokenizer/{tokenizer.json,tokenizer_config.json} (also copied to
+// training/tokenizer-v2/, which is committed so model v2 is trained and shipped with exactly it)
+// and work/data/{train.bin,heldout.bin,meta.json}: little-endian uint16 ids, every document as
+// bos … eos, documents back to back (format: training/corpus.mjs, /work/notes/data-format.md).
+//
+// Whitespace: before byte-level BPE, every "\n" is its own piece and so is the indentation that
+// follows it ("\n\t\treturn x" → "\n", "\t\t", "return", " x"). No token spans a line break or
+// joins indentation to code, so a prefix that ends after a line's indentation (where the editor's
+// cursor usually is) ends on a token boundary, and the model never has to write indentation the
+// document already has. The GPT-2 split of the byte-level pre-tokenizer would otherwise glue the
+// indentation's last space to the first word (" return") and newlines to indentation.
 //
 // The Node binding's train() always uses the default BpeTrainer (30k vocabulary, no special
-// tokens). BPE merges are learned greedily, so the first N merges of that run *are* the
-// N-merge vocabulary: we keep the specials, the full 256-symbol byte alphabet and the first
-// merges, which gives an exact smaller tokenizer without a trainer argument.
+// tokens). BPE merges are learned greedily, so the first N merges of that run *are* the N-merge
+// vocabulary: we keep the specials, the full 256-symbol byte alphabet and the first merges, which
+// gives an exact smaller tokenizer without a trainer argument.
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,27 +28,44 @@ import { parseArgs } from 'node:util';
 import tokenizers from 'tokenizers';
 import { SPECIAL_TOKENS, escapeSpecialTokens } from './special-tokens.mjs';
 
-const { Tokenizer, BPE, byteLevelPreTokenizer, byteLevelAlphabet } = tokenizers;
+const { Tokenizer, byteLevelAlphabet } = tokenizers;
 const here = path.dirname(fileURLToPath(import.meta.url));
-const { values: opts } = parseArgs({
-  options: {
-    work: { type: 'string', default: path.join(here, 'work') },
-    vocab: { type: 'string', default: '8192' },
-    'sample-mb': { type: 'string', default: '80' },
-    'encode-only': { type: 'boolean', default: false },
-  },
-});
-const corpusDir = path.join(opts.work, 'corpus');
-const tokDir = path.join(opts.work, 'tokenizer');
-const dataDir = path.join(opts.work, 'data');
 
-function readDocs(split) {
-  const file = path.join(corpusDir, `${split}.jsonl`);
-  return fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+/** The pre-tokenizer of tokenizer v2 (tokenizer.json form; both tokenizer libraries read it). */
+export const PRE_TOKENIZER = {
+  type: 'Sequence',
+  pretokenizers: [
+    { type: 'Split', pattern: { Regex: '\n' }, behavior: 'Isolated', invert: false },
+    // pieces no longer contain "\n", so ^ is the start of a line: its indentation
+    { type: 'Split', pattern: { Regex: '^[ \t]+' }, behavior: 'Isolated', invert: false },
+    { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true },
+  ],
+};
+
+/** The tokenizer of tokenizer v1 (models/diffuse-small), for comparisons only. */
+export const PRE_TOKENIZER_V1 = { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true };
+
+function tokenizerJson(preTokenizer, vocab, merges) {
+  return {
+    version: '1.0',
+    truncation: null,
+    padding: null,
+    added_tokens: SPECIAL_TOKENS.map((content, id) => ({
+      id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true,
+    })),
+    normalizer: null,
+    pre_tokenizer: preTokenizer,
+    post_processor: null,
+    decoder: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true },
+    model: {
+      type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: null, end_of_word_suffix: null,
+      fuse_unk: false, byte_fallback: false, ignore_merges: false, vocab, merges,
+    },
+  };
 }
 
 /** Builds the final tokenizer JSON from a (larger) trained one: specials, bytes, first merges. */
-export function truncateBpe(trained, vocabSize) {
+export function truncateBpe(trained, vocabSize, preTokenizer = trained.pre_tokenizer) {
   const alphabet = byteLevelAlphabet();
   // null prototype: "toString" and friends are real tokens here, not inherited properties
   const vocab = Object.create(null);
@@ -54,70 +81,13 @@ export function truncateBpe(trained, vocabSize) {
     merges.push([a, b]);
     if (!Object.hasOwn(vocab, merged)) vocab[merged] = next++;
   }
-  return {
-    version: '1.0',
-    truncation: null,
-    padding: null,
-    added_tokens: SPECIAL_TOKENS.map((content, id) => ({
-      id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true,
-    })),
-    normalizer: null,
-    pre_tokenizer: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true },
-    post_processor: null,
-    decoder: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true },
-    model: {
-      type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: null, end_of_word_suffix: null,
-      fuse_unk: false, byte_fallback: false, ignore_merges: false, vocab, merges,
-    },
-  };
+  return tokenizerJson(preTokenizer, vocab, merges);
 }
 
-function trainTokenizer() {
-  const docs = readDocs('train');
-  // A deterministic sample keeps training fast; merges of frequent pieces are stable under sampling.
-  const budget = Number(opts['sample-mb']) * 1e6;
-  const step = Math.max(1, Math.ceil(docs.reduce((n, d) => n + d.text.length, 0) / budget));
-  const textDir = path.join(opts.work, 'tokenizer-text');
-  fs.rmSync(textDir, { recursive: true, force: true });
-  fs.mkdirSync(textDir, { recursive: true });
-  const files = [];
-  let shard = [];
-  let size = 0;
-  const flush = () => {
-    if (!shard.length) return;
-    const f = path.join(textDir, `shard-${String(files.length).padStart(3, '0')}.txt`);
-    fs.writeFileSync(f, shard.join('\n'));
-    files.push(f);
-    shard = [];
-    size = 0;
-  };
-  docs.forEach((d, i) => {
-    if (i % step !== 0) return;
-    shard.push(escapeSpecialTokens(d.text));
-    size += d.text.length;
-    if (size > 8e6) flush();
-  });
-  flush();
-  console.log(`tokenizer: training BPE on ${files.length} shards (every ${step}. file)`);
-  const t0 = Date.now();
-  const tok = new Tokenizer(BPE.empty());
-  tok.setPreTokenizer(byteLevelPreTokenizer(false, true));
-  tok.train(files);
-  const trainedPath = path.join(textDir, 'trained-full.json');
-  tok.save(trainedPath);
-  const trained = JSON.parse(fs.readFileSync(trainedPath, 'utf8'));
-  const final = truncateBpe(trained, Number(opts.vocab));
-  fs.mkdirSync(tokDir, { recursive: true });
-  fs.writeFileSync(path.join(tokDir, 'tokenizer.json'), JSON.stringify(final));
-  fs.writeFileSync(path.join(tokDir, 'tokenizer_config.json'), JSON.stringify(tokenizerConfig(), null, 2));
-  fs.rmSync(textDir, { recursive: true, force: true });
-  console.log(`tokenizer: ${Object.keys(final.model.vocab).length} tokens, ${final.model.merges.length} merges in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
-}
-
-function tokenizerConfig() {
+export function tokenizerConfig(contextLength = 1024) {
   return {
     tokenizer_class: 'PreTrainedTokenizerFast',
-    model_max_length: 1024,
+    model_max_length: contextLength,
     pad_token: '<|pad|>',
     mask_token: '<|mask|>',
     bos_token: '<|bos|>',
@@ -128,52 +98,220 @@ function tokenizerConfig() {
   };
 }
 
-async function encodeSplit(tok, split, { bos, eos }) {
-  const docs = readDocs(split);
-  const chunks = [];
-  let total = 0;
-  const batch = 256;
-  for (let i = 0; i < docs.length; i += batch) {
-    const texts = docs.slice(i, i + batch).map((d) => escapeSpecialTokens(d.text));
-    const encs = await tok.encodeBatch(texts, { addSpecialTokens: false });
-    for (const e of encs) {
-      const ids = e.getIds();
-      // bos … eos around every file: the editor's canvas starts with bos when its prefix reaches
-      // the top of the file and ends with eos when its suffix reaches the end
-      const arr = new Uint16Array(ids.length + 2);
-      arr[0] = bos;
-      arr.set(ids, 1);
-      arr[ids.length + 1] = eos;
-      chunks.push(arr);
-      total += arr.length;
-    }
+/** The documents of one corpus file, in order. */
+function* readDocs(file) {
+  // shards are ~100 M characters: one string each is well within V8's limit
+  const text = fs.readFileSync(file, 'utf8');
+  let start = 0;
+  while (start < text.length) {
+    let end = text.indexOf('\n', start);
+    if (end < 0) end = text.length;
+    if (end > start) yield JSON.parse(text.slice(start, end));
+    start = end + 1;
   }
-  const out = new Uint16Array(total);
-  let off = 0;
-  for (const c of chunks) { out.set(c, off); off += c.length; }
-  fs.writeFileSync(path.join(dataDir, `${split}.bin`), Buffer.from(out.buffer, out.byteOffset, out.byteLength));
-  console.log(`tokenizer: ${split}: ${docs.length} files -> ${total} tokens`);
-  return total;
 }
 
-async function encodeCorpus() {
+function corpusFiles(corpusDir, split) {
+  if (split === 'heldout') return [path.join(corpusDir, 'heldout.jsonl')];
+  const manifest = JSON.parse(fs.readFileSync(path.join(corpusDir, 'manifest.json'), 'utf8'));
+  return manifest.shards.train.map((f) => path.join(corpusDir, f));
+}
+
+/** Writes a deterministic sample of the training text (every step-th document) for BPE training. */
+function writeSample(corpusDir, textDir, sampleChars) {
+  const files = corpusFiles(corpusDir, 'train');
+  const manifest = JSON.parse(fs.readFileSync(path.join(corpusDir, 'manifest.json'), 'utf8'));
+  const step = Math.max(1, Math.round(manifest.totals.train.chars / sampleChars));
+  fs.rmSync(textDir, { recursive: true, force: true });
+  fs.mkdirSync(textDir, { recursive: true });
+  const out = [];
+  let shard = [];
+  let size = 0;
+  let i = 0;
+  const flush = () => {
+    if (!shard.length) return;
+    const f = path.join(textDir, `sample-${String(out.length).padStart(3, '0')}.txt`);
+    fs.writeFileSync(f, shard.join('\n'));
+    out.push(f);
+    shard = [];
+    size = 0;
+  };
+  for (const file of files) {
+    for (const d of readDocs(file)) {
+      if (i++ % step !== 0) continue;
+      shard.push(escapeSpecialTokens(d.text));
+      size += d.text.length;
+      if (size > 8e6) flush();
+    }
+  }
+  flush();
+  return { files: out, step };
+}
+
+/** Trains the full default-size BPE with the given pre-tokenizer; returns its JSON. */
+function trainFull(preTokenizer, sampleFiles, scratch) {
+  const seedPath = path.join(scratch, 'seed.json');
+  fs.writeFileSync(seedPath, JSON.stringify(tokenizerJson(preTokenizer, {}, [])));
+  const tok = Tokenizer.fromFile(seedPath);
+  tok.train(sampleFiles);
+  const trainedPath = path.join(scratch, 'trained-full.json');
+  tok.save(trainedPath);
+  return JSON.parse(fs.readFileSync(trainedPath, 'utf8'));
+}
+
+/** Characters per token of a tokenizer JSON on a list of texts. */
+async function charsPerToken(json, texts, scratch) {
+  const p = path.join(scratch, `measure-${crypto.randomUUID()}.json`);
+  fs.writeFileSync(p, JSON.stringify(json));
+  const tok = Tokenizer.fromFile(p);
+  let chars = 0;
+  let tokens = 0;
+  for (let i = 0; i < texts.length; i += 256) {
+    const encs = await tok.encodeBatch(texts.slice(i, i + 256), { addSpecialTokens: false });
+    encs.forEach((e, j) => { tokens += e.getIds().length; chars += texts[i + j].length; });
+  }
+  fs.rmSync(p);
+  return chars / tokens;
+}
+
+function sha256File(file) {
+  const h = crypto.createHash('sha256');
+  const fd = fs.openSync(file, 'r');
+  const buf = Buffer.alloc(1 << 24);
+  let n;
+  while ((n = fs.readSync(fd, buf, 0, buf.length, null)) > 0) h.update(buf.subarray(0, n));
+  fs.closeSync(fd);
+  return h.digest('hex');
+}
+
+async function encodeSplit(tok, files, outFile, { bos, eos }) {
+  const fd = fs.openSync(outFile, 'w');
+  let total = 0;
+  let docs = 0;
+  const byLang = {};
+  for (const file of files) {
+    let batch = [];
+    const flush = async () => {
+      if (!batch.length) return;
+      const encs = await tok.encodeBatch(batch.map((d) => escapeSpecialTokens(d.text)), { addSpecialTokens: false });
+      const parts = [];
+      encs.forEach((e, j) => {
+        const ids = e.getIds();
+        // bos … eos around every file: the editor's canvas starts with bos when its prefix reaches
+        // the top of the file and ends with eos when its suffix reaches the end
+        const arr = new Uint16Array(ids.length + 2);
+        arr[0] = bos;
+        arr.set(ids, 1);
+        arr[ids.length + 1] = eos;
+        parts.push(arr);
+        total += arr.length;
+        docs += 1;
+        const l = (byLang[batch[j].lang ?? 'unknown'] ??= { docs: 0, chars: 0, tokens: 0 });
+        l.docs += 1;
+        l.chars += batch[j].text.length;
+        l.tokens += ids.length;
+      });
+      for (const a of parts) fs.writeSync(fd, Buffer.from(a.buffer, a.byteOffset, a.byteLength));
+      batch = [];
+    };
+    for (const d of readDocs(file)) {
+      batch.push(d);
+      if (batch.length >= 512) await flush();
+    }
+    await flush();
+  }
+  fs.closeSync(fd);
+  return { docs, tokens: total, byLang };
+}
+
+async function main() {
+  const { values: opts } = parseArgs({
+    options: {
+      work: { type: 'string', default: path.join(here, 'work') },
+      vocab: { type: 'string', default: '16384' },
+      'sample-mb': { type: 'string', default: '120' },
+      'encode-only': { type: 'boolean', default: false },
+      measure: { type: 'string', default: '' },
+      'measure-docs': { type: 'string', default: '3000' },
+    },
+  });
+  const t0 = Date.now();
+  const log = (m) => console.log(`[${((Date.now() - t0) / 1000).toFixed(0)} s] ${m}`);
+  const corpusDir = path.join(opts.work, 'corpus');
+  const tokDir = path.join(opts.work, 'tokenizer');
+  const dataDir = path.join(opts.work, 'data');
+  const scratch = path.join(opts.work, 'tokenizer-text');
+  const vocabSize = Number(opts.vocab);
+  const report = {};
+
+  if (!opts['encode-only']) {
+    const { files, step } = writeSample(corpusDir, scratch, Number(opts['sample-mb']) * 1e6);
+    log(`tokenizer: training BPE on ${files.length} sample files (every ${step}. document)`);
+    const trained = trainFull(PRE_TOKENIZER, files, scratch);
+    log(`tokenizer: trained ${trained.model.merges.length} merges`);
+    const final = truncateBpe(trained, vocabSize, PRE_TOKENIZER);
+    fs.mkdirSync(tokDir, { recursive: true });
+    fs.writeFileSync(path.join(tokDir, 'tokenizer.json'), JSON.stringify(final));
+    fs.writeFileSync(path.join(tokDir, 'tokenizer_config.json'), JSON.stringify(tokenizerConfig(), null, 2));
+    log(`tokenizer: ${Object.keys(final.model.vocab).length} tokens, ${final.model.merges.length} merges`);
+    if (opts.measure) {
+      // chars/token on held-out documents for other vocabulary sizes and for v1's pre-tokenizer
+      const held = [...readDocs(path.join(corpusDir, 'heldout.jsonl'))];
+      const n = Number(opts['measure-docs']);
+      const sample = held.filter((_, i) => i % Math.max(1, Math.floor(held.length / n)) === 0).map((d) => escapeSpecialTokens(d.text));
+      const trainedV1 = trainFull(PRE_TOKENIZER_V1, files, scratch);
+      report.measure = { heldoutDocs: sample.length, heldoutChars: sample.reduce((a, t) => a + t.length, 0), v2: {}, v1PreTokenizer: {} };
+      for (const v of opts.measure.split(',').map(Number)) {
+        report.measure.v2[v] = Number((await charsPerToken(truncateBpe(trained, v, PRE_TOKENIZER), sample, scratch)).toFixed(4));
+        report.measure.v1PreTokenizer[v] = Number((await charsPerToken(truncateBpe(trainedV1, v, PRE_TOKENIZER_V1), sample, scratch)).toFixed(4));
+        log(`tokenizer: vocab ${v}: ${report.measure.v2[v]} chars/token (v1's pre-tokenizer: ${report.measure.v1PreTokenizer[v]})`);
+      }
+    }
+    fs.rmSync(scratch, { recursive: true, force: true });
+    const committed = path.join(here, 'tokenizer-v2');
+    fs.mkdirSync(committed, { recursive: true });
+    fs.copyFileSync(path.join(tokDir, 'tokenizer.json'), path.join(committed, 'tokenizer.json'));
+    fs.copyFileSync(path.join(tokDir, 'tokenizer_config.json'), path.join(committed, 'tokenizer_config.json'));
+  }
+
   const tok = Tokenizer.fromFile(path.join(tokDir, 'tokenizer.json'));
   const json = JSON.parse(fs.readFileSync(path.join(tokDir, 'tokenizer.json'), 'utf8'));
   const vocab = json.model.vocab;
   const special = { pad: vocab['<|pad|>'], mask: vocab['<|mask|>'], bos: vocab['<|bos|>'], eos: vocab['<|eos|>'] };
   fs.mkdirSync(dataDir, { recursive: true });
-  const counts = {};
-  for (const split of ['train', 'heldout']) counts[split] = await encodeSplit(tok, split, special);
-  // byte-level BPE writes '\n' as 'Ċ'; these ids let train.py cut line-aligned spans
+  const splits = {};
+  for (const split of ['train', 'heldout']) {
+    const t = Date.now();
+    splits[split] = await encodeSplit(tok, corpusFiles(corpusDir, split), path.join(dataDir, `${split}.bin`), special);
+    splits[split].sha256 = sha256File(path.join(dataDir, `${split}.bin`));
+    splits[split].seconds = (Date.now() - t) / 1000;
+    log(`tokenizer: ${split}: ${splits[split].docs} documents -> ${splits[split].tokens} tokens`);
+  }
+  // "\n" is always a token of its own (see PRE_TOKENIZER), so this is exactly one id; the list
+  // form is kept for train.py, which reads v1's data too
   const newlineIds = Object.entries(vocab).filter(([t]) => t.includes('Ċ')).map(([, id]) => id).sort((a, b) => a - b);
+  // tokens made only of spaces/tabs (Ġ is the space, ĉ the tab): indentation pieces
+  const indentIds = Object.entries(vocab).filter(([t]) => /^[Ġĉ]+$/.test(t)).map(([, id]) => id).sort((a, b) => a - b);
+  const heldLangs = splits.heldout.byLang;
   fs.writeFileSync(path.join(dataDir, 'meta.json'), JSON.stringify({
-    vocab_size: Object.keys(vocab).length, special, newline_token_ids: newlineIds, tokens: counts,
-  }));
+    format: 2,
+    vocab_size: Object.keys(vocab).length,
+    special,
+    newline_token_ids: newlineIds,
+    indent_token_ids: indentIds,
+    tokens: { train: splits.train.tokens, heldout: splits.heldout.tokens },
+    docs: { train: splits.train.docs, heldout: splits.heldout.docs },
+    sha256: { train: splits.train.sha256, heldout: splits.heldout.sha256 },
+    tokens_by_lang: { train: splits.train.byLang, heldout: heldLangs },
+    heldout_chars_per_token: Number((Object.values(heldLangs).reduce((a, l) => a + l.chars, 0) / Object.values(heldLangs).reduce((a, l) => a + l.tokens, 0)).toFixed(4)),
+    tokenizer_sha256: sha256File(path.join(tokDir, 'tokenizer.json')),
+  }, null, 1));
   fs.copyFileSync(path.join(tokDir, 'tokenizer.json'), path.join(dataDir, 'tokenizer.json'));
   fs.copyFileSync(path.join(tokDir, 'tokenizer_config.json'), path.join(dataDir, 'tokenizer_config.json'));
+  if (report.measure) fs.writeFileSync(path.join(tokDir, 'measure.json'), JSON.stringify(report.measure, null, 1));
+  log('tokenizer: done');
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  if (!opts['encode-only']) trainTokenizer();
-  await encodeCorpus();
+  main().catch((e) => { console.error(`tokenizer: ${e.message}`); process.exit(1); });
 }
