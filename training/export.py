@@ -39,12 +39,14 @@ def parse_args(argv=None):
     p.add_argument("--tokenizer", default="", help="folder with tokenizer.json and tokenizer_config.json")
     p.add_argument("--meta", default="", help="data meta.json (special ids); default: the checkpoint's")
     p.add_argument("--log-dir", default="", help="folder with eval.jsonl/log.jsonl; default: the checkpoint's")
-    p.add_argument("--out", required=True, help="model folder, e.g. models/diffuse-small")
+    p.add_argument("--out", default="", help="model folder, e.g. models/diffuse-small")
     p.add_argument("--name", default="", help="default: the name of the --out folder")
     p.add_argument("--context-length", type=int, default=0,
                    help="tokens the editor may send (denoiser.json); default and most: the training window")
     p.add_argument("--reference", default="", help="write PyTorch logits on random inputs here (JSON)")
     p.add_argument("--fp32", action="store_true", help="keep float32 weights (default: int8, quantize.py)")
+    p.add_argument("--compact", default="", help="instead of a model folder, write the checkpoint's weights as int8 "
+                   "(what the int8 ONNX holds, about as small) to this file; --ckpt reads it back")
     return p.parse_args(argv)
 
 
@@ -186,8 +188,43 @@ def update_curve(dest, log_dir, upto):
     return len(old), len(new)
 
 
+def compact_checkpoint(ck):
+    """The checkpoint with its matrices int8 (quantize_weight: one scale per output row, exactly
+    what the int8 ONNX stores) and without the optimiser: the fallback a GPU run returns when
+    the ONNX export fails there (see device-train.sh). Exporting it gives the same int8 model."""
+    from quantize import quantize_weight
+    weights = {}
+    for k, v in ck["model"].items():
+        if v.dim() == 2:
+            q, scale = quantize_weight(v.float().numpy())
+            weights[k] = (torch.from_numpy(q), torch.from_numpy(scale))
+        else:
+            weights[k] = v.float()
+    keep = ("model_config", "args", "meta", "step", "tokens_seen")
+    return dict(model_int8=weights, **{k: ck[k] for k in keep if k in ck})
+
+
+def state_from_compact(weights):
+    """compact_checkpoint's weights back as a float32 state dict (w = (q * scale).T)."""
+    state = {}
+    for k, v in weights.items():
+        if isinstance(v, tuple):
+            q, scale = v
+            state[k] = (q.float() * scale).T.contiguous()
+        else:
+            state[k] = v
+    return state
+
+
 def main(argv=None):
     a = parse_args(argv)
+    if a.compact:
+        ck = torch_load(a.ckpt)
+        torch.save(compact_checkpoint(ck), a.compact)
+        print(f"compact int8 checkpoint {a.compact}: {os.path.getsize(a.compact) / 1e6:.1f} MB", flush=True)
+        return
+    if not a.out:
+        raise SystemExit("export.py: --out (the model folder) is required")
     if a.random_init:
         torch.manual_seed(a.seed)
         cfg = DenoiserConfig(**parse_overrides(a.config))
@@ -196,7 +233,7 @@ def main(argv=None):
         ck = torch_load(a.ckpt)
         cfg = DenoiserConfig(**ck["model_config"])
         model = Denoiser(cfg)
-        model.load_state_dict(ck["model"])
+        model.load_state_dict(state_from_compact(ck["model_int8"]) if "model_int8" in ck else ck["model"])
         log_dir = a.log_dir or os.path.dirname(a.ckpt)
     model.eval()  # fp32, no autocast: the graph's weights and arithmetic are float32
     meta = ck.get("meta")

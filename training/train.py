@@ -74,12 +74,13 @@ CONFIG = dict(
     sub_frac=0.1,                # share of rows that also get random substitutions (Refine signal)
     sub_rate_min=0.03, sub_rate_max=0.05,    # share of the visible tokens substituted
     sub_loss_weight=1.0,
-    loss_slots=0.5,              # loss positions per batch, as a share of its tokens: one fixed shape
-                                 # (compiled graphs, oneDNN's RSS creep); about 0.35 are used on average
+    loss_slots=0.45,             # loss positions per batch, as a share of its tokens: one fixed shape
+                                 # (compiled graphs, oneDNN's RSS creep); about 0.32 are used on average
     # optimisation
     batch_size=32,               # rows per optimiser step and process
     grad_accum=1,                # micro-batches per step (batch_size must divide evenly)
     lr=2e-3, warmup_steps=300, cooldown_steps=0,
+    cooldown_frac=0.0,           # a cool-down over this share of the run's steps (when its end is known); wins over cooldown_steps
     weight_decay=0.1, beta1=0.9, beta2=0.95, grad_clip=1.0,
     # run control: -1 = no limit; 0 stops before the first step (checkpoint + eval of what was
     # loaded, e.g. to turn an exported model into last.pt). max_steps and max_tokens count across resumes.
@@ -128,11 +129,12 @@ class TokenData:
 
 
 def space_token_ids(folder, meta):
-    """Ids of tokens made of spaces and tabs only: from meta.json (`space_token_ids`) or else from
-    the byte-level BPE vocabulary of a tokenizer.json in the data folder or its sibling tokenizer/
-    (space is 'Ġ', tab 'ĉ' there). None found: editor spans start at line starts instead."""
-    if "space_token_ids" in meta:
-        return list(meta["space_token_ids"])
+    """Ids of tokens made of spaces and tabs only: from meta.json (`indent_token_ids`, corpus v2)
+    or else from the byte-level BPE vocabulary of a tokenizer.json in the data folder or its
+    sibling tokenizer/ (space is 'Ġ', tab 'ĉ' there). None found: editor spans start at line
+    starts instead (tokenizer v1 puts a line's indentation into its newline token anyway)."""
+    if "indent_token_ids" in meta:
+        return list(meta["indent_token_ids"])
     for candidate in (os.path.join(folder, "tokenizer.json"), os.path.join(folder, "..", "tokenizer", "tokenizer.json")):
         if os.path.exists(candidate):
             with open(candidate, encoding="utf-8") as f:
@@ -327,6 +329,7 @@ def make_batch(windows, rng, a, data):
         pos, tgt, wts = pos[keep], tgt[keep], wts[keep] * (len(wts) / M)
     extra = M - len(pos)  # dummy positions (row 0, slot 0) with weight 0
     return dict(
+        live=np.array(len(pos), dtype=np.int64),  # loss positions in use (the rest is padding)
         input_ids=ids,
         positions=np.concatenate([pos, np.zeros(extra, dtype=np.int64)]),
         targets=np.concatenate([tgt, np.zeros(extra, dtype=np.int64)]),
@@ -536,13 +539,14 @@ def main(argv=None):
         model = torch.compile(model)
 
     peak = peak_flops(a, device)
-    M = loss_slot_count(a, micro, a.seq_len)
-    step_flops = a.grad_accum * world * raw_model.train_flops(micro * a.seq_len, a.seq_len, M)
+    # MFU counts the head only where a loss is taken (not the padded slots it also runs on)
+    def batch_flops(live):
+        return raw_model.train_flops(micro * a.seq_len, a.seq_len, live)
     if master:
         print(f"model {raw_model.num_params() / 1e6:.2f} M params {asdict(cfg)}; device {device}"
               f"{' ' + torch.cuda.get_device_name(device) if device.type == 'cuda' else ''}, world {world}; "
               f"{'compiled' if compiled else 'eager'}, {'fused AdamW' if fused else 'AdamW'}, {a.workers} loader workers; "
-              f"{step_flops / (a.batch_size * world * a.seq_len) / 1e6:.0f} MFLOP per token; "
+              f"{batch_flops(0.32 * micro * a.seq_len) / (micro * a.seq_len) / 1e6:.0f} MFLOP per token; "
               f"{'resuming' if ck is not None else 'init from ' + a.init_from if a.init_from else 'fresh'} "
               f"at step {step}, {tokens_seen:,} tokens", flush=True)
 
@@ -589,6 +593,8 @@ def main(argv=None):
         return (b[k].to(device, non_blocking=True) for k in ("input_ids", "positions", "targets", "weights"))
 
     def forward_backward(b, sync_grads):
+        nonlocal log_flops
+        log_flops += batch_flops(int(b["live"])) * world
         ids, pos, tgt, w = to_device(b)
         with (nullcontext() if sync_grads or not ddp else model.no_sync()):
             with autocast:
@@ -597,6 +603,7 @@ def main(argv=None):
             loss.backward()
         return loss.detach()
 
+    log_flops = 0.0
     start_time = last_ckpt = last_eval = time.time()
     if compiled and a.max_steps != step:
         # Compile before the clock of the logs starts, on a batch the run will see anyway (the
@@ -617,7 +624,7 @@ def main(argv=None):
             print(f"compiled in {time.time() - t0:.0f} s", flush=True)
     start_step = step
     loop_start = time.time()
-    log_loss, log_tokens, log_start = [], 0, time.time()
+    log_loss, log_tokens, log_start, log_flops = [], 0, time.time(), 0.0
 
     def planned_end_step():
         """The step this run will end at, if known (for the cool-down)."""
@@ -634,11 +641,12 @@ def main(argv=None):
     def lr_at():
         warm = min(1.0, (step - opt_start_step + 1) / a.warmup_steps) if a.warmup_steps else 1.0
         cool = 1.0
-        end = planned_end_step() if a.cooldown_steps else None
+        end = planned_end_step() if a.cooldown_steps or a.cooldown_frac else None
         if end is not None:
-            into = step + 1 - (end - a.cooldown_steps)  # reaches 10% at the run's last step
+            length = max(1, int(a.cooldown_frac * (end - start_step))) if a.cooldown_frac else a.cooldown_steps
+            into = step + 1 - (end - length)  # reaches 10% at the run's last step
             if into > 0:
-                cool = 1.0 - 0.9 * min(1.0, into / a.cooldown_steps)
+                cool = 1.0 - 0.9 * min(1.0, into / length)
         return a.lr * warm * cool
 
     model.train()
@@ -689,12 +697,12 @@ def main(argv=None):
             rec = dict(step=step, tokens_seen=tokens_seen, loss=float(np.mean(losses)), lr=lr,
                        tokens_per_s=log_tokens / elapsed, time=time.time())
             if peak:
-                rec["mfu"] = step_flops * len(losses) / elapsed / (peak * world)
+                rec["mfu"] = log_flops / elapsed / (peak * world)
             if master:
                 append_jsonl(os.path.join(a.out, "log.jsonl"), rec)
                 print(f"step {step} tokens {tokens_seen / 1e6:.2f}M loss {rec['loss']:.4f} lr {lr:.2e} "
                       f"{rec['tokens_per_s']:.0f} tok/s" + (f" MFU {100 * rec['mfu']:.1f} %" if peak else ""), flush=True)
-            log_loss, log_tokens, log_start = [], 0, time.time()
+            log_loss, log_tokens, log_start, log_flops = [], 0, time.time(), 0.0
 
     recent_losses += [float(x) for x in log_loss]
     save()

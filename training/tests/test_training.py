@@ -21,6 +21,7 @@ from model import Denoiser, DenoiserConfig  # noqa: E402
 
 VOCAB = 96
 NEWLINES = [4, 5]  # "\n" and "\n    " in a real tokenizer
+SPACES = [6, 7]    # "    " and "\t": indentation tokens
 TINY = ["--n-layer", "2", "--d-model", "64", "--n-head", "2", "--threads", "1", "--seq-len", "64",
         "--batch-size", "16", "--log-every", "5", "--eval-windows", "16", "--warmup-steps", "10"]
 
@@ -35,10 +36,11 @@ def write_corpus(folder, n_docs=400, seed=0):
         for _ in range(rng.integers(2, 5)):
             name, arg = rng.integers(20, 50), rng.integers(50, 80)
             out += [10, name, 11, arg, 12, 13, 4]                      # def name ( arg ) :\n
+            indent = [int(rng.choice(SPACES))]
             for _ in range(rng.integers(1, 4)):
                 op = rng.integers(14, 18)
-                out += [5, arg, op, rng.integers(80, VOCAB), 4]        #     arg op k\n
-            out += [5, 19, name, 11, arg, 12, 4]                       #     return name ( arg )\n
+                out += [*indent, arg, op, rng.integers(80, VOCAB), 4]  #     arg op k\n
+            out += [*indent, 19, name, 11, arg, 12, 5]                 #     return name ( arg )\n    
         return out + [3]                                               # eos
 
     os.makedirs(folder, exist_ok=True)
@@ -46,7 +48,7 @@ def write_corpus(folder, n_docs=400, seed=0):
         tokens = np.array([t for _ in range(n) for t in doc()], dtype="<u2")
         tokens.tofile(os.path.join(folder, name))
     meta = {"vocab_size": VOCAB, "special": {"pad": 0, "mask": 1, "bos": 2, "eos": 3},
-            "newline_token_ids": NEWLINES}
+            "newline_token_ids": NEWLINES, "indent_token_ids": SPACES}
     with open(os.path.join(folder, "meta.json"), "w") as f:
         json.dump(meta, f)
 
@@ -160,6 +162,27 @@ class TrainingTest(unittest.TestCase):
             else:
                 self.assertTrue(torch.equal(got[k], w), k)
 
+    def test_compact_checkpoint_exports_the_same_int8_model(self):
+        # The GPU run's fallback when the ONNX export fails there: int8 weights that export here
+        # to exactly the int8 model the checkpoint itself gives.
+        import onnx
+        self.run_train("compact", "--max-steps", "3")
+        ckpt = os.path.join(self.tmp, "compact", "last.pt")
+        compact = os.path.join(self.tmp, "compact", "compact.pt")
+        export.main(["--ckpt", ckpt, "--compact", compact])
+        self.assertLess(os.path.getsize(compact), 0.5 * os.path.getsize(ckpt))
+        a, b = os.path.join(self.tmp, "models", "from-ckpt"), os.path.join(self.tmp, "models", "from-compact")
+        export.main(["--ckpt", ckpt, "--out", a])
+        export.main(["--ckpt", compact, "--out", b])
+        ia = {i.name: onnx.numpy_helper.to_array(i) for i in onnx.load(os.path.join(a, "model.onnx")).graph.initializer}
+        ib = {i.name: onnx.numpy_helper.to_array(i) for i in onnx.load(os.path.join(b, "model.onnx")).graph.initializer}
+        self.assertEqual(ia.keys(), ib.keys())
+        for k in ia:
+            self.assertTrue(np.array_equal(ia[k], ib[k]) if ia[k].dtype == np.int8 else np.allclose(ia[k], ib[k], rtol=1e-6, atol=0), k)
+        with open(os.path.join(b, "denoiser.json")) as f:
+            info = json.load(f)
+        self.assertEqual((info["training"]["steps"], info["context_length"], info["trained_context_length"]), (3, 64, 64))
+
     def test_training_curve_survives_chained_runs(self):
         dest = os.path.join(self.tmp, "curve.json")
 
@@ -226,6 +249,97 @@ class TrainingTest(unittest.TestCase):
         self.assertEqual(len(b["positions"]), train.loss_slot_count(a, 8, 64))
         live = b["weights"] > 0
         self.assertTrue((b["input_ids"].reshape(-1)[b["positions"][live]] == data.mask).all())
+
+
+    def test_weighted_cross_entropy_matches_torch(self):
+        # The hand-written loss and its gradient against F.cross_entropy, in float32 and in bf16
+        # (the autocast logits), with zero weights (the padded loss slots) among the rows.
+        g = torch.Generator().manual_seed(0)
+        for dtype, tol in ((torch.float32, 1e-5), (torch.bfloat16, 1e-2)):
+            logits = (3 * torch.randn(300, 257, generator=g)).to(dtype).requires_grad_()
+            target = torch.randint(0, 257, (300,), generator=g)
+            weight = torch.rand(300, generator=g)
+            weight[::7] = 0.0
+            got = train.WeightedCrossEntropy.apply(logits, target, weight)
+            (got * 1.7).backward()
+            got_grad = logits.grad.clone()
+            logits.grad = None
+            ref_logits = logits.detach().float().requires_grad_()
+            want = (torch.nn.functional.cross_entropy(ref_logits, target, reduction="none") * weight).sum()
+            (want * 1.7).backward()
+            self.assertLess(abs(got.item() - want.item()), 1e-5 * abs(want.item()), dtype)
+            self.assertEqual(got_grad.dtype, dtype)
+            err = (got_grad.float() - ref_logits.grad).abs().max().item()
+            self.assertLess(err, tol * ref_logits.grad.abs().max().item(), dtype)
+            self.assertTrue(bool((got_grad[::7] == 0).all()), "a zero weight must give a zero gradient")
+
+    def test_editor_spans(self):
+        a = SimpleNamespace(**train.CONFIG)
+        data = train.TokenData(self.data)
+        self.assertEqual(list(np.flatnonzero(data.is_space)), SPACES)
+        rng = np.random.default_rng(5)
+        kinds, multi_line_blocks = {}, 0
+        for _ in range(400):
+            body = train.sample_windows(data.train, rng, 1, 63)[0]
+            spans = train.editor_spans(body, data.is_newline, data.is_space, rng, a)
+            self.assertTrue(spans)
+            self.assertLessEqual(sum(e - s for s, e, _ in spans), a.span_max_frac * len(body))
+            for (_, e1, _), (s2, _, _) in zip(spans, spans[1:]):
+                self.assertLess(e1, s2)
+            first_nl = int(np.flatnonzero(data.is_newline[body])[0])
+            for s, e, kind in spans:
+                kinds[kind] = kinds.get(kind, 0) + 1
+                self.assertGreater(s, first_nl)  # never in the row's first (maybe cut) line
+                self.assertFalse(data.is_space[body[s]] or data.is_newline[body[s]], (kind, s, body))
+                line_start = int(np.flatnonzero(data.is_newline[body[:s]])[-1]) + 1
+                before = body[line_start:s]
+                newlines = int(data.is_newline[body[s:e]].sum())
+                if kind in ("line", "block"):
+                    # after the indentation: only indentation between the line start and the span
+                    self.assertTrue(data.is_space[before].all(), (kind, before))
+                    self.assertTrue(data.is_newline[body[e - 1]])
+                    self.assertEqual(newlines if kind == "line" else min(newlines, 1), 1)
+                    multi_line_blocks += kind == "block" and newlines >= 2
+                else:  # mid-line: some typed text of the line stays in the prefix
+                    self.assertTrue((~data.is_space[before]).any(), before)
+                    self.assertLessEqual(newlines, 1)
+                    self.assertTrue(newlines == 0 or data.is_newline[body[e - 1]])
+        self.assertEqual(set(kinds), {"line", "mid", "block"})
+        self.assertGreater(multi_line_blocks, 20)
+        self.assertGreater(min(kinds.values()), 60, kinds)
+
+        # a batch of editor-span rows teaches the span's end: pad targets follow the spans
+        b = train.make_batch(train.sample_windows(data.train, rng, 16, 64), rng,
+                             SimpleNamespace(**{**train.CONFIG, "mdlm_frac": 0.0, "editor_span_frac": 1.0, "sub_frac": 0.0}), data)
+        live = b["weights"] > 0
+        self.assertGreater(int((b["targets"][live] == data.pad).sum()), 0)
+        self.assertGreater(int((b["targets"][live] != data.pad).sum()), 0)
+
+    def test_batches_do_not_depend_on_workers(self):
+        # Batch i comes from its own seed: worker processes change nothing (so resume stays exact)
+        a = SimpleNamespace(**{**train.CONFIG, "seq_len": 64, "workers": 0})
+        data = train.TokenData(self.data)
+        inline = train.batch_loader(data, a, 0, 8, 5, pin=False)
+        pooled = train.batch_loader(data, SimpleNamespace(**{**vars(a), "workers": 2}), 0, 8, 5, pin=False)
+        direct = train.Batches(data, a, 0, 8)
+        for i in range(5, 9):
+            x, y, z = next(inline), next(pooled), direct[i]
+            for k in ("input_ids", "positions", "targets", "weights"):
+                self.assertTrue(torch.equal(x[k], y[k]) and torch.equal(x[k], z[k]), (i, k))
+        self.assertFalse(torch.equal(direct[5]["input_ids"], direct[6]["input_ids"]))
+        self.assertFalse(torch.equal(direct[5]["input_ids"], train.Batches(data, a, 1, 8)[5]["input_ids"]))
+
+    def test_loss_slots_are_fixed_and_unbiased(self):
+        data = train.TokenData(self.data)
+        rng = np.random.default_rng(9)
+        windows = train.sample_windows(data.train, rng, 8, 64)
+        full = train.make_batch(windows, np.random.default_rng(1), SimpleNamespace(**{**train.CONFIG, "loss_slots": 1.0, "mdlm_frac": 1.0}), data)
+        tight = train.make_batch(windows, np.random.default_rng(1), SimpleNamespace(**{**train.CONFIG, "loss_slots": 0.1, "mdlm_frac": 1.0}), data)
+        self.assertEqual(len(tight["positions"]), 64)
+        n_full = int((full["weights"] > 0).sum())
+        self.assertGreater(n_full, 64)  # the tight batch had to subsample
+        # the subsample's weights are scaled by n/M: the total weight is kept on average
+        self.assertAlmostEqual(float(tight["weights"].mean()) * 64 / float(full["weights"].sum()), 1.0, delta=0.5)
 
 
 if __name__ == "__main__":
