@@ -1,10 +1,13 @@
 #!/usr/bin/env node
-// Evaluates a model folder on held-out infill cases through the product's own path
-// (`diffuse complete`: the same client, worker and sampler as the editor) and writes the
-// table into the folder's MODEL_CARD.md.
+// Evaluates a model folder through the product's own path (`diffuse complete`: the same client,
+// worker and sampler as the editor) and writes the tables into the folder's MODEL_CARD.md:
+// first HumanEval-Infilling pass@1 (training/humaneval.mjs: all 1,033 single-line problems and
+// 200 multi-line ones), then held-out infill cases of the corpus (skipped, with a note, when the
+// corpus is not built here).
 //
 //   node training/eval.mjs [--model models/diffuse-small] [--heldout training/work/corpus/heldout.jsonl]
 //        [--single 200] [--multi 100] [--seed 1] [--no-card] [--json FILE] [--quick]
+//        [--no-humaneval] [--humaneval-multi 200] [--no-heldout-eval]
 //        [--curve-only --history models/diffuse-small/eval-history.json]   (an older checkpoint's point)
 //        [--headline-only --cli-args="--steps 4"]   (the headline schedule with another setting)
 //
@@ -14,10 +17,12 @@
 // baseline is measured on the same cases.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import tokenizers from 'tokenizers';
+import { evaluate as humanEval, writeCard as writeHumanEvalCard } from './humaneval.mjs';
 import { escapeSpecialTokens } from './special-tokens.mjs';
 import { normalise, similarity } from './similarity.mjs';
 
@@ -42,6 +47,9 @@ const { values: opts } = parseArgs({
     history: { type: 'string' },
     // extra `diffuse complete` options for every run, e.g. "--block-length 16"
     'cli-args': { type: 'string', default: '' },
+    humaneval: { type: 'boolean', default: true },
+    'humaneval-multi': { type: 'string', default: '200' },
+    'heldout-eval': { type: 'boolean', default: true },
   },
   allowNegative: true,
 });
@@ -148,6 +156,22 @@ const pct = (x) => `${(100 * x).toFixed(1)} %`;
 const f2 = (x) => x.toFixed(3);
 
 async function main() {
+  const headlineOnly = opts.quick || opts['curve-only'] || opts['headline-only'];
+  const cliArgs = opts['cli-args'].split(' ').filter(Boolean);
+  if (opts.humaneval && !opts['curve-only'] && !opts['headline-only']) {
+    const he = await humanEval({
+      model: path.resolve(opts.model), seed: 1, threads: Number(opts.threads), jobs: os.cpus().length, timeoutS: 10, cliArgs,
+      counts: opts.quick ? { single: 20, multi: 10 } : { single: Infinity, multi: Number(opts['humaneval-multi']) }, progress: true,
+    });
+    if (opts.card && !opts.quick) {
+      writeHumanEvalCard(opts.model, he, JSON.parse(fs.readFileSync(path.join(opts.model, 'denoiser.json'), 'utf8')), cliArgs);
+    }
+  }
+  if (!opts['heldout-eval']) return;
+  if (!fs.existsSync(opts.heldout)) {
+    console.log(`held-out eval skipped: no ${path.relative(root, opts.heldout)} (npm run model:corpus writes it)`);
+    return;
+  }
   const nSingle = opts.quick ? 12 : Number(opts.single);
   const nMulti = opts.quick ? 6 : Number(opts.multi);
   const docs = fs.readFileSync(opts.heldout, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
@@ -159,7 +183,6 @@ async function main() {
   const denoiser = JSON.parse(fs.readFileSync(path.join(opts.model, 'denoiser.json'), 'utf8'));
 
   const rows = [];
-  const headlineOnly = opts.quick || opts['curve-only'] || opts['headline-only'];
   const schedules = headlineOnly
     ? [{ name: 'threshold 0.8, ≤ 8 calls', args: ['--steps', '8'] }]
     : [
