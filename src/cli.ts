@@ -110,7 +110,9 @@ async function main(argv: string[]): Promise<number> {
           result = await client.fill({ text, cursors: [at], maxTokens: num(values['max-tokens'], 'max-tokens'), sampler, context }, { onProgress });
         }
         const updated = applyEdits(text, result.edits);
-        process.stdout.write(createTwoFilesPatch(file, file + ' (diffuse)', text, updated, '', '', { context: 3 }));
+        // Refine below strength 1 corrects: correct code comes back as it was.
+        if (updated === text) process.stderr.write('no change the model is sure of\n');
+        else process.stdout.write(createTwoFilesPatch(file, file + ' (diffuse)', text, updated, '', '', { context: 3 }));
         process.stderr.write(`${result.steps} model calls, ${result.ms} ms, ${result.canvasTokens}-token canvas\n`);
         return 0;
       }
@@ -162,7 +164,8 @@ async function completeLines(client: DenoiserClient, sampler: SamplerSettings, c
       if (typeof req.prefix !== 'string' || typeof (req.suffix ?? '') !== 'string') throw new UsageError('"prefix" and "suffix" must be strings');
       if (req.maxTokens !== undefined && typeof req.maxTokens !== 'number') throw new UsageError('"maxTokens" must be a number');
       const r = await client.complete({ prefix: req.prefix, suffix: (req.suffix as string | undefined) ?? '', maxTokens: req.maxTokens as number | undefined, sampler, context });
-      process.stdout.write(JSON.stringify({ id, completion: r.edits[0].text, steps: r.steps, ms: r.ms }) + '\n');
+      const confidence = Math.round(r.edits[0].confidence * 1000) / 1000;
+      process.stdout.write(JSON.stringify({ id, completion: r.edits[0].text, confidence, steps: r.steps, ms: r.ms }) + '\n');
     } catch (e) {
       const message = e instanceof SyntaxError ? `invalid JSON: ${e.message}` : e instanceof Error ? e.message : String(e);
       process.stdout.write(JSON.stringify({ id, error: message }) + '\n');

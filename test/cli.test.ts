@@ -30,12 +30,27 @@ describe('diffuse CLI', () => {
 
   test('refine prints every step and a diff of the selected lines, and leaves the file alone', async () => {
     const before = fs.readFileSync(SAMPLE, 'utf8');
-    const r = await runCli(['refine', SAMPLE, '--lines', '9-12', '--progress', '--seed', '1']);
+    const r = await runCli(['refine', SAMPLE, '--lines', '9-12', '--strength', '1', '--progress', '--seed', '1']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /── step 1\/\d+/);
     assert.match(r.stdout, /^--- .*sample\.ts/m);
     assert.match(r.stdout, /^\+\+\+ .*sample\.ts \(diffuse\)/m);
     assert.equal(fs.readFileSync(SAMPLE, 'utf8'), before);
+  });
+
+  test('refine at the default strength leaves correct code alone and says so', async () => {
+    const r = await runCli(['refine', SAMPLE, '--lines', '7-8']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, '', 'no diff');
+    assert.match(r.stderr, /^no change the model is sure of$/m);
+  });
+
+  test('complete answers each line with the completion and its confidence', async () => {
+    const r = await runCli(['complete'], JSON.stringify({ id: 7, prefix: 'function add(a, b) {\n  return ', suffix: ';\n}\n' }) + '\n');
+    const answer = JSON.parse(r.stdout);
+    assert.equal(answer.id, 7);
+    assert.equal(typeof answer.completion, 'string');
+    assert.ok(answer.confidence >= 0 && answer.confidence <= 1, String(answer.confidence));
   });
 
   test('fill inserts at LINE:COL', async () => {

@@ -1,0 +1,112 @@
+// Refine as a corrector, measured: three-line regions of held-out code, each once with one
+// realistic fault injected and once clean, refined at the default strength. Counts how often
+// clean code comes back unchanged, a fault is repaired exactly, and lines without a fault change.
+import fs from 'node:fs';
+import { HELDOUT_SAMPLE } from './cases';
+
+export interface RepairCase {
+  /** The file's text with the region as it is given to Refine (the fault injected or not). */
+  text: string;
+  start: number;
+  end: number;
+  /** The region without the fault. */
+  clean: string;
+  /** Which line of the region has the fault (-1: a clean case). */
+  faultLine: number;
+  fault: string;
+}
+
+const REGION_LINES = 3;
+
+class Lcg {
+  constructor(private state: number) {}
+  int(n: number): number {
+    this.state = (Math.imul(this.state, 1103515245) + 12345) >>> 0;
+    return Math.floor((this.state / 4294967296) * n);
+  }
+}
+
+type Fault = { name: string; apply: (line: string, rng: Lcg) => string | undefined };
+
+/** A random match of `re` in `line`, replaced by `f(match)`; undefined when there is none. */
+function replaceOne(line: string, re: RegExp, rng: Lcg, f: (m: string) => string): string | undefined {
+  const ms = [...line.matchAll(re)];
+  if (ms.length === 0) return undefined;
+  const m = ms[rng.int(ms.length)];
+  const out = f(m[0]);
+  return out === m[0] ? undefined : line.slice(0, m.index) + out + line.slice(m.index! + m[0].length);
+}
+
+const OPERATORS: Record<string, string> = { '===': '!==', '!==': '===', '<=': '>=', '>=': '<=', '&&': '||', '||': '&&', '+': '-', '-': '+' };
+const KEYWORDS: Record<string, string> = { return: 'retrun', const: 'cosnt', function: 'fucntion', if: 'fi', else: 'esle', new: 'nwe', this: 'tihs' };
+
+export const FAULTS: Fault[] = [
+  {
+    name: 'swapped letters',
+    apply: (l, rng) => replaceOne(l, /\b[A-Za-z_]{4,}\b/g, rng, (w) => {
+      const i = 1 + rng.int(w.length - 2);
+      return w.slice(0, i) + w[i + 1] + w[i] + w.slice(i + 2);
+    }),
+  },
+  { name: 'dropped letter', apply: (l, rng) => replaceOne(l, /\b[A-Za-z_]{4,}\b/g, rng, (w) => { const i = 1 + rng.int(w.length - 2); return w.slice(0, i) + w.slice(i + 1); }) },
+  { name: 'wrong operator', apply: (l, rng) => replaceOne(l, / (===|!==|<=|>=|&&|\|\||\+|-) /g, rng, (m) => ` ${OPERATORS[m.trim()]} `) },
+  { name: 'missing )', apply: (l, rng) => replaceOne(l, /\)/g, rng, () => '') },
+  { name: 'missing ;', apply: (l, rng) => replaceOne(l, /;$/g, rng, () => '') },
+  { name: 'missing ,', apply: (l, rng) => replaceOne(l, /,(?=\s)/g, rng, () => '') },
+  { name: 'wrong keyword', apply: (l, rng) => replaceOne(l, /\b(return|const|function|if|else|new|this)\b/g, rng, (k) => KEYWORDS[k]) },
+];
+
+/** `n` faulty cases and their `n` clean twins, from held-out files (seeded). */
+export function repairCases(n: number, seed = 777, file = HELDOUT_SAMPLE): RepairCase[] {
+  const rng = new Lcg(seed);
+  const docs = fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l).text as string)
+    .filter((t) => t.split('\n').length >= 20 && !t.includes('\r'));
+  const out: RepairCase[] = [];
+  for (let tries = 0; out.length < 2 * n && tries < n * 500; tries++) {
+    const text = docs[rng.int(docs.length)];
+    const lines = text.split('\n');
+    const i = 3 + rng.int(lines.length - REGION_LINES - 6);
+    const region = lines.slice(i, i + REGION_LINES);
+    if (region.some((l) => l.trim().length < 3 || l.length > 120 || /^\s*(\/\/|\*|\/\*|#)/.test(l))) continue;
+    const fault = FAULTS[out.length / 2 % FAULTS.length];
+    const k = rng.int(REGION_LINES);
+    const broken = fault.apply(region[k], rng);
+    if (broken === undefined) continue;
+    const start = lines.slice(0, i).join('\n').length + 1;
+    const clean = region.join('\n');
+    const faulty = region.map((l, j) => (j === k ? broken : l)).join('\n');
+    const end = start + clean.length;
+    out.push({ text: text.slice(0, start) + faulty + text.slice(end), start, end: start + faulty.length, clean, faultLine: k, fault: fault.name });
+    out.push({ text, start, end, clean, faultLine: -1, fault: 'none' });
+  }
+  return out;
+}
+
+export interface RepairOutcome { case: RepairCase; proposal: string }
+
+/** The issue's figures: shares of clean regions unchanged, faults repaired exactly, cases damaged. */
+export function repairFigures(outcomes: RepairOutcome[]) {
+  const faulty = outcomes.filter((o) => o.case.faultLine >= 0);
+  const clean = outcomes.filter((o) => o.case.faultLine < 0);
+  const damaged = (o: RepairOutcome): boolean => {
+    const want = o.case.clean.split('\n');
+    const got = o.proposal.split('\n');
+    if (got.length !== want.length) return true;
+    return want.some((l, j) => j !== o.case.faultLine && got[j] !== l);
+  };
+  const share = (k: number, of: number): number => Math.round((1000 * k) / Math.max(1, of)) / 1000;
+  const byFault: Record<string, { cases: number; repaired: number }> = {};
+  for (const o of faulty) {
+    const f = (byFault[o.case.fault] ??= { cases: 0, repaired: 0 });
+    f.cases++;
+    if (o.proposal === o.case.clean) f.repaired++;
+  }
+  return {
+    cases: outcomes.length,
+    clean_unchanged: share(clean.filter((o) => o.proposal === o.case.clean).length, clean.length),
+    repaired_exact: share(faulty.filter((o) => o.proposal === o.case.clean).length, faulty.length),
+    damaged: share(outcomes.filter(damaged).length, outcomes.length),
+    faulty_unchanged: share(faulty.filter((o) => o.proposal === o.case.text.slice(o.case.start, o.case.end)).length, faulty.length),
+    by_fault: byFault,
+  };
+}
