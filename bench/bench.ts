@@ -9,14 +9,20 @@ import { DenoiserClient } from '../src/denoiser/client';
 import { loadModelFolder } from '../src/denoiser/modelFolder';
 import type { SamplerSettings } from '../src/denoiser/protocol';
 import { CaseSource, ROOT, mean, quantile, round, runInfills } from './cases';
+import { editorViewMarkdown, runEditorView } from './editor-eval';
 import { profileGhost } from './profile';
+import { runRefineRepair } from './refine-repair';
 
 const MODEL = process.env.DIFFUSE_BENCH_MODEL ?? path.join(ROOT, 'models', 'diffuse-small');
 const QUICK = process.argv.includes('--quick');
-const N = { ghost: QUICK ? 10 : 100, refine: QUICK ? 4 : 20, fim: QUICK ? 4 : 20, parallel: QUICK ? 10 : 500, forward: QUICK ? 5 : 20 };
+const N = {
+  ghost: QUICK ? 10 : 100, refine: QUICK ? 4 : 20, fim: QUICK ? 4 : 20, parallel: QUICK ? 10 : 500, forward: QUICK ? 5 : 20,
+  editorPerKind: QUICK ? 10 : 200, repair: QUICK ? 10 : 100,
+};
 /** Ghost-text settings as the editor sends them (diffuse.ghostText.*). */
 const GHOST = { maxTokens: 24, timeBudgetMs: 800 };
 const cases = new CaseSource();
+let editorMarkdown = '';
 
 function workerRssMb(pid: number | undefined): number {
   if (!pid) return NaN;
@@ -98,6 +104,16 @@ async function main(): Promise<void> {
     };
     console.log('parallel_vs_sequential', results.parallel_vs_sequential);
   }
+  // Ghost text where the editor asks, scored byte-exact after the editor's trimming, and the
+  // confidence threshold that makes at least half of what is shown exactly right.
+  const editorView = await runEditorView(client, N.editorPerKind);
+  results.editor_view = editorView.summary;
+  results.ghost_confidence = editorView.ghost_confidence;
+  console.log('editor_view', JSON.stringify(editorView.summary), 'ghost_confidence', JSON.stringify(editorView.ghost_confidence));
+  // Refine at the default strength on held-out regions with and without one injected fault.
+  results.refine_repair = (await runRefineRepair(client, N.repair)).figures;
+  console.log('refine_repair', results.refine_repair);
+  editorMarkdown = editorViewMarkdown(editorView);
   results.worker_rss_mb = workerRssMb(client.pid);
   client.dispose();
 
@@ -166,6 +182,13 @@ ${row(`fim128 (${r.fim128.cases} spans of 128 slots)`, r.fim128, 'p50 ≤ 800')}
 |---|---|---|---|
 | 1 thread | ${f['128_t1']} ms | ${f['256_t1']} ms | ${f['512_t1']} ms |
 | 2 threads | ${f['128_t2']} ms | ${f['256_t2']} ms | ${f['512_t2']} ms |
+
+${editorMarkdown}
+| Refine at the default strength (${r.refine_repair.cases} held-out regions, half with one injected fault) | |
+|---|---|
+| clean regions left unchanged | ${r.refine_repair.clean_unchanged} (target ≥ 0.90) |
+| cases where a line without a fault changed | ${r.refine_repair.damaged} (target ≤ 0.05) |
+| faults repaired exactly | ${r.refine_repair.repaired_exact} |
 
 Model load ${r.load_ms} ms; worker peak RSS ${r.worker_rss_mb} MB (target ≤ 300); whole bench ${r.bench_seconds} s.
 

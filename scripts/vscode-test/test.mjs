@@ -69,10 +69,12 @@ if (parts.includes('ui')) {
   }
 }
 if (parts.includes('vsix')) {
-  step('vsix: package, install, refine from the installed copy');
+  step('vsix: package every platform, check each VSIX, install linux-x64 and refine from the installed copy');
+  fs.rmSync(path.join(root, 'out', 'vsix'), { recursive: true, force: true });
   execFileSync('npm', ['run', '-s', 'package'], { stdio: 'inherit' });
-  const vsix = fs.readdirSync(root).filter((f) => f.endsWith('.vsix')).map((f) => path.join(root, f))
-    .sort((a, b) => fs.statSync(b).mtimeMs - fs.statSync(a).mtimeMs)[0];
+  if (spawnSync(process.execPath, ['--test', 'test/package/vsixContents.test.mjs'], { stdio: 'inherit' }).status !== 0) failed.push('vsix contents');
+  const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
+  const vsix = path.join(root, 'out', 'vsix', `${pkg.name}-linux-x64-${pkg.version}.vsix`);
   const p = prepare('vsix', {});
   if (runner([`--extensionDevelopmentPath=${root}/test/vscode/stub-extension`, `--extensionTestsPath=${root}/out/vscode-test/installedIndex.js`,
     `--installVsix=${vsix}`, `--workspace=${p.ws}`, `--settings=${p.settings}`, '--timeout=300']) !== 0) failed.push('vsix');
