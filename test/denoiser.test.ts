@@ -7,7 +7,12 @@ import { after, before, describe, test } from 'node:test';
 import { MASK_GLYPH } from '../src/core/spanText';
 import { DenoiserError } from '../src/denoiser/client';
 import type { ProgressParams } from '../src/denoiser/protocol';
-import { client, modelCopy } from './helpers';
+import { HfTokenCodec } from '../src/denoiser/tokenCodec';
+import { MODEL_DIR, client, modelCopy } from './helpers';
+
+const tokenizer = JSON.parse(fs.readFileSync(path.join(MODEL_DIR, 'tokenizer.json'), 'utf8'));
+const codec = new HfTokenCodec(tokenizer, JSON.parse(fs.readFileSync(path.join(MODEL_DIR, 'tokenizer_config.json'), 'utf8')),
+  tokenizer.added_tokens.map((t: { content: string }) => t.content));
 
 const SOURCE = `import { readFileSync } from 'node:fs';
 
@@ -59,10 +64,21 @@ describe('denoiser worker with the shipped model', () => {
     assert.ok(steps.every((s) => s.spans.length === 2), 'every step reports both spans');
   });
 
-  test('complete fills between a prefix and a suffix', async () => {
-    const r = await c.complete({ prefix: 'function add(a, b) {\n  return ', suffix: ';\n}\n', maxTokens: 8 });
-    assert.equal(typeof r.edits[0].text, 'string');
-    assert.ok(r.steps >= 1 && r.steps <= 9);
+  test('complete fills between a prefix and a suffix: new code at the cursor, within its slots and step budget', async () => {
+    const prefix = 'function add(a, b) {\n  return ';
+    const r = await c.complete({ prefix, suffix: ';\n}\n', maxTokens: 8 });
+    assert.equal(r.edits.length, 1);
+    const { start, end, text } = r.edits[0];
+    assert.deepEqual([start, end], [prefix.length, prefix.length], 'inserted at the cursor, nothing replaced');
+    assert.ok(text.trim().length > 0, 'the model wrote code');
+    assert.doesNotMatch(text, new RegExp(`${MASK_GLYPH}|<\\|(pad|mask|bos|eos)\\|>`), 'no mask or special token is left in the text');
+    assert.ok(codec.encode(text).length <= 8, `at most 8 tokens: ${JSON.stringify(text)}`);
+    assert.match(text, /\b[ab]\b/, `the completion uses a parameter in scope: ${JSON.stringify(text)}`);
+    // 8 slots get the default budget of 4 model calls (engine.ts defaultStepBudget)
+    assert.ok(r.steps >= 1 && r.steps <= 4, `${r.steps} model calls`);
+    const one = await c.complete({ prefix, suffix: ';\n}\n', maxTokens: 1 });
+    assert.ok(codec.encode(one.edits[0].text).length <= 1, `one slot, one token at most: ${JSON.stringify(one.edits[0].text)}`);
+    assert.equal(one.steps, 1, 'one slot takes one model call');
   });
 
   test('past its time budget a request returns its current state after one model call', async () => {
