@@ -4,7 +4,9 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { buildCanvas, type SpanSpec } from '../src/core/canvas';
 import { denoise, type LogitsModel, type SamplerOptions, type StepState } from '../src/core/sampler';
+import { SeededRandom } from '../src/core/rng';
 import { commitCount } from '../src/core/schedule';
+import { chooseToken } from '../src/core/tokenChoice';
 
 const special = { pad: 0, mask: 1, bos: 2, eos: 3 };
 const V = 32;
@@ -30,7 +32,7 @@ function oracle(target: (ids: Int32Array, p: number) => number, strength: (p: nu
 }
 
 const opts = (o: Partial<SamplerOptions> = {}): SamplerOptions => ({
-  maxSteps: 100, threshold: 0.9, temperature: 0, topP: 1, seed: 1, strength: 1, remask: 0, blockLength: 1000, ...o,
+  maxSteps: 100, threshold: 0.9, temperature: 0, topP: 1, seed: 1, remask: 0, blockLength: 1000, ...o,
 });
 
 function canvasOf(prefix: number[], span: Partial<SpanSpec> & { slots: number }, suffix: number[], spans2?: { middle: number[]; span: Partial<SpanSpec> & { slots: number } }) {
@@ -193,18 +195,6 @@ describe('denoise', () => {
     for (const id of r.spans[0]) assert.ok(id > 3);
   });
 
-  test('refine at strength 0.5 keeps the tokens the model trusts and re-masks the rest', async () => {
-    const original = Int32Array.from([20, 21, 22, 23]);
-    const c = canvasOf([10], { slots: 4, original }, [12]);
-    // Slots 2..5. The model believes 26+p at slots 3 and 5, so the originals there (21, 23) are
-    // the least trusted: they get re-masked and replaced; 20 and 22 stay.
-    const { model, calls } = oracle((_ids, p) => (p === 3 || p === 5 ? 26 + p : 18 + p), () => 6);
-    const r = await denoise(model, c, special, opts({ strength: 0.5 }));
-    assert.deepEqual([...r.spans[0]], [20, 29, 22, 31]);
-    assert.deepEqual([...calls[0].positions], [2, 3, 4, 5], 'one scoring pass over the whole selection');
-    assert.deepEqual([...calls[1].positions], [3, 5], 'then only the re-masked slots are denoised');
-  });
-
   test('several spans are denoised jointly in one canvas', async () => {
     const c = canvasOf([10], { slots: 2 }, [12], { middle: [11, 11], span: { slots: 3 } });
     // bos 10 [2 3] 11 11 [6 7 8] 12 eos
@@ -250,6 +240,25 @@ describe('denoise', () => {
     const r = await denoise(model, c, special, opts({ remask: 0.25, threshold: 0.5 }));
     assert.equal(r.spans[0][1], 30);
     assert.ok(calls.length >= 3);
+  });
+});
+
+describe('chooseToken', () => {
+  // probabilities 0.5, 0.3, 0.2 at ids 4, 5, 6 (others -inf through `allowed`)
+  const logits = Float32Array.from([Math.log(0.5), Math.log(0.3), Math.log(0.2)]);
+  const allowed = Uint8Array.from([1, 1, 1]);
+  const draws = (topP: number) => new Set(Array.from({ length: 200 }, (_, i) =>
+    chooseToken(logits, 0, 3, { temperature: 1, topP, rng: new SeededRandom(i), allowed }).id));
+
+  test('top-p keeps the smallest set of tokens whose probability reaches p', () => {
+    assert.deepEqual([...draws(0.5)], [0], 'the 0.5 token alone reaches 0.5');
+    assert.deepEqual([...draws(0.7)].sort(), [0, 1]);
+    assert.deepEqual([...draws(1)].sort(), [0, 1, 2]);
+  });
+
+  test('a drawn token reports its probability under the tempered distribution', () => {
+    const c = chooseToken(logits, 0, 3, { temperature: 1, topP: 1, rng: new SeededRandom(1), allowed });
+    assert.ok(Math.abs(c.confidence - [0.5, 0.3, 0.2][c.id]) < 1e-6);
   });
 });
 

@@ -53,7 +53,7 @@ export const DEFAULTS = {
 /** What a request brings besides its spans. */
 type RequestText = { text: string; requestId: string; sampler?: SamplerSettings; context?: ContextSettings; progress?: boolean; sentAt?: number };
 /** How a request's spans are denoised. */
-type SpanKind = { variableLength: boolean; slotsFor: (orig: Int32Array) => number; strength: number };
+type SpanKind = { variableLength: boolean; slotsFor: (orig: Int32Array) => number };
 /** A selection as the model rates it with every token visible (Engine.score). */
 interface ScoredSelection {
   /** End of the part that fitted the context (the selection's end when all of it did). */
@@ -101,7 +101,6 @@ export class Engine {
     return this.run(p, [{ start: p.start, end: p.end }], hooks, (q, r, h) => this.runLf(q, r, h, {
       variableLength: true,
       slotsFor: (orig) => Math.ceil(orig.length * DEFAULTS.refineSlack) + DEFAULTS.refineExtraSlots,
-      strength,
     }));
   }
 
@@ -111,7 +110,7 @@ export class Engine {
     for (const c of cursors) if (!(c >= 0 && c <= p.text.length)) throw new BadInputError(`cursor ${c} is outside the text`);
     const slots = positiveInt(p.maxTokens ?? DEFAULTS.fillTokens, 'maxTokens');
     return this.run(p, cursors.map((c) => ({ start: c, end: c })), hooks,
-      (q, r, h) => this.runLf(q, r, h, { variableLength: true, slotsFor: () => slots, strength: 1 }));
+      (q, r, h) => this.runLf(q, r, h, { variableLength: true, slotsFor: () => slots }));
   }
 
   complete(p: CompleteParams, hooks: EngineHooks = {}): Promise<DenoiseResult> {
@@ -119,7 +118,7 @@ export class Engine {
     const text = p.prefix + p.suffix;
     const at = p.prefix.length;
     return this.run({ ...p, text }, [{ start: at, end: at }], hooks,
-      (q, r, h) => this.runLf(q, r, h, { variableLength: true, slotsFor: () => slots, strength: 1 }));
+      (q, r, h) => this.runLf(q, r, h, { variableLength: true, slotsFor: () => slots }));
   }
 
   /**
@@ -145,7 +144,7 @@ export class Engine {
     const t0 = Date.now();
     const { prepared, canvas, ranges: fitted } = this.layout(p, ranges, span);
     const slots = canvas.spans.reduce((n, s) => n + s.slots, 0);
-    const options = samplerOptions(p.sampler, span.strength, defaultStepBudget(slots), Math.min(t0, p.sentAt ?? t0));
+    const options = samplerOptions(p.sampler, defaultStepBudget(slots), Math.min(t0, p.sentAt ?? t0));
     const onStep = p.progress && hooks.onProgress
       ? (s: StepState): void => hooks.onProgress!(this.progress(p.requestId, s, prepared.edges))
       : undefined;
@@ -165,7 +164,7 @@ export class Engine {
    * denoised at once: they are cut to the part that fits, and the returned ranges say which part
    * (the rest of the text stays as it is).
    */
-  private layout(p: RequestText, ranges: CharRange[], span: Omit<SpanKind, 'strength'>) {
+  private layout(p: RequestText, ranges: CharRange[], span: SpanKind) {
     const prefixTokens = positiveInt(p.context?.prefixTokens ?? DEFAULTS.prefixTokens, 'prefixTokens');
     const suffixTokens = positiveInt(p.context?.suffixTokens ?? DEFAULTS.suffixTokens, 'suffixTokens');
     const prepared = prepareSpans(this.codec, p.text, ranges, {
@@ -254,7 +253,7 @@ export class Engine {
       }],
     }));
     const regenerated = await this.runLf(p, runs.map((r) => ({ start: start + r.start, end: start + r.end })),
-      { ...hooks, onProgress }, { variableLength: true, slotsFor: (o) => o.length + REPAIR_EXTRA_SLOTS, strength: 1 });
+      { ...hooks, onProgress }, { variableLength: true, slotsFor: (o) => o.length + REPAIR_EXTRA_SLOTS });
     steps += regenerated.steps;
     const hunks = regenerated.edits
       .map((e) => ({ start: e.start - start, end: e.end - start, text: e.text, confidence: e.confidence }))
@@ -295,7 +294,7 @@ export class Engine {
   }
 }
 
-function samplerOptions(s: SamplerSettings | undefined, strength: number, defaultSteps: number, since: number): SamplerOptions {
+function samplerOptions(s: SamplerSettings | undefined, defaultSteps: number, since: number): SamplerOptions {
   const threshold = s?.threshold ?? DEFAULTS.threshold;
   if (!(threshold >= 0 && threshold <= 1)) throw new BadInputError(`threshold must be in [0, 1], got ${threshold}`);
   const temperature = s?.temperature ?? DEFAULTS.temperature;
@@ -312,7 +311,6 @@ function samplerOptions(s: SamplerSettings | undefined, strength: number, defaul
     temperature,
     topP,
     seed: s?.seed ?? DEFAULTS.seed,
-    strength,
     remask,
     deadline: s?.timeBudgetMs !== undefined ? since + s.timeBudgetMs : undefined,
     blockLength: s?.blockLength !== undefined ? positiveInt(s.blockLength, 'blockLength') : DEFAULTS.blockLength,
