@@ -27,7 +27,7 @@ describe('denoiser client lifecycle', () => {
     const c = make();
     const ac = new AbortController();
     let progressed = 0;
-    const pending = c.refine({ text: SOURCE, ...LINE, sampler: { tokensPerStep: 1 } }, { signal: ac.signal, onProgress: () => progressed++ });
+    const pending = c.refine({ text: SOURCE, ...LINE, strength: 1, sampler: { tokensPerStep: 1 } }, { signal: ac.signal, onProgress: () => progressed++ });
     setTimeout(() => ac.abort(), 30);
     await assert.rejects(pending, (e: DenoiserError) => e.code === 'cancelled');
     assert.equal(c.state.kind, 'starting', 'rejected without waiting for the model to load');
@@ -42,7 +42,7 @@ describe('denoiser client lifecycle', () => {
     const ac = new AbortController();
     void c.start().then(() => ac.abort());
     let progressed = 0;
-    const pending = c.refine({ text: SOURCE, ...LINE, sampler: { tokensPerStep: 1 } }, { signal: ac.signal, onProgress: () => progressed++ });
+    const pending = c.refine({ text: SOURCE, ...LINE, strength: 1, sampler: { tokensPerStep: 1 } }, { signal: ac.signal, onProgress: () => progressed++ });
     await assert.rejects(pending, (e: DenoiserError) => e.code === 'cancelled');
     assert.equal(progressed, 0, 'no step of the cancelled request ran');
   });
@@ -67,7 +67,7 @@ describe('denoiser client lifecycle', () => {
     await c.start();
     const big = 'const value = compute(input, options);\n'.repeat(60);
     let steps = 0;
-    const r = await c.refine({ text: big, start: 0, end: big.length, sampler: { tokensPerStep: 1, steps: 48 } }, { onProgress: () => steps++ });
+    const r = await c.refine({ text: big, start: 0, end: big.length, strength: 1, sampler: { tokensPerStep: 1, steps: 48 } }, { onProgress: () => steps++ });
     assert.equal(r.edits.length, 1);
     assert.equal(steps, r.steps);
   });
@@ -75,7 +75,7 @@ describe('denoiser client lifecycle', () => {
   test('a request made while a restart loads the new worker waits for it', async () => {
     const c = make();
     void c.start().catch(() => undefined);
-    const pending = c.refine({ text: SOURCE, ...LINE });
+    const pending = c.refine({ text: SOURCE, ...LINE, strength: 1 });
     await sleep(20);
     const restarted = c.restart();
     const r = await pending;
@@ -107,6 +107,15 @@ describe('denoiser client lifecycle', () => {
     const delays = states.filter((s): s is Extract<DenoiserState, { kind: 'restarting' }> => s.kind === 'restarting').map((s) => s.inMs);
     assert.deepEqual(delays, [40, 80, 160]);
     await c.restart();
+    process.kill(c.pid!, 'SIGKILL');
+    await waitFor(() => c.state.kind === 'restarting');
+    assert.equal((c.state as { inMs: number }).inMs, 40);
+    // a worker that has answered a request has recovered: its next crash gets the first delay again
+    await waitFor(() => c.state.kind === 'ready');
+    process.kill(c.pid!, 'SIGKILL');
+    await waitFor(() => c.state.kind === 'restarting');
+    assert.equal((c.state as { inMs: number }).inMs, 80);
+    await c.complete({ prefix: 'let a = ', suffix: ';\n', maxTokens: 4 });
     process.kill(c.pid!, 'SIGKILL');
     await waitFor(() => c.state.kind === 'restarting');
     assert.equal((c.state as { inMs: number }).inMs, 40);

@@ -159,7 +159,11 @@ export class DenoiserClient {
       this.armWatchdog();
       // Once sent, a cancelled request is answered by the worker (between two model calls), so
       // the caller knows the worker is free when this settles.
-      return await Promise.race([connection.sendRequest(type, full, cts.token), crashed]);
+      const result = await Promise.race([connection.sendRequest(type, full, cts.token), crashed]);
+      // A worker that answers has recovered: the next crash is restarted after the first delay again
+      // (back-off is for a worker that cannot serve at all, not for one killed now and then).
+      if (this.connection === connection) this.crashes = 0;
+      return result;
     } catch (e) {
       throw toDenoiserError(e);
     } finally {
