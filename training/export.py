@@ -216,6 +216,26 @@ def state_from_compact(weights):
     return state
 
 
+def throughput(log_dir, upto):
+    """Median tokens/s and MFU of the training log's records up to the exported checkpoint, for
+    the model card (each record times its steps alone: compilation, checkpoints and evaluations
+    are outside it)."""
+    logs = [r for r in read_jsonl(os.path.join(log_dir, "log.jsonl")) if r["tokens_seen"] <= upto] if log_dir else []
+    if not logs:
+        return None
+
+    def median(xs):
+        xs = sorted(xs)
+        return xs[len(xs) // 2] if xs else None
+    out = {"tokens_per_s": median([r["tokens_per_s"] for r in logs]), "records": len(logs)}
+    mfu = median([r["mfu"] for r in logs if "mfu" in r])
+    if mfu is not None:
+        out["mfu"] = mfu
+    if logs[-1].get("device"):
+        out["device"] = logs[-1]["device"]
+    return out
+
+
 def main(argv=None):
     a = parse_args(argv)
     if a.compact:
@@ -270,6 +290,9 @@ def main(argv=None):
         "training": {"tokens_seen": int(ck.get("tokens_seen", 0)), "steps": int(ck.get("step", 0)),
                      "params": model.num_params(), "config": asdict(cfg), "args": train_args},
     }
+    speed = throughput(log_dir, info["training"]["tokens_seen"])
+    if speed:
+        info["training"]["throughput"] = speed
     with open(os.path.join(a.out, "denoiser.json"), "w") as f:
         json.dump(info, f, indent=2)
         f.write("\n")

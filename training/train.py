@@ -548,6 +548,8 @@ def main(argv=None):
         loss_fn = torch.compile(weighted_cross_entropy)
 
     peak = peak_flops(a, device)
+    device_name = (f"{world} x {torch.cuda.get_device_name(device)}" if device.type == "cuda"
+                   else f"{world} x CPU, {a.threads} threads")
     # MFU counts the head only where a loss is taken (not the padded slots it also runs on)
     def batch_flops(live):
         return raw_model.train_flops(micro * a.seq_len, a.seq_len, live)
@@ -708,6 +710,7 @@ def main(argv=None):
                        tokens_per_s=log_tokens / elapsed, time=time.time())
             if peak:
                 rec["mfu"] = log_flops / elapsed / (peak * world)
+            rec["device"] = device_name
             if master:
                 append_jsonl(os.path.join(a.out, "log.jsonl"), rec)
                 print(f"step {step} tokens {tokens_seen / 1e6:.2f}M loss {rec['loss']:.4f} lr {lr:.2e} "

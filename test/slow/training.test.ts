@@ -94,6 +94,9 @@ describe('training pipeline (slow)', () => {
     assert.equal(info.context_length, 128);
     assert.equal(info.trained_context_length, 128);
     assert.equal(info.training.steps, 30);
+    // the run's speed travels with the model, for its card
+    assert.ok(info.training.throughput.tokens_per_s > 0);
+    assert.match(info.training.throughput.device, /CPU/);
     const curve = JSON.parse(fs.readFileSync(path.join(model, 'training-curve.json'), 'utf8')) as { tokens_seen: number }[];
     assert.equal(curve[curve.length - 1].tokens_seen, 30 * 8 * 128);
     fs.rmSync(tmp, { recursive: true, force: true });
