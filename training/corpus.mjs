@@ -234,7 +234,13 @@ async function main() {
       docs.push({ rel: f.rel, lang: f.lang, text });
     }
     if (!docs.length) continue;
-    const finalSplit = split === 'heldout' && chars <= HELDOUT_PACKAGE_MAX_CHARS ? 'heldout' : 'train';
+    // a package that is a large part of its language (bash-completion is most of the shell) would
+    // take that language out of training: held out only when under 2 % of the language's cap
+    const byLang = {};
+    for (const d of docs) byLang[d.lang] = (byLang[d.lang] ?? 0) + d.text.length;
+    const mainLang = Object.entries(byLang).sort((a, b) => b[1] - a[1])[0][0];
+    const heldoutMax = Math.min(HELDOUT_PACKAGE_MAX_CHARS, 0.02 * LANGUAGE_CAPS[mainLang]);
+    const finalSplit = split === 'heldout' && chars <= heldoutMax ? 'heldout' : 'train';
     for (const d of docs) {
       const t = (tabs[d.lang] ??= { files: 0, tabBefore: 0, converted: 0, tabAfter: 0 });
       t.files += 1;

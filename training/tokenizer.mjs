@@ -268,7 +268,8 @@ async function main() {
       }
     }
     fs.rmSync(scratch, { recursive: true, force: true });
-    const committed = path.join(here, 'tokenizer-v2');
+    // the committed copy follows the project's own build only (not trial builds in other folders)
+    const committed = path.resolve(opts.work) === path.join(here, 'work') ? path.join(here, 'tokenizer-v2') : path.join(tokDir, 'published');
     fs.mkdirSync(committed, { recursive: true });
     fs.copyFileSync(path.join(tokDir, 'tokenizer.json'), path.join(committed, 'tokenizer.json'));
     fs.copyFileSync(path.join(tokDir, 'tokenizer_config.json'), path.join(committed, 'tokenizer_config.json'));
