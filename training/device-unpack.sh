@@ -7,7 +7,8 @@
 # there, compact.pt.part-*), run.tar.gz and train.log. Writes MODEL_DIR/model.onnx (checked against
 # the SHA-256 taken there), denoiser.json, the tokenizer files and training-curve.json (appended to
 # the folder's earlier curve, so chained runs keep one curve); the run's logs go to
-# training/work/device-runs/<date>/ (DIFFUSE_WORK replaces training/work). Ends with one
+# training/work/device-runs/<date>/ (DIFFUSE_WORK replaces training/work), and the model card's
+# facts (parameters, tokens, throughput, data mix, curve) are written by model-card.mjs. Ends with one
 # `diffuse complete` request on the result: the extension's own loader and decoder.
 set -euo pipefail
 [ $# -eq 2 ] || { echo "usage: bash training/device-unpack.sh FILES_AT MODEL_DIR"; exit 2; }
@@ -51,6 +52,7 @@ else
 fi
 [ -f "$src/train.log" ] && cp "$src/train.log" "$run/"
 grep -E "tok/s|MFU|compiled|model " "$run/train.log" 2>/dev/null | tail -4 || true
+node training/model-card.mjs --model "$dest"
 echo "device-unpack: $dest ($(du -h "$dest/model.onnx" | cut -f1) model.onnx); logs in $run"
 echo '{"id":1,"prefix":"function add(a, b) {\n  ","suffix":"\n}\n","maxTokens":16}' |
   node bin/diffuse.js complete --model "$dest"

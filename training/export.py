@@ -290,6 +290,11 @@ def main(argv=None):
         "training": {"tokens_seen": int(ck.get("tokens_seen", 0)), "steps": int(ck.get("step", 0)),
                      "params": model.num_params(), "config": asdict(cfg), "args": train_args},
     }
+    if meta and meta.get("tokens"):  # the data it was trained on, for the card's data mix
+        info["training"]["data"] = {"tokens": meta["tokens"]}
+        by_lang = (meta.get("tokens_by_lang") or {}).get("train")
+        if by_lang:
+            info["training"]["data"]["train_tokens_by_lang"] = {k: v.get("tokens") for k, v in by_lang.items()}
     speed = throughput(log_dir, info["training"]["tokens_seen"])
     if speed:
         info["training"]["throughput"] = speed

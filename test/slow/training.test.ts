@@ -33,13 +33,17 @@ describe('training pipeline (slow)', () => {
       return Buffer.from(Uint16Array.from(ids).buffer);
     };
     fs.mkdirSync(dir, { recursive: true });
-    fs.writeFileSync(path.join(dir, 'train.bin'), await encode(files.slice(2)));
-    fs.writeFileSync(path.join(dir, 'heldout.bin'), await encode(files.slice(0, 2)));
+    const train = await encode(files.slice(2));
+    const heldout = await encode(files.slice(0, 2));
+    fs.writeFileSync(path.join(dir, 'train.bin'), train);
+    fs.writeFileSync(path.join(dir, 'heldout.bin'), heldout);
     const vocab = JSON.parse(fs.readFileSync(path.join(MODEL_DIR, 'tokenizer.json'), 'utf8')).model.vocab as Record<string, number>;
     const ids = (re: RegExp) => Object.entries(vocab).filter(([t]) => re.test(t)).map(([, i]) => i).sort((a, b) => a - b);
     fs.writeFileSync(path.join(dir, 'meta.json'), JSON.stringify({
       vocab_size: Object.keys(vocab).length, special: { pad: 0, mask: 1, bos: 2, eos: 3 },
       newline_token_ids: ids(/Ċ/), indent_token_ids: ids(/^[Ġĉ]+$/),
+      tokens: { train: train.length / 2, heldout: heldout.length / 2 },
+      tokens_by_lang: { train: { typescript: { tokens: train.length / 2 } } },
     }));
     for (const f of ['tokenizer.json', 'tokenizer_config.json']) fs.copyFileSync(path.join(MODEL_DIR, f), path.join(dir, f));
   }
@@ -97,6 +101,10 @@ describe('training pipeline (slow)', () => {
     // the run's speed travels with the model, for its card
     assert.ok(info.training.throughput.tokens_per_s > 0);
     assert.match(info.training.throughput.device, /CPU/);
+    const card = fs.readFileSync(path.join(model, 'MODEL_CARD.md'), 'utf8');
+    assert.match(card, /\| tokens trained \| 0\.0 M in 30 steps of 8 × 128 tokens \|/);
+    assert.match(card, /\| throughput \| 0\.\d\d M tokens\/s .*CPU/);
+    assert.match(card, /\| training data \| 0\.0 M tokens \(\+ 0\.0 M held out\): typescript 100\.0 % \|/);
     const curve = JSON.parse(fs.readFileSync(path.join(model, 'training-curve.json'), 'utf8')) as { tokens_seen: number }[];
     assert.equal(curve[curve.length - 1].tokens_seen, 30 * 8 * 128);
     fs.rmSync(tmp, { recursive: true, force: true });
