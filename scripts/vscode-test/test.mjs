@@ -53,12 +53,15 @@ let failed = [];
 if (parts.includes('suite')) {
   step('suite: mocha in the extension host');
   const p = prepare('suite', {});
+  // DIFFUSE_SUITE_TIMEOUT (seconds): a longer limit for long runs (the reliability figures)
   if (runner([`--extensionDevelopmentPath=${root}`, `--extensionTestsPath=${root}/out/vscode-test/index.js`, `--workspace=${p.ws}`,
-    `--settings=${p.settings}`, '--timeout=400', `--screenshot=${shots}/suite-timeout.png`]) !== 0) failed.push('suite');
+    `--settings=${p.settings}`, `--timeout=${Number(process.env.DIFFUSE_SUITE_TIMEOUT) || 400}`, `--screenshot=${shots}/suite-timeout.png`]) !== 0) failed.push('suite');
 }
 if (parts.includes('ui')) {
   step('ui: Playwright through the workbench');
-  const p = prepare('ui', { 'diffuse.threshold': 1, 'editor.fontSize': 14, 'diffuse.ghostText.enabled': true,
+  // threshold 1 and a budget of 24 steps: a run long enough to be seen (and photographed) while it steps;
+  // strength 1: a rewrite, so there is a proposal to show (below 1 Refine changes only what it doubts)
+  const p = prepare('ui', { 'diffuse.threshold': 1, 'diffuse.steps': 24, 'diffuse.refine.strength': 1, 'editor.fontSize': 14, 'diffuse.ghostText.enabled': true,
     // sampling rather than greedy: an early model's greedy choice is mostly newlines, which make a poor picture
     'diffuse.temperature': 1 });
   if (runner([`--extensionDevelopmentPath=${root}`, `--ui=${root}/out/vscode-test/ui.js`, `--workspace=${p.ws}`,

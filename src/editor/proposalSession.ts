@@ -117,6 +117,14 @@ export class ProposalSession {
     return true;
   }
 
+  /** The document range of the first change in review (where the user should look), if any. */
+  firstChange(): vscode.Range | undefined {
+    const r = this.regions.find((x) => x.hunks.length > 0);
+    if (!r) return undefined;
+    const h = r.hunks[0];
+    return new vscode.Range(this.document.positionAt(r.start + h.start), this.document.positionAt(r.start + h.end));
+  }
+
   /** Cancels a run or drops a review; the document is left as it is. */
   end(reason: string): void {
     if (this.phase === 'ended') return;

@@ -66,12 +66,14 @@ export async function refine(service: DenoiserService, store: SessionStore, edit
       ? `only ${lines(changed.part.start, changed.part.end)} of the selection (${lines(0, end - start)}) fit the model's window: `
         + 'the proposal covers those, the rest is left as it is'
       : undefined;
-    session.note = partial;
+    // the CodeLens says it in short; the notification in full
+    session.note = changed && partial ? `only ${lines(changed.part.start, changed.part.end)} refined (the model's window)` : undefined;
     if (!changed || !session.finish([changed.text], [changed.part])) {
       service.inform(`Diffuse: no change the model is sure of${partial ? ` (${partial})` : ''}.`);
-    } else if (partial) {
-      service.inform(`Diffuse Refine: ${partial}.`);
+      return;
     }
+    revealChange(editor, session.firstChange());
+    if (partial) service.inform(`Diffuse Refine: ${partial}.`);
   } catch (e) {
     session.end('failed');
     reportCommandError('refine', e);
@@ -99,4 +101,11 @@ export function changedPart(
   }
   out += text.slice(at, to);
   return { part: { start: from - selStart, end: to - selStart }, text: out };
+}
+
+/** Scrolls the proposal's first change into view when it is not (a long selection scrolls away from it). */
+export function revealChange(editor: vscode.TextEditor, range: vscode.Range | undefined): void {
+  if (range && vscode.window.visibleTextEditors.includes(editor)) {
+    editor.revealRange(new vscode.Range(range.start, range.start), vscode.TextEditorRevealType.InCenterIfOutsideViewport);
+  }
 }

@@ -30,6 +30,8 @@ export function registerSessionCodeLens(store: SessionStore): vscode.Disposable 
         new vscode.CodeLens(head, { title: `$(check) Accept${s.hunkCount > 1 ? ' All' : ''} (${key('Shift+Enter')})`, command: 'diffuse.accept', arguments: [uri] }),
         new vscode.CodeLens(head, { title: `$(close) Reject${s.hunkCount > 1 ? ' All' : ''} (${key('Shift+Backspace')})`, command: 'diffuse.reject', arguments: [uri] }),
       ];
+      // e.g. that only part of the selection fit the model's window
+      if (s.note) lenses.push(new vscode.CodeLens(head, { title: `$(info) ${s.note}`, command: '' }));
       if (s.hunkCount > 1) {
         s.regions.forEach((r, ri) => r.hunks.forEach((h, hi) => {
           const range = at(r.start + h.start);

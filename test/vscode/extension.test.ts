@@ -32,17 +32,18 @@ suite('Diffuse in VS Code', () => {
     }
   });
 
-  test('the status bar shows the running refine\'s step, then the latency; the CodeLens never shows a different step', async () => {
-    const { editor, run } = await refineUnderWay(true);
+  test('the status bar shows the running request\'s step, then the latency; the CodeLens never shows a different step', async () => {
+    const { editor, run } = await fillUnderWay();
     const session = api.sessions.get(editor.document)!;
     await waitFor(() => session.step >= 2, 30_000, 'a second step');
     const shown = api.statusBar.text;
-    const m = /Diffuse: refine step (\d+)\/(\d+)/.exec(shown);
+    const m = /Diffuse: fill step (\d+)\/(\d+)/.exec(shown);
     assert.ok(m, `the status bar shows the step: "${shown}"`);
     assert.equal(Number(m[2]), session.maxSteps);
     const lenses = await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', editor.document.uri);
     const titles = lenses.map((l) => l.command?.title ?? '');
-    assert.ok(titles.some((t) => /Diffuse Refine: denoising/.test(t)), `a running lens: ${titles.join(' | ')}`);
+    assert.equal(session.phase, 'running', 'still running when the lenses were read');
+    assert.ok(titles.some((t) => /Diffuse Fill: denoising/.test(t)), `a running lens: ${titles.join(' | ')}`);
     assert.ok(titles.every((t) => !/step/.test(t)), `no lens repeats a step count that could lag: ${titles.join(' | ')}`);
     await vscode.commands.executeCommand('diffuse.reject'); // cancels the run, or drops the proposal if it just ended
     await run;
@@ -102,7 +103,7 @@ suite('Diffuse in VS Code', () => {
       const notices = api.service.notices.length;
       const capture = captureRequests(api);
       try {
-        await vscode.commands.executeCommand('diffuse.refineSelection', 0.5);
+        await vscode.commands.executeCommand('diffuse.refineSelection', 1); // a rewrite, so there is a change to accept
       } finally {
         capture.restore();
       }
@@ -114,7 +115,7 @@ suite('Diffuse in VS Code', () => {
       const to = windowOffset + Math.max(...edits.map((e) => e.end));
       assert.ok(to < selEnd, `the engine refined only part of the selection (${from}-${to} of ${selStart}-${selEnd})`);
       const session = api.sessions.get(doc);
-      assert.equal(session?.phase, 'review', 'half of 800 tokens re-masked: the model proposes a change');
+      assert.equal(session?.phase, 'review', 'a full rewrite of some 80 lines proposes a change');
       const proposed = [session.regions[0].start, session.regions[0].end];
       await vscode.commands.executeCommand('diffuse.accept');
       const after = doc.getText();
@@ -150,16 +151,24 @@ suite('Diffuse in VS Code', () => {
   test('a setting that restarts the denoiser, changed during a refine, keeps the proposal and restarts after it', async function () {
     this.timeout(180_000);
     const previous = vscode.workspace.getConfiguration('diffuse').inspect<number>('threads')?.globalValue;
-    const { editor, run } = await refineUnderWay(true); // a long run, to change the setting during it
+    // a long fill keeps the worker busy, so the refine asked for after it is still in flight when the setting changes
+    const busy = await fillUnderWay();
+    await setting('steps', undefined);
+    const editor = await openEditor();
+    selectLines(editor, 7, 13);
+    const refined = vscode.commands.executeCommand('diffuse.refineSelection', 1);
+    await waitFor(() => api.sessions.get(editor.document)?.phase === 'running', 5_000, 'the refine to start');
+    const session = api.sessions.get(editor.document)!;
     const pid = api.service.workerPid;
     try {
       await setting('threads', (previous ?? 1) === 1 ? 2 : 1);
-      assert.equal(api.sessions.get(editor.document)?.phase, 'running', 'the setting changed while the refine ran');
+      assert.equal(session.phase, 'running', 'the setting changed while the refine ran');
       assert.equal(api.service.workerPid, pid, 'the worker is not replaced under the running refine');
-      await run;
-      assert.equal(api.sessions.get(editor.document)?.phase, 'review', 'the proposal is kept');
+      await Promise.all([busy.run, refined]);
+      assert.notEqual(session.endReason, 'failed', 'the refine was not cut off');
+      assert.equal(session.phase, 'review', 'the proposal is kept');
       await waitFor(() => api.service.workerPid !== pid && api.service.state.kind === 'ready', 60_000, 'the restart with the new setting');
-      assert.equal(api.sessions.get(editor.document)?.phase, 'review', 'the restart does not drop the proposal either');
+      assert.equal(session.phase, 'review', 'the restart does not drop the proposal either');
     } finally {
       await setting('threads', previous);
     }
@@ -396,16 +405,30 @@ suite('Diffuse in VS Code', () => {
     assert.equal(api.service.workerPid, pid, 'cancelled in the worker, not by killing it');
   });
 
-  /** A full-strength refine (of lines 7–13 of SAMPLE by default), slowed down and past its first step. */
-  async function refineUnderWay(slow = false): Promise<{ editor: vscode.TextEditor; run: Thenable<unknown> }> {
+  /** A full-strength refine of lines 7–13 of SAMPLE, slowed down and past its first step. */
+  async function refineUnderWay(): Promise<{ editor: vscode.TextEditor; run: Thenable<unknown> }> {
     await setting('threshold', 1); // only what the step budget demands commits: many steps
-    // slow: 60 lines at strength 0.5 (a fixed-length span of some 600 tokens) with a budget of 150
-    // steps, a run of seconds that a test can act during
-    if (slow) await setting('steps', 150);
-    const editor = await openEditor(slow ? longSource(8) : SAMPLE);
-    if (slow) selectLines(editor, 0, 60);
-    else selectLines(editor, 7, 13);
-    const run = vscode.commands.executeCommand('diffuse.refineSelection', slow ? 0.5 : 1);
+    const editor = await openEditor();
+    selectLines(editor, 7, 13);
+    const run = vscode.commands.executeCommand('diffuse.refineSelection', 1);
+    await waitFor(() => (api.sessions.get(editor.document)?.step ?? 0) >= 1, 30_000, 'denoising to start');
+    return { editor, run };
+  }
+
+  /**
+   * A fill at 40 cursors with a budget of 150 steps at threshold 1: a run of seconds that a test can
+   * act during (a refine ends as soon as the model closes its span, whatever the budget).
+   */
+  async function fillUnderWay(): Promise<{ editor: vscode.TextEditor; run: Thenable<unknown> }> {
+    await setting('threshold', 1);
+    await setting('steps', 150);
+    const editor = await openEditor(longSource(8));
+    editor.selections = Array.from({ length: 40 }, (_, i) => {
+      const line = Math.floor(i * 1.5);
+      const end = editor.document.lineAt(line).text.length;
+      return new vscode.Selection(line, end, line, end);
+    });
+    const run = vscode.commands.executeCommand('diffuse.fillAtCursor');
     await waitFor(() => (api.sessions.get(editor.document)?.step ?? 0) >= 1, 30_000, 'denoising to start');
     return { editor, run };
   }
