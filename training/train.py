@@ -468,8 +468,10 @@ def peak_flops(a, device):
 
 
 def want_compile(a, device):
+    if not hasattr(torch, "compile"):  # torch 1.x (Debian's): nothing to compile with
+        return False
     if a.compile == "auto":
-        return device.type == "cuda" and hasattr(torch, "compile")
+        return device.type == "cuda"
     return a.compile.lower() in ("1", "true", "yes", "on")
 
 
@@ -632,7 +634,7 @@ def main(argv=None):
                                if ddp else raw_model), False
             loss_fn = WeightedCrossEntropy.apply
         opt.zero_grad(set_to_none=True)
-        if master:
+        if master and compiled:
             print(f"compiled in {time.time() - t0:.0f} s", flush=True)
     start_step = step
     loop_start = time.time()
