@@ -96,7 +96,7 @@ train() {
   # is a guard that sends SIGTERM, on which it also checkpoints and stops.
   # shellcheck disable=SC2086
   timeout -s TERM -k 20 $(( left + 60 )) $PY training/train.py --data "$DATA" --out "$CKPT" $TRAIN_ARGS \
-    --max-minutes "$minutes" --ckpt-minutes 2 --eval-minutes 2 --log-every 50 "${init[@]}" "$@" 2>&1 | tee "$LOGS/train.log"
+    --max-minutes "$minutes" --ckpt-minutes 2 --eval-minutes 1 --log-every 50 "${init[@]}" "$@" 2>&1 | tee "$LOGS/train.log"
   say "train: exit ${PIPESTATUS[0]}"
   [ -f "$CKPT/last.pt" ] || { say "train: no checkpoint"; cp "$LOGS/train.log" "$OUT/"; return 1; }
   pack
