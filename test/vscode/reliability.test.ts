@@ -1,0 +1,191 @@
+// The editor's part of `npm run reliability`: figures, not a pass/fail check of one case. Runs only
+// when DIFFUSE_RELIABILITY_OUT names the JSON file to write (absolute path); the normal suite skips it.
+//
+// edits_during_refine: 100 Refine runs with the real model, each with random user edits (typing
+// markers, deleting characters, adding lines) before, inside and after the span while the model
+// works, then Accept or Reject at random when a proposal is shown. Counted per run:
+//   lost_keystrokes      typed markers missing from the document afterwards (Diffuse overwrote typing)
+//   corrupted_documents  runs whose document is not exactly what the user's edits plus their decision give
+//   reject_identical     Rejects after which the document is byte-identical to before (and not edited)
+//   accept_one_undo      Accepts that one Undo takes back exactly
+// large_refine: selections longer than the model's window (LF and CRLF), accepted; lines outside the
+// range the engine changed that are not byte-identical afterwards.
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as vscode from 'vscode';
+import type { DiffuseApi } from '../../src/extension';
+import { captureRequests, closeAll, diffuse, linesLostOutside, longSource, openEditor, selectLines, setting, waitFor } from './helpers';
+
+const OUT = process.env.DIFFUSE_RELIABILITY_OUT;
+const RUNS = Number(process.env.DIFFUSE_RELIABILITY_RUNS) || 100;
+
+/** mulberry32: a small seeded generator, so a run can be repeated. */
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+suite('reliability (editor)', () => {
+  let api: DiffuseApi;
+  const figures = {
+    edits_during_refine: { runs: 0, lost_keystrokes: 0, corrupted_documents: 0, reject_identical: 0, accept_one_undo: 0 },
+    large_refine: { runs: 0, lines_outside_change_lost: 0 },
+    /** Denominators and what happened in the runs, for reading the figures. */
+    checked: { keystrokes: 0, reviewed: 0, accepted: 0, rejected: 0, discarded_by_edit: 0, no_change: 0, failed: 0 },
+  };
+  const problems: string[] = [];
+
+  suiteSetup(async function () {
+    if (!OUT) this.skip();
+    this.timeout(120_000);
+    api = await diffuse();
+  });
+
+  suiteTeardown(() => {
+    if (!OUT) return;
+    const { checked, ...keys } = figures;
+    fs.writeFileSync(OUT, JSON.stringify({ ...keys, checked, problems: problems.slice(0, 20) }, null, 2) + '\n');
+    console.log(`[reliability] wrote ${OUT}: ${JSON.stringify(figures)}`);
+  });
+
+  teardown(async () => {
+    for (const s of api.sessions.all()) s.end('test over');
+    await closeAll();
+  });
+
+  test('edits during refine', async function () {
+    this.timeout(RUNS * 30_000);
+    await setting('steps', 24); // long enough runs to edit during; the default ends in a few hundred ms
+    const rnd = random(20261129);
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)];
+    let marker = 0;
+    try {
+      for (let run = 0; run < RUNS; run++) {
+        const editor = await openEditor(longSource(4));
+        const doc = editor.document;
+        const first = 1 + Math.floor(rnd() * 20);
+        selectLines(editor, first, first + 1 + Math.floor(rnd() * 5));
+        const span = { first, last: editor.selection.end.line };
+        const markers: string[] = [];
+        const refined = vscode.commands.executeCommand('diffuse.refineSelection', 1);
+        await waitFor(() => api.sessions.get(doc) !== undefined, 5_000, 'the session');
+        const session = api.sessions.get(doc)!;
+        // 1–3 edits while the model works: where is random (before, inside or after the span), and what.
+        // `expected` replays them on the text alone: what the document must be if Diffuse wrote nothing.
+        let expected = doc.getText();
+        for (let e = 1 + Math.floor(rnd() * 3); e > 0; e--) {
+          await new Promise((r) => setTimeout(r, Math.floor(rnd() * 150)));
+          const where = pick(['before', 'inside', 'after', 'after']);
+          const line = where === 'before' ? Math.floor(rnd() * span.first)
+            : where === 'inside' ? span.first + Math.floor(rnd() * (span.last - span.first + 1))
+              : Math.min(doc.lineCount - 1, span.last + 1 + Math.floor(rnd() * 6));
+          const col = Math.floor(rnd() * (doc.lineAt(line).text.length + 1));
+          const at = new vscode.Position(line, col);
+          const o = doc.offsetAt(at);
+          const kind = pick(['type', 'type', 'delete', 'newline']);
+          let ok = true;
+          if (kind === 'type') {
+            const m = `/*k${marker++}*/`;
+            ok = await editor.edit((b) => b.insert(at, m));
+            if (ok) markers.push(m);
+            if (ok) expected = expected.slice(0, o) + m + expected.slice(o);
+          } else if (kind === 'newline') {
+            ok = await editor.edit((b) => b.insert(at, '\n'));
+            if (ok) expected = expected.slice(0, o) + '\n' + expected.slice(o);
+          } else if (!at.isEqual(doc.lineAt(line).range.end)) {
+            ok = await editor.edit((b) => b.delete(new vscode.Range(at, at.translate(0, 1))));
+            if (ok) expected = expected.slice(0, o) + expected.slice(o + 1);
+          }
+          if (!ok) problems.push(`run ${run}: VS Code refused the user's ${kind} edit`);
+        }
+        await refined;
+        figures.edits_during_refine.runs++;
+        figures.checked.keystrokes += markers.filter((m) => expected.includes(m)).length;
+        // a marker the user's own later edit broke (a deletion or newline inside it) is not Diffuse's loss
+        const lost = (text: string): number => markers.filter((m) => expected.includes(m) && !text.includes(m)).length;
+        if (session.phase === 'review') {
+          figures.checked.reviewed++;
+          const before = doc.getText();
+          const version = doc.version;
+          if (before !== expected) {
+            figures.edits_during_refine.corrupted_documents++;
+            problems.push(`run ${run}: the document changed during review`);
+          }
+          if (rnd() < 0.5) {
+            figures.checked.accepted++;
+            const r = session.regions[0];
+            const want = before.slice(0, r.start) + r.proposal + before.slice(r.end);
+            await vscode.commands.executeCommand('diffuse.accept');
+            const after = doc.getText();
+            if (after !== want) {
+              figures.edits_during_refine.corrupted_documents++;
+              problems.push(`run ${run}: Accept wrote something else than the proposal over its range`);
+            }
+            // typing inside the span discards the proposal, so every marker lies outside what Accept replaces
+            figures.edits_during_refine.lost_keystrokes += lost(after);
+            await vscode.commands.executeCommand('undo');
+            if (doc.getText() === before) figures.edits_during_refine.accept_one_undo++;
+            else problems.push(`run ${run}: one Undo after Accept did not restore the document`);
+          } else {
+            figures.checked.rejected++;
+            await vscode.commands.executeCommand('diffuse.reject');
+            if (doc.getText() === before && doc.version === version) figures.edits_during_refine.reject_identical++;
+            else problems.push(`run ${run}: Reject changed the document`);
+            figures.edits_during_refine.lost_keystrokes += lost(doc.getText());
+          }
+        } else {
+          const reason = session.endReason ?? '';
+          if (/edited the code/.test(reason)) figures.checked.discarded_by_edit++;
+          else if (/failed/.test(reason)) figures.checked.failed++;
+          else figures.checked.no_change++;
+          figures.edits_during_refine.lost_keystrokes += lost(doc.getText());
+          if (doc.getText() !== expected) {
+            figures.edits_during_refine.corrupted_documents++;
+            problems.push(`run ${run}: the document is not what the user's edits made it (${reason})`);
+          }
+        }
+        await closeAll();
+      }
+    } finally {
+      await setting('steps', undefined);
+    }
+    assert.equal(figures.edits_during_refine.runs, RUNS);
+  });
+
+  test('large refine', async function () {
+    this.timeout(600_000);
+    for (const eol of ['\n', '\r\n', '\n', '\r\n']) {
+      const editor = await openEditor(longSource(30, eol));
+      const doc = editor.document;
+      const original = doc.getText();
+      selectLines(editor, 20, 198);
+      const selStart = doc.offsetAt(editor.selection.start);
+      const capture = captureRequests(api);
+      try {
+        await vscode.commands.executeCommand('diffuse.refineSelection', 1);
+      } finally {
+        capture.restore();
+      }
+      const call = capture.calls.find((c) => c.kind === 'refine');
+      const session = api.sessions.get(doc);
+      figures.large_refine.runs++;
+      if (!call?.result || session?.phase !== 'review') {
+        problems.push(`large refine: no proposal (${session?.endReason ?? 'no session'})`);
+        await closeAll();
+        continue;
+      }
+      const windowOffset = selStart - call.params.start!;
+      const from = windowOffset + Math.min(...call.result.edits.map((e) => e.start));
+      const to = windowOffset + Math.max(...call.result.edits.map((e) => e.end));
+      await vscode.commands.executeCommand('diffuse.accept');
+      figures.large_refine.lines_outside_change_lost += linesLostOutside(original, doc.getText(), from, to);
+      await closeAll();
+    }
+  });
+});
