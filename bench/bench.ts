@@ -9,9 +9,9 @@ import { DenoiserClient } from '../src/denoiser/client';
 import { loadModelFolder } from '../src/denoiser/modelFolder';
 import type { SamplerSettings } from '../src/denoiser/protocol';
 import { CaseSource, ROOT, mean, quantile, round, runInfills } from './cases';
-import { editorViewMarkdown, runEditorView } from './editor-eval';
+import { editorViewMarkdown, runEditorView } from './editorView';
 import { profileGhost } from './profile';
-import { runRefineRepair } from './refine-repair';
+import { runRefineRepair } from './refineRepair';
 
 const MODEL = process.env.DIFFUSE_BENCH_MODEL ?? path.join(ROOT, 'models', 'diffuse-small');
 const QUICK = process.argv.includes('--quick');

@@ -5,6 +5,8 @@
 // beside it so the gap between the two stays visible.
 import fs from 'node:fs';
 import { trimCompletion } from '../src/core/completionTrim';
+import type { DenoiserClient } from '../src/denoiser/client';
+import type { SamplerSettings } from '../src/denoiser/protocol';
 import { MAX_CHARS_PER_TOKEN } from '../src/core/textWindow';
 import { DEFAULTS } from '../src/denoiser/engine';
 import { HELDOUT_SAMPLE, normalise } from './cases';
@@ -210,3 +212,56 @@ export function confidenceCurve(scored: ScoredCase[], thresholds: number[]) {
 export function thresholdFor(curve: ReturnType<typeof confidenceCurve>, precision: number): number | undefined {
   return curve.find((p) => p.coverage > 0 && p.precision >= precision)?.threshold;
 }
+
+/** Byte-exact share the default ghost-text threshold must reach among what is shown. */
+export const TARGET_PRECISION = 0.5;
+export const CURVE_THRESHOLDS = Array.from({ length: 20 }, (_, i) => Math.round(i * 5) / 100);
+
+export async function runEditorView(client: DenoiserClient, nPerKind: number, sampler: SamplerSettings = {}, candidates = 1) {
+  const cases = editorCases(nPerKind);
+  const scored: ScoredCase[] = [];
+  for (const c of cases) {
+    const t = Date.now();
+    const r = await client.complete({
+      prefix: c.prefix, suffix: c.suffix, maxTokens: GHOST.maxTokens, candidates,
+      sampler: { timeBudgetMs: GHOST.timeBudgetMs, ...sampler },
+    });
+    const edit = r.edits[0];
+    scored.push({ ...scoreEditorCase(edit.text, c), case: c, confidence: edit.confidence, ms: Date.now() - t, calls: r.steps });
+    if (process.env.DEBUG_CANDIDATES && r.candidates) console.error(r.candidates.map((x) => `${x.confidence.toFixed(2)} ${JSON.stringify(x.text)}`).join(' | '));
+  }
+  const curve = confidenceCurve(scored.filter((s) => !s.case.crlf), CURVE_THRESHOLDS);
+  const defaultThreshold = thresholdFor(curve, TARGET_PRECISION);
+  const atDefault = curve.find((p) => p.threshold === defaultThreshold);
+  return {
+    summary: summarise(scored),
+    ghost_confidence: {
+      default_threshold: defaultThreshold ?? null,
+      coverage: atDefault?.coverage ?? 0,
+      precision: atDefault?.precision ?? 0,
+      curve,
+    },
+    scored,
+  };
+}
+
+export function editorViewMarkdown(r: Awaited<ReturnType<typeof runEditorView>>): string {
+  const s = r.summary as Record<string, any>;
+  const line = (name: string, x: any) => `| ${name} | ${x.cases} | ${x.exact} % | ${x.normalised_exact} % | ${x.extra_indent} | ${x.blank} % |`;
+  const g = r.ghost_confidence;
+  return `| ghost text where the editor asks | cases | byte-exact | whitespace-normalised exact | extra indentation | blank |
+|---|---|---|---|---|---|
+${line('cursor after a new line\'s indentation', s.indent)}
+${line('mid-line, after a typed prefix', s.midline)}
+${line('empty line (column 0)', s.empty_line)}
+${line('2–4 lines after an indented cursor', s.block)}
+${line('**all**', s.all)}
+${line('tab-indented files', s.tab_files)}
+${line('space-indented files', s.space_files)}
+${line('CRLF twins', s.crlf_twins.crlf)}
+${line('… the same cases in LF', s.crlf_twins.lf)}
+
+Ghost text shown only at confidence ≥ ${g.default_threshold}: ${Math.round(g.coverage * 1000) / 10} % of requests show a suggestion, ${Math.round(g.precision * 1000) / 10} % of those byte-exact.
+`;
+}
+

@@ -1,19 +1,9 @@
-// `npm run bench:repair` (also part of `npm run bench`): Refine at the default strength on
+// `npm run bench:repair` (the same cases are part of `npm run bench`): Refine at the default strength on
 // held-out regions with and without an injected fault (bench/refineRepair.ts).
 import path from 'node:path';
 import { DenoiserClient } from '../src/denoiser/client';
 import { ROOT } from './cases';
-import { repairCases, repairFigures, type RepairOutcome } from './refineRepair';
-
-export async function runRefineRepair(client: DenoiserClient, n: number, strength?: number) {
-  const outcomes: RepairOutcome[] = [];
-  for (const c of repairCases(n)) {
-    const r = await client.refine({ text: c.text, start: c.start, end: c.end, strength });
-    const e = r.edits[0];
-    outcomes.push({ case: c, proposal: c.text.slice(c.start, e.start) + e.text + c.text.slice(e.end, c.end) });
-  }
-  return { figures: repairFigures(outcomes), outcomes };
-}
+import { runRefineRepair } from './refineRepair';
 
 async function main(): Promise<void> {
   const n = Number(process.argv.find((a) => a.startsWith('--cases='))?.slice(8) ?? 100);
@@ -32,4 +22,4 @@ async function main(): Promise<void> {
   console.log(JSON.stringify(figures, null, 2));
 }
 
-if (require.main === module) main().catch((e) => { console.error(e); process.exit(1); });
+main().catch((e) => { console.error(e); process.exit(1); });

@@ -2,6 +2,7 @@
 // realistic fault injected and once clean, refined at the default strength. Counts how often
 // clean code comes back unchanged, a fault is repaired exactly, and lines without a fault change.
 import fs from 'node:fs';
+import type { DenoiserClient } from '../src/denoiser/client';
 import { HELDOUT_SAMPLE } from './cases';
 
 export interface RepairCase {
@@ -110,3 +111,15 @@ export function repairFigures(outcomes: RepairOutcome[]) {
     by_fault: byFault,
   };
 }
+
+/** Refine at `strength` (the default when undefined) on every case, through the real worker. */
+export async function runRefineRepair(client: DenoiserClient, n: number, strength?: number) {
+  const outcomes: RepairOutcome[] = [];
+  for (const c of repairCases(n)) {
+    const r = await client.refine({ text: c.text, start: c.start, end: c.end, strength });
+    const e = r.edits[0];
+    outcomes.push({ case: c, proposal: c.text.slice(c.start, e.start) + e.text + c.text.slice(e.end, c.end) });
+  }
+  return { figures: repairFigures(outcomes), outcomes };
+}
+
