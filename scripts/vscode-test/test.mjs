@@ -68,7 +68,7 @@ if (parts.includes('ui')) {
     `--settings=${p.settings}`, '--timeout=300', `--screenshot=${shots}/ui-failure.png`]) !== 0) failed.push('ui');
   // DIFFUSE_UPDATE_MEDIA=1 refreshes the README's pictures from this run
   else if (process.env.DIFFUSE_UPDATE_MEDIA) {
-    for (const f of ['inline-diff.png', 'live-denoising.png', 'ghost-text.png']) fs.copyFileSync(path.join(shots, f), path.join(root, 'media', f));
+    for (const f of ['inline-diff.png', 'large-refine.png', 'live-denoising.png', 'ghost-text.png']) fs.copyFileSync(path.join(shots, f), path.join(root, 'media', f));
   }
 }
 if (parts.includes('vsix')) {

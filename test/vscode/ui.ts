@@ -46,7 +46,7 @@ module.exports = async function ui({ page, log }: { page: Page; workspace: strin
   await page.keyboard.type('1');
   await page.keyboard.press('Enter');
   // live: the CodeLens shows the step while the image beside the span evolves
-  await page.waitForFunction(() => /step ([2-9]|\d\d+)\//.test(document.querySelector('[id$="diffuse.status"]')?.textContent ?? ''),
+  await page.waitForFunction(() => /step ([4-9]|\d\d+)\//.test(document.querySelector('[id$="diffuse.status"]')?.textContent ?? ''),
     undefined, { timeout: 30_000 });
   await page.screenshot({ path: path.join(shots, 'live-denoising.png') });
   log('live view captured');
