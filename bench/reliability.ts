@@ -1,0 +1,252 @@
+// `npm run reliability`: reliability in figures, from the real worker and model (and the real
+// VS Code for the editor's part), written to bench/results/reliability.json so they can be
+// tracked across versions:
+//   worker_kills   SIGKILL of the worker at a random step of 20 requests: every in-flight request
+//                  fails with its cause; recovery_ms is kill → the next request answered
+//   bad_inputs     malformed model folders, requests and files (badInputs.ts)
+//   cancel_storm   1,000 ghost-text requests, each superseded by the next, as typing makes them
+//   no_network     inet sockets held by this process (the client, the extension host's role) and
+//                  every worker, polled throughout the run (sockets.ts)
+//   edits_during_refine, large_refine  the VS Code suite's test/vscode/reliability.test.ts
+// `--no-editor` leaves the VS Code part out (its keys are then null).
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DenoiserClient, DenoiserError } from '../src/denoiser/client';
+import { runBadInputs } from './badInputs';
+import { ROOT, quantile, round } from './cases';
+import { SocketWatch } from './sockets';
+
+const MODEL = path.join(ROOT, 'models', 'diffuse-small');
+const WORKER = path.join(ROOT, 'dist', 'worker.js');
+const OUT = path.join(ROOT, 'bench', 'results', 'reliability.json');
+const EDITOR_OUT = path.join(ROOT, 'bench', 'results', 'reliability-editor.json');
+const EDITOR_TEST = path.join(ROOT, 'test', 'vscode', 'reliability.test.ts');
+
+const SOURCE = fs.readFileSync(path.join(ROOT, 'examples', 'sample.ts'), 'utf8');
+
+/** Seeded, so every run kills at the same steps and types the same prefixes. */
+function rng(seed: number): () => number {
+  let x = seed;
+  return () => {
+    x = (x + 0x6d2b79f5) | 0;
+    let t = Math.imul(x ^ (x >>> 15), 1 | x);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function rssMb(pid: number | undefined): number {
+  if (!pid) return Number.NaN;
+  return Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024;
+}
+
+/**
+ * 20 SIGKILLs of the worker, each as the client hears of a random step of a long refine. Every
+ * request in flight at a kill must fail with the kill as its cause: the refine, and a follow-up
+ * sent before the client has seen the worker die. A refine whose answer had left the worker
+ * before the kill is answered, rightly, and is not in flight. recovery_ms: kill → the next
+ * request answered by the restarted worker.
+ */
+async function workerKills(client: DenoiserClient, random: () => number): Promise<Record<string, number>> {
+  const recoveries: number[] = [];
+  let kills = 0;
+  let inFlight = 0;
+  let failedWithCause = 0;
+  let answeredFirst = 0;
+  const otherOutcomes = new Set<string>();
+  const judge = (e: unknown): void => {
+    inFlight++;
+    if (e instanceof DenoiserError && e.code === 'crash' && /^the denoiser process was killed by SIGKILL while handling the request$/.test(e.message)) failedWithCause++;
+    else otherOutcomes.add(e instanceof Error ? e.message : String(e));
+  };
+  while (kills < 20) {
+    await client.start();
+    const pid = client.pid!;
+    const killStep = 1 + Math.floor(random() * 12);
+    let killedAt = 0;
+    const pending = client.refine({ text: SOURCE, start: 0, end: SOURCE.length, strength: 1, sampler: { tokensPerStep: 1, steps: 40 } }, {
+      onProgress: (p) => {
+        if (p.step !== killStep) return;
+        killedAt = Date.now();
+        process.kill(pid, 'SIGKILL');
+      },
+    });
+    try {
+      await pending;
+      if (killedAt === 0) continue; // finished before step k: no kill, try again
+      answeredFirst++;
+    } catch (e) {
+      judge(e);
+    }
+    kills++;
+    for (;;) {
+      try {
+        await client.complete({ prefix: 'let total = ', suffix: ';\n', maxTokens: 4 });
+        break;
+      } catch (e) {
+        judge(e); // sent to the killed worker before its exit was seen
+        if (inFlight > 100) throw e;
+      }
+    }
+    recoveries.push(Date.now() - killedAt);
+  }
+  if (otherOutcomes.size) console.log(`worker_kills: other outcomes: ${[...otherOutcomes].join(' | ')}`);
+  return {
+    kills, in_flight: inFlight, failed_with_cause: failedWithCause, answered_before_the_kill: answeredFirst,
+    recovery_ms_p50: quantile(recoveries, 0.5), recovery_ms_max: Math.max(...recoveries),
+  };
+}
+
+/** One storm: `n` ghost-text requests, each aborted when the next is sent, as typing makes them. */
+async function storm(client: DenoiserClient, random: () => number, n: number): Promise<{ cancelled: number; leftRunning: number; ms: number }> {
+  const lines = SOURCE.split('\n').filter((l) => l.trim().length > 3);
+  const t0 = Date.now();
+  const settled: Promise<unknown>[] = [];
+  let previous: AbortController | undefined;
+  let cancelled = 0;
+  for (let i = 0; i < n; i++) {
+    previous?.abort();
+    const ac = new AbortController();
+    const line = lines[i % lines.length];
+    const cut = 1 + Math.floor(random() * (line.length - 1));
+    settled.push(client.complete(
+      { prefix: `${SOURCE.slice(0, 400)}\n${line.slice(0, cut)}`, suffix: '\n', maxTokens: 24, sampler: { timeBudgetMs: 800 } },
+      { signal: ac.signal },
+    ).catch((e) => {
+      if (e instanceof DenoiserError && e.code === 'cancelled') cancelled++;
+      else throw e;
+    }));
+    previous = ac;
+    // keystrokes 0–30 ms apart: some requests are cancelled before they are sent, some in the
+    // worker's queue, some between two model calls, and some finish first
+    await sleep(Math.floor(random() * 30));
+  }
+  let done = 0;
+  settled.forEach((p) => void p.finally(() => done++));
+  await Promise.race([Promise.allSettled(settled), sleep(60_000)]);
+  return { cancelled, leftRunning: settled.length - done, ms: Date.now() - t0 };
+}
+
+/**
+ * RSS growth across a storm of 1,000 once the worker is warm. A cold worker grows by a fifth over
+ * its first thousand requests whether they are cancelled or not (onnxruntime's arena and V8's heap
+ * reach their working size; the same requests run to the end grow it as much), so a first storm
+ * warms it and the second one is measured: growth there is what cancellation leaves behind.
+ */
+async function cancelStorm(client: DenoiserClient, random: () => number): Promise<Record<string, number>> {
+  await client.start();
+  const pid = client.pid;
+  const cold = rssMb(pid);
+  const warm = await storm(client, random, 1000);
+  const before = rssMb(pid);
+  const measured = await storm(client, random, 1000);
+  // no request left running: a fresh one is answered as fast as one alone
+  const q0 = Date.now();
+  await client.complete({ prefix: 'let total = ', suffix: ';\n', maxTokens: 24 });
+  const nextMs = Date.now() - q0;
+  const after = rssMb(client.pid);
+  if (pid !== client.pid) throw new Error('the worker was replaced during the cancel storm');
+  console.log(`cancel_storm: warm-up ${warm.ms} ms (${warm.cancelled} cancelled), measured ${measured.ms} ms (${measured.cancelled} cancelled), then one request in ${nextMs} ms`);
+  return {
+    requests: 1000, rss_growth_pct: round(((after - before) / before) * 100), left_running: measured.leftRunning + warm.leftRunning,
+    rss_before_mb: round(before), rss_after_mb: round(after), cancelled: measured.cancelled, next_request_ms: nextMs,
+    cold_rss_mb: round(cold), warmup_growth_pct: round(((before - cold) / cold) * 100),
+  };
+}
+
+/** Runs the VS Code suite's reliability tests and returns their figures, or why there are none. */
+function editorFigures(): { figures?: Record<string, unknown>; note?: string } {
+  if (process.argv.includes('--no-editor')) return { note: 'the VS Code part was not run (--no-editor)' };
+  if (!fs.existsSync(EDITOR_TEST)) return { note: `${path.relative(ROOT, EDITOR_TEST)} is not in the tree yet` };
+  fs.rmSync(EDITOR_OUT, { force: true });
+  const r = spawnSync(process.execPath, ['scripts/vscode-test/test.mjs', 'suite'], {
+    cwd: ROOT, stdio: 'inherit',
+    env: { ...process.env, DIFFUSE_RELIABILITY_OUT: EDITOR_OUT, DIFFUSE_SUITE_TIMEOUT: '1200', MOCHA_GREP: 'reliability' },
+  });
+  if (!fs.existsSync(EDITOR_OUT)) return { note: `the VS Code reliability run wrote no figures (exit ${r.status})` };
+  const figures = JSON.parse(fs.readFileSync(EDITOR_OUT, 'utf8')) as Record<string, unknown>;
+  return { figures, note: r.status === 0 ? undefined : `the VS Code reliability run exited ${r.status}` };
+}
+
+async function main(): Promise<void> {
+  const t0 = Date.now();
+  let hostCrashes = 0;
+  process.on('uncaughtException', (e) => {
+    hostCrashes++;
+    console.error(`host: uncaught ${e.stack}`);
+  });
+  process.on('unhandledRejection', (e) => {
+    hostCrashes++;
+    console.error(`host: unhandled rejection ${e instanceof Error ? e.stack : String(e)}`);
+  });
+  const clients: DenoiserClient[] = [];
+  const make = (): DenoiserClient => {
+    const c = new DenoiserClient({ workerPath: WORKER, modelDir: MODEL, threads: 1 });
+    clients.push(c);
+    return c;
+  };
+  // every worker any client starts, and this process, for the whole run
+  const watch = new SocketWatch(() => [process.pid, ...clients.map((c) => c.pid)]);
+  const random = rng(20261129);
+  // the watch must see a socket when there is one: a TCP listener of this script's own, for 100 ms
+  const probe = net.createServer().listen(0, '127.0.0.1');
+  await sleep(100);
+  probe.close();
+  watch.sample();
+  const probeSeen = watch.seen.size;
+  if (probeSeen !== 1) throw new Error(`the socket watch saw ${probeSeen} sockets while one TCP listener was open`);
+  watch.seen.clear();
+
+  const main = make();
+  const info = await main.start();
+  console.log(`model ${info.name}, loaded in ${info.loadMs} ms`);
+
+  const kills = await workerKills(main, random);
+  console.log('worker_kills', kills);
+  const bad = await runBadInputs(main, () => hostCrashes);
+  for (const d of bad.details) console.log(`  ${d.outcome.padEnd(8)} ${d.name}: ${d.message.slice(0, 160)}`);
+  const { details, ...badSummary } = bad;
+  console.log('bad_inputs', badSummary);
+  const storm = await cancelStorm(make(), random);
+  console.log('cancel_storm', storm);
+  clients.forEach((c) => c.dispose());
+  watch.stop();
+
+  const editor = editorFigures();
+  if (editor.note) console.log(`editor figures: ${editor.note}`);
+  const ef = editor.figures as { edits_during_refine?: unknown; large_refine?: unknown; checked?: unknown } | undefined;
+  const result = {
+    version: JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version,
+    date: new Date().toISOString().slice(0, 10),
+    machine: `${os.cpus().length} × ${os.cpus()[0]?.model.trim()}`,
+    model: info.name,
+    edits_during_refine: ef?.edits_during_refine ?? null,
+    worker_kills: kills,
+    bad_inputs: { ...badSummary, details },
+    cancel_storm: storm,
+    no_network: {
+      sockets_opened: watch.seen.size,
+      processes_watched: watch.pids.size,
+      samples: watch.samples,
+      method: 'inet (tcp, udp, raw; v4 and v6) sockets among the open fds of the client process and of every worker, polled every 10 ms; '
+        + 'checked first on a TCP listener of its own, which it saw',
+    },
+    large_refine: ef?.large_refine ?? null,
+    editor_checked: ef?.checked ?? null,
+    notes: [editor.note].filter(Boolean),
+    seconds: Math.round((Date.now() - t0) / 1000),
+  };
+  fs.mkdirSync(path.dirname(OUT), { recursive: true });
+  fs.writeFileSync(OUT, JSON.stringify(result, null, 1) + '\n');
+  console.log(`wrote ${path.relative(ROOT, OUT)} in ${result.seconds} s`);
+  process.exit(0);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
