@@ -2,6 +2,7 @@
 // runs the core sampler and turns the tokens back into text edits. No process or ONNX details
 // here, so the same code runs in the worker and in tests against a fake model.
 import { buildCanvas } from '../core/canvas';
+import { DEFAULTS } from '../core/defaults';
 import { applyHunks, shiftedHunks, stretchScore, suspiciousRuns, tokenOffsets } from '../core/corrector';
 import { toLf, withEol } from '../core/lineEndings';
 import { SeededRandom } from '../core/rng';
@@ -27,28 +28,15 @@ export class CancelledError extends Error {
   }
 }
 
-/** Defaults chosen for the shipped small model; every one can be overridden per request. */
-export const DEFAULTS = {
-  /** Refine strength: below 1 Refine corrects (Engine.correct); 1 rewrites the selection. */
-  strength: 0.5,
-  threshold: 0.8,
-  /** Masks a variable-length span shows beyond its written text (sampler.ts growWindows). */
-  blockLength: 16,
-  temperature: 0,
-  topP: 1,
-  seed: 0,
-  remask: 0,
-  prefixTokens: 128,
-  suffixTokens: 64,
-  fillTokens: 48,
-  completeTokens: 24,
-  /** Full-strength refine gets this many slots per original token, plus `refineExtraSlots`. */
-  refineSlack: 1.25,
-  refineExtraSlots: 4,
-  /** Default budget: one model call per this many slots (see defaultStepBudget). */
-  slotsPerStep: 6,
-} as const;
+export { DEFAULTS };
 
+
+/** Spans get at least half the canvas: context beyond that share is trimmed, not the spans. */
+const MAX_CONTEXT_SHARE = 0.5;
+/** bos and eos. */
+const EDGE_TOKENS = 2;
+/** However small the model's context, a span gets this many slots. */
+const MIN_SPAN_ROOM = 8;
 
 /** What a request brings besides its spans. */
 type RequestText = { text: string; requestId: string; sampler?: SamplerSettings; context?: ContextSettings; progress?: boolean; sentAt?: number };
@@ -202,7 +190,8 @@ export class Engine {
       variableLength: span.variableLength,
     });
     ranges = ranges.map((r) => ({ ...r }));
-    const room = Math.max(8, this.contextLength - 2 - Math.min(prefixTokens + suffixTokens, this.contextLength >> 1));
+    const context = Math.min(prefixTokens + suffixTokens, Math.floor(this.contextLength * MAX_CONTEXT_SHARE));
+    const room = Math.max(MIN_SPAN_ROOM, this.contextLength - EDGE_TOKENS - context);
     const slotTotal = prepared.spans.reduce((n, s) => n + s.slots, 0);
     if (slotTotal > room) {
       const scale = room / slotTotal;
@@ -356,7 +345,7 @@ function samplerOptions(s: SamplerSettings | undefined, defaultSteps: number, si
  * first, and the span comes out short.
  */
 export function defaultStepBudget(slots: number): number {
-  return Math.min(48, Math.max(4, Math.ceil(slots / DEFAULTS.slotsPerStep)));
+  return Math.min(DEFAULTS.maxSteps, Math.max(DEFAULTS.minSteps, Math.ceil(slots / DEFAULTS.slotsPerStep)));
 }
 
 function positiveInt(v: number, name: string): number {

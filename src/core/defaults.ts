@@ -1,0 +1,57 @@
+// The one home of every default: the engine's (what a request gets when it says nothing) and the
+// editor's settings (package.json "contributes.configuration" must agree; test/defaults.test.ts
+// checks it). Chosen for the shipped model with `npm run bench`, `npm run bench:tune` and
+// `npm run model:eval:editor`; the comments at the users of each say what was measured.
+
+/** Engine defaults; every one can be overridden per request. */
+export const DEFAULTS = {
+  /** Refine strength: below 1 Refine corrects (Engine.correct); 1 rewrites the selection. */
+  strength: 0.5,
+  threshold: 0.8,
+  /** Masks a variable-length span shows beyond its written text (sampler.ts growWindows). */
+  blockLength: 16,
+  temperature: 0,
+  topP: 1,
+  seed: 0,
+  remask: 0,
+  prefixTokens: 128,
+  suffixTokens: 64,
+  fillTokens: 48,
+  completeTokens: 24,
+  /** Full-strength refine gets this many slots per original token, plus `refineExtraSlots`. */
+  refineSlack: 1.25,
+  refineExtraSlots: 4,
+  /** Default budget: one model call per this many slots (see defaultStepBudget). */
+  slotsPerStep: 6,
+  /** The default budget never goes below or above these many calls. */
+  minSteps: 4,
+  maxSteps: 48,
+} as const;
+
+/** Defaults of the `diffuse.*` settings, by setting name. */
+export const SETTING_DEFAULTS = {
+  modelPath: '',
+  threads: 2,
+  /** 0: the engine's budget for the span (DEFAULTS.slotsPerStep). */
+  steps: 0,
+  threshold: DEFAULTS.threshold,
+  temperature: DEFAULTS.temperature,
+  'refine.strength': DEFAULTS.strength,
+  'context.prefixTokens': DEFAULTS.prefixTokens,
+  'context.suffixTokens': DEFAULTS.suffixTokens,
+  'fill.maxTokens': DEFAULTS.fillTokens,
+  'ghostText.enabled': true,
+  'ghostText.delayMs': 150,
+  'ghostText.timeBudgetMs': 800,
+  'ghostText.maxTokens': DEFAULTS.completeTokens,
+  'ghostText.maxLines': 4,
+  /**
+   * Ghost text is shown from this confidence up: on the editor-view cases the lowest threshold
+   * at which at least half of what is shown is byte-exact (`npm run bench`, ghost_confidence).
+   */
+  'ghostText.minConfidence': 0.7,
+  /** More candidates did not improve the first suggestion (engine.ts CANDIDATE_TEMPERATURE). */
+  'ghostText.candidates': 1,
+} as const;
+
+export type SettingName = keyof typeof SETTING_DEFAULTS;
