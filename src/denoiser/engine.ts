@@ -52,6 +52,7 @@ interface ScoredSelection {
   best: Float64Array;
   /** Where each token starts in the selection, and the end; the first may be < 0 (healed text). */
   offsets: number[];
+  canvasTokens: number;
 }
 
 /**
@@ -237,7 +238,7 @@ export class Engine {
     });
     const heal = prepared.edges[0].heal.length;
     const offsets = tokenOffsets(tokens, (x) => this.codec.decode(x)).map((o) => o - heal);
-    return { end: ranges[0].end, prob, best, logProb, offsets };
+    return { end: ranges[0].end, prob, best, logProb, offsets, canvasTokens: ids.length };
   }
 
   /**
@@ -258,7 +259,7 @@ export class Engine {
       .filter((r) => r.end > r.start);
     let steps = 1;
     const unchanged = (): DenoiseResult => ({
-      edits: [{ start, end, text: selection, confidence: 1 }], steps, ms: Date.now() - t0, stoppedBy: 'done', canvasTokens: 0,
+      edits: [{ start, end, text: selection, confidence: 1 }], steps, ms: Date.now() - t0, stoppedBy: 'done', canvasTokens: before.canvasTokens,
     });
     if (runs.length === 0) return unchanged();
     // Progress shows the whole selection, the regenerated stretches denoising inside it.
