@@ -245,6 +245,8 @@ export async function runEditorView(client: DenoiserClient, nPerKind: number, sa
   };
 }
 
+const pctOf = (x: number): number => Math.round(x * 1000) / 10;
+
 export function editorViewMarkdown(r: Awaited<ReturnType<typeof runEditorView>>): string {
   const s = r.summary as Record<string, any>;
   const line = (name: string, x: any) => `| ${name} | ${x.cases} | ${x.exact} % | ${x.normalised_exact} % | ${x.extra_indent} | ${x.blank} % |`;
@@ -261,7 +263,11 @@ ${line('space-indented files', s.space_files)}
 ${line('CRLF twins', s.crlf_twins.crlf)}
 ${line('… the same cases in LF', s.crlf_twins.lf)}
 
-Ghost text shown only at confidence ≥ ${g.default_threshold}: ${Math.round(g.coverage * 1000) / 10} % of requests show a suggestion, ${Math.round(g.precision * 1000) / 10} % of those byte-exact.
+${g.default_threshold === null
+    ? `No confidence threshold makes at least ${TARGET_PRECISION * 100} % of the shown suggestions byte-exact on these cases.`
+    : `Ghost text shown only at confidence ≥ ${g.default_threshold}: ${pctOf(g.coverage)} % of requests show a suggestion, ${pctOf(g.precision)} % of those byte-exact.`}
+Confidence threshold → share of requests shown / share of those byte-exact: ${g.curve.filter((p) => p.threshold >= 0.3 && p.threshold <= 0.9 && Math.round(p.threshold * 100) % 10 === 0)
+    .map((p) => `${p.threshold} → ${pctOf(p.coverage)} % / ${pctOf(p.precision)} %`).join(', ')}.
 `;
 }
 
