@@ -1,6 +1,7 @@
 // The one typed accessor for `diffuse.*` settings (package.json "contributes.configuration").
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { SETTING_DEFAULTS, type SettingName } from '../core/defaults';
 import type { ContextSettings, SamplerSettings } from '../denoiser/protocol';
 
 export interface DiffuseSettings {
@@ -31,30 +32,33 @@ export const MAX_GHOST_CANDIDATES = 8;
 
 export function readSettings(extensionPath: string): DiffuseSettings {
   const c = vscode.workspace.getConfiguration(SECTION);
-  const modelPath = c.get<string>('modelPath', '').trim();
-  const steps = c.get<number>('steps', 0);
+  // every fallback comes from the one table package.json is checked against
+  const get = <K extends SettingName>(key: K): (typeof SETTING_DEFAULTS)[K] =>
+    c.get<(typeof SETTING_DEFAULTS)[K]>(key, SETTING_DEFAULTS[key]);
+  const modelPath = get('modelPath').trim();
+  const steps = get('steps');
   return {
     modelDir: modelPath ? resolveUserPath(modelPath) : path.join(extensionPath, 'models', 'diffuse-small'),
-    threads: Math.max(1, Math.floor(c.get<number>('threads', 2))),
+    threads: Math.max(1, Math.floor(get('threads'))),
     sampler: {
       steps: steps > 0 ? Math.floor(steps) : undefined,
-      threshold: c.get<number>('threshold', 0.8),
-      temperature: c.get<number>('temperature', 0),
+      threshold: get('threshold'),
+      temperature: get('temperature'),
     },
     context: {
-      prefixTokens: c.get<number>('context.prefixTokens', 128),
-      suffixTokens: c.get<number>('context.suffixTokens', 64),
+      prefixTokens: get('context.prefixTokens'),
+      suffixTokens: get('context.suffixTokens'),
     },
-    strength: clamp(c.get<number>('refine.strength', 0.5), 0.1, 1),
-    fillMaxTokens: Math.max(1, Math.floor(c.get<number>('fill.maxTokens', 48))),
+    strength: clamp(get('refine.strength'), 0.1, 1),
+    fillMaxTokens: Math.max(1, Math.floor(get('fill.maxTokens'))),
     ghostText: {
-      enabled: c.get<boolean>('ghostText.enabled', true),
-      delayMs: Math.max(0, c.get<number>('ghostText.delayMs', 150)),
-      timeBudgetMs: Math.max(50, c.get<number>('ghostText.timeBudgetMs', 800)),
-      maxTokens: Math.max(1, Math.floor(c.get<number>('ghostText.maxTokens', 24))),
-      maxLines: Math.max(1, Math.floor(c.get<number>('ghostText.maxLines', 4))),
-      minConfidence: clamp(c.get<number>('ghostText.minConfidence', 0), 0, 1),
-      candidates: clamp(Math.floor(c.get<number>('ghostText.candidates', 1)), 1, MAX_GHOST_CANDIDATES),
+      enabled: get('ghostText.enabled'),
+      delayMs: Math.max(0, get('ghostText.delayMs')),
+      timeBudgetMs: Math.max(50, get('ghostText.timeBudgetMs')),
+      maxTokens: Math.max(1, Math.floor(get('ghostText.maxTokens'))),
+      maxLines: Math.max(1, Math.floor(get('ghostText.maxLines'))),
+      minConfidence: clamp(get('ghostText.minConfidence'), 0, 1),
+      candidates: clamp(Math.floor(get('ghostText.candidates')), 1, MAX_GHOST_CANDIDATES),
     },
   };
 }
