@@ -3,17 +3,30 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { diffHunks } from '../src/core/inlineDiff';
-import { placeNewLines, VERTICAL_DIFF_MAX_LINES } from '../src/editor/verticalDiff';
+import { placeAll, placeNewLines, VERTICAL_DIFF_MAX_LINES, type DocLines, type NewLinePlacement } from '../src/editor/verticalDiff';
 
-/** Line and column of an offset of `text`. */
-const lineOf = (text: string) => (offset: number): { line: number; character: number } => {
-  const before = text.slice(0, offset).split('\n');
-  return { line: before.length - 1, character: before[before.length - 1].length };
-};
+/** placeAll's view of a document's text. */
+function docLines(text: string): DocLines {
+  const lineOf = (offset: number): { line: number; character: number } => {
+    const before = text.slice(0, offset).split('\n');
+    return { line: before.length - 1, character: before[before.length - 1].length };
+  };
+  return {
+    lineOf,
+    around: (offset) => {
+      const { line, character } = lineOf(offset);
+      const l = text.split('\n')[line];
+      return { before: l.slice(0, character), after: l.slice(character) };
+    },
+    lastLine: text.split('\n').length - 1,
+  };
+}
+
+const shown = (placements: NewLinePlacement[]) =>
+  placements.map((p) => ({ anchor: p.anchor, below: p.below, text: p.runs.map((r) => r.text).join('') }));
 
 function place(original: string, proposal: string, regionStart = 0, doc = original) {
-  const placements = placeNewLines({ start: regionStart, original, hunks: diffHunks(original, proposal) }, lineOf(doc), doc.split('\n').length - 1);
-  return placements.map((p) => ({ anchor: p.anchor, below: p.below, text: p.runs.map((r) => r.text).join('') }));
+  return shown(placeNewLines({ start: regionStart, original, hunks: diffHunks(original, proposal) }, docLines(doc)));
 }
 
 const code = ['a();', 'b();', 'c();', 'd();', 'e();', 'f();', 'g();', 'h();', ''].join('\n');
@@ -49,6 +62,22 @@ describe('vertical diff placement', () => {
   test('offsets count from the region\'s start in the document', () => {
     const doc = 'head();\n' + code;
     assert.deepEqual(place(code, code.replace('b();', 'B();'), 'head();\n'.length, doc), [{ anchor: 3, below: 0, text: 'B();' }]);
+  });
+
+  test('an insertion inside a line is shown as the whole new line, under it', () => {
+    const doc = 'let x = 0;\nlet y = 0;\n';
+    const at = doc.indexOf(';');
+    const got = shown(placeNewLines({ start: at, original: '', hunks: diffHunks('', ' + 1') }, docLines(doc)));
+    assert.deepEqual(got, [{ anchor: 1, below: 0, text: 'let x = 0 + 1;' }]);
+  });
+
+  test('regions never draw over each other: two cursors on neighbouring lines', () => {
+    const doc = 'a();\nb();\nc();\nd();\n';
+    const regions = [4, 9].map((start) => ({ start, original: '', hunks: diffHunks('', '\nnew();') }));
+    const got = shown(placeAll(regions, docLines(doc)));
+    // a(); gets new(); after it: drawn under a(); (its line is unchanged, not drawn again), then b()'s under it
+    assert.deepEqual(got.map((p) => p.anchor + p.below), [1, 2], 'each new line on its own row');
+    assert.deepEqual(got.map((p) => p.text), ['new();', 'new();']);
   });
 
   test(`a block of more than ${VERTICAL_DIFF_MAX_LINES} new lines is drawn in place of its old lines`, () => {

@@ -6,7 +6,7 @@
 import * as vscode from 'vscode';
 import type { ProposalSession, SessionStore } from './proposalSession';
 import { imageTheme } from './imageDecoration';
-import { placeNewLines, type NewLinePlacement } from './verticalDiff';
+import { placeAll } from './verticalDiff';
 
 export function registerInlineDiffView(store: SessionStore): vscode.Disposable {
   const removed = vscode.window.createTextEditorDecorationType({
@@ -39,7 +39,6 @@ export function registerInlineDiffView(store: SessionStore): vscode.Disposable {
     const removedRanges: vscode.Range[] = [];
     const inserts: vscode.Range[] = [];
     const regions: vscode.Range[] = [];
-    const placements: NewLinePlacement[] = [];
     for (const r of s.regions) {
       if (r.hunks.length === 0) continue;
       const range = new vscode.Range(pos(r.start), pos(r.end));
@@ -48,8 +47,16 @@ export function registerInlineDiffView(store: SessionStore): vscode.Disposable {
         for (const x of h.removed) removedRanges.push(new vscode.Range(pos(r.start + x.start), pos(r.start + x.end)));
         if (h.start === h.end) inserts.push(new vscode.Range(pos(r.start + h.start), pos(r.start + h.start)));
       }
-      placements.push(...placeNewLines(r, pos, doc.lineCount - 1));
     }
+    const placements = placeAll(s.regions.filter((r) => r.hunks.length > 0), {
+      lineOf: pos,
+      around: (o) => {
+        const p = pos(o);
+        const text = doc.lineAt(p.line).text;
+        return { before: text.slice(0, p.character), after: text.slice(p.character) };
+      },
+      lastLine: doc.lineCount - 1,
+    });
     const theme = imageTheme(editor);
     const lines: vscode.DecorationOptions[] = [];
     const words: vscode.DecorationOptions[] = [];

@@ -26,28 +26,48 @@ export interface RegionLayout {
   hunks: readonly Hunk[];
 }
 
+/** What placement needs of the document. */
+export interface DocLines {
+  /** Line and column of a document offset. */
+  lineOf(offset: number): { line: number; character: number };
+  /** The document's text of the line holding `offset`, before and after it. */
+  around(offset: number): { before: string; after: string };
+  lastLine: number;
+}
+
 /**
- * Placements of every new line of the region's hunks. `lineOf(offset)` gives the document line and
- * column of a document offset; `lastLine` is the document's last line.
+ * Placements of every new line of every region, in document order; a line is never drawn over
+ * another new line (a region's lines move down past the previous region's).
  */
-export function placeNewLines(
-  region: RegionLayout,
-  lineOf: (offset: number) => { line: number; character: number },
-  lastLine: number,
-): NewLinePlacement[] {
+export function placeAll(regions: readonly RegionLayout[], doc: DocLines): NewLinePlacement[] {
   const out: NewLinePlacement[] = [];
-  const firstLineAfter = (offset: number): number => {
-    const p = lineOf(region.start + offset);
-    return p.character === 0 ? p.line : p.line + 1;
-  };
+  let next = 0;
+  for (const r of [...regions].sort((a, b) => a.start - b.start)) {
+    for (const p of placeNewLines(r, doc)) {
+      const target = Math.max(p.anchor + p.below, next);
+      const anchor = Math.min(target, doc.lastLine);
+      out.push({ anchor, below: target - anchor, runs: p.runs });
+      next = target + 1;
+    }
+  }
+  return out;
+}
+
+/**
+ * Placements of every new line of one region's hunks. A change that starts or ends inside a line
+ * (a selection or cursor mid-line) is shown as the whole new line: the line's text before and after
+ * it is drawn with it, unchanged.
+ */
+export function placeNewLines(region: RegionLayout, doc: DocLines): NewLinePlacement[] {
+  const out: NewLinePlacement[] = [];
   const hunks = [...region.hunks].sort((a, b) => a.start - b.start);
   let i = 0;
   while (i < hunks.length) {
-    let block = blockFrom(region, hunks, i, firstLineAfter, lineOf, 'under');
-    if (block.lines.length > VERTICAL_DIFF_MAX_LINES) block = blockFrom(region, hunks, i, firstLineAfter, lineOf, 'inPlace');
+    let block = blockFrom(region, hunks, i, doc, 'under');
+    if (block.lines.length > VERTICAL_DIFF_MAX_LINES) block = blockFrom(region, hunks, i, doc, 'inPlace');
     block.lines.forEach((line, k) => {
       const target = block.first + k;
-      const anchor = Math.min(target, lastLine);
+      const anchor = Math.min(target, doc.lastLine);
       out.push({ anchor, below: target - anchor, runs: line });
     });
     i = block.next;
@@ -61,21 +81,34 @@ export function placeNewLines(
  * `inPlace`: from the first old line.
  */
 function blockFrom(
-  region: RegionLayout, hunks: readonly Hunk[], i: number,
-  firstLineAfter: (offset: number) => number, lineOf: (offset: number) => { line: number },
-  where: 'under' | 'inPlace',
+  region: RegionLayout, hunks: readonly Hunk[], i: number, doc: DocLines, where: 'under' | 'inPlace',
 ): { first: number; lines: StyledRun[][]; next: number } {
+  const at = (offset: number): number => region.start + offset;
   let runs: StyledRun[] = [...hunks[i].proposal];
   let end = hunks[i].end;
-  const startLine = lineOf(region.start + hunks[i].start).line;
-  const first = (): number => (where === 'under' ? firstLineAfter(end) : startLine);
+  const start = doc.lineOf(at(hunks[i].start));
+  const lastOld = (): { line: number; character: number } => doc.lineOf(at(end));
+  // the old lines end with the line holding the change's end, unless it ends at a line start
+  const firstAfter = (): number => (lastOld().character === 0 && end > hunks[i].start ? lastOld().line : lastOld().line + 1);
+  const first = (): number => (where === 'under' ? firstAfter() : start.line);
   let j = i + 1;
-  while (j < hunks.length && first() + linesOf(runs).length > lineOf(region.start + hunks[j].start).line) {
+  while (j < hunks.length && first() + linesOf(runs).length > doc.lineOf(at(hunks[j].start)).line) {
     runs = [...runs, { text: region.original.slice(end, hunks[j].start), style: 'same' }, ...hunks[j].proposal];
     end = hunks[j].end;
     j++;
   }
-  return { first: first(), lines: linesOf(runs), next: j };
+  // a change inside a line: show the whole line it makes
+  const before = start.character > 0 ? doc.around(at(hunks[i].start)).before : '';
+  const endsMidLine = lastOld().character > 0 || end === hunks[i].start;
+  const after = endsMidLine ? doc.around(at(end)).after : '';
+  const whole = [{ text: before, style: 'same' as const }, ...runs, { text: after, style: 'same' as const }];
+  const hasNew = runs.some((r) => r.text);
+  const lines = hasNew ? linesOf(whole) : [];
+  // a line break inserted at a line's end (or start) leaves that line as it was: do not draw it again
+  const unchanged = (l: StyledRun[] | undefined): boolean => !!l && l.every((r) => r.style === 'same');
+  if (before && lines.length > 1 && unchanged(lines[0])) lines.shift();
+  if (after && lines.length > 1 && unchanged(lines[lines.length - 1])) lines.pop();
+  return { first: first(), lines, next: j };
 }
 
 /** The runs as lines; none when they hold no text (a change that only deletes). */
