@@ -3,6 +3,7 @@
 import * as vscode from 'vscode';
 import type { DenoiserService } from './denoiserService';
 import type { SessionStore } from './proposalSession';
+import { changedPart } from './changedPart';
 import { reportCommandError } from './requestErrors';
 import { requestWindow } from './requestWindow';
 
@@ -78,29 +79,6 @@ export async function refine(service: DenoiserService, store: SessionStore, edit
     session.end('failed');
     reportCommandError('refine', e);
   }
-}
-
-/**
- * The part of the selection [selStart, selEnd) of `text` the engine's edits replace (offsets
- * relative to the selection) and its new text; undefined when there are no edits. The engine
- * refines only what fits its window, so the part can be narrower than the selection.
- */
-export function changedPart(
-  text: string, selStart: number, selEnd: number, edits: readonly { start: number; end: number; text: string }[],
-): { part: { start: number; end: number }; text: string } | undefined {
-  if (edits.length === 0) return undefined;
-  const sorted = [...edits].sort((a, b) => a.start - b.start);
-  const from = sorted[0].start;
-  const to = Math.max(...sorted.map((e) => e.end));
-  if (from < selStart || to > selEnd) throw new Error(`the model answered for ${from}-${to}, outside the selection ${selStart}-${selEnd}`);
-  let out = '';
-  let at = from;
-  for (const e of sorted) {
-    out += text.slice(at, e.start) + e.text;
-    at = e.end;
-  }
-  out += text.slice(at, to);
-  return { part: { start: from - selStart, end: to - selStart }, text: out };
 }
 
 /** Scrolls the proposal's first change into view when it is not (a long selection scrolls away from it). */
