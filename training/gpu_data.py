@@ -40,10 +40,14 @@ def decompress(args):
     src, dest, want = args
     tmp = dest + ".tmp"
     h = hashlib.sha256()
-    with lzma.open(src) as fin, open(tmp, "wb") as fout:
-        for block in iter(lambda: fin.read(1 << 24), b""):
-            h.update(block)
-            fout.write(block)
+    try:
+        with lzma.open(src) as fin, open(tmp, "wb") as fout:
+            for block in iter(lambda: fin.read(1 << 24), b""):
+                h.update(block)
+                fout.write(block)
+    except (lzma.LZMAError, EOFError) as e:
+        os.remove(tmp)
+        return f"{os.path.basename(src)}: damaged ({e})"
     if h.hexdigest() != want:
         os.remove(tmp)
         return f"{os.path.basename(src)}: SHA-256 mismatch"
