@@ -239,7 +239,9 @@ export async function runBadInputs(client: DenoiserClient, hostCrashes: () => nu
   for (const c of cases) {
     const t0 = Date.now();
     const r = await c.run();
-    details.push({ name: c.name, ...r, ms: Date.now() - t0 });
+    // temporary folder names differ per run; the figures file should not
+    const message = r.message.split(os.tmpdir()).join('$TMP').replace(/\$TMP\/diffuse-bad-[\w-]+/g, '$TMP/…');
+    details.push({ name: c.name, ...r, message, ms: Date.now() - t0 });
   }
   fs.rmSync(tmp, { recursive: true, force: true });
   return {

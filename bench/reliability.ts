@@ -39,9 +39,10 @@ function rng(seed: number): () => number {
   };
 }
 
-function rssMb(pid: number | undefined): number {
+/** VmRSS (resident now) or VmHWM (the most it has ever been resident) of a process, in MB. */
+function rssMb(pid: number | undefined, field: 'VmRSS' | 'VmHWM' = 'VmRSS'): number {
   if (!pid) return Number.NaN;
-  return Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024;
+  return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024;
 }
 
 /**
@@ -102,13 +103,15 @@ async function workerKills(client: DenoiserClient, random: () => number): Promis
 }
 
 /** One storm: `n` ghost-text requests, each aborted when the next is sent, as typing makes them. */
-async function storm(client: DenoiserClient, random: () => number, n: number): Promise<{ cancelled: number; leftRunning: number; ms: number }> {
+async function storm(client: DenoiserClient, random: () => number, n: number): Promise<{ cancelled: number; leftRunning: number; ms: number; rss: number[] }> {
   const lines = SOURCE.split('\n').filter((l) => l.trim().length > 3);
   const t0 = Date.now();
   const settled: Promise<unknown>[] = [];
   let previous: AbortController | undefined;
   let cancelled = 0;
+  const rss: number[] = [];
   for (let i = 0; i < n; i++) {
+    if (i % 50 === 0) rss.push(rssMb(client.pid));
     previous?.abort();
     const ac = new AbortController();
     const line = lines[i % lines.length];
@@ -128,32 +131,42 @@ async function storm(client: DenoiserClient, random: () => number, n: number): P
   let done = 0;
   settled.forEach((p) => void p.finally(() => done++));
   await Promise.race([Promise.allSettled(settled), sleep(60_000)]);
-  return { cancelled, leftRunning: settled.length - done, ms: Date.now() - t0 };
+  rss.push(rssMb(client.pid));
+  return { cancelled, leftRunning: settled.length - done, ms: Date.now() - t0, rss };
 }
 
 /**
  * RSS growth across a storm of 1,000 once the worker is warm. A cold worker grows by a fifth over
  * its first thousand requests whether they are cancelled or not (onnxruntime's arena and V8's heap
- * reach their working size; the same requests run to the end grow it as much), so a first storm
- * warms it and the second one is measured: growth there is what cancellation leaves behind.
+ * reach their working size; the same requests run to the end grow it as much) and levels off by
+ * its two thousandth (4,000 cancelled requests: 155 MB at 2,000, 158 MB at 4,000, with or without
+ * onnxruntime's memory patterns), so two storms warm it and a third is measured: growth there is
+ * what cancellation leaves behind.
+ * RSS moves by ±8 % between two reads as garbage is collected, so growth is that of the peak
+ * resident size (VmHWM), which rises only when the worker needs more memory than it ever has; the
+ * median RSS of the first and last five reads (one per 50 requests) is reported beside it.
  */
 async function cancelStorm(client: DenoiserClient, random: () => number): Promise<Record<string, number>> {
   await client.start();
   const pid = client.pid;
   const cold = rssMb(pid);
-  const warm = await storm(client, random, 1000);
-  const before = rssMb(pid);
+  const warm = await storm(client, random, 2000);
+  const peakBefore = rssMb(pid, 'VmHWM');
   const measured = await storm(client, random, 1000);
   // no request left running: a fresh one is answered as fast as one alone
   const q0 = Date.now();
   await client.complete({ prefix: 'let total = ', suffix: ';\n', maxTokens: 24 });
   const nextMs = Date.now() - q0;
-  const after = rssMb(client.pid);
+  const median = (xs: number[]): number => quantile(xs, 0.5);
+  const before = median(measured.rss.slice(0, 5));
+  const after = median(measured.rss.slice(-5));
+  const peakAfter = rssMb(pid, 'VmHWM');
   if (pid !== client.pid) throw new Error('the worker was replaced during the cancel storm');
   console.log(`cancel_storm: warm-up ${warm.ms} ms (${warm.cancelled} cancelled), measured ${measured.ms} ms (${measured.cancelled} cancelled), then one request in ${nextMs} ms`);
   return {
-    requests: 1000, rss_growth_pct: round(((after - before) / before) * 100), left_running: measured.leftRunning + warm.leftRunning,
-    rss_before_mb: round(before), rss_after_mb: round(after), cancelled: measured.cancelled, next_request_ms: nextMs,
+    requests: 1000, rss_growth_pct: round(((peakAfter - peakBefore) / peakBefore) * 100), left_running: measured.leftRunning + warm.leftRunning,
+    peak_rss_before_mb: round(peakBefore), peak_rss_after_mb: round(peakAfter),
+    median_rss_first_mb: round(before), median_rss_last_mb: round(after), cancelled: measured.cancelled, next_request_ms: nextMs,
     cold_rss_mb: round(cold), warmup_growth_pct: round(((before - cold) / cold) * 100),
   };
 }
@@ -223,6 +236,8 @@ async function main(): Promise<void> {
     version: JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version,
     date: new Date().toISOString().slice(0, 10),
     machine: `${os.cpus().length} × ${os.cpus()[0]?.model.trim()}`,
+    // other work on the machine slows the worker's restarts most: the 1-minute load average at the end
+    load_average: round(os.loadavg()[0]),
     model: info.name,
     edits_during_refine: ef?.edits_during_refine ?? null,
     worker_kills: kills,
