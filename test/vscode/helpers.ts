@@ -44,8 +44,14 @@ export const SAMPLE = [
 
 /** A fresh untitled TypeScript editor with `text`. */
 export async function openEditor(text = SAMPLE): Promise<vscode.TextEditor> {
-  const doc = await vscode.workspace.openTextDocument({ language: 'typescript', content: text });
-  return vscode.window.showTextDocument(doc);
+  // Right after the previous test's untitled editor closed, VS Code can hand back that document
+  // (same Untitled-1 name, old text): ask again until the document is the one asked for.
+  for (let attempt = 0; ; attempt++) {
+    const doc = await vscode.workspace.openTextDocument({ language: 'typescript', content: text });
+    if (doc.getText() === text) return vscode.window.showTextDocument(doc);
+    if (attempt === 10) throw new Error(`VS Code kept opening ${doc.uri.toString()} with other text`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 /** Selects whole lines first..last (0-based, inclusive, without the last newline). */
