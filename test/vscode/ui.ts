@@ -52,6 +52,8 @@ module.exports = async function ui({ page, log }: { page: Page; workspace: strin
   log('live view captured');
   // review: Accept / Reject CodeLens over the inline diff
   await page.waitForSelector('.codelens-decoration a:has-text("Accept")', { timeout: 120_000 });
+  // the running lens does not outlive its run
+  await page.waitForSelector('.codelens-decoration:has-text("denoising")', { state: 'detached', timeout: 10_000 });
   const shown = await proposalOnScreen(page);
   await page.screenshot({ path: path.join(shots, 'inline-diff.png') });
   log(`inline diff captured: ${shown.length} new lines, all on screen`);
