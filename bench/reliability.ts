@@ -9,7 +9,7 @@
 //                  every worker, polled throughout the run (sockets.ts)
 //   edits_during_refine, large_refine  the VS Code suite's test/vscode/reliability.test.ts
 // `--no-editor` leaves the VS Code part out (its keys are then null).
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -23,7 +23,8 @@ import { SocketWatch } from './sockets';
 const MODEL = path.join(ROOT, 'models', 'diffuse-small');
 const WORKER = path.join(ROOT, 'dist', 'worker.js');
 const OUT = path.join(ROOT, 'bench', 'results', 'reliability.json');
-const EDITOR_OUT = path.join(ROOT, 'bench', 'results', 'reliability-editor.json');
+// the VS Code run's own figures, merged into OUT
+const EDITOR_OUT = path.join(ROOT, 'out', 'reliability-editor.json');
 const EDITOR_TEST = path.join(ROOT, 'test', 'vscode', 'reliability.test.ts');
 
 const SOURCE = fs.readFileSync(path.join(ROOT, 'examples', 'sample.ts'), 'utf8');
@@ -171,18 +172,40 @@ async function cancelStorm(client: DenoiserClient, random: () => number): Promis
   };
 }
 
-/** Runs the VS Code suite's reliability tests and returns their figures, or why there are none. */
-function editorFigures(): { figures?: Record<string, unknown>; note?: string } {
+/** Pids of the denoiser workers VS Code's extension host started from this repository. */
+function vscodeWorkers(): number[] {
+  const worker = path.join(ROOT, 'dist', 'worker.js');
+  const pids: number[] = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      if (fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').includes(worker)) pids.push(Number(entry));
+    } catch {
+      // gone
+    }
+  }
+  return pids;
+}
+
+/**
+ * Runs the VS Code suite's reliability tests and returns their figures (or why there are none),
+ * watching the sockets of the workers the extension starts there meanwhile.
+ */
+async function editorFigures(watch: SocketWatch): Promise<{ figures?: Record<string, unknown>; note?: string }> {
   if (process.argv.includes('--no-editor')) return { note: 'the VS Code part was not run (--no-editor)' };
   if (!fs.existsSync(EDITOR_TEST)) return { note: `${path.relative(ROOT, EDITOR_TEST)} is not in the tree yet` };
   fs.rmSync(EDITOR_OUT, { force: true });
-  const r = spawnSync(process.execPath, ['scripts/vscode-test/test.mjs', 'suite'], {
+  const child = spawn(process.execPath, ['scripts/vscode-test/test.mjs', 'suite'], {
     cwd: ROOT, stdio: 'inherit',
     env: { ...process.env, DIFFUSE_RELIABILITY_OUT: EDITOR_OUT, DIFFUSE_SUITE_TIMEOUT: '1200', MOCHA_GREP: 'reliability' },
   });
-  if (!fs.existsSync(EDITOR_OUT)) return { note: `the VS Code reliability run wrote no figures (exit ${r.status})` };
+  // new workers are looked for every half second; the ones found are polled with the others
+  const finder = setInterval(() => vscodeWorkers().forEach((pid) => watch.extra.add(pid)), 500);
+  const status = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  clearInterval(finder);
+  if (!fs.existsSync(EDITOR_OUT)) return { note: `the VS Code reliability run wrote no figures (exit ${status})` };
   const figures = JSON.parse(fs.readFileSync(EDITOR_OUT, 'utf8')) as Record<string, unknown>;
-  return { figures, note: r.status === 0 ? undefined : `the VS Code reliability run exited ${r.status}` };
+  return { figures, note: status === 0 ? undefined : `the VS Code reliability run exited ${status}` };
 }
 
 async function main(): Promise<void> {
@@ -203,7 +226,7 @@ async function main(): Promise<void> {
     return c;
   };
   // every worker any client starts, and this process, for the whole run
-  const watch = new SocketWatch(() => [process.pid, ...clients.map((c) => c.pid)]);
+  const watch: SocketWatch = new SocketWatch((): (number | undefined)[] => [process.pid, ...clients.map((c) => c.pid), ...watch.extra]);
   const random = rng(20261129);
   // the watch must see a socket when there is one: a TCP listener of this script's own, for 100 ms
   const probe = net.createServer().listen(0, '127.0.0.1');
@@ -227,9 +250,9 @@ async function main(): Promise<void> {
   const storm = await cancelStorm(make(), random);
   console.log('cancel_storm', storm);
   clients.forEach((c) => c.dispose());
-  watch.stop();
 
-  const editor = editorFigures();
+  const editor = await editorFigures(watch);
+  watch.stop();
   if (editor.note) console.log(`editor figures: ${editor.note}`);
   const ef = editor.figures as { edits_during_refine?: unknown; large_refine?: unknown; checked?: unknown } | undefined;
   const result = {
@@ -247,8 +270,8 @@ async function main(): Promise<void> {
       sockets_opened: watch.seen.size,
       processes_watched: watch.pids.size,
       samples: watch.samples,
-      method: 'inet (tcp, udp, raw; v4 and v6) sockets among the open fds of the client process and of every worker, polled every 10 ms; '
-        + 'checked first on a TCP listener of its own, which it saw',
+      method: 'inet (tcp, udp, raw; v4 and v6) sockets among the open fds of the client process and of every worker, polled every 10 ms '
+        + '(in the VS Code part: the workers the extension starts there); checked first on a TCP listener of its own, which it saw',
     },
     large_refine: ef?.large_refine ?? null,
     editor_checked: ef?.checked ?? null,

@@ -52,6 +52,8 @@ export function inetSockets(pid: number, inodes: Iterable<string>): string[] {
 export class SocketWatch {
   readonly seen = new Set<string>();
   readonly pids = new Set<number>();
+  /** More processes to watch, added while it runs. */
+  readonly extra = new Set<number>();
   /** Socket inodes already looked up (inet or not). */
   private readonly checked = new Set<string>();
   samples = 0;
