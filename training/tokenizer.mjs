@@ -224,6 +224,22 @@ async function encodeSplit(tok, files, outFile, { bos, eos }) {
   return { docs, tokens: total, byLang };
 }
 
+/** Tokens per language and split, from meta.json into the corpus manifest's mix (one place for the mix). */
+export function addTokensToManifest(corpusDir, dataDir) {
+  const file = path.join(corpusDir, 'manifest.json');
+  const manifest = JSON.parse(fs.readFileSync(file, 'utf8'));
+  const meta = JSON.parse(fs.readFileSync(path.join(dataDir, 'meta.json'), 'utf8'));
+  for (const split of ['train', 'heldout']) {
+    for (const [lang, m] of Object.entries(manifest.mix[split])) {
+      const t = meta.tokens_by_lang[split][lang];
+      m.tokens = t ? t.tokens : 0;
+      m.charsPerToken = t ? Number((t.chars / t.tokens).toFixed(3)) : null;
+    }
+  }
+  manifest.tokens = { ...meta.tokens, vocab_size: meta.vocab_size, tokenizer_sha256: meta.tokenizer_sha256 };
+  fs.writeFileSync(file, JSON.stringify(manifest, null, 1));
+}
+
 async function main() {
   const { values: opts } = parseArgs({
     options: {
@@ -310,6 +326,7 @@ async function main() {
   fs.copyFileSync(path.join(tokDir, 'tokenizer.json'), path.join(dataDir, 'tokenizer.json'));
   fs.copyFileSync(path.join(tokDir, 'tokenizer_config.json'), path.join(dataDir, 'tokenizer_config.json'));
   if (report.measure) fs.writeFileSync(path.join(tokDir, 'measure.json'), JSON.stringify(report.measure, null, 1));
+  addTokensToManifest(corpusDir, dataDir);
   log('tokenizer: done');
 }
 

@@ -105,15 +105,20 @@ export async function fetchDebian(workDir, log = console.log, { download = true,
   const have = new Map(fs.readdirSync(cacheDir).filter((f) => f.endsWith('.deb')).map((f) => [f.split('_')[0], f]));
   const missing = download ? selection.filter((p) => !have.has(p.name)) : [];
   log(`debian: ${selection.length} packages selected, ${missing.length} to download`);
-  for (let i = 0; i < missing.length; i += 150) {
-    const names = missing.slice(i, i + 150).map((p) => p.name);
+  // one apt-get per 1000 names (each call re-reads the package lists); one unavailable name
+  // fails its whole batch, so a failed batch is halved until the name is found and skipped
+  const download = async (names) => {
     try {
       await run('apt-get', ['download', '-q', ...names], { cwd: cacheDir });
-    } catch {
-      // one unavailable name fails the whole batch: retry one by one and skip the missing
-      for (const n of names) await run('apt-get', ['download', '-q', n], { cwd: cacheDir }).catch((e) => log(`debian: skipped ${n}: ${e.message}`));
+    } catch (e) {
+      if (names.length === 1) { log(`debian: skipped ${names[0]}: ${e.message}`); return; }
+      const done = new Set(fs.readdirSync(cacheDir).filter((f) => f.endsWith('.deb')).map((f) => f.split('_')[0]));
+      const left = names.filter((n) => !done.has(n));
+      const half = Math.ceil(left.length / 2);
+      if (left.length) { await download(left.slice(0, half)); await download(left.slice(half)); }
     }
-  }
+  };
+  for (let i = 0; i < missing.length; i += 1000) await download(missing.slice(i, i + 1000).map((p) => p.name));
   for (const f of fs.readdirSync(cacheDir)) if (f.endsWith('.deb')) have.set(f.split('_')[0], f);
   const packages = [];
   const queue = selection.filter((p) => have.has(p.name));
