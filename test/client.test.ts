@@ -2,16 +2,18 @@
 // the watchdog on a worker that stops answering, requests made during a restart, and the
 // back-off between restarts of a crashing worker.
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DenoiserError, type DenoiserClient, type DenoiserState } from '../src/denoiser/client';
-import { client } from './helpers';
+import { client, modelCopy } from './helpers';
 
 const SOURCE = 'export function add(a: number, b: number): number {\n  return a + b;\n}\n\nexport const answer = add(40, 2);\n';
 const LINE = { start: SOURCE.indexOf('  return'), end: SOURCE.indexOf('}\n') };
-// A request whose text holds this marker makes the worker block forever (see worker.ts); the
-// workers forked by this file inherit the variable.
-const HANG = '/* hang here */';
+// A request or model folder whose text or path holds this marker makes the worker block forever
+// (see worker.ts); the workers forked by this file inherit the variable.
+const HANG = 'diffuse-test-hang-here';
 process.env.DIFFUSE_TEST_HANG_MARKER = HANG;
 
 describe('denoiser client lifecycle', () => {
@@ -60,6 +62,17 @@ describe('denoiser client lifecycle', () => {
     const r = await c.complete({ prefix: 'let a = ', suffix: ';\n', maxTokens: 4 });
     assert.equal(r.edits.length, 1);
     assert.notEqual(c.pid, pid, 'a new worker answered');
+  });
+
+  test('a model load that never finishes is reported as a model error, not waited on for ever', { timeout: 20_000 }, async () => {
+    const dir = modelCopy();
+    // a folder whose path holds the marker: the worker blocks while loading it
+    const c = make({ modelDir: path.join(dir, HANG), loadTimeoutMs: 1500 });
+    fs.symlinkSync(dir, path.join(dir, HANG));
+    const t0 = Date.now();
+    await assert.rejects(c.start(), (e: DenoiserError) => e.code === 'model' && /did not finish loading .* within 1\.5 s/.test(e.message));
+    assert.ok(Date.now() - t0 < 5000);
+    assert.equal(c.state.kind, 'error');
   });
 
   test('a long request that keeps reporting progress is not cut off by the watchdog', async () => {

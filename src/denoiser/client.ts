@@ -37,6 +37,8 @@ export interface DenoiserClientOptions {
    * for this long is taken as hung, killed and restarted; its requests fail with code 'timeout'.
    */
   requestTimeoutMs?: number;
+  /** A load that has not finished after this long fails as a model error (the folder is suspect). */
+  loadTimeoutMs?: number;
 }
 
 /**
@@ -45,6 +47,9 @@ export interface DenoiserClientOptions {
  * not a slow model; a queue of requests does not add up, since every answer resets the clock.
  */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+
+/** Loading the shipped model takes under a second; two minutes allow a large model on a slow disk. */
+export const DEFAULT_LOAD_TIMEOUT_MS = 120_000;
 
 export interface RequestOptions {
   signal?: AbortSignal;
@@ -241,11 +246,18 @@ export class DenoiserClient {
     const exited = new Promise<never>((_, reject) => {
       this.loading = reject;
     });
+    const loadMs = this.opts.loadTimeoutMs ?? DEFAULT_LOAD_TIMEOUT_MS;
+    let loadTimer: NodeJS.Timeout | undefined;
+    const tooLong = new Promise<never>((_, reject) => {
+      loadTimer = setTimeout(() => reject(new DenoiserError(
+        `the denoiser did not finish loading ${this.opts.modelDir} within ${+(loadMs / 1000).toFixed(1)} s`, 'model')), loadMs);
+    });
     try {
       const info = await Promise.race([
         connection.sendRequest(LoadRequest, { modelDir: this.opts.modelDir, threads: this.opts.threads }),
         exited,
-      ]);
+        tooLong,
+      ]).finally(() => clearTimeout(loadTimer));
       this.loading = undefined;
       this.opts.log?.(`loaded ${info.name} from ${info.modelDir} in ${info.loadMs} ms (${info.threads} thread${info.threads > 1 ? 's' : ''})`);
       this.setState({ kind: 'ready', info });

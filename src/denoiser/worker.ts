@@ -16,8 +16,9 @@ let engine: Engine | undefined;
 let queue: Promise<unknown> = Promise.resolve();
 
 /**
- * Tests of the client's watchdog need a worker that hangs the way a native deadlock would: no
- * answer, no exit. A request whose text contains this variable's value blocks the thread for good.
+ * Tests of the client's watchdogs need a worker that hangs the way a native deadlock would: no
+ * answer, no exit. A request (or a load) whose parameters contain this variable's value blocks the
+ * thread for good.
  */
 const HANG_MARKER = process.env.DIFFUSE_TEST_HANG_MARKER;
 
@@ -56,6 +57,7 @@ function main(): void {
 
   // Loading is never cancelled: a half-loaded session is worse than a late one.
   connection.onRequest(LoadRequest, async (p): Promise<ModelInfo> => {
+    hangIfAsked(p);
     const t0 = Date.now();
     const threads = p.threads && p.threads > 0 ? Math.floor(p.threads) : 1;
     try {
