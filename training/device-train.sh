@@ -33,9 +33,9 @@ export PYTHONUNBUFFERED=1
 # The compile cache stays on a warm machine between calls (with the data), so the probe's
 # compilation serves the training call.
 export TORCHINDUCTOR_CACHE_DIR=${TORCHINDUCTOR_CACHE_DIR:-$(realpath -m "$WORK")/inductor-cache}
-# Model v2 on one H200: 8 x 512 (34 M parameters), 512-token rows, 256 rows a step (131k tokens),
+# Model v2 on one H200: 8 x 384 (20.5 M parameters), 512-token rows, 256 rows a step (131k tokens),
 # 12 processes building batches; LR warm-up 200 steps, the last 20 % of the run a linear cool-down.
-TRAIN_ARGS=${DIFFUSE_TRAIN_ARGS:---n-layer 8 --d-model 512 --n-head 8 --seq-len 512 --batch-size 256 --workers 12 --lr 1.5e-3 --warmup-steps 200 --cooldown-frac 0.2}
+TRAIN_ARGS=${DIFFUSE_TRAIN_ARGS:---n-layer 8 --d-model 384 --n-head 6 --seq-len 512 --batch-size 256 --workers 12 --lr 1.5e-3 --warmup-steps 200 --cooldown-frac 0.2}
 
 say() { echo "[device-train +$(( $(date +%s) - T0 ))s] $*"; }
 
@@ -83,7 +83,7 @@ train() {
   if [ "${DATA_RC:-0}" = 3 ]; then say "train: the training data is incomplete; not training"; return 1; fi
   [ -f "$DATA/train.bin" ] || { say "train: no $DATA/train.bin"; return 1; }
   # What is left after training: the last checkpoint and evaluation (~10 s), the ONNX export and
-  # int8 rewrite (~30 s at 34 M parameters), packing (~5 s); doubled for safety.
+  # int8 rewrite (~20 s at 20 M parameters), packing (~5 s); doubled for safety.
   local reserve=${DIFFUSE_EXPORT_RESERVE_S:-90}
   local left=$(( budget - ($(date +%s) - T0) - reserve ))
   if [ "$left" -lt 30 ]; then say "train: only ${left}s left for training; not training"; return 1; fi
