@@ -1,6 +1,7 @@
 // Draws lines of styled text as an SVG image. Editor decorations cannot add lines, so the live
-// denoising view and the proposal of the inline diff are drawn as an image next to the span
-// (the technique Continue's next-edit view uses). Pure string building: no DOM, no vscode.
+// denoising view is drawn as an image next to the span (the technique Continue's next-edit view
+// uses); the proposal itself is a vertical diff (src/editor/verticalDiff.ts). Pure string
+// building: no DOM, no vscode.
 import type { StyledRun } from './inlineDiff';
 
 export type ImageRunStyle = StyledRun['style'] | 'pending' | 'fresh' | 'caption';
