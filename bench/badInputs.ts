@@ -87,7 +87,8 @@ function bytes(n: number, seed: number): Buffer {
 function tinyGraph(kind: string): string | undefined {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'diffuse-bad-graphs-'));
   try {
-    execFileSync('/usr/bin/python3', [path.join(ROOT, 'test', 'fixtures', 'tiny_onnx_models.py'), out, '8192'], { stdio: 'ignore' });
+    const vocab = String(JSON.parse(fs.readFileSync(path.join(MODEL, 'denoiser.json'), 'utf8')).vocab_size);
+    execFileSync('/usr/bin/python3', [path.join(ROOT, 'test', 'fixtures', 'tiny_onnx_models.py'), out, vocab], { stdio: 'ignore' });
     return path.join(out, `${kind}.onnx`);
   } catch {
     return undefined;

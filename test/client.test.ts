@@ -7,7 +7,9 @@ import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DenoiserError, type DenoiserClient, type DenoiserState } from '../src/denoiser/client';
-import { client, modelCopy } from './helpers';
+import { MODEL_DIR, client, modelCopy } from './helpers';
+
+const SHIPPED_VOCAB = JSON.parse(fs.readFileSync(path.join(MODEL_DIR, 'denoiser.json'), 'utf8')).vocab_size;
 
 const SOURCE = 'export function add(a: number, b: number): number {\n  return a + b;\n}\n\nexport const answer = add(40, 2);\n';
 const LINE = { start: SOURCE.indexOf('  return'), end: SOURCE.indexOf('}\n') };
@@ -93,7 +95,7 @@ describe('denoiser client lifecycle', () => {
     const restarted = c.restart();
     const r = await pending;
     assert.equal(r.edits.length, 1);
-    assert.equal((await restarted).vocabSize, 8192);
+    assert.equal((await restarted).vocabSize, SHIPPED_VOCAB);
   });
 
   test('a request made just before restart() is served by the new worker', async () => {
@@ -105,7 +107,7 @@ describe('denoiser client lifecycle', () => {
     const r = await pending;
     assert.equal(r.edits.length, 1);
     assert.notEqual(c.pid, pid);
-    assert.equal(first.vocabSize, 8192);
+    assert.equal(first.vocabSize, SHIPPED_VOCAB);
   });
 
   test('a worker that keeps crashing is restarted with doubling delays; a restart by request resets them', async () => {
