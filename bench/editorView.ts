@@ -5,6 +5,7 @@
 // beside it so the gap between the two stays visible.
 import fs from 'node:fs';
 import { trimCompletion } from '../src/core/completionTrim';
+import { SeededRandom } from '../src/core/rng';
 import type { DenoiserClient } from '../src/denoiser/client';
 import type { SamplerSettings } from '../src/denoiser/protocol';
 import { MAX_CHARS_PER_TOKEN } from '../src/core/textWindow';
@@ -40,17 +41,6 @@ const CRLF_TWIN_SHARE = 0.25;
 
 interface Doc { text: string; tabs: boolean }
 
-class Lcg {
-  constructor(private state: number) {}
-  next(): number {
-    this.state = (Math.imul(this.state, 1103515245) + 12345) >>> 0;
-    return this.state / 4294967296;
-  }
-  int(n: number): number {
-    return Math.floor(this.next() * n);
-  }
-}
-
 /** Leading spaces rewritten as tabs, one per indentation unit (the file's smallest indent). */
 export function spacesToTabs(text: string): string {
   const indents = text.split('\n').map((l) => /^ */.exec(l)![0].length).filter((n) => n > 0);
@@ -59,12 +49,12 @@ export function spacesToTabs(text: string): string {
   return text.replace(/^( +)/gm, (m) => '\t'.repeat(Math.floor(m.length / unit)) + ' '.repeat(m.length % unit));
 }
 
-function loadDocs(rng: Lcg, file: string): Doc[] {
+function loadDocs(rng: SeededRandom, file: string): Doc[] {
   return fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l).text as string)
     .filter((t) => t.split('\n').length >= 20 && !t.includes('\r'))
     .map((text) => {
       const spaceIndented = /^ {2}/m.test(text) && !/^\t/m.test(text);
-      const tabs = spaceIndented && rng.next() < TAB_FILE_SHARE ? spacesToTabs(text) : text;
+      const tabs = spaceIndented && rng.nextFloat() < TAB_FILE_SHARE ? spacesToTabs(text) : text;
       return { text: tabs, tabs: /^\t/m.test(tabs) };
     });
 }
@@ -72,9 +62,9 @@ function loadDocs(rng: Lcg, file: string): Doc[] {
 const indentOf = (line: string): string => /^[ \t]*/.exec(line)![0];
 
 /** One case of `kind` cut from `doc` at a random line, or undefined when that line does not fit. */
-function cut(kind: CaseKind, doc: Doc, rng: Lcg): Omit<EditorCase, 'crlf' | 'tabs'> | undefined {
+function cut(kind: CaseKind, doc: Doc, rng: SeededRandom): Omit<EditorCase, 'crlf' | 'tabs'> | undefined {
   const lines = doc.text.split('\n');
-  const i = 3 + rng.int(Math.max(1, lines.length - 8));
+  const i = 3 + rng.nextInt(Math.max(1, lines.length - 8));
   const line = lines[i] ?? '';
   const indent = indentOf(line);
   const code = line.slice(indent.length).trimEnd();
@@ -96,7 +86,7 @@ function cut(kind: CaseKind, doc: Doc, rng: Lcg): Omit<EditorCase, 'crlf' | 'tab
       // A prefix of the line's code was typed, up to a word or punctuation boundary.
       const cuts = [...code.matchAll(/[\s(.,=:[{]+/g)].map((m) => m.index! + m[0].length).filter((c) => c > 0 && c < code.length);
       if (cuts.length === 0) return undefined;
-      const c = cuts[rng.int(cuts.length)];
+      const c = cuts[rng.nextInt(cuts.length)];
       return at(lineStart + indent.length + c, lineStart + line.length, code.slice(c), indent + code.slice(0, c));
     }
     case 'empty_line':
@@ -105,7 +95,7 @@ function cut(kind: CaseKind, doc: Doc, rng: Lcg): Omit<EditorCase, 'crlf' | 'tab
     case 'block': {
       // 2–4 whole lines of the same block after an indented cursor (the editor shows at most 4).
       if (!indent) return undefined;
-      const k = 2 + rng.int(3);
+      const k = 2 + rng.nextInt(3);
       const block = lines.slice(i, i + k);
       if (block.length < k || block.some((l) => !l.trim() || indentOf(l).length < indent.length)) return undefined;
       const end = lineStart + block.join('\n').length;
@@ -116,12 +106,12 @@ function cut(kind: CaseKind, doc: Doc, rng: Lcg): Omit<EditorCase, 'crlf' | 'tab
 
 /** `n` cases per kind, spread over the held-out files, plus CRLF twins of a share of them. */
 export function editorCases(nPerKind: number, seed = 4242, file = HELDOUT_SAMPLE): EditorCase[] {
-  const rng = new Lcg(seed);
+  const rng = new SeededRandom(seed);
   const docs = loadDocs(rng, file);
   const out: EditorCase[] = [];
   for (const kind of CASE_KINDS) {
     for (let found = 0, tries = 0; found < nPerKind && tries < nPerKind * 200; tries++) {
-      const doc = docs[rng.int(docs.length)];
+      const doc = docs[rng.nextInt(docs.length)];
       const c = cut(kind, doc, rng);
       if (!c) continue;
       found++;
@@ -130,7 +120,7 @@ export function editorCases(nPerKind: number, seed = 4242, file = HELDOUT_SAMPLE
   }
   const lf = out.length;
   for (let i = 0; i < lf; i++) {
-    if (rng.next() >= CRLF_TWIN_SHARE) continue;
+    if (rng.nextFloat() >= CRLF_TWIN_SHARE) continue;
     const c = out[i];
     const crlf = (s: string): string => s.replace(/\n/g, '\r\n');
     out.push({ ...c, crlf: true, twinOf: i, prefix: crlf(c.prefix), suffix: crlf(c.suffix), want: crlf(c.want) });

@@ -2,6 +2,7 @@
 // realistic fault injected and once clean, refined at the default strength. Counts how often
 // clean code comes back unchanged, a fault is repaired exactly, and lines without a fault change.
 import fs from 'node:fs';
+import { SeededRandom } from '../src/core/rng';
 import type { DenoiserClient } from '../src/denoiser/client';
 import { HELDOUT_SAMPLE } from './cases';
 
@@ -19,21 +20,13 @@ export interface RepairCase {
 
 const REGION_LINES = 3;
 
-class Lcg {
-  constructor(private state: number) {}
-  int(n: number): number {
-    this.state = (Math.imul(this.state, 1103515245) + 12345) >>> 0;
-    return Math.floor((this.state / 4294967296) * n);
-  }
-}
-
-type Fault = { name: string; apply: (line: string, rng: Lcg) => string | undefined };
+type Fault = { name: string; apply: (line: string, rng: SeededRandom) => string | undefined };
 
 /** A random match of `re` in `line`, replaced by `f(match)`; undefined when there is none. */
-function replaceOne(line: string, re: RegExp, rng: Lcg, f: (m: string) => string): string | undefined {
+function replaceOne(line: string, re: RegExp, rng: SeededRandom, f: (m: string) => string): string | undefined {
   const ms = [...line.matchAll(re)];
   if (ms.length === 0) return undefined;
-  const m = ms[rng.int(ms.length)];
+  const m = ms[rng.nextInt(ms.length)];
   const out = f(m[0]);
   return out === m[0] ? undefined : line.slice(0, m.index) + out + line.slice(m.index! + m[0].length);
 }
@@ -45,11 +38,11 @@ export const FAULTS: Fault[] = [
   {
     name: 'swapped letters',
     apply: (l, rng) => replaceOne(l, /\b[A-Za-z_]{4,}\b/g, rng, (w) => {
-      const i = 1 + rng.int(w.length - 2);
+      const i = 1 + rng.nextInt(w.length - 2);
       return w.slice(0, i) + w[i + 1] + w[i] + w.slice(i + 2);
     }),
   },
-  { name: 'dropped letter', apply: (l, rng) => replaceOne(l, /\b[A-Za-z_]{4,}\b/g, rng, (w) => { const i = 1 + rng.int(w.length - 2); return w.slice(0, i) + w.slice(i + 1); }) },
+  { name: 'dropped letter', apply: (l, rng) => replaceOne(l, /\b[A-Za-z_]{4,}\b/g, rng, (w) => { const i = 1 + rng.nextInt(w.length - 2); return w.slice(0, i) + w.slice(i + 1); }) },
   { name: 'wrong operator', apply: (l, rng) => replaceOne(l, / (===|!==|<=|>=|&&|\|\||\+|-) /g, rng, (m) => ` ${OPERATORS[m.trim()]} `) },
   { name: 'missing )', apply: (l, rng) => replaceOne(l, /\)/g, rng, () => '') },
   { name: 'missing ;', apply: (l, rng) => replaceOne(l, /;$/g, rng, () => '') },
@@ -59,18 +52,18 @@ export const FAULTS: Fault[] = [
 
 /** `n` faulty cases and their `n` clean twins, from held-out files (seeded). */
 export function repairCases(n: number, seed = 777, file = HELDOUT_SAMPLE): RepairCase[] {
-  const rng = new Lcg(seed);
+  const rng = new SeededRandom(seed);
   const docs = fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l).text as string)
     .filter((t) => t.split('\n').length >= 20 && !t.includes('\r'));
   const out: RepairCase[] = [];
   for (let tries = 0; out.length < 2 * n && tries < n * 500; tries++) {
-    const text = docs[rng.int(docs.length)];
+    const text = docs[rng.nextInt(docs.length)];
     const lines = text.split('\n');
-    const i = 3 + rng.int(lines.length - REGION_LINES - 6);
+    const i = 3 + rng.nextInt(lines.length - REGION_LINES - 6);
     const region = lines.slice(i, i + REGION_LINES);
     if (region.some((l) => l.trim().length < 3 || l.length > 120 || /^\s*(\/\/|\*|\/\*|#)/.test(l))) continue;
     const fault = FAULTS[out.length / 2 % FAULTS.length];
-    const k = rng.int(REGION_LINES);
+    const k = rng.nextInt(REGION_LINES);
     const broken = fault.apply(region[k], rng);
     if (broken === undefined) continue;
     const start = lines.slice(0, i).join('\n').length + 1;

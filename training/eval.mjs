@@ -25,6 +25,7 @@ import tokenizers from 'tokenizers';
 import { evaluate as humanEval, writeCard as writeHumanEvalCard } from './humaneval.mjs';
 import { escapeSpecialTokens } from './special-tokens.mjs';
 import { normalise, similarity } from './similarity.mjs';
+import { mulberry } from './seeded.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.join(here, '..');
@@ -57,18 +58,6 @@ const { values: opts } = parseArgs({
 /** Slots given beyond the true length: the surplus the model must pad away. */
 const SURPLUS_SINGLE = 24;
 const SURPLUS_MULTI = 64;
-
-function mulberry(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 
 /** Held-out infill cases: `lines` consecutive lines removed from a random spot of a random file. */
 function makeCases(docs, count, lines, rand) {

@@ -21,6 +21,7 @@ import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import zlib from 'node:zlib';
+import { mulberry } from './seeded.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.join(here, '..');
@@ -33,17 +34,6 @@ export const SETS = {
 export function loadProblems(set) {
   const text = zlib.gunzipSync(fs.readFileSync(path.join(DATA_DIR, SETS[set].file))).toString('utf8');
   return text.split('\n').filter(Boolean).map((l) => JSON.parse(l));
-}
-
-function mulberry(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** `count` problems drawn without replacement by a seeded shuffle, kept in the file's order. */

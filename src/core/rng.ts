@@ -36,6 +36,11 @@ export class SeededRandom {
     return result;
   }
 
+  /** Uniform integer in [0, n). */
+  nextInt(n: number): number {
+    return Math.floor(this.nextFloat() * n);
+  }
+
   /** Uniform float64 in [0, 1) with 53 random bits. */
   nextFloat(): number {
     const hi = this.nextUint32() >>> 5;

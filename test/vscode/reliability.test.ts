@@ -15,21 +15,10 @@ import * as fs from 'node:fs';
 import * as vscode from 'vscode';
 import type { DiffuseApi } from '../../src/extension';
 import { captureRequests, closeAll, diffuse, linesLostOutside, longSource, openEditor, selectLines, setting, waitFor } from './helpers';
+import { SeededRandom } from '../../src/core/rng';
 
 const OUT = process.env.DIFFUSE_RELIABILITY_OUT;
 const RUNS = Number(process.env.DIFFUSE_RELIABILITY_RUNS) || 100;
-
-/** mulberry32: a small seeded generator, so a run can be repeated. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 suite('reliability (editor)', () => {
   let api: DiffuseApi;
@@ -62,7 +51,8 @@ suite('reliability (editor)', () => {
   test('edits during refine', async function () {
     this.timeout(RUNS * 30_000);
     await setting('steps', 24); // long enough runs to edit during; the default ends in a few hundred ms
-    const rnd = random(20261129);
+    const rng = new SeededRandom(20261129); // a run can be repeated
+    const rnd = (): number => rng.nextFloat();
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)];
     let marker = 0;
     try {
