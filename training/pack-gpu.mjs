@@ -4,7 +4,7 @@
 // raw pieces, each compressed with xz (Python's lzma reads it there; zstd is not guaranteed),
 // and the pieces are grouped into one folder per device call, each under --call-mib.
 //
-//   npm run model:pack-gpu [-- --work training/work] [--out .gpu] [--call-mib 40] [--piece-mib 48]
+//   npm run model:pack-gpu [-- --work training/work] [--out .gpu] [--call-mib 40] [--piece-mib 16]
 //
 // Writes .gpu/call-01/ … .gpu/call-NN/ and .gpu/manifest.json (also inside call-01). call-01
 // holds heldout.bin.xz, meta.json and the tokenizer too. On the GPU machine, each call carries
@@ -24,7 +24,7 @@ const { values: opts } = parseArgs({
     work: { type: 'string', default: path.join(here, 'work') },
     out: { type: 'string', default: path.join(here, '..', '.gpu') },
     'call-mib': { type: 'string', default: '40' },
-    'piece-mib': { type: 'string', default: '48' },
+    'piece-mib': { type: 'string', default: '16' },
     preset: { type: 'string', default: '6' },
   },
 });
