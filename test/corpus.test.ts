@@ -252,3 +252,72 @@ describe('corpus: packing for the GPU machine', () => {
     fs.rmSync(work, { recursive: true, force: true });
   });
 });
+
+describe('corpus and tokenizer commands, end to end on a small package tree', () => {
+  test('npm run model:corpus and model:tokenizer: filters, duplicates, decontamination, split, manifest, token files', () => {
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), 'diffuse-corpus-'));
+    const nm = path.join(work, 'npm', 'node_modules');
+    const pkg = (name: string, license: string, files: Record<string, string>) => {
+      const dir = path.join(nm, name);
+      for (const [rel, text] of Object.entries(files)) {
+        fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
+        fs.writeFileSync(path.join(dir, rel), text);
+      }
+      fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name, version: '1.0.0', license }));
+    };
+    const spanText = read('src/core/spanText.ts');
+    const humanEval0 = loadHumanEvalProblems(humanEvalFile())[0].code;
+    const minified = read('node_modules/@huggingface/tokenizers/dist/tokenizers.min.mjs');
+    pkg('alpha', 'MIT', {
+      'src/spanText.ts': spanText,
+      'dist/spanText.js': spanText.replace(/: string/g, ''), // a build variant of src/spanText.ts
+      'dist/bundle.min.js': minified,
+      'README.md': '# alpha\n'.repeat(50),
+    });
+    pkg('beta', 'ISC', { 'lib/copy.ts': '// vendored copy\n' + spanText.replace(/\n/g, '\r\n') }); // near duplicate, CRLF
+    pkg('gamma', 'Apache-2.0', { 'model.py': read('training/model.py'), 'tasks.py': read('training/quantize.py') + '\n\n' + humanEval0 });
+    for (const [i, f] of ['training/train.py', 'training/export.py', 'training/similarity.mjs', 'training/eval.mjs', 'src/core/lineEndings.ts', 'training/humaneval.mjs'].entries()) {
+      if (fs.existsSync(path.join(ROOT, f))) pkg(`pkg-${i}`, 'MIT', { [path.basename(f)]: read(f) });
+    }
+    const node = (args: string[]) => spawnSync(process.execPath, args, { cwd: ROOT, encoding: 'utf8', timeout: 5 * 60_000 });
+    let r = node(['training/corpus.mjs', '--work', work, '--no-fetch', '--heldout-percent', '30']);
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    const corpusDir = path.join(work, 'corpus');
+    const manifest = JSON.parse(fs.readFileSync(path.join(corpusDir, 'manifest.json'), 'utf8'));
+    const names = manifest.packages.map((p: { name: string }) => p.name);
+    assert.ok(names.includes('gamma'), names.join(' '));
+    assert.equal(manifest.packages.find((p: { name: string }) => p.name === 'gamma').license, 'Apache-2.0');
+    assert.equal(manifest.stats.nearDuplicate, 1);
+    assert.equal(manifest.stats.variant, 1);
+    assert.equal(manifest.stats.contaminated.files, 1);
+    assert.match(manifest.stats.contaminated.examples[0], /^gamma\/tasks\.py/);
+    assert.ok(manifest.stats.rejected['generated-name'] >= 1);
+    assert.ok(manifest.totals.heldout.packages >= 1 && manifest.totals.train.packages >= 1);
+    const docs = [...manifest.shards.train, 'heldout.jsonl'].flatMap((f: string) =>
+      fs.readFileSync(path.join(corpusDir, f), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)));
+    assert.equal(docs.length, manifest.totals.train.files + manifest.totals.heldout.files);
+    assert.ok(docs.every((d) => !d.text.includes('\r')), 'LF only');
+    // of alpha's source and beta's near copy, whichever came first stays; alpha's dist/ variant never
+    const copies = docs.filter((d) => d.package === 'alpha' || d.package === 'beta').map((d) => `${d.package}/${d.path}`);
+    assert.equal(copies.length, 1, copies.join(' '));
+    assert.match(copies[0], /^(alpha\/src\/spanText\.ts|beta\/lib\/copy\.ts)$/);
+
+    r = node(['training/tokenizer.mjs', '--work', work, '--vocab', '700', '--sample-mb', '1']);
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    const dataDir = path.join(work, 'data');
+    const meta = JSON.parse(fs.readFileSync(path.join(dataDir, 'meta.json'), 'utf8'));
+    assert.equal(meta.vocab_size, 700);
+    assert.equal(meta.newline_token_ids.length, 1, 'a newline is one token of its own');
+    const train = new Uint16Array(fs.readFileSync(path.join(dataDir, 'train.bin')).buffer.slice(0));
+    assert.equal(train.length, meta.tokens.train);
+    // the first document comes back from its ids (bos … eos around it)
+    const tok = new HfTokenizer(JSON.parse(fs.readFileSync(path.join(dataDir, 'tokenizer.json'), 'utf8')), {});
+    const end = train.indexOf(meta.special.eos);
+    assert.equal(train[0], meta.special.bos);
+    const first = JSON.parse(fs.readFileSync(path.join(corpusDir, manifest.shards.train[0]), 'utf8').split('\n')[0]);
+    assert.equal(tok.decode([...train.subarray(1, end)], { skip_special_tokens: false, clean_up_tokenization_spaces: false }), first.text);
+    const after = JSON.parse(fs.readFileSync(path.join(corpusDir, 'manifest.json'), 'utf8'));
+    assert.equal(Object.values(after.mix.train as Record<string, { tokens: number }>).reduce((n, m) => n + m.tokens + 0, 0) + 2 * manifest.totals.train.files, meta.tokens.train);
+    fs.rmSync(work, { recursive: true, force: true });
+  });
+});

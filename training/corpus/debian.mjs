@@ -107,7 +107,7 @@ export async function fetchDebian(workDir, log = console.log, { download = true,
   log(`debian: ${selection.length} packages selected, ${missing.length} to download`);
   // one apt-get per 1000 names (each call re-reads the package lists); one unavailable name
   // fails its whole batch, so a failed batch is halved until the name is found and skipped
-  const download = async (names) => {
+  const fetchNames = async (names) => {
     try {
       await run('apt-get', ['download', '-q', ...names], { cwd: cacheDir });
     } catch (e) {
@@ -115,10 +115,10 @@ export async function fetchDebian(workDir, log = console.log, { download = true,
       const done = new Set(fs.readdirSync(cacheDir).filter((f) => f.endsWith('.deb')).map((f) => f.split('_')[0]));
       const left = names.filter((n) => !done.has(n));
       const half = Math.ceil(left.length / 2);
-      if (left.length) { await download(left.slice(0, half)); await download(left.slice(half)); }
+      if (left.length) { await fetchNames(left.slice(0, half)); await fetchNames(left.slice(half)); }
     }
   };
-  for (let i = 0; i < missing.length; i += 1000) await download(missing.slice(i, i + 1000).map((p) => p.name));
+  for (let i = 0; i < missing.length; i += 1000) await fetchNames(missing.slice(i, i + 1000).map((p) => p.name));
   for (const f of fs.readdirSync(cacheDir)) if (f.endsWith('.deb')) have.set(f.split('_')[0], f);
   const packages = [];
   const queue = selection.filter((p) => have.has(p.name));
