@@ -4,6 +4,9 @@
 //
 //   npm run model:tokenizer [-- --vocab 16384] [--sample-mb 120] [--encode-only] [--measure 8192,16384,24576]
 //
+// --encode-only keeps the tokenizer (work/tokenizer, or the committed training/tokenizer-v2 in a fresh
+// work folder) and only encodes: what a rebuild for model v2 wants, since the model's ids are v2's.
+//
 // Writes work/tokenizer/{tokenizer.json,tokenizer_config.json} (also copied to
 // training/tokenizer-v2/, which is committed so model v2 is trained and shipped with exactly it)
 // and work/data/{train.bin,heldout.bin,meta.json}: little-endian uint16 ids, every document as
@@ -291,6 +294,12 @@ async function main() {
     fs.copyFileSync(path.join(tokDir, 'tokenizer_config.json'), path.join(committed, 'tokenizer_config.json'));
   }
 
+  if (opts['encode-only'] && !fs.existsSync(path.join(tokDir, 'tokenizer.json'))) {
+    // a fresh work folder: encode with the committed tokenizer v2, the one model v2 is trained with
+    fs.mkdirSync(tokDir, { recursive: true });
+    for (const f of ['tokenizer.json', 'tokenizer_config.json']) fs.copyFileSync(path.join(here, 'tokenizer-v2', f), path.join(tokDir, f));
+    log('tokenizer: encoding with the committed training/tokenizer-v2');
+  }
   const tok = Tokenizer.fromFile(path.join(tokDir, 'tokenizer.json'));
   const json = JSON.parse(fs.readFileSync(path.join(tokDir, 'tokenizer.json'), 'utf8'));
   const vocab = json.model.vocab;
