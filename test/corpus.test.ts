@@ -150,12 +150,15 @@ describe('corpus: filters', () => {
     assert.equal(rejectReason('pip/_vendor/six.py', read('training/train.py')), 'vendored');
   });
 
-  test('languages by extension and by shebang', () => {
+  test('languages by extension, name and shebang', () => {
     assert.equal(languageOf('a/b.d.ts'), 'typescript');
     assert.equal(languageOf('usr/include/c++/12/vector'), 'c-cpp');
     assert.equal(languageOf('usr/bin/foo', '#!/bin/bash'), 'shell');
     assert.equal(languageOf('usr/bin/foo', '#!/usr/bin/python3'), 'python');
-    assert.equal(languageOf('README.md'), null);
+    assert.equal(languageOf('README.md'), 'markdown');
+    assert.equal(languageOf('ci/Dockerfile'), 'dockerfile');
+    assert.equal(languageOf('photo.png'), null);
+    assert.equal(rejectReason('package-lock.json', read('package-lock.json').slice(0, 5000)), 'generated-name');
   });
 });
 
@@ -298,7 +301,7 @@ describe('corpus and tokenizer commands, end to end on a small package tree', ()
     assert.equal(docs.length, manifest.totals.train.files + manifest.totals.heldout.files);
     assert.ok(docs.every((d) => !d.text.includes('\r')), 'LF only');
     // of alpha's source and beta's near copy, whichever came first stays; alpha's dist/ variant never
-    const copies = docs.filter((d) => d.package === 'alpha' || d.package === 'beta').map((d) => `${d.package}/${d.path}`);
+    const copies = docs.filter((d) => (d.package === 'alpha' || d.package === 'beta') && d.lang === 'typescript').map((d) => `${d.package}/${d.path}`);
     assert.equal(copies.length, 1, copies.join(' '));
     assert.match(copies[0], /^(alpha\/src\/spanText\.ts|beta\/lib\/copy\.ts)$/);
 

@@ -42,6 +42,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 export const LANGUAGE_CAPS = {
   typescript: 240e6, javascript: 230e6, python: 230e6,
   go: 55e6, rust: 45e6, 'c-cpp': 50e6, shell: 8e6, css: 14e6, html: 10e6,
+  markdown: 25e6, json: 8e6, yaml: 5e6, toml: 3e6, sql: 3e6, makefile: 2e6, dockerfile: 1e6,
 };
 /** Share of space-indented files converted to tabs, for languages almost never tab-indented. */
 export const TAB_CONVERT = { python: 0.15, typescript: 0.25, javascript: 0.25, rust: 0.2, css: 0.25, html: 0.25 };

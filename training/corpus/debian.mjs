@@ -42,6 +42,7 @@ export const DEBIAN_GROUPS = [
 export const DEBIAN_TAR_PATTERNS = [
   '*.py', '*.go', '*.rs', '*.h', '*.hpp', '*.hh', '*.hxx', '*.ipp', '*.tcc', '*.c', '*.cc', '*.cpp',
   '*.js', '*.mjs', '*.cjs', '*.ts', '*.tsx', '*.jsx', '*.sh', '*.bash', '*.css', '*.scss', '*.less', '*.html',
+  '*.md', '*.yml', '*.yaml', '*.toml', '*.sql', '*.mk', '*/Makefile', '*/Dockerfile',
   './usr/include/c++/*', './usr/share/bash-completion/completions/*', './usr/bin/*', './usr/sbin/*',
   './usr/share/doc/*/copyright',
 ];

@@ -16,8 +16,18 @@ export function languageOf(rel, firstLine = '') {
     case 'sh': case 'bash': return 'shell';
     case 'css': case 'scss': case 'less': return 'css';
     case 'html': case 'htm': case 'vue': case 'svelte': return 'html';
+    // what else an editor opens beside code: docs and configuration
+    case 'md': case 'markdown': return 'markdown';
+    case 'json': return 'json';
+    case 'yml': case 'yaml': return 'yaml';
+    case 'toml': return 'toml';
+    case 'sql': return 'sql';
+    case 'mk': return 'makefile';
     default: break;
   }
+  const base = rel.slice(rel.lastIndexOf('/') + 1);
+  if (base === 'Makefile' || base === 'GNUmakefile') return 'makefile';
+  if (base === 'Dockerfile' || base.startsWith('Dockerfile.')) return 'dockerfile';
   // libstdc++'s headers have no extension (<vector>, <algorithm>)
   if (/(^|\/)usr\/include\/c\+\+\/\d+\/(bits\/|ext\/|tr1\/|debug\/|parallel\/|pstl\/)?[a-z_]+$/.test(rel)) return 'c-cpp';
   if (/(^|\/)bash-completion\/completions\//.test(rel)) return 'shell';
@@ -33,7 +43,7 @@ export const MAX_LINE = 400;
 export const MAX_MEAN_LINE = 100;
 
 const VENDORED = /(^|\/)(vendor|vendored|_vendor|third_party|thirdparty|3rdparty|bower_components|jspm_packages|external|extern)\//i;
-const GENERATED_NAME = /(\.min\.|\.bundle\.|-bundle\.|\.pb\.go$|_pb2(_grpc)?\.py$|\.pb\.(h|cc)$|zz_generated|_generated\.|\.generated\.|bindgen|\.d\.ts\.map$|lexer\.py$|parsetab\.py$|_parser\.py$)/;
+const GENERATED_NAME = /((^|\/)(package-lock|npm-shrinkwrap|composer\.lock|yarn\.lock)|\.map$|CHANGELOG\.md$|HISTORY\.md$|\.min\.|\.bundle\.|-bundle\.|\.pb\.go$|_pb2(_grpc)?\.py$|\.pb\.(h|cc)$|zz_generated|_generated\.|\.generated\.|bindgen|\.d\.ts\.map$|lexer\.py$|parsetab\.py$|_parser\.py$)/;
 const GENERATED_TEXT = /(Code generated .* DO NOT EDIT|@generated|DO NOT EDIT|[Aa]uto-?generated|[Aa]utomatically generated|This file (is|was) generated|[Gg]enerated by (the )?(protoc|swig|bindgen|[Cc]ython|flex|[Bb]ison|babel|tsc|webpack|rollup|Django|PyQt|pyuic|Qt User Interface Compiler|the Rust bindgen|asn1|SWIG|cbindgen|erb|lex|yacc)|generated with|[Gg]enerated from)/;
 
 /** Why a file's text is not readable code, or null when it is. `text` has LF line ends. */
