@@ -1,7 +1,7 @@
 // `npm run model:eval:editor` (the same cases are part of `npm run bench`): ghost text at the editor's real
 // cursor positions, through the same client and worker the editor uses. Writes
 // bench/results/editor-view.json, prints a markdown table and puts it into the model's card
-// (--no-card: not). --per-kind=N (default 100), --candidates=N, --dump (every case's answer).
+// (--no-card: not). --per-kind=N (default 200, as in the bench), --candidates=N, --dump (every case's answer).
 import fs from 'node:fs';
 import path from 'node:path';
 import { DenoiserClient } from '../src/denoiser/client';
@@ -9,7 +9,7 @@ import { ROOT } from './cases';
 import { editorViewMarkdown, runEditorView } from './editorView';
 
 async function main(): Promise<void> {
-  const n = Number(process.argv.find((a) => a.startsWith('--per-kind='))?.slice(11) ?? 100);
+  const n = Number(process.argv.find((a) => a.startsWith('--per-kind='))?.slice(11) ?? 200);
   const model = process.env.DIFFUSE_BENCH_MODEL ?? path.join(ROOT, 'models', 'diffuse-small');
   const client = new DenoiserClient({ workerPath: path.join(ROOT, 'dist', 'worker.js'), modelDir: model, threads: 1 });
   await client.start();
