@@ -2,12 +2,13 @@
 // Evaluates a model folder through the product's own path (`diffuse complete`: the same client,
 // worker and sampler as the editor) and writes the tables into the folder's MODEL_CARD.md:
 // first HumanEval-Infilling pass@1 (training/humaneval.mjs: all 1,033 single-line problems and
-// 200 multi-line ones), then held-out infill cases of the corpus (skipped, with a note, when the
-// corpus is not built here).
+// 200 multi-line ones), then ghost text where the editor asks (bench/editor-eval.ts: byte-exact
+// after the editor's trimming, the confidence curve), then held-out infill cases of the corpus
+// (skipped, with a note, when the corpus is not built here).
 //
 //   node training/eval.mjs [--model models/diffuse-small] [--heldout training/work/corpus/heldout.jsonl]
 //        [--single 200] [--multi 100] [--seed 1] [--no-card] [--json FILE] [--quick]
-//        [--no-humaneval] [--humaneval-multi 200] [--no-heldout-eval]
+//        [--no-humaneval] [--humaneval-multi 200] [--no-editor-eval] [--no-heldout-eval]
 //        [--curve-only --history models/diffuse-small/eval-history.json]   (an older checkpoint's point)
 //        [--headline-only --cli-args="--steps 4"]   (the headline schedule with another setting)
 //
@@ -50,6 +51,7 @@ const { values: opts } = parseArgs({
     'cli-args': { type: 'string', default: '' },
     humaneval: { type: 'boolean', default: true },
     'humaneval-multi': { type: 'string', default: '200' },
+    'editor-eval': { type: 'boolean', default: true },
     'heldout-eval': { type: 'boolean', default: true },
   },
   allowNegative: true,
@@ -141,6 +143,16 @@ function baseline(cases) {
   return { exact: exact / cases.length, similarity: sim / cases.length };
 }
 
+/** The editor-view cases (`npm run model:eval:editor`), on this model, into its card. */
+function editorEval() {
+  const args = ['run', '-s', 'model:eval:editor', '--', ...(opts.quick ? ['--per-kind=20', '--no-card'] : opts.card ? [] : ['--no-card'])];
+  return new Promise((resolve, reject) => {
+    const child = spawn('npm', args, { cwd: root, stdio: 'inherit', env: { ...process.env, DIFFUSE_BENCH_MODEL: path.resolve(opts.model) } });
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`model:eval:editor exited with ${code}`))));
+  });
+}
+
 const pct = (x) => `${(100 * x).toFixed(1)} %`;
 const f2 = (x) => x.toFixed(3);
 
@@ -156,6 +168,7 @@ async function main() {
       writeHumanEvalCard(opts.model, he, JSON.parse(fs.readFileSync(path.join(opts.model, 'denoiser.json'), 'utf8')), cliArgs);
     }
   }
+  if (opts['editor-eval'] && !opts['curve-only'] && !opts['headline-only']) await editorEval();
   if (!opts['heldout-eval']) return;
   if (!fs.existsSync(opts.heldout)) {
     console.log(`held-out eval skipped: no ${path.relative(root, opts.heldout)} (npm run model:corpus writes it)`);
