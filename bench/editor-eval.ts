@@ -1,7 +1,7 @@
 // `npm run model:eval:editor` (the same cases are part of `npm run bench`): ghost text at the editor's real
 // cursor positions, through the same client and worker the editor uses. Writes
 // bench/results/editor-view.json, prints a markdown table and puts it into the model's card
-// (--no-card: not). --per-kind=N (default 200, as in the bench), --candidates=N, --dump (every case's answer).
+// (--no-card: only prints). --per-kind=N (default 200, as in the bench), --candidates=N, --dump (every case's answer).
 import fs from 'node:fs';
 import path from 'node:path';
 import { DenoiserClient } from '../src/denoiser/client';
@@ -16,16 +16,19 @@ async function main(): Promise<void> {
   const candidates = Number(process.argv.find((a) => a.startsWith('--candidates='))?.slice(13) ?? 1);
   const r = await runEditorView(client, n, {}, candidates);
   client.dispose();
-  const out = path.join(ROOT, 'bench', 'results');
-  fs.mkdirSync(out, { recursive: true });
   const { scored, ...rest } = r;
-  fs.writeFileSync(path.join(out, 'editor-view.json'), JSON.stringify({ model: path.basename(model), per_kind: n, ...rest }, null, 2) + '\n');
+  const record = !process.argv.includes('--no-card');
+  if (record) {
+    const out = path.join(ROOT, 'bench', 'results');
+    fs.mkdirSync(out, { recursive: true });
+    fs.writeFileSync(path.join(out, 'editor-view.json'), JSON.stringify({ model: path.basename(model), per_kind: n, ...rest }, null, 2) + '\n');
+  }
   if (process.argv.includes('--dump')) {
     for (const x of scored) console.log(JSON.stringify({ kind: x.case.kind, crlf: x.case.crlf, want: x.case.want, shown: x.shown, conf: Math.round(x.confidence * 1000) / 1000 }));
   }
   const table = editorViewMarkdown(r);
   console.log(table);
-  if (!process.argv.includes('--no-card')) console.log(`editor-eval: wrote ${writeCardBlock(model, n, table)}`);
+  if (record) console.log(`editor-eval: wrote ${writeCardBlock(model, n, table)} and bench/results/editor-view.json`);
 }
 
 /**
