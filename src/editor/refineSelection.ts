@@ -25,7 +25,7 @@ export function registerRefineSelection(service: DenoiserService, store: Session
 async function askStrength(current: number): Promise<number | undefined> {
   const value = await vscode.window.showInputBox({
     title: 'Diffuse: Refine Selection with Strength',
-    prompt: 'Fraction of the selected tokens to regenerate: 0.1 keeps almost everything, 1.0 rewrites the whole selection',
+    prompt: 'How freely to change the selection: below 1.0 Refine corrects only what the model doubts (0.1 doubts little), 1.0 rewrites the whole selection',
     value: String(current),
     validateInput: (v) => (Number(v) >= 0.1 && Number(v) <= 1 ? undefined : 'Enter a number from 0.1 to 1.0'),
   });
