@@ -5,7 +5,7 @@
 
 /** Engine defaults; every one can be overridden per request. */
 export const DEFAULTS = {
-  /** Refine strength: below 1 Refine corrects (Engine.correct); 1 rewrites the selection. */
+  /** Refine strength: below 1 Refine corrects (denoiser/corrector.ts); 1 rewrites the selection. */
   strength: 0.5,
   threshold: 0.8,
   /** Masks a variable-length span shows beyond its written text (sampler.ts growWindows). */

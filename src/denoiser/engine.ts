@@ -3,7 +3,7 @@
 // here, so the same code runs in the worker and in tests against a fake model.
 import { buildCanvas } from '../core/canvas';
 import { DEFAULTS } from '../core/defaults';
-import { applyHunks, shiftedHunks, stretchScore, suspiciousRuns, tokenOffsets } from '../core/corrector';
+import { tokenOffsets } from '../core/corrector';
 import { toLf, withEol } from '../core/lineEndings';
 import { SeededRandom } from '../core/rng';
 import { chooseToken, tokenProbability } from '../core/tokenChoice';
@@ -11,6 +11,7 @@ import { denoise, type LogitsModel, type SamplerOptions, type StepState } from '
 import type { SpecialTokens } from '../core/specialTokens';
 import { MAX_CHARS_PER_TOKEN } from '../core/textWindow';
 import { prepareSpans, spanProgressText, spanReplacement, type CharRange, type SpanEdges, type TokenCodec } from '../core/spanText';
+import { correctSelection, type ScoredSelection } from './corrector';
 import type {
   CompleteParams, ContextSettings, DenoiseResult, FillParams, ProgressParams, RefineParams, SamplerSettings,
 } from './protocol';
@@ -42,32 +43,6 @@ const MIN_SPAN_ROOM = 8;
 type RequestText = { text: string; requestId: string; sampler?: SamplerSettings; context?: ContextSettings; progress?: boolean; sentAt?: number };
 /** How a request's spans are denoised. */
 type SpanKind = { variableLength: boolean; slotsFor: (orig: Int32Array) => number };
-/** A selection as the model rates it with every token visible (Engine.score). */
-interface ScoredSelection {
-  /** End of the part that fitted the context (the selection's end when all of it did). */
-  end: number;
-  /** Each token's probability, log-probability, and its slot's best token's probability. */
-  prob: Float64Array;
-  logProb: Float64Array;
-  best: Float64Array;
-  /** Where each token starts in the selection, and the end; the first may be < 0 (healed text). */
-  offsets: number[];
-  canvasTokens: number;
-}
-
-/**
- * Corrector settings (Engine.correct), chosen with `npm run bench:repair` on the shipped model
- * (120 held-out cases a setting): a token is doubted when its probability is below
- * strength × REPAIR_DOUBT times its slot's best token's (0.15 at the default strength; 0.5 doubted
- * most of every line and the rewrites were noise); a doubted stretch gets one slot more than its
- * tokens (room for a missing `)`; more slots were filled with junk); and a rewrite is kept only
- * when its mean log-probability beats the original's by REPAIR_MARGIN. The model rates text it
- * wrote itself highly, so the margin is large: at 0.5 a third of clean regions changed, at 2.5
- * 5 %, at 3 almost none.
- */
-const REPAIR_DOUBT = 0.3;
-const REPAIR_EXTRA_SLOTS = 1;
-const REPAIR_MARGIN = 3;
 /**
  * Ghost-text candidates after the first are sampled from the model's own distribution, so their
  * confidences compare with the greedy one's (tempered samples looked surer than they are). On the
@@ -92,7 +67,16 @@ export class Engine {
     const strength = p.strength ?? DEFAULTS.strength;
     if (!(strength > 0 && strength <= 1)) throw new BadInputError(`strength must be in (0, 1], got ${p.strength}`);
     if (strength < 1) {
-      return this.run(p, [{ start: p.start, end: p.end }], hooks, (q, [r], h) => this.correct(q, r.start, r.end, strength, h));
+      return this.run(p, [{ start: p.start, end: p.end }], hooks, (q, [r], h) => correctSelection({
+        text: q.text,
+        score: (text, start, end) => this.score({ ...q, text }, start, end),
+        regenerate: (ranges, extraSlots, onProgress) =>
+          this.runLf(q, ranges, { ...h, onProgress }, { variableLength: true, slotsFor: (o) => o.length + extraSlots }),
+        throwIfCancelled: () => {
+          if (h.isCancelled?.()) throw new CancelledError();
+        },
+        onProgress: h.onProgress,
+      }, r.start, r.end, strength));
     }
     return this.run(p, [{ start: p.start, end: p.end }], hooks, (q, r, h) => this.runLf(q, r, h, {
       variableLength: true,
@@ -239,57 +223,6 @@ export class Engine {
     const heal = prepared.edges[0].heal.length;
     const offsets = tokenOffsets(tokens, (x) => this.codec.decode(x)).map((o) => o - heal);
     return { end: ranges[0].end, prob, best, logProb, offsets, canvasTokens: ids.length };
-  }
-
-  /**
-   * Refine below full strength: a corrector (core/corrector.ts). Only the stretches the model
-   * doubts are regenerated (jointly, as variable-length spans), and each is kept only when the
-   * model then rates it above the original by REPAIR_MARGIN. No change the model is sure of gives
-   * an edit whose text is the original.
-   */
-  private async correct(p: RequestText, start: number, end: number, strength: number, hooks: EngineHooks): Promise<DenoiseResult> {
-    const t0 = Date.now();
-    const before = await this.score(p, start, end);
-    end = before.end;
-    const selection = p.text.slice(start, end);
-    const len = selection.length;
-    const at = (k: number): number => Math.min(len, Math.max(0, before.offsets[k]));
-    const runs = suspiciousRuns(before.prob, before.best, strength * REPAIR_DOUBT)
-      .map((r) => ({ start: at(r.from), end: at(r.to) }))
-      .filter((r) => r.end > r.start);
-    let steps = 1;
-    const unchanged = (): DenoiseResult => ({
-      edits: [{ start, end, text: selection, confidence: 1 }], steps, ms: Date.now() - t0, stoppedBy: 'done', canvasTokens: before.canvasTokens,
-    });
-    if (runs.length === 0) return unchanged();
-    // Progress shows the whole selection, the regenerated stretches denoising inside it.
-    const onProgress = hooks.onProgress && ((q: ProgressParams) => hooks.onProgress!({
-      ...q, step: q.step + steps, maxSteps: q.maxSteps + 2,
-      spans: [{
-        text: applyHunks(selection, runs.map((r, i) => ({ ...r, text: q.spans[i].text }))),
-        masked: q.spans.reduce((n, s) => n + s.masked, 0),
-      }],
-    }));
-    const regenerated = await this.runLf(p, runs.map((r) => ({ start: start + r.start, end: start + r.end })),
-      { ...hooks, onProgress }, { variableLength: true, slotsFor: (o) => o.length + REPAIR_EXTRA_SLOTS });
-    steps += regenerated.steps;
-    const hunks = regenerated.edits
-      .map((e) => ({ start: e.start - start, end: e.end - start, text: e.text, confidence: e.confidence }))
-      .filter((h) => h.text !== selection.slice(h.start, h.end));
-    if (hunks.length === 0) return unchanged();
-    if (hooks.isCancelled?.()) throw new CancelledError();
-    const candidate = applyHunks(selection, hunks);
-    const after = await this.score({ ...p, text: p.text.slice(0, start) + candidate + p.text.slice(end) }, start, start + candidate.length);
-    steps++;
-    const landed = shiftedHunks(hunks);
-    const kept = hunks.filter((h, i) =>
-      stretchScore(after.logProb, after.offsets, landed[i].from, landed[i].to)
-        > stretchScore(before.logProb, before.offsets, h.start, h.end) + REPAIR_MARGIN);
-    if (kept.length === 0) return unchanged();
-    return {
-      edits: [{ start, end, text: applyHunks(selection, kept), confidence: Math.min(...kept.map((h) => h.confidence)) }],
-      steps, ms: Date.now() - t0, stoppedBy: regenerated.stoppedBy, canvasTokens: regenerated.canvasTokens,
-    };
   }
 
   /** The longest run of at most `max` leading tokens whose text is a prefix of `text`. */
