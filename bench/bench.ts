@@ -9,7 +9,7 @@ import { DenoiserClient } from '../src/denoiser/client';
 import { loadModelFolder } from '../src/denoiser/modelFolder';
 import type { SamplerSettings } from '../src/denoiser/protocol';
 import { CaseSource, ROOT, mean, quantile, round, runInfills } from './cases';
-import { editorViewMarkdown, runEditorView } from './editorView';
+import { GHOST, editorViewMarkdown, runEditorView } from './editorView';
 import { profileGhost } from './profile';
 import { runRefineRepair } from './refineRepair';
 
@@ -19,8 +19,7 @@ const N = {
   ghost: QUICK ? 10 : 100, refine: QUICK ? 4 : 20, fim: QUICK ? 4 : 20, parallel: QUICK ? 10 : 500, forward: QUICK ? 5 : 20,
   editorPerKind: QUICK ? 10 : 200, repair: QUICK ? 10 : 100,
 };
-/** Ghost-text settings as the editor sends them (diffuse.ghostText.*). */
-const GHOST = { maxTokens: 24, timeBudgetMs: 800 };
+
 const cases = new CaseSource();
 let editorMarkdown = '';
 

@@ -9,7 +9,8 @@ import { SeededRandom } from '../src/core/rng';
 import type { DenoiserClient } from '../src/denoiser/client';
 import type { SamplerSettings } from '../src/denoiser/protocol';
 import { MAX_CHARS_PER_TOKEN } from '../src/core/textWindow';
-import { DEFAULTS } from '../src/denoiser/engine';
+import { DEFAULTS, SETTING_DEFAULTS } from '../src/core/defaults';
+import { GHOST_PREFIX_MARGIN_CHARS, GHOST_SUFFIX_MARGIN_CHARS } from '../src/editor/requestWindow';
 import { HELDOUT_SAMPLE, normalise } from './cases';
 
 export type CaseKind = 'indent' | 'midline' | 'empty_line' | 'block';
@@ -30,11 +31,15 @@ export interface EditorCase {
   want: string;
 }
 
-/** Ghost-text settings as the editor sends them (package.json diffuse.ghostText.*). */
-export const GHOST = { maxTokens: 24, timeBudgetMs: 800, maxLines: 4 };
+/** Ghost-text settings as the editor sends them by default (diffuse.ghostText.*). */
+export const GHOST = {
+  maxTokens: SETTING_DEFAULTS['ghostText.maxTokens'],
+  timeBudgetMs: SETTING_DEFAULTS['ghostText.timeBudgetMs'],
+  maxLines: SETTING_DEFAULTS['ghostText.maxLines'],
+};
 /** The editor's request window (ghostText.ts): the engine's budgets in characters plus a margin. */
-const PREFIX_CHARS = DEFAULTS.prefixTokens * MAX_CHARS_PER_TOKEN + 1000;
-const SUFFIX_CHARS = DEFAULTS.suffixTokens * MAX_CHARS_PER_TOKEN + 500;
+const PREFIX_CHARS = DEFAULTS.prefixTokens * MAX_CHARS_PER_TOKEN + GHOST_PREFIX_MARGIN_CHARS;
+const SUFFIX_CHARS = DEFAULTS.suffixTokens * MAX_CHARS_PER_TOKEN + GHOST_SUFFIX_MARGIN_CHARS;
 /** Shares of the held-out files shown to the model tab-indented, and of cases given a CRLF twin. */
 const TAB_FILE_SHARE = 0.3;
 const CRLF_TWIN_SHARE = 0.25;
