@@ -8,7 +8,7 @@ import { MASK_GLYPH } from '../src/core/spanText';
 import { DenoiserError } from '../src/denoiser/client';
 import type { ProgressParams } from '../src/denoiser/protocol';
 import { HfTokenCodec } from '../src/denoiser/tokenCodec';
-import { MODEL_DIR, client, modelCopy } from './helpers';
+import { MODEL_DIR, client, loadError, modelCopy } from './helpers';
 
 const tokenizer = JSON.parse(fs.readFileSync(path.join(MODEL_DIR, 'tokenizer.json'), 'utf8'));
 const codec = new HfTokenCodec(tokenizer, JSON.parse(fs.readFileSync(path.join(MODEL_DIR, 'tokenizer_config.json'), 'utf8')),
@@ -145,20 +145,6 @@ describe('denoiser worker with the shipped model', () => {
 });
 
 describe('model folders that break the contract', () => {
-  async function loadError(dir: string): Promise<string> {
-    const c = client({ modelDir: dir });
-    try {
-      await c.start();
-    } catch (e) {
-      assert.ok(e instanceof DenoiserError);
-      assert.equal(e.code, 'model');
-      return e.message;
-    } finally {
-      c.dispose();
-    }
-    assert.fail('the model loaded');
-  }
-
   test('a missing folder', async () => {
     assert.match(await loadError('/nonexistent/model'), /model folder \/nonexistent\/model does not exist/);
   });

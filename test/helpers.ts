@@ -3,7 +3,8 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { DenoiserClient, type DenoiserClientOptions } from '../src/denoiser/client';
+import assert from 'node:assert/strict';
+import { DenoiserClient, DenoiserError, type DenoiserClientOptions } from '../src/denoiser/client';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 export const MODEL_DIR = path.join(ROOT, 'models', 'diffuse-small');
@@ -13,6 +14,22 @@ export const CLI = path.join(ROOT, 'bin', 'diffuse.js');
 
 export function client(o: Partial<DenoiserClientOptions> = {}): DenoiserClient {
   return new DenoiserClient({ workerPath: WORKER, modelDir: MODEL_DIR, threads: 1, restartDelayMs: 50, ...o });
+}
+
+/** The one-line cause a model folder is refused with (fails the test when it loads). */
+export async function loadError(dir: string): Promise<string> {
+  const c = client({ modelDir: dir });
+  try {
+    await c.start();
+  } catch (e) {
+    assert.ok(e instanceof DenoiserError);
+    assert.equal(e.code, 'model');
+    assert.ok(!e.message.includes('\n'), `one line: ${e.message}`);
+    return e.message;
+  } finally {
+    c.dispose();
+  }
+  assert.fail('the model loaded');
 }
 
 /** A throw-away copy of the shipped model folder, to break in one way. */

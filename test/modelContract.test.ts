@@ -6,8 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { DenoiserError } from '../src/denoiser/client';
-import { MODEL_DIR, ROOT, client, modelCopy } from './helpers';
+import { MODEL_DIR, ROOT, client, loadError, modelCopy } from './helpers';
 
 // the tiny graphs' logits are as wide as the shipped tokenizer's vocabulary
 const VOCAB: number = JSON.parse(fs.readFileSync(path.join(MODEL_DIR, 'denoiser.json'), 'utf8')).vocab_size;
@@ -27,21 +26,6 @@ function folder(graph: string | undefined, edit: (j: Record<string, any>) => voi
   edit(j);
   fs.writeFileSync(path.join(dir, 'denoiser.json'), JSON.stringify(j));
   return dir;
-}
-
-async function loadError(dir: string): Promise<string> {
-  const c = client({ modelDir: dir });
-  try {
-    await c.start();
-  } catch (e) {
-    assert.ok(e instanceof DenoiserError);
-    assert.equal(e.code, 'model');
-    assert.ok(!e.message.includes('\n'), `one line: ${e.message}`);
-    return e.message;
-  } finally {
-    c.dispose();
-  }
-  assert.fail('the model loaded');
 }
 
 const SOURCE = 'function area(w, h) {\n  const a = w * h;\n  return a;\n}\n\nconsole.log(area(2, 3));\n';
