@@ -7,7 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { DiffuseApi } from '../../src/extension';
-import { captureRequests, closeAll, diffuse, linesLostOutside, longSource, openEditor, SAMPLE, selectLines, setting, waitFor } from './helpers';
+import { captureRequests, closeAll, diffuse, linesLostOutside, longSource, openEditor, refineAndAccept, selectLines, setting, waitFor } from './helpers';
 
 suite('Diffuse in VS Code', () => {
   let api: DiffuseApi;
@@ -55,22 +55,8 @@ suite('Diffuse in VS Code', () => {
 
   test('refine a selection: the proposal is shown without touching the document, and Accept writes exactly it', async () => {
     const editor = await openEditor();
-    const original = editor.document.getText();
-    selectLines(editor, 1, 3);
-    const notices = api.service.notices.length;
-    await vscode.commands.executeCommand('diffuse.refineSelection', 1);
-    assert.equal(editor.document.getText(), original, 'running and reviewing do not touch the document');
-    const session = api.sessions.get(editor.document);
-    if (!session) {
-      // a model that keeps correct code proposes nothing, and says so
-      assert.match(api.service.notices.slice(notices).join('\n'), /no change the model is sure of/);
-      return;
-    }
-    assert.equal(session.phase, 'review');
-    const r = session.regions[0];
-    const expected = original.slice(0, r.start) + r.proposal + original.slice(r.end);
-    await vscode.commands.executeCommand('diffuse.accept');
-    assert.equal(editor.document.getText(), expected, 'Accept writes the proposal over its range and nothing else');
+    const original = await refineAndAccept(api, editor);
+    if (original === undefined) return;
     await vscode.commands.executeCommand('undo');
     assert.equal(editor.document.getText(), original, 'one undo restores the original');
   });

@@ -60,6 +60,31 @@ export function selectLines(editor: vscode.TextEditor, first: number, last: numb
 }
 
 /** Sets a user setting and waits until the extension has heard of the change (its listeners have run). */
+/**
+ * Refines lines 1–3 of the editor at strength 1 and accepts: nothing is written before Accept, and
+ * Accept writes exactly the proposal over its range. A model sure of no change must say so.
+ * Returns the text before the Refine, or undefined when there was nothing to accept.
+ */
+export async function refineAndAccept(api: DiffuseApi, editor: vscode.TextEditor): Promise<string | undefined> {
+  const original = editor.document.getText();
+  selectLines(editor, 1, 3);
+  const notices = api.service.notices.length;
+  await vscode.commands.executeCommand('diffuse.refineSelection', 1);
+  assert.equal(editor.document.getText(), original, 'running and reviewing do not touch the document');
+  const session = api.sessions.get(editor.document);
+  if (!session) {
+    // a model that keeps correct code proposes nothing, and says so
+    assert.match(api.service.notices.slice(notices).join('\n'), /no change the model is sure of/);
+    return undefined;
+  }
+  assert.equal(session.phase, 'review');
+  const r = session.regions[0];
+  const expected = original.slice(0, r.start) + r.proposal + original.slice(r.end);
+  await vscode.commands.executeCommand('diffuse.accept');
+  assert.equal(editor.document.getText(), expected, 'Accept writes the proposal over its range and nothing else');
+  return original;
+}
+
 export async function setting(key: string, value: unknown): Promise<void> {
   const c = vscode.workspace.getConfiguration('diffuse');
   if (c.inspect(key)?.globalValue === value) return;
