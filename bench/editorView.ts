@@ -11,6 +11,7 @@ import type { SamplerSettings } from '../src/denoiser/protocol';
 import { MAX_CHARS_PER_TOKEN } from '../src/core/textWindow';
 import { DEFAULTS, SETTING_DEFAULTS } from '../src/core/defaults';
 import { GHOST_PREFIX_MARGIN_CHARS, GHOST_SUFFIX_MARGIN_CHARS } from '../src/editor/requestWindow';
+import { indentStyle, isTabIndented, spacesToTabs } from '../training/corpus/tabs.mjs';
 import { HELDOUT_SAMPLE, normalise } from './cases';
 
 export type CaseKind = 'indent' | 'midline' | 'empty_line' | 'block';
@@ -46,21 +47,15 @@ const CRLF_TWIN_SHARE = 0.25;
 
 interface Doc { text: string; tabs: boolean }
 
-/** Leading spaces rewritten as tabs, one per indentation unit (the file's smallest indent). */
-export function spacesToTabs(text: string): string {
-  const indents = text.split('\n').map((l) => /^ */.exec(l)![0].length).filter((n) => n > 0);
-  const unit = Math.min(...indents);
-  if (!Number.isFinite(unit) || (unit !== 2 && unit !== 4)) return text;
-  return text.replace(/^( +)/gm, (m) => '\t'.repeat(Math.floor(m.length / unit)) + ' '.repeat(m.length % unit));
-}
-
 function loadDocs(rng: SeededRandom, file: string): Doc[] {
   return fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l).text as string)
     .filter((t) => t.split('\n').length >= 20 && !t.includes('\r'))
     .map((text) => {
-      const spaceIndented = /^ {2}/m.test(text) && !/^\t/m.test(text);
-      const tabs = spaceIndented && rng.nextFloat() < TAB_FILE_SHARE ? spacesToTabs(text) : text;
-      return { text: tabs, tabs: /^\t/m.test(tabs) };
+      // the corpus's own conversion (training/corpus/tabs.mjs): one tab per indentation unit
+      const style = indentStyle(text);
+      const convert = style.unit > 0 && style.spaceLines > style.tabLines && rng.nextFloat() < TAB_FILE_SHARE;
+      const shown = convert ? spacesToTabs(text, style.unit) : text;
+      return { text: shown, tabs: isTabIndented(shown) };
     });
 }
 
