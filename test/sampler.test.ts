@@ -147,6 +147,30 @@ describe('denoise', () => {
     assert.deepEqual([...r.spans[0]], [22, 23, 24, 25]);
   });
 
+  test('a span that must write text does not end before it has', async () => {
+    // slots 2..7. The model is surest of pad everywhere (the collapse that left HumanEval lines
+    // empty); its next choices: blank token 5 at the first slot, text 20 + p after it.
+    const BLANK = 5;
+    const model: LogitsModel = {
+      vocabSize: V,
+      async logits(_ids, positions) {
+        const out = new Float32Array(positions.length * V);
+        positions.forEach((p, r) => {
+          out[r * V + special.pad] = 8;
+          out[r * V + (p === 2 ? BLANK : 20 + p)] = 4;
+        });
+        return out;
+      },
+    };
+    const free = await denoise(model, canvasOf([10], { slots: 6, variableLength: true }, [12]), special, opts());
+    assert.deepEqual([...free.spans[0]], [], 'left to itself the span ends at once');
+    const must = canvasOf([10], { slots: 6, variableLength: true, blankIds: Int32Array.of(BLANK) }, [12]);
+    const r = await denoise(model, must, special, opts());
+    assert.deepEqual([...r.spans[0]], [BLANK, 23], 'a blank token is not enough; after text the span may end');
+    const inOrder = await denoise(model, must, special, opts({ tokensPerStep: 1, leftToRight: true }));
+    assert.deepEqual([...inOrder.spans[0]], [BLANK, 23], 'the same left to right');
+  });
+
   test('a pad that can never go in is replaced by the best token, so decoding never stalls', async () => {
     const c = canvasOf([10], { slots: 3, variableLength: true }, [12]);
     // slots 2..4: slot 4 is written first (surest); then slot 3 wants pad but a token follows it

@@ -10,6 +10,11 @@ export interface SpanSpec {
   variableLength: boolean;
   /** When set, the span's first slot may only take one of these ids (see boundary.ts). */
   firstAllowed?: Int32Array;
+  /**
+   * When set, the span must write text: it may not end (take pad) before it holds a token other
+   * than these (the ids whose text is only whitespace). See sampler.ts allowedAt.
+   */
+  blankIds?: Int32Array;
 }
 
 /** Token budgets for the context, nearest the spans first. */

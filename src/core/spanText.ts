@@ -132,24 +132,41 @@ function healLastToken(codec: TokenCodec, before: string): Healing {
  * is wrong however good the code). A span whose own text starts with whitespace keeps the plain
  * rule.
  */
+const WHITESPACE_PROBES = ['x', 'return', 'const', 'self', 'if', '('];
+/** Enough of the line before the whitespace to tokenise its end as the document does. */
+const PROBE_LINE_CHARS = 64;
+
 function healAfterWhitespace(codec: TokenCodec, before: string, spanStartsWithSpace: boolean): Healing {
   const ws = /[ \t]+$/.exec(before)![0];
   const head = before.slice(0, before.length - ws.length);
-  // How code after the whitespace would be tokenised: a probe character stands for that code.
-  const probed = codec.encode(ws + 'x');
-  let whole = 0;
-  let kept = 0;
-  for (let k = 0; k < probed.length; k++) {
-    const piece = codec.decode(probed.subarray(k, k + 1));
-    if (kept + piece.length > ws.length || !ws.startsWith(piece, kept)) break;
-    kept += piece.length;
-    whole = k + 1;
+  // How code after the whitespace would be tokenised: probe words stand for that code, after
+  // the line's own text (at a line start the whitespace is indentation, mid-line it is not). A
+  // tokenizer may merge a space with a common word (" return") but not with a rare one (" x"),
+  // so the context keeps only the whitespace tokens that every probe leaves whole.
+  const line = head.slice(Math.max(head.lastIndexOf('\n') + 1, head.length - PROBE_LINE_CHARS));
+  let wsIds: number[] = [];
+  let kept = Infinity;
+  for (const word of WHITESPACE_PROBES) {
+    const ids = codec.encode(line + ws + word);
+    const whole: number[] = [];
+    let chars = 0;
+    let at = 0;
+    for (let k = 0; k < ids.length && chars < ws.length; k++) {
+      const piece = codec.decode(ids.subarray(k, k + 1));
+      const start = at;
+      at += piece.length;
+      if (at <= line.length) continue; // a token of the line's own text
+      if (start < line.length || !ws.startsWith(piece, chars)) break; // across the boundary, or past the whitespace
+      whole.push(ids[k]);
+      chars += piece.length;
+    }
+    if (chars < kept) [wsIds, kept] = [whole, chars];
   }
   const heal = ws.slice(kept);
   const headIds = codec.encode(head);
-  const context = new Int32Array(headIds.length + whole);
+  const context = new Int32Array(headIds.length + wsIds.length);
   context.set(headIds);
-  context.set(probed.subarray(0, whole), headIds.length);
+  context.set(wsIds, headIds.length);
   const firstAllowed = spanStartsWithSpace
     ? (heal ? codec.idsStartingWith(heal) : undefined)
     : codec.idsStartingWith(heal, (rest) => rest.length > 0 && !/^[ \t]/.test(rest));

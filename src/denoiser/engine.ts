@@ -42,7 +42,12 @@ const MIN_SPAN_ROOM = 8;
 /** What a request brings besides its spans. */
 type RequestText = { text: string; requestId: string; sampler?: SamplerSettings; context?: ContextSettings; progress?: boolean; sentAt?: number };
 /** How a request's spans are denoised. */
-type SpanKind = { variableLength: boolean; slotsFor: (orig: Int32Array) => number };
+type SpanKind = {
+  variableLength: boolean;
+  slotsFor: (orig: Int32Array) => number;
+  /** A fill or completion asks for code: the span may not end before it writes some. */
+  mustWrite?: boolean;
+};
 /**
  * Ghost-text candidates after the first are sampled from the model's own distribution, so their
  * confidences compare with the greedy one's (tempered samples looked surer than they are). On the
@@ -55,6 +60,8 @@ const CANDIDATE_TEMPERATURE = 1;
 const NO_RNG = new SeededRandom(0);
 
 export class Engine {
+  private blank?: Int32Array;
+
   constructor(
     private readonly model: LogitsModel,
     private readonly codec: TokenCodec,
@@ -91,7 +98,7 @@ export class Engine {
     for (const c of cursors) if (!(c >= 0 && c <= p.text.length)) throw new BadInputError(`cursor ${c} is outside the text`);
     const slots = positiveInt(p.maxTokens ?? DEFAULTS.fillTokens, 'maxTokens');
     return this.run(p, cursors.map((c) => ({ start: c, end: c })), hooks,
-      (q, r, h) => this.runLf(q, r, h, { variableLength: true, slotsFor: () => slots }));
+      (q, r, h) => this.runLf(q, r, h, { variableLength: true, slotsFor: () => slots, mustWrite: true }));
   }
 
   async complete(p: CompleteParams, hooks: EngineHooks = {}): Promise<DenoiseResult> {
@@ -100,7 +107,7 @@ export class Engine {
     const text = p.prefix + p.suffix;
     const at = p.prefix.length;
     const decode = (q: CompleteParams): Promise<DenoiseResult> => this.run({ ...q, text }, [{ start: at, end: at }], hooks,
-      (r, ranges, h) => this.runLf(r, ranges, h, { variableLength: true, slotsFor: () => slots }));
+      (r, ranges, h) => this.runLf(r, ranges, h, { variableLength: true, slotsFor: () => slots, mustWrite: true }));
     const first = await decode(p);
     if (wanted === 1) return first;
     // More candidates: the request's own decoding first, then samples under other seeds while the
@@ -150,7 +157,8 @@ export class Engine {
     const onStep = p.progress && hooks.onProgress
       ? (s: StepState): void => hooks.onProgress!(this.progress(p.requestId, s, prepared.edges))
       : undefined;
-    const result = await denoise(this.model, canvas, this.special, options, { onStep, isCancelled: hooks.isCancelled });
+    const model = this.model.forRun?.() ?? this.model;
+    const result = await denoise(model, canvas, this.special, options, { onStep, isCancelled: hooks.isCancelled });
     if (result.stoppedBy === 'cancelled') throw new CancelledError();
     const edits = fitted.map((r, i) => ({
       start: r.start,
@@ -159,6 +167,12 @@ export class Engine {
       confidence: result.confidence[i],
     }));
     return { edits, steps: result.steps, ms: Date.now() - t0, stoppedBy: result.stoppedBy, canvasTokens: canvas.ids.length };
+  }
+
+  /** The ids whose text is only whitespace (or nothing), worked out once. */
+  private blankIds(): Int32Array {
+    this.blank ??= this.codec.idsStartingWith('', (t) => t.trim() === '');
+    return this.blank;
   }
 
   /**
@@ -175,6 +189,7 @@ export class Engine {
       slotsFor: span.slotsFor,
       variableLength: span.variableLength,
     });
+    if (span.mustWrite) for (const s of prepared.spans) s.blankIds = this.blankIds();
     ranges = ranges.map((r) => ({ ...r }));
     const context = Math.min(prefixTokens + suffixTokens, Math.floor(this.contextLength * MAX_CONTEXT_SHARE));
     const room = Math.max(MIN_SPAN_ROOM, this.contextLength - EDGE_TOKENS - context);
