@@ -42,24 +42,26 @@ export async function profileGhost(
       add(performance.now() - t);
     }
   };
-  const model: LogitsModel = {
-    vocabSize: m.model.vocabSize,
+  // The run's own model (the context cache, when the graph has one), with its calls timed.
+  const timedModel = (inner: LogitsModel): LogitsModel => ({
+    vocabSize: inner.vocabSize,
     logits: async (ids, positions) => {
       const t = performance.now();
-      const out = await m.model.logits(ids, positions);
+      const out = await inner.logits(ids, positions);
       const t1 = performance.now();
       onnx += t1 - t;
-      for (let row = 0; row < positions.length; row++) tokenProbability(out, row, m.model.vocabSize, 0, everything);
+      for (let row = 0; row < positions.length; row++) tokenProbability(out, row, inner.vocabSize, 0, everything);
       const t2 = performance.now();
       softmax += t2 - t1;
       replay += t2 - t1;
       return out;
     },
-  };
+  });
+  const model: LogitsModel = { ...timedModel(m.model), forRun: () => timedModel(m.model.forRun()) };
   const codec: TokenCodec = {
     encode: (s) => timed(() => m.codec.encode(s), (ms) => (tokenizer += ms)),
     decode: (ids) => timed(() => m.codec.decode(ids), (ms) => (tokenizer += ms)),
-    idsStartingWith: (s) => timed(() => m.codec.idsStartingWith(s), (ms) => (tokenizer += ms)),
+    idsStartingWith: (s, rest) => timed(() => m.codec.idsStartingWith(s, rest), (ms) => (tokenizer += ms)),
   };
   const engine = new Engine(model, codec, m.manifest.special_tokens, m.manifest.context_length);
   let total = 0;

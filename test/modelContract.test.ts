@@ -22,6 +22,10 @@ function folder(graph: string | undefined, edit: (j: Record<string, any>) => voi
     delete j.training;
     j.context_length = 256;
     delete j.trained_context_length;
+    // the tiny graphs are plain ones: no context cache
+    j.inputs = { ids: 'input_ids', positions: 'positions' };
+    j.outputs = { logits: 'logits' };
+    delete j.cache;
   }
   edit(j);
   fs.writeFileSync(path.join(dir, 'denoiser.json'), JSON.stringify(j));
@@ -95,6 +99,20 @@ describe('the model contract, checked at load', () => {
   test('a context_length too small for a canvas states the rule', async () => {
     assert.match(await loadError(folder(undefined, (j) => (j.context_length = 12))),
       /"context_length" must be an integer ≥ 16 \(bos, eos, a span of at least 8 slots and as much context\), got 12/);
+  });
+
+  test('a cache declaration the graph does not match is refused, naming what is wrong', async () => {
+    // the shipped model's graph has the cache inputs (training/add-cache.py)
+    assert.ok(JSON.parse(fs.readFileSync(path.join(MODEL_DIR, 'denoiser.json'), 'utf8')).cache, 'the shipped model has the cache');
+    assert.match(await loadError(folder(undefined, (j) => (j.cache.heads = 5))),
+      /model\.onnx failed a test forward pass of \d+ tokens \(context_length\): .*past_keys/);
+    assert.match(await loadError(folder(undefined, (j) => (j.cache.head_dim = 0))), /"cache\.head_dim" must be a positive integer, got 0/);
+    assert.match(await loadError(folder(undefined, (j) => delete j.outputs.keys)), /"cache" is set, so "outputs\.keys" must name the graph's keys output/);
+    assert.match(await loadError(folder(undefined, (j) => {
+      delete j.cache;
+      j.inputs = { ids: 'input_ids', positions: 'positions' };
+      j.outputs = { logits: 'logits' };
+    })), /model\.onnx needs inputs \[token_positions, past_keys, past_values\] that .*denoiser\.json does not describe/);
   });
 
   test('the shipped model keeps its context_length within its trained window', () => {

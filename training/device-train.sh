@@ -107,7 +107,7 @@ pack() {
   rm -rf "$model" && mkdir -p "$model"
   local tok=()
   [ -f "$DATA/tokenizer.json" ] && [ -f "$DATA/tokenizer_config.json" ] && tok=(--tokenizer "$DATA")
-  if $PY training/export.py --ckpt "$CKPT/last.pt" "${tok[@]}" --out "$model" 2>&1 | tee "$LOGS/export.log"; [ "${PIPESTATUS[0]}" = 0 ]; then
+  if $PY training/export.py --cache --ckpt "$CKPT/last.pt" "${tok[@]}" --out "$model" 2>&1 | tee "$LOGS/export.log"; [ "${PIPESTATUS[0]}" = 0 ]; then
     (cd "$model" && sha256sum model.onnx > model.onnx.sha256)
     split -b "${DIFFUSE_PART_BYTES:-15M}" "$model/model.onnx" "$OUT/model.onnx.part-"
     rm "$model/model.onnx"

@@ -46,7 +46,7 @@ elif compgen -G "$src/compact.pt.part-*" > /dev/null; then
   tok=()
   [ -f "$run/tokenizer.json" ] || cp "${DIFFUSE_WORK:-training/work}"/data/tokenizer*.json "$run/" 2>/dev/null || true
   [ -f "$run/tokenizer.json" ] && [ -f "$run/tokenizer_config.json" ] && tok=(--tokenizer "$run")
-  "$PY" training/export.py --ckpt "$run/compact.pt" "${tok[@]}" --log-dir "$run" --out "$dest"
+  "$PY" training/export.py --cache --ckpt "$run/compact.pt" "${tok[@]}" --log-dir "$run" --out "$dest"
 else
   echo "device-unpack: no model.onnx.part-* or compact.pt.part-* in $src"; exit 1
 fi

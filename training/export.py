@@ -28,6 +28,16 @@ from train import CONFIG, torch_load  # noqa: E402
 
 CONTRACT_VERSION = 1
 ROLES = ("pad", "mask", "bos", "eos")
+# denoiser.json's names for the plain graph and for the context cache's graph (--cache)
+PLAIN_INPUTS = {"ids": "input_ids", "positions": "positions"}
+CACHE_INPUTS = {"ids": "input_ids", "token_positions": "token_positions", "past_keys": "past_keys",
+                "past_values": "past_values", "positions": "positions"}
+CACHE_OUTPUTS = {"logits": "logits", "keys": "keys", "values": "values"}
+
+
+def cache_shape(cfg):
+    """denoiser.json "cache": the keys' and values' shape [layers, heads, tokens, head_dim]."""
+    return {"layers": cfg.n_layer, "heads": cfg.n_head, "head_dim": cfg.d_model // cfg.n_head}
 
 
 def parse_args(argv=None):
@@ -45,6 +55,8 @@ def parse_args(argv=None):
                    help="tokens the editor may send (denoiser.json); default and most: the training window")
     p.add_argument("--reference", default="", help="write PyTorch logits on random inputs here (JSON)")
     p.add_argument("--fp32", action="store_true", help="keep float32 weights (default: int8, quantize.py)")
+    p.add_argument("--cache", action="store_true", help="export the context cache's graph (model.forward_cached), "
+                   "which also answers plain calls")
     p.add_argument("--compact", default="", help="instead of a model folder, write the checkpoint's weights as int8 "
                    "(what the int8 ONNX holds, about as small) to this file; --ckpt reads it back")
     return p.parse_args(argv)
@@ -96,13 +108,27 @@ def resolve_special_ids(tokenizer_dir, meta):
     return {r: int(ids[r]) for r in ROLES}
 
 
-def export_onnx(model, path):
-    ids = torch.randint(4, model.cfg.vocab_size, (2, 16))
-    pos = torch.tensor([[0, 3, 7, 15, 9], [1, 2, 4, 8, 12]])
+def export_onnx(model, path, cache=False):
+    """The plain graph (input_ids, positions -> logits), or with `cache` the context cache's graph
+    (model.forward_cached: input_ids, token_positions, past_keys, past_values, positions ->
+    logits, keys, values; batch 1), which also serves every plain call (no past, positions
+    0..n-1), so the folder holds the weights once."""
+    if cache:
+        c = model.cfg
+        hd = c.d_model // c.n_head
+        ids = torch.randint(4, c.vocab_size, (1, 6))
+        args = (ids, torch.tensor([[0, 2, 5, 7, 8, 9]]), torch.zeros(c.n_layer, c.n_head, 4, hd),
+                torch.zeros(c.n_layer, c.n_head, 4, hd), torch.tensor([[1, 4]]))
+        names = dict(input_names=list(CACHE_INPUTS.values()), output_names=list(CACHE_OUTPUTS.values()))
+        axes = {"input_ids": {1: "n"}, "token_positions": {1: "n"}, "past_keys": {2: "m"}, "past_values": {2: "m"},
+                "positions": {1: "r"}, "logits": {1: "r"}, "keys": {2: "n"}, "values": {2: "n"}}
+    else:
+        args = (torch.randint(4, model.cfg.vocab_size, (2, 16)), torch.tensor([[0, 3, 7, 15, 9], [1, 2, 4, 8, 12]]))
+        names = dict(input_names=["input_ids", "positions"], output_names=["logits"])
+        axes = {"input_ids": {0: "batch", 1: "seq"}, "positions": {0: "batch", 1: "n"}, "logits": {0: "batch", 1: "n"}}
     kwargs = dict(
-        input_names=["input_ids", "positions"], output_names=["logits"],
-        dynamic_axes={"input_ids": {0: "batch", 1: "seq"}, "positions": {0: "batch", 1: "n"},
-                      "logits": {0: "batch", 1: "n"}},
+        **names,
+        dynamic_axes=axes,
         opset_version=17,
         do_constant_folding=False,  # folding would store a transposed copy of the tied embedding
         export_params=True,
@@ -116,12 +142,15 @@ def export_onnx(model, path):
         # has no dropout or batch norm, so both modes compute the same function.
         kwargs["training"] = torch.onnx.TrainingMode.PRESERVE
     model.train()
+    if cache:  # the exporter calls model(...): for this export that is forward_cached
+        model.forward = model.forward_cached
     try:
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # tracer chatter about Python floats that are constants here
-            torch.onnx.export(model, (ids, pos), path, **kwargs)
+            torch.onnx.export(model, args, path, **kwargs)
     finally:
         model.eval()
+        model.__dict__.pop("forward", None)
 
 
 def check_onnx(path, model):
@@ -264,7 +293,7 @@ def main(argv=None):
 
     os.makedirs(a.out, exist_ok=True)
     onnx_path = os.path.join(a.out, "model.onnx")
-    export_onnx(model, onnx_path)
+    export_onnx(model, onnx_path, cache=a.cache)
     if not a.fp32:
         quantize_file(onnx_path, onnx_path)
     size = check_onnx(onnx_path, model)
@@ -281,8 +310,9 @@ def main(argv=None):
     info = {
         "contract": CONTRACT_VERSION,
         "name": a.name or os.path.basename(os.path.normpath(a.out)),
-        "inputs": {"ids": "input_ids", "positions": "positions"},
-        "outputs": {"logits": "logits"},
+        "inputs": CACHE_INPUTS if a.cache else PLAIN_INPUTS,
+        "outputs": CACHE_OUTPUTS if a.cache else {"logits": "logits"},
+        **({"cache": cache_shape(cfg)} if a.cache else {}),
         "context_length": context_length,
         "trained_context_length": trained,
         "vocab_size": cfg.vocab_size,

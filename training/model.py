@@ -56,6 +56,13 @@ def rope_tables(seq_len, head_dim, theta, device):
     return angles.cos(), angles.sin()
 
 
+def rope_at(positions, head_dim, theta):
+    """cos/sin [N, head_dim/2] at the given positions [N] (int64): rope_tables' rows, picked."""
+    inv_freq = theta ** (-torch.arange(0, head_dim, 2, device=positions.device, dtype=torch.float32) / head_dim)
+    angles = positions.to(torch.float32)[:, None] * inv_freq[None, :]
+    return angles.cos(), angles.sin()
+
+
 def apply_rope(x, cos, sin):
     # x [B,H,S,hd]; rotate the two halves (the "rotate-half" layout: plain slices, ONNX-friendly).
     half = x.shape[-1] // 2
@@ -83,6 +90,20 @@ class Attention(nn.Module):
             att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(q.shape[-1]))
             y = att.float().softmax(dim=-1).to(v.dtype) @ v
         return self.proj(y.transpose(1, 2).reshape(B, S, D))
+
+    def forward_cached(self, x, cos, sin, past_k, past_v):
+        """x [1,n,D] of the tokens being computed; past_k/past_v [H,m,hd]: the (rotated) keys and
+        values of the other tokens of the canvas, computed earlier. Each token attends to all
+        m + n. Returns the output and the n tokens' own keys and values [H,n,hd]."""
+        B, S, D = x.shape
+        q, k, v = self.qkv(x).split(D, dim=-1)
+        q, k, v = (t.view(B, S, self.n_head, D // self.n_head).transpose(1, 2) for t in (q, k, v))
+        q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
+        keys = torch.cat([past_k.unsqueeze(0), k], dim=2)
+        values = torch.cat([past_v.unsqueeze(0), v], dim=2)
+        att = (q @ keys.transpose(-2, -1)) * (1.0 / math.sqrt(q.shape[-1]))
+        y = att.float().softmax(dim=-1).to(v.dtype) @ values
+        return self.proj(y.transpose(1, 2).reshape(B, S, D)), k[0], v[0]
 
 
 class SwiGLU(nn.Module):
@@ -151,6 +172,26 @@ class Denoiser(nn.Module):
         for block in self.blocks:
             x = block(x, cos, sin)
         return self.norm(x)
+
+    def forward_cached(self, input_ids, token_positions, past_keys, past_values, positions):
+        """The context cache's graph (Fast-dLLM's approximate cache; the model contract's optional
+        cache inputs). input_ids [1,n]: the tokens to compute, at canvas positions token_positions
+        [1,n]; past_keys/past_values [L,H,m,hd]: every other token's keys and values from an
+        earlier call; positions [1,r]: rows of input_ids to return logits for. Returns logits
+        [1,r,V] and the n tokens' keys and values [L,H,n,hd]. With m = 0 and token_positions
+        0..n-1 this is forward() exactly."""
+        x = self.embed(input_ids)
+        cos, sin = rope_at(token_positions[0], self.cfg.d_model // self.cfg.n_head, self.cfg.rope_theta)
+        keys, values = [], []
+        for i, block in enumerate(self.blocks):
+            y, k, v = block.attn.forward_cached(block.attn_norm(x), cos, sin, past_keys[i], past_values[i])
+            keys.append(k)
+            values.append(v)
+            x = x + y
+            x = x + block.mlp(block.mlp_norm(x))
+        h = self.norm(x)
+        h = torch.gather(h, 1, positions.unsqueeze(-1).expand(-1, -1, h.shape[-1]))
+        return F.linear(h, self.embed.weight).float(), torch.stack(keys), torch.stack(values)
 
     def forward(self, input_ids, positions=None, flat_positions=None):
         """input_ids [B,S] int64. positions [B,N] int64: logits only there -> [B,N,V].

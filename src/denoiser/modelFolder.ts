@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { SpecialTokens } from '../core/specialTokens';
-import { OnnxLogitsModel } from './onnxModel';
+import { OnnxLogitsModel, type GraphNames } from './onnxModel';
 import { HfTokenCodec } from './tokenCodec';
 
 export const CONTRACT_VERSION = 1;
@@ -19,8 +19,13 @@ export const MIN_CONTEXT_LENGTH = 2 + 8 + 6;
 export interface DenoiserManifest {
   contract: number;
   name: string;
-  inputs: { ids: string; positions?: string };
-  outputs: { logits: string };
+  inputs: { ids: string; positions?: string; token_positions?: string; past_keys?: string; past_values?: string };
+  outputs: { logits: string; keys?: string; values?: string };
+  /**
+   * Optional: the graph also takes the context cache's inputs (training/export.py --cache):
+   * keys and values of shape [layers, heads, tokens, head_dim] (core/contextCache.ts).
+   */
+  cache?: { layers: number; heads: number; head_dim: number };
   context_length: number;
   /**
    * The longest sequence the model was trained on; `context_length` may not exceed it (a
@@ -98,16 +103,20 @@ export async function loadModelFolder(dir: string, threads: number): Promise<Loa
     return fail(`${path.join(dir, 'model.onnx')} could not be loaded by onnxruntime: ${firstLine(e)}`);
   }
   const onnxPath = path.join(dir, 'model.onnx');
-  const needInputs = [manifest.inputs.ids, ...(manifest.inputs.positions ? [manifest.inputs.positions] : [])];
+  const cache = manifest.cache === undefined ? undefined : cacheNames(manifest, where);
+  const needInputs = [manifest.inputs.ids, ...(manifest.inputs.positions ? [manifest.inputs.positions] : []),
+    ...(cache ? [cache.tokenPositions, cache.pastKeys, cache.pastValues] : [])];
   for (const name of needInputs) {
     if (!session.inputNames.includes(name)) fail(`${onnxPath} has inputs [${session.inputNames.join(', ')}] but ${where} names input "${name}"`);
   }
-  if (!session.outputNames.includes(manifest.outputs.logits)) fail(`${onnxPath} has outputs [${session.outputNames.join(', ')}] but ${where} names output "${manifest.outputs.logits}"`);
+  for (const name of [manifest.outputs.logits, ...(cache ? [cache.keys, cache.values] : [])]) {
+    if (!session.outputNames.includes(name)) fail(`${onnxPath} has outputs [${session.outputNames.join(', ')}] but ${where} names output "${name}"`);
+  }
   const extra = session.inputNames.filter((n) => !needInputs.includes(n));
   if (extra.length) fail(`${onnxPath} needs inputs [${extra.join(', ')}] that ${where} does not describe`);
 
   const model = new OnnxLogitsModel(session, manifest.vocab_size, {
-    ids: manifest.inputs.ids, positions: manifest.inputs.positions, logits: manifest.outputs.logits,
+    ids: manifest.inputs.ids, positions: manifest.inputs.positions, logits: manifest.outputs.logits, cache,
   });
   // One forward pass as long as the longest canvas the engine will send proves the graph runs
   // at that length (a learned position table shorter than context_length fails here) and that
@@ -123,7 +132,37 @@ export async function loadModelFolder(dir: string, threads: number): Promise<Loa
   } catch (e) {
     fail(`${onnxPath} failed a test forward pass of ${n} tokens (context_length): ${firstLine(e)}`);
   }
+  if (cache) {
+    // and a cached call after a full one (keys and values of the shape "cache" declares)
+    try {
+      const run = model.forRun();
+      await run.logits(ids, Int32Array.from([1]));
+      ids[1] = s.pad;
+      await run.logits(ids, Int32Array.from([1, 2]));
+    } catch (e) {
+      fail(`${onnxPath} failed a test call with the context cache: ${firstLine(e)}`);
+    }
+  }
   return { manifest, model, codec, session };
+}
+
+/** The cache graph's names and shape, all present or the folder is refused. */
+function cacheNames(m: DenoiserManifest, where: string): GraphNames['cache'] {
+  const c = m.cache!;
+  for (const k of ['layers', 'heads', 'head_dim'] as const) {
+    if (!Number.isInteger(c?.[k]) || c[k] < 1) throw new ModelFolderError(`${where}: "cache.${k}" must be a positive integer, got ${JSON.stringify(c?.[k])}`);
+  }
+  const named = { positions: m.inputs.positions, token_positions: m.inputs.token_positions, past_keys: m.inputs.past_keys, past_values: m.inputs.past_values };
+  for (const [k, v] of Object.entries(named)) {
+    if (typeof v !== 'string') throw new ModelFolderError(`${where}: "cache" is set, so "inputs.${k}" must name the graph's ${k} input`);
+  }
+  for (const k of ['keys', 'values'] as const) {
+    if (typeof m.outputs[k] !== 'string') throw new ModelFolderError(`${where}: "cache" is set, so "outputs.${k}" must name the graph's ${k} output`);
+  }
+  return {
+    tokenPositions: m.inputs.token_positions!, pastKeys: m.inputs.past_keys!, pastValues: m.inputs.past_values!,
+    keys: m.outputs.keys!, values: m.outputs.values!, shape: { layers: c.layers, heads: c.heads, headDim: c.head_dim },
+  };
 }
 
 function trainedContextLength(m: DenoiserManifest, where: string): { tokens: number; source: string } | undefined {

@@ -162,6 +162,57 @@ class TrainingTest(unittest.TestCase):
             else:
                 self.assertTrue(torch.equal(got[k], w), k)
 
+    def test_cached_forward_is_the_plain_forward(self):
+        """forward_cached with no past at positions 0..n-1 is forward(); computing a few tokens
+        against the others' keys and values from that call gives their logits again."""
+        torch.manual_seed(3)
+        cfg = DenoiserConfig(vocab_size=96, n_layer=2, d_model=64, n_head=2)
+        model = Denoiser(cfg).eval()
+        ids, pos = torch.randint(4, 96, (1, 30)), torch.tensor([[2, 11, 29]])
+        empty = torch.zeros(2, 2, 0, 32)
+        with torch.no_grad():
+            want = model(ids, pos)
+            got, keys, values = model.forward_cached(ids, torch.arange(30)[None], empty, empty, pos)
+            self.assertTrue(torch.allclose(got, want, atol=1e-5))
+            self.assertEqual(list(keys.shape), [2, 2, 30, 32])
+            active = torch.tensor([2, 11, 17, 29])
+            rest = torch.tensor([p for p in range(30) if p not in active.tolist()])
+            part, k, _ = model.forward_cached(ids[:, active], active[None], keys[:, :, rest], values[:, :, rest],
+                                              torch.tensor([[0, 1, 3]]))
+            self.assertTrue(torch.allclose(part, want, atol=1e-5))
+            self.assertTrue(torch.allclose(k, keys[:, :, active], atol=1e-5))
+
+    def test_cache_export_and_add_cache(self):
+        """export.py --cache writes the cache graph and its names; add-cache.py turns a plain
+        export into the same graph with the int8 weights byte for byte."""
+        import importlib.util
+        import onnx
+        config = "vocab_size=96,n_layer=2,d_model=64,n_head=2"
+        meta = os.path.join(self.data, "meta.json")
+        cached = os.path.join(self.tmp, "models", "tiny-cache")
+        export.main(["--random-init", "--config", config, "--meta", meta, "--out", cached, "--seed", "5", "--cache"])
+        with open(os.path.join(cached, "denoiser.json")) as f:
+            info = json.load(f)
+        self.assertEqual(info["cache"], {"layers": 2, "heads": 2, "head_dim": 32})
+        self.assertEqual(info["inputs"], export.CACHE_INPUTS)
+        graph = onnx.load(os.path.join(cached, "model.onnx")).graph
+        self.assertEqual([i.name for i in graph.input], list(export.CACHE_INPUTS.values()))
+        self.assertEqual([o.name for o in graph.output], ["logits", "keys", "values"])
+
+        plain = os.path.join(self.tmp, "models", "tiny-plain")
+        export.main(["--random-init", "--config", config, "--meta", meta, "--out", plain, "--seed", "5"])
+        spec = importlib.util.spec_from_file_location("add_cache", os.path.join(HERE, "..", "add-cache.py"))
+        add_cache = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(add_cache)
+        add_cache.main(plain)
+        with open(os.path.join(plain, "denoiser.json")) as f:
+            self.assertEqual(json.load(f)["cache"], info["cache"])
+        a = add_cache.int8_initializers(os.path.join(plain, "model.onnx"))
+        b = add_cache.int8_initializers(os.path.join(cached, "model.onnx"))
+        self.assertEqual(a.keys(), b.keys())
+        for k in a:
+            self.assertTrue(np.array_equal(a[k], b[k]), k)
+
     def test_compact_checkpoint_exports_the_same_int8_model(self):
         # The GPU run's fallback when the ONNX export fails there: int8 weights that export here
         # to exactly the int8 model the checkpoint itself gives.
