@@ -6,12 +6,13 @@ import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { SHIPPED_MODEL } from '../src/core/defaults';
 import { DenoiserClient, DenoiserError } from '../src/denoiser/client';
 import type { DenoiseResult } from '../src/denoiser/protocol';
 import { ROOT } from './cases';
 
 const HANG_MS = 30_000;
-const MODEL = path.join(ROOT, 'models', 'diffuse-small');
+const MODEL = path.join(ROOT, 'models', SHIPPED_MODEL);
 const WORKER = path.join(ROOT, 'dist', 'worker.js');
 
 export interface CaseResult {

@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { SHIPPED_MODEL } from '../src/core/defaults';
 import { DenoiserClient } from '../src/denoiser/client';
 import { loadModelFolder } from '../src/denoiser/modelFolder';
 import type { SamplerSettings } from '../src/denoiser/protocol';
@@ -13,7 +14,7 @@ import { GHOST, editorViewMarkdown, runEditorView } from './editorView';
 import { profileGhost } from './profile';
 import { runRefineRepair } from './refineRepair';
 
-const MODEL = process.env.DIFFUSE_BENCH_MODEL ?? path.join(ROOT, 'models', 'diffuse-small');
+const MODEL = process.env.DIFFUSE_BENCH_MODEL ?? path.join(ROOT, 'models', SHIPPED_MODEL);
 const QUICK = process.argv.includes('--quick');
 const N = {
   ghost: QUICK ? 10 : 100, refine: QUICK ? 4 : 20, fim: QUICK ? 4 : 20, parallel: QUICK ? 10 : 500, forward: QUICK ? 5 : 20,

@@ -4,13 +4,14 @@
 // (--no-card: only prints). --per-kind=N (default 200, as in the bench), --candidates=N, --dump (every case's answer).
 import fs from 'node:fs';
 import path from 'node:path';
+import { SHIPPED_MODEL } from '../src/core/defaults';
 import { DenoiserClient } from '../src/denoiser/client';
 import { ROOT } from './cases';
 import { editorViewMarkdown, runEditorView } from './editorView';
 
 async function main(): Promise<void> {
   const n = Number(process.argv.find((a) => a.startsWith('--per-kind='))?.slice(11) ?? 200);
-  const model = process.env.DIFFUSE_BENCH_MODEL ?? path.join(ROOT, 'models', 'diffuse-small');
+  const model = process.env.DIFFUSE_BENCH_MODEL ?? path.join(ROOT, 'models', SHIPPED_MODEL);
   const client = new DenoiserClient({ workerPath: path.join(ROOT, 'dist', 'worker.js'), modelDir: model, threads: 1 });
   await client.start();
   const candidates = Number(process.argv.find((a) => a.startsWith('--candidates='))?.slice(13) ?? 1);

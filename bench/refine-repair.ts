@@ -1,6 +1,7 @@
 // `npm run bench:repair` (the same cases are part of `npm run bench`): Refine at the default strength on
 // held-out regions with and without an injected fault (bench/refineRepair.ts).
 import path from 'node:path';
+import { SHIPPED_MODEL } from '../src/core/defaults';
 import { DenoiserClient } from '../src/denoiser/client';
 import { ROOT } from './cases';
 import { runRefineRepair } from './refineRepair';
@@ -8,7 +9,7 @@ import { runRefineRepair } from './refineRepair';
 async function main(): Promise<void> {
   const n = Number(process.argv.find((a) => a.startsWith('--cases='))?.slice(8) ?? 100);
   const strength = process.argv.find((a) => a.startsWith('--strength='))?.slice(11);
-  const model = process.env.DIFFUSE_BENCH_MODEL ?? path.join(ROOT, 'models', 'diffuse-small');
+  const model = process.env.DIFFUSE_BENCH_MODEL ?? path.join(ROOT, 'models', SHIPPED_MODEL);
   const client = new DenoiserClient({ workerPath: path.join(ROOT, 'dist', 'worker.js'), modelDir: model, threads: 1 });
   await client.start();
   const { figures, outcomes } = await runRefineRepair(client, n, strength ? Number(strength) : undefined);

@@ -14,13 +14,14 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { SHIPPED_MODEL } from '../src/core/defaults';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DenoiserClient, DenoiserError } from '../src/denoiser/client';
 import { runBadInputs } from './badInputs';
 import { ROOT, quantile, round } from './cases';
 import { SocketWatch } from './sockets';
 
-const MODEL = path.join(ROOT, 'models', 'diffuse-small');
+const MODEL = path.join(ROOT, 'models', SHIPPED_MODEL);
 const WORKER = path.join(ROOT, 'dist', 'worker.js');
 const OUT = path.join(ROOT, 'bench', 'results', 'reliability.json');
 // the VS Code run's own figures, merged into OUT

@@ -8,12 +8,13 @@
 // --docs: held-out files as JSON lines (default bench/heldout-sample.jsonl; after
 // `npm run model:corpus`, training/work/corpus/heldout.jsonl has all of the held-out split).
 import path from 'node:path';
+import { SHIPPED_MODEL } from '../src/core/defaults';
 import { Engine } from '../src/denoiser/engine';
 import { loadModelFolder } from '../src/denoiser/modelFolder';
 import type { SamplerSettings } from '../src/denoiser/protocol';
 import { CaseSource, HELDOUT_SAMPLE, ROOT, normalise, round, runInfills } from './cases';
 
-const MODEL = process.env.DIFFUSE_BENCH_MODEL ?? path.join(ROOT, 'models', 'diffuse-small');
+const MODEL = process.env.DIFFUSE_BENCH_MODEL ?? path.join(ROOT, 'models', SHIPPED_MODEL);
 const args = process.argv.slice(2);
 const flag = (name: string, d: string): string => {
   const i = args.indexOf(name);

@@ -39,7 +39,7 @@ export function targetFiles(target) {
 }
 
 /** What the staging folder holds besides onnxruntime-node's binaries; .vscodeignore picks from it. */
-const STAGED = ['package.json', 'README.md', 'CHANGELOG.md', 'LICENSE', '.vscodeignore', 'media', 'dist', 'models/diffuse-small',
+const STAGED = ['package.json', 'README.md', 'CHANGELOG.md', 'LICENSE', '.vscodeignore', 'media', 'dist', 'models/diffuse-v2',
   'node_modules/onnxruntime-common'];
 const ORT = 'node_modules/onnxruntime-node';
 
@@ -65,7 +65,7 @@ function main() {
   const targets = process.env.DIFFUSE_VSIX_TARGETS ? process.env.DIFFUSE_VSIX_TARGETS.split(',') : shippedTargets();
   execFileSync(process.execPath, ['scripts/build.mjs'], { stdio: 'inherit' });
   for (const f of ['model.onnx', 'denoiser.json', 'tokenizer.json']) {
-    if (!fs.existsSync(path.join('models', 'diffuse-small', f))) throw new Error(`models/diffuse-small/${f} is missing: the VSIX ships the model`);
+    if (!fs.existsSync(path.join('models', 'diffuse-v2', f))) throw new Error(`models/diffuse-v2/${f} is missing: the VSIX ships the model`);
   }
   fs.mkdirSync(outDir, { recursive: true });
   for (const target of targets) {

@@ -8,6 +8,7 @@
 // --temperature T --top-p P --seed N --remask F --threads N --prefix-tokens N --suffix-tokens N --progress
 import fs from 'node:fs';
 import path from 'node:path';
+import { SHIPPED_MODEL } from './core/defaults';
 import readline from 'node:readline';
 import { parseArgs } from 'node:util';
 import { createTwoFilesPatch } from 'diff';
@@ -23,7 +24,7 @@ options: --model DIR --steps N --threshold X --tokens-per-step K --left-to-right
          --temperature T --top-p P --seed N --remask F --threads N --prefix-tokens N --suffix-tokens N --progress`;
 
 /** The model shipped with the package. */
-export const DEFAULT_MODEL_DIR = path.join(__dirname, '..', 'models', 'diffuse-small');
+export const DEFAULT_MODEL_DIR = path.join(__dirname, '..', 'models', SHIPPED_MODEL);
 
 /** A command line that cannot be run: reported in one line, followed by the usage when `withUsage`. */
 class UsageError extends Error {

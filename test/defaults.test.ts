@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { SETTING_DEFAULTS } from '../src/core/defaults';
+import { SETTING_DEFAULTS, SHIPPED_MODEL } from '../src/core/defaults';
 import { ROOT } from './helpers';
 
 test('every diffuse.* setting in package.json has the default src/core/defaults.ts gives it', () => {
@@ -12,4 +12,14 @@ test('every diffuse.* setting in package.json has the default src/core/defaults.
   const props: Record<string, { default: unknown }> = pkg.contributes.configuration.properties;
   const fromPackage = Object.fromEntries(Object.entries(props).map(([k, v]) => [k.replace(/^diffuse\./, ''), v.default]));
   assert.deepEqual(fromPackage, { ...SETTING_DEFAULTS });
+});
+
+test('the scripts that cannot import src/core/defaults.ts name the shipped model it names', () => {
+  assert.ok(fs.existsSync(path.join(ROOT, 'models', SHIPPED_MODEL, 'model.onnx')), `models/${SHIPPED_MODEL} is in the repository`);
+  for (const f of ['scripts/package.mjs', 'scripts/vscode-test/test.mjs', 'test/package/vsixContents.test.mjs',
+    'training/eval.mjs', 'training/humaneval.mjs', 'training/model-card.mjs']) {
+    const text = fs.readFileSync(path.join(ROOT, f), 'utf8');
+    const named = new Set([...text.matchAll(/diffuse-(?:small|v\d+)/g)].map((m) => m[0]));
+    assert.deepEqual([...named], [SHIPPED_MODEL], f);
+  }
 });

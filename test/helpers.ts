@@ -3,11 +3,12 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { SHIPPED_MODEL } from '../src/core/defaults';
 import assert from 'node:assert/strict';
 import { DenoiserClient, DenoiserError, type DenoiserClientOptions } from '../src/denoiser/client';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
-export const MODEL_DIR = path.join(ROOT, 'models', 'diffuse-small');
+export const MODEL_DIR = path.join(ROOT, 'models', SHIPPED_MODEL);
 // DIFFUSE_TEST_WORKER runs the tests against another build of the worker (say, one from before a fix)
 export const WORKER = process.env.DIFFUSE_TEST_WORKER || path.join(ROOT, 'dist', 'worker.js');
 export const CLI = path.join(ROOT, 'bin', 'diffuse.js');

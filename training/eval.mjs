@@ -6,10 +6,10 @@
 // after the editor's trimming, the confidence curve), then held-out infill cases of the corpus
 // (skipped, with a note, when the corpus is not built here).
 //
-//   node training/eval.mjs [--model models/diffuse-small] [--heldout training/work/corpus/heldout.jsonl]
+//   node training/eval.mjs [--model models/diffuse-v2] [--heldout training/work/corpus/heldout.jsonl]
 //        [--single 200] [--multi 100] [--seed 1] [--no-card] [--json FILE] [--quick]
 //        [--no-humaneval] [--humaneval-multi 200] [--no-editor-eval] [--no-heldout-eval]
-//        [--curve-only --history models/diffuse-small/eval-history.json]   (an older checkpoint's point)
+//        [--curve-only --history models/diffuse-v2/eval-history.json]   (an older checkpoint's point)
 //        [--headline-only --cli-args="--steps 4"]   (the headline schedule with another setting)
 //
 // Cases: a held-out file, a random non-trivial line (or 3 lines) removed; the model fills it
@@ -32,7 +32,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.join(here, '..');
 const { values: opts } = parseArgs({
   options: {
-    model: { type: 'string', default: path.join(root, 'models', 'diffuse-small') },
+    model: { type: 'string', default: path.join(root, 'models', 'diffuse-v2') },
     heldout: { type: 'string', default: path.join(here, 'work', 'corpus', 'heldout.jsonl') },
     single: { type: 'string', default: '200' },
     multi: { type: 'string', default: '100' },

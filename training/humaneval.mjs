@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // HumanEval-Infilling pass@1 of a model folder, through the product's own decoding.
 //
-//   node training/humaneval.mjs [--model models/diffuse-small] [--single all|N] [--multi 200]
+//   node training/humaneval.mjs [--model models/diffuse-v2] [--single all|N] [--multi 200]
 //        [--seed 1] [--threads 1] [--jobs 2] [--timeout 10] [--no-card] [--json FILE] [--quick]
 //        [--cli-args="--steps 8"]
 //
@@ -197,7 +197,7 @@ export function parseOptions(argv) {
   const { values } = parseArgs({
     args: argv,
     options: {
-      model: { type: 'string', default: path.join(root, 'models', 'diffuse-small') },
+      model: { type: 'string', default: path.join(root, 'models', 'diffuse-v2') },
       single: { type: 'string', default: 'all' },
       multi: { type: 'string', default: '200' },
       seed: { type: 'string', default: '1' },

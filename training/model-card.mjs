@@ -3,7 +3,7 @@
 // training run left there: architecture, parameters, window, file size, tokens trained, the
 // training data's language mix, throughput (tokens/s, MFU, device) and the learning curve.
 //
-//   node training/model-card.mjs [--model models/diffuse-small]
+//   node training/model-card.mjs [--model models/diffuse-v2]
 //
 // The block sits between `<!-- facts:begin -->` and `<!-- facts:end -->` (appended after the
 // card's first paragraph when missing); prose and the evaluation blocks (`npm run model:eval`)
@@ -77,7 +77,7 @@ export function writeFacts(dir) {
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const { values } = parseArgs({ options: { model: { type: 'string', default: path.join(here, '..', 'models', 'diffuse-small') } } });
+  const { values } = parseArgs({ options: { model: { type: 'string', default: path.join(here, '..', 'models', 'diffuse-v2') } } });
   try {
     console.log(`model-card: wrote ${writeFacts(values.model)}`);
   } catch (e) {

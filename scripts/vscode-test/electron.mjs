@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The same mocha suite under @vscode/test-electron, for machines that can download a desktop VS Code
-// (this project's CI cannot; it uses run.js). Builds first; the model is models/diffuse-small or
+// (this project's CI cannot; it uses run.js). Builds first; the model is models/diffuse-v2 or
 // DIFFUSE_TEST_MODEL (through the workspace settings of a throw-away workspace).
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';

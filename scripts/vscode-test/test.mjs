@@ -4,7 +4,7 @@
 //   suite  the mocha suite in the extension host (test/vscode/extension.test.ts)
 //   ui     Playwright through the workbench: palette, CodeLens, screenshots (test/vscode/ui.ts)
 //   vsix   packages the extension, installs the VSIX and refines from the installed copy
-// `node scripts/vscode-test/test.mjs suite ui` runs only those. The model is models/diffuse-small,
+// `node scripts/vscode-test/test.mjs suite ui` runs only those. The model is models/diffuse-v2,
 // or DIFFUSE_TEST_MODEL; screenshots land in out/screenshots/ (DIFFUSE_UPDATE_MEDIA=1 copies them to media/).
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -25,9 +25,9 @@ step('build');
 execFileSync(process.execPath, ['scripts/build.mjs'], { stdio: 'inherit' });
 execFileSync(process.execPath, ['scripts/vscode-test/build.mjs'], { stdio: 'inherit' });
 
-const model = path.resolve(process.env.DIFFUSE_TEST_MODEL || path.join(root, 'models', 'diffuse-small'));
+const model = path.resolve(process.env.DIFFUSE_TEST_MODEL || path.join(root, 'models', 'diffuse-v2'));
 if (!fs.existsSync(path.join(model, 'model.onnx'))) {
-  console.error(`[test:vscode] no model at ${model}: add models/diffuse-small or set DIFFUSE_TEST_MODEL`);
+  console.error(`[test:vscode] no model at ${model}: add models/diffuse-v2 or set DIFFUSE_TEST_MODEL`);
   process.exit(1);
 }
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'diffuse-test-'));

@@ -3,6 +3,13 @@
 // checks it). Chosen for the shipped model with `npm run bench`, `npm run bench:tune` and
 // `npm run model:eval:editor`; the comments at the users of each say what was measured.
 
+/**
+ * The model folder under `models/` that ships and is used when `diffuse.modelPath` is empty.
+ * Scripts that cannot import this (scripts/*.mjs, training/*.mjs) name it too; test/defaults.test.ts
+ * checks they agree.
+ */
+export const SHIPPED_MODEL = 'diffuse-v2';
+
 /** Engine defaults; every one can be overridden per request. */
 export const DEFAULTS = {
   /** Refine strength: below 1 Refine corrects (denoiser/corrector.ts); 1 rewrites the selection. */

@@ -1,7 +1,7 @@
 // The one typed accessor for `diffuse.*` settings (package.json "contributes.configuration").
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { SETTING_DEFAULTS, type SettingName } from '../core/defaults';
+import { SETTING_DEFAULTS, SHIPPED_MODEL, type SettingName } from '../core/defaults';
 import type { ContextSettings, SamplerSettings } from '../denoiser/protocol';
 
 export interface DiffuseSettings {
@@ -38,7 +38,7 @@ export function readSettings(extensionPath: string): DiffuseSettings {
   const modelPath = get('modelPath').trim();
   const steps = get('steps');
   return {
-    modelDir: modelPath ? resolveUserPath(modelPath) : path.join(extensionPath, 'models', 'diffuse-small'),
+    modelDir: modelPath ? resolveUserPath(modelPath) : path.join(extensionPath, 'models', SHIPPED_MODEL),
     threads: Math.max(1, Math.floor(get('threads'))),
     sampler: {
       steps: steps > 0 ? Math.floor(steps) : undefined,

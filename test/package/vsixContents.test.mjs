@@ -24,7 +24,7 @@ const NATIVE = {
 const REQUIRED = [
   'extension/package.json', 'extension/readme.md', 'extension/changelog.md', 'extension/LICENSE.txt', 'extension/media/icon.png',
   'extension/dist/extension.js', 'extension/dist/worker.js',
-  ...['denoiser.json', 'model.onnx', 'tokenizer.json', 'tokenizer_config.json', 'MODEL_CARD.md'].map((f) => `extension/models/diffuse-small/${f}`),
+  ...['denoiser.json', 'model.onnx', 'tokenizer.json', 'tokenizer_config.json', 'MODEL_CARD.md'].map((f) => `extension/models/diffuse-v2/${f}`),
   'extension/node_modules/onnxruntime-node/package.json', 'extension/node_modules/onnxruntime-node/dist/index.js',
   'extension/node_modules/onnxruntime-common/package.json', 'extension/node_modules/onnxruntime-common/dist/cjs/index.js',
   // {"type": "commonjs"}: without it Node would load dist/cjs as ES modules (the package says "module")
@@ -95,7 +95,7 @@ for (const target of Object.keys(NATIVE)) {
     assert.equal(inner.main, './dist/extension.js');
     assert.match(zip.read('extension/LICENSE.txt').toString('utf8'), /^MIT License\n\nCopyright \(c\) \d{4} the Diffuse authors/);
     for (const f of ['model.onnx', 'tokenizer.json', 'denoiser.json']) {
-      assert.ok(zip.read(`extension/models/diffuse-small/${f}`).equals(fs.readFileSync(path.join(root, 'models/diffuse-small', f))), `${f} is the shipped one`);
+      assert.ok(zip.read(`extension/models/diffuse-v2/${f}`).equals(fs.readFileSync(path.join(root, 'models/diffuse-v2', f))), `${f} is the shipped one`);
     }
 
     const stray = names.filter((n) => /^extension\/(src|test|training|bench|scripts|out|\.vscode-test)\//.test(n)
