@@ -56,7 +56,7 @@ export const SETTING_DEFAULTS = {
    * Ghost text is shown from this confidence up: on the editor-view cases the lowest threshold
    * at which at least half of what is shown is byte-exact (`npm run bench`, ghost_confidence).
    */
-  'ghostText.minConfidence': 0.8,
+  'ghostText.minConfidence': 0.75,
   /** More candidates did not improve the first suggestion (engine.ts CANDIDATE_TEMPERATURE). */
   'ghostText.candidates': 1,
 } as const;

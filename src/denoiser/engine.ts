@@ -89,6 +89,9 @@ export class Engine {
     return this.run(p, [{ start: p.start, end: p.end }], hooks, (q, r, h) => this.runLf(q, r, h, {
       variableLength: true,
       slotsFor: (orig) => Math.ceil(orig.length * DEFAULTS.refineSlack) + DEFAULTS.refineExtraSlots,
+      // A rewrite is asked for code too: left to end early, model v2 rewrote the demo's five
+      // lines of `median` into nothing.
+      mustWrite: true,
     }));
   }
 
