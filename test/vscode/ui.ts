@@ -8,6 +8,24 @@ import type { Page } from 'playwright-core';
 
 const shots = path.join(__dirname, '..', 'screenshots');
 
+/** Opens a workspace file with Quick Open and focuses its editor once `shows` is on screen. */
+async function openFile(page: Page, name: string, shows: string): Promise<void> {
+  await page.keyboard.press('Control+P');
+  await page.waitForSelector('.quick-input-widget input');
+  await page.keyboard.type(name);
+  await page.waitForSelector(`.quick-input-list .monaco-list-row:has-text("${name}")`);
+  await page.keyboard.press('Enter');
+  await page.waitForSelector(`.monaco-editor .view-lines:has-text("${shows}")`);
+  await page.click('.monaco-editor .view-lines');
+}
+
+/** Go to Line: the cursor at column 1 of `line` (Home would go to the indentation). */
+async function goToLine(page: Page, line: number): Promise<void> {
+  await page.keyboard.press('Control+G');
+  await page.keyboard.type(String(line));
+  await page.keyboard.press('Enter');
+}
+
 async function palette(page: Page, command: string): Promise<void> {
   await page.keyboard.press('F1');
   await page.waitForSelector('.quick-input-widget:not([style*="display: none"]) input');
@@ -24,17 +42,9 @@ module.exports = async function ui({ page, log }: { page: Page; workspace: strin
   // the model is loaded when the status bar item says it is ready
   await page.waitForSelector('#diffuse\\.diffuse\\.diffuse\\.status:has-text("Diffuse"), [id$="diffuse.status"]', { timeout: 60_000 });
   log('workbench up');
-  await page.keyboard.press('Control+P');
-  await page.waitForSelector('.quick-input-widget input');
-  await page.keyboard.type('sample.ts');
-  await page.waitForSelector('.quick-input-list .monaco-list-row:has-text("sample.ts")');
-  await page.keyboard.press('Enter');
-  await page.waitForSelector('.monaco-editor .view-lines:has-text("centroid")');
-  await page.click('.monaco-editor .view-lines');
+  await openFile(page, 'sample.ts', 'centroid');
   // select lines 14–19 (the loop of centroid) with the keyboard
-  await page.keyboard.press('Control+G');
-  await page.keyboard.type('14');
-  await page.keyboard.press('Enter'); // Go to Line puts the cursor at column 1 (Home would go to the indentation)
+  await goToLine(page, 14);
   for (let i = 0; i < 6; i++) await page.keyboard.press('Shift+ArrowDown');
   await page.waitForSelector('[id$="diffuse.status"]:has-text("Diffuse")');
   await page.waitForFunction(() => !document.querySelector('[id$="diffuse.status"]')?.textContent?.includes('loading'), undefined, { timeout: 60_000 });
@@ -70,9 +80,7 @@ module.exports = async function ui({ page, log }: { page: Page; workspace: strin
   await page.waitForFunction((b) => document.querySelector('.monaco-editor .view-lines')?.textContent?.replace(/\u00a0/g, ' ') === b, before, { timeout: 10_000 });
   log('one undo restored the original');
   // ghost text at a fresh line inside a function, asked for with the keybinding
-  await page.keyboard.press('Control+G');
-  await page.keyboard.type('9');
-  await page.keyboard.press('Enter');
+  await goToLine(page, 9);
   await page.keyboard.press('End');
   await page.keyboard.press('Enter');
   // an early model often proposes only whitespace here, which is correctly not shown: give it a start
@@ -94,9 +102,7 @@ module.exports = async function ui({ page, log }: { page: Page; workspace: strin
   await page.waitForFunction((b) => document.querySelector('.monaco-editor .view-lines')?.textContent?.replace(/\u00a0/g, ' ') === b, before, { timeout: 10_000 })
     .catch(() => undefined);
   const text = await editorText(page);
-  await page.keyboard.press('Control+G');
-  await page.keyboard.type('15');
-  await page.keyboard.press('Enter');
+  await goToLine(page, 15);
   await page.keyboard.press('End');
   await palette(page, 'Add Cursor Below');
   await page.waitForSelector('.monaco-editor .cursors-layer .cursor.secondary', { state: 'attached', timeout: 10_000 }).catch(() => undefined);
@@ -116,16 +122,8 @@ module.exports = async function ui({ page, log }: { page: Page; workspace: strin
   log('status bar menu');
 
   // a 60-line Refine: every new line readable at 1280×800 with the minimap on, page by page
-  await page.keyboard.press('Control+P');
-  await page.waitForSelector('.quick-input-widget input');
-  await page.keyboard.type('shapes.ts');
-  await page.waitForSelector('.quick-input-list .monaco-list-row:has-text("shapes.ts")');
-  await page.keyboard.press('Enter');
-  await page.waitForSelector('.monaco-editor .view-lines:has-text("A longer file")');
-  await page.click('.monaco-editor .view-lines');
-  await page.keyboard.press('Control+G');
-  await page.keyboard.type('12');
-  await page.keyboard.press('Enter');
+  await openFile(page, 'shapes.ts', 'A longer file');
+  await goToLine(page, 12);
   for (let i = 0; i < 60; i++) await page.keyboard.press('Shift+ArrowDown');
   await page.keyboard.press('Control+Alt+R');
   await page.waitForSelector('.codelens-decoration a:has-text("Accept")', { timeout: 120_000 });
@@ -143,9 +141,7 @@ module.exports = async function ui({ page, log }: { page: Page; workspace: strin
   log('60-line refine rejected');
 
   // Escape cancels a run: Fill at every `return` of the file (a long joint run), Escape once it steps
-  await page.keyboard.press('Control+G');
-  await page.keyboard.type('13');
-  await page.keyboard.press('Enter');
+  await goToLine(page, 13);
   await page.keyboard.press('End');
   await page.keyboard.press('Home'); // to the indentation's end, before `return`
   await page.keyboard.press('Control+Shift+ArrowRight');
