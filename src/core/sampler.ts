@@ -361,16 +361,14 @@ function allowedTables(vocab: number, special: SpecialTokens, spans: readonly Ca
   const blank = new Map<Int32Array, Uint8Array>();
   for (const sp of spans) {
     if (sp.blankIds && !blank.has(sp.blankIds)) blank.set(sp.blankIds, idTable(vocab, sp.blankIds));
-    if (!sp.firstAllowed) continue;
-    const t = new Uint8Array(vocab);
-    for (const id of sp.firstAllowed) if (plain[id]) t[id] = 1;
-    first.set(sp, t);
+    if (sp.firstAllowed) first.set(sp, idTable(vocab, sp.firstAllowed, plain));
   }
   return { withPad, plain, first, blank };
 }
 
-function idTable(vocab: number, ids: Int32Array): Uint8Array {
+/** `ids` as a table over the vocabulary (only those also in `within`, when given). */
+function idTable(vocab: number, ids: Int32Array, within?: Uint8Array): Uint8Array {
   const t = new Uint8Array(vocab);
-  for (const id of ids) if (id >= 0 && id < vocab) t[id] = 1;
+  for (const id of ids) if (id >= 0 && id < vocab && (!within || within[id])) t[id] = 1;
   return t;
 }

@@ -122,6 +122,11 @@ function healLastToken(codec: TokenCodec, before: string): Healing {
   return { context: context.subarray(0, context.length - 1), heal: candidate, firstAllowed: codec.idsStartingWith(candidate) };
 }
 
+/** Words that stand for the code after whitespace (healAfterWhitespace). */
+const WHITESPACE_PROBES = ['x', 'return', 'const', 'self', 'if', '('];
+/** Enough of the line before the whitespace to tokenise its end as the document does. */
+const PROBE_LINE_CHARS = 64;
+
 /**
  * Text before the span that ends in spaces or tabs (the cursor after a line's indentation, or
  * after `x = `). Whitespace tokenises differently alone than before code: `"    "` is one token,
@@ -132,10 +137,6 @@ function healLastToken(codec: TokenCodec, before: string): Healing {
  * is wrong however good the code). A span whose own text starts with whitespace keeps the plain
  * rule.
  */
-const WHITESPACE_PROBES = ['x', 'return', 'const', 'self', 'if', '('];
-/** Enough of the line before the whitespace to tokenise its end as the document does. */
-const PROBE_LINE_CHARS = 64;
-
 function healAfterWhitespace(codec: TokenCodec, before: string, spanStartsWithSpace: boolean): Healing {
   const ws = /[ \t]+$/.exec(before)![0];
   const head = before.slice(0, before.length - ws.length);
