@@ -16,7 +16,6 @@ function fakeGraph() {
   const calls: { ids: number[]; at: number[] | null; past: number; rows: number[] }[] = [];
   const graph: CacheGraph = {
     vocabSize: V,
-    cacheShape: SHAPE,
     async run(ids, at, past, rows) {
       const per = SHAPE.layers * SHAPE.heads * SHAPE.headDim;
       calls.push({ ids: [...ids], at: at && [...at], past: past ? past.keys.length / per : 0, rows: [...rows] });
@@ -33,7 +32,7 @@ function fakeGraph() {
 describe('context cache', () => {
   test('a full call first, then only the changed and asked slots, against the others\' cached keys', async () => {
     const { graph, calls } = fakeGraph();
-    const cache = new ContextCache(graph, 4);
+    const cache = new ContextCache(graph, SHAPE, 4);
     const ids = Int32Array.from([2, 10, 11, 1, 1, 1, 12, 3]); // bos · context · 3 masks · context · eos
     await cache.logits(ids, Int32Array.from([3, 4, 5]));
     assert.deepEqual(calls[0], { ids: [...ids], at: null, past: 0, rows: [3, 4, 5] });
@@ -46,8 +45,8 @@ describe('context cache', () => {
   test('the past holds the other positions\' cached keys in canvas order', async () => {
     let seen: Float32Array | undefined;
     const { graph } = fakeGraph();
-    const spy: CacheGraph = { ...graph, cacheShape: SHAPE, run: async (ids, at, past, rows) => ((seen = past?.keys), graph.run(ids, at, past, rows)) };
-    const cache = new ContextCache(spy, 4);
+    const spy: CacheGraph = { ...graph, run: async (ids, at, past, rows) => ((seen = past?.keys), graph.run(ids, at, past, rows)) };
+    const cache = new ContextCache(spy, SHAPE, 4);
     const ids = Int32Array.from([2, 10, 1, 12, 3]);
     await cache.logits(ids, Int32Array.from([2]));
     await cache.logits(ids, Int32Array.from([2]));
@@ -57,7 +56,7 @@ describe('context cache', () => {
 
   test('a full call again every few calls, when the canvas changes length, or when most of it changed', async () => {
     const { graph, calls } = fakeGraph();
-    const cache = new ContextCache(graph, 3);
+    const cache = new ContextCache(graph, SHAPE, 3);
     const ids = Int32Array.from([2, 10, 11, 12, 1, 1, 13, 14, 15, 3]);
     const asked = Int32Array.from([4, 5]);
     for (let i = 0; i < 4; i++) await cache.logits(ids, asked);

@@ -26,7 +26,6 @@ export interface CacheGraphOutput {
 /** A model graph with the cache inputs (the model contract's optional `cache`). */
 export interface CacheGraph {
   readonly vocabSize: number;
-  readonly cacheShape: CacheShape | undefined;
   /**
    * `ids` at canvas positions `at` (null: 0..n-1), attending also to `past` (the other tokens'
    * keys and values, in canvas order; null: none); logits at rows `rows` of `ids`.
@@ -50,7 +49,11 @@ export class ContextCache implements LogitsModel {
   /** Full calls and cached calls made, for tests and profiles. */
   readonly counts = { full: 0, cached: 0 };
 
-  constructor(private readonly graph: CacheGraph, private readonly refreshCalls = CACHE_REFRESH_CALLS) {}
+  constructor(
+    private readonly graph: CacheGraph,
+    private readonly shape: CacheShape,
+    private readonly refreshCalls = CACHE_REFRESH_CALLS,
+  ) {}
 
   get vocabSize(): number {
     return this.graph.vocabSize;
@@ -83,7 +86,7 @@ export class ContextCache implements LogitsModel {
 
   /** The cached keys and values of every position not in `active` ([layers, heads, m, headDim]). */
   private pastWithout(active: Uint8Array, m: number): { keys: Float32Array; values: Float32Array } {
-    const { layers, heads, headDim } = this.graph.cacheShape!;
+    const { layers, heads, headDim } = this.shape;
     const n = active.length;
     const keys = new Float32Array(layers * heads * m * headDim);
     const values = new Float32Array(keys.length);

@@ -24,12 +24,8 @@ export class OnnxLogitsModel implements LogitsModel, CacheGraph {
     private readonly names: GraphNames,
   ) {}
 
-  get cacheShape(): CacheShape | undefined {
-    return this.names.cache?.shape;
-  }
-
   forRun(): LogitsModel {
-    return this.names.cache ? new ContextCache(this) : this;
+    return this.names.cache ? new ContextCache(this, this.names.cache.shape) : this;
   }
 
   async logits(ids: Int32Array, positions: Int32Array): Promise<Float32Array> {
