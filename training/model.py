@@ -51,13 +51,11 @@ class RMSNorm(nn.Module):
 def rope_tables(seq_len, head_dim, theta, device):
     """cos/sin [S, head_dim/2] for positions 0..S-1. Computed on the fly (no buffer), so the
     state dict holds only parameters and the exported graph works for any sequence length."""
-    inv_freq = theta ** (-torch.arange(0, head_dim, 2, device=device, dtype=torch.float32) / head_dim)
-    angles = torch.arange(seq_len, device=device, dtype=torch.float32)[:, None] * inv_freq[None, :]
-    return angles.cos(), angles.sin()
+    return rope_at(torch.arange(seq_len, device=device), head_dim, theta)
 
 
 def rope_at(positions, head_dim, theta):
-    """cos/sin [N, head_dim/2] at the given positions [N] (int64): rope_tables' rows, picked."""
+    """cos/sin [N, head_dim/2] at the given positions [N] (int64)."""
     inv_freq = theta ** (-torch.arange(0, head_dim, 2, device=positions.device, dtype=torch.float32) / head_dim)
     angles = positions.to(torch.float32)[:, None] * inv_freq[None, :]
     return angles.cos(), angles.sin()
@@ -79,11 +77,16 @@ class Attention(nn.Module):
         self.qkv = nn.Linear(cfg.d_model, 3 * cfg.d_model, bias=False)
         self.proj = nn.Linear(cfg.d_model, cfg.d_model, bias=False)
 
-    def forward(self, x, cos, sin):
+    def rotated_qkv(self, x, cos, sin):
+        """Queries, keys and values [B,H,S,hd] of x [B,S,D], queries and keys rotated (RoPE)."""
         B, S, D = x.shape
         q, k, v = self.qkv(x).split(D, dim=-1)
         q, k, v = (t.view(B, S, self.n_head, D // self.n_head).transpose(1, 2) for t in (q, k, v))
-        q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
+        return apply_rope(q, cos, sin), apply_rope(k, cos, sin), v
+
+    def forward(self, x, cos, sin):
+        B, S, D = x.shape
+        q, k, v = self.rotated_qkv(x, cos, sin)
         if HAS_SDPA:
             y = F.scaled_dot_product_attention(q, k, v)  # bidirectional: no mask, no is_causal
         else:
@@ -96,9 +99,7 @@ class Attention(nn.Module):
         values of the other tokens of the canvas, computed earlier. Each token attends to all
         m + n. Returns the output and the n tokens' own keys and values [H,n,hd]."""
         B, S, D = x.shape
-        q, k, v = self.qkv(x).split(D, dim=-1)
-        q, k, v = (t.view(B, S, self.n_head, D // self.n_head).transpose(1, 2) for t in (q, k, v))
-        q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
+        q, k, v = self.rotated_qkv(x, cos, sin)
         keys = torch.cat([past_k.unsqueeze(0), k], dim=2)
         values = torch.cat([past_v.unsqueeze(0), v], dim=2)
         att = (q @ keys.transpose(-2, -1)) * (1.0 / math.sqrt(q.shape[-1]))
@@ -128,6 +129,12 @@ class Block(nn.Module):
     def forward(self, x, cos, sin):
         x = x + self.attn(self.attn_norm(x), cos, sin)
         return x + self.mlp(self.mlp_norm(x))
+
+    def forward_cached(self, x, cos, sin, past_k, past_v):
+        """forward() with Attention.forward_cached; also returns x's own keys and values."""
+        y, k, v = self.attn.forward_cached(self.attn_norm(x), cos, sin, past_k, past_v)
+        x = x + y
+        return x + self.mlp(self.mlp_norm(x)), k, v
 
 
 class Denoiser(nn.Module):
@@ -184,14 +191,15 @@ class Denoiser(nn.Module):
         cos, sin = rope_at(token_positions[0], self.cfg.d_model // self.cfg.n_head, self.cfg.rope_theta)
         keys, values = [], []
         for i, block in enumerate(self.blocks):
-            y, k, v = block.attn.forward_cached(block.attn_norm(x), cos, sin, past_keys[i], past_values[i])
+            x, k, v = block.forward_cached(x, cos, sin, past_keys[i], past_values[i])
             keys.append(k)
             values.append(v)
-            x = x + y
-            x = x + block.mlp(block.mlp_norm(x))
-        h = self.norm(x)
+        return self.head_at(self.norm(x), positions), torch.stack(keys), torch.stack(values)
+
+    def head_at(self, h, positions):
+        """float32 logits [B,N,V] of the hidden states h [B,S,D] at positions [B,N]."""
         h = torch.gather(h, 1, positions.unsqueeze(-1).expand(-1, -1, h.shape[-1]))
-        return F.linear(h, self.embed.weight).float(), torch.stack(keys), torch.stack(values)
+        return F.linear(h, self.embed.weight).float()
 
     def forward(self, input_ids, positions=None, flat_positions=None):
         """input_ids [B,S] int64. positions [B,N] int64: logits only there -> [B,N,V].
@@ -202,5 +210,5 @@ class Denoiser(nn.Module):
         if flat_positions is not None:
             h = h.reshape(-1, h.shape[-1]).index_select(0, flat_positions)
         elif positions is not None:
-            h = torch.gather(h, 1, positions.unsqueeze(-1).expand(-1, -1, h.shape[-1]))
+            return self.head_at(h, positions)
         return F.linear(h, self.embed.weight).float()
