@@ -16,7 +16,10 @@ The objective mixes, per row of the batch:
       with probability t inside the span regions only; the model learns to end a span with pads.
       A share of these rows instead gets 1-2 spans where the editor puts them (editor_spans): the
       rest of a line after its indentation, the rest of a line after a typed prefix, or a block
-      of lines starting after the first line's indentation;
+      of lines starting after the first line's indentation. Another share (frontier_row) shows one
+      span as the sampler does while it writes: the answer's first tokens written, a window of
+      masks (answer's end, then pads), the suffix; so the model learns where a span ends from
+      the code rather than from how many masks it is shown;
   (c) on some rows, a few visible tokens replaced by random ones, with loss on those and on as many
       unchanged visible tokens, so the logits at a visible position say "this token is right" (Refine).
 All loss terms are normalised by the number of tokens in the batch (B*S), as in MDLM.
@@ -73,6 +76,8 @@ CONFIG = dict(
     max_spans=3,
     free_span_frac=0.5,          # share of infill rows whose spans ignore line boundaries
     pad_surplus_max=48,          # surplus pad slots after a span reach up to len + this (see infill_row)
+    frontier_frac=0.3,           # share of infill rows laid out as the sampler shows a span (frontier_row)
+    frontier_window=16,          # the masks the sampler shows beyond a span's written text (blockLength)
     span_min_frac=0.05, span_max_frac=0.6,   # total span length as a share of the row
     sub_frac=0.1,                # share of rows that also get random substitutions (Refine signal)
     sub_rate_min=0.03, sub_rate_max=0.05,    # share of the visible tokens substituted
@@ -274,13 +279,51 @@ def infill_row(body, spans, rng, pad, surplus_max=0, wide_share=0.5):
     return row, region, regions
 
 
+def frontier_row(body, s, e, rng, pad, window, is_newline, spare=None):
+    """The span [s, e) as the sampler shows it while it writes a variable-length span: the
+    answer's first c tokens written (visible), then a window of masks, then the suffix. The
+    sampler hides the span's slots beyond the window, so the model must judge from the code, not
+    from the number of masks, whether the answer goes on; with plain surplus spans it learnt the
+    number of masks instead (model v2, HumanEval lines: 16 masks after a complete line, pad at
+    0.03; 4 masks after a line that needs more, pad at 0.83).
+    Half the windows are the sampler's width, the rest 1..2x it. Mostly the window covers the
+    answer's end, with c the answer's end (a complete answer: only pads are right), a line end or
+    any token: its targets are the answer's last tokens, then pads. On a quarter of the rows whose
+    answer is longer than the window, it goes on past the window: the window is all answer, the
+    rest of the answer is hidden (the row then takes `spare`, the stream's next tokens, to keep
+    its length). Returns the row and the window as (start, true_end, end), cut to the body's length."""
+    L, n = len(body), e - s
+    w = window if rng.random() < 0.5 else int(rng.integers(1, 2 * window + 1))
+    goes_on = spare is not None and w < n <= w + len(spare) and rng.random() < 0.25
+    lo, hi = (0, n - w) if goes_on else (max(0, n - w), n)
+    ends = lo + np.flatnonzero(is_newline[body[s + lo:s + hi]]) + 1  # line ends c in (lo, hi]
+    u = rng.random()
+    if u < 0.35 and not goes_on:
+        c = n
+    elif u < 0.7 and len(ends):
+        c = int(ends[rng.integers(len(ends))])
+    else:
+        c = int(rng.integers(lo, hi + 1))
+    if goes_on:
+        c = min(c, n - w - 1)  # at least one answer token stays hidden
+        row = np.concatenate([body[:s + c + w], body[e:], spare[:n - c - w]])
+        at = s + c
+        return row[:L], (min(at, L), min(at + w, L), min(at + w, L))
+    tail = body[s + c:e]
+    win = np.concatenate([tail, np.full(w - len(tail), pad, dtype=body.dtype)])
+    row = np.concatenate([body[:s + c], win, body[e:]])[:L]
+    at = s + c
+    return row, (min(at, L), min(at + len(tail), L), min(at + w, L))
+
+
 def loss_slot_count(a, B, S):
     """Loss positions per micro-batch: a fixed number (a multiple of 64), so shapes never change."""
     return max(64, int(math.ceil(a.loss_slots * B * S / 64)) * 64)
 
 
-def make_batch(windows, rng, a, data):
-    """windows [B, L] stream tokens -> model inputs and the flat list of loss positions.
+def make_batch(windows, rng, a, data, spare=None):
+    """windows [B, L] stream tokens -> model inputs and the flat list of loss positions; spare
+    [B, X]: the stream's tokens after each window (frontier rows whose answer goes on use them).
     Returns input_ids [B,S], flat positions/targets/weights [M], M = loss_slot_count (fixed)."""
     B, L = windows.shape
     S = L + (1 if a.bos_first else 0)
@@ -297,7 +340,13 @@ def make_batch(windows, rng, a, data):
                 spans, wide = [(s, e) for s, e, _ in editor_spans(body, data.is_newline, data.is_space, rng, a)], 0.8
             if not spans:
                 spans = line_spans(body, data.is_newline, rng, a)
-        if spans:
+        if spans and rng.random() < a.frontier_frac:
+            sp = spans[int(rng.integers(len(spans)))]
+            row, (w0, _, w1) = frontier_row(body, sp[0], sp[1], rng, data.pad, a.frontier_window, data.is_newline,
+                                         None if spare is None else spare[r])
+            region = np.zeros(L, dtype=bool)
+            region[w0:w1] = True
+        elif spans:
             row, region, _ = infill_row(body, spans, rng, data.pad, a.pad_surplus_max, wide)
         else:  # MDLM row (or a row without newlines, which cannot host a line-aligned span)
             row, region = body, np.ones(L, dtype=bool)
@@ -444,8 +493,9 @@ class Batches(torch.utils.data.Dataset):
     def __getitem__(self, i):
         a = self.a
         rng = np.random.default_rng([a.seed, self.rank, int(i)])
-        windows = sample_windows(self.data.train, rng, self.micro, a.seq_len - (1 if a.bos_first else 0))
-        b = make_batch(windows, rng, a, self.data)
+        L = a.seq_len - (1 if a.bos_first else 0)
+        windows = sample_windows(self.data.train, rng, self.micro, L + L // 2)
+        b = make_batch(windows[:, :L], rng, a, self.data, spare=windows[:, L:])
         return {k: torch.from_numpy(v) for k, v in b.items()}
 
 

@@ -333,6 +333,47 @@ class TrainingTest(unittest.TestCase):
         self.assertTrue((b["input_ids"].reshape(-1)[b["positions"][live]] == data.mask).all())
 
 
+    def test_frontier_rows(self):
+        # A span as the sampler shows it: the answer's first c tokens in place, then a window of
+        # masks, then the suffix. Mostly the window's targets are the answer's last tokens and then
+        # pads; sometimes the answer goes on past the window (all answer, the rest hidden).
+        a = SimpleNamespace(**train.CONFIG)
+        data = train.TokenData(self.data)
+        rng = np.random.default_rng(11)
+        complete, at_line_end, goes_on, widths = 0, 0, 0, set()
+        for _ in range(400):
+            stream = train.sample_windows(data.train, rng, 1, 63 + 31)[0]
+            body, spare = stream[:63], stream[63:]
+            spans = train.line_spans(body, data.is_newline, rng, a)
+            s, e = spans[int(rng.integers(len(spans)))]
+            row, (w0, t, w1) = train.frontier_row(body, s, e, rng, data.pad, 4, data.is_newline, spare)
+            self.assertEqual(len(row), len(body))
+            c = w0 - s
+            self.assertTrue(np.array_equal(row[:t], body[:t]))  # prefix, written answer, the window's answer
+            self.assertTrue((row[t:w1] == data.pad).all())
+            if t == w1 and t < e and w1 < len(row):  # the answer goes on: the suffix follows the window
+                goes_on += 1
+                rest = np.concatenate([body[e:], spare])
+                self.assertTrue(np.array_equal(row[w1:], rest[:len(row) - w1]))
+            elif w1 < len(row):  # the answer ends in the window, the suffix follows it
+                self.assertEqual(t, e)
+                self.assertTrue(np.array_equal(row[w1:], body[e:e + len(row) - w1]))
+            complete += c == e - s
+            at_line_end += 0 < c < e - s and body[s + c - 1] in NEWLINES
+            widths.add(w1 - w0)
+        self.assertGreater(complete, 60)
+        self.assertGreater(at_line_end, 20)
+        self.assertGreater(goes_on, 20)
+        self.assertIn(4, widths)
+        self.assertGreater(len(widths), 5)
+
+        # in a batch, frontier rows are masked only inside their window
+        b = train.make_batch(train.sample_windows(data.train, rng, 16, 64), rng,
+                             SimpleNamespace(**{**train.CONFIG, "mdlm_frac": 0.0, "frontier_frac": 1.0, "sub_frac": 0.0}), data)
+        live = b["weights"] > 0
+        self.assertGreater(int((b["targets"][live] == data.pad).sum()), 0)
+        self.assertTrue((b["input_ids"].reshape(-1)[b["positions"][live]] == data.mask).all())
+
     def test_weighted_cross_entropy_matches_torch(self):
         # The hand-written loss and its gradient against F.cross_entropy, in float32 and in bf16
         # (the autocast logits), with zero weights (the padded loss slots) among the rows.

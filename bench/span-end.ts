@@ -1,0 +1,77 @@
+// `npm run model:span-end [-- --model DIR --masks 16 --problems 150]`: does the model know where a
+// span ends from the code, or only from how many masks it is shown? On HumanEval-Infilling
+// multi-line problems whose answer has 3+ lines, the span is laid out as the sampler shows it
+// while writing (sampler.ts growWindows): the answer so far, then a window of masks, then the code
+// after the span. It prints the model's pad probability at the window's first slot after the
+// complete answer (pad is right) and after each incomplete one, its first lines (pad is wrong).
+// A model that reads the code puts the first high and the second low, at any window width.
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { buildCanvas } from '../src/core/canvas';
+import { DEFAULTS, SHIPPED_MODEL } from '../src/core/defaults';
+import { prepareSpans } from '../src/core/spanText';
+import { MAX_CHARS_PER_TOKEN } from '../src/core/textWindow';
+import { tokenProbability } from '../src/core/tokenChoice';
+import { loadModelFolder } from '../src/denoiser/modelFolder';
+import { ROOT } from './cases';
+import { loadProblems, sample } from '../training/humaneval.mjs';
+
+interface Problem { prompt: string; suffix: string; canonical_solution: string }
+
+const { values } = parseArgs({
+  options: {
+    model: { type: 'string', default: path.join(ROOT, 'models', SHIPPED_MODEL) },
+    masks: { type: 'string', default: '4,16' },
+    problems: { type: 'string', default: '150' },
+    seed: { type: 'string', default: '2' },
+  },
+});
+
+async function main(): Promise<void> {
+  const loaded = await loadModelFolder(path.resolve(values.model!), 1);
+  const { model, codec, manifest } = loaded;
+  const special = manifest.special_tokens;
+  const allowed = new Uint8Array(model.vocabSize).fill(1);
+  for (const id of [special.mask, special.bos, special.eos]) allowed[id] = 0;
+
+  /** Pad probability at the first of `masks` slots after `written`, between the prompt and the suffix. */
+  const padProbability = async (p: Problem, written: string, masks: number): Promise<number> => {
+    const text = p.prompt + written + p.suffix;
+    const at = p.prompt.length + written.length;
+    const prepared = prepareSpans(codec, text, [{ start: at, end: at }], {
+      prefixChars: DEFAULTS.prefixTokens * MAX_CHARS_PER_TOKEN,
+      suffixChars: DEFAULTS.suffixTokens * MAX_CHARS_PER_TOKEN,
+      slotsFor: () => masks,
+      variableLength: true,
+    });
+    const canvas = buildCanvas(prepared.contexts, prepared.spans, {
+      prefix: DEFAULTS.prefixTokens, suffix: DEFAULTS.suffixTokens, total: manifest.context_length,
+    }, special, { fileStart: prepared.fileStart, fileEnd: prepared.fileEnd });
+    const logits = await model.logits(canvas.ids, Int32Array.of(canvas.spans[0].offset));
+    return tokenProbability(logits, 0, model.vocabSize, special.pad, allowed);
+  };
+
+  const problems = (sample(loadProblems('multi'), Number(values.problems), Number(values.seed)) as Problem[])
+    .filter((p) => p.canonical_solution.split('\n').length >= 3);
+  const median = (xs: number[]): string => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)].toFixed(3);
+  console.log(`model ${path.basename(values.model!)}: ${problems.length} multi-line problems with 3+ lines (seed ${values.seed})\n`);
+  console.log('| masks shown | pad probability after the complete answer (median) | after an incomplete one (median) | incomplete cases |');
+  console.log('|---|---|---|---|');
+  for (const masks of values.masks!.split(',').map(Number)) {
+    const complete: number[] = [];
+    const incomplete: number[] = [];
+    for (const p of problems) {
+      const lines = p.canonical_solution.split(/(?<=\n)/);
+      complete.push(await padProbability(p, p.canonical_solution, masks));
+      for (let j = 1; j < lines.length; j++) {
+        if (lines[j - 1].trim()) incomplete.push(await padProbability(p, lines.slice(0, j).join(''), masks));
+      }
+    }
+    console.log(`| ${masks} | ${median(complete)} | ${median(incomplete)} | ${incomplete.length} |`);
+  }
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exit(1);
+});
