@@ -1,6 +1,6 @@
 // `npm run model:span-end [-- --model DIR --masks 16 --problems 150]`: does the model know where a
 // span ends from the code, or only from how many masks it is shown? On HumanEval-Infilling
-// multi-line problems whose answer has 3+ lines, the span is laid out as the sampler shows it
+// multi-line problems whose answer has two lines or more, the span is laid out as the sampler shows it
 // while writing (sampler.ts growWindows): the answer so far, then a window of masks, then the code
 // after the span. It prints the model's pad probability at the window's first slot after the
 // complete answer (pad is right) and after each incomplete one, its first lines (pad is wrong).
@@ -51,17 +51,19 @@ async function main(): Promise<void> {
     return tokenProbability(logits, 0, model.vocabSize, special.pad, allowed);
   };
 
+  /** An answer's lines, each with its newline (every HumanEval answer ends with one). */
+  const linesOf = (p: Problem): string[] => p.canonical_solution.split(/(?<=\n)/);
   const problems = (sample(loadProblems('multi'), Number(values.problems), Number(values.seed)) as Problem[])
-    .filter((p) => p.canonical_solution.split('\n').length >= 3);
+    .filter((p) => linesOf(p).length >= 2);
   const median = (xs: number[]): string => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)].toFixed(3);
-  console.log(`model ${path.basename(values.model!)}: ${problems.length} multi-line problems with 3+ lines (seed ${values.seed})\n`);
+  console.log(`model ${path.basename(values.model!)}: ${problems.length} multi-line problems with two lines or more (seed ${values.seed})\n`);
   console.log('| masks shown | pad probability after the complete answer (median) | after an incomplete one (median) | incomplete cases |');
   console.log('|---|---|---|---|');
   for (const masks of values.masks!.split(',').map(Number)) {
     const complete: number[] = [];
     const incomplete: number[] = [];
     for (const p of problems) {
-      const lines = p.canonical_solution.split(/(?<=\n)/);
+      const lines = linesOf(p);
       complete.push(await padProbability(p, p.canonical_solution, masks));
       for (let j = 1; j < lines.length; j++) {
         if (lines[j - 1].trim()) incomplete.push(await padProbability(p, lines.slice(0, j).join(''), masks));
