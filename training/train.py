@@ -306,14 +306,12 @@ def frontier_row(body, s, e, rng, pad, window, is_newline, spare=None):
         c = int(rng.integers(lo, hi + 1))
     if goes_on:
         c = min(c, n - w - 1)  # at least one answer token stays hidden
-        row = np.concatenate([body[:s + c + w], body[e:], spare[:n - c - w]])
-        at = s + c
-        return row[:L], (min(at, L), min(at + w, L), min(at + w, L))
-    tail = body[s + c:e]
-    win = np.concatenate([tail, np.full(w - len(tail), pad, dtype=body.dtype)])
-    row = np.concatenate([body[:s + c], win, body[e:]])[:L]
+        row, in_window = np.concatenate([body[:s + c + w], body[e:], spare[:n - c - w]]), w
+    else:
+        tail = body[s + c:e]
+        row, in_window = np.concatenate([body[:s + c], tail, np.full(w - len(tail), pad, dtype=body.dtype), body[e:]]), len(tail)
     at = s + c
-    return row, (min(at, L), min(at + len(tail), L), min(at + w, L))
+    return row[:L], (min(at, L), min(at + in_window, L), min(at + w, L))
 
 
 def loss_slot_count(a, B, S):
