@@ -77,7 +77,8 @@ CONFIG = dict(
     free_span_frac=0.5,          # share of infill rows whose spans ignore line boundaries
     pad_surplus_max=48,          # surplus pad slots after a span reach up to len + this (see infill_row)
     frontier_frac=0.3,           # share of infill rows laid out as the sampler shows a span (frontier_row)
-    frontier_window=16,          # the masks the sampler shows beyond a span's written text (blockLength)
+    frontier_window=16,          # the masks the sampler shows beyond a span's written text (DEFAULTS.blockLength
+                                 # in src/core/defaults.ts; test/defaults.test.ts checks they agree)
     span_min_frac=0.05, span_max_frac=0.6,   # total span length as a share of the row
     sub_frac=0.1,                # share of rows that also get random substitutions (Refine signal)
     sub_rate_min=0.03, sub_rate_max=0.05,    # share of the visible tokens substituted
@@ -780,8 +781,13 @@ def main(argv=None):
         reason = f"signal {stop_signal[0]}" if stop_signal else "limit reached"
         print(f"stopped ({reason}) at step {step}, {tokens_seen / 1e6:.2f} M tokens; checkpoint {ckpt_path}", flush=True)
     if ddp:
+        # Every process waits for the others (process 0 still saves and evaluates) and lets go of
+        # its DDP wrapper before the group goes: without both, a process sometimes hung in the
+        # wrapper's teardown after the group was destroyed (gloo, 1 in 6 runs of the test).
+        dist.barrier()
+        model = None
         dist.destroy_process_group()
-    return dict(step=step, tokens_seen=tokens_seen)
+    return dict(step=step, tokens_seen=tokens_seen, model=raw_model)
 
 
 if __name__ == "__main__":

@@ -2,9 +2,11 @@
 
     /usr/bin/python3 -m unittest discover -s training/tests -v
 """
+import faulthandler
 import json
 import os
 import shutil
+import socket
 import sys
 import tempfile
 import unittest
@@ -55,6 +57,23 @@ def write_corpus(folder, n_docs=400, seed=0):
 
 def model_state(ckpt_path):
     return train.torch_load(ckpt_path)["model"]
+
+
+def ddp_rank(rank, world, port, argv, state_file):
+    """One process of a data-parallel run, with the environment torchrun gives it (Debian's
+    torchrun 1.13 fails on Python 3.11 before it starts any process, so the test sets it here).
+    Saves the process's final weights to state_file % rank."""
+    os.environ.update(WORLD_SIZE=str(world), RANK=str(rank), LOCAL_RANK=str(rank),
+                      MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    torch.set_num_threads(1)
+    faulthandler.dump_traceback_later(120, exit=True)  # a hung process prints where, and the test fails
+    torch.save(train.main(argv)["model"].state_dict(), state_file % rank)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 class TrainingTest(unittest.TestCase):
@@ -264,6 +283,31 @@ class TrainingTest(unittest.TestCase):
         self.assertEqual(len(a), len(b))
         for x, y in zip(a, b):  # the plain-operations loss: the same numbers up to rounding
             self.assertAlmostEqual(x["loss"], y["loss"], delta=1e-3 * abs(x["loss"]))
+
+    def test_data_parallel_run(self):
+        # The path for users who train bigger models (torchrun, one process per GPU), on gloo:
+        # gradients are averaged, so both processes end with the same weights although each
+        # trains on its own batches; with two micro-batches per step (no_sync on the first);
+        # and a run resumed from the checkpoint ends exactly where the uninterrupted one does.
+        def run(out, steps):
+            argv = ["--data", self.data, "--out", os.path.join(self.tmp, out), *TINY, "--grad-accum", "2",
+                    "--max-steps", str(steps)]
+            state = os.path.join(self.tmp, out + "-rank%d.pt")
+            torch.multiprocessing.spawn(ddp_rank, args=(2, free_port(), argv, state), nprocs=2)
+            return [torch.load(state % r) for r in range(2)]
+
+        straight = run("ddp-straight", 8)
+        run("ddp-chained", 4)
+        chained = run("ddp-chained", 8)
+        init = Denoiser(DenoiserConfig(vocab_size=VOCAB, n_layer=2, d_model=64, n_head=2)).state_dict()
+        for k in straight[0]:
+            self.assertTrue(torch.equal(straight[0][k], straight[1][k]), f"ranks differ at {k}")
+            self.assertTrue(torch.equal(straight[0][k], chained[0][k]), f"resumed run differs at {k}")
+        self.assertFalse(torch.equal(straight[0]["embed.weight"], init["embed.weight"]))
+        ck = train.torch_load(os.path.join(self.tmp, "ddp-straight", "last.pt"))
+        self.assertEqual(ck["tokens_seen"], 8 * 16 * 64 * 2)  # both processes' tokens
+        for k in straight[0]:
+            self.assertTrue(torch.equal(ck["model"][k], straight[0][k]), k)
 
     def test_training_curve_survives_chained_runs(self):
         dest = os.path.join(self.tmp, "curve.json")
