@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { SETTING_DEFAULTS, SHIPPED_MODEL } from '../src/core/defaults';
+import { DEFAULTS, SETTING_DEFAULTS, SHIPPED_MODEL } from '../src/core/defaults';
 import { ROOT } from './helpers';
 
 test('every diffuse.* setting in package.json has the default src/core/defaults.ts gives it', () => {
@@ -22,4 +22,13 @@ test('the scripts that cannot import src/core/defaults.ts name the shipped model
     const named = new Set([...text.matchAll(/diffuse-(?:small|v\d+)/g)].map((m) => m[0]));
     assert.deepEqual([...named], [SHIPPED_MODEL], f);
   }
+});
+
+test("training's frontier rows show the window of masks the sampler shows (train.py frontier_window)", () => {
+  // A model trained on another width would judge a span's end from a mask count it never sees
+  // while the editor asks (the pad-probability measurement, npm run model:span-end).
+  const text = fs.readFileSync(path.join(ROOT, 'training', 'train.py'), 'utf8');
+  const m = /^\s*frontier_window=(\d+),/m.exec(text);
+  assert.ok(m, 'train.py CONFIG has frontier_window');
+  assert.equal(Number(m[1]), DEFAULTS.blockLength);
 });

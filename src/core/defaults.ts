@@ -15,7 +15,10 @@ export const DEFAULTS = {
   /** Refine strength: below 1 Refine corrects (denoiser/corrector.ts); 1 rewrites the selection. */
   strength: 0.5,
   threshold: 0.8,
-  /** Masks a variable-length span shows beyond its written text (sampler.ts growWindows). */
+  /**
+   * Masks a variable-length span shows beyond its written text (sampler.ts growWindows). The
+   * training's frontier rows show the same width (train.py frontier_window).
+   */
   blockLength: 16,
   temperature: 0,
   topP: 1,
