@@ -7,11 +7,10 @@
 // A model that reads the code puts the first high and the second low, at any window width.
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { buildCanvas } from '../src/core/canvas';
-import { DEFAULTS, SHIPPED_MODEL } from '../src/core/defaults';
-import { prepareSpans } from '../src/core/spanText';
-import { MAX_CHARS_PER_TOKEN } from '../src/core/textWindow';
+import { SHIPPED_MODEL } from '../src/core/defaults';
+import { realTokenTable } from '../src/core/specialTokens';
 import { tokenProbability } from '../src/core/tokenChoice';
+import { Engine } from '../src/denoiser/engine';
 import { loadModelFolder } from '../src/denoiser/modelFolder';
 import { ROOT } from './cases';
 import { loadProblems, sample } from '../training/humaneval.mjs';
@@ -31,22 +30,12 @@ async function main(): Promise<void> {
   const loaded = await loadModelFolder(path.resolve(values.model!), 1);
   const { model, codec, manifest } = loaded;
   const special = manifest.special_tokens;
-  const allowed = new Uint8Array(model.vocabSize).fill(1);
-  for (const id of [special.mask, special.bos, special.eos]) allowed[id] = 0;
+  const engine = new Engine(model, codec, special, manifest.context_length);
+  const allowed = realTokenTable(model.vocabSize, special, true);
 
   /** Pad probability at the first of `masks` slots after `written`, between the prompt and the suffix. */
   const padProbability = async (p: Problem, written: string, masks: number): Promise<number> => {
-    const text = p.prompt + written + p.suffix;
-    const at = p.prompt.length + written.length;
-    const prepared = prepareSpans(codec, text, [{ start: at, end: at }], {
-      prefixChars: DEFAULTS.prefixTokens * MAX_CHARS_PER_TOKEN,
-      suffixChars: DEFAULTS.suffixTokens * MAX_CHARS_PER_TOKEN,
-      slotsFor: () => masks,
-      variableLength: true,
-    });
-    const canvas = buildCanvas(prepared.contexts, prepared.spans, {
-      prefix: DEFAULTS.prefixTokens, suffix: DEFAULTS.suffixTokens, total: manifest.context_length,
-    }, special, { fileStart: prepared.fileStart, fileEnd: prepared.fileEnd });
+    const canvas = engine.fillCanvas(p.prompt + written + p.suffix, [p.prompt.length + written.length], masks);
     const logits = await model.logits(canvas.ids, Int32Array.of(canvas.spans[0].offset));
     return tokenProbability(logits, 0, model.vocabSize, special.pad, allowed);
   };

@@ -2,7 +2,7 @@ import type { Canvas, CanvasSpan } from './canvas';
 import { spanConfidence } from './confidence';
 import { SeededRandom } from './rng';
 import { commitCount, type CommitSchedule } from './schedule';
-import type { SpecialTokens } from './specialTokens';
+import { realTokenTable, type SpecialTokens } from './specialTokens';
 import { chooseToken, tokenProbability } from './tokenChoice';
 
 /**
@@ -351,12 +351,8 @@ interface AllowedTables {
 
 /** Which ids a slot may take: never mask/bos/eos; pad only in variable-length spans. */
 function allowedTables(vocab: number, special: SpecialTokens, spans: readonly CanvasSpan[]): AllowedTables {
-  const withPad = new Uint8Array(vocab).fill(1);
-  withPad[special.mask] = 0;
-  withPad[special.bos] = 0;
-  withPad[special.eos] = 0;
-  const plain = withPad.slice();
-  plain[special.pad] = 0;
+  const withPad = realTokenTable(vocab, special, true);
+  const plain = realTokenTable(vocab, special, false);
   const first = new Map<CanvasSpan, Uint8Array>();
   const blank = new Map<Int32Array, Uint8Array>();
   for (const sp of spans) {

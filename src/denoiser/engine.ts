@@ -1,14 +1,14 @@
 // Serves refine / fill / complete requests on a loaded model: turns request text into a canvas,
 // runs the core sampler and turns the tokens back into text edits. No process or ONNX details
 // here, so the same code runs in the worker and in tests against a fake model.
-import { buildCanvas } from '../core/canvas';
+import { buildCanvas, type Canvas } from '../core/canvas';
 import { DEFAULTS } from '../core/defaults';
 import { tokenOffsets } from '../core/corrector';
 import { toLf, withEol } from '../core/lineEndings';
 import { SeededRandom } from '../core/rng';
 import { chooseToken, tokenProbability } from '../core/tokenChoice';
 import { denoise, type LogitsModel, type SamplerOptions, type StepState } from '../core/sampler';
-import type { SpecialTokens } from '../core/specialTokens';
+import { realTokenTable, type SpecialTokens } from '../core/specialTokens';
 import { MAX_CHARS_PER_TOKEN } from '../core/textWindow';
 import { prepareSpans, spanProgressText, spanReplacement, type CharRange, type SpanEdges, type TokenCodec } from '../core/spanText';
 import { correctSelection, type ScoredSelection } from './corrector';
@@ -172,6 +172,16 @@ export class Engine {
     return { edits, steps: result.steps, ms: Date.now() - t0, stoppedBy: result.stoppedBy, canvasTokens: canvas.ids.length };
   }
 
+  /**
+   * The canvas a fill shows the model for spans of `slots` masks at `cursors` of `text` (LF line
+   * endings), with the default context: what measurements of the model's view lay out
+   * (bench/span-end.ts).
+   */
+  fillCanvas(text: string, cursors: number[], slots: number): Canvas {
+    return this.layout({ text, requestId: '' }, cursors.map((c) => ({ start: c, end: c })),
+      { variableLength: true, slotsFor: () => slots }).canvas;
+  }
+
   /** The ids whose text is only whitespace (or nothing), worked out once. */
   private blankIds(): Int32Array {
     this.blank ??= this.codec.idsStartingWith('', (t) => t.trim() === '');
@@ -229,8 +239,7 @@ export class Engine {
     const positions = Int32Array.from(tokens, (_, k) => span.offset + k);
     const logits = await this.model.logits(ids, positions);
     const vocab = this.model.vocabSize;
-    const plain = new Uint8Array(vocab).fill(1);
-    for (const id of [this.special.mask, this.special.bos, this.special.eos, this.special.pad]) plain[id] = 0;
+    const plain = realTokenTable(vocab, this.special, false);
     const logProb = new Float64Array(tokens.length);
     const best = new Float64Array(tokens.length);
     const prob = new Float64Array(tokens.length);
