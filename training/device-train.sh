@@ -4,6 +4,7 @@
 #
 #   bash training/device-train.sh receive                 # unpack the .gpu/call-NN folder this call carried
 #   bash training/device-train.sh probe                   # 30 compiled steps on heldout.bin: tokens/s, MFU,
+#                                                         # where a step's time goes (5 profiled steps),
 #                                                         # and a warm compile cache for the training call
 #   bash training/device-train.sh train BUDGET_S [train.py options]
 #        # train until BUDGET_S seconds after this script started (export and packing included),
@@ -68,8 +69,9 @@ probe() {
   rm -rf "$WORK/probe-ckpt"
   nvidia-smi --query-gpu=name,memory.total,clocks.max.sm --format=csv,noheader 2>/dev/null | tee "$LOGS/nvidia-smi.txt"
   # shellcheck disable=SC2086
+  # Steps 11-15 run under the profiler: probe.log says where a step's time goes (step_profile.py).
   $PY training/train.py --data "$pd" --out "$WORK/probe-ckpt" $TRAIN_ARGS --max-steps 30 --log-every 10 \
-    --eval-windows 8 --warmup-steps 10 2>&1 | tee "$LOGS/probe.log"
+    --eval-windows 8 --warmup-steps 10 --profile-steps 5 2>&1 | tee "$LOGS/probe.log"
   local rc=${PIPESTATUS[0]}
   [ -n "${OUT:-}" ] && cp "$LOGS/probe.log" "$OUT/probe.log"
   rm -rf "$WORK/probe-ckpt"

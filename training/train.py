@@ -50,6 +50,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from model import Denoiser, DenoiserConfig  # noqa: E402
+from step_profile import StepProfiler  # noqa: E402
 
 # ----------------------------------------------------------------------------------------------
 CONFIG = dict(
@@ -101,6 +102,8 @@ CONFIG = dict(
     workers=0,                   # DataLoader processes building batches (0: in the training process)
     compile="auto",              # torch.compile the model: auto = on CUDA when torch has it
     peak_tflops=0.0,             # the device's dense bf16 peak for MFU; 0 = known GPUs (H100/H200 989), else no MFU
+    profile_steps=0,             # >0: profile this many steps from the 11th of the run and print where the time goes
+                                 # (step_profile.py; the probe does, the training call does not)
 )
 
 
@@ -690,7 +693,18 @@ def main(argv=None):
             print(f"compiled in {time.time() - t0:.0f} s", flush=True)
     start_step = step
     loop_start = time.time()
-    log_loss, log_tokens, log_start, log_flops = [], 0, time.time(), 0.0
+    log_loss, log_tokens, log_start, log_flops, log_wait, log_profiled = [], 0, time.time(), 0.0, 0.0, False
+    # Steps 11.. : past the first steps' allocations and the loader's start.
+    profiler = StepProfiler(a.profile_steps if master else 0, start_step + 10, device)
+
+    def next_batch():
+        """The next batch, counting the time spent waiting for the loader (a GPU kept waiting
+        shows here as a large share of the log window)."""
+        nonlocal log_wait
+        t = time.time()
+        b = next(batches)
+        log_wait += time.time() - t
+        return b
 
     def planned_end_step():
         """The step this run will end at, if known (for the cool-down)."""
@@ -747,11 +761,15 @@ def main(argv=None):
         for g in opt.param_groups:
             g["lr"] = lr
         step_loss = 0.0
+        profiler.before_step(step)
+        profiled = profiler.active()
         for m in range(a.grad_accum):
-            step_loss = step_loss + forward_backward(next(batches), m == a.grad_accum - 1)
+            step_loss = step_loss + forward_backward(next_batch(), m == a.grad_accum - 1)
         torch.nn.utils.clip_grad_norm_(model.parameters(), a.grad_clip)
         opt.step()
         opt.zero_grad(set_to_none=True)
+        profiler.after_step()
+        log_profiled = log_profiled or profiled
         step += 1
         tokens_seen += tokens_per_step
         log_loss.append(step_loss)  # a device tensor: read at the log, so steps queue without waiting
@@ -761,15 +779,18 @@ def main(argv=None):
             recent_losses += losses
             elapsed = time.time() - log_start
             rec = dict(step=step, tokens_seen=tokens_seen, loss=float(np.mean(losses)), lr=lr,
-                       tokens_per_s=log_tokens / elapsed, time=time.time())
+                       tokens_per_s=log_tokens / elapsed, loader_wait=log_wait / elapsed, time=time.time())
+            if log_profiled:
+                rec["profiled"] = True  # the profiler's overhead is in this window's speed
             if peak:
                 rec["mfu"] = log_flops / elapsed / (peak * world)
             rec["device"] = device_name
             if master:
                 append_jsonl(os.path.join(a.out, "log.jsonl"), rec)
                 print(f"step {step} tokens {tokens_seen / 1e6:.2f}M loss {rec['loss']:.4f} lr {lr:.2e} "
-                      f"{rec['tokens_per_s']:.0f} tok/s" + (f" MFU {100 * rec['mfu']:.1f} %" if peak else ""), flush=True)
-            log_loss, log_tokens, log_start, log_flops = [], 0, time.time(), 0.0
+                      f"{rec['tokens_per_s']:.0f} tok/s" + (f" MFU {100 * rec['mfu']:.1f} %" if peak else "")
+                      + f" loader wait {100 * rec['loader_wait']:.0f} %" + (" (profiled)" if log_profiled else ""), flush=True)
+            log_loss, log_tokens, log_start, log_flops, log_wait, log_profiled = [], 0, time.time(), 0.0, 0.0, False
 
     recent_losses += [float(x) for x in log_loss]
     save()

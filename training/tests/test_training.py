@@ -18,6 +18,7 @@ import torch
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 import export  # noqa: E402
+import step_profile  # noqa: E402
 import train  # noqa: E402
 from model import Denoiser, DenoiserConfig  # noqa: E402
 
@@ -308,6 +309,29 @@ class TrainingTest(unittest.TestCase):
         self.assertEqual(ck["tokens_seen"], 8 * 16 * 64 * 2)  # both processes' tokens
         for k in straight[0]:
             self.assertTrue(torch.equal(ck["model"][k], straight[0][k]), k)
+
+    def test_step_profile_groups_device_kernels(self):
+        # The GPU path of the probe's breakdown, on profiler rows as torch 2.x gives them: kernel
+        # rows (device type CUDA) are grouped by kind, per step; the operator rows that launched
+        # them carry the same time again and must not be counted twice.
+        def row(key, ms, calls, device="DeviceType.CUDA"):
+            return SimpleNamespace(key=key, count=calls, self_device_time_total=1000 * ms, device_type=device,
+                                   self_cpu_time_total=0.0)
+        rows = [row("sm90_xmma_gemm_bf16bf16_bf16f32", 40.0, 96), row("nvjet_tst_128x64_64x8", 20.0, 48),
+                row("pytorch_flash::flash_bwd_kernel", 16.0, 16), row("triton_red_fused_rms_norm_3", 12.0, 80),
+                row("multi_tensor_apply_kernel<AdamW>", 2.0, 2), row("Memcpy HtoD (Pinned -> Device)", 1.0, 8),
+                row("aten::mm", 60.0, 144, device="DeviceType.CPU")]
+        prof = step_profile.StepProfiler(2, 10, torch.device("cuda"))
+        prof.start, prof.count = 10, 2
+        text = prof.summary(rows, wall=0.2)  # 2 steps in 200 ms: 100 ms a step
+        self.assertIn("profile of steps 11-12 (2 steps, 100.0 ms a step wall", text)
+        self.assertIn("device busy 45.5 ms a step (45.5 % of wall)", text)
+        self.assertIn("| matrix products | 30.00 | 30.0 % |", text)
+        self.assertIn("| attention | 8.00 | 8.0 % |", text)
+        self.assertIn("| fused elementwise (compiled) | 6.00 | 6.0 % |", text)
+        self.assertIn("| optimiser | 1.00 | 1.0 % |", text)
+        self.assertIn("| copies and fills | 0.50 | 0.5 % |", text)
+        self.assertNotIn("aten::mm", text)
 
     def test_training_curve_survives_chained_runs(self):
         dest = os.path.join(self.tmp, "curve.json")
