@@ -27,6 +27,16 @@ if compgen -G "$src/model.onnx.part-*" > /dev/null; then
   for f in denoiser.json tokenizer.json tokenizer_config.json; do
     [ -f "$run/$f" ] && cp "$run/$f" "$dest/$f"
   done
+  # export.py named the model after its folder on the device (device-model); it is MODEL_DIR's now
+  "$PY" - "$dest/denoiser.json" <<'EOF'
+import json, os, sys
+path = sys.argv[1]
+info = json.load(open(path))
+info["name"] = os.path.basename(os.path.dirname(os.path.abspath(path)))
+with open(path, "w") as f:
+    json.dump(info, f, indent=2)
+    f.write("\n")
+EOF
   # the run's curve continues the folder's (points before the run's first one are kept)
   "$PY" - "$run/training-curve.json" "$dest/training-curve.json" <<'EOF'
 import json, os, sys

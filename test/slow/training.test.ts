@@ -97,6 +97,7 @@ describe('training pipeline (slow)', () => {
     assert.equal(answer.error, undefined);
     assert.equal(typeof answer.completion, 'string');
     const info = JSON.parse(fs.readFileSync(path.join(model, 'denoiser.json'), 'utf8'));
+    assert.equal(info.name, 'model');  // its folder's name here, not the device's working folder
     assert.equal(info.context_length, 128);
     assert.equal(info.trained_context_length, 128);
     assert.equal(info.training.steps, 30);
