@@ -7,6 +7,7 @@ import path from 'node:path';
 import { before, describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import type { Problem } from '../training/humaneval.mjs';
+import { SHIPPED_MODEL } from '../src/core/defaults';
 import { ROOT } from './helpers';
 
 // Loaded at run time, not bundled: the script finds its data next to itself (import.meta.url).
@@ -55,5 +56,15 @@ describe('HumanEval-Infilling harness', () => {
     const t0 = Date.now();
     assert.equal(await he.runProgram('while True:\n    pass\n', 1, scratch()), false);
     assert.ok(Date.now() - t0 < 5000);
+  });
+
+  test('a set asked for no problems is left out (the card is not written with a NaN row)', async () => {
+    const r = await he.evaluate({
+      model: path.join(ROOT, 'models', SHIPPED_MODEL), counts: { single: 2, multi: 0 }, seed: 1, threads: 1, jobs: 1,
+      timeoutS: 10, cliArgs: [], progress: false,
+    });
+    assert.equal(r.sets.multi, undefined);
+    assert.equal(r.sets.single?.problems, 2);
+    assert.equal(r.sets.single?.errors, 0);
   });
 });

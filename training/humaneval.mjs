@@ -134,6 +134,7 @@ export function decodeAndRun(problems, { model, maxTokens, threads, jobs, timeou
 export async function evaluate(opts) {
   const out = { model: opts.model, seed: opts.seed, sets: {} };
   for (const set of ['single', 'multi']) {
+    if (opts.counts[set] === 0) continue; // --multi 0: single-line only, and the other way round
     const all = loadProblems(set);
     const problems = sample(all, opts.counts[set], opts.seed);
     const t0 = Date.now();
@@ -225,7 +226,8 @@ async function main() {
   const denoiser = JSON.parse(fs.readFileSync(path.join(opts.model, 'denoiser.json'), 'utf8'));
   const result = await evaluate(opts);
   if (opts.json) fs.writeFileSync(opts.json, JSON.stringify(result, null, 1));
-  if (opts.card) writeCard(opts.model, result, denoiser, opts.cliArgs);
+  if (opts.card && !(result.sets.single && result.sets.multi)) console.log('humaneval: the model card is written only when both sets ran');
+  else if (opts.card) writeCard(opts.model, result, denoiser, opts.cliArgs);
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
