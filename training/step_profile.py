@@ -85,7 +85,8 @@ class StepProfiler:
 
     def summary(self, rows, wall):
         n = self.count
-        head = (f"profile of steps {self.start + 1}-{self.start + n} ({n} steps, {1000 * wall / n:.1f} ms a step "
+        step_ms = 1000 * wall / n
+        head = (f"profile of steps {self.start + 1}-{self.start + n} ({n} steps, {step_ms:.1f} ms a step "
                 f"wall, profiler overhead included)")
         timed = [r for r in rows if _device_us(r) > 0]
         # Kernel rows only (the operators that launched them may carry the same time again).
@@ -100,8 +101,8 @@ class StepProfiler:
         busy = sum(ms for _, ms, _ in kernels)
         by_kind = {}
         for name, ms, _ in kernels:
-            by_kind[kind_of(name)] = by_kind.get(kind_of(name), 0.0) + ms
-        step_ms = 1000 * wall / n
+            kind = kind_of(name)
+            by_kind[kind] = by_kind.get(kind, 0.0) + ms
         lines = [head + f"; device busy {busy:.1f} ms a step ({100 * busy / step_ms:.1f} % of wall)",
                  "| kernels | ms a step | share of wall |", "|---|---|---|"]
         lines += [f"| {k} | {ms:.2f} | {100 * ms / step_ms:.1f} % |" for k, ms in sorted(by_kind.items(), key=lambda x: -x[1])]
