@@ -8,11 +8,20 @@
 // length (a variable-length span showing more slots moves every later position).
 import type { LogitsModel } from './sampler';
 
-/** Layers, heads and head width of the keys and values ([layers, heads, tokens, headDim]). */
+/**
+ * Layers, heads and head width of the keys and values ([layers, heads, tokens, headDim]); with
+ * grouped-query attention `heads` is the key-value heads (denoiser.json `cache.kv_heads`).
+ */
 export interface CacheShape {
   layers: number;
   heads: number;
   headDim: number;
+  /**
+   * 1 when the logits of the token at canvas position p are computed from the hidden state at
+   * p - 1 (Dream's shift, baked into the graph; denoiser.json `cache.logit_shift`): a cached call
+   * must then recompute p - 1 with every asked p. 0 or absent: none.
+   */
+  logitShift?: number;
 }
 
 export interface CacheGraphOutput {
@@ -64,7 +73,11 @@ export class ContextCache implements LogitsModel {
     if (!ref || ref.ids.length !== ids.length || ref.calls >= this.refreshCalls) return this.full(ids, asked);
     const active = new Uint8Array(ids.length);
     for (let p = 0; p < ids.length; p++) if (ids[p] !== ref.ids[p]) active[p] = 1;
-    for (const p of asked) active[p] = 1;
+    const shift = this.shape.logitShift ?? 0;
+    for (const p of asked) {
+      active[p] = 1;
+      if (shift && p >= shift) active[p - shift] = 1;
+    }
     const at: number[] = [];
     for (let p = 0; p < ids.length; p++) if (active[p]) at.push(p);
     if (at.length > ids.length * MAX_RECOMPUTED_SHARE) return this.full(ids, asked);

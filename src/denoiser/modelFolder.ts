@@ -1,6 +1,7 @@
 // Loads a model folder (DESIGN.md, "The model contract") and refuses one that breaks the
 // contract with a message naming the file and the problem.
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { SpecialTokens } from '../core/specialTokens';
@@ -22,10 +23,13 @@ export interface DenoiserManifest {
   inputs: { ids: string; positions?: string; token_positions?: string; past_keys?: string; past_values?: string };
   outputs: { logits: string; keys?: string; values?: string };
   /**
-   * Optional: the graph also takes the context cache's inputs (training/export.py --cache):
-   * keys and values of shape [layers, heads, tokens, head_dim] (core/contextCache.ts).
+   * Optional: the graph also takes the context cache's inputs (training/export.py --cache,
+   * training/convert.py): keys and values of shape [layers, kv_heads, tokens, head_dim]
+   * (core/contextCache.ts). `kv_heads` (grouped-query attention: fewer key-value heads than query
+   * heads) defaults to `heads`. `logit_shift` 1: the logits of position p come from the hidden
+   * state at p - 1 (Dream's shift, baked into the graph), so a cached call recomputes p - 1 too.
    */
-  cache?: { layers: number; heads: number; head_dim: number };
+  cache?: { layers: number; heads: number; kv_heads?: number; head_dim: number; logit_shift?: number };
   context_length: number;
   /**
    * The longest sequence the model was trained on; `context_length` may not exceed it (a
@@ -46,9 +50,40 @@ export interface LoadedModel {
   model: OnnxLogitsModel;
   codec: HfTokenCodec;
   session: ort.InferenceSession;
+  /** The execution provider the session runs on: the one asked for, or 'cpu' after a fallback. */
+  executionProvider: ExecutionProvider;
+  /** One line for the user when the asked provider could not load and the model runs on CPU. */
+  note?: string;
 }
 
-export async function loadModelFolder(dir: string, threads: number): Promise<LoadedModel> {
+/** onnxruntime's execution providers Diffuse can ask for (the setting `diffuse.executionProvider`). */
+export const EXECUTION_PROVIDERS = ['cpu', 'cuda', 'dml', 'coreml', 'webgpu'] as const;
+export type ExecutionProvider = (typeof EXECUTION_PROVIDERS)[number];
+
+export function isExecutionProvider(x: unknown): x is ExecutionProvider {
+  return typeof x === 'string' && (EXECUTION_PROVIDERS as readonly string[]).includes(x);
+}
+
+export interface LoadOptions {
+  /** Default 'cpu'. One that cannot load falls back to CPU, and `LoadedModel.note` says why. */
+  executionProvider?: ExecutionProvider;
+  /** Bytes of memory free for the model (default: os.freemem()); for tests. */
+  freeMemoryBytes?: number;
+}
+
+/**
+ * Memory a folder's weights take once loaded: model.onnx and its external data file, plus a
+ * quarter for onnxruntime's working buffers (the activations of one context_length call).
+ */
+export function modelMemoryBytes(dir: string): number {
+  let bytes = 0;
+  for (const f of fs.readdirSync(dir)) {
+    if (f === 'model.onnx' || f.startsWith('model.onnx.') || f.endsWith('.onnx.data')) bytes += fs.statSync(path.join(dir, f)).size;
+  }
+  return Math.ceil(bytes * 1.25);
+}
+
+export async function loadModelFolder(dir: string, threads: number, options: LoadOptions = {}): Promise<LoadedModel> {
   const fail = (msg: string): never => {
     throw new ModelFolderError(msg);
   };
@@ -91,16 +126,37 @@ export async function loadModelFolder(dir: string, threads: number): Promise<Loa
   }
   if (codec.vocabSize !== manifest.vocab_size) fail(`${path.join(dir, 'tokenizer.json')} has ${codec.vocabSize} tokens but ${where} says vocab_size ${manifest.vocab_size}`);
 
+  const need = modelMemoryBytes(dir);
+  const free = options.freeMemoryBytes ?? os.freemem();
+  if (need > free) {
+    fail(`model folder ${dir} needs about ${gb(need)} of memory to load (its weights and working buffers) but only ${gb(free)} is free; close other programs or convert the model with --dtype int8`);
+  }
+  const asked = options.executionProvider ?? 'cpu';
+  if (!isExecutionProvider(asked)) fail(`execution provider ${JSON.stringify(asked)} is not one of ${EXECUTION_PROVIDERS.join(', ')}`);
+  const sessionOptions = (ep: ExecutionProvider): ort.InferenceSession.SessionOptions => ({
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    graphOptimizationLevel: 'all',
+    executionMode: 'sequential',
+    executionProviders: [ep],
+    // a provider that fails to load is reported in one line (note) instead of onnxruntime's log
+    ...(ep === 'cpu' ? {} : { logSeverityLevel: 4 as const }),
+  });
   let session: ort.InferenceSession;
+  let executionProvider: ExecutionProvider = asked;
+  let note: string | undefined;
   try {
-    session = await ort.InferenceSession.create(path.join(dir, 'model.onnx'), {
-      intraOpNumThreads: threads,
-      interOpNumThreads: 1,
-      graphOptimizationLevel: 'all',
-      executionMode: 'sequential',
-    });
+    session = await ort.InferenceSession.create(path.join(dir, 'model.onnx'), sessionOptions(asked));
   } catch (e) {
-    return fail(`${path.join(dir, 'model.onnx')} could not be loaded by onnxruntime: ${firstLine(e)}`);
+    if (asked === 'cpu') return fail(`${path.join(dir, 'model.onnx')} could not be loaded by onnxruntime: ${firstLine(e)}`);
+    // the provider's libraries are missing or do not fit this machine: CPU always loads
+    note = `execution provider ${asked} could not load (${firstLine(e)}); running on CPU`;
+    executionProvider = 'cpu';
+    try {
+      session = await ort.InferenceSession.create(path.join(dir, 'model.onnx'), sessionOptions('cpu'));
+    } catch (e2) {
+      return fail(`${path.join(dir, 'model.onnx')} could not be loaded by onnxruntime: ${firstLine(e2)}`);
+    }
   }
   const onnxPath = path.join(dir, 'model.onnx');
   const cache = manifest.cache === undefined ? undefined : cacheNames(manifest, where);
@@ -143,7 +199,11 @@ export async function loadModelFolder(dir: string, threads: number): Promise<Loa
       fail(`${onnxPath} failed a test call with the context cache: ${firstLine(e)}`);
     }
   }
-  return { manifest, model, codec, session };
+  return { manifest, model, codec, session, executionProvider, ...(note ? { note } : {}) };
+}
+
+function gb(bytes: number): string {
+  return `${(bytes / 1e9).toFixed(bytes < 1e9 ? 2 : 1)} GB`;
 }
 
 /** The cache graph's names and shape, all present or the folder is refused. */
@@ -152,6 +212,12 @@ function cacheNames(m: DenoiserManifest, where: string): GraphNames['cache'] {
   for (const k of ['layers', 'heads', 'head_dim'] as const) {
     if (!Number.isInteger(c?.[k]) || c[k] < 1) throw new ModelFolderError(`${where}: "cache.${k}" must be a positive integer, got ${JSON.stringify(c?.[k])}`);
   }
+  const kvHeads = c.kv_heads ?? c.heads;
+  if (!Number.isInteger(kvHeads) || kvHeads < 1 || c.heads % kvHeads !== 0) {
+    throw new ModelFolderError(`${where}: "cache.kv_heads" must be a positive integer that divides "cache.heads" (${c.heads}), got ${JSON.stringify(c.kv_heads)}`);
+  }
+  const shift = c.logit_shift ?? 0;
+  if (shift !== 0 && shift !== 1) throw new ModelFolderError(`${where}: "cache.logit_shift" must be 0 or 1, got ${JSON.stringify(c.logit_shift)}`);
   const named = { positions: m.inputs.positions, token_positions: m.inputs.token_positions, past_keys: m.inputs.past_keys, past_values: m.inputs.past_values };
   for (const [k, v] of Object.entries(named)) {
     if (typeof v !== 'string') throw new ModelFolderError(`${where}: "cache" is set, so "inputs.${k}" must name the graph's ${k} input`);
@@ -161,7 +227,7 @@ function cacheNames(m: DenoiserManifest, where: string): GraphNames['cache'] {
   }
   return {
     tokenPositions: m.inputs.token_positions!, pastKeys: m.inputs.past_keys!, pastValues: m.inputs.past_values!,
-    keys: m.outputs.keys!, values: m.outputs.values!, shape: { layers: c.layers, heads: c.heads, headDim: c.head_dim },
+    keys: m.outputs.keys!, values: m.outputs.values!, shape: { layers: c.layers, heads: kvHeads, headDim: c.head_dim, logitShift: shift },
   };
 }
 

@@ -1,0 +1,148 @@
+// Folders made by `npm run model:convert` (training/convert.py) from tiny random checkpoints of
+// Dream (Qwen2 layers, grouped-query attention, the logit shift baked into the graph) and LLaDA
+// (LLaMA blocks under LLaDA's names, no shift) in the real file layout
+// (training/tests/tiny_checkpoints.py): the real worker loads them and serves fill, refine with
+// the corrector and complete; the context cache with the shift gives the full call's logits; an
+// execution provider that cannot load falls back to CPU; the memory check refuses clearly.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { ContextCache } from '../src/core/contextCache';
+import { MASK_GLYPH } from '../src/core/spanText';
+import type { DenoiserClient } from '../src/denoiser/client';
+import { ModelFolderError, loadModelFolder } from '../src/denoiser/modelFolder';
+import { ROOT, client } from './helpers';
+
+const PYTHON = '/usr/bin/python3';
+const SOURCE = 'export function add(a: number, b: number): number {\n  return a + b;\n}\n\nconsole.log(add(2, 3));\n';
+let tmp: string;
+const folders: Record<string, string> = {};
+
+function convert(arch: string, dtype: string): string {
+  const ck = path.join(tmp, `ck-${arch}`);
+  const out = path.join(tmp, `${arch}-${dtype}`);
+  const env = { ...process.env, OMP_NUM_THREADS: '1' };
+  execFileSync(PYTHON, [path.join(ROOT, 'training', 'tests', 'tiny_checkpoints.py'), arch, ck], { env, stdio: 'pipe' });
+  execFileSync(PYTHON, [path.join(ROOT, 'training', 'convert.py'), '--from', ck, '--out', out, '--dtype', dtype, '--threads', '1'], { env, stdio: 'pipe' });
+  return out;
+}
+
+before(() => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'diffuse-converted-'));
+  folders.dream = convert('dream', 'fp32');
+  folders.llada = convert('llada', 'int8');
+});
+after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+for (const arch of ['dream', 'llada'] as const) {
+  describe(`a converted ${arch} folder in the real worker`, () => {
+    let c: DenoiserClient;
+    before(async () => {
+      c = client({ modelDir: folders[arch] });
+      const info = await c.start();
+      const manifest = JSON.parse(fs.readFileSync(path.join(folders[arch], 'denoiser.json'), 'utf8'));
+      assert.equal(info.vocabSize, manifest.vocab_size);
+    });
+    after(() => c.dispose());
+
+    test('fill at two cursors: both spans in one canvas, at the cursors', async () => {
+      const a = SOURCE.indexOf('  return a + b;');
+      const b = SOURCE.indexOf('console.log');
+      const r = await c.fill({ text: SOURCE, cursors: [a, b], maxTokens: 8 });
+      assert.deepEqual(r.edits.map((e) => [e.start, e.end]), [[a, a], [b, b]]);
+      for (const e of r.edits) assert.doesNotMatch(e.text, new RegExp(MASK_GLYPH));
+    });
+
+    test('refine below strength 1 runs the corrector and changes nothing outside the selection', async () => {
+      const start = SOURCE.indexOf('  return a + b;');
+      const end = start + '  return a + b;'.length;
+      const r = await c.refine({ text: SOURCE, start, end, strength: 0.5 });
+      assert.equal(r.edits.length, 1);
+      assert.deepEqual([r.edits[0].start, r.edits[0].end], [start, end]);
+      assert.doesNotMatch(r.edits[0].text, new RegExp(MASK_GLYPH));
+    });
+
+    test('refine at strength 1 streams its steps and masked slots only decrease', async () => {
+      const start = SOURCE.indexOf('  return a + b;');
+      const masked: number[] = [];
+      const r = await c.refine({ text: SOURCE, start, end: start + 16, strength: 1, sampler: { seed: 1 } }, { onProgress: (p) => masked.push(p.spans[0].masked) });
+      assert.equal(masked.length, r.steps);
+      assert.deepEqual(masked, [...masked].sort((x, y) => y - x));
+      assert.equal(masked[masked.length - 1], 0);
+    });
+
+    test('complete (ghost text) inserts at the cursor within its slots and step budget', async () => {
+      const prefix = 'function add(a, b) {\n  return ';
+      const r = await c.complete({ prefix, suffix: ';\n}\n', maxTokens: 8 });
+      assert.deepEqual([r.edits[0].start, r.edits[0].end], [prefix.length, prefix.length]);
+      assert.ok(r.steps >= 1 && r.steps <= 8, `${r.steps} model calls`);
+      assert.doesNotMatch(r.edits[0].text, new RegExp(`${MASK_GLYPH}|<\\|(mask|mdm_mask|endoftext|beginoftext|startoftext)\\|>`));
+    });
+  });
+}
+
+describe('the converted graph through the context cache', () => {
+  test('denoiser.json declares grouped-query attention and the shift', () => {
+    const d = JSON.parse(fs.readFileSync(path.join(folders.dream, 'denoiser.json'), 'utf8'));
+    assert.deepEqual([d.cache.heads, d.cache.kv_heads, d.cache.logit_shift], [4, 2, 1]);
+    const l = JSON.parse(fs.readFileSync(path.join(folders.llada, 'denoiser.json'), 'utf8'));
+    assert.equal(l.cache.logit_shift, undefined);
+  });
+
+  test('a cached call with the shift gives the full call logits when nothing changed', async () => {
+    const { model, manifest } = await loadModelFolder(folders.dream, 1);
+    const s = manifest.special_tokens;
+    const ids = Int32Array.from({ length: 40 }, (_, i) => 100 + ((i * 37) % 3000));
+    ids[0] = s.bos;
+    for (let p = 15; p < 23; p++) ids[p] = s.mask;
+    const asked = Int32Array.from([15, 16, 20, 22]);
+    const full = await model.logits(ids, asked);
+    const run = model.forRun() as ContextCache;
+    await run.logits(ids, asked); // the full call that fills the cache
+    const cached = await run.logits(ids, asked);
+    assert.deepEqual(run.counts, { full: 1, cached: 1 });
+    let worst = 0;
+    for (let i = 0; i < full.length; i++) worst = Math.max(worst, Math.abs(full[i] - cached[i]));
+    assert.ok(worst < 1e-4, `max |full - cached| ${worst}`);
+  });
+
+  test('without recomputing position p - 1 the shifted logits would be wrong (the cache must know the shift)', async () => {
+    const { model, manifest } = await loadModelFolder(folders.dream, 1);
+    const s = manifest.special_tokens;
+    const ids = Int32Array.from({ length: 40 }, (_, i) => 100 + ((i * 53) % 3000));
+    ids[0] = s.bos;
+    const asked = Int32Array.from([20]);
+    const full = await model.logits(ids, asked);
+    const shape = { layers: manifest.cache!.layers, heads: manifest.cache!.kv_heads!, headDim: manifest.cache!.head_dim };
+    const unaware = new ContextCache(model, shape);
+    await unaware.logits(ids, asked);
+    const wrong = await unaware.logits(ids, asked);
+    let worst = 0;
+    for (let i = 0; i < full.length; i++) worst = Math.max(worst, Math.abs(full[i] - wrong[i]));
+    assert.ok(worst > 1e-2, `a cache without logit_shift reads another row: max diff ${worst}`);
+  });
+});
+
+describe('loading options', () => {
+  test('an execution provider that cannot load falls back to CPU with a one-line note', async () => {
+    const loaded = await loadModelFolder(folders.llada, 1, { executionProvider: 'cuda' });
+    assert.equal(loaded.executionProvider, 'cpu');
+    assert.match(loaded.note ?? '', /^execution provider cuda could not load \(.+\); running on CPU$/);
+    assert.ok(!loaded.note!.includes('\n'));
+    const logits = await loaded.model.logits(Int32Array.from([5, 6, 7, 8, 9, 10, 11, 12]), Int32Array.from([3]));
+    assert.equal(logits.length, loaded.manifest.vocab_size);
+  });
+
+  test('cpu asked for is what runs, with no note', async () => {
+    const loaded = await loadModelFolder(folders.llada, 1, { executionProvider: 'cpu' });
+    assert.deepEqual([loaded.executionProvider, loaded.note], ['cpu', undefined]);
+  });
+
+  test('a model that needs more memory than is free is refused before loading, in one line', async () => {
+    await assert.rejects(loadModelFolder(folders.llada, 1, { freeMemoryBytes: 1_000_000 }), (e: Error) =>
+      e instanceof ModelFolderError && /needs about [\d.]+ GB of memory to load .* but only 0\.00 GB is free/.test(e.message) && !e.message.includes('\n'));
+  });
+});
