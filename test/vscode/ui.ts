@@ -49,6 +49,10 @@ module.exports = async function ui({ page, log }: { page: Page; workspace: strin
   await page.waitForSelector('[id$="diffuse.status"]:has-text("Diffuse")');
   await page.waitForFunction(() => !document.querySelector('[id$="diffuse.status"]')?.textContent?.includes('loading'), undefined, { timeout: 60_000 });
   const before = await editorText(page);
+  // the whole file as the editor shows it (the cursor moves: select lines 14–19 again after)
+  const sampleLines = await documentLines(page);
+  await goToLine(page, 14);
+  for (let i = 0; i < 6; i++) await page.keyboard.press('Shift+ArrowDown');
   // strength 1 rewrites the span: below 1 Refine changes only what the model doubts, often nothing in correct code
   await palette(page, 'Diffuse: Refine Selection with Strength…');
   await page.waitForSelector('.quick-input-widget input[placeholder], .quick-input-widget .quick-input-message');
@@ -60,24 +64,18 @@ module.exports = async function ui({ page, log }: { page: Page; workspace: strin
     undefined, { timeout: 30_000 });
   await page.screenshot({ path: path.join(shots, 'live-denoising.png') });
   log('live view captured');
-  // review: Accept / Reject CodeLens over the inline diff
-  await page.waitForSelector('.codelens-decoration a:has-text("Accept")', { timeout: 120_000 });
+  await waitForReview(page, 120_000);
   // the running lens does not outlive its run
   await page.waitForSelector('.codelens-decoration:has-text("denoising")', { state: 'detached', timeout: 10_000 });
-  const shown = await proposalOnScreen(page);
   await page.screenshot({ path: path.join(shots, 'inline-diff.png') });
-  log(`inline diff captured: ${shown.length} new lines, all on screen`);
-  if ((await editorText(page)) !== before) throw new Error('the document changed before Accept');
-  await page.locator('.codelens-decoration a', { hasText: /^\S*\s*Accept( All)? \(/ }).first().click(); // one change or several
-  await page.waitForFunction((b) => {
-    const t = document.querySelector('.monaco-editor .view-lines')?.textContent?.replace(/\u00a0/g, ' ');
-    return t !== b;
-  }, before, { timeout: 10_000 });
-  await page.waitForSelector('.codelens-decoration a:has-text("Accept")', { state: 'detached', timeout: 10_000 });
-  await writtenAsShown(page, shown);
-  log('accepted through the CodeLens: the document has the lines the proposal showed');
+  const shown = await reviewShowsAll(page, sampleLines, '6-line refine');
+  log(`6-line refine: all ${sampleLines.length} original lines and the ${shown.length} lines Accept will write are on screen, unobscured`);
+  await clickAccept(page);
+  await writtenAsShown(page, shown, '6-line refine');
+  log('accepted: the document is exactly what the review showed');
   await page.keyboard.press('Control+Z');
-  await page.waitForFunction((b) => document.querySelector('.monaco-editor .view-lines')?.textContent?.replace(/\u00a0/g, ' ') === b, before, { timeout: 10_000 });
+  await page.waitForFunction((b) => document.querySelector('.editor-instance .monaco-editor .view-lines')?.textContent?.replace(/\u00a0/g, ' ') === b,
+    before, { timeout: 10_000 });
   log('one undo restored the original');
   // ghost text at a fresh line inside a function, asked for with the keybinding
   await goToLine(page, 9);
@@ -96,24 +94,44 @@ module.exports = async function ui({ page, log }: { page: Page; workspace: strin
   if (!ghostShown) throw new Error('no ghost text appeared');
   await page.screenshot({ path: path.join(shots, 'ghost-text.png') });
   log('ghost text shown');
-  // Fill at Cursor with two cursors (the second added with Ctrl+Alt+Down), then Reject with its key
   await page.keyboard.press('Escape');
-  await page.keyboard.press('Control+Z');
-  await page.waitForFunction((b) => document.querySelector('.monaco-editor .view-lines')?.textContent?.replace(/\u00a0/g, ' ') === b, before, { timeout: 10_000 })
-    .catch(() => undefined);
-  const text = await editorText(page);
-  await goToLine(page, 15);
+  for (let i = 0; i < 20 && (await editorText(page)) !== before; i++) {
+    await page.keyboard.press('Control+Z');
+    await page.waitForTimeout(100);
+  }
+  if ((await editorText(page)) !== before) throw new Error('undo did not bring the original back');
+  // Fill at Cursor on a new empty line (line 10, after `const dy = …`) and at the line below it (a
+  // second cursor added with Add Cursor Below): rejected with its key, then run again and accepted
+  await goToLine(page, 9);
   await page.keyboard.press('End');
-  await palette(page, 'Add Cursor Below');
-  await page.waitForSelector('.monaco-editor .cursors-layer .cursor.secondary', { state: 'attached', timeout: 10_000 }).catch(() => undefined);
-  await page.keyboard.press('Control+Alt+F');
-  await page.waitForSelector('.codelens-decoration a:has-text("Accept")', { timeout: 60_000 });
-  await proposalOnScreen(page);
+  await page.keyboard.press('Enter');
+  await page.keyboard.press('Escape'); // no ghost text in the way
+  const withNewLine = await documentLines(page);
+  const fillOnce = async (): Promise<void> => {
+    await goToLine(page, 10);
+    await page.keyboard.press('End');
+    await palette(page, 'Add Cursor Below');
+    await page.waitForSelector('.monaco-editor .cursors-layer .cursor.secondary', { state: 'attached', timeout: 10_000 }).catch(() => undefined);
+    await page.keyboard.press('Control+Alt+F');
+    await waitForReview(page, 60_000);
+  };
+  await fillOnce();
   await page.screenshot({ path: path.join(shots, 'fill-two-cursors.png') });
+  await reviewShowsAll(page, withNewLine, 'fill at two cursors');
   await page.keyboard.press('Control+Shift+Backspace');
-  await page.waitForSelector('.codelens-decoration a:has-text("Accept")', { state: 'detached', timeout: 10_000 });
-  if ((await editorText(page)) !== text) throw new Error('Reject changed the document');
+  await page.waitForSelector(`${ACCEPT_ACTION}, .codelens-decoration a:has-text("Accept")`, { state: 'detached', timeout: 10_000 });
+  if ((await documentLines(page)).join('\n') !== withNewLine.join('\n')) throw new Error('Reject changed the document');
   log('fill at two cursors reviewed and rejected with the keybinding');
+  await fillOnce();
+  const filled = await reviewShowsAll(page, withNewLine, 'fill at two cursors');
+  log(`fill at two cursors: all ${withNewLine.length} lines and the ${filled.length} lines Accept will write are on screen, unobscured`);
+  await clickAccept(page);
+  await writtenAsShown(page, filled, 'fill at two cursors');
+  log('fill accepted: the document is exactly what the review showed');
+  for (let i = 0; i < 20 && (await editorText(page)) !== before; i++) {
+    await page.keyboard.press('Control+Z');
+    await page.waitForTimeout(100);
+  }
   // the status bar item opens the menu
   await page.click('[id$="diffuse.status"]');
   await page.waitForSelector('.quick-input-list .monaco-list-row:has-text("Choose Model Folder")', { timeout: 10_000 });
@@ -121,24 +139,23 @@ module.exports = async function ui({ page, log }: { page: Page; workspace: strin
   await page.keyboard.press('Escape');
   log('status bar menu');
 
-  // a 60-line Refine: every new line readable at 1280×800 with the minimap on, page by page
+  // a 60-line Refine: every original line and every line Accept will write readable at 1280×800
+  // with the minimap on, page by page
   await openFile(page, 'shapes.ts', 'A longer file');
+  const shapesLines = await documentLines(page);
   await goToLine(page, 12);
   for (let i = 0; i < 60; i++) await page.keyboard.press('Shift+ArrowDown');
   await page.keyboard.press('Control+Alt+R');
-  await page.waitForSelector('.codelens-decoration a:has-text("Accept")', { timeout: 120_000 });
-  const first = await proposalOnScreen(page);
+  await waitForReview(page, 120_000);
   await page.screenshot({ path: path.join(shots, 'large-refine.png') });
-  // the rest of the proposal, a page at a time
-  let seen = first.length;
-  for (let i = 0; i < 4; i++) {
-    await page.keyboard.press('PageDown');
-    seen += (await proposalOnScreen(page, true)).length;
-  }
-  log(`60-line refine: ${seen} new-line views checked on screen`);
-  await page.keyboard.press('Control+Shift+Backspace');
-  await page.waitForSelector('.codelens-decoration a:has-text("Accept")', { state: 'detached', timeout: 10_000 });
-  log('60-line refine rejected');
+  const large = await reviewShowsAll(page, shapesLines, '60-line refine');
+  log(`60-line refine: all ${shapesLines.length} original lines and the ${large.length} lines Accept will write are on screen, unobscured`);
+  await clickAccept(page);
+  await writtenAsShown(page, large, '60-line refine');
+  log('60-line refine accepted: the document is exactly what the review showed');
+  await page.keyboard.press('Control+Z');
+  await page.waitForTimeout(300);
+  if ((await documentLines(page)).join('\n') !== shapesLines.join('\n')) throw new Error('one undo did not restore shapes.ts');
 
   // Escape cancels a run: Fill at every `return` of the file (a long joint run), Escape once it steps
   await goToLine(page, 13);
@@ -160,63 +177,165 @@ module.exports = async function ui({ page, log }: { page: Page; workspace: strin
   log('Escape cancelled');
 };
 
-interface ShownLine {
+/** One line an editor on the page shows: which editor (in page order), its line number and text. */
+interface SeenLine {
+  editor: number;
+  number: number;
   text: string;
-  top: number;
 }
 
 /**
- * The new lines of the proposal drawn in the editor now (the review's line overlays), after checking
- * that each lies wholly inside the visible text area: right of the gutter, left of the minimap,
- * between the editor's top and bottom. `maybeNone`: a page of the document may show none.
+ * The lines the editors of the active editor group show now, each with its line number, and the
+ * ones among them that something covers. A line counts as shown when it lies inside its editor's
+ * visible area (between the top and bottom of the text area, its start right of the gutter) and
+ * nothing is drawn over it: no element at its text (hit-tested at its start and middle; the cursor
+ * is allowed) and no absolutely positioned decoration (a `::before` / `::after` taken out of the
+ * flow, which hit-testing cannot see when it ignores the mouse) overlapping it.
  */
-async function proposalOnScreen(page: Page, maybeNone = false): Promise<ShownLine[]> {
-  const read = () => page.evaluate(() => {
-    const editor = document.querySelector('.editor-instance .monaco-editor') as HTMLElement;
-    const guard = editor.querySelector('.overflow-guard')!.getBoundingClientRect();
-    const text = editor.querySelector('.view-lines')!.getBoundingClientRect();
-    const minimap = editor.querySelector('.minimap') as HTMLElement | null;
-    const right = minimap && minimap.getBoundingClientRect().width > 0 ? minimap.getBoundingClientRect().left : guard.right;
-    const ctx = document.createElement('canvas').getContext('2d')!;
-    const lines: { text: string; top: number; off?: string }[] = [];
-    for (const span of Array.from(editor.querySelectorAll('.view-lines span'))) {
-      const st = getComputedStyle(span, '::before');
-      if (st.position !== 'absolute' || st.zIndex !== '21' || !st.content.startsWith('"')) continue;
-      const shown = st.content.slice(1, -1).replace(/\\(.)/g, '$1');
-      const line = span.closest('.view-line')!.getBoundingClientRect();
-      ctx.font = `${st.fontWeight} ${st.fontSize} ${st.fontFamily}`;
-      const left = line.left;
-      const top = line.top + parseFloat(st.top || '0');
-      const width = ctx.measureText(shown.trimEnd()).width;
-      const height = line.height;
-      const off = left < Math.max(guard.left, text.left) - 1 ? 'left of the text area'
-        : left + width > right + 1 ? `cut at the right (${Math.round(left + width)} > ${Math.round(right)})`
-          : top < guard.top - 1 || top + height > guard.bottom + 1 ? 'outside the editor\'s height' : undefined;
-      lines.push({ text: shown, top, off });
-    }
-    return lines;
+async function linesOnScreen(page: Page): Promise<{ shown: SeenLine[]; covered: string[] }> {
+  return page.evaluate(() => {
+    const shown: { editor: number; number: number; text: string }[] = [];
+    const covered: string[] = [];
+    const group = document.querySelector('.editor-group-container.active') ?? document;
+    const editors = Array.from(group.querySelectorAll('.monaco-editor')).filter((e) => (e as HTMLElement).offsetParent !== null
+      && e.querySelector('.view-lines') && !e.closest('.quick-input-widget, .suggest-widget, .monaco-hover'));
+    editors.forEach((editor, index) => {
+      const guard = editor.querySelector('.overflow-guard')!.getBoundingClientRect();
+      const textArea = editor.querySelector('.lines-content')!.parentElement!.getBoundingClientRect();
+      const minimap = editor.querySelector('.minimap') as HTMLElement | null;
+      const right = minimap && minimap.getBoundingClientRect().width > 0 ? minimap.getBoundingClientRect().left : guard.right;
+      const lines = Array.from(editor.querySelectorAll('.view-lines .view-line')) as HTMLElement[];
+      // boxes of decorations drawn out of the flow (what once drew new lines over real ones)
+      const floating: DOMRect[] = [];
+      for (const span of Array.from(editor.querySelectorAll('.view-lines span'))) {
+        for (const pseudo of ['::before', '::after']) {
+          const st = getComputedStyle(span, pseudo);
+          if (st.position !== 'absolute' || st.content === 'none' || st.content === 'normal') continue;
+          const line = span.closest('.view-line')!.getBoundingClientRect();
+          const top = line.top + (parseFloat(st.top) || 0);
+          floating.push(new DOMRect(line.left + (parseFloat(st.left) || 0), top, Math.max(parseFloat(st.width) || 0, guard.width), line.height));
+        }
+      }
+      const numbers = Array.from(editor.querySelectorAll('.margin-view-overlays .line-numbers')) as HTMLElement[];
+      for (const line of lines) {
+        const box = line.getBoundingClientRect();
+        if (box.top < guard.top - 1 || box.bottom > guard.bottom + 1) continue; // scrolled out, or cut at an edge
+        const numberEl = numbers.find((n) => Math.abs(n.getBoundingClientRect().top - box.top) < 2);
+        const number = Number(numberEl?.textContent?.trim());
+        if (!number) continue; // no line number: not a document line
+        const text = (line.textContent ?? '').replace(/\u00a0/g, ' ');
+        const where = `editor ${index} line ${number} ${JSON.stringify(text)}`;
+        const y = box.top + box.height / 2;
+        const textEnd = box.left + (line.firstElementChild?.getBoundingClientRect().width ?? 0);
+        let hidden: string | undefined;
+        if (box.left < textArea.left - 1) hidden = 'starts left of the text area';
+        for (const x of [Math.max(box.left, textArea.left) + 3, Math.min((box.left + textEnd) / 2, right - 3)]) {
+          if (hidden) break;
+          const hit = document.elementFromPoint(x, y);
+          if (hit && !line.contains(hit) && !hit.closest('.cursor, .cursors-layer')) hidden = `under ${hit.className || hit.tagName}`;
+        }
+        if (!hidden && floating.some((f) => f.top < box.bottom - 2 && f.bottom > box.top + 2 && f.left < right && f.right > box.left)) {
+          hidden = 'under a decoration drawn over it';
+        }
+        if (hidden) covered.push(`${where}: ${hidden}`);
+        else shown.push({ editor: index, number, text });
+      }
+    });
+    return { shown, covered };
   });
-  // the overlays come with the review's first paint: wait for them rather than for a fixed time
-  let lines = await read();
-  for (let i = 0; i < 50 && lines.length === 0 && !maybeNone; i++) {
-    await page.waitForTimeout(100);
-    lines = await read();
-  }
-  if (lines.length === 0 && !maybeNone) throw new Error('the proposal shows no new lines');
-  const bad = lines.filter((l) => l.off && l.top >= 0);
-  // lines above or below the viewport are not drawn by the editor; partly visible edge lines are allowed
-  const cut = bad.filter((l) => !/height/.test(l.off!));
-  if (cut.length) throw new Error(`proposal lines not readable: ${cut.map((l) => `"${l.text}" ${l.off}`).join('; ')}`);
-  return lines.filter((l) => !l.off).map(({ text, top }) => ({ text, top }));
 }
 
-/** After Accept: every line the proposal showed is a line of the document now (as far as it is on screen). */
-async function writtenAsShown(page: Page, shown: ShownLine[]): Promise<void> {
-  const lines = await page.evaluate(() => Array.from(document.querySelectorAll('.editor-instance .monaco-editor .view-line'))
-    .map((l) => (l.textContent ?? '').replace(/\u00a0/g, ' ').trimEnd()));
-  const missing = shown.map((l) => l.text.trimEnd()).filter((t) => t.trim() && !lines.includes(t));
-  if (missing.length) throw new Error(`Accept did not write what the proposal showed: ${missing.map((t) => JSON.stringify(t)).join(', ')}`);
+/**
+ * Pages through the focused editor from its top to its end (a diff editor's sides scroll together)
+ * and gathers every line shown on the way; throws when a line is covered.
+ */
+async function readAllLines(page: Page): Promise<SeenLine[]> {
+  await page.keyboard.press('Control+Home');
+  await page.waitForTimeout(300);
+  const seen = new Map<string, SeenLine>();
+  let last = '';
+  for (let i = 0; i < 40; i++) {
+    const { shown, covered } = await linesOnScreen(page);
+    if (covered.length) throw new Error(`code hidden on screen: ${covered.slice(0, 5).join('; ')}${covered.length > 5 ? ` (+${covered.length - 5})` : ''}`);
+    for (const l of shown) seen.set(`${l.editor}:${l.number}`, l);
+    const key = shown.map((l) => `${l.editor}:${l.number}`).join(',');
+    if (key === last) break; // the end: a page down changed nothing
+    last = key;
+    await page.keyboard.press('PageDown');
+    await page.waitForTimeout(250);
+  }
+  await page.keyboard.press('Control+Home');
+  return [...seen.values()];
 }
+
+/** Lines 1..n of one editor, as gathered by readAllLines; undefined when one of them was not seen. */
+function editorLines(seen: SeenLine[], editor: number): string[] | undefined {
+  const mine = seen.filter((l) => l.editor === editor);
+  const count = Math.max(0, ...mine.map((l) => l.number));
+  const lines: string[] = [];
+  for (let n = 1; n <= count; n++) {
+    const l = mine.find((x) => x.number === n);
+    if (!l) return undefined;
+    lines.push(l.text);
+  }
+  return lines;
+}
+
+/** The whole document of the (single) focused editor, line by line, every line seen on screen. */
+async function documentLines(page: Page): Promise<string[]> {
+  const seen = await readAllLines(page);
+  const lines = editorLines(seen, 0);
+  if (!lines) throw new Error('some line of the document was never on screen');
+  return lines;
+}
+
+/**
+ * During review: pages through it and checks that one editor on screen shows every line of
+ * `original` (with its own number, unobscured) and another shows a whole document. Returns that
+ * other document: what the review says Accept will write.
+ */
+async function reviewShowsAll(page: Page, original: string[], what: string): Promise<string[]> {
+  const seen = await readAllLines(page);
+  const editors = [...new Set(seen.map((l) => l.editor))];
+  const docs = editors.map((e) => editorLines(seen, e));
+  const same = (a: string[] | undefined, b: string[]): boolean => !!a && a.length === b.length && a.every((x, i) => x.trimEnd() === b[i].trimEnd());
+  const o = docs.findIndex((d) => same(d, original));
+  if (o < 0) {
+    const got = docs.map((d) => (d ? `${d.length} lines` : 'lines missing'));
+    throw new Error(`${what}: the review does not show every original line unobscured (original ${original.length} lines; editors: ${got.join(', ')})`);
+  }
+  const proposal = docs.find((d, i) => i !== o && d !== undefined);
+  if (!proposal) throw new Error(`${what}: the review shows no whole document of what Accept will write beside the original`);
+  return proposal;
+}
+
+/** After Accept: the document is exactly, line for line, the document the review showed. */
+async function writtenAsShown(page: Page, shown: string[], what: string): Promise<void> {
+  const now = await documentLines(page);
+  const diff = now.findIndex((l, i) => l.trimEnd() !== (shown[i] ?? '').trimEnd());
+  if (diff >= 0 || now.length !== shown.length) {
+    const at = diff >= 0 ? diff : Math.min(now.length, shown.length);
+    throw new Error(`${what}: Accept wrote something else than the review showed: line ${at + 1} is ${JSON.stringify(now[at])}, `
+      + `the review showed ${JSON.stringify(shown[at])} (${now.length} vs ${shown.length} lines)`);
+  }
+}
+
+/** Waits for a proposal in review (its Accept control), then for the review's first paint. */
+async function waitForReview(page: Page, timeout: number): Promise<void> {
+  await page.waitForSelector(`${ACCEPT_ACTION}, .codelens-decoration a:has-text("Accept")`, { timeout });
+  await page.waitForTimeout(500);
+}
+
+/** Accepts the proposal with its Accept control (the review's title-bar action, else the CodeLens). */
+async function clickAccept(page: Page): Promise<void> {
+  const action = page.locator(ACCEPT_ACTION);
+  if (await action.count()) await action.first().click();
+  else await page.locator('.codelens-decoration a', { hasText: /^\S*\s*Accept( All)? \(/ }).first().click();
+  await page.waitForSelector(`${ACCEPT_ACTION}, .codelens-decoration a:has-text("Accept")`, { state: 'detached', timeout: 10_000 });
+  await page.waitForTimeout(300);
+}
+
+const ACCEPT_ACTION = '.editor-actions a.action-label[aria-label^="Accept Proposal"]';
 
 /** The text the editor shows, without ghost text (automatic ghost text is on in this test). */
 async function editorText(page: Page): Promise<string> {
