@@ -9,6 +9,7 @@ for LLaDA, whose tensors are renamed here into LLaDA's names), which the tests k
 reference forward.
 
     /usr/bin/python3 training/tests/tiny_checkpoints.py ARCH OUT_DIR   (dream | open-dcoder | llada)
+    /usr/bin/python3 training/tests/tiny_checkpoints.py open-dcoder-0.5b OUT_DIR   (random weights, for npm run bench)
 """
 import json
 import os
@@ -171,8 +172,72 @@ def build(arch, out, seed=0):
     return model
 
 
+# Open-dCoder-0.5B's shape (fredzzp/open-dcoder-0.5B, Qwen2.5-0.5B's): for `npm run bench` at the
+# size a user would run, with random weights (no weights are downloaded)
+OPEN_DCODER_05B = dict(hidden=896, ffn=4864, layers=24, heads=14, kv_heads=2, vocab=151936, tokens=151665)
+
+
+def pad_vocabulary(out, tokens):
+    """Grows tokenizer.json's BPE vocabulary to `tokens` ids with entries no text encodes to (no
+    merge makes them), so the logits, the sampler's softmax and the tokenizer's per-id tables
+    are as wide as Qwen2.5's while the text still tokenises as the shipped tokenizer does."""
+    path = os.path.join(out, "tokenizer.json")
+    with open(path) as f:
+        tok = json.load(f)
+    vocab = tok["model"]["vocab"]
+    added = sorted(t["id"] for t in tok["added_tokens"])
+    specials = {t["id"]: t for t in tok["added_tokens"] if t["id"] >= len(vocab)}
+    nxt = len(vocab)
+    # the added tokens move to the end (ids tokens-k..tokens-1), as Qwen's sit after its BPE vocabulary
+    k = len(specials)
+    i = 0
+    while nxt < tokens - k:
+        text = "\u0120unused" + str(i)
+        i += 1
+        if text not in vocab:
+            vocab[text] = nxt
+            nxt += 1
+    for j, old in enumerate(sorted(specials)):
+        specials[old]["id"] = nxt + j
+    with open(path, "w") as f:
+        json.dump(tok, f)
+    cfg_path = os.path.join(out, "tokenizer_config.json")
+    with open(cfg_path) as f:
+        cfg = json.load(f)
+    cfg["added_tokens_decoder"] = {str(t["id"]): {kk: vv for kk, vv in t.items() if kk not in ("id",)}
+                                   for t in specials.values()}
+    with open(cfg_path, "w") as f:
+        json.dump(cfg, f, indent=2)
+    return {t["content"]: t["id"] for t in specials.values()}, added
+
+
+def build_open_dcoder_05b(out, seed=0):
+    """A random-weight checkpoint of Open-dCoder-0.5B's shape, bf16 shards, Qwen2.5's vocabulary size."""
+    from transformers import Qwen2Config, Qwen2ForCausalLM
+    s = OPEN_DCODER_05B
+    os.makedirs(out, exist_ok=True)
+    write_tokenizer(out, "open-dcoder")
+    ids, _ = pad_vocabulary(out, s["tokens"])
+    cfg = Qwen2Config(vocab_size=s["vocab"], hidden_size=s["hidden"], intermediate_size=s["ffn"],
+                      num_hidden_layers=s["layers"], num_attention_heads=s["heads"], num_key_value_heads=s["kv_heads"],
+                      rms_norm_eps=1e-6, rope_theta=1000000.0, max_position_embeddings=32768,
+                      tie_word_embeddings=True, attn_implementation="eager")
+    torch.manual_seed(seed)
+    model = Qwen2ForCausalLM(cfg).eval()  # transformers' own init (std 0.02): logits as flat as a random model's are
+    eos = ids["<|endoftext|>"]
+    config = {k: v for k, v in cfg.to_dict().items() if not k.startswith("_")}
+    config.update(architectures=["Qwen2ForCausalLM"], model_type="qwen2", bos_token_id=eos, eos_token_id=eos)
+    dump(out, "config.json", config)
+    dump(out, "generation_config.json", {"bos_token_id": eos, "eos_token_id": eos})
+    write_shards(out, {k: v for k, v in model.state_dict().items() if k != "lm_head.weight"}, parts=2)
+    return model
+
+
 if __name__ == "__main__":
     if len(sys.argv) != 3:
         raise SystemExit(__doc__)
-    build(sys.argv[1], sys.argv[2])
-    print(f"wrote a tiny {sys.argv[1]} checkpoint to {sys.argv[2]}")
+    if sys.argv[1] == "open-dcoder-0.5b":
+        build_open_dcoder_05b(sys.argv[2])
+    else:
+        build(sys.argv[1], sys.argv[2])
+    print(f"wrote a {sys.argv[1]} checkpoint to {sys.argv[2]}")
