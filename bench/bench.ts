@@ -14,7 +14,11 @@ import { GHOST, editorViewMarkdown, runEditorView } from './editorView';
 import { profileGhost } from './profile';
 import { runRefineRepair } from './refineRepair';
 
-const MODEL = process.env.DIFFUSE_BENCH_MODEL ?? path.join(ROOT, 'models', SHIPPED_MODEL);
+// --model DIR benches another folder (say one made by `npm run model:convert`); its results go to
+// bench/results/<folder name>.json and .md, so latest.* stay the shipped model's
+const MODEL_FLAG = process.argv.includes('--model') ? process.argv[process.argv.indexOf('--model') + 1] : undefined;
+const MODEL = MODEL_FLAG ?? process.env.DIFFUSE_BENCH_MODEL ?? path.join(ROOT, 'models', SHIPPED_MODEL);
+const RESULTS = MODEL_FLAG ? path.basename(path.resolve(MODEL_FLAG)) : 'latest';
 const QUICK = process.argv.includes('--quick');
 const N = {
   ghost: QUICK ? 10 : 100, refine: QUICK ? 4 : 20, fim: QUICK ? 4 : 20, parallel: QUICK ? 10 : 500, forward: QUICK ? 5 : 20,
@@ -155,8 +159,8 @@ async function main(): Promise<void> {
 
   const out = path.join(ROOT, 'bench', 'results');
   fs.mkdirSync(out, { recursive: true });
-  fs.writeFileSync(path.join(out, 'latest.json'), JSON.stringify(results, null, 2) + '\n');
-  fs.writeFileSync(path.join(out, 'latest.md'), markdown(results));
+  fs.writeFileSync(path.join(out, `${RESULTS}.json`), JSON.stringify(results, null, 2) + '\n');
+  fs.writeFileSync(path.join(out, `${RESULTS}.md`), markdown(results));
   console.log(markdown(results));
 }
 

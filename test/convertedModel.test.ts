@@ -14,6 +14,7 @@ import { ContextCache } from '../src/core/contextCache';
 import { MASK_GLYPH } from '../src/core/spanText';
 import type { DenoiserClient } from '../src/denoiser/client';
 import { ModelFolderError, loadModelFolder } from '../src/denoiser/modelFolder';
+import { HfTokenCodec } from '../src/denoiser/tokenCodec';
 import { ROOT, client } from './helpers';
 
 const PYTHON = '/usr/bin/python3';
@@ -123,6 +124,17 @@ describe('the converted graph through the context cache', () => {
     let worst = 0;
     for (let i = 0; i < full.length; i++) worst = Math.max(worst, Math.abs(full[i] - wrong[i]));
     assert.ok(worst > 1e-2, `a cache without logit_shift reads another row: max diff ${worst}`);
+  });
+});
+
+describe('a vocabulary of Qwen2.5\'s size', () => {
+  test('a tokenizer with 151,665 ids loads and counts them all (no spread of every id onto the stack)', () => {
+    const j = JSON.parse(fs.readFileSync(path.join(ROOT, 'models', 'diffuse-v2', 'tokenizer.json'), 'utf8'));
+    const vocab = j.model.vocab as Record<string, number>;
+    for (let id = Object.keys(vocab).length; id < 151_665; id++) vocab[`\u0120unused${id}`] = id;
+    const codec = new HfTokenCodec(j, {}, []);
+    assert.equal(codec.vocabSize, 151_665);
+    assert.equal(codec.decode(codec.encode('return a + b;')), 'return a + b;');
   });
 });
 

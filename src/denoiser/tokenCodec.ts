@@ -16,7 +16,10 @@ export class HfTokenCodec implements TokenCodec {
     this.tokenizer = new Tokenizer(tokenizerJson as object, tokenizerConfig as object);
     const json = tokenizerJson as { model?: { vocab?: Record<string, number> }; added_tokens?: { id: number }[] };
     const ids = [...Object.values(json.model?.vocab ?? {}), ...(json.added_tokens ?? []).map((t) => t.id)];
-    this.vocabSize = ids.length === 0 ? 0 : Math.max(...ids) + 1;
+    // a loop, not Math.max(...ids): spreading Qwen's 151k ids overflows the call stack
+    let top = -1;
+    for (const id of ids) if (id > top) top = id;
+    this.vocabSize = top + 1;
     this.specialStrings = specialStrings.filter((s) => s.length > 0);
     this.tokenTexts = [];
     for (let id = 0; id < this.vocabSize; id++) this.tokenTexts.push(this.decode([id]));
