@@ -1,6 +1,6 @@
 // Draws lines of styled text as an SVG image. Editor decorations cannot add lines, so the live
 // denoising view is drawn as an image next to the span (the technique Continue's next-edit view
-// uses); the proposal itself is a vertical diff (src/editor/verticalDiff.ts). Pure string
+// uses); the proposal is reviewed in a diff editor (src/editor/reviewDiff.ts). Pure string
 // building: no DOM, no vscode.
 import type { StyledRun } from './inlineDiff';
 

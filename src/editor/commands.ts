@@ -22,9 +22,9 @@ export function registerCommands(service: DenoiserService, store: SessionStore):
       const ok = s?.phase === 'review' && (await s.acceptAll());
       if (s && !ok && s.endReason && s.endReason !== 'accepted') void vscode.window.showWarningMessage(`Diffuse ${s.title}: ${s.endReason}.`);
     }),
-    command('diffuse.reject', (uri?: string) => {
+    command('diffuse.reject', async (uri?: string) => {
       const s = sessionOf(uri);
-      if (s?.phase === 'review') s.rejectAll();
+      if (s?.phase === 'review') await s.rejectAll(); // resolves once the review is closed
       else if (s?.phase === 'running') s.end('cancelled');
     }),
     command('diffuse.acceptHunk', (uri: string, region: number, hunk: number) => sessionOf(uri)?.acceptHunk(region, hunk)),

@@ -1,7 +1,7 @@
 // Places an SVG image (see core/spanImage) next to a range of the editor: attached after the end of
 // the range's first line, pushed right of the range's longest line, and taken out of the line's
-// flow so it can be taller than one line without moving any code. The live view draws with it; the
-// review (inlineDiffView) uses only imageTheme's metrics.
+// flow so it can be taller than one line without moving any code. The live view draws with it (the
+// review is a diff editor, see reviewDiff.ts).
 import * as vscode from 'vscode';
 import { renderSpanImage, svgDataUri, type ImageRun, type ImageTheme } from '../core/spanImage';
 

@@ -1,11 +1,13 @@
 // A proposal the model is making for some ranges of one document: first running (the document
-// untouched, each step's text drawn live), then in review (an inline diff with Accept / Reject,
-// per hunk when there are several). Refine and Fill at Cursor both produce one; the views and
-// CodeLens draw whatever sessions exist. The document only changes when the user accepts, as one
-// undo step. Edits the user makes meanwhile re-anchor the ranges, or discard the proposal when
-// they touch the text it was about; their typing is never overwritten.
+// untouched, each step's text drawn live), then in review (a diff editor of the document against
+// the document the proposal makes, with Accept / Reject, per hunk when there are several; see
+// reviewDiff.ts). Refine and Fill at Cursor both produce one; the views and CodeLens draw whatever
+// sessions exist. The document only changes when the user accepts, as one undo step. Edits the
+// user makes meanwhile re-anchor the ranges, or discard the proposal when they touch the text it
+// was about; their typing is never overwritten.
 import * as vscode from 'vscode';
 import { applyHunks, diffHunks, type Hunk } from '../core/inlineDiff';
+import { reviewDocument, type PlacedHunk } from '../core/reviewDocument';
 import { progressRuns } from '../core/progressRuns';
 import type { ImageRun } from '../core/spanImage';
 import { shiftRange, type OffsetRange } from '../core/rangeAnchor';
@@ -22,6 +24,17 @@ export interface Region extends OffsetRange {
 }
 
 export type Phase = 'running' | 'review' | 'ended';
+
+/** The URI scheme of the read-only documents a review shows: the document as Accept would leave it. */
+export const REVIEW_SCHEME = 'diffuse-proposal';
+
+/** What the review's view does for the session: leave it (close the diff) before the decision is written. */
+export interface ReviewView {
+  /** Whether the review is on screen now (the diff editor open). */
+  readonly shown: boolean;
+  /** Closes the review and shows the document; resolves to its editor (undefined when none could be shown). */
+  leave(): Promise<vscode.TextEditor | undefined>;
+}
 
 let nextId = 1;
 const PROGRESS_REDRAW_MS = 80;
@@ -43,6 +56,8 @@ export class ProposalSession {
   endReason: string | undefined;
   /** A sentence about the proposal shown with it (e.g. that only part of the selection was refined). */
   note: string | undefined;
+  /** Set by the review view while it shows this session. */
+  view: ReviewView | undefined;
 
   constructor(
     readonly document: vscode.TextDocument,
@@ -60,6 +75,17 @@ export class ProposalSession {
 
   get hunkCount(): number {
     return this.regions.reduce((n, r) => n + r.hunks.length, 0);
+  }
+
+  /** The read-only document the review shows: this document as Accept would leave it. */
+  get reviewUri(): vscode.Uri {
+    const name = this.document.uri.path.split('/').pop() || 'proposal';
+    return vscode.Uri.from({ scheme: REVIEW_SCHEME, path: `/${this.id}/${name}` });
+  }
+
+  /** The document's text with every remaining hunk applied, and where each hunk's new text lies in it. */
+  reviewText(): { text: string; hunks: PlacedHunk[] } {
+    return reviewDocument(this.document.getText(), this.regions);
   }
 
   progress(p: ProgressParams): void {
@@ -163,7 +189,9 @@ export class ProposalSession {
     return this.decide(this.regions.map((r) => r.hunks), true);
   }
 
-  rejectAll(): void {
+  /** Drops the proposal (nothing was written, so nothing is restored); resolves once the review is closed. */
+  async rejectAll(): Promise<void> {
+    if (this.phase === 'review') await this.view?.leave();
     this.end('rejected');
   }
 
@@ -174,20 +202,28 @@ export class ProposalSession {
     return this.decide(this.regions.map((x) => (x === r ? [h] : [])), false);
   }
 
-  rejectHunk(region: number, hunk: number): void {
+  async rejectHunk(region: number, hunk: number): Promise<void> {
     const r = this.regions[region];
     const h = r?.hunks[hunk];
     if (!h || this.phase !== 'review') return;
+    if (this.hunkCount === 1) return this.rejectAll();
     r.proposal = applyHunks(r.original, r.hunks.filter((x) => x !== h));
     r.hunks = diffHunks(r.original, r.proposal);
-    if (this.hunkCount === 0) this.end('rejected');
-    else this.changed.fire();
+    this.changed.fire();
   }
 
   /** Writes the chosen hunks into the document as one undo step; ends the session when none are left. */
   private async decide(chosen: Hunk[][], endAfter: boolean): Promise<boolean> {
     if (this.phase !== 'review') return false;
     const doc = this.document;
+    // The last decision closes the review first and writes in the user's own editor, so the one
+    // undo step is theirs and Undo right after Accept works where they are.
+    const last = endAfter || chosen.reduce((n, c) => n + c.length, 0) === this.hunkCount;
+    let target: vscode.TextEditor | undefined;
+    if (last && this.view) {
+      target = await this.view.leave();
+      if (this.phase !== 'review') return false;
+    }
     const text = doc.getText();
     if (this.regions.some((r) => text.slice(r.start, r.end) !== r.original)) {
       this.end('the code changed under it; nothing was applied');
@@ -202,8 +238,10 @@ export class ProposalSession {
     this.applying = true;
     let ok: boolean;
     try {
-      const editor = vscode.window.visibleTextEditors.find((e) => e.document === doc);
-      if (editor) {
+      // while the review is open the document's visible editor is the diff's read-only side: write
+      // through a workspace edit then (one undo step as well)
+      const editor = target ?? (this.view?.shown ? undefined : vscode.window.visibleTextEditors.find((e) => e.document === doc));
+      if (editor && !editor.document.isClosed) {
         ok = await editor.edit((b) => edits.forEach((e) => b.replace(e.range, e.text)), { undoStopBefore: true, undoStopAfter: true });
       } else {
         const we = new vscode.WorkspaceEdit();
@@ -249,13 +287,17 @@ export class SessionStore implements vscode.Disposable {
           void vscode.window.showInformationMessage(`Diffuse ${s.title}: ${s.endReason}.`);
         }
       }),
-      vscode.workspace.onDidCloseTextDocument((d) => this.get(d)?.end('the document was closed')),
+      // only the document itself: a review document is closed by VS Code whenever it likes
+      vscode.workspace.onDidCloseTextDocument((d) => this.sessions.get(d.uri.toString())?.end('the document was closed')),
       vscode.window.onDidChangeActiveTextEditor(() => this.updateContext()),
     );
   }
 
-  get(document: vscode.TextDocument): ProposalSession | undefined {
-    return this.sessions.get(document.uri.toString());
+  /** The session of a document, or of the review document a session shows. */
+  get(document: vscode.TextDocument | vscode.Uri): ProposalSession | undefined {
+    const uri = document instanceof vscode.Uri ? document : document.uri;
+    if (uri.scheme === REVIEW_SCHEME) return this.all().find((s) => s.reviewUri.toString() === uri.toString());
+    return this.sessions.get(uri.toString());
   }
 
   all(): ProposalSession[] {

@@ -1,7 +1,10 @@
-// CodeLens over sessions: "denoising · Cancel" while denoising, "Accept · Reject" in review, and
-// per-hunk Accept / Reject when a proposal has several hunks.
+// CodeLens over sessions: "denoising · Cancel" while denoising, "Accept · Reject" in review (with
+// "Show Proposal", back to the review's diff), and per-hunk Accept / Reject when a proposal has
+// several hunks. In the review's diff the same lenses sit on the new lines (VS Code shows CodeLens
+// in a diff editor only with `diffEditor.codeLens` on; its title bar and hovers offer the same).
 import * as vscode from 'vscode';
-import type { SessionStore } from './proposalSession';
+import { hunkLines } from '../core/reviewDocument';
+import { REVIEW_SCHEME, type ProposalSession, type SessionStore } from './proposalSession';
 
 export function registerSessionCodeLens(store: SessionStore): vscode.Disposable {
   const changed = new vscode.EventEmitter<void>();
@@ -10,6 +13,7 @@ export function registerSessionCodeLens(store: SessionStore): vscode.Disposable 
     provideCodeLenses(doc) {
       const s = store.get(doc);
       if (!s || s.phase === 'ended') return [];
+      if (doc.uri.scheme === REVIEW_SCHEME) return s.phase === 'review' ? reviewLenses(s) : [];
       const uri = doc.uri.toString();
       const at = (offset: number): vscode.Range => {
         const p = doc.positionAt(offset);
@@ -29,6 +33,7 @@ export function registerSessionCodeLens(store: SessionStore): vscode.Disposable 
       const lenses = [
         new vscode.CodeLens(head, { title: `$(check) Accept${s.hunkCount > 1 ? ' All' : ''} (${key('Shift+Enter')})`, command: 'diffuse.accept', arguments: [uri] }),
         new vscode.CodeLens(head, { title: `$(close) Reject${s.hunkCount > 1 ? ' All' : ''} (${key('Shift+Backspace')})`, command: 'diffuse.reject', arguments: [uri] }),
+        new vscode.CodeLens(head, { title: '$(diff) Show Proposal', command: 'diffuse.showReview', arguments: [uri] }),
       ];
       // e.g. that only part of the selection fit the model's window
       if (s.note) lenses.push(new vscode.CodeLens(head, { title: `$(info) ${s.note}`, command: '' }));
@@ -53,6 +58,30 @@ export function registerSessionCodeLens(store: SessionStore): vscode.Disposable 
       if (s.phase === 'ended') setTimeout(() => changed.fire(), 100);
     }),
   );
+}
+
+/** The lenses of the review document: Accept / Reject all at the first change, and per change when there are several. */
+function reviewLenses(s: ProposalSession): vscode.CodeLens[] {
+  const uri = s.document.uri.toString();
+  const { text, hunks } = s.reviewText();
+  const line = (h: { start: number; end: number }): vscode.Range => {
+    const n = hunkLines(text, h).first;
+    return new vscode.Range(n, 0, n, 0);
+  };
+  if (!hunks.length) return [];
+  const lenses = [
+    new vscode.CodeLens(line(hunks[0]), { title: `$(check) Accept${s.hunkCount > 1 ? ' All' : ''} (${key('Shift+Enter')})`, command: 'diffuse.accept', arguments: [uri] }),
+    new vscode.CodeLens(line(hunks[0]), { title: `$(close) Reject${s.hunkCount > 1 ? ' All' : ''} (${key('Shift+Backspace')})`, command: 'diffuse.reject', arguments: [uri] }),
+  ];
+  if (hunks.length > 1) {
+    for (const h of hunks) {
+      lenses.push(
+        new vscode.CodeLens(line(h), { title: 'Accept Change', command: 'diffuse.acceptHunk', arguments: [uri, h.region, h.hunk] }),
+        new vscode.CodeLens(line(h), { title: 'Reject Change', command: 'diffuse.rejectHunk', arguments: [uri, h.region, h.hunk] }),
+      );
+    }
+  }
+  return lenses;
 }
 
 function key(rest: string): string {

@@ -69,7 +69,8 @@ module.exports = async function ui({ page, log }: { page: Page; workspace: strin
   await page.waitForSelector('.codelens-decoration:has-text("denoising")', { state: 'detached', timeout: 10_000 });
   await page.screenshot({ path: path.join(shots, 'inline-diff.png') });
   const shown = await reviewShowsAll(page, sampleLines, '6-line refine');
-  log(`6-line refine: all ${sampleLines.length} original lines and the ${shown.length} lines Accept will write are on screen, unobscured`);
+  log(`6-line refine: all ${sampleLines.length} original lines and the ${shown.length} lines Accept will write are on screen, unobscured`
+    + ` (${shown.wide} of them wider than the side, read by scrolling right)`);
   await clickAccept(page);
   await writtenAsShown(page, shown, '6-line refine');
   log('accepted: the document is exactly what the review showed');
@@ -124,7 +125,8 @@ module.exports = async function ui({ page, log }: { page: Page; workspace: strin
   log('fill at two cursors reviewed and rejected with the keybinding');
   await fillOnce();
   const filled = await reviewShowsAll(page, withNewLine, 'fill at two cursors');
-  log(`fill at two cursors: all ${withNewLine.length} lines and the ${filled.length} lines Accept will write are on screen, unobscured`);
+  log(`fill at two cursors: all ${withNewLine.length} lines and the ${filled.length} lines Accept will write are on screen, unobscured`
+    + ` (${filled.wide} wider than the side)`);
   await clickAccept(page);
   await writtenAsShown(page, filled, 'fill at two cursors');
   log('fill accepted: the document is exactly what the review showed');
@@ -149,7 +151,8 @@ module.exports = async function ui({ page, log }: { page: Page; workspace: strin
   await waitForReview(page, 120_000);
   await page.screenshot({ path: path.join(shots, 'large-refine.png') });
   const large = await reviewShowsAll(page, shapesLines, '60-line refine');
-  log(`60-line refine: all ${shapesLines.length} original lines and the ${large.length} lines Accept will write are on screen, unobscured`);
+  log(`60-line refine: all ${shapesLines.length} original lines and the ${large.length} lines Accept will write are on screen, unobscured`
+    + ` (${large.wide} wider than the side)`);
   await clickAccept(page);
   await writtenAsShown(page, large, '60-line refine');
   log('60-line refine accepted: the document is exactly what the review showed');
@@ -182,6 +185,8 @@ interface SeenLine {
   editor: number;
   number: number;
   text: string;
+  /** Wider than its editor: its end is read by scrolling right (as for any long line in VS Code). */
+  wide?: boolean;
 }
 
 /**
@@ -194,7 +199,7 @@ interface SeenLine {
  */
 async function linesOnScreen(page: Page): Promise<{ shown: SeenLine[]; covered: string[] }> {
   return page.evaluate(() => {
-    const shown: { editor: number; number: number; text: string }[] = [];
+    const shown: { editor: number; number: number; text: string; wide: boolean }[] = [];
     const covered: string[] = [];
     const group = document.querySelector('.editor-group-container.active') ?? document;
     const editors = Array.from(group.querySelectorAll('.monaco-editor')).filter((e) => (e as HTMLElement).offsetParent !== null
@@ -203,7 +208,9 @@ async function linesOnScreen(page: Page): Promise<{ shown: SeenLine[]; covered: 
       const guard = editor.querySelector('.overflow-guard')!.getBoundingClientRect();
       const textArea = editor.querySelector('.lines-content')!.parentElement!.getBoundingClientRect();
       const minimap = editor.querySelector('.minimap') as HTMLElement | null;
-      const right = minimap && minimap.getBoundingClientRect().width > 0 ? minimap.getBoundingClientRect().left : guard.right;
+      const scrollbar = editor.querySelector('.editor-scrollable > .scrollbar.vertical') as HTMLElement | null;
+      const right = Math.min(guard.right, ...[minimap, scrollbar].filter((e) => e && e.getBoundingClientRect().width > 0)
+        .map((e) => e!.getBoundingClientRect().left));
       const lines = Array.from(editor.querySelectorAll('.view-lines .view-line')) as HTMLElement[];
       // boxes of decorations drawn out of the flow (what once drew new lines over real ones)
       const floating: DOMRect[] = [];
@@ -228,17 +235,23 @@ async function linesOnScreen(page: Page): Promise<{ shown: SeenLine[]; covered: 
         const y = box.top + box.height / 2;
         const textEnd = box.left + (line.firstElementChild?.getBoundingClientRect().width ?? 0);
         let hidden: string | undefined;
+        let sticky = false;
         if (box.left < textArea.left - 1) hidden = 'starts left of the text area';
         for (const x of [Math.max(box.left, textArea.left) + 3, Math.min((box.left + textEnd) / 2, right - 3)]) {
-          if (hidden) break;
+          if (hidden || sticky) break;
           const hit = document.elementFromPoint(x, y);
-          if (hit && !line.contains(hit) && !hit.closest('.cursor, .cursors-layer')) hidden = `under ${hit.className || hit.tagName}`;
+          // VS Code's sticky scroll holds the enclosing lines at the top: the lines under it are
+          // scrolled past, not hidden, and are read on another page
+          // (and the horizontal scrollbar lies over the bottom line while there are wide lines)
+          if (hit?.closest('.sticky-widget, .scrollbar.horizontal')) sticky = true;
+          else if (hit && !line.contains(hit) && !hit.closest('.cursor, .cursors-layer')) hidden = `under ${hit.className || hit.tagName}`;
         }
+        if (sticky) continue;
         if (!hidden && floating.some((f) => f.top < box.bottom - 2 && f.bottom > box.top + 2 && f.left < right && f.right > box.left)) {
           hidden = 'under a decoration drawn over it';
         }
         if (hidden) covered.push(`${where}: ${hidden}`);
-        else shown.push({ editor: index, number, text });
+        else shown.push({ editor: index, number, text, wide: textEnd > right + 1 });
       }
     });
     return { shown, covered };
@@ -246,23 +259,24 @@ async function linesOnScreen(page: Page): Promise<{ shown: SeenLine[]; covered: 
 }
 
 /**
- * Pages through the focused editor from its top to its end (a diff editor's sides scroll together)
- * and gathers every line shown on the way; throws when a line is covered.
+ * Scrolls the focused editor from its top to its end, a dozen lines at a time (a diff editor's
+ * sides scroll together), and gathers every line shown on the way; throws when a line is covered.
  */
 async function readAllLines(page: Page): Promise<SeenLine[]> {
+  await page.mouse.move(1, 799); // the pointer out of the text (over the status bar), so no hover opens over it
   await page.keyboard.press('Control+Home');
   await page.waitForTimeout(300);
   const seen = new Map<string, SeenLine>();
   let last = '';
-  for (let i = 0; i < 40; i++) {
+  for (let i = 0; i < 60; i++) {
     const { shown, covered } = await linesOnScreen(page);
     if (covered.length) throw new Error(`code hidden on screen: ${covered.slice(0, 5).join('; ')}${covered.length > 5 ? ` (+${covered.length - 5})` : ''}`);
     for (const l of shown) seen.set(`${l.editor}:${l.number}`, l);
     const key = shown.map((l) => `${l.editor}:${l.number}`).join(',');
-    if (key === last) break; // the end: a page down changed nothing
+    if (key === last) break; // the end: scrolling changed nothing
     last = key;
-    await page.keyboard.press('PageDown');
-    await page.waitForTimeout(250);
+    for (let k = 0; k < 12; k++) await page.keyboard.press('Control+ArrowDown'); // scroll without moving the cursor
+    await page.waitForTimeout(150);
   }
   await page.keyboard.press('Control+Home');
   return [...seen.values()];
@@ -294,7 +308,12 @@ async function documentLines(page: Page): Promise<string[]> {
  * `original` (with its own number, unobscured) and another shows a whole document. Returns that
  * other document: what the review says Accept will write.
  */
-async function reviewShowsAll(page: Page, original: string[], what: string): Promise<string[]> {
+async function reviewShowsAll(page: Page, original: string[], what: string): Promise<string[] & { wide: number }> {
+  // a notification (e.g. that only part of a long selection was refined) covers code until dismissed
+  if (await page.$('.notification-toast')) {
+    await palette(page, 'Notifications: Clear All Notifications');
+    await page.waitForSelector('.notification-toast', { state: 'detached', timeout: 5_000 });
+  }
   const seen = await readAllLines(page);
   const editors = [...new Set(seen.map((l) => l.editor))];
   const docs = editors.map((e) => editorLines(seen, e));
@@ -304,9 +323,10 @@ async function reviewShowsAll(page: Page, original: string[], what: string): Pro
     const got = docs.map((d) => (d ? `${d.length} lines` : 'lines missing'));
     throw new Error(`${what}: the review does not show every original line unobscured (original ${original.length} lines; editors: ${got.join(', ')})`);
   }
-  const proposal = docs.find((d, i) => i !== o && d !== undefined);
-  if (!proposal) throw new Error(`${what}: the review shows no whole document of what Accept will write beside the original`);
-  return proposal;
+  const p = docs.findIndex((d, i) => i !== o && d !== undefined);
+  if (p < 0) throw new Error(`${what}: the review shows no whole document of what Accept will write beside the original`);
+  const wide = seen.filter((l) => l.editor === editors[p] && l.wide).length;
+  return Object.assign(docs[p]!, { wide });
 }
 
 /** After Accept: the document is exactly, line for line, the document the review showed. */

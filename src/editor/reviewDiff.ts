@@ -1,0 +1,186 @@
+// The review of a proposal: a diff editor, opened where the user's editor is, of the document (left,
+// VS Code's own read-only view of it) against the document as Accept would leave it (right, a
+// read-only virtual document served here). Accept and Reject are in its title bar and on their
+// keys; each change can be decided alone from its hover; closing the diff rejects.
+//
+// Why a diff editor. A review must show all of the original code and all of what Accept will
+// write, and nothing that is not there. Decorations cannot add lines, so drawing the new lines in
+// the user's editor means drawing them over real code (what this view did before: a Fill on a new
+// line hid the line after it). The public API has no view zones (Copilot's inline diff uses VS
+// Code's internal ones). That leaves writing the proposal's lines into the document for the time
+// of the review, as Continue does, or a diff editor. Writing them puts text that is not the user's
+// into the document: the undo stack holds the insertion, so one Undo after Accept no longer gives
+// back the original; Reject is a second edit, so the document's version moves and a saved file
+// turns dirty (VS Code clears dirty only when Undo returns to the saved version); autosave writes
+// the half-merged file to disk, where builds, watchers and git see it; language servers and other
+// extensions see duplicated declarations and report errors all through the review. A diff editor
+// keeps the document untouched until Accept (Accept is one undo step, Reject changes nothing, the
+// saved state stays), shows every line of both sides (side by side, or inline where the editor is
+// narrow, as the user's diff settings say) with VS Code's own diff colours and navigation, and
+// handles several regions (a Fill at several cursors), CRLF and tabs like any other diff.
+import * as vscode from 'vscode';
+import { hunkLines } from '../core/reviewDocument';
+import { REVIEW_SCHEME, type ProposalSession, type SessionStore } from './proposalSession';
+
+export function registerReviewDiff(store: SessionStore): vscode.Disposable {
+  const changed = new vscode.EventEmitter<vscode.Uri>();
+  /** The last text served per review document, for VS Code asking again after the session ended. */
+  const served = new Map<string, string>();
+  const views = new Map<number, DiffView>();
+
+  const provider: vscode.TextDocumentContentProvider = {
+    onDidChange: changed.event,
+    provideTextDocumentContent(uri) {
+      const s = store.get(uri);
+      const text = s && s.phase === 'review' ? s.reviewText().text : served.get(uri.toString()) ?? '';
+      served.set(uri.toString(), text);
+      return text;
+    },
+  };
+
+  const show = (s: ProposalSession): void => {
+    if (s.phase !== 'review' || views.has(s.id)) return;
+    // opened where the document is on screen; a review of a document out of sight opens when it comes back
+    const editor = vscode.window.visibleTextEditors.find((e) => e.document === s.document);
+    if (!editor) return;
+    const view = new DiffView(s, editor.viewColumn ?? vscode.ViewColumn.Active);
+    views.set(s.id, view);
+    s.view = view;
+  };
+
+  const hover: vscode.HoverProvider = {
+    provideHover(doc, position) {
+      const s = store.get(doc);
+      if (!s || s.phase !== 'review') return undefined;
+      const { text, hunks } = s.reviewText();
+      const h = hunks.find((x) => {
+        const lines = hunkLines(text, x);
+        return position.line >= lines.first && position.line <= lines.last;
+      });
+      if (!h) return undefined;
+      const uri = s.document.uri.toString();
+      const link = (title: string, command: string, args: unknown[]): string =>
+        `[${title}](command:${command}?${encodeURIComponent(JSON.stringify(args))})`;
+      const md = new vscode.MarkdownString([
+        `**Diffuse ${s.title}**${s.note ? ` · ${s.note}` : ''}`,
+        '',
+        s.hunkCount > 1
+          ? `${link('$(check) Accept this change', 'diffuse.acceptHunk', [uri, h.region, h.hunk])} · `
+            + `${link('$(close) Reject this change', 'diffuse.rejectHunk', [uri, h.region, h.hunk])} · `
+            + `${link('Accept all', 'diffuse.accept', [uri])} · ${link('Reject all', 'diffuse.reject', [uri])}`
+          : `${link('$(check) Accept', 'diffuse.accept', [uri])} · ${link('$(close) Reject', 'diffuse.reject', [uri])}`,
+      ].join('\n'), true);
+      md.isTrusted = { enabledCommands: ['diffuse.acceptHunk', 'diffuse.rejectHunk', 'diffuse.accept', 'diffuse.reject'] };
+      return new vscode.Hover(md);
+    },
+  };
+
+  return vscode.Disposable.from(
+    changed,
+    vscode.workspace.registerTextDocumentContentProvider(REVIEW_SCHEME, provider),
+    vscode.languages.registerHoverProvider({ scheme: REVIEW_SCHEME }, hover),
+    // the CodeLens "Show Proposal" in the document's own editor: back to the review
+    vscode.commands.registerCommand('diffuse.showReview', async (uri?: string) => {
+      const s = store.all().find((x) => x.document.uri.toString() === uri) ?? (vscode.window.activeTextEditor && store.get(vscode.window.activeTextEditor.document));
+      if (s?.phase !== 'review') return;
+      const view = views.get(s.id);
+      if (view) await view.reveal();
+      else show(s);
+    }),
+    store.onDidChange((s) => {
+      const view = views.get(s.id);
+      if (s.phase === 'review') {
+        if (view) changed.fire(s.reviewUri); // re-anchored after an edit, or a change decided
+        else show(s);
+      } else if (s.phase === 'ended' && view) {
+        views.delete(s.id);
+        void view.leave();
+      }
+    }),
+    vscode.window.onDidChangeVisibleTextEditors(() => store.all().forEach(show)),
+    vscode.window.tabGroups.onDidChangeTabs((e) => {
+      for (const tab of e.closed) {
+        const s = reviewOf(tab) && store.get(reviewOf(tab)!);
+        const view = s && views.get(s.id);
+        if (!s || !view || view.leaving) continue;
+        // closed by the user (a tab moved to another group closes and opens): that is a Reject
+        setTimeout(() => {
+          if (s.phase === 'review' && !view.leaving && tabsOf(s.reviewUri).length === 0) {
+            void s.rejectAll();
+            void vscode.window.setStatusBarMessage(`Diffuse ${s.title}: review closed, nothing was written`, 5_000);
+          }
+        }, 50);
+      }
+    }),
+  );
+}
+
+/** One session's diff editor: opened at once, closed (leaving the user in their document) at the end. */
+class DiffView {
+  leaving = false;
+  private readonly opened: Promise<void>;
+  private left: Promise<vscode.TextEditor | undefined> | undefined;
+
+  constructor(private readonly session: ProposalSession, private readonly column: vscode.ViewColumn) {
+    this.opened = this.open().catch(() => undefined);
+  }
+
+  /** Brings the diff to the front again (reopens it if the user moved it away). */
+  async reveal(): Promise<void> {
+    await this.opened;
+    if (!this.leaving) await this.open().catch(() => undefined);
+  }
+
+  get shown(): boolean {
+    return !this.leaving && tabsOf(this.session.reviewUri).length > 0;
+  }
+
+  private async open(): Promise<void> {
+    const s = this.session;
+    let review = await vscode.workspace.openTextDocument(s.reviewUri);
+    // the review document's language comes from its name; an untitled document has none
+    if (review.languageId !== s.document.languageId) review = await vscode.languages.setTextDocumentLanguage(review, s.document.languageId);
+    if (this.leaving || s.phase !== 'review') return;
+    const { text, hunks } = s.reviewText();
+    const first = hunks.length ? hunkLines(text, hunks[0]).first : 0;
+    const name = s.document.uri.path.split('/').pop() || 'document';
+    await vscode.commands.executeCommand('vscode.diff', s.document.uri, s.reviewUri, `Diffuse ${s.title}: ${name} ↔ proposal`, {
+      viewColumn: this.column,
+      preview: false, // a preview tab would take the place of the user's own (preview) tab
+      preserveFocus: false,
+      selection: new vscode.Range(first, 0, first, 0), // the first change in view
+    } satisfies vscode.TextDocumentShowOptions);
+  }
+
+  /** Closes the diff (once) and shows the document in its place, focused. */
+  leave(): Promise<vscode.TextEditor | undefined> {
+    this.left ??= (async () => {
+      await this.opened;
+      this.leaving = true;
+      const tabs = tabsOf(this.session.reviewUri);
+      const wasActive = tabs.some((t) => t.isActive && t.group.isActive);
+      const column = tabs[0]?.group.viewColumn ?? this.column;
+      if (tabs.length) await vscode.window.tabGroups.close(tabs, true);
+      const doc = this.session.document;
+      if (doc.isClosed) return undefined;
+      const visible = vscode.window.visibleTextEditors.find((e) => e.document === doc);
+      if (!wasActive && visible) return visible;
+      try {
+        return await vscode.window.showTextDocument(doc, { viewColumn: column, preserveFocus: !wasActive, preview: false });
+      } catch {
+        return visible;
+      }
+    })();
+    return this.left;
+  }
+}
+
+function reviewOf(tab: vscode.Tab): vscode.Uri | undefined {
+  const input = tab.input;
+  return input instanceof vscode.TabInputTextDiff && input.modified.scheme === REVIEW_SCHEME ? input.modified : undefined;
+}
+
+function tabsOf(review: vscode.Uri): vscode.Tab[] {
+  const key = review.toString();
+  return vscode.window.tabGroups.all.flatMap((g) => g.tabs).filter((t) => reviewOf(t)?.toString() === key);
+}
