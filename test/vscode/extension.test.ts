@@ -498,3 +498,111 @@ suite('Diffuse in VS Code', () => {
 });
 
 const SAMPLE_HEAD = 'export function distance(a: Point, b: Point): number {\n';
+
+// The review of a proposal is a diff editor of the document against what Accept would write
+// (src/editor/reviewDiff.ts): nothing is drawn over real code, and the document is not touched
+// until Accept. Proposals are given (sessions.start + finish), so what is checked does not depend on
+// the model; the file is a real one on disk, so its saved state can be checked.
+suite('review in a diff editor', () => {
+  let api: DiffuseApi;
+  let file: vscode.Uri;
+
+  suiteSetup(async () => {
+    api = await diffuse();
+  });
+
+  teardown(async () => {
+    for (const s of api.sessions.all()) s.end('test over');
+    await closeAll();
+    if (file) await vscode.workspace.fs.delete(file).then(undefined, () => undefined);
+  });
+
+  /** A saved file with `text`, open in an editor; a proposal replacing `from` by `to` in review. */
+  async function reviewing(text: string, from: string, to: string) {
+    const folder = vscode.workspace.workspaceFolders![0].uri;
+    file = vscode.Uri.joinPath(folder, `review-${Date.now()}.ts`);
+    await vscode.workspace.fs.writeFile(file, new TextEncoder().encode(text));
+    const editor = await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(file));
+    const doc = editor.document;
+    assert.equal(doc.getText(), text);
+    assert.equal(doc.isDirty, false);
+    const version = doc.version;
+    const start = text.indexOf(from);
+    const session = api.sessions.start(doc, 'Refine', [{ start, end: start + from.length }]);
+    assert.ok(session.finish([to]));
+    const expected = text.slice(0, start) + to + text.slice(start + from.length);
+    await waitFor(() => diffTabs(session.reviewUri).length === 1 && vscode.window.activeTextEditor?.document.uri.scheme === 'diffuse-proposal',
+      10_000, 'the review\'s diff editor');
+    return { editor, doc, session, version, expected };
+  }
+
+  function diffTabs(review: vscode.Uri): vscode.Tab[] {
+    return vscode.window.tabGroups.all.flatMap((g) => g.tabs)
+      .filter((t) => t.input instanceof vscode.TabInputTextDiff && t.input.modified.toString() === review.toString());
+  }
+
+  test('the diff shows the document against exactly what Accept writes; Accept is one undo step back to the saved file', async () => {
+    const text = 'export function f(a: number): number {\n  const b = a + 1;\n  return b;\n}\n';
+    const { doc, session, version, expected } = await reviewing(text, '  const b = a + 1;\n', '  const b = a + 2;\n  const c = b * 2;\n');
+    const tab = diffTabs(session.reviewUri)[0];
+    const input = tab.input as vscode.TabInputTextDiff;
+    assert.equal(input.original.toString(), doc.uri.toString(), 'the left side is the document itself');
+    const review = await vscode.workspace.openTextDocument(session.reviewUri);
+    assert.equal(review.getText(), expected, 'the right side is the whole document as Accept will leave it');
+    assert.equal(review.languageId, doc.languageId);
+    assert.equal(doc.getText(), text, 'the review does not touch the document');
+    assert.equal(doc.version, version);
+    assert.equal(doc.isDirty, false, 'a saved file stays saved during the review');
+    const lenses = await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', session.reviewUri);
+    assert.ok(lenses.some((l) => /Accept/.test(l.command?.title ?? '')), 'the review document has its lenses too');
+    await vscode.commands.executeCommand('diffuse.accept');
+    assert.equal(doc.getText(), review.getText(), 'Accept writes exactly what the review showed');
+    assert.equal(diffTabs(session.reviewUri).length, 0, 'the diff is closed');
+    assert.equal(vscode.window.activeTextEditor?.document, doc, 'the user is back in the document');
+    await vscode.commands.executeCommand('undo');
+    assert.equal(doc.getText(), text, 'one undo restores the original');
+    assert.equal(doc.isDirty, false, 'and the file is saved again, as it was');
+  });
+
+  test('Reject in a CRLF file with tabs: the diff closes, the document is byte-identical, same version, still saved', async () => {
+    const text = 'if (x) {\r\n\treturn 1;\r\n}\r\n';
+    const { doc, session, version } = await reviewing(text, '\treturn 1;\r\n', '\tx++;\r\n\treturn x;\r\n');
+    const review = await vscode.workspace.openTextDocument(session.reviewUri);
+    assert.equal(review.getText(), 'if (x) {\r\n\tx++;\r\n\treturn x;\r\n}\r\n', 'line endings and tabs as Accept would write them');
+    await vscode.commands.executeCommand('diffuse.reject');
+    assert.equal(session.phase, 'ended');
+    assert.equal(diffTabs(session.reviewUri).length, 0, 'the diff is closed');
+    assert.equal(doc.getText(), text);
+    assert.equal(doc.version, version, 'not one edit was made');
+    assert.equal(doc.isDirty, false);
+    assert.equal(vscode.window.activeTextEditor?.document, doc, 'the user is back in the document');
+  });
+
+  test('closing the review\'s diff rejects the proposal: nothing is written', async () => {
+    const text = 'const a = 1;\nconst b = 2;\n';
+    const { doc, session, version } = await reviewing(text, 'const b = 2;\n', 'const b = 3;\n');
+    await vscode.window.tabGroups.close(diffTabs(session.reviewUri));
+    await waitFor(() => session.phase === 'ended', 5_000, 'the session to end');
+    assert.equal(session.endReason, 'rejected');
+    assert.equal(doc.getText(), text);
+    assert.equal(doc.version, version);
+  });
+
+  test('deciding one change of several in the diff: the review document follows, and Accept of the rest is one more undo step', async () => {
+    const text = 'let x = 0;\nlet y = 0;\nlet z = 0;\n';
+    const { doc, session, version } = await reviewing(text, text, 'let x = 1;\nlet y = 0;\nlet z = 1;\n');
+    assert.equal(session.hunkCount, 2);
+    await vscode.commands.executeCommand('diffuse.acceptHunk', doc.uri.toString(), 0, 0);
+    assert.equal(doc.getText(), 'let x = 1;\nlet y = 0;\nlet z = 0;\n', 'only the first change is written');
+    assert.equal(diffTabs(session.reviewUri).length, 1, 'the review stays open for the other change');
+    const review = await vscode.workspace.openTextDocument(session.reviewUri);
+    await waitFor(() => review.getText() === 'let x = 1;\nlet y = 0;\nlet z = 1;\n', 5_000, 'the review document to follow');
+    await vscode.commands.executeCommand('diffuse.accept');
+    assert.equal(doc.getText(), 'let x = 1;\nlet y = 0;\nlet z = 1;\n');
+    assert.equal(diffTabs(session.reviewUri).length, 0);
+    await vscode.commands.executeCommand('undo');
+    await vscode.commands.executeCommand('undo');
+    assert.equal(doc.getText(), text, 'two decisions, two undo steps');
+    assert.ok(doc.version > version);
+  });
+});

@@ -8,6 +8,8 @@
 //   corrupted_documents  runs whose document is not exactly what the user's edits plus their decision give
 //   reject_identical     Rejects after which the document is byte-identical to before (and not edited)
 //   accept_one_undo      Accepts that one Undo takes back exactly
+//   accept_as_shown      Accepts after which the document is exactly the review's right side (the
+//                        document the review's diff showed as what Accept will write)
 // large_refine: selections longer than the model's window (LF and CRLF), accepted; lines outside the
 // range the engine changed that are not byte-identical afterwards.
 import * as assert from 'node:assert/strict';
@@ -23,7 +25,7 @@ const RUNS = Number(process.env.DIFFUSE_RELIABILITY_RUNS) || 100;
 suite('reliability (editor)', () => {
   let api: DiffuseApi;
   const figures = {
-    edits_during_refine: { runs: 0, lost_keystrokes: 0, corrupted_documents: 0, reject_identical: 0, accept_one_undo: 0 },
+    edits_during_refine: { runs: 0, lost_keystrokes: 0, corrupted_documents: 0, reject_identical: 0, accept_one_undo: 0, accept_as_shown: 0 },
     large_refine: { runs: 0, lines_outside_change_lost: 0 },
     /** Denominators and what happened in the runs, for reading the figures. */
     checked: { keystrokes: 0, reviewed: 0, accepted: 0, rejected: 0, discarded_by_edit: 0, no_change: 0, failed: 0 },
@@ -107,12 +109,16 @@ suite('reliability (editor)', () => {
             figures.edits_during_refine.corrupted_documents++;
             problems.push(`run ${run}: the document changed during review`);
           }
+          // the review's diff: the document against what Accept will write
+          const shown = await vscode.workspace.openTextDocument(session.reviewUri).then((d) => d.getText(), () => undefined);
           if (rnd() < 0.5) {
             figures.checked.accepted++;
             const r = session.regions[0];
             const want = before.slice(0, r.start) + r.proposal + before.slice(r.end);
             await vscode.commands.executeCommand('diffuse.accept');
             const after = doc.getText();
+            if (after === shown) figures.edits_during_refine.accept_as_shown++;
+            else problems.push(`run ${run}: the document after Accept is not what the review showed`);
             if (after !== want) {
               figures.edits_during_refine.corrupted_documents++;
               problems.push(`run ${run}: Accept wrote something else than the proposal over its range`);

@@ -1,7 +1,9 @@
 // Playwright through the workbench, as a user would: Quick Open, a selection made with the keyboard,
 // the command palette, the live view and the review (screenshots of both, at 1280×800 with the
-// minimap on, checking that every new line of the proposal is on screen), a CodeLens click, a
-// 60-line Refine read page by page.
+// minimap on), the review's Accept button and Reject key, ghost text, Escape. Each review (a 6-line
+// Refine, a Fill at two cursors on a new empty line, a 60-line Refine) is scrolled through from top
+// to end: every original line and every line Accept will write must be on screen with its line
+// number and nothing over it, and the document after Accept exactly the document the review showed.
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
