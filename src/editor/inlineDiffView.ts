@@ -15,6 +15,8 @@ export function registerInlineDiffView(store: SessionStore): vscode.Disposable {
     overviewRulerColor: new vscode.ThemeColor('editorOverviewRuler.deletedForeground'),
     overviewRulerLane: vscode.OverviewRulerLane.Left,
   });
+  // on the left of the review's diff, which colours what goes itself: the strike-through alone
+  const struck = vscode.window.createTextEditorDecorationType({ textDecoration: 'line-through' });
   const region = vscode.window.createTextEditorDecorationType({
     backgroundColor: new vscode.ThemeColor('diffEditor.unchangedRegionBackground'),
     isWholeLine: true,
@@ -30,9 +32,10 @@ export function registerInlineDiffView(store: SessionStore): vscode.Disposable {
   const draw = (editor: vscode.TextEditor): void => {
     const s = store.get(editor.document);
     if (!s || s.phase !== 'review' || editor.document !== s.document) {
-      for (const t of [removed, region, insertAt]) editor.setDecorations(t, []);
+      for (const t of [removed, struck, region, insertAt]) editor.setDecorations(t, []);
       return;
     }
+    const inDiff = isDiffSide(editor);
     const doc = editor.document;
     const pos = (o: number): vscode.Position => doc.positionAt(o);
     const removedRanges: vscode.Range[] = [];
@@ -47,17 +50,25 @@ export function registerInlineDiffView(store: SessionStore): vscode.Disposable {
         if (h.start === h.end) inserts.push(new vscode.Range(pos(r.start + h.start), pos(r.start + h.start)));
       }
     }
-    editor.setDecorations(removed, removedRanges);
-    editor.setDecorations(region, regions);
-    editor.setDecorations(insertAt, inserts);
+    editor.setDecorations(inDiff ? struck : removed, removedRanges);
+    editor.setDecorations(inDiff ? removed : struck, []);
+    editor.setDecorations(region, inDiff ? [] : regions);
+    editor.setDecorations(insertAt, inDiff ? [] : inserts);
   };
   const drawFor = (s: ProposalSession): void => {
     for (const e of vscode.window.visibleTextEditors) if (e.document === s.document) draw(e);
   };
   return vscode.Disposable.from(
-    removed, region, insertAt,
+    removed, struck, region, insertAt,
     store.onDidChange(drawFor),
     vscode.window.onDidChangeVisibleTextEditors((editors) => editors.forEach(draw)),
     registerReviewDiff(store),
   );
+}
+
+/** Whether the editor is the left side of a diff (its group's active tab is a diff of its document). */
+function isDiffSide(editor: vscode.TextEditor): boolean {
+  const group = vscode.window.tabGroups.all.find((g) => g.viewColumn === editor.viewColumn);
+  const input = group?.activeTab?.input;
+  return input instanceof vscode.TabInputTextDiff && input.original.toString() === editor.document.uri.toString();
 }

@@ -58,6 +58,8 @@ export class ProposalSession {
   note: string | undefined;
   /** Set by the review view while it shows this session. */
   view: ReviewView | undefined;
+  /** When the user last edited the document during this session (Date.now(); 0: never). */
+  userEditedAt = 0;
 
   constructor(
     readonly document: vscode.TextDocument,
@@ -165,6 +167,7 @@ export class ProposalSession {
   /** Follows the user's edits; returns false (and ends the session) when one touched a region. */
   onDocumentChange(changes: readonly vscode.TextDocumentContentChangeEvent[]): boolean {
     if (this.applying || this.phase === 'ended' || changes.length === 0) return true;
+    this.userEditedAt = Date.now();
     // Offsets of all changes of one event refer to the document before the event.
     const moved: OffsetRange[] = [];
     for (const r of this.regions) {

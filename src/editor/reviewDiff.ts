@@ -1,7 +1,8 @@
 // The review of a proposal: a diff editor, opened where the user's editor is, of the document (left,
 // VS Code's own read-only view of it) against the document as Accept would leave it (right, a
-// read-only virtual document served here). Accept and Reject are in its title bar and on their
-// keys; each change can be decided alone from its hover; closing the diff rejects.
+// read-only virtual document served here), once the user has paused typing in the document. Accept
+// and Reject are in its title bar and on their keys; each change can be decided alone from its
+// hover; closing the diff rejects.
 //
 // Why a diff editor. A review must show all of the original code and all of what Accept will
 // write, and nothing that is not there. Decorations cannot add lines, so drawing the new lines in
@@ -22,6 +23,12 @@ import * as vscode from 'vscode';
 import { hunkLines } from '../core/reviewDocument';
 import { REVIEW_SCHEME, type ProposalSession, type SessionStore } from './proposalSession';
 
+/**
+ * The review opens in place once the user has not typed in the document for this long: a diff
+ * taking the place of the editor they are typing in would swallow their keystrokes.
+ */
+const TYPING_PAUSE_MS = 1_000;
+
 export function registerReviewDiff(store: SessionStore): vscode.Disposable {
   const changed = new vscode.EventEmitter<vscode.Uri>();
   /** The last text served per review document, for VS Code asking again after the session ended. */
@@ -38,12 +45,23 @@ export function registerReviewDiff(store: SessionStore): vscode.Disposable {
     },
   };
 
+  const waiting = new Map<number, NodeJS.Timeout>();
   const show = (s: ProposalSession): void => {
-    if (s.phase !== 'review' || views.has(s.id)) return;
+    if (s.phase !== 'review' || views.has(s.id) || waiting.has(s.id)) return;
     // opened where the document is on screen; a review of a document out of sight opens when it comes back
     const editor = vscode.window.visibleTextEditors.find((e) => e.document === s.document);
     if (!editor) return;
-    const view = new DiffView(s, editor.viewColumn ?? vscode.ViewColumn.Active);
+    const typing = s.userEditedAt + TYPING_PAUSE_MS - Date.now();
+    if (typing > 0) {
+      waiting.set(s.id, setTimeout(() => {
+        waiting.delete(s.id);
+        show(s);
+      }, typing));
+      return;
+    }
+    // focused when the user is in the document (they asked and waited); else it opens without taking focus
+    const focus = vscode.window.activeTextEditor?.document === s.document;
+    const view = new DiffView(s, editor.viewColumn ?? vscode.ViewColumn.Active, focus);
     views.set(s.id, view);
     s.view = view;
   };
@@ -77,6 +95,7 @@ export function registerReviewDiff(store: SessionStore): vscode.Disposable {
 
   return vscode.Disposable.from(
     changed,
+    { dispose: () => waiting.forEach((t) => clearTimeout(t)) },
     vscode.workspace.registerTextDocumentContentProvider(REVIEW_SCHEME, provider),
     vscode.languages.registerHoverProvider({ scheme: REVIEW_SCHEME }, hover),
     // the CodeLens "Show Proposal" in the document's own editor: back to the review
@@ -92,9 +111,13 @@ export function registerReviewDiff(store: SessionStore): vscode.Disposable {
       if (s.phase === 'review') {
         if (view) changed.fire(s.reviewUri); // re-anchored after an edit, or a change decided
         else show(s);
-      } else if (s.phase === 'ended' && view) {
-        views.delete(s.id);
-        void view.leave();
+      } else if (s.phase === 'ended') {
+        clearTimeout(waiting.get(s.id));
+        waiting.delete(s.id);
+        if (view) {
+          views.delete(s.id);
+          void view.leave();
+        }
       }
     }),
     vscode.window.onDidChangeVisibleTextEditors(() => store.all().forEach(show)),
@@ -121,13 +144,14 @@ class DiffView {
   private readonly opened: Promise<void>;
   private left: Promise<vscode.TextEditor | undefined> | undefined;
 
-  constructor(private readonly session: ProposalSession, private readonly column: vscode.ViewColumn) {
+  constructor(private readonly session: ProposalSession, private readonly column: vscode.ViewColumn, private focus: boolean) {
     this.opened = this.open().catch(() => undefined);
   }
 
   /** Brings the diff to the front again (reopens it if the user moved it away). */
   async reveal(): Promise<void> {
     await this.opened;
+    this.focus = true;
     if (!this.leaving) await this.open().catch(() => undefined);
   }
 
@@ -147,7 +171,7 @@ class DiffView {
     await vscode.commands.executeCommand('vscode.diff', s.document.uri, s.reviewUri, `Diffuse ${s.title}: ${name} ↔ proposal`, {
       viewColumn: this.column,
       preview: false, // a preview tab would take the place of the user's own (preview) tab
-      preserveFocus: false,
+      preserveFocus: !this.focus,
       selection: new vscode.Range(first, 0, first, 0), // the first change in view
     } satisfies vscode.TextDocumentShowOptions);
   }

@@ -588,6 +588,25 @@ suite('review in a diff editor', () => {
     assert.equal(doc.version, version);
   });
 
+  test('a review does not take the place of the editor the user is typing in: it opens once they pause', async () => {
+    const editor = await openEditor('const a = 1;\nconst b = 2;\n');
+    const doc = editor.document;
+    const start = doc.offsetAt(new vscode.Position(1, 0));
+    const session = api.sessions.start(doc, 'Refine', [{ start, end: start + 'const b = 2;'.length }]);
+    assert.ok(await editor.edit((b) => b.insert(new vscode.Position(0, 0), '// typed\n')), 'the user types above the span');
+    const typedAt = Date.now();
+    assert.ok(session.finish(['const b = 3;']));
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(diffTabs(session.reviewUri).length, 0, 'no diff while the user types');
+    assert.ok(vscode.window.visibleTextEditors.includes(editor), 'their editor is still there to type in');
+    assert.ok(await editor.edit((b) => b.insert(new vscode.Position(0, 0), '//')), 'and they can go on typing');
+    await waitFor(() => diffTabs(session.reviewUri).length === 1, 5_000, 'the review after the pause');
+    assert.ok(Date.now() - typedAt >= 1_000, 'opened after a pause of a second');
+    assert.equal(doc.getText(), '//// typed\nconst a = 1;\nconst b = 2;\n', 'the typing is all there, the proposal not written');
+    const review = await vscode.workspace.openTextDocument(session.reviewUri);
+    assert.equal(review.getText(), '//// typed\nconst a = 1;\nconst b = 3;\n', 'the review follows the typing');
+  });
+
   test('deciding one change of several in the diff: the review document follows, and Accept of the rest is one more undo step', async () => {
     const text = 'let x = 0;\nlet y = 0;\nlet z = 0;\n';
     const { doc, session, version } = await reviewing(text, text, 'let x = 1;\nlet y = 0;\nlet z = 1;\n');

@@ -73,6 +73,9 @@ suite('reliability (editor)', () => {
         let expected = doc.getText();
         for (let e = 1 + Math.floor(rnd() * 3); e > 0; e--) {
           await new Promise((r) => setTimeout(r, Math.floor(rnd() * 150)));
+          // a run that ended before the user paused may have opened its review in the editor's place:
+          // the user is in the review now, and their editor is no longer there to type in
+          if (!vscode.window.visibleTextEditors.includes(editor)) break;
           const where = pick(['before', 'inside', 'after', 'after']);
           const line = where === 'before' ? Math.floor(rnd() * span.first)
             : where === 'inside' ? span.first + Math.floor(rnd() * (span.last - span.first + 1))
