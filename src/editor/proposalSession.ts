@@ -60,6 +60,8 @@ export class ProposalSession {
   view: ReviewView | undefined;
   /** When the user last edited the document during this session (Date.now(); 0: never). */
   userEditedAt = 0;
+  /** True while a decision is being written: the review must not open (and hide the editor written in) meanwhile. */
+  deciding = false;
 
   constructor(
     readonly document: vscode.TextDocument,
@@ -217,7 +219,16 @@ export class ProposalSession {
 
   /** Writes the chosen hunks into the document as one undo step; ends the session when none are left. */
   private async decide(chosen: Hunk[][], endAfter: boolean): Promise<boolean> {
-    if (this.phase !== 'review') return false;
+    if (this.phase !== 'review' || this.deciding) return false;
+    this.deciding = true;
+    try {
+      return await this.write(chosen, endAfter);
+    } finally {
+      this.deciding = false;
+    }
+  }
+
+  private async write(chosen: Hunk[][], endAfter: boolean): Promise<boolean> {
     const doc = this.document;
     // The last decision closes the review first and writes in the user's own editor, so the one
     // undo step is theirs and Undo right after Accept works where they are.
@@ -244,9 +255,12 @@ export class ProposalSession {
       // while the review is open the document's visible editor is the diff's read-only side: write
       // through a workspace edit then (one undo step as well)
       const editor = target ?? (this.view?.shown ? undefined : vscode.window.visibleTextEditors.find((e) => e.document === doc));
-      if (editor && !editor.document.isClosed) {
-        ok = await editor.edit((b) => edits.forEach((e) => b.replace(e.range, e.text)), { undoStopBefore: true, undoStopAfter: true });
-      } else {
+      // an editor hidden meanwhile refuses (or throws): then nothing was written, and the workspace
+      // edit does it, unless the document changed since the ranges were computed
+      ok = !!editor && !editor.document.isClosed
+        && await editor.edit((b) => edits.forEach((e) => b.replace(e.range, e.text)), { undoStopBefore: true, undoStopAfter: true })
+          .then((done) => done, () => false);
+      if (!ok && doc.getText() === text) {
         const we = new vscode.WorkspaceEdit();
         edits.forEach((e) => we.replace(doc.uri, e.range, e.text));
         ok = await vscode.workspace.applyEdit(we);

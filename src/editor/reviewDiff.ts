@@ -51,7 +51,8 @@ export function registerReviewDiff(store: SessionStore): vscode.Disposable {
     // opened where the document is on screen; a review of a document out of sight opens when it comes back
     const editor = vscode.window.visibleTextEditors.find((e) => e.document === s.document);
     if (!editor) return;
-    const typing = s.userEditedAt + TYPING_PAUSE_MS - Date.now();
+    // not while a decision is being written either (it writes in the editor the diff would hide)
+    const typing = Math.max(s.userEditedAt + TYPING_PAUSE_MS - Date.now(), s.deciding ? 100 : 0);
     if (typing > 0) {
       waiting.set(s.id, setTimeout(() => {
         waiting.delete(s.id);

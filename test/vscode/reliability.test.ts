@@ -28,7 +28,7 @@ suite('reliability (editor)', () => {
     edits_during_refine: { runs: 0, lost_keystrokes: 0, corrupted_documents: 0, reject_identical: 0, accept_one_undo: 0, accept_as_shown: 0 },
     large_refine: { runs: 0, lines_outside_change_lost: 0 },
     /** Denominators and what happened in the runs, for reading the figures. */
-    checked: { keystrokes: 0, reviewed: 0, accepted: 0, rejected: 0, discarded_by_edit: 0, no_change: 0, failed: 0 },
+    checked: { keystrokes: 0, reviewed: 0, accepted: 0, rejected: 0, discarded_by_edit: 0, no_change: 0, failed: 0, edits_after_review_opened: 0 },
   };
   const problems: string[] = [];
 
@@ -73,9 +73,12 @@ suite('reliability (editor)', () => {
         let expected = doc.getText();
         for (let e = 1 + Math.floor(rnd() * 3); e > 0; e--) {
           await new Promise((r) => setTimeout(r, Math.floor(rnd() * 150)));
-          // a run that ended before the user paused may have opened its review in the editor's place:
-          // the user is in the review now, and their editor is no longer there to type in
-          if (!vscode.window.visibleTextEditors.includes(editor)) break;
+          // a run that ended before the user's first edit opens its review in the editor's place: the
+          // user is in the review now, and their editor is no longer there to type in
+          if (!vscode.window.visibleTextEditors.includes(editor)) {
+            figures.checked.edits_after_review_opened++;
+            break;
+          }
           const where = pick(['before', 'inside', 'after', 'after']);
           const line = where === 'before' ? Math.floor(rnd() * span.first)
             : where === 'inside' ? span.first + Math.floor(rnd() * (span.last - span.first + 1))
@@ -84,18 +87,24 @@ suite('reliability (editor)', () => {
           const at = new vscode.Position(line, col);
           const o = doc.offsetAt(at);
           const kind = pick(['type', 'type', 'delete', 'newline']);
-          let ok = true;
+          let ok: boolean | undefined = true;
+          // undefined: the editor went while the edit was on its way (the review opened): not applied
+          const edit = (f: (b: vscode.TextEditorEdit) => void): Promise<boolean | undefined> => Promise.resolve(editor.edit(f)).then((x) => x, () => undefined);
           if (kind === 'type') {
             const m = `/*k${marker++}*/`;
-            ok = await editor.edit((b) => b.insert(at, m));
+            ok = await edit((b) => b.insert(at, m));
             if (ok) markers.push(m);
             if (ok) expected = expected.slice(0, o) + m + expected.slice(o);
           } else if (kind === 'newline') {
-            ok = await editor.edit((b) => b.insert(at, '\n'));
+            ok = await edit((b) => b.insert(at, '\n'));
             if (ok) expected = expected.slice(0, o) + '\n' + expected.slice(o);
           } else if (!at.isEqual(doc.lineAt(line).range.end)) {
-            ok = await editor.edit((b) => b.delete(new vscode.Range(at, at.translate(0, 1))));
+            ok = await edit((b) => b.delete(new vscode.Range(at, at.translate(0, 1))));
             if (ok) expected = expected.slice(0, o) + expected.slice(o + 1);
+          }
+          if (ok === undefined) {
+            figures.checked.edits_after_review_opened++;
+            break;
           }
           if (!ok) problems.push(`run ${run}: VS Code refused the user's ${kind} edit`);
         }
