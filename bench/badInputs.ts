@@ -7,7 +7,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { SHIPPED_MODEL } from '../src/core/defaults';
-import { DenoiserClient, DenoiserError } from '../src/denoiser/client';
+import { DenoiserClient } from '../src/denoiser/client';
+import { DenoiserError } from '../src/denoiser/denoiser';
 import type { DenoiseResult } from '../src/denoiser/protocol';
 import { ROOT } from './cases';
 

@@ -1,30 +1,68 @@
-// `diffuse`: the engine from the command line, through the same client and worker as the editor.
-//
-//   diffuse refine FILE --lines A-B [--strength S]     print the refined region as a diff
-//   diffuse fill FILE --at LINE:COL [--max-tokens N]   print the filled text as a diff
-//   diffuse complete                                   JSON lines in, JSON lines out
-//
-// Common options: --model DIR --steps N --threshold X --tokens-per-step K --left-to-right --block-length B
-// --temperature T --top-p P --seed N --remask F --threads N --prefix-tokens N --suffix-tokens N --progress
+// `diffuse`: the engine from the command line, through the same backends as the editor (the local
+// worker by default; Mercury, an OpenAI-compatible server or a `diffuse serve` with --backend),
+// and `diffuse serve`, which puts the local engine behind HTTP.
 import fs from 'node:fs';
 import path from 'node:path';
-import { SHIPPED_MODEL } from './core/defaults';
 import readline from 'node:readline';
 import { parseArgs } from 'node:util';
 import { createTwoFilesPatch } from 'diff';
+import { SHIPPED_MODEL } from './core/defaults';
+import { stepLabel } from './core/stepLabel';
 import { lineRangeOffsets, positionOffset } from './core/textPosition';
-import { DenoiserClient, DenoiserError } from './denoiser/client';
+import { BACKENDS, apiKeyVariable, createDenoiser, remoteDefaults } from './denoiser/backends';
+import { DenoiserError, type BackendKind, type BackendSource, type Denoiser } from './denoiser/denoiser';
 import type { ContextSettings, DenoiseResult, ProgressParams, SamplerSettings } from './denoiser/protocol';
-
-const USAGE = `usage:
-  diffuse refine FILE --lines A-B [--strength S]
-  diffuse fill FILE --at LINE:COL [--max-tokens N]
-  diffuse complete            (stdin: {"id","prefix","suffix","maxTokens"?} per line)
-options: --model DIR --steps N --threshold X --tokens-per-step K --left-to-right --block-length B
-         --temperature T --top-p P --seed N --remask F --threads N --prefix-tokens N --suffix-tokens N --progress`;
+import { serve } from './denoiser/server';
 
 /** The model shipped with the package. */
-export const DEFAULT_MODEL_DIR = path.join(__dirname, '..', 'models', SHIPPED_MODEL);
+const DEFAULT_MODEL_DIR = path.join(__dirname, '..', 'models', SHIPPED_MODEL);
+const DEFAULT_PORT = 7431;
+
+const COMMANDS = [
+  'refine FILE --lines A-B [--strength S] [--instruction TEXT]   print the refined region as a diff',
+  'fill FILE --at LINE:COL [--max-tokens N]                     print the filled text as a diff',
+  'complete                       JSON lines in ({"id","prefix","suffix","maxTokens"?}), JSON lines out',
+  'serve [--host H] [--port P] [--token T]                      the local engine over HTTP',
+];
+
+/** Every option, once: the parser's table and the usage text both come from here. */
+const OPTIONS = {
+  backend: { type: 'string', arg: 'local|mercury|openai|diffuse', help: 'who answers (default local)' },
+  'base-url': { type: 'string', arg: 'URL', help: 'the remote backend\'s URL (https://, or http:// on loopback)' },
+  'remote-model': { type: 'string', arg: 'NAME', help: 'the remote model (FIM for complete/fill, chat for refine)' },
+  model: { type: 'string', arg: 'DIR', help: 'local model folder' },
+  threads: { type: 'string', arg: 'N', help: 'onnxruntime threads' },
+  ep: { type: 'string', arg: 'cpu|cuda|dml|coreml|webgpu', help: 'onnxruntime execution provider' },
+  lines: { type: 'string', arg: 'A-B', help: 'refine: the lines to refine' },
+  strength: { type: 'string', arg: 'S', help: 'refine: below 1 corrects, 1 rewrites' },
+  instruction: { type: 'string', arg: 'TEXT', help: 'refine: what to do (mercury, openai)' },
+  at: { type: 'string', arg: 'LINE:COL', help: 'fill: the cursor' },
+  'max-tokens': { type: 'string', arg: 'N', help: 'fill: slots at the cursor' },
+  steps: { type: 'string', arg: 'N', help: 'step budget' },
+  threshold: { type: 'string', arg: 'X', help: 'commit slots at least this confident' },
+  'tokens-per-step': { type: 'string', arg: 'K', help: 'commit K slots a step instead' },
+  'left-to-right': { type: 'boolean', default: false, help: 'commit in text order' },
+  'block-length': { type: 'string', arg: 'B', help: 'variable-length window' },
+  temperature: { type: 'string', arg: 'T', help: 'sampling temperature' },
+  'top-p': { type: 'string', arg: 'P', help: 'nucleus sampling' },
+  seed: { type: 'string', arg: 'N', help: 'random seed' },
+  remask: { type: 'string', arg: 'F', help: 'self-correction share' },
+  'prefix-tokens': { type: 'string', arg: 'N', help: 'context before the span' },
+  'suffix-tokens': { type: 'string', arg: 'N', help: 'context after the span' },
+  progress: { type: 'boolean', default: false, help: 'print every step' },
+  host: { type: 'string', arg: 'H', help: 'serve: address (default 127.0.0.1)' },
+  port: { type: 'string', arg: 'P', help: `serve: port (default ${DEFAULT_PORT}, 0 = any free one)` },
+  token: { type: 'string', arg: 'T', help: 'serve: bearer token clients must send (or DIFFUSE_API_KEY)' },
+  help: { type: 'boolean', short: 'h', default: false, help: 'this text' },
+} as const;
+
+const USAGE = [
+  'usage:',
+  ...COMMANDS.map((c) => `  diffuse ${c}`),
+  'options:',
+  ...Object.entries(OPTIONS).map(([name, o]) => `  --${name}${'arg' in o ? ` ${o.arg}` : ''}`.padEnd(44) + o.help),
+  'keys: INCEPTION_API_KEY (mercury), DIFFUSE_API_KEY (openai, diffuse)',
+].join('\n');
 
 /** A command line that cannot be run: reported in one line, followed by the usage when `withUsage`. */
 class UsageError extends Error {
@@ -40,19 +78,12 @@ function num(v: string | undefined, name: string): number | undefined {
   return n;
 }
 
-const OPTIONS = {
-  model: { type: 'string' }, steps: { type: 'string' }, threshold: { type: 'string' },
-  'tokens-per-step': { type: 'string' }, 'block-length': { type: 'string' }, temperature: { type: 'string' }, 'top-p': { type: 'string' },
-  seed: { type: 'string' }, remask: { type: 'string' }, threads: { type: 'string' },
-  'prefix-tokens': { type: 'string' }, 'suffix-tokens': { type: 'string' },
-  lines: { type: 'string' }, strength: { type: 'string' }, at: { type: 'string' }, 'max-tokens': { type: 'string' },
-  'left-to-right': { type: 'boolean', default: false },
-  progress: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false },
-} as const;
-
 function parse(argv: string[]) {
+  const options = Object.fromEntries(Object.entries(OPTIONS).map(([k, o]) => [k, {
+    type: o.type, ...('short' in o ? { short: o.short } : {}), ...('default' in o ? { default: o.default } : {}),
+  }])) as { [K in keyof typeof OPTIONS]: { type: (typeof OPTIONS)[K]['type'] } };
   try {
-    return parseArgs({ args: argv, allowPositionals: true, options: OPTIONS });
+    return parseArgs({ args: argv, allowPositionals: true, options });
   } catch (e) {
     // node:util's errors for an unknown option or a missing value: the first sentence is the cause
     const code = (e as NodeJS.ErrnoException).code ?? '';
@@ -60,6 +91,35 @@ function parse(argv: string[]) {
     const first = (e as Error).message.split('. ')[0].replace(/^Option '(-[\w-]+)[^']*' argument missing$/, 'option $1 needs a value');
     throw new UsageError(first[0].toLowerCase() + first.slice(1), true);
   }
+}
+
+type Values = ReturnType<typeof parse>['values'];
+
+/** The backend the flags ask for; a remote one needs its URL and model, and its key from the environment. */
+function backendSource(v: Values, command: string): BackendSource {
+  const kind = (v.backend ?? 'local') as BackendKind;
+  if (!BACKENDS.includes(kind)) throw new UsageError(`--backend must be one of ${BACKENDS.join(', ')}, got "${v.backend}"`);
+  if (kind === 'local') {
+    if (v['base-url'] || v['remote-model']) throw new UsageError('--base-url and --remote-model need a remote --backend (mercury, openai or diffuse)');
+    return {
+      kind, modelDir: path.resolve(v.model ?? DEFAULT_MODEL_DIR), threads: num(v.threads, 'threads') ?? 1, executionProvider: v.ep,
+    };
+  }
+  if (v.model) throw new UsageError(`--model is a local model folder; the ${kind} backend's model is --remote-model`);
+  const variable = apiKeyVariable(kind)!;
+  const apiKey = process.env[variable] || undefined;
+  if (kind === 'diffuse') {
+    if (!v['base-url']) throw new UsageError('--backend diffuse needs --base-url (the URL `diffuse serve` printed)');
+    return { kind, baseUrl: v['base-url'], apiKey };
+  }
+  const defaults = remoteDefaults(kind);
+  const baseUrl = v['base-url'] ?? defaults.baseUrl;
+  if (!baseUrl) throw new UsageError(`--backend ${kind} needs --base-url`);
+  const fimModel = v['remote-model'] ?? defaults.fimModel;
+  const chatModel = v['remote-model'] ?? defaults.chatModel;
+  if (!fimModel) throw new UsageError(`--backend ${kind} needs --remote-model (the server's model for ${command})`);
+  if (kind === 'mercury' && !apiKey) throw new UsageError(`--backend mercury needs an API key in ${variable}`);
+  return { kind, baseUrl, fimModel, chatModel, apiKey };
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -70,6 +130,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (!command) throw new UsageError('no command given', true);
+  if (!['refine', 'fill', 'complete', 'serve'].includes(command)) throw new UsageError(`unknown command "${command}"`, true);
   const sampler: SamplerSettings = {
     steps: num(values.steps, 'steps'), threshold: num(values.threshold, 'threshold'),
     tokensPerStep: num(values['tokens-per-step'], 'tokens-per-step'), blockLength: num(values['block-length'], 'block-length'),
@@ -80,52 +141,85 @@ async function main(argv: string[]): Promise<number> {
   const context: ContextSettings = {
     prefixTokens: num(values['prefix-tokens'], 'prefix-tokens'), suffixTokens: num(values['suffix-tokens'], 'suffix-tokens'),
   };
-  const client = new DenoiserClient({
+  const source = backendSource(values, command);
+  if (command === 'serve' && source.kind !== 'local') throw new UsageError('diffuse serve serves the local engine: leave out --backend');
+  const denoiser = createDenoiser(source, {
     workerPath: path.join(__dirname, 'worker.js'),
-    modelDir: path.resolve(values.model ?? DEFAULT_MODEL_DIR),
-    threads: num(values.threads, 'threads') ?? 1,
     log: process.env.DIFFUSE_DEBUG ? (l) => process.stderr.write(l + '\n') : undefined,
     restartDelayMs: 200,
   });
   try {
     switch (command) {
       case 'refine':
-      case 'fill': {
-        if (!file) throw new UsageError(`diffuse ${command} needs a FILE`);
-        const text = readSource(file);
-        const onProgress = values.progress ? printProgress : undefined;
-        let result: DenoiseResult;
-        if (command === 'refine') {
-          if (!values.lines) throw new UsageError('diffuse refine needs --lines A-B');
-          const m = /^(\d+)(?:-(\d+))?$/.exec(values.lines);
-          if (!m) throw new UsageError(`--lines must look like 10-20, got "${values.lines}"`);
-          const { start, end } = lineRangeOffsets(text, Number(m[1]), Number(m[2] ?? m[1]));
-          await client.start();
-          result = await client.refine({ text, start, end, strength: num(values.strength, 'strength'), sampler, context }, { onProgress });
-        } else {
-          if (!values.at) throw new UsageError('diffuse fill needs --at LINE:COL');
-          const m = /^(\d+):(\d+)$/.exec(values.at);
-          if (!m) throw new UsageError(`--at must look like 12:5, got "${values.at}"`);
-          const at = positionOffset(text, Number(m[1]), Number(m[2]));
-          await client.start();
-          result = await client.fill({ text, cursors: [at], maxTokens: num(values['max-tokens'], 'max-tokens'), sampler, context }, { onProgress });
-        }
-        const updated = applyEdits(text, result.edits);
-        // Refine below strength 1 corrects: correct code comes back as it was.
-        if (updated === text) process.stderr.write('no change the model is sure of\n');
-        else process.stdout.write(createTwoFilesPatch(file, file + ' (diffuse)', text, updated, '', '', { context: 3 }));
-        process.stderr.write(`${result.steps} model calls, ${result.ms} ms, ${result.canvasTokens}-token canvas\n`);
-        return 0;
-      }
+      case 'fill':
+        return await editFile(denoiser, command, file, values, sampler, context);
       case 'complete':
-        await client.start();
-        return await completeLines(client, sampler, context);
-      default:
-        throw new UsageError(`unknown command "${command}"`, true);
+        await denoiser.start();
+        return await completeLines(denoiser, sampler, context);
+      case 'serve':
+        return await serveUntilStopped(denoiser, values);
     }
   } finally {
-    client.dispose();
+    denoiser.dispose();
   }
+  return 0;
+}
+
+async function editFile(
+  denoiser: Denoiser, command: 'refine' | 'fill', file: string | undefined, values: Values, sampler: SamplerSettings, context: ContextSettings,
+): Promise<number> {
+  if (!file) throw new UsageError(`diffuse ${command} needs a FILE`);
+  const text = readSource(file);
+  const onProgress = values.progress ? printProgress : undefined;
+  let result: DenoiseResult;
+  if (command === 'refine') {
+    if (!values.lines) throw new UsageError('diffuse refine needs --lines A-B');
+    const m = /^(\d+)(?:-(\d+))?$/.exec(values.lines);
+    if (!m) throw new UsageError(`--lines must look like 10-20, got "${values.lines}"`);
+    const { start, end } = lineRangeOffsets(text, Number(m[1]), Number(m[2] ?? m[1]));
+    if (values.instruction !== undefined && !denoiser.capabilities.instruction) {
+      throw new UsageError(`the ${denoiser.kind} backend cannot follow an instruction: use --backend mercury or openai, or leave out --instruction`);
+    }
+    await denoiser.start();
+    result = await denoiser.refine({
+      text, start, end, strength: num(values.strength, 'strength'), instruction: values.instruction,
+      file: { path: path.basename(file), language: languageOf(file) }, sampler, context,
+    }, { onProgress });
+  } else {
+    if (!values.at) throw new UsageError('diffuse fill needs --at LINE:COL');
+    const m = /^(\d+):(\d+)$/.exec(values.at);
+    if (!m) throw new UsageError(`--at must look like 12:5, got "${values.at}"`);
+    const at = positionOffset(text, Number(m[1]), Number(m[2]));
+    await denoiser.start();
+    result = await denoiser.fill({ text, cursors: [at], maxTokens: num(values['max-tokens'], 'max-tokens'), sampler, context }, { onProgress });
+  }
+  const updated = applyEdits(text, result.edits);
+  // Refine below strength 1 corrects: correct code comes back as it was.
+  if (updated === text) process.stderr.write('no change the model is sure of\n');
+  else process.stdout.write(createTwoFilesPatch(file, file + ' (diffuse)', text, updated, '', '', { context: 3 }));
+  process.stderr.write(denoiser.kind === 'local' || denoiser.kind === 'diffuse'
+    ? `${result.steps} model calls, ${result.ms} ms, ${result.canvasTokens}-token canvas\n`
+    : `${denoiser.kind}: ${result.steps} frame${result.steps === 1 ? '' : 's'}, ${result.ms} ms\n`);
+  return 0;
+}
+
+async function serveUntilStopped(denoiser: Denoiser, values: Values): Promise<number> {
+  const port = num(values.port, 'port') ?? DEFAULT_PORT;
+  const running = await serve({
+    denoiser, host: values.host ?? '127.0.0.1', port, token: values.token ?? process.env.DIFFUSE_API_KEY ?? undefined,
+    log: (l) => process.stderr.write(l + '\n'),
+  }).catch((e: unknown) => {
+    if (e instanceof DenoiserError && e.code === 'input') throw new UsageError(e.message);
+    if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new UsageError(`port ${port} is in use: give another with --port`);
+    throw e;
+  });
+  process.stdout.write(`diffuse serve: listening on ${running.url}\n`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await running.close();
+  return 0;
 }
 
 function readSource(file: string): string {
@@ -142,6 +236,16 @@ function readSource(file: string): string {
   }
 }
 
+/** A language name for a remote model's prompt, from the file's extension. */
+function languageOf(file: string): string {
+  const ext = path.extname(file).slice(1).toLowerCase();
+  const names: Record<string, string> = {
+    ts: 'typescript', tsx: 'typescriptreact', js: 'javascript', jsx: 'javascriptreact', mjs: 'javascript', py: 'python',
+    rs: 'rust', go: 'go', c: 'c', h: 'c', cc: 'cpp', cpp: 'cpp', hpp: 'cpp', java: 'java', sh: 'shellscript', md: 'markdown',
+  };
+  return names[ext] ?? (ext || 'plaintext');
+}
+
 function applyEdits(text: string, edits: { start: number; end: number; text: string }[]): string {
   let out = text;
   for (const e of [...edits].sort((a, b) => b.start - a.start)) out = out.slice(0, e.start) + e.text + out.slice(e.end);
@@ -150,11 +254,12 @@ function applyEdits(text: string, edits: { start: number; end: number; text: str
 
 function printProgress(p: ProgressParams): void {
   const body = p.spans.map((s) => s.text).join('\n──── next span ────\n');
-  process.stderr.write(`\n── step ${p.step}/${p.maxSteps} (${p.spans.reduce((n, s) => n + s.masked, 0)} masked) ──\n${body}\n`);
+  const masked = p.spans.reduce((n, s) => n + s.masked, 0);
+  process.stderr.write(`\n── ${stepLabel(p.step, p.maxSteps)}${masked ? ` (${masked} masked)` : ''} ──\n${body}\n`);
 }
 
 /** `diffuse complete`: one JSON request per stdin line, one JSON answer per line, in order. */
-async function completeLines(client: DenoiserClient, sampler: SamplerSettings, context: ContextSettings): Promise<number> {
+async function completeLines(denoiser: Denoiser, sampler: SamplerSettings, context: ContextSettings): Promise<number> {
   const rl = readline.createInterface({ input: process.stdin, crlfDelay: Infinity });
   for await (const line of rl) {
     if (!line.trim()) continue;
@@ -164,13 +269,13 @@ async function completeLines(client: DenoiserClient, sampler: SamplerSettings, c
       id = req.id ?? null;
       if (typeof req.prefix !== 'string' || typeof (req.suffix ?? '') !== 'string') throw new UsageError('"prefix" and "suffix" must be strings');
       if (req.maxTokens !== undefined && typeof req.maxTokens !== 'number') throw new UsageError('"maxTokens" must be a number');
-      const r = await client.complete({ prefix: req.prefix, suffix: (req.suffix as string | undefined) ?? '', maxTokens: req.maxTokens as number | undefined, sampler, context });
-      const confidence = Math.round(r.edits[0].confidence * 1000) / 1000;
+      const r = await denoiser.complete({ prefix: req.prefix, suffix: (req.suffix as string | undefined) ?? '', maxTokens: req.maxTokens as number | undefined, sampler, context });
+      const confidence = denoiser.capabilities.confidence ? Math.round(r.edits[0].confidence * 1000) / 1000 : null;
       process.stdout.write(JSON.stringify({ id, completion: r.edits[0].text, confidence, steps: r.steps, ms: r.ms }) + '\n');
     } catch (e) {
       const message = e instanceof SyntaxError ? `invalid JSON: ${e.message}` : e instanceof Error ? e.message : String(e);
       process.stdout.write(JSON.stringify({ id, error: message }) + '\n');
-      if (e instanceof DenoiserError && e.code === 'model') return 1;
+      if (e instanceof DenoiserError && (e.code === 'model' || e.code === 'auth' || e.code === 'quota')) return 1;
     }
   }
   return 0;

@@ -1,6 +1,7 @@
 // Diffuse's VS Code side: thin wiring of the features in src/editor onto one denoiser service
 // and one session store. Everything created here is disposed with the extension.
 import * as vscode from 'vscode';
+import { registerApiKeys } from './editor/apiKeys';
 import { registerCommands } from './editor/commands';
 import { DenoiserService } from './editor/denoiserService';
 import { registerFillAtCursor } from './editor/fillAtCursor';
@@ -22,10 +23,10 @@ export interface DiffuseApi {
 
 export function activate(context: vscode.ExtensionContext): DiffuseApi {
   const log = vscode.window.createOutputChannel('Diffuse', { log: true });
-  const service = new DenoiserService(context.extensionPath, log);
+  const service = new DenoiserService(context.extensionPath, log, context.secrets);
   const sessions = new SessionStore();
   const ghostText = new GhostTextProvider(service);
-  const statusBar = registerStatusBar(service);
+  const statusBar = registerStatusBar(service, ghostText);
   context.subscriptions.push(
     log,
     service,
@@ -38,6 +39,7 @@ export function activate(context: vscode.ExtensionContext): DiffuseApi {
     registerFillAtCursor(service, sessions),
     registerGhostText(service, ghostText),
     registerCommands(service, sessions),
+    registerApiKeys(context.secrets, () => service.backend),
   );
   service.start();
   return { service, sessions, ghostText, statusBar: statusBar.item };

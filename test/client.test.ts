@@ -6,7 +6,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DenoiserError, type DenoiserClient, type DenoiserState } from '../src/denoiser/client';
+import type { DenoiserClient } from '../src/denoiser/client';
+import { DenoiserError, type DenoiserState } from '../src/denoiser/denoiser';
 import { MODEL_DIR, client, modelCopy } from './helpers';
 
 const SHIPPED_VOCAB = JSON.parse(fs.readFileSync(path.join(MODEL_DIR, 'denoiser.json'), 'utf8')).vocab_size;

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { MASK_GLYPH } from '../src/core/spanText';
-import { DenoiserError } from '../src/denoiser/client';
+import { DenoiserError } from '../src/denoiser/denoiser';
 import type { ProgressParams } from '../src/denoiser/protocol';
 import { HfTokenCodec } from '../src/denoiser/tokenCodec';
 import { MODEL_DIR, client, loadError, modelCopy } from './helpers';

@@ -5,7 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { SHIPPED_MODEL } from '../src/core/defaults';
 import assert from 'node:assert/strict';
-import { DenoiserClient, DenoiserError, type DenoiserClientOptions } from '../src/denoiser/client';
+import { DenoiserClient, type DenoiserClientOptions } from '../src/denoiser/client';
+import { DenoiserError } from '../src/denoiser/denoiser';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 export const MODEL_DIR = path.join(ROOT, 'models', SHIPPED_MODEL);
@@ -53,9 +54,9 @@ export interface CliRun {
   stderr: string;
 }
 
-export function runCli(args: string[], stdin = ''): Promise<CliRun> {
+export function runCli(args: string[], stdin = '', env: Record<string, string> = {}): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT });
+    const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env: { ...process.env, ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));

@@ -62,6 +62,19 @@ export const SETTING_DEFAULTS = {
   'ghostText.minConfidence': 0.75,
   /** More candidates did not improve the first suggestion (engine.ts CANDIDATE_TEMPERATURE). */
   'ghostText.candidates': 1,
+  /** onnxruntime's execution provider for the local model. */
+  executionProvider: 'cpu',
+  /** Who answers: the local model; nothing leaves the machine unless the user picks another. */
+  backend: 'local',
+  /** Empty: the backend's own (Mercury: https://api.inceptionlabs.ai/v1). */
+  'remote.baseUrl': '',
+  /** Empty: the backend's own (Mercury: mercury-edit for FIM, mercury-2 for chat). */
+  'remote.fimModel': '',
+  'remote.chatModel': '',
+  /** Characters of code on each side of the span sent to a remote model (about 3,000 tokens each). */
+  'remote.contextChars': 12000,
+  /** Deadline of a remote Refine or Fill (ghost text answers within its time budget). */
+  'remote.timeoutMs': 60000,
 } as const;
 
 export type SettingName = keyof typeof SETTING_DEFAULTS;

@@ -23,3 +23,10 @@ function lineStarts(text: string): number[] {
   for (let i = 0; i < text.length; i++) if (text[i] === '\n') starts.push(i + 1);
   return starts;
 }
+
+/** The 1-based column VS Code shows for `character` of `line`: a tab advances to the next multiple of `tabSize`. */
+export function visualColumn(line: string, character: number, tabSize: number): number {
+  let col = 0;
+  for (let i = 0; i < character && i < line.length; i++) col = line[i] === '\t' ? col + tabSize - (col % tabSize) : col + 1;
+  return col + 1;
+}

@@ -10,22 +10,21 @@ import {
 } from 'vscode-jsonrpc/node';
 import { IPCMessageReader, IPCMessageWriter } from 'vscode-jsonrpc/node';
 import {
+  DenoiserError, type BackendInfo, type Capabilities, type CompleteInput, type Denoiser, type DenoiserState,
+  type FillInput, type RefineInput, type RequestOptions,
+} from './denoiser';
+import {
   CompleteRequest, ErrorCodes, FillRequest, LoadRequest, ProgressNotification, RefineRequest,
-  type CompleteParams, type DenoiseResult, type FillParams, type ModelInfo, type ProgressParams, type RefineParams,
+  type DenoiseResult, type ModelInfo, type ProgressParams,
 } from './protocol';
-
-export type DenoiserState =
-  | { kind: 'starting' }
-  | { kind: 'ready'; info: ModelInfo }
-  | { kind: 'error'; message: string }
-  | { kind: 'restarting'; message: string; inMs: number }
-  | { kind: 'stopped' };
 
 export interface DenoiserClientOptions {
   /** The bundled worker script (dist/worker.js). */
   workerPath: string;
   modelDir: string;
   threads: number;
+  /** onnxruntime execution provider ('cpu' when unset). */
+  executionProvider?: string;
   onState?: (s: DenoiserState) => void;
   /** Worker stderr lines and lifecycle events. */
   log?: (line: string) => void;
@@ -51,23 +50,19 @@ export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 /** Loading the shipped model takes under a second; two minutes allow a large model on a slow disk. */
 export const DEFAULT_LOAD_TIMEOUT_MS = 120_000;
 
-export interface RequestOptions {
-  signal?: AbortSignal;
-  onProgress?: (p: ProgressParams) => void;
-}
-
-/** A request failed for a reason the user should see (bad model, bad input, crash). */
-export class DenoiserError extends Error {
-  constructor(message: string, readonly code: 'model' | 'input' | 'crash' | 'timeout' | 'cancelled' | 'internal') {
-    super(message);
-  }
-}
+/** The local engine does everything but follow an instruction (it is not a chat model). */
+export const LOCAL_CAPABILITIES: Capabilities = {
+  instruction: false, corrector: true, frames: true, jointSpans: true, confidence: true, candidates: true,
+};
 
 let nextRequestId = 1;
 
 const cancelled = (): DenoiserError => new DenoiserError('request cancelled', 'cancelled');
 
-export class DenoiserClient {
+/** The `local` backend: the worker process and its model folder. */
+export class DenoiserClient implements Denoiser {
+  readonly kind = 'local';
+  readonly capabilities = LOCAL_CAPABILITIES;
   private child: ChildProcess | undefined;
   private connection: MessageConnection | undefined;
   private ready: Promise<ModelInfo> | undefined;
@@ -90,25 +85,26 @@ export class DenoiserClient {
   constructor(private readonly opts: DenoiserClientOptions) {}
 
   /** Starts the worker and loads the model (once; later calls return the same promise). */
-  start(): Promise<ModelInfo> {
+  start(): Promise<BackendInfo> {
     if (!this.ready) this.ready = this.spawn();
-    return this.ready;
+    return this.ready.then(backendInfo);
   }
 
-  refine(p: Omit<RefineParams, 'requestId'>, o: RequestOptions = {}): Promise<DenoiseResult> {
+  refine(p: RefineInput, o: RequestOptions = {}): Promise<DenoiseResult> {
+    if (p.instruction) return Promise.reject(new DenoiserError('the local model cannot follow an instruction: choose the mercury or openai backend, or Refine without one', 'unsupported'));
     return this.request(RefineRequest, p, o);
   }
 
-  fill(p: Omit<FillParams, 'requestId'>, o: RequestOptions = {}): Promise<DenoiseResult> {
+  fill(p: FillInput, o: RequestOptions = {}): Promise<DenoiseResult> {
     return this.request(FillRequest, p, o);
   }
 
-  complete(p: Omit<CompleteParams, 'requestId'>, o: RequestOptions = {}): Promise<DenoiseResult> {
+  complete(p: CompleteInput, o: RequestOptions = {}): Promise<DenoiseResult> {
     return this.request(CompleteRequest, p, o);
   }
 
   /** Stops the worker and starts a new one (for example with another model folder). */
-  async restart(change: Partial<Pick<DenoiserClientOptions, 'modelDir' | 'threads'>> = {}): Promise<ModelInfo> {
+  async restart(change: Partial<Pick<DenoiserClientOptions, 'modelDir' | 'threads'>> = {}): Promise<BackendInfo> {
     Object.assign(this.opts, change);
     this.replacements++;
     this.kill('restarted by request');
@@ -187,7 +183,8 @@ export class DenoiserClient {
   private async connected(): Promise<MessageConnection> {
     for (;;) {
       if (this.disposed) throw new DenoiserError('the denoiser was shut down', 'cancelled');
-      const ready = this.start();
+      if (!this.ready) this.ready = this.spawn();
+      const ready = this.ready;
       const replacements = this.replacements;
       try {
         await ready;
@@ -254,13 +251,15 @@ export class DenoiserClient {
     });
     try {
       const info = await Promise.race([
-        connection.sendRequest(LoadRequest, { modelDir: this.opts.modelDir, threads: this.opts.threads }),
+        connection.sendRequest(LoadRequest, {
+          modelDir: this.opts.modelDir, threads: this.opts.threads, executionProvider: this.opts.executionProvider,
+        }),
         exited,
         tooLong,
       ]).finally(() => clearTimeout(loadTimer));
       this.loading = undefined;
       this.opts.log?.(`loaded ${info.name} from ${info.modelDir} in ${info.loadMs} ms (${info.threads} thread${info.threads > 1 ? 's' : ''})`);
-      this.setState({ kind: 'ready', info });
+      this.setState({ kind: 'ready', info: backendInfo(info) });
       // A worker that stays up for a minute has recovered: forget earlier crashes.
       this.stableTimer = setTimeout(() => (this.crashes = 0), 60_000);
       this.stableTimer.unref();
@@ -322,6 +321,11 @@ export class DenoiserClient {
     this.state = s;
     this.opts.onState?.(s);
   }
+}
+
+function backendInfo(m: ModelInfo): BackendInfo {
+  return { backend: 'local', name: m.name, where: m.modelDir, contextLength: m.contextLength, vocabSize: m.vocabSize, loadMs: m.loadMs, threads: m.threads,
+    executionProvider: m.executionProvider, ...(m.providerNote ? { note: m.providerNote } : {}) };
 }
 
 function toDenoiserError(e: unknown): DenoiserError {

@@ -51,6 +51,13 @@ export interface RefineParams extends RequestBase {
   end: number;
   /** Fraction of the span's tokens re-masked, 0.1–1 (1 = rewrite it all). */
   strength?: number;
+  /**
+   * What the user wants done ("Refactor this to improve efficiency"): only backends whose
+   * capabilities include `instruction` serve it (a chat model); the local engine refuses it.
+   */
+  instruction?: string;
+  /** The file the text comes from, for a remote model's prompt (the local engine ignores it). */
+  file?: { path: string; language: string };
 }
 
 /** Insert new text at each cursor offset of `text`; all cursors are denoised jointly. */
@@ -81,7 +88,8 @@ export interface SpanEdit {
   /**
    * How likely the model finds this text, 0–1 (see core/confidence.ts for the measure). Ghost
    * text is shown only above `diffuse.ghostText.minConfidence`. A refine edit whose text equals
-   * the original range means the model proposes no change it is sure of.
+   * the original range means the model proposes no change it is sure of. A backend without a
+   * measure (a remote FIM model; `Capabilities.confidence` false) answers 1 and is not gated.
    */
   confidence: number;
 }
@@ -93,6 +101,7 @@ export interface DenoiseResult {
   /** Wall time inside the worker. */
   ms: number;
   stoppedBy: 'done' | 'deadline';
+  /** Tokens the local model saw (0 from a remote backend, which does not say). */
   canvasTokens: number;
   /**
    * `complete` with `candidates` > 1: every distinct candidate for the one span, best first
@@ -113,6 +122,8 @@ export interface LoadParams {
   modelDir: string;
   /** onnxruntime intra-op threads. */
   threads?: number;
+  /** onnxruntime execution provider ('cpu' default); one that cannot load falls back to the CPU. */
+  executionProvider?: string;
 }
 
 export interface ModelInfo {
@@ -122,6 +133,10 @@ export interface ModelInfo {
   contextLength: number;
   loadMs: number;
   threads: number;
+  /** The execution provider the model runs on (after a fallback: 'cpu'). */
+  executionProvider?: string;
+  /** One line when the asked provider could not load and the model fell back to the CPU. */
+  providerNote?: string;
 }
 
 export const LoadRequest = new RequestType<LoadParams, ModelInfo, void>('diffuse/load');

@@ -53,10 +53,14 @@ export function registerCommands(service: DenoiserService, store: SessionStore):
         ] : []),
         { label: '$(wand) Refine Selection', run: 'diffuse.refineSelection' },
         { label: '$(wand) Refine Selection with Strength…', run: 'diffuse.refineSelectionWithStrength' },
+        ...(service.capabilities?.instruction ? [{ label: '$(comment) Refine Selection with Instruction…', run: 'diffuse.refineSelectionWithInstruction' }] : []),
         { label: '$(insert) Fill at Cursor', run: 'diffuse.fillAtCursor' },
         { label: `$(eye${ghostOn ? '-closed' : ''}) Turn Ghost Text ${ghostOn ? 'Off' : 'On'}`, run: 'diffuse.toggleGhostText' },
         { label: '$(folder-opened) Choose Model Folder…', run: 'diffuse.chooseModelFolder',
-          detail: s.kind === 'ready' ? `now: ${s.info.modelDir}` : s.kind === 'error' ? s.message : undefined },
+          detail: s.kind === 'ready' && s.info.backend === 'local' ? `now: ${s.info.where}` : s.kind === 'error' ? s.message : undefined },
+        { label: '$(server) Choose Backend…', run: 'workbench.action.openSettings', args: ['diffuse.backend'],
+          detail: `now: ${service.backend}${service.backend === 'local' ? ' (nothing leaves this machine)' : ''}` },
+        { label: '$(key) Set API Key…', run: 'diffuse.setApiKey' },
         { label: '$(debug-restart) Restart Denoiser', run: 'diffuse.restartDenoiser' },
         { label: '$(output) Show Log', run: 'diffuse.showLog' },
         { label: '$(settings-gear) Settings', run: 'workbench.action.openSettings', args: ['@ext:diffuse.diffuse'] },
@@ -70,7 +74,8 @@ export function registerCommands(service: DenoiserService, store: SessionStore):
 function statusLine(service: DenoiserService): string {
   const s = service.state;
   const latency = service.lastLatencyMs !== undefined ? `, last request ${service.lastLatencyMs} ms` : '';
-  if (s.kind === 'ready') return `${s.info.name} ready (${s.info.threads} thread${s.info.threads === 1 ? '' : 's'}${latency})`;
-  if (s.kind === 'error') return `model failed to load: ${s.message}`;
+  if (s.kind === 'ready' && s.info.backend === 'local') return `${s.info.name} ready (${s.info.threads} thread${s.info.threads === 1 ? '' : 's'}${latency})`;
+  if (s.kind === 'ready') return `${s.info.backend}: ${s.info.name} at ${s.info.where}${latency}`;
+  if (s.kind === 'error') return `${service.backend === 'local' ? 'model failed to load' : `${service.backend} cannot answer`}: ${s.message}`;
   return s.kind;
 }

@@ -1,11 +1,20 @@
-// The extension's one denoiser: starts the worker with the configured model, restarts it when
-// the model folder or thread count changes, times and logs every request, and turns a model
-// that fails to load into exactly one actionable notification (the status bar keeps showing the
-// error; requests fail quietly until the folder is fixed). Features talk to the model only here.
+// The extension's one denoiser: builds the backend the settings choose (the local worker by
+// default; Mercury, an OpenAI-compatible server or a `diffuse serve` when the user picks one,
+// with its key from SecretStorage), rebuilds it when those settings or the key change, times and
+// logs every request, and turns a backend that cannot serve into exactly one actionable
+// notification (the status bar keeps showing the error). Features talk to a model only here, and
+// know no backend: they ask for refine / fill / complete and check `capabilities`.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { DenoiserClient, DenoiserError, type DenoiserState } from '../denoiser/client';
+import { windowAround, type TextWindow } from '../core/textWindow';
+import { createDenoiser } from '../denoiser/backends';
+import {
+  DenoiserError, type BackendKind, type BackendSource, type Capabilities, type CompleteInput, type Denoiser,
+  type DenoiserState, type FillInput, type RefineInput,
+} from '../denoiser/denoiser';
 import type { DenoiseResult, ProgressParams } from '../denoiser/protocol';
+import { apiKeySecret } from './apiKeys';
+import { requestWindow } from './requestWindow';
 import { affectsDenoiser, readSettings, type DiffuseSettings } from './settings';
 
 export type RequestKind = 'refine' | 'fill' | 'complete';
@@ -24,27 +33,38 @@ export interface ServiceRequestOptions {
   describe: string;
 }
 
+/** Before the first backend is built. */
+const STARTING: DenoiserState = { kind: 'starting' };
+
 export class DenoiserService implements vscode.Disposable {
-  private client: DenoiserClient;
+  private denoiser: Denoiser | undefined;
+  /** The backend being built (reading the key is asynchronous); requests wait for it. */
+  private building: Promise<Denoiser>;
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChange = this.changed.event;
   private readonly activities = new Set<Activity>();
   private notifiedError: string | undefined;
-  /** Settings that need a new worker changed while a Refine or Fill ran (see restartForSettings). */
+  /** Settings that need a new backend changed while a Refine or Fill ran (see restartForSettings). */
   private restartPending = false;
   private readonly restarting = new vscode.EventEmitter<void>();
-  /** Fires when the worker is about to be replaced (new model or settings): cached answers are stale. */
+  /** Fires when the backend is about to be replaced (new model or settings): cached answers are stale. */
   readonly onWillRestart = this.restarting.event;
   private readonly disposables: vscode.Disposable[] = [];
+  /** Tests wrap the backend to record or script its answers (see test/vscode/helpers.ts). */
+  private wrap: ((d: Denoiser) => Denoiser) | undefined;
   lastLatencyMs: number | undefined;
-  /** Messages of notifications shown: model errors and `inform` (read by the integration tests). */
+  /**
+   * Messages of notifications shown: backend errors and `inform`. The integration tests read
+   * them, because VS Code offers no way to read the notifications it shows.
+   */
   readonly notices: string[] = [];
-  /** Requests sent, per kind (the status menu and the integration tests read them). */
+  /** Requests sent, per kind (the status menu shows them; the integration tests count joint fills). */
   readonly counts: Record<RequestKind, number> = { refine: 0, fill: 0, complete: 0 };
 
   constructor(
     private readonly extensionPath: string,
     readonly log: vscode.LogOutputChannel,
+    private readonly secrets: vscode.SecretStorage,
   ) {
     // DIFFUSE_LOG_CONSOLE=1 mirrors the log to the extension host's console (integration-test logs)
     if (process.env.DIFFUSE_LOG_CONSOLE) {
@@ -56,17 +76,22 @@ export class DenoiserService implements vscode.Disposable {
         };
       }
     }
-    this.client = this.createClient(this.settings());
-    this.disposables.push(vscode.workspace.onDidChangeConfiguration((e) => {
-      if (affectsDenoiser(e)) this.restartForSettings();
-    }));
+    this.building = this.build();
+    this.disposables.push(
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (affectsDenoiser(e)) this.restartForSettings();
+      }),
+      secrets.onDidChange((e) => {
+        if (e.key === apiKeySecret(this.settings().backend.kind)) this.restartForSettings();
+      }),
+    );
   }
 
   /**
-   * A new model folder or thread count needs a new worker. A Refine or Fill the user is watching
-   * would die with the old one and its proposal be lost, so the restart waits until they end (the
-   * proposal was asked for under the old settings; the user can still Escape it); ghost-text
-   * requests are cheap to ask again and do not hold it up.
+   * A new model folder, thread count, backend or key needs a new backend. A Refine or Fill the
+   * user is watching would die with the old one and its proposal be lost, so the restart waits
+   * until they end (the proposal was asked for under the old settings; the user can still Escape
+   * it); ghost-text requests are cheap to ask again and do not hold it up.
    */
   private restartForSettings(): void {
     const watched = [...this.activities].filter((a) => a.kind !== 'complete');
@@ -89,37 +114,82 @@ export class DenoiserService implements vscode.Disposable {
   }
 
   get state(): DenoiserState {
-    return this.client.state;
+    return this.denoiser?.state ?? STARTING;
   }
 
-  /** The request shown in the status bar: the latest one that reports steps. */
+  /** Which backend answers ('local' until one is built). */
+  get backend(): BackendKind {
+    return this.denoiser?.kind ?? this.settings().backend.kind;
+  }
+
+  get capabilities(): Capabilities | undefined {
+    return this.denoiser?.capabilities;
+  }
+
+  /**
+   * The request shown in the status bar: the latest Refine or Fill that reports steps. Ghost-text
+   * requests are left out: they come with every pause in typing, and the item would flicker.
+   */
   get activity(): Activity | undefined {
     let shown: Activity | undefined;
-    for (const a of this.activities) if (!shown || a.step !== undefined) shown = a;
+    for (const a of this.activities) if (a.kind !== 'complete' && (!shown || a.step !== undefined)) shown = a;
     return shown;
   }
 
   get workerPid(): number | undefined {
-    return this.client.pid;
+    return this.denoiser?.pid;
   }
 
   /** Loads the model now (activation); failures surface through the state and one notification. */
   start(): void {
-    this.client.start().catch(() => undefined);
+    void this.building.then((d) => d.start()).catch(() => undefined);
   }
 
   async restart(): Promise<void> {
-    const s = this.settings();
     this.restartPending = false;
     this.restarting.fire();
     this.notifiedError = undefined;
-    this.log.info(`restarting the denoiser with ${s.modelDir} (${s.threads} threads)`);
-    await this.client.restart({ modelDir: s.modelDir, threads: s.threads }).catch(() => undefined);
+    const old = this.denoiser;
+    this.denoiser = undefined;
+    old?.dispose();
+    this.building = this.build();
+    this.changed.fire();
+    await this.building.then((d) => d.start()).catch(() => undefined);
   }
 
-  async request(
+  /** Integration tests: wrap the backend (record its requests, or answer from a script); undo with the returned function. */
+  intercept(wrap: (d: Denoiser) => Denoiser): () => void {
+    this.wrap = wrap;
+    return () => {
+      this.wrap = undefined;
+    };
+  }
+
+  /**
+   * The part of a document a Refine or Fill of [start, end) sends: the local model's token budgets
+   * (plus a margin), a remote model's `diffuse.remote.contextChars` on each side.
+   */
+  window(text: string, start: number, end: number): TextWindow {
+    const s = this.settings();
+    return s.backend.kind === 'local' ? requestWindow(text, start, end, s.context)
+      : windowAround(text, start, end, s.backend.contextChars, s.backend.contextChars);
+  }
+
+  refine(p: RefineInput, o: ServiceRequestOptions): Promise<DenoiseResult> {
+    return this.request('refine', (d, ro) => d.refine(p, ro), o);
+  }
+
+  fill(p: FillInput, o: ServiceRequestOptions): Promise<DenoiseResult> {
+    return this.request('fill', (d, ro) => d.fill(p, ro), o);
+  }
+
+  complete(p: CompleteInput, o: ServiceRequestOptions): Promise<DenoiseResult> {
+    return this.request('complete', (d, ro) => d.complete(p, ro), o);
+  }
+
+  private async request(
     kind: RequestKind,
-    run: (client: DenoiserClient, o: { signal?: AbortSignal; onProgress?: (p: ProgressParams) => void }) => Promise<DenoiseResult>,
+    run: (d: Denoiser, o: { signal?: AbortSignal; onProgress?: (p: ProgressParams) => void }) => Promise<DenoiseResult>,
     o: ServiceRequestOptions,
   ): Promise<DenoiseResult> {
     const abort = new AbortController();
@@ -133,7 +203,9 @@ export class DenoiserService implements vscode.Disposable {
     this.changed.fire();
     const t0 = Date.now();
     try {
-      const result = await run(this.client, {
+      const built = await this.building;
+      const denoiser = this.wrap ? this.wrap(built) : built;
+      const result = await run(denoiser, {
         signal: abort.signal,
         onProgress: (p) => {
           activity.step = p.step;
@@ -143,8 +215,10 @@ export class DenoiserService implements vscode.Disposable {
         },
       });
       this.lastLatencyMs = Date.now() - t0;
-      this.log.info(`${kind} ${o.describe}: ${result.steps} steps, ${result.ms} ms in the worker, `
-        + `${this.lastLatencyMs} ms round trip, ${result.canvasTokens}-token canvas, stopped by ${result.stoppedBy}`);
+      const where = built.kind === 'local' || built.kind === 'diffuse'
+        ? `${result.ms} ms in the worker, ${this.lastLatencyMs} ms round trip, ${result.canvasTokens}-token canvas`
+        : `${this.lastLatencyMs} ms from ${built.kind}`;
+      this.log.info(`${kind} ${o.describe}: ${result.steps} steps, ${where}, stopped by ${result.stoppedBy}`);
       return result;
     } catch (e) {
       const err = e instanceof DenoiserError ? e : new DenoiserError(String(e), 'internal');
@@ -161,38 +235,63 @@ export class DenoiserService implements vscode.Disposable {
   }
 
   dispose(): void {
-    this.client.dispose();
+    this.denoiser?.dispose();
+    void this.building.then((d) => d.dispose(), () => undefined);
     this.changed.dispose();
     this.restarting.dispose();
     for (const d of this.disposables) d.dispose();
   }
 
-  private createClient(s: DiffuseSettings): DenoiserClient {
-    return new DenoiserClient({
+  private async build(): Promise<Denoiser> {
+    const s = this.settings();
+    const source = await this.source(s);
+    this.log.info(source.kind === 'local'
+      ? `denoiser: local model ${source.modelDir} (${source.threads} threads${source.executionProvider ? `, ${source.executionProvider}` : ''})`
+      : `denoiser: ${source.kind} at ${source.baseUrl}`);
+    const d = createDenoiser(source, {
       workerPath: path.join(this.extensionPath, 'dist', 'worker.js'),
-      modelDir: s.modelDir,
-      threads: s.threads,
       log: (line) => this.log.info(line),
       onState: (state) => this.onState(state),
+      remoteTimeoutMs: s.backend.timeoutMs,
     });
+    this.denoiser = d;
+    return d;
+  }
+
+  private async source(s: DiffuseSettings): Promise<BackendSource> {
+    const b = s.backend;
+    if (b.kind === 'local') return { kind: 'local', modelDir: s.modelDir, threads: s.threads, executionProvider: s.executionProvider };
+    const apiKey = (await this.secrets.get(apiKeySecret(b.kind))) || undefined;
+    if (b.kind === 'diffuse') return { kind: 'diffuse', baseUrl: b.baseUrl, apiKey };
+    return { kind: b.kind, baseUrl: b.baseUrl, fimModel: b.fimModel, chatModel: b.chatModel, apiKey };
   }
 
   private onState(state: DenoiserState): void {
     this.log.info(`denoiser: ${state.kind}${'message' in state ? ` (${state.message})` : ''}`);
-    if (state.kind === 'ready') this.notifiedError = undefined;
+    if (state.kind === 'ready') {
+      this.notifiedError = undefined;
+      // e.g. the CUDA provider could not load and the model runs on the CPU
+      if (state.info.note) {
+        this.notices.push(`Diffuse: ${state.info.note}`);
+        void vscode.window.showWarningMessage(`Diffuse: ${state.info.note}`);
+      }
+    }
     if (state.kind === 'error' && this.notifiedError !== state.message) {
       this.notifiedError = state.message;
-      void this.notifyModelError(state.message);
+      void this.notifyBackendError(state.message);
     }
     this.changed.fire();
   }
 
-  private async notifyModelError(message: string): Promise<void> {
-    const text = `Diffuse could not load its model: ${message}`;
+  private async notifyBackendError(message: string): Promise<void> {
+    const local = this.backend === 'local';
+    const text = local ? `Diffuse could not load its model: ${message}` : `Diffuse (${this.backend}) cannot answer: ${message}`;
     this.notices.push(text);
-    const choice = await vscode.window.showErrorMessage(text, 'Choose Model Folder…', 'Open Settings', 'Show Log');
+    const actions = local ? ['Choose Model Folder…', 'Open Settings', 'Show Log'] : ['Set API Key…', 'Open Settings', 'Show Log'];
+    const choice = await vscode.window.showErrorMessage(text, ...actions);
     if (choice === 'Choose Model Folder…') void vscode.commands.executeCommand('diffuse.chooseModelFolder');
-    else if (choice === 'Open Settings') void vscode.commands.executeCommand('workbench.action.openSettings', 'diffuse.modelPath');
+    else if (choice === 'Set API Key…') void vscode.commands.executeCommand('diffuse.setApiKey');
+    else if (choice === 'Open Settings') void vscode.commands.executeCommand('workbench.action.openSettings', local ? 'diffuse.modelPath' : 'diffuse.backend');
     else if (choice === 'Show Log') this.log.show(true);
   }
 }

@@ -5,7 +5,6 @@ import type { DenoiserService } from './denoiserService';
 import { RESULT_MESSAGE_MS } from './messageDurations';
 import type { SessionStore } from './proposalSession';
 import { reportCommandError } from './requestErrors';
-import { requestWindow } from './requestWindow';
 
 export function registerFillAtCursor(service: DenoiserService, store: SessionStore): vscode.Disposable {
   return vscode.commands.registerCommand('diffuse.fillAtCursor', async () => {
@@ -20,12 +19,12 @@ export async function fill(service: DenoiserService, store: SessionStore, editor
   const s = service.settings();
   const first = cursors[0];
   const last = cursors[cursors.length - 1];
-  const win = requestWindow(doc.getText(), first, last, s.context);
+  const win = service.window(doc.getText(), first, last);
   const session = store.start(doc, 'Fill', cursors.map((c) => ({ start: c, end: c })));
   try {
-    const result = await service.request('fill', (client, o) => client.fill({
+    const result = await service.fill({
       text: win.text, cursors: cursors.map((c) => c - win.offset), maxTokens: s.fillMaxTokens, sampler: s.sampler, context: s.context,
-    }, o), {
+    }, {
       signal: session.signal,
       onProgress: (p) => session.progress(p),
       describe: `${cursors.length} cursor${cursors.length > 1 ? 's' : ''}, ${s.fillMaxTokens} slots each`,

@@ -6,24 +6,46 @@ import * as vscode from 'vscode';
 import { CompletionCache } from '../core/completionCache';
 import { trimCompletion } from '../core/completionTrim';
 import { MAX_CHARS_PER_TOKEN } from '../core/textWindow';
+import { visualColumn } from '../core/textPosition';
+import { DenoiserError } from '../denoiser/denoiser';
 import type { DenoiserService } from './denoiserService';
 import { CONFIRM_MESSAGE_MS } from './messageDurations';
 import { GHOST_PREFIX_MARGIN_CHARS, GHOST_SUFFIX_MARGIN_CHARS } from './requestWindow';
-import { SECTION } from './settings';
+import { SECTION, type DiffuseSettings } from './settings';
 
 /** Text right of the cursor longer than this (or any word) means the user is editing, not writing. */
 const MAX_TEXT_RIGHT_OF_CURSOR = 4;
 
+/** What became of the last automatic or manual ghost-text request, for the status bar and the log. */
+export interface GhostOutcome {
+  shown: boolean;
+  /** The model's confidence in its best answer (undefined: the backend reports none). */
+  confidence?: number;
+  /** The threshold automatic suggestions need. */
+  threshold: number;
+  /** Why nothing is shown when `shown` is false. */
+  reason: 'below threshold' | 'empty' | 'failed';
+  manual: boolean;
+}
+
 export class GhostTextProvider implements vscode.InlineCompletionItemProvider, vscode.Disposable {
   private inFlight: AbortController | undefined;
   readonly cache = new CompletionCache();
-  /** Counters read by the integration tests and the log. */
+  /**
+   * Counters: the log's summary, and the integration tests' only view of decisions that leave
+   * nothing on screen (a skipped or held-back request looks the same as a slow one).
+   */
   readonly stats = { requests: 0, cacheHits: 0, skipped: 0, belowConfidence: 0 };
+  /** The last request's outcome (the status bar shows it). */
+  lastOutcome: GhostOutcome | undefined;
+  private readonly outcome = new vscode.EventEmitter<GhostOutcome>();
+  readonly onDidDecide = this.outcome.event;
   private readonly disposables: vscode.Disposable[];
 
   constructor(private readonly service: DenoiserService) {
     // a cached completion belongs to the model and settings that made it
     this.disposables = [
+      this.outcome,
       service.onWillRestart(() => this.cache.clear()),
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (e.affectsConfiguration(SECTION)) this.cache.clear();
@@ -51,12 +73,22 @@ export class GhostTextProvider implements vscode.InlineCompletionItemProvider, v
     if (right.trim().length > MAX_TEXT_RIGHT_OF_CURSOR || /\w/.test(right)) return this.skip();
     if (this.service.state.kind !== 'ready' && this.service.state.kind !== 'starting') return this.skip();
 
+    // With VS Code's suggestion list open, only an item that continues the selected suggestion is
+    // shown: complete as if it were accepted, and offer the suggestion and the completion as one item.
+    const selected = context.selectedCompletionInfo;
+    const accepted = selected && selected.range.end.isEqual(position) && selected.range.start.line === position.line ? selected : undefined;
+    const replaceFrom = accepted ? accepted.range.start : position;
+    const lead = accepted ? accepted.text : '';
+
     const offset = doc.offsetAt(position);
     const text = doc.getText();
-    const prefix = text.slice(Math.max(0, offset - settings.context.prefixTokens * MAX_CHARS_PER_TOKEN - GHOST_PREFIX_MARGIN_CHARS), offset);
-    const suffix = text.slice(offset, offset + settings.context.suffixTokens * MAX_CHARS_PER_TOKEN + GHOST_SUFFIX_MARGIN_CHARS);
+    const from = doc.offsetAt(replaceFrom);
+    const window = this.contextChars(settings);
+    const prefix = text.slice(Math.max(0, from - window.before), from) + lead;
+    const suffix = text.slice(offset, offset + window.after);
+    const linePrefix = line.slice(0, replaceFrom.character) + lead;
     const items = (completions: string[]): vscode.InlineCompletionItem[] =>
-      completions.map((c) => new vscode.InlineCompletionItem(c, new vscode.Range(position, position)));
+      completions.map((c) => new vscode.InlineCompletionItem(lead + c, new vscode.Range(replaceFrom, position)));
 
     const cached = this.cache.get(prefix, suffix);
     if (cached !== undefined) {
@@ -72,38 +104,73 @@ export class GhostTextProvider implements vscode.InlineCompletionItemProvider, v
     this.inFlight = abort;
     this.stats.requests++;
     const { candidates, minConfidence } = settings.ghostText;
+    const where = `at ${visualPosition(doc, position)}`;
     try {
-      const result = await this.service.request('complete', (client, o) => client.complete({
+      const caps = this.service.capabilities;
+      const result = await this.service.complete({
         prefix, suffix, maxTokens: settings.ghostText.maxTokens,
-        ...(candidates > 1 ? { candidates } : {}),
+        ...(candidates > 1 && caps?.candidates !== false ? { candidates } : {}),
         sampler: { ...settings.sampler, timeBudgetMs: settings.ghostText.timeBudgetMs },
         context: settings.context,
-      }, o), { token, signal: abort.signal, describe: `at ${position.line + 1}:${position.character + 1}` });
-      // best first; a worker that does not decode candidates answers with edits[0] alone
+      }, { token, signal: abort.signal, describe: where });
+      // best first; a backend that does not decode candidates answers with edits[0] alone
       const answers = result.candidates?.length ? result.candidates : result.edits.slice(0, 1);
       // Wrong ghost text costs more than none: below the threshold nothing is shown unless the user
-      // asked for a suggestion with the key, and then they see what the model has.
-      const sure = manual ? answers : answers.filter((a) => a.confidence >= minConfidence);
+      // asked for a suggestion with the key, and then they see what the model has. A backend with
+      // no confidence measure (a remote FIM model) is not gated.
+      const measured = this.service.capabilities?.confidence !== false;
+      const sure = manual || !measured ? answers : answers.filter((a) => a.confidence >= minConfidence);
       if (sure.length < answers.length) this.stats.belowConfidence++;
       const completions = [...new Set(sure.map((a) => trimCompletion(a.text, {
-        linePrefix: line.slice(0, position.character), suffix, maxLines: settings.ghostText.maxLines,
+        linePrefix, suffix, maxLines: settings.ghostText.maxLines,
       })))].filter((c) => c);
+      const best = measured ? answers[0]?.confidence : undefined;
+      this.decide(where, { shown: completions.length > 0, confidence: best, threshold: minConfidence, manual,
+        reason: sure.length === 0 && answers.length > 0 ? 'below threshold' : 'empty' });
       if (completions.length === 0) return undefined;
       this.cache.put(prefix, suffix, completions[0]);
       if (token.isCancellationRequested) return undefined;
       // several items: VS Code cycles through them with Alt+] / Alt+[
       return items(completions);
-    } catch {
-      return undefined; // cancelled, or an error the log and the status bar already show
+    } catch (e) {
+      // cancelled, or an error the log and the status bar already show
+      if (!(e instanceof DenoiserError && e.code === 'cancelled')) this.decide(where, { shown: false, threshold: minConfidence, manual, reason: 'failed' });
+      return undefined;
     } finally {
       if (this.inFlight === abort) this.inFlight = undefined;
     }
+  }
+
+  /** Characters of document around the cursor a request carries (the local model's budget plus a margin, or the remote setting). */
+  private contextChars(s: DiffuseSettings): { before: number; after: number } {
+    if (s.backend.kind !== 'local') return { before: s.backend.contextChars, after: s.backend.contextChars };
+    return {
+      before: s.context.prefixTokens * MAX_CHARS_PER_TOKEN + GHOST_PREFIX_MARGIN_CHARS,
+      after: s.context.suffixTokens * MAX_CHARS_PER_TOKEN + GHOST_SUFFIX_MARGIN_CHARS,
+    };
+  }
+
+  private decide(where: string, o: GhostOutcome): void {
+    const conf = o.confidence !== undefined ? `confidence ${o.confidence.toFixed(2)}` : 'no confidence measure';
+    const what = o.shown ? (o.manual ? 'shown (asked for)' : 'shown')
+      : o.reason === 'below threshold' ? `held back (below ${o.threshold}; Alt+\\ shows it)` : o.reason === 'failed' ? 'failed' : 'nothing to show';
+    this.service.log.info(`ghost text ${where}: ${conf}, ${what}`);
+    this.lastOutcome = o;
+    this.outcome.fire(o);
   }
 
   private skip(): undefined {
     this.stats.skipped++;
     return undefined;
   }
+}
+
+/** "line:column" as VS Code's status bar shows it (tabs count to the next tab stop), with the character when it differs. */
+export function visualPosition(doc: vscode.TextDocument, pos: vscode.Position): string {
+  const editor = vscode.window.visibleTextEditors.find((e) => e.document === doc);
+  const tabSize = typeof editor?.options.tabSize === 'number' ? editor.options.tabSize : 4;
+  const col = visualColumn(doc.lineAt(pos.line).text, pos.character, tabSize);
+  return col === pos.character + 1 ? `${pos.line + 1}:${col}` : `${pos.line + 1}:${col} (character ${pos.character + 1})`;
 }
 
 export function registerGhostText(service: DenoiserService, provider: GhostTextProvider): vscode.Disposable {

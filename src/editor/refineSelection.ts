@@ -5,27 +5,60 @@ import type { DenoiserService } from './denoiserService';
 import type { SessionStore } from './proposalSession';
 import { changedPart } from './changedPart';
 import { reportCommandError } from './requestErrors';
-import { requestWindow } from './requestWindow';
 
 export function registerRefineSelection(service: DenoiserService, store: SessionStore): vscode.Disposable {
   return vscode.Disposable.from(
     // registerCommand, not registerTextEditorCommand: executeCommand then resolves when the run ends
     vscode.commands.registerCommand('diffuse.refineSelection', async (strength?: number) => {
       const editor = vscode.window.activeTextEditor;
-      if (editor) await refine(service, store, editor, typeof strength === 'number' ? strength : service.settings().strength);
+      if (editor) await refine(service, store, editor, { strength: typeof strength === 'number' ? strength : service.settings().strength });
     }),
     vscode.commands.registerCommand('diffuse.refineSelectionWithStrength', async () => {
       const editor = vscode.window.activeTextEditor;
       const strength = editor && (await askStrength(service.settings().strength));
-      if (editor && strength !== undefined) await refine(service, store, editor, strength);
+      if (editor && strength !== undefined) await refine(service, store, editor, { strength });
+    }),
+    // An argument skips the prompt (scripts, tests).
+    vscode.commands.registerCommand('diffuse.refineSelectionWithInstruction', async (given?: unknown) => {
+      const editor = vscode.window.activeTextEditor;
+      if (!editor) return;
+      const caps = service.capabilities;
+      if (caps && !caps.instruction) {
+        void vscode.window.showWarningMessage(`Diffuse: the ${service.backend} backend cannot follow an instruction; choose the mercury or openai backend (diffuse.backend) or use Refine Selection.`, 'Open Settings')
+          .then((c) => c && vscode.commands.executeCommand('workbench.action.openSettings', 'diffuse.backend'));
+        return;
+      }
+      const instruction = typeof given === 'string' ? given : await vscode.window.showInputBox({
+        title: 'Diffuse: Refine Selection with Instruction',
+        prompt: 'What should change? The model rewrites the selection with the code around it as context.',
+        placeHolder: 'e.g. Refactor this to improve efficiency · Make this more readable without changing functionality',
+        ignoreFocusOut: true,
+      });
+      if (instruction?.trim()) await refine(service, store, editor, { strength: 1, instruction: instruction.trim() });
     }),
   );
 }
 
+/** Strengths offered, each with what it does; "Custom…" takes any value in range. */
+const STRENGTHS: { value: number; label: string; detail: string }[] = [
+  { value: 0.3, label: '0.3', detail: 'Correct only what the model strongly doubts (a typo, a wrong name)' },
+  { value: 0.5, label: '0.5', detail: 'Correct what the model doubts; correct code comes back unchanged (the default strength)' },
+  { value: 0.7, label: '0.7', detail: 'Reconsider more of the selection; changes still need the model to clearly prefer them' },
+  { value: 1, label: '1.0', detail: 'Rewrite the whole selection from the code around it' },
+];
+
 async function askStrength(current: number): Promise<number | undefined> {
+  type Item = vscode.QuickPickItem & { value?: number };
+  const items: Item[] = [
+    ...STRENGTHS.map((s) => ({ label: s.label, description: s.value === current ? 'current default' : undefined, detail: s.detail, value: s.value })),
+    { label: 'Custom…', detail: 'Any strength from 0.1 to 1.0' },
+  ];
+  const pick = await vscode.window.showQuickPick(items, { title: 'Diffuse: Refine Selection with Strength', placeHolder: 'How freely may Refine change the selection?' });
+  if (!pick) return undefined;
+  if (pick.value !== undefined) return pick.value;
   const value = await vscode.window.showInputBox({
     title: 'Diffuse: Refine Selection with Strength',
-    prompt: 'How freely to change the selection: below 1.0 Refine corrects only what the model doubts (0.1 doubts little), 1.0 rewrites the whole selection',
+    prompt: 'Below 1.0 Refine corrects only what the model doubts (0.1 doubts little); 1.0 rewrites the whole selection',
     value: String(current),
     validateInput: (v) => (Number(v) >= 0.1 && Number(v) <= 1 ? undefined : 'Enter a number from 0.1 to 1.0'),
   });
@@ -33,7 +66,10 @@ async function askStrength(current: number): Promise<number | undefined> {
 }
 
 /** Runs one refinement of the editor's selection (the cursor's line when nothing is selected). */
-export async function refine(service: DenoiserService, store: SessionStore, editor: vscode.TextEditor, strength: number): Promise<void> {
+export async function refine(
+  service: DenoiserService, store: SessionStore, editor: vscode.TextEditor, ask: { strength: number; instruction?: string },
+): Promise<void> {
+  const { strength, instruction } = ask;
   const doc = editor.document;
   let range: vscode.Range = editor.selection;
   if (range.isEmpty) range = doc.lineAt(range.start.line).range;
@@ -44,15 +80,16 @@ export async function refine(service: DenoiserService, store: SessionStore, edit
   const start = doc.offsetAt(range.start);
   const end = doc.offsetAt(range.end);
   const s = service.settings();
-  const win = requestWindow(doc.getText(), start, end, s.context);
+  const win = service.window(doc.getText(), start, end);
   const session = store.start(doc, 'Refine', [{ start, end }]);
   try {
-    const result = await service.request('refine', (client, o) => client.refine({
-      text: win.text, start: start - win.offset, end: end - win.offset, strength, sampler: s.sampler, context: s.context,
-    }, o), {
+    const result = await service.refine({
+      text: win.text, start: start - win.offset, end: end - win.offset, strength, instruction, sampler: s.sampler, context: s.context,
+      file: { path: vscode.workspace.asRelativePath(doc.uri), language: doc.languageId },
+    }, {
       signal: session.signal,
       onProgress: (p) => session.progress(p),
-      describe: `${end - start} chars at strength ${strength}`,
+      describe: instruction ? `${end - start} chars with an instruction` : `${end - start} chars at strength ${strength}`,
     });
     if (session.phase !== 'running') return;
     const changed = changedPart(win.text, start - win.offset, end - win.offset, result.edits);

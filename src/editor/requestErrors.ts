@@ -1,7 +1,7 @@
 // How a failed request is reported for a command the user ran. A model that failed to load was
 // already reported once by the service, and cancellation is not an error.
 import * as vscode from 'vscode';
-import { DenoiserError } from '../denoiser/client';
+import { DenoiserError } from '../denoiser/denoiser';
 import { PROBLEM_MESSAGE_MS } from './messageDurations';
 
 export function reportCommandError(what: string, e: unknown): void {

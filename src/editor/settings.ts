@@ -2,12 +2,26 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { SETTING_DEFAULTS, SHIPPED_MODEL, type SettingName } from '../core/defaults';
+import { remoteDefaults } from '../denoiser/backends';
+import type { BackendKind } from '../denoiser/denoiser';
 import type { ContextSettings, SamplerSettings } from '../denoiser/protocol';
 
 export interface DiffuseSettings {
   /** Absolute model folder ('' in settings = the model shipped with the extension). */
   modelDir: string;
   threads: number;
+  /** onnxruntime execution provider of the local model ('cpu' when unset). */
+  executionProvider?: string;
+  /** Who answers, and where a remote backend is (machine-scoped: a workspace cannot redirect them). */
+  backend: {
+    kind: BackendKind;
+    baseUrl: string;
+    fimModel: string;
+    chatModel: string;
+    /** Characters of code on each side of the span sent to a remote model. */
+    contextChars: number;
+    timeoutMs: number;
+  };
   sampler: SamplerSettings;
   context: Required<ContextSettings>;
   /** Default strength of Refine Selection (0.1–1). */
@@ -37,9 +51,21 @@ export function readSettings(extensionPath: string): DiffuseSettings {
     c.get<(typeof SETTING_DEFAULTS)[K]>(key, SETTING_DEFAULTS[key]);
   const modelPath = get('modelPath').trim();
   const steps = get('steps');
+  const kind = (['local', 'mercury', 'openai', 'diffuse'] as const).find((k) => k === (get('backend') as string)) ?? 'local';
+  const remote = kind === 'mercury' || kind === 'openai' ? remoteDefaults(kind) : { baseUrl: '', fimModel: '', chatModel: '' };
+  const ep = get('executionProvider') as string;
   return {
     modelDir: modelPath ? resolveUserPath(modelPath) : path.join(extensionPath, 'models', SHIPPED_MODEL),
     threads: Math.max(1, Math.floor(get('threads'))),
+    executionProvider: ep && ep !== 'cpu' ? ep : undefined,
+    backend: {
+      kind,
+      baseUrl: get('remote.baseUrl').trim() || remote.baseUrl,
+      fimModel: get('remote.fimModel').trim() || remote.fimModel,
+      chatModel: get('remote.chatModel').trim() || remote.chatModel,
+      contextChars: Math.max(200, Math.floor(get('remote.contextChars'))),
+      timeoutMs: Math.max(1000, get('remote.timeoutMs')),
+    },
     sampler: {
       steps: steps > 0 ? Math.floor(steps) : undefined,
       threshold: get('threshold'),
@@ -65,7 +91,8 @@ export function readSettings(extensionPath: string): DiffuseSettings {
 
 /** Settings that need a new denoiser process when they change. */
 export function affectsDenoiser(e: vscode.ConfigurationChangeEvent): boolean {
-  return e.affectsConfiguration(`${SECTION}.modelPath`) || e.affectsConfiguration(`${SECTION}.threads`);
+  return ['modelPath', 'threads', 'executionProvider', 'backend', 'remote.baseUrl', 'remote.fimModel', 'remote.chatModel', 'remote.timeoutMs']
+    .some((k) => e.affectsConfiguration(`${SECTION}.${k}`));
 }
 
 function resolveUserPath(p: string): string {

@@ -1,38 +1,67 @@
-// The status bar item: model state (loading / ready / busy with its step / error) and the last
-// request's latency; a click opens the Diffuse menu.
+// The status bar item: which backend answers and its state (loading / ready / busy with its step
+// / error), the last request's latency, and what became of the last ghost-text suggestion (shown,
+// or held back below the confidence threshold, with the confidence); a click opens the Diffuse menu.
+// Ghost-text requests do not show as busy: they run on every pause in typing, and the item would
+// flicker; their outcome changes the item only when it differs from the last one.
 import * as vscode from 'vscode';
+import { stepLabel } from '../core/stepLabel';
 import type { DenoiserService } from './denoiserService';
+import type { GhostOutcome, GhostTextProvider } from './ghostText';
 
 /** Creates the item and keeps it current; returns it (the integration tests read its text) and its disposable. */
-export function registerStatusBar(service: DenoiserService): { item: vscode.StatusBarItem; disposable: vscode.Disposable } {
+export function registerStatusBar(service: DenoiserService, ghost: GhostTextProvider): { item: vscode.StatusBarItem; disposable: vscode.Disposable } {
   const item = vscode.window.createStatusBarItem('diffuse.status', vscode.StatusBarAlignment.Right, 100);
   item.name = 'Diffuse';
   item.command = 'diffuse.showMenu';
   const update = (): void => {
     const s = service.state;
     const a = service.activity;
+    const backend = service.backend;
+    const remote = backend === 'local' ? '' : ` · ${backend}`;
     const latency = service.lastLatencyMs !== undefined ? ` ${service.lastLatencyMs} ms` : '';
-    item.backgroundColor = undefined;
+    const ghostPart = ghostText(ghost.lastOutcome);
+    let text: string;
+    let tooltip: string;
+    let background: vscode.ThemeColor | undefined;
     if (s.kind === 'error') {
-      item.text = '$(error) Diffuse';
-      item.tooltip = `Diffuse: the model failed to load. ${s.message}\nClick for options.`;
-      item.backgroundColor = new vscode.ThemeColor('statusBarItem.errorBackground');
+      text = `$(error) Diffuse${remote}`;
+      tooltip = backend === 'local' ? `Diffuse: the model failed to load. ${s.message}\nClick for options.`
+        : `Diffuse (${backend}) cannot answer. ${s.message}\nClick for options.`;
+      background = new vscode.ThemeColor('statusBarItem.errorBackground');
     } else if (s.kind === 'starting' || s.kind === 'restarting') {
-      item.text = '$(loading~spin) Diffuse: loading';
-      item.tooltip = s.kind === 'restarting' ? `Diffuse: ${s.message}; restarting` : 'Diffuse: loading the model';
+      text = `$(loading~spin) Diffuse${remote}: ${backend === 'local' ? 'loading' : 'connecting'}`;
+      tooltip = s.kind === 'restarting' ? `Diffuse: ${s.message}; restarting` : backend === 'local' ? 'Diffuse: loading the model' : `Diffuse: connecting to ${backend}`;
     } else if (a) {
-      item.text = a.step !== undefined ? `$(sync~spin) Diffuse: ${a.kind} step ${a.step}/${a.maxSteps}` : `$(sync~spin) Diffuse: ${a.kind}`;
-      item.tooltip = 'Diffuse is denoising. Press Escape in the editor to cancel.';
+      text = `$(sync~spin) Diffuse${remote}: ${a.kind}${a.step !== undefined ? ` ${stepLabel(a.step, a.maxSteps ?? 0)}` : ''}`;
+      tooltip = 'Diffuse is denoising. Press Escape in the editor to cancel.' + (a.maxSteps ? ` The step count's total is the budget; a sure model ends early.` : '');
     } else if (s.kind === 'ready') {
-      item.text = `$(sparkle) Diffuse${latency}`;
-      item.tooltip = `Diffuse: ${s.info.name} ready (${s.info.threads} thread${s.info.threads === 1 ? '' : 's'})` + (latency ? `; last request took${latency}` : '');
+      text = `$(sparkle) Diffuse${remote}${latency}${ghostPart.text}`;
+      const who = s.info.backend === 'local'
+        ? `${s.info.name} ready (${s.info.threads} thread${s.info.threads === 1 ? '' : 's'}; nothing leaves this machine)`
+        : `${s.info.backend} (${s.info.name}) at ${s.info.where}: the code around the cursor or selection is sent there`;
+      tooltip = `Diffuse: ${who}` + (latency ? `; last request took${latency}` : '') + ghostPart.tooltip;
     } else {
-      item.text = '$(circle-slash) Diffuse';
-      item.tooltip = 'Diffuse: the denoiser is stopped';
+      text = '$(circle-slash) Diffuse';
+      tooltip = 'Diffuse: the denoiser is stopped';
     }
+    // assigning the same text again still repaints in some VS Code versions: only assign changes
+    if (item.text !== text) item.text = text;
+    if (item.tooltip !== tooltip) item.tooltip = tooltip;
+    if (item.backgroundColor?.id !== background?.id) item.backgroundColor = background;
   };
   update();
   item.show();
-  const sub = service.onDidChange(update);
-  return { item, disposable: vscode.Disposable.from(item, sub) };
+  return { item, disposable: vscode.Disposable.from(item, service.onDidChange(update), ghost.onDidDecide(update)) };
+}
+
+/** The last ghost-text outcome in the item: `$(eye) 0.91` shown, `$(eye-closed) 0.62` held back. */
+function ghostText(o: GhostOutcome | undefined): { text: string; tooltip: string } {
+  if (!o || o.reason === 'failed' || (!o.shown && o.reason === 'empty')) return { text: '', tooltip: '' };
+  const conf = o.confidence !== undefined ? ` ${o.confidence.toFixed(2)}` : '';
+  if (o.shown) return { text: ` $(eye)${conf}`, tooltip: `\nLast ghost-text suggestion shown${conf ? ` (confidence${conf})` : ''}.` };
+  return {
+    text: ` $(eye-closed)${conf}`,
+    tooltip: `\nLast ghost-text suggestion held back: confidence${conf} is below diffuse.ghostText.minConfidence (${o.threshold}). `
+      + 'Press Alt+\\ to see it anyway, or lower the setting to see more, less reliable suggestions.',
+  };
 }

@@ -1,6 +1,7 @@
 // Shared steps of the integration tests: reach the extension, open code, wait for conditions.
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
+import { DenoiserError, type Denoiser, type RequestOptions } from '../../src/denoiser/denoiser';
 import type { DenoiseResult } from '../../src/denoiser/protocol';
 import type { DiffuseApi } from '../../src/extension';
 
@@ -146,27 +147,51 @@ export interface CapturedRequest {
  * puts the service back.
  */
 export function captureRequests(api: DiffuseApi, rewrite?: (c: CapturedRequest) => DenoiseResult): { calls: CapturedRequest[]; restore(): void } {
-  const service = api.service;
-  const original = service.request;
   const calls: CapturedRequest[] = [];
-  service.request = function (kind, run, o) {
-    return original.call(service, kind, (client, co) => {
-      const proxy = new Proxy(client, {
-        get(target, key) {
-          const value = Reflect.get(target, key) as unknown;
-          if (typeof value !== 'function') return value;
-          if (key !== 'refine' && key !== 'fill' && key !== 'complete') return value.bind(target);
-          return async (params: CapturedRequest['params'], ro: unknown) => {
-            const c: CapturedRequest = { kind, params };
-            calls.push(c);
-            c.result = await (value as (p: unknown, o: unknown) => Promise<DenoiseResult>).call(target, params, ro);
-            if (rewrite) c.result = rewrite(c);
-            return c.result;
-          };
-        },
-      });
-      return run(proxy, co);
-    }, o);
-  };
-  return { calls, restore: () => { service.request = original; } };
+  const restore = api.service.intercept((d) => {
+    const recorded = (kind: 'refine' | 'fill' | 'complete') => async (params: CapturedRequest['params'], o?: RequestOptions): Promise<DenoiseResult> => {
+      const c: CapturedRequest = { kind, params };
+      calls.push(c);
+      c.result = await (d[kind] as (p: unknown, o?: RequestOptions) => Promise<DenoiseResult>).call(d, params, o);
+      if (rewrite) c.result = rewrite(c);
+      return c.result;
+    };
+    return Object.assign(Object.create(d) as Denoiser, { refine: recorded('refine'), fill: recorded('fill'), complete: recorded('complete') });
+  });
+  return { calls, restore };
+}
+
+/**
+ * A scripted backend: the editor's requests are answered by `answer` (after `frames` progress
+ * steps), so a test of the editor's behaviour asserts one outcome instead of accepting whatever the
+ * model happens to do. The real model's tests stay beside these.
+ */
+export function scriptBackend(
+  api: DiffuseApi,
+  answer: (kind: 'refine' | 'fill' | 'complete', params: CapturedRequest['params']) => { text: string; confidence?: number }[],
+  frames = 2,
+): { calls: CapturedRequest[]; restore(): void } {
+  const calls: CapturedRequest[] = [];
+  const restore = api.service.intercept((d) => {
+    const scripted = (kind: 'refine' | 'fill' | 'complete') => async (params: CapturedRequest['params'], o?: RequestOptions): Promise<DenoiseResult> => {
+      const c: CapturedRequest = { kind, params };
+      calls.push(c);
+      const texts = answer(kind, params);
+      const spans = kind === 'fill' ? (params.cursors as number[]).map((x) => ({ start: x, end: x }))
+        : kind === 'refine' ? [{ start: params.start!, end: params.end! }]
+          : [{ start: (params.prefix as string).length, end: (params.prefix as string).length }];
+      for (let step = 1; step <= frames; step++) {
+        if (o?.signal?.aborted) throw new DenoiserError('request cancelled', 'cancelled');
+        o?.onProgress?.({ requestId: 'scripted', step, maxSteps: frames, spans: texts.map((t) => ({ text: t.text.slice(0, Math.ceil(t.text.length * step / frames)), masked: 0 })) });
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      c.result = {
+        edits: spans.map((r, i) => ({ ...r, text: texts[i].text, confidence: texts[i].confidence ?? 1 })),
+        steps: frames, ms: frames * 20, stoppedBy: 'done', canvasTokens: 0,
+      };
+      return c.result;
+    };
+    return Object.assign(Object.create(d) as Denoiser, { refine: scripted('refine'), fill: scripted('fill'), complete: scripted('complete') });
+  });
+  return { calls, restore };
 }

@@ -1,0 +1,249 @@
+// The `mercury` and `openai` backends: Inception's Mercury API, or any server with the same
+// OpenAI-compatible endpoints. Ghost text and Fill at Cursor ask `POST /fim/completions` (one
+// request per cursor, accepted together); Refine asks `POST /chat/completions` with the selection
+// marked in its file. Mercury streams with `diffusing: true`, and then every frame carries the
+// whole current text of the answer (its denoising, drawn live); a plain OpenAI stream carries
+// deltas, appended. Reads top to bottom: build the request, stream, map errors.
+import { answerText, refineMessages, shrinkContext, type ChatMessage } from '../core/remotePrompt';
+import {
+  DenoiserError, type BackendInfo, type Capabilities, type CompleteInput, type Denoiser, type DenoiserState,
+  type FillInput, type RefineInput, type RequestOptions,
+} from './denoiser';
+import { ContextTooLongError, HttpClient, type StreamEvent } from './http';
+import type { DenoiseResult, SpanEdit } from './protocol';
+
+export const MERCURY_BASE_URL = 'https://api.inceptionlabs.ai/v1';
+export const MERCURY_FIM_MODEL = 'mercury-edit';
+export const MERCURY_CHAT_MODEL = 'mercury-2';
+
+export interface OpenAICompatibleOptions {
+  kind: 'mercury' | 'openai';
+  baseUrl: string;
+  fimModel: string;
+  chatModel: string;
+  apiKey?: string;
+  /** Deadline of a Refine or Fill request; ghost text uses its own time budget. */
+  timeoutMs?: number;
+  onState?: (s: DenoiserState) => void;
+  log?: (line: string) => void;
+}
+
+/** A Refine or Fill may take this long (a long rewrite streams for seconds). */
+export const DEFAULT_REMOTE_TIMEOUT_MS = 60_000;
+/** A completion without a time budget (the CLI's `complete`). */
+const COMPLETE_TIMEOUT_MS = 30_000;
+/** Tokens a FIM request may write when the caller says nothing. */
+const DEFAULT_FIM_TOKENS = 64;
+/** A chat answer may be this much longer than the selection (in tokens, about 4 characters each), plus a floor. */
+const CHAT_TOKENS_PER_CHAR = 0.5;
+const CHAT_MIN_TOKENS = 512;
+
+/** No confidence comes back from these APIs: results say 1, and `capabilities.confidence` says it is no measure. */
+const NO_MEASURE = 1;
+
+interface FimAnswer {
+  choices?: { text?: unknown; delta?: { content?: unknown } }[];
+}
+interface ChatFrame {
+  choices?: { delta?: { content?: unknown }; message?: { content?: unknown } }[];
+}
+
+export class OpenAICompatibleDenoiser implements Denoiser {
+  readonly kind: 'mercury' | 'openai';
+  readonly capabilities: Capabilities;
+  state: DenoiserState = { kind: 'stopped' };
+  private readonly http: HttpClient | undefined;
+  private readonly configError: DenoiserError | undefined;
+  /** Mercury streams whole-text frames with `diffusing`; other servers stream deltas. */
+  private readonly diffusing: boolean;
+
+  constructor(private readonly opts: OpenAICompatibleOptions) {
+    this.kind = opts.kind;
+    this.diffusing = opts.kind === 'mercury';
+    this.capabilities = {
+      instruction: true, corrector: false, frames: true, jointSpans: false, confidence: false, candidates: false,
+    };
+    let http: HttpClient | undefined;
+    try {
+      if (opts.kind === 'mercury' && !opts.apiKey) {
+        throw new DenoiserError('no Mercury API key: run "Diffuse: Set API Key…" (or set INCEPTION_API_KEY for the CLI)', 'auth');
+      }
+      http = new HttpClient(opts.baseUrl, opts.apiKey);
+    } catch (e) {
+      this.configError = e as DenoiserError;
+    }
+    this.http = http;
+  }
+
+  async start(): Promise<BackendInfo> {
+    if (this.configError) {
+      this.setState({ kind: 'error', message: this.configError.message });
+      throw this.configError;
+    }
+    const info: BackendInfo = { backend: this.kind, name: `${this.opts.fimModel} / ${this.opts.chatModel}`, where: this.opts.baseUrl };
+    if (this.state.kind !== 'error') this.setState({ kind: 'ready', info });
+    return info;
+  }
+
+  async complete(p: CompleteInput, o: RequestOptions = {}): Promise<DenoiseResult> {
+    const t0 = Date.now();
+    const timeoutMs = p.sampler?.timeBudgetMs ?? COMPLETE_TIMEOUT_MS;
+    const text = await this.fim(p.prefix, p.suffix, p.maxTokens ?? DEFAULT_FIM_TOKENS, p.sampler?.temperature, { ...o, onProgress: undefined }, timeoutMs);
+    const edit: SpanEdit = { start: p.prefix.length, end: p.prefix.length, text, confidence: NO_MEASURE };
+    return { edits: [edit], steps: 1, ms: Date.now() - t0, stoppedBy: 'done', canvasTokens: 0 };
+  }
+
+  async fill(p: FillInput, o: RequestOptions = {}): Promise<DenoiseResult> {
+    const t0 = Date.now();
+    const cursors = [...new Set(p.cursors)].sort((a, b) => a - b);
+    if (cursors.length === 0) throw new DenoiserError('no cursor to fill at', 'input');
+    for (const c of cursors) if (!(c >= 0 && c <= p.text.length)) throw new DenoiserError(`cursor ${c} is outside the text`, 'input');
+    // one request per cursor, all at once; the live view shows every span's latest frame
+    const spans = cursors.map(() => ({ text: '', masked: 0 }));
+    let frames = 0;
+    const texts = await Promise.all(cursors.map((c, i) => this.fim(p.text.slice(0, c), p.text.slice(c), p.maxTokens ?? DEFAULT_FIM_TOKENS,
+      p.sampler?.temperature, {
+        signal: o.signal,
+        onProgress: o.onProgress && ((f) => {
+          spans[i] = f.spans[0];
+          o.onProgress!({ requestId: '', step: ++frames, maxSteps: 0, spans: spans.map((s) => ({ ...s })) });
+        }),
+      }, this.opts.timeoutMs ?? DEFAULT_REMOTE_TIMEOUT_MS, true)));
+    const edits = cursors.map((c, i) => ({ start: c, end: c, text: texts[i], confidence: NO_MEASURE }));
+    return { edits, steps: frames || cursors.length, ms: Date.now() - t0, stoppedBy: 'done', canvasTokens: 0 };
+  }
+
+  async refine(p: RefineInput, o: RequestOptions = {}): Promise<DenoiseResult> {
+    const t0 = Date.now();
+    if (!(p.start >= 0 && p.end <= p.text.length && p.start < p.end)) throw new DenoiserError('the selection is empty: select the code to refine', 'input');
+    const selection = p.text.slice(p.start, p.end);
+    const instruction = p.instruction?.trim()
+      || ((p.strength ?? 0) >= 1 ? 'Rewrite the selected code so that it is correct, clear and idiomatic, with the same behaviour.' : undefined);
+    const ask = (before: string, after: string): ChatMessage[] => refineMessages({
+      path: p.file?.path ?? 'untitled', language: p.file?.language ?? 'plaintext', before, selection, after, instruction,
+    });
+    const maxTokens = Math.max(CHAT_MIN_TOKENS, Math.ceil(selection.length * CHAT_TOKENS_PER_CHAR) * 2);
+    let frames = 0;
+    const body = (messages: ChatMessage[]) => ({
+      model: this.opts.chatModel, messages, max_tokens: maxTokens, stream: true,
+      ...(p.sampler?.temperature !== undefined ? { temperature: p.sampler.temperature } : {}),
+      ...(this.diffusing ? { diffusing: true } : {}),
+    });
+    const run = async (messages: ChatMessage[]): Promise<string> => {
+      let answer = '';
+      await this.checked().postStream('/chat/completions', body(messages), { signal: o.signal, timeoutMs: this.opts.timeoutMs ?? DEFAULT_REMOTE_TIMEOUT_MS },
+        (e) => {
+          const frame = this.frame<ChatFrame>(e);
+          if (!frame) return;
+          const choice = frame.choices?.[0];
+          const content = choice?.delta?.content ?? choice?.message?.content;
+          if (content === undefined || content === null) return;
+          if (typeof content !== 'string') throw this.malformed();
+          answer = this.diffusing ? content : answer + content;
+          frames++;
+          o.onProgress?.({ requestId: '', step: frames, maxSteps: 0, spans: [{ text: answerText(answer, selection), masked: 0 }] });
+        });
+      return answer;
+    };
+    const before = p.text.slice(0, p.start);
+    const after = p.text.slice(p.end);
+    const answer = await this.onceShorter(() => run(ask(before, after)), () => {
+      const less = shrinkContext(before, after);
+      return run(ask(less.prefix, less.suffix));
+    });
+    const edit: SpanEdit = { start: p.start, end: p.end, text: answerText(answer, selection), confidence: NO_MEASURE };
+    return { edits: [edit], steps: frames, ms: Date.now() - t0, stoppedBy: 'done', canvasTokens: 0 };
+  }
+
+  dispose(): void {
+    this.http?.dispose();
+    this.setState({ kind: 'stopped' });
+  }
+
+  /** One FIM answer; streamed when `live` (Fill's live view), in one piece for ghost text. */
+  private async fim(prefix: string, suffix: string, maxTokens: number, temperature: number | undefined,
+    o: RequestOptions, timeoutMs: number, live = false): Promise<string> {
+    const body = (pre: string, suf: string) => ({
+      model: this.opts.fimModel, prompt: pre, suffix: suf, max_tokens: maxTokens, temperature: temperature ?? 0,
+      stream: live,
+      ...(live && this.diffusing ? { diffusing: true } : {}),
+    });
+    const ask = async (pre: string, suf: string): Promise<string> => {
+      if (!live) {
+        const answer = await this.checked().postJson<FimAnswer>('/fim/completions', body(pre, suf), { signal: o.signal, timeoutMs });
+        const text = answer?.choices?.[0]?.text;
+        if (typeof text !== 'string') throw this.malformed();
+        return text;
+      }
+      let text = '';
+      await this.checked().postStream('/fim/completions', body(pre, suf), { signal: o.signal, timeoutMs }, (e) => {
+        const frame = this.frame<FimAnswer>(e);
+        if (!frame) return;
+        const choice = frame.choices?.[0];
+        const part = choice?.text ?? choice?.delta?.content;
+        if (part === undefined || part === null) return;
+        if (typeof part !== 'string') throw this.malformed();
+        text = this.diffusing ? part : text + part;
+        o.onProgress?.({ requestId: '', step: 0, maxSteps: 0, spans: [{ text, masked: 0 }] });
+      });
+      return text;
+    };
+    return this.onceShorter(() => ask(prefix, suffix), () => {
+      const less = shrinkContext(prefix, suffix);
+      return ask(less.prefix, less.suffix);
+    });
+  }
+
+  /** Runs `first`; when the server says the context is too long, runs `shorter` once instead. */
+  private async onceShorter<T>(first: () => Promise<T>, shorter: () => Promise<T>): Promise<T> {
+    try {
+      return await this.watched(first);
+    } catch (e) {
+      if (!(e instanceof ContextTooLongError)) throw e;
+      this.opts.log?.(`${this.kind}: the context was too long for the model; retrying once with half of it`);
+      return this.watched(shorter);
+    }
+  }
+
+  /** A refused key or an empty account stops the backend (ghost text must not keep asking) until the user acts. */
+  private async watched<T>(run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (e) {
+      if (e instanceof DenoiserError && (e.code === 'auth' || e.code === 'quota')) this.setState({ kind: 'error', message: e.message });
+      throw e;
+    }
+  }
+
+  private checked(): HttpClient {
+    if (this.configError) throw this.configError;
+    if (this.state.kind === 'error') throw new DenoiserError(this.state.message, 'auth');
+    return this.http!;
+  }
+
+  /** A stream event's JSON, or undefined for `[DONE]`. */
+  private frame<T>(e: StreamEvent): T | undefined {
+    if (e.data.trim() === '[DONE]') return undefined;
+    let frame: T & { error?: { code?: unknown; type?: unknown } };
+    try {
+      frame = JSON.parse(e.data);
+    } catch {
+      throw this.malformed();
+    }
+    if (frame && typeof frame === 'object' && frame.error) {
+      const code = String(frame.error.code ?? frame.error.type ?? 'error');
+      throw new DenoiserError(`${this.http?.host ?? this.opts.baseUrl} reported an error mid-answer (${code})`, 'crash');
+    }
+    return frame;
+  }
+
+  private malformed(): DenoiserError {
+    return new DenoiserError(`${this.http?.host ?? this.opts.baseUrl} sent a malformed frame (not the OpenAI format)`, 'crash');
+  }
+
+  private setState(s: DenoiserState): void {
+    this.state = s;
+    this.opts.onState?.(s);
+  }
+}
+
