@@ -588,6 +588,20 @@ suite('review in a diff editor', () => {
     assert.equal(doc.version, version);
   });
 
+  test('back in the document\'s own tab the proposal is still there, and Show Proposal brings the review back', async () => {
+    const text = 'const a = 1;\nconst b = 2;\n';
+    const { doc, session, version } = await reviewing(text, 'const b = 2;\n', 'const b = 3;\n');
+    await vscode.window.showTextDocument(doc); // the user goes back to their tab
+    assert.equal(session.phase, 'review', 'leaving the review tab does not drop it');
+    const lenses = await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', doc.uri);
+    const show = lenses.find((l) => /Show Proposal/.test(l.command?.title ?? ''));
+    assert.ok(show?.command, `a Show Proposal lens: ${lenses.map((l) => l.command?.title).join(' | ')}`);
+    await vscode.commands.executeCommand(show.command.command, ...(show.command.arguments ?? []));
+    await waitFor(() => vscode.window.activeTextEditor?.document.uri.toString() === session.reviewUri.toString(), 5_000, 'the review in front');
+    assert.equal(diffTabs(session.reviewUri).length, 1, 'the same review, not a second one');
+    assert.equal(doc.version, version);
+  });
+
   test('a review does not take the place of the editor the user is typing in: it opens once they pause', async () => {
     const editor = await openEditor('const a = 1;\nconst b = 2;\n');
     const doc = editor.document;
@@ -611,6 +625,11 @@ suite('review in a diff editor', () => {
     const text = 'let x = 0;\nlet y = 0;\nlet z = 0;\n';
     const { doc, session, version } = await reviewing(text, text, 'let x = 1;\nlet y = 0;\nlet z = 1;\n');
     assert.equal(session.hunkCount, 2);
+    // each change's hover in the review offers to decide it alone
+    const hovers = await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', session.reviewUri, new vscode.Position(2, 4));
+    const said = hovers.flatMap((h) => h.contents.map((c) => (typeof c === 'string' ? c : c.value))).join('\n');
+    assert.match(said, /Accept this change\]\(command:diffuse\.acceptHunk\?/, `the hover on line 3: ${said}`);
+    assert.ok(said.includes(encodeURIComponent(JSON.stringify([doc.uri.toString(), 0, 1]))), 'for the change on that line');
     await vscode.commands.executeCommand('diffuse.acceptHunk', doc.uri.toString(), 0, 0);
     assert.equal(doc.getText(), 'let x = 1;\nlet y = 0;\nlet z = 0;\n', 'only the first change is written');
     assert.equal(diffTabs(session.reviewUri).length, 1, 'the review stays open for the other change');
