@@ -39,7 +39,8 @@ export function registerReviewDiff(store: SessionStore): vscode.Disposable {
     onDidChange: changed.event,
     provideTextDocumentContent(uri) {
       const s = store.get(uri);
-      const text = s && s.phase === 'review' ? s.reviewText().text : served.get(uri.toString()) ?? '';
+      if (s?.phase !== 'review') return served.get(uri.toString()) ?? '';
+      const text = s.reviewText().text;
       served.set(uri.toString(), text);
       return text;
     },
@@ -117,7 +118,7 @@ export function registerReviewDiff(store: SessionStore): vscode.Disposable {
         waiting.delete(s.id);
         if (view) {
           views.delete(s.id);
-          void view.leave();
+          void view.leave().finally(() => served.delete(s.reviewUri.toString()));
         }
       }
     }),
