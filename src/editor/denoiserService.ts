@@ -109,6 +109,12 @@ export class DenoiserService implements vscode.Disposable {
     void vscode.window.showInformationMessage(text);
   }
 
+  /** Shows a warning with actions (recorded for the integration tests); resolves to the action chosen. */
+  warn(text: string, ...actions: string[]): Thenable<string | undefined> {
+    this.notices.push(text);
+    return vscode.window.showWarningMessage(text, ...actions);
+  }
+
   settings(): DiffuseSettings {
     return readSettings(this.extensionPath);
   }
@@ -126,13 +132,22 @@ export class DenoiserService implements vscode.Disposable {
     return this.denoiser?.capabilities;
   }
 
-  /**
-   * The request shown in the status bar: the latest Refine or Fill that reports steps. Ghost-text
-   * requests are left out: they come with every pause in typing, and the item would flicker.
-   */
+  /** The latest request running, preferring one that reports steps. */
   get activity(): Activity | undefined {
+    return this.latest(() => true);
+  }
+
+  /**
+   * The request the status bar shows: the latest Refine or Fill. Ghost-text requests are left
+   * out: they come with every pause in typing, and the item would flicker.
+   */
+  get watchedActivity(): Activity | undefined {
+    return this.latest((a) => a.kind !== 'complete');
+  }
+
+  private latest(which: (a: Activity) => boolean): Activity | undefined {
     let shown: Activity | undefined;
-    for (const a of this.activities) if (a.kind !== 'complete' && (!shown || a.step !== undefined)) shown = a;
+    for (const a of this.activities) if (which(a) && (!shown || a.step !== undefined)) shown = a;
     return shown;
   }
 

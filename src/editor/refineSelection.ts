@@ -24,7 +24,7 @@ export function registerRefineSelection(service: DenoiserService, store: Session
       if (!editor) return;
       const caps = service.capabilities;
       if (caps && !caps.instruction) {
-        void vscode.window.showWarningMessage(`Diffuse: the ${service.backend} backend cannot follow an instruction; choose the mercury or openai backend (diffuse.backend) or use Refine Selection.`, 'Open Settings')
+        void service.warn(`Diffuse: the ${service.backend} backend cannot follow an instruction; choose the mercury or openai backend (diffuse.backend) or use Refine Selection.`, 'Open Settings')
           .then((c) => c && vscode.commands.executeCommand('workbench.action.openSettings', 'diffuse.backend'));
         return;
       }
@@ -107,7 +107,9 @@ export async function refine(
     // the CodeLens says it in short; the notification in full
     session.note = changed && partial ? `only ${lines(changed.part.start, changed.part.end)} refined (the model's window)` : undefined;
     if (!changed || !session.finish([changed.text], [changed.part])) {
-      service.inform(`Diffuse: no change the model is sure of${partial ? ` (${partial})` : ''}.`);
+      // the lines and the time make a second run's message differ from the first's, which it replaces
+      const checked = `${lines(0, end - start)}, checked at ${new Date().toLocaleTimeString()}`;
+      service.inform(`Diffuse: no change the model is sure of in ${checked}${partial ? ` (${partial})` : ''}.`);
       return;
     }
     revealChange(editor, session.firstChange());

@@ -15,7 +15,7 @@ export function registerStatusBar(service: DenoiserService, ghost: GhostTextProv
   item.command = 'diffuse.showMenu';
   const update = (): void => {
     const s = service.state;
-    const a = service.activity;
+    const a = service.watchedActivity;
     const backend = service.backend;
     const remote = backend === 'local' ? '' : ` · ${backend}`;
     const latency = service.lastLatencyMs !== undefined ? ` ${service.lastLatencyMs} ms` : '';

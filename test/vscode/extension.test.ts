@@ -48,7 +48,7 @@ suite('Diffuse in VS Code', () => {
     await vscode.commands.executeCommand('diffuse.reject'); // cancels the run, or drops the proposal if it just ended
     await run;
     await waitFor(() => !/step/.test(api.statusBar.text), 5_000, 'the status bar to leave the step');
-    assert.match(api.statusBar.text, /^\$\(sparkle\) Diffuse( \d+ ms)?$/);
+    assert.match(api.statusBar.text, /^\$\(sparkle\) Diffuse( \d+ ms)?( \$\(eye(-closed)?\)( [\d.]+)?)?$/);
     const after = await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', editor.document.uri);
     assert.deepEqual(after.map((l) => l.command?.title), [], 'no lens outlives the run');
   });
@@ -131,7 +131,9 @@ suite('Diffuse in VS Code', () => {
       capture.restore();
     }
     assert.equal(api.sessions.get(editor.document), undefined, 'no proposal is shown');
-    assert.deepEqual(api.service.notices.slice(notices), ['Diffuse: no change the model is sure of.']);
+    const told = api.service.notices.slice(notices);
+    assert.equal(told.length, 1);
+    assert.match(told[0], /^Diffuse: no change the model is sure of in lines? [\d–]+, checked at .+\.$/, 'it says which lines were checked, and when');
   });
 
   test('a setting that restarts the denoiser, changed during a refine, keeps the proposal and restarts after it', async function () {

@@ -1,0 +1,199 @@
+// The editor through the remote backends, in a real VS Code: `diffuse` against a real
+// `diffuse serve` (the repository's CLI, the shipped model), and `mercury` against the loopback
+// stand-in that answers as Inception documents its API (test/fixtures/mercuryStandIn.ts).
+import * as assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { DiffuseApi } from '../../src/extension';
+import { startMercuryStandIn, type MercuryStandIn } from '../fixtures/mercuryStandIn';
+import { closeAll, diffuse, EXTENSION_ID, openEditor, selectLines, setting, waitFor } from './helpers';
+
+const KEY = 'sk_suite_standin';
+const SOURCE = [
+  'export function add(a: number, b: number): number {',
+  '  return a - b;',
+  '}',
+  '',
+  'export function twice(x: number): number {',
+  '  ',
+  '}',
+  '',
+].join('\n');
+const FIXED_LINE = '  return a + b;';
+
+/** Switches the backend (and its URL) and waits until the new one is ready. */
+async function useBackend(api: DiffuseApi, kind: string, baseUrl?: string): Promise<void> {
+  await setting('remote.baseUrl', baseUrl);
+  await setting('backend', kind === 'local' ? undefined : kind);
+  await waitFor(() => api.service.backend === kind && api.service.state.kind === 'ready', 60_000, `the ${kind} backend to be ready`);
+}
+
+/** Runs a command that makes a proposal and returns the session in review. */
+async function proposal(api: DiffuseApi, editor: vscode.TextEditor, command: string, ...args: unknown[]) {
+  await vscode.commands.executeCommand(command, ...args);
+  const session = api.sessions.get(editor.document);
+  assert.ok(session, `${command} made a proposal`);
+  assert.equal(session.phase, 'review');
+  return session;
+}
+
+suite('Diffuse with remote backends', () => {
+  let api: DiffuseApi;
+  let mercury: MercuryStandIn;
+  let server: ChildProcess | undefined;
+  let serveUrl = '';
+
+  suiteSetup(async function () {
+    this.timeout(120_000);
+    api = await diffuse();
+    mercury = await startMercuryStandIn({
+      key: KEY,
+      frameMs: 30,
+      answer: (kind, body) => {
+        if (kind === 'fim') return (body.prompt as string).endsWith('  ') ? 'return x * 2;' : 'a + b;';
+        const user = String((body.messages as { content: string }[])[1].content);
+        // an instruction to double becomes a rewrite; without one the bug is fixed
+        return /Instruction: double/.test(user) ? '```ts\n  return 2 * (a + b);\n```' : `\`\`\`ts\n${FIXED_LINE}\n\`\`\``;
+      },
+    });
+    const root = vscode.extensions.getExtension(EXTENSION_ID)!.extensionPath;
+    server = spawn(process.execPath, [path.join(root, 'bin', 'diffuse.js'), 'serve', '--port', '0', '--threads', '1'],
+      { env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    serveUrl = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      server!.stdout!.on('data', (d) => {
+        out += d;
+        const m = /listening on (http:\/\/\S+)/.exec(out);
+        if (m) resolve(m[1]);
+      });
+      server!.on('exit', (code) => reject(new Error(`diffuse serve exited with ${code}`)));
+    });
+  });
+
+  suiteTeardown(async function () {
+    this.timeout(60_000);
+    await useBackend(api, 'local');
+    await vscode.commands.executeCommand('diffuse.setApiKey', 'mercury', '');
+    server?.kill('SIGTERM');
+    await mercury?.close();
+  });
+
+  teardown(async () => {
+    for (const s of api.sessions.all()) s.end('test over');
+    await closeAll();
+  });
+
+  test('mercury: ghost text, Fill, Refine and Refine with Instruction, drawn live and accepted in one undo step', async function () {
+    this.timeout(120_000);
+    await vscode.commands.executeCommand('diffuse.setApiKey', 'mercury', KEY);
+    await useBackend(api, 'mercury', mercury.url);
+    assert.match(api.statusBar.text, /Diffuse · mercury/, `the status bar says which backend answers: ${api.statusBar.text}`);
+
+    let editor = await openEditor(SOURCE);
+    const token = new vscode.CancellationTokenSource().token;
+    const at = new vscode.Position(5, 2);
+    editor.selection = new vscode.Selection(at, at);
+    const items = await api.ghostText.provideInlineCompletionItems(editor.document, at,
+      { triggerKind: vscode.InlineCompletionTriggerKind.Invoke, selectedCompletionInfo: undefined }, token);
+    assert.deepEqual(items?.map((i) => i.insertText), ['return x * 2;']);
+    const fim = mercury.requests.at(-1)!;
+    assert.equal(fim.path, '/v1/fim/completions');
+    assert.equal(fim.body.model, 'mercury-edit');
+    assert.equal(fim.authorization, `Bearer ${KEY}`, 'the key from SecretStorage');
+
+    const fill = await proposal(api, editor, 'diffuse.fillAtCursor');
+    assert.equal(fill.regions[0].proposal, 'return x * 2;');
+    await vscode.commands.executeCommand('diffuse.accept');
+    assert.equal(editor.document.lineAt(5).text, '  return x * 2;');
+    editor = await vscode.window.showTextDocument(editor.document);
+    await vscode.commands.executeCommand('undo');
+    assert.equal(editor.document.getText(), SOURCE, 'one undo step');
+
+    editor = await vscode.window.showTextDocument(editor.document); // the review's diff had the focus
+    selectLines(editor, 1, 1);
+    const fixed = await proposal(api, editor, 'diffuse.refineSelection');
+    assert.equal(fixed.regions[0].proposal, FIXED_LINE);
+    const chat = mercury.requests.at(-1)!;
+    assert.equal(chat.path, '/v1/chat/completions');
+    assert.equal(chat.body.diffusing, true);
+    assert.match(String((chat.body.messages as { content: string }[])[1].content), /<\|selection\|> {2}return a - b;<\|\/selection\|>/);
+    await vscode.commands.executeCommand('diffuse.reject');
+    assert.equal(editor.document.getText(), SOURCE, 'Reject leaves the document as it was');
+
+    editor = await vscode.window.showTextDocument(editor.document);
+    selectLines(editor, 1, 1);
+    const steps: number[] = [];
+    const watch = api.sessions.onDidChange(() => {
+      const s = api.sessions.get(editor.document);
+      if (s?.phase === 'running' && s.step && steps.at(-1) !== s.step) steps.push(s.step);
+    });
+    const rewritten = await proposal(api, editor, 'diffuse.refineSelectionWithInstruction', 'double the sum');
+    watch.dispose();
+    assert.equal(rewritten.regions[0].proposal, '  return 2 * (a + b);');
+    assert.ok(steps.length >= 2, `the live view followed the frames: steps ${JSON.stringify(steps)}`);
+    await vscode.commands.executeCommand('diffuse.accept');
+    assert.equal(editor.document.lineAt(1).text, '  return 2 * (a + b);');
+    await vscode.commands.executeCommand('undo');
+    assert.equal(editor.document.getText(), SOURCE);
+  });
+
+  test('mercury: a refused key stops the backend with one notification that offers Set API Key…', async function () {
+    this.timeout(60_000);
+    await vscode.commands.executeCommand('diffuse.setApiKey', 'mercury', 'sk_wrong');
+    await useBackend(api, 'mercury', mercury.url);
+    const notices = api.service.notices.length;
+    const editor = await openEditor(SOURCE);
+    selectLines(editor, 1, 1);
+    await vscode.commands.executeCommand('diffuse.refineSelection');
+    await waitFor(() => api.service.state.kind === 'error', 10_000, 'the backend to stop');
+    assert.equal(api.sessions.get(editor.document), undefined, 'no proposal');
+    const told = api.service.notices.slice(notices);
+    assert.equal(told.length, 1, JSON.stringify(told));
+    assert.match(told[0], /^Diffuse \(mercury\) cannot answer: 127\.0\.0\.1:\d+ refused the API key \(401\)/);
+    assert.ok(!told[0].includes('sk_wrong'), 'the key is never shown');
+    const sent = mercury.requests.length;
+    await vscode.commands.executeCommand('diffuse.refineSelection');
+    assert.equal(mercury.requests.length, sent, 'nothing more is sent until the key changes');
+    await vscode.commands.executeCommand('diffuse.setApiKey', 'mercury', KEY);
+    await waitFor(() => api.service.state.kind === 'ready', 10_000, 'a new key to restart the backend');
+  });
+
+  test('diffuse: a diffuse serve answers exactly as the local model does, corrector and joint cursors included', async function () {
+    this.timeout(180_000);
+    const ask = async (): Promise<{ refine: string | undefined; fill: string[] | undefined; ghost: string | undefined }> => {
+      const editor = await openEditor(SOURCE);
+      selectLines(editor, 0, 2);
+      await vscode.commands.executeCommand('diffuse.refineSelection', 1);
+      const refine = api.sessions.get(editor.document)?.regions[0].proposal;
+      api.sessions.get(editor.document)?.end('test over');
+      editor.selections = [new vscode.Selection(5, 2, 5, 2), new vscode.Selection(7, 0, 7, 0)];
+      await vscode.commands.executeCommand('diffuse.fillAtCursor');
+      const fill = api.sessions.get(editor.document)?.regions.map((r) => r.proposal ?? '');
+      api.sessions.get(editor.document)?.end('test over');
+      const at = new vscode.Position(5, 2);
+      editor.selection = new vscode.Selection(at, at);
+      const items = await api.ghostText.provideInlineCompletionItems(editor.document, at,
+        { triggerKind: vscode.InlineCompletionTriggerKind.Invoke, selectedCompletionInfo: undefined }, new vscode.CancellationTokenSource().token);
+      await closeAll();
+      return { refine, fill, ghost: items?.[0]?.insertText as string | undefined };
+    };
+    await setting('ghostText.timeBudgetMs', 60_000); // no deadline: both answer with the whole decoding
+    try {
+      await useBackend(api, 'local');
+      const local = await ask();
+      await useBackend(api, 'diffuse', serveUrl);
+      assert.match(api.statusBar.text, /Diffuse · diffuse/);
+      const remote = await ask();
+      assert.deepEqual(remote, local);
+      const notices = api.service.notices.length;
+      const editor = await openEditor(SOURCE);
+      selectLines(editor, 1, 1);
+      await vscode.commands.executeCommand('diffuse.refineSelectionWithInstruction', 'anything');
+      assert.equal(api.sessions.get(editor.document), undefined);
+      assert.match(api.service.notices.slice(notices).join('\n'), /the diffuse backend cannot follow an instruction/);
+    } finally {
+      await setting('ghostText.timeBudgetMs', undefined);
+    }
+  });
+});
