@@ -198,7 +198,7 @@ async function editFile(
   if (updated === text) process.stderr.write('no change the model is sure of\n');
   else process.stdout.write(createTwoFilesPatch(file, file + ' (diffuse)', text, updated, '', '', { context: 3 }));
   process.stderr.write(denoiser.kind === 'local' || denoiser.kind === 'diffuse'
-    ? `${result.steps} model calls, ${result.ms} ms, ${result.canvasTokens}-token canvas\n`
+    ? `${result.steps}${result.stepBudget ? ` of ${result.stepBudget} budgeted` : ''} model calls, ${result.ms} ms, ${result.canvasTokens}-token canvas\n`
     : `${denoiser.kind}: ${result.steps} frame${result.steps === 1 ? '' : 's'}, ${result.ms} ms\n`);
   return 0;
 }

@@ -26,7 +26,7 @@ export function activate(context: vscode.ExtensionContext): DiffuseApi {
   const service = new DenoiserService(context.extensionPath, log, context.secrets);
   const sessions = new SessionStore();
   const ghostText = new GhostTextProvider(service);
-  const statusBar = registerStatusBar(service, ghostText);
+  const statusBar = registerStatusBar(service, ghostText, sessions);
   context.subscriptions.push(
     log,
     service,

@@ -33,6 +33,9 @@ describe('diffuse CLI', () => {
     const r = await runCli(['refine', SAMPLE, '--lines', '9-12', '--strength', '1', '--progress', '--seed', '1']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /── step 1\/\d+/);
+    // the same denominator as the progress: the step budget, and how much of it was used
+    const budget = /── step 1\/(\d+)/.exec(r.stderr)![1];
+    assert.match(r.stderr, new RegExp(`^\\d+ of ${budget} budgeted model calls, \\d+ ms`, 'm'));
     assert.match(r.stdout, /^--- .*sample\.ts/m);
     assert.match(r.stdout, /^\+\+\+ .*sample\.ts \(diffuse\)/m);
     assert.equal(fs.readFileSync(SAMPLE, 'utf8'), before);

@@ -32,3 +32,13 @@ test("training's frontier rows show the window of masks the sampler shows (train
   assert.ok(m, 'train.py CONFIG has frontier_window');
   assert.equal(Number(m[1]), DEFAULTS.blockLength);
 });
+
+test('no setting description states a model window the shipped model does not have', () => {
+  const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+  const manifest = JSON.parse(fs.readFileSync(path.join(ROOT, 'models', SHIPPED_MODEL, 'denoiser.json'), 'utf8'));
+  for (const [key, p] of Object.entries<{ description?: string; markdownDescription?: string }>(pkg.contributes.configuration.properties)) {
+    const text = `${p.description ?? ''} ${p.markdownDescription ?? ''}`;
+    for (const m of text.matchAll(/(\d+)-token windows?/g)) assert.equal(Number(m[1]), manifest.context_length, `${key}: "${m[0]}"`);
+    for (const m of text.matchAll(/window is (\d+) tokens/g)) assert.equal(Number(m[1]), manifest.context_length, `${key}: "${m[0]}"`);
+  }
+});

@@ -6,6 +6,7 @@ import { progressRuns } from '../src/core/progressRuns';
 import { shiftRange } from '../src/core/rangeAnchor';
 import { renderSpanImage } from '../src/core/spanImage';
 import { windowAround } from '../src/core/textWindow';
+import { visualColumn } from '../src/core/textPosition';
 
 describe('shiftRange', () => {
   const r = { start: 10, end: 20 };
@@ -52,4 +53,10 @@ describe('renderSpanImage', () => {
     assert.equal(img.height, 2 * 20 + 4);
     assert.equal(img.width, 12 + 17 * 8);
   });
+});
+
+test('the log names the column VS Code shows: a tab advances to the next tab stop', () => {
+  assert.equal(visualColumn('\t\tx = 1', 2, 4), 9);
+  assert.equal(visualColumn('  \tx', 3, 4), 5);
+  assert.equal(visualColumn('abc', 3, 4), 4);
 });

@@ -55,8 +55,10 @@ export async function correctSelection(m: CorrectorModel, start: number, end: nu
     .map((r) => ({ start: at(r.from), end: at(r.to) }))
     .filter((r) => r.end > r.start);
   let steps = 1;
+  /** What progress counts to: the scoring pass alone, then the regeneration's budget and both scoring passes. */
+  let budget = 1;
   const unchanged = (): DenoiseResult => ({
-    edits: [{ start, end, text: selection, confidence: 1 }], steps, ms: Date.now() - t0, stoppedBy: 'done', canvasTokens: before.canvasTokens,
+    edits: [{ start, end, text: selection, confidence: 1 }], steps, stepBudget: budget, ms: Date.now() - t0, stoppedBy: 'done', canvasTokens: before.canvasTokens,
   });
   if (runs.length === 0) return unchanged();
   // Progress shows the whole selection, the regenerated stretches denoising inside it.
@@ -69,6 +71,7 @@ export async function correctSelection(m: CorrectorModel, start: number, end: nu
   }));
   const regenerated = await m.regenerate(runs.map((r) => ({ start: start + r.start, end: start + r.end })), REPAIR_EXTRA_SLOTS, onProgress);
   steps += regenerated.steps;
+  budget = (regenerated.stepBudget ?? regenerated.steps) + 2;
   const hunks = regenerated.edits
     .map((e) => ({ start: e.start - start, end: e.end - start, text: e.text, confidence: e.confidence }))
     .filter((h) => h.text !== selection.slice(h.start, h.end));
@@ -84,6 +87,6 @@ export async function correctSelection(m: CorrectorModel, start: number, end: nu
   if (kept.length === 0) return unchanged();
   return {
     edits: [{ start, end, text: applyHunks(selection, kept), confidence: Math.min(...kept.map((h) => h.confidence)) }],
-    steps, ms: Date.now() - t0, stoppedBy: regenerated.stoppedBy, canvasTokens: regenerated.canvasTokens,
+    steps, stepBudget: budget, ms: Date.now() - t0, stoppedBy: regenerated.stoppedBy, canvasTokens: regenerated.canvasTokens,
   };
 }

@@ -169,7 +169,7 @@ export class Engine {
       text: spanReplacement(this.codec, result.spans[i], prepared.edges[i]),
       confidence: result.confidence[i],
     }));
-    return { edits, steps: result.steps, ms: Date.now() - t0, stoppedBy: result.stoppedBy, canvasTokens: canvas.ids.length };
+    return { edits, steps: result.steps, stepBudget: options.maxSteps, ms: Date.now() - t0, stoppedBy: result.stoppedBy, canvasTokens: canvas.ids.length };
   }
 
   /**

@@ -98,6 +98,11 @@ export interface DenoiseResult {
   edits: SpanEdit[];
   /** Model calls made. */
   steps: number;
+  /**
+   * The step budget: the most model calls the request could make, the N of "step k/N" in its
+   * progress (a sure model ends below it). Absent from backends without one (remote FIM, chat).
+   */
+  stepBudget?: number;
   /** Wall time inside the worker. */
   ms: number;
   stoppedBy: 'done' | 'deadline';

@@ -233,7 +233,8 @@ export class DenoiserService implements vscode.Disposable {
       const where = built.kind === 'local' || built.kind === 'diffuse'
         ? `${result.ms} ms in the worker, ${this.lastLatencyMs} ms round trip, ${result.canvasTokens}-token canvas`
         : `${this.lastLatencyMs} ms from ${built.kind}`;
-      this.log.info(`${kind} ${o.describe}: ${result.steps} steps, ${where}, stopped by ${result.stoppedBy}`);
+      const steps = result.stepBudget ? `${result.steps} of ${result.stepBudget} budgeted steps` : `${result.steps} steps`;
+      this.log.info(`${kind} ${o.describe}: ${steps}, ${where}, stopped by ${result.stoppedBy}`);
       return result;
     } catch (e) {
       const err = e instanceof DenoiserError ? e : new DenoiserError(String(e), 'internal');

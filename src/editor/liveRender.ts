@@ -1,6 +1,7 @@
 // Draws running sessions: the span highlighted with its original text dimmed, and the model's
 // current text beside it, redrawn at every step: masked slots pending (░), tokens committed by
 // the latest step bold, the rest plain. The document itself is not touched.
+import { stepLabel } from '../core/stepLabel';
 import * as vscode from 'vscode';
 import { imageRunsToLines } from '../core/progressRuns';
 import { MASK_GLYPH } from '../core/spanText';
@@ -38,7 +39,7 @@ export function registerLiveRender(store: SessionStore): vscode.Disposable {
     editor.setDecorations(image, imagesBeside(editor, s.regions.map((r, i) => ({
       range: ranges[i],
       lines: r.live ? imageRunsToLines(r.live.runs) : [[{ text: MASK_GLYPH.repeat(PLACEHOLDER_SLOTS), style: 'pending' as const }]],
-      caption: i === 0 ? (s.step ? `step ${s.step}/${s.maxSteps}` : 'waiting for the model') : undefined,
+      caption: i === 0 ? (s.step ? stepLabel(s.step, s.maxSteps) : 'waiting for the model') : undefined,
     }))));
   };
   const drawFor = (s: ProposalSession): void => {

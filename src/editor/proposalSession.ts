@@ -42,8 +42,14 @@ const PROGRESS_REDRAW_MS = 80;
 export class ProposalSession {
   readonly id = nextId++;
   phase: Phase = 'running';
+  /**
+   * The step drawn now and the step budget (stepLabel's k/N). They change when the live view is
+   * redrawn, not when progress arrives, so the status bar and the live view, which both read them
+   * then, never show different steps.
+   */
   step = 0;
   maxSteps = 0;
+  private latest = { step: 0, maxSteps: 0 };
   readonly regions: Region[];
   private readonly abort = new AbortController();
   private readonly changed = new vscode.EventEmitter<void>();
@@ -94,8 +100,7 @@ export class ProposalSession {
 
   progress(p: ProgressParams): void {
     if (this.phase !== 'running') return;
-    this.step = p.step;
-    this.maxSteps = p.maxSteps;
+    this.latest = { step: p.step, maxSteps: p.maxSteps };
     p.spans.forEach((s, i) => {
       const r = this.regions[i];
       if (r) r.live = { text: s.text, runs: progressRuns(r.live?.shown ?? '', s.text), shown: r.live?.shown ?? '' };
@@ -110,6 +115,8 @@ export class ProposalSession {
       this.redraw = undefined;
       if (this.phase !== 'running') return;
       this.lastDraw = Date.now();
+      this.step = this.latest.step;
+      this.maxSteps = this.latest.maxSteps;
       // what was drawn is what the next frame's "fresh" tokens are compared with
       for (const r of this.regions) if (r.live) r.live.shown = r.live.text;
       this.changed.fire();

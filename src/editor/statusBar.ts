@@ -7,9 +7,10 @@ import * as vscode from 'vscode';
 import { stepLabel } from '../core/stepLabel';
 import type { DenoiserService } from './denoiserService';
 import type { GhostOutcome, GhostTextProvider } from './ghostText';
+import type { ProposalSession, SessionStore } from './proposalSession';
 
 /** Creates the item and keeps it current; returns it (the integration tests read its text) and its disposable. */
-export function registerStatusBar(service: DenoiserService, ghost: GhostTextProvider): { item: vscode.StatusBarItem; disposable: vscode.Disposable } {
+export function registerStatusBar(service: DenoiserService, ghost: GhostTextProvider, sessions: SessionStore): { item: vscode.StatusBarItem; disposable: vscode.Disposable } {
   const item = vscode.window.createStatusBarItem('diffuse.status', vscode.StatusBarAlignment.Right, 100);
   item.name = 'Diffuse';
   item.command = 'diffuse.showMenu';
@@ -32,7 +33,10 @@ export function registerStatusBar(service: DenoiserService, ghost: GhostTextProv
       text = `$(loading~spin) Diffuse${remote}: ${backend === 'local' ? 'loading' : 'connecting'}`;
       tooltip = s.kind === 'restarting' ? `Diffuse: ${s.message}; restarting` : backend === 'local' ? 'Diffuse: loading the model' : `Diffuse: connecting to ${backend}`;
     } else if (a) {
-      text = `$(sync~spin) Diffuse${remote}: ${a.kind}${a.step !== undefined ? ` ${stepLabel(a.step, a.maxSteps ?? 0)}` : ''}`;
+      // the step is the running session's, as its live view draws it
+      const run = runningSession(sessions);
+      const step = run?.step ? ` ${stepLabel(run.step, run.maxSteps)}` : '';
+      text = `$(sync~spin) Diffuse${remote}: ${run ? run.title.toLowerCase() : a.kind}${step}`;
       tooltip = 'Diffuse is denoising. Press Escape in the editor to cancel.' + (a.maxSteps ? ` The step count's total is the budget; a sure model ends early.` : '');
     } else if (s.kind === 'ready') {
       text = `$(sparkle) Diffuse${remote}${latency}${ghostPart.text}`;
@@ -51,7 +55,7 @@ export function registerStatusBar(service: DenoiserService, ghost: GhostTextProv
   };
   update();
   item.show();
-  return { item, disposable: vscode.Disposable.from(item, service.onDidChange(update), ghost.onDidDecide(update)) };
+  return { item, disposable: vscode.Disposable.from(item, service.onDidChange(update), ghost.onDidDecide(update), sessions.onDidChange(update)) };
 }
 
 /** The last ghost-text outcome in the item: `$(eye) 0.91` shown, `$(eye-closed) 0.62` held back. */
@@ -64,4 +68,11 @@ function ghostText(o: GhostOutcome | undefined): { text: string; tooltip: string
     tooltip: `\nLast ghost-text suggestion held back: confidence${conf} is below diffuse.ghostText.minConfidence (${o.threshold}). `
       + 'Press Alt+\\ to see it anyway, or lower the setting to see more, less reliable suggestions.',
   };
+}
+
+/** The running session the user is most likely watching: the active editor's, else any. */
+function runningSession(sessions: SessionStore): ProposalSession | undefined {
+  const running = sessions.all().filter((s) => s.phase === 'running');
+  const active = vscode.window.activeTextEditor?.document;
+  return running.find((s) => s.document === active) ?? running[0];
 }
