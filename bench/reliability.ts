@@ -8,7 +8,11 @@
 //   no_network     inet sockets held by this process (the client, the extension host's role) and
 //                  every worker, polled throughout the run (sockets.ts)
 //   edits_during_refine, large_refine  the VS Code suite's test/vscode/reliability.test.ts
-// `--no-editor` leaves the VS Code part out (its keys are then null).
+//   remote         requests through the mercury and diffuse backends while a loopback server
+//                  injects faults (remoteFaults.ts); run after the no_network watch has stopped,
+//                  since its loopback servers are sockets of this process
+// `--no-editor` leaves the VS Code part out (its keys are then null). `--only remote` runs that
+// part alone and replaces only its key in the last run's JSON.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -19,6 +23,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { DenoiserClient } from '../src/denoiser/client';
 import { DenoiserError } from '../src/denoiser/denoiser';
 import { runBadInputs } from './badInputs';
+import { runRemote, type RemoteFigures } from './remoteFaults';
 import { ROOT, quantile, round } from './cases';
 import { SocketWatch } from './sockets';
 
@@ -221,6 +226,14 @@ async function main(): Promise<void> {
     hostCrashes++;
     console.error(`host: unhandled rejection ${e instanceof Error ? e.stack : String(e)}`);
   });
+  if (process.argv.includes('--only') && process.argv[process.argv.indexOf('--only') + 1] === 'remote') {
+    const remote = await remotePart(() => hostCrashes);
+    const last = fs.existsSync(OUT) ? JSON.parse(fs.readFileSync(OUT, 'utf8')) as Record<string, unknown> : {};
+    fs.mkdirSync(path.dirname(OUT), { recursive: true });
+    fs.writeFileSync(OUT, JSON.stringify({ ...last, remote }, null, 1) + '\n');
+    console.log(`wrote remote into ${path.relative(ROOT, OUT)} in ${Math.round((Date.now() - t0) / 1000)} s`);
+    process.exit(0);
+  }
   const clients: DenoiserClient[] = [];
   const make = (): DenoiserClient => {
     const c = new DenoiserClient({ workerPath: WORKER, modelDir: MODEL, threads: 1 });
@@ -255,6 +268,7 @@ async function main(): Promise<void> {
 
   const editor = await editorFigures(watch);
   watch.stop();
+  const remote = await remotePart(() => hostCrashes);
   if (editor.note) console.log(`editor figures: ${editor.note}`);
   const ef = editor.figures as { edits_during_refine?: unknown; large_refine?: unknown; checked?: unknown } | undefined;
   const result = {
@@ -276,6 +290,7 @@ async function main(): Promise<void> {
         + '(in the VS Code part: the workers the extension starts there); checked first on a TCP listener of its own, which it saw',
     },
     large_refine: ef?.large_refine ?? null,
+    remote,
     editor_checked: ef?.checked ?? null,
     notes: [editor.note].filter(Boolean),
     seconds: Math.round((Date.now() - t0) / 1000),
@@ -284,6 +299,15 @@ async function main(): Promise<void> {
   fs.writeFileSync(OUT, JSON.stringify(result, null, 1) + '\n');
   console.log(`wrote ${path.relative(ROOT, OUT)} in ${result.seconds} s`);
   process.exit(0);
+}
+
+async function remotePart(hostCrashes: () => number): Promise<RemoteFigures> {
+  const remote = await runRemote({ workerPath: WORKER, modelDir: MODEL, hostCrashes });
+  for (const w of remote.wrong) console.log(`  remote: wrong outcome: ${w}`);
+  for (const w of remote.not_one_line) console.log(`  remote: not a one-line cause: ${w}`);
+  const { by_case: _cases, ...summary } = remote;
+  console.log('remote', summary);
+  return remote;
 }
 
 main().catch((e) => {

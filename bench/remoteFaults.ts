@@ -1,0 +1,283 @@
+// The reliability part `remote`: requests through the real remote backends while the server
+// misbehaves as servers do. Mercury's API is played by the loopback stand-in
+// (test/fixtures/mercuryStandIn.ts), which serves one injected fault per HTTP request: 429 and 503
+// with Retry-After, 500, 401, 402, 400 context_length_exceeded, a connection reset mid-stream, a
+// malformed frame, a server that never answers, a slow drip. The `diffuse` backend talks to a real
+// `serve()` of the local worker and the shipped model, with what goes wrong there: a request
+// abandoned mid-run, a deadline too short, an input the worker refuses, an instruction it cannot
+// follow, a server that is gone.
+//
+// Every request must answer or fail within its deadline plus SLACK_MS (else a hang); every failure
+// must be a DenoiserError whose message is one line without the key or the error body; the process
+// must see no uncaught exception; once the backends are disposed no connection may stay open.
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DenoiserClient } from '../src/denoiser/client';
+import { DenoiserError, type Denoiser } from '../src/denoiser/denoiser';
+import { DiffuseRemoteDenoiser } from '../src/denoiser/diffuseRemote';
+import { OpenAICompatibleDenoiser } from '../src/denoiser/openaiCompatible';
+import { serve } from '../src/denoiser/server';
+import { startMercuryStandIn, type Fault } from '../test/fixtures/mercuryStandIn';
+import { ROOT } from './cases';
+import { socketInodes } from './sockets';
+
+/** A request may take this much longer than its deadline before it counts as a hang. */
+const SLACK_MS = 2000;
+/** Deadline of a mercury request (ghost text's time budget, and Refine's and Fill's timeout). */
+const MERCURY_DEADLINE_MS = 2000;
+const DIFFUSE_DEADLINE_MS = 30_000;
+/** The stand-in's error body: it must never reach a message. */
+const BODY_TEXT = 'Injected fault';
+
+const CODE = 'function add(a, b) {\n  return a - b;\n}\n';
+/** A long refine for the diffuse cases that must still be running when they are cut off. */
+const LONG = fs.readFileSync(path.join(ROOT, 'examples', 'sample.ts'), 'utf8');
+const FIXED = '  return a + b;\n';
+
+type Op = 'complete' | 'fill' | 'refine';
+/** What a case should end as: answered, or failed with this code. */
+type Expect = 'answered' | DenoiserError['code'];
+
+interface Case {
+  name: string;
+  op: Op;
+  faults: Fault[];
+  expect: Expect;
+  /** The case leaves the backend stopped (401, 402 stop it until the user acts): the next case gets a fresh one. */
+  thenFresh?: boolean;
+}
+
+const status = (s: number, extra: Partial<Extract<Fault, { kind: 'status' }>> = {}): Fault => ({ kind: 'status', status: s, ...extra });
+
+/** The mercury cases of one round; streamed faults go to Fill and Refine (ghost text is not streamed). */
+function mercuryRound(): Case[] {
+  return [
+    { name: 'normal ghost text', op: 'complete', faults: [], expect: 'answered' },
+    { name: 'normal fill', op: 'fill', faults: [], expect: 'answered' },
+    { name: 'normal refine', op: 'refine', faults: [], expect: 'answered' },
+    { name: '429 Retry-After 0.2, then an answer', op: 'complete', faults: [status(429, { retryAfter: '0.2' })], expect: 'answered' },
+    { name: '429 Retry-After 1 (seconds), then an answer', op: 'refine', faults: [status(429, { retryAfter: '1' })], expect: 'answered' },
+    { name: '503 then 429, then an answer', op: 'fill', faults: [status(503, { retryAfter: '0' }), status(429, { retryAfter: '0' })], expect: 'answered' },
+    { name: '503 three times', op: 'complete', faults: [status(503, { retryAfter: '0' }), status(503, { retryAfter: '0' }), status(503, { retryAfter: '0' })], expect: 'busy' },
+    { name: '429 Retry-After 60 (longer than waited for)', op: 'complete', faults: [status(429, { retryAfter: '60' })], expect: 'busy' },
+    { name: '500', op: 'complete', faults: [status(500)], expect: 'crash' },
+    { name: '500 on a refine', op: 'refine', faults: [status(500, { code: 'server_error' })], expect: 'crash' },
+    { name: '400 context_length_exceeded, retried with half the context', op: 'complete', faults: [status(400, { code: 'context_length_exceeded' })], expect: 'answered' },
+    { name: '400 context_length_exceeded twice', op: 'refine', faults: [status(400, { code: 'context_length_exceeded' }), status(400, { code: 'context_length_exceeded' })], expect: 'input' },
+    { name: 'connection reset mid-stream (fill)', op: 'fill', faults: [{ kind: 'reset-mid-stream' }], expect: 'crash' },
+    { name: 'connection reset mid-stream (refine)', op: 'refine', faults: [{ kind: 'reset-mid-stream' }], expect: 'crash' },
+    { name: 'malformed frame (fill)', op: 'fill', faults: [{ kind: 'malformed-frame' }], expect: 'crash' },
+    { name: 'malformed frame (refine)', op: 'refine', faults: [{ kind: 'malformed-frame' }], expect: 'crash' },
+    { name: 'never answers (ghost text)', op: 'complete', faults: [{ kind: 'never-answer' }], expect: 'timeout' },
+    { name: 'never answers (refine)', op: 'refine', faults: [{ kind: 'never-answer' }], expect: 'timeout' },
+    { name: 'slow drip', op: 'fill', faults: [{ kind: 'slow-drip', everyMs: 20 }], expect: 'timeout' },
+    { name: '402 insufficient_quota', op: 'complete', faults: [status(402, { code: 'insufficient_quota' })], expect: 'quota' },
+    { name: 'after 402: the stopped backend sends nothing', op: 'complete', faults: [], expect: 'auth', thenFresh: true },
+    { name: '401 invalid_api_key', op: 'refine', faults: [status(401, { code: 'invalid_api_key' })], expect: 'auth', thenFresh: true },
+    { name: 'normal ghost text on a fresh backend', op: 'complete', faults: [], expect: 'answered' },
+  ];
+}
+
+export interface RemoteFigures {
+  requests: number;
+  mercury_requests: number;
+  diffuse_requests: number;
+  answered: number;
+  failures: number;
+  one_line_causes: number;
+  wrong_outcome: number;
+  hangs: number;
+  host_crashes: number;
+  sockets_left_open: number;
+  /** The check's own proof that it sees sockets: the two listeners (stand-in, serve) it must find before they close. */
+  listeners_seen_before_close: number;
+  standin_http_requests: number;
+  slowest_over_deadline_ms: number;
+  seconds: number;
+  by_case: Record<string, { n: number; outcome: string; message?: string }>;
+  not_one_line: string[];
+  wrong: string[];
+}
+
+/** Inet sockets of this process that are not listening (connections), and all of them. */
+function ownSockets(): { connections: number; all: number } {
+  const mine = new Set(socketInodes(process.pid));
+  let connections = 0;
+  let all = 0;
+  for (const table of ['tcp', 'tcp6', 'udp', 'udp6']) {
+    let text = '';
+    try {
+      text = fs.readFileSync(`/proc/${process.pid}/net/${table}`, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const cols = line.trim().split(/\s+/);
+      if (!cols[9] || !mine.has(cols[9])) continue;
+      all++;
+      if (!(table.startsWith('tcp') && cols[3] === '0A')) connections++; // 0A: LISTEN
+    }
+  }
+  return { connections, all };
+}
+
+export async function runRemote(o: { workerPath: string; modelDir: string; hostCrashes: () => number; rounds?: number }): Promise<RemoteFigures> {
+  const t0 = Date.now();
+  const crashesBefore = o.hostCrashes();
+  const key = `sk_reliability_${randomBytes(12).toString('hex')}`;
+  const api = await startMercuryStandIn({
+    key,
+    answer: (kind) => (kind === 'fim' ? 'a + b;' : `Fixed:\n\`\`\`typescript\n${FIXED}\`\`\``),
+  });
+  const figures: RemoteFigures = {
+    requests: 0, mercury_requests: 0, diffuse_requests: 0, answered: 0, failures: 0, one_line_causes: 0, wrong_outcome: 0,
+    hangs: 0, host_crashes: 0, sockets_left_open: 0, listeners_seen_before_close: 0, standin_http_requests: 0, slowest_over_deadline_ms: 0, seconds: 0,
+    by_case: {}, not_one_line: [], wrong: [],
+  };
+  const disposed: Denoiser[] = [];
+
+  /** Runs one request under its deadline + slack and scores how it ended. */
+  async function measure(name: string, deadlineMs: number, expect: Expect, run: (signal: AbortSignal) => Promise<unknown>): Promise<void> {
+    figures.requests++;
+    const abort = new AbortController();
+    const t = Date.now();
+    let outcome: string;
+    let message: string | undefined;
+    const hang = Symbol('hang');
+    let timer: NodeJS.Timeout | undefined;
+    const settled = await Promise.race([
+      run(abort.signal).then(() => 'answered', (e: unknown) => e),
+      new Promise<typeof hang>((resolve) => { timer = setTimeout(() => resolve(hang), deadlineMs + SLACK_MS); }),
+    ]);
+    clearTimeout(timer);
+    figures.slowest_over_deadline_ms = Math.max(figures.slowest_over_deadline_ms, Date.now() - t - deadlineMs);
+    if (settled === hang) {
+      figures.hangs++;
+      outcome = 'hang';
+      abort.abort();
+    } else if (settled === 'answered') {
+      figures.answered++;
+      outcome = 'answered';
+    } else {
+      figures.failures++;
+      const e = settled;
+      message = e instanceof Error ? e.message : String(e);
+      const oneLine = e instanceof DenoiserError && !message.includes('\n') && !message.includes(key) && !message.includes(BODY_TEXT) && message.length > 0;
+      if (oneLine) figures.one_line_causes++;
+      else figures.not_one_line.push(`${name}: ${message.slice(0, 200)}`);
+      outcome = e instanceof DenoiserError ? e.code : 'not a DenoiserError';
+    }
+    if (outcome !== expect) {
+      figures.wrong_outcome++;
+      figures.wrong.push(`${name}: expected ${expect}, got ${outcome}${message ? ` (${message.slice(0, 160)})` : ''}`);
+    }
+    const row = figures.by_case[name] ??= { n: 0, outcome, message };
+    row.n++;
+  }
+
+  // --- mercury, through OpenAICompatibleDenoiser
+  const fresh = (): OpenAICompatibleDenoiser => {
+    const d = new OpenAICompatibleDenoiser({
+      kind: 'mercury', baseUrl: api.url, fimModel: 'mercury-edit', chatModel: 'mercury-2', apiKey: key, timeoutMs: MERCURY_DEADLINE_MS,
+    });
+    disposed.push(d);
+    return d;
+  };
+  let mercury = fresh();
+  await mercury.start();
+  const start = CODE.indexOf('  return');
+  const ask = (d: Denoiser, op: Op, signal: AbortSignal): Promise<unknown> => {
+    const frames = { onProgress: () => undefined, signal };
+    if (op === 'complete') return d.complete({ prefix: 'function add(a, b) {\n  return ', suffix: '\n}\n', maxTokens: 24, sampler: { timeBudgetMs: MERCURY_DEADLINE_MS } }, { signal });
+    if (op === 'fill') return d.fill({ text: CODE, cursors: [start], maxTokens: 24 }, frames);
+    return d.refine({ text: CODE, start, end: start + FIXED.length, instruction: 'fix the bug', file: { path: 'a.ts', language: 'typescript' } }, frames);
+  };
+  for (let round = 0; round < (o.rounds ?? 4); round++) {
+    for (const c of mercuryRound()) {
+      if (c.faults.length) api.inject(...c.faults);
+      figures.mercury_requests++;
+      await measure(`mercury: ${c.name}`, MERCURY_DEADLINE_MS, c.expect, (signal) => ask(mercury, c.op, signal));
+      if (c.thenFresh) mercury = fresh();
+    }
+  }
+  // an abort while the server has not answered: cancelled at once
+  for (let i = 0; i < 4; i++) {
+    api.inject({ kind: 'never-answer' });
+    figures.mercury_requests++;
+    await measure('mercury: abort while the server is silent', MERCURY_DEADLINE_MS, 'cancelled', (signal) => {
+      const ac = new AbortController();
+      signal.addEventListener('abort', () => ac.abort());
+      setTimeout(() => ac.abort(), 50);
+      return ask(mercury, i % 2 ? 'refine' : 'complete', ac.signal);
+    });
+  }
+
+  // --- diffuse, through DiffuseRemoteDenoiser against serve() of the real worker
+  const local = new DenoiserClient({ workerPath: o.workerPath, modelDir: o.modelDir, threads: 1 });
+  const token = `team_${randomBytes(8).toString('hex')}`;
+  const running = await serve({ denoiser: local, host: '127.0.0.1', port: 0, token });
+  const remote = new DiffuseRemoteDenoiser({ baseUrl: running.url, apiKey: token, timeoutMs: DIFFUSE_DEADLINE_MS });
+  disposed.push(remote);
+  const ghost = (d: Denoiser, signal: AbortSignal) => d.complete({ prefix: 'function add(a, b) {\n  return ', suffix: ';\n}\n', maxTokens: 16, sampler: { timeBudgetMs: 800 } }, { signal });
+  const diffuseCases: [string, number, Expect, (s: AbortSignal) => Promise<unknown>][] = [];
+  for (let i = 0; i < 6; i++) {
+    diffuseCases.push(['diffuse: ghost text', 800 + 1000, 'answered', (s) => ghost(remote, s)]);
+    diffuseCases.push(['diffuse: fill at two cursors', DIFFUSE_DEADLINE_MS, 'answered', (s) => remote.fill({ text: 'const a = ;\nconst b = ;\n', cursors: [10, 22], maxTokens: 8 }, { signal: s, onProgress: () => undefined })]);
+    diffuseCases.push(['diffuse: refine (corrector)', DIFFUSE_DEADLINE_MS, 'answered', (s) => remote.refine({ text: CODE, start: 0, end: CODE.length }, { signal: s, onProgress: () => undefined })]);
+  }
+  for (let i = 0; i < 3; i++) {
+    diffuseCases.push(['diffuse: abandoned mid-run', DIFFUSE_DEADLINE_MS, 'cancelled', (s) => {
+      const ac = new AbortController();
+      s.addEventListener('abort', () => ac.abort());
+      return remote.refine({ text: LONG, start: 0, end: LONG.length, strength: 1, sampler: { tokensPerStep: 1, steps: 40 } },
+        { signal: ac.signal, onProgress: (p) => { if (p.step === 3) ac.abort(); } });
+    }]);
+    diffuseCases.push(['diffuse: a deadline shorter than the refine', 300, 'timeout', (s) => {
+      const short = new DiffuseRemoteDenoiser({ baseUrl: running.url, apiKey: token, timeoutMs: 300 });
+      disposed.push(short);
+      return short.refine({ text: LONG, start: 0, end: LONG.length, strength: 1, sampler: { tokensPerStep: 1, steps: 40 } }, { signal: s });
+    }]);
+    diffuseCases.push(['diffuse: a cursor outside the text', DIFFUSE_DEADLINE_MS, 'input', (s) => remote.fill({ text: 'x', cursors: [99] }, { signal: s })]);
+    diffuseCases.push(['diffuse: an instruction', DIFFUSE_DEADLINE_MS, 'unsupported', (s) => remote.refine({ text: CODE, start: 0, end: 5, instruction: 'faster' }, { signal: s })]);
+    diffuseCases.push(['diffuse: a wrong token', DIFFUSE_DEADLINE_MS, 'auth', (s) => {
+      const wrong = new DiffuseRemoteDenoiser({ baseUrl: running.url, apiKey: 'not-the-token' });
+      disposed.push(wrong);
+      return ghost(wrong, s);
+    }]);
+  }
+  // a server that is gone: nothing listens at its port any more
+  const gone = await serve({ denoiser: local, host: '127.0.0.1', port: 0 });
+  await gone.close();
+  for (let i = 0; i < 3; i++) {
+    diffuseCases.push(['diffuse: the server is gone', DIFFUSE_DEADLINE_MS, 'model', (s) => {
+      const d = new DiffuseRemoteDenoiser({ baseUrl: gone.url });
+      disposed.push(d);
+      return ghost(d, s);
+    }]);
+  }
+  await remote.start();
+  await ghost(remote, new AbortController().signal); // warm: the first call pays onnxruntime's allocations
+  for (const [name, deadline, expect, run] of diffuseCases) {
+    figures.diffuse_requests++;
+    await measure(name, deadline, expect, run);
+  }
+
+  // --- no connection outlives the backends
+  for (const d of disposed) d.dispose();
+  await sleep(300);
+  const afterDispose = ownSockets();
+  const standIn = api.openSockets();
+  figures.standin_http_requests = api.requests.length;
+  await running.close();
+  await api.close();
+  local.dispose();
+  await sleep(100);
+  const afterClose = ownSockets();
+  figures.listeners_seen_before_close = afterDispose.all - afterDispose.connections;
+  figures.sockets_left_open = Math.max(afterDispose.connections, standIn) + afterClose.all;
+  figures.host_crashes = o.hostCrashes() - crashesBefore;
+  figures.seconds = Math.round((Date.now() - t0) / 1000);
+  return figures;
+}
