@@ -40,35 +40,38 @@ export function registerCommands(service: DenoiserService, store: SessionStore):
       // changing the setting restarts the denoiser (see DenoiserService)
       await vscode.workspace.getConfiguration('diffuse').update('modelPath', picked[0].fsPath, vscode.ConfigurationTarget.Global);
     }),
-    command('diffuse.showMenu', async () => {
-      const s = service.state;
-      const ghostOn = service.settings().ghostText.enabled;
-      const doc = vscode.window.activeTextEditor?.document;
-      const session = doc && store.get(doc);
-      const items: (vscode.QuickPickItem & { run: string; args?: unknown[] })[] = [
-        ...(session?.phase === 'running' ? [{ label: '$(debug-stop) Cancel Denoising', run: 'diffuse.cancel' }] : []),
-        ...(session?.phase === 'review' ? [
-          { label: '$(check) Accept Proposal', run: 'diffuse.accept' },
-          { label: '$(close) Reject Proposal', run: 'diffuse.reject' },
-        ] : []),
-        { label: '$(wand) Refine Selection', run: 'diffuse.refineSelection' },
-        { label: '$(wand) Refine Selection with Strength…', run: 'diffuse.refineSelectionWithStrength' },
-        ...(service.capabilities?.instruction ? [{ label: '$(comment) Refine Selection with Instruction…', run: 'diffuse.refineSelectionWithInstruction' }] : []),
-        { label: '$(insert) Fill at Cursor', run: 'diffuse.fillAtCursor' },
-        { label: `$(eye${ghostOn ? '-closed' : ''}) Turn Ghost Text ${ghostOn ? 'Off' : 'On'}`, run: 'diffuse.toggleGhostText' },
-        { label: '$(folder-opened) Choose Model Folder…', run: 'diffuse.chooseModelFolder',
-          detail: s.kind === 'ready' && s.info.backend === 'local' ? `now: ${s.info.where}` : s.kind === 'error' ? s.message : undefined },
-        { label: '$(server) Choose Backend…', run: 'workbench.action.openSettings', args: ['diffuse.backend'],
-          detail: `now: ${service.backend}${service.backend === 'local' ? ' (nothing leaves this machine)' : ''}` },
-        { label: '$(key) Set API Key…', run: 'diffuse.setApiKey' },
-        { label: '$(debug-restart) Restart Denoiser', run: 'diffuse.restartDenoiser' },
-        { label: '$(output) Show Log', run: 'diffuse.showLog' },
-        { label: '$(settings-gear) Settings', run: 'workbench.action.openSettings', args: ['@ext:diffuse.diffuse'] },
-      ];
-      const pick = await vscode.window.showQuickPick(items, { title: 'Diffuse', placeHolder: statusLine(service) });
-      if (pick) await vscode.commands.executeCommand(pick.run, ...(pick.args ?? []));
-    }),
+    command('diffuse.showMenu', () => showMenu(service, store)),
   );
+}
+
+/** The status-bar menu: what can be done now, with the backend and model in use. */
+async function showMenu(service: DenoiserService, store: SessionStore): Promise<void> {
+  const s = service.state;
+  const ghostOn = service.settings().ghostText.enabled;
+  const doc = vscode.window.activeTextEditor?.document;
+  const session = doc && store.get(doc);
+  const items: (vscode.QuickPickItem & { run: string; args?: unknown[] })[] = [
+    ...(session?.phase === 'running' ? [{ label: '$(debug-stop) Cancel Denoising', run: 'diffuse.cancel' }] : []),
+    ...(session?.phase === 'review' ? [
+      { label: '$(check) Accept Proposal', run: 'diffuse.accept' },
+      { label: '$(close) Reject Proposal', run: 'diffuse.reject' },
+    ] : []),
+    { label: '$(wand) Refine Selection', run: 'diffuse.refineSelection' },
+    { label: '$(wand) Refine Selection with Strength…', run: 'diffuse.refineSelectionWithStrength' },
+    ...(service.capabilities?.instruction ? [{ label: '$(comment) Refine Selection with Instruction…', run: 'diffuse.refineSelectionWithInstruction' }] : []),
+    { label: '$(insert) Fill at Cursor', run: 'diffuse.fillAtCursor' },
+    { label: `$(eye${ghostOn ? '-closed' : ''}) Turn Ghost Text ${ghostOn ? 'Off' : 'On'}`, run: 'diffuse.toggleGhostText' },
+    { label: '$(folder-opened) Choose Model Folder…', run: 'diffuse.chooseModelFolder',
+      detail: s.kind === 'ready' && s.info.backend === 'local' ? `now: ${s.info.where}` : s.kind === 'error' ? s.message : undefined },
+    { label: '$(server) Choose Backend…', run: 'workbench.action.openSettings', args: ['diffuse.backend'],
+      detail: `now: ${service.backend}${service.backend === 'local' ? ' (nothing leaves this machine)' : ''}` },
+    { label: '$(key) Set API Key…', run: 'diffuse.setApiKey' },
+    { label: '$(debug-restart) Restart Denoiser', run: 'diffuse.restartDenoiser' },
+    { label: '$(output) Show Log', run: 'diffuse.showLog' },
+    { label: '$(settings-gear) Settings', run: 'workbench.action.openSettings', args: ['@ext:diffuse.diffuse'] },
+  ];
+  const pick = await vscode.window.showQuickPick(items, { title: 'Diffuse', placeHolder: statusLine(service) });
+  if (pick) await vscode.commands.executeCommand(pick.run, ...(pick.args ?? []));
 }
 
 function statusLine(service: DenoiserService): string {

@@ -8,6 +8,7 @@ import { trimCompletion } from '../core/completionTrim';
 import { MAX_CHARS_PER_TOKEN } from '../core/textWindow';
 import { visualColumn } from '../core/textPosition';
 import { DenoiserError } from '../denoiser/denoiser';
+import type { DenoiseResult } from '../denoiser/protocol';
 import type { DenoiserService } from './denoiserService';
 import { CONFIRM_MESSAGE_MS } from './messageDurations';
 import { GHOST_PREFIX_MARGIN_CHARS, GHOST_SUFFIX_MARGIN_CHARS } from './requestWindow';
@@ -66,34 +67,12 @@ export class GhostTextProvider implements vscode.InlineCompletionItemProvider, v
     const settings = this.service.settings();
     const manual = context.triggerKind === vscode.InlineCompletionTriggerKind.Invoke;
     if (!settings.ghostText.enabled && !manual) return undefined;
-    const editor = vscode.window.activeTextEditor;
-    const line = doc.lineAt(position.line).text;
-    const right = line.slice(position.character);
-    if (editor?.document === doc && (editor.selections.length > 1 || !editor.selection.isEmpty)) return this.skip();
-    if (right.trim().length > MAX_TEXT_RIGHT_OF_CURSOR || /\w/.test(right)) return this.skip();
-    if (this.service.state.kind !== 'ready' && this.service.state.kind !== 'starting') return this.skip();
-
-    // With VS Code's suggestion list open, only an item that continues the selected suggestion is
-    // shown: complete as if it were accepted, and offer the suggestion and the completion as one item.
-    const selected = context.selectedCompletionInfo;
-    const accepted = selected && selected.range.end.isEqual(position) && selected.range.start.line === position.line ? selected : undefined;
-    const replaceFrom = accepted ? accepted.range.start : position;
-    const lead = accepted ? accepted.text : '';
-
-    const offset = doc.offsetAt(position);
-    const text = doc.getText();
-    const from = doc.offsetAt(replaceFrom);
-    const window = this.contextChars(settings);
-    const prefix = text.slice(Math.max(0, from - window.before), from) + lead;
-    const suffix = text.slice(offset, offset + window.after);
-    const linePrefix = line.slice(0, replaceFrom.character) + lead;
-    const items = (completions: string[]): vscode.InlineCompletionItem[] =>
-      completions.map((c) => new vscode.InlineCompletionItem(lead + c, new vscode.Range(replaceFrom, position)));
-
-    const cached = this.cache.get(prefix, suffix);
+    if (this.skipped(doc, position)) return this.skip();
+    const at = this.requestAt(doc, position, context, settings);
+    const cached = this.cache.get(at.prefix, at.suffix);
     if (cached !== undefined) {
       this.stats.cacheHits++;
-      return items([cached]);
+      return at.items([cached]);
     }
     if (!manual && settings.ghostText.delayMs > 0) {
       await new Promise((r) => setTimeout(r, settings.ghostText.delayMs));
@@ -103,42 +82,83 @@ export class GhostTextProvider implements vscode.InlineCompletionItemProvider, v
     const abort = new AbortController();
     this.inFlight = abort;
     this.stats.requests++;
-    const { candidates, minConfidence } = settings.ghostText;
     const where = `at ${visualPosition(doc, position)}`;
     try {
-      const caps = this.service.capabilities;
+      const { candidates } = settings.ghostText;
       const result = await this.service.complete({
-        prefix, suffix, maxTokens: settings.ghostText.maxTokens,
-        ...(candidates > 1 && caps?.candidates !== false ? { candidates } : {}),
+        prefix: at.prefix, suffix: at.suffix, maxTokens: settings.ghostText.maxTokens,
+        ...(candidates > 1 && this.service.capabilities?.candidates !== false ? { candidates } : {}),
         sampler: { ...settings.sampler, timeBudgetMs: settings.ghostText.timeBudgetMs },
         context: settings.context,
       }, { token, signal: abort.signal, describe: where });
-      // best first; a backend that does not decode candidates answers with edits[0] alone
-      const answers = result.candidates?.length ? result.candidates : result.edits.slice(0, 1);
-      // Wrong ghost text costs more than none: below the threshold nothing is shown unless the user
-      // asked for a suggestion with the key, and then they see what the model has. A backend with
-      // no confidence measure (a remote FIM model) is not gated.
-      const measured = this.service.capabilities?.confidence !== false;
-      const sure = manual || !measured ? answers : answers.filter((a) => a.confidence >= minConfidence);
-      if (sure.length < answers.length) this.stats.belowConfidence++;
-      const completions = [...new Set(sure.map((a) => trimCompletion(a.text, {
-        linePrefix, suffix, maxLines: settings.ghostText.maxLines,
-      })))].filter((c) => c);
-      const best = measured ? answers[0]?.confidence : undefined;
-      this.decide(where, { shown: completions.length > 0, confidence: best, threshold: minConfidence, manual,
-        reason: sure.length === 0 && answers.length > 0 ? 'below threshold' : 'empty' });
+      const completions = this.shown(result, at, settings, manual, where);
       if (completions.length === 0) return undefined;
-      this.cache.put(prefix, suffix, completions[0]);
+      this.cache.put(at.prefix, at.suffix, completions[0]);
       if (token.isCancellationRequested) return undefined;
       // several items: VS Code cycles through them with Alt+] / Alt+[
-      return items(completions);
+      return at.items(completions);
     } catch (e) {
       // cancelled, or an error the log and the status bar already show
-      if (!(e instanceof DenoiserError && e.code === 'cancelled')) this.decide(where, { shown: false, threshold: minConfidence, manual, reason: 'failed' });
+      if (!(e instanceof DenoiserError && e.code === 'cancelled')) {
+        this.decide(where, { shown: false, threshold: settings.ghostText.minConfidence, manual, reason: 'failed' });
+      }
       return undefined;
     } finally {
       if (this.inFlight === abort) this.inFlight = undefined;
     }
+  }
+
+  /** The skip rules: a selection or several cursors, code right of the cursor, a backend that cannot answer. */
+  private skipped(doc: vscode.TextDocument, position: vscode.Position): boolean {
+    const editor = vscode.window.activeTextEditor;
+    const right = doc.lineAt(position.line).text.slice(position.character);
+    if (editor?.document === doc && (editor.selections.length > 1 || !editor.selection.isEmpty)) return true;
+    if (right.trim().length > MAX_TEXT_RIGHT_OF_CURSOR || /\w/.test(right)) return true;
+    return this.service.state.kind !== 'ready' && this.service.state.kind !== 'starting';
+  }
+
+  /**
+   * What the request carries and how its answers become items. With VS Code's suggestion list
+   * open, only an item that continues the selected suggestion is shown: the model completes as if
+   * the suggestion were accepted, and the item offers both as one.
+   */
+  private requestAt(doc: vscode.TextDocument, position: vscode.Position, context: vscode.InlineCompletionContext, settings: DiffuseSettings) {
+    const selected = context.selectedCompletionInfo;
+    const accepted = selected && selected.range.end.isEqual(position) && selected.range.start.line === position.line ? selected : undefined;
+    const replaceFrom = accepted ? accepted.range.start : position;
+    const lead = accepted ? accepted.text : '';
+    const text = doc.getText();
+    const offset = doc.offsetAt(position);
+    const from = doc.offsetAt(replaceFrom);
+    const window = this.contextChars(settings);
+    return {
+      prefix: text.slice(Math.max(0, from - window.before), from) + lead,
+      suffix: text.slice(offset, offset + window.after),
+      linePrefix: doc.lineAt(position.line).text.slice(0, replaceFrom.character) + lead,
+      items: (completions: string[]): vscode.InlineCompletionItem[] =>
+        completions.map((c) => new vscode.InlineCompletionItem(lead + c, new vscode.Range(replaceFrom, position))),
+    };
+  }
+
+  /**
+   * The completions to show, best first. Wrong ghost text costs more than none: below the
+   * threshold nothing is shown unless the user asked with the key, and then they see what the
+   * model has. A backend with no confidence measure (a remote FIM model) is not gated.
+   */
+  private shown(result: DenoiseResult, at: { suffix: string; linePrefix: string }, settings: DiffuseSettings, manual: boolean, where: string): string[] {
+    const { minConfidence, maxLines } = settings.ghostText;
+    // best first; a backend that does not decode candidates answers with edits[0] alone
+    const answers = result.candidates?.length ? result.candidates : result.edits.slice(0, 1);
+    const measured = this.service.capabilities?.confidence !== false;
+    const sure = manual || !measured ? answers : answers.filter((a) => a.confidence >= minConfidence);
+    if (sure.length < answers.length) this.stats.belowConfidence++;
+    const completions = [...new Set(sure.map((a) => trimCompletion(a.text, { linePrefix: at.linePrefix, suffix: at.suffix, maxLines })))]
+      .filter((c) => c);
+    this.decide(where, {
+      shown: completions.length > 0, confidence: measured ? answers[0]?.confidence : undefined, threshold: minConfidence, manual,
+      reason: sure.length === 0 && answers.length > 0 ? 'below threshold' : 'empty',
+    });
+    return completions;
   }
 
   /** Characters of document around the cursor a request carries (the local model's budget plus a margin, or the remote setting). */
