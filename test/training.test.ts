@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import * as ort from 'onnxruntime-node';
-import { MODEL_DIR, ROOT } from './helpers';
+import { MODEL_DIR, ROOT, int8Tolerance } from './helpers';
 
 const PYTHON = '/usr/bin/python3';
 
@@ -63,7 +63,7 @@ describe('training pipeline', () => {
         maxAbs = Math.max(maxAbs, Math.abs(want[i]));
       }
       // quantisation moves logits a little, never by much, and not to zero (it ran int8)
-      assert.ok(maxDiff < 0.05 * maxAbs, `max |Δlogit| ${maxDiff} against logits up to ${maxAbs}`);
+      assert.ok(maxDiff < int8Tolerance(0.05) * maxAbs, `max |Δlogit| ${maxDiff} against logits up to ${maxAbs}`);
       assert.ok(maxDiff > 1e-6, 'the int8 graph gave exactly the float32 logits');
       let sameArgmax = 0;
       const rows = got.length / vocab;
