@@ -85,6 +85,24 @@ suite('Diffuse as a user meets it', () => {
     assert.ok(budget && seen.every((p) => p.endsWith(`/${budget}`)), `the denominator is the result's step budget (${budget}): ${seen.join(', ')}`);
   });
 
+  test('an execution provider that cannot load falls back to the CPU and says why, once', async function () {
+    this.timeout(120_000);
+    const notices = api.service.notices.length;
+    try {
+      await setting('executionProvider', 'cuda'); // no CUDA libraries on the test machines
+      await waitFor(() => api.service.state.kind === 'ready' && api.service.notices.length > notices, 60_000, 'the model to load on the CPU');
+      const told = api.service.notices.slice(notices);
+      assert.equal(told.length, 1, JSON.stringify(told));
+      assert.match(told[0], /^Diffuse: .*cuda.*CPU/i);
+      assert.ok(!told[0].includes('\n'), 'one line');
+      const s = api.service.state;
+      assert.ok(s.kind === 'ready' && s.info.executionProvider === 'cpu', JSON.stringify(s));
+    } finally {
+      await setting('executionProvider', undefined);
+      await waitFor(() => api.service.state.kind === 'ready', 60_000, 'the model to load again');
+    }
+  });
+
   test('Refine Selection with Strength… offers a pick list of strengths that say what they do', async () => {
     const editor = await openEditor();
     selectLines(editor, 1, 2);
