@@ -50,10 +50,22 @@ export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 /** Loading the shipped model takes under a second; two minutes allow a large model on a slow disk. */
 export const DEFAULT_LOAD_TIMEOUT_MS = 120_000;
 
+/** The first restart after a crash waits this long; each further crash doubles it (see below). */
+export const DEFAULT_RESTART_DELAY_MS = 500;
+
+/** The back-off stops doubling here: a worker that cannot start is still retried twice a minute. */
+export const DEFAULT_MAX_RESTART_DELAY_MS = 30_000;
+
+/** A worker that stays up this long has recovered: earlier crashes are forgotten. */
+const STABLE_AFTER_MS = 60_000;
+
 /** The local engine does everything but follow an instruction (it is not a chat model). */
 export const LOCAL_CAPABILITIES: Capabilities = {
   instruction: false, corrector: true, frames: true, jointSpans: true, confidence: true, candidates: true,
 };
+
+/** What the client adds to a request's input before sending it (see RequestBase in protocol.ts). */
+type Stamped<I> = I & { requestId: string; progress?: boolean; sentAt?: number };
 
 let nextRequestId = 1;
 
@@ -80,9 +92,14 @@ export class DenoiserClient implements Denoiser {
   private stableTimer: NodeJS.Timeout | undefined;
   private watchdog: NodeJS.Timeout | undefined;
   private disposed = false;
-  state: DenoiserState = { kind: 'stopped' };
+  private current: DenoiserState = { kind: 'stopped' };
 
   constructor(private readonly opts: DenoiserClientOptions) {}
+
+  /** Where the worker is in its lifecycle; every change is also reported through `onState`. */
+  get state(): DenoiserState {
+    return this.current;
+  }
 
   /** Starts the worker and loads the model (once; later calls return the same promise). */
   start(): Promise<BackendInfo> {
@@ -128,9 +145,9 @@ export class DenoiserClient implements Denoiser {
     return this.child?.pid;
   }
 
-  private async request<P extends { requestId: string }>(
-    type: RequestType<P, DenoiseResult, void>,
-    params: Omit<P, 'requestId'>,
+  private async request<I>(
+    type: RequestType<Stamped<NoInfer<I>>, DenoiseResult, void>,
+    params: I,
     o: RequestOptions,
   ): Promise<DenoiseResult> {
     const signal = o.signal;
@@ -151,7 +168,7 @@ export class DenoiserClient implements Denoiser {
     try {
       const connection = await Promise.race([this.connected(), aborted]);
       if (signal?.aborted) throw cancelled();
-      const full = { ...params, requestId, progress: !!o.onProgress, sentAt: Date.now() } as unknown as P;
+      const full: Stamped<I> = { ...params, requestId, progress: !!o.onProgress, sentAt: Date.now() };
       if (o.onProgress) this.progress.set(requestId, o.onProgress);
       const crashed = new Promise<never>((_, reject) => {
         rejectCrash = reject;
@@ -210,13 +227,11 @@ export class DenoiserClient implements Denoiser {
   private onHung(ms: number): void {
     const child = this.child;
     if (!child) return;
-    const message = `the denoiser did not answer within ${+(ms / 1000).toFixed(1)} s; it was restarted`;
-    this.opts.log?.(message);
-    this.hangCause = message;
-    for (const reject of this.inFlight) reject(new DenoiserError(message, 'timeout'));
-    this.inFlight.clear();
+    this.hangCause = `the denoiser did not answer within ${+(ms / 1000).toFixed(1)} s; it was restarted`;
+    this.opts.log?.(this.hangCause);
     // SIGKILL: a hung worker may not run a SIGTERM handler. It is treated as gone at once (the
-    // next request waits for its replacement, restarted with back-off as after a crash).
+    // next request waits for its replacement, restarted with back-off as after a crash); its
+    // requests fail there, with the hang as their cause.
     child.kill('SIGKILL');
     this.onExit(child, null, 'SIGKILL');
   }
@@ -261,7 +276,7 @@ export class DenoiserClient implements Denoiser {
       this.opts.log?.(`loaded ${info.name} from ${info.modelDir} in ${info.loadMs} ms (${info.threads} thread${info.threads > 1 ? 's' : ''})`);
       this.setState({ kind: 'ready', info: backendInfo(info) });
       // A worker that stays up for a minute has recovered: forget earlier crashes.
-      this.stableTimer = setTimeout(() => (this.crashes = 0), 60_000);
+      this.stableTimer = setTimeout(() => (this.crashes = 0), STABLE_AFTER_MS);
       this.stableTimer.unref();
       return info;
     } catch (e) {
@@ -279,20 +294,20 @@ export class DenoiserClient implements Denoiser {
     if (child !== this.child) return;
     this.child = undefined;
     const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
-    const message = this.hangCause ?? `the denoiser process ${how}`;
+    const hang = this.hangCause;
     this.hangCause = undefined;
-    // Fail in-flight requests with the cause before the connection's own "disposed" rejection.
-    for (const reject of this.inFlight) reject(new DenoiserError(`${message} while handling the request`, 'crash'));
-    this.inFlight.clear();
-    this.loading?.(new DenoiserError(`${message} while loading the model`, 'crash'));
-    this.loading = undefined;
+    const message = hang ?? `the denoiser process ${how}`;
+    // Fail pending requests with the cause before the connection's own "disposed" rejection.
+    this.failPending((during) => hang && during === 'request'
+      ? new DenoiserError(hang, 'timeout')
+      : new DenoiserError(`${message} while ${during === 'request' ? 'handling the request' : 'loading the model'}`, 'crash'));
     this.armWatchdog();
     this.connection?.dispose();
     this.connection = undefined;
     if (this.disposed || this.state.kind === 'error') return;
     this.opts.log?.(message);
-    const base = this.opts.restartDelayMs ?? 500;
-    const inMs = Math.min(this.opts.maxRestartDelayMs ?? 30_000, base * 2 ** this.crashes);
+    const base = this.opts.restartDelayMs ?? DEFAULT_RESTART_DELAY_MS;
+    const inMs = Math.min(this.opts.maxRestartDelayMs ?? DEFAULT_MAX_RESTART_DELAY_MS, base * 2 ** this.crashes);
     this.crashes++;
     this.ready = undefined;
     this.setState({ kind: 'restarting', message, inMs });
@@ -308,17 +323,22 @@ export class DenoiserClient implements Denoiser {
     this.child = undefined;
     this.connection?.dispose();
     this.connection = undefined;
-    for (const reject of this.inFlight) reject(new DenoiserError(reason, 'cancelled'));
-    this.inFlight.clear();
-    this.loading?.(new DenoiserError(reason, 'cancelled'));
-    this.loading = undefined;
+    this.failPending(() => new DenoiserError(reason, 'cancelled'));
     this.hangCause = undefined;
     this.armWatchdog();
     if (child && child.exitCode === null) child.kill();
   }
 
+  /** Fails every request the current worker owes, and its load if it is loading, with `cause`. */
+  private failPending(cause: (during: 'request' | 'load') => DenoiserError): void {
+    for (const reject of this.inFlight) reject(cause('request'));
+    this.inFlight.clear();
+    this.loading?.(cause('load'));
+    this.loading = undefined;
+  }
+
   private setState(s: DenoiserState): void {
-    this.state = s;
+    this.current = s;
     this.opts.onState?.(s);
   }
 }
