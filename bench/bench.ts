@@ -13,6 +13,7 @@ import { CaseSource, ROOT, mean, quantile, round, runInfills } from './cases';
 import { GHOST, editorViewMarkdown, runEditorView } from './editorView';
 import { profileGhost } from './profile';
 import { runRefineRepair } from './refineRepair';
+import { CONCURRENT_CLIENTS, runServeCost, type ServeFigures } from './serveCost';
 
 // --model DIR benches another folder (say one made by `npm run model:convert`); its results go to
 // bench/results/<folder name>.json and .md, so latest.* stay the shipped model's
@@ -20,10 +21,13 @@ const MODEL_FLAG = process.argv.includes('--model') ? process.argv[process.argv.
 const MODEL = MODEL_FLAG ?? process.env.DIFFUSE_BENCH_MODEL ?? path.join(ROOT, 'models', SHIPPED_MODEL);
 const RESULTS = MODEL_FLAG ? path.basename(path.resolve(MODEL_FLAG)) : 'latest';
 const QUICK = process.argv.includes('--quick');
+// --only serve runs that part alone and replaces only its key (and its table) in the last results
+const ONLY = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
 const N = {
   ghost: QUICK ? 10 : 100, refine: QUICK ? 4 : 20, fim: QUICK ? 4 : 20, parallel: QUICK ? 10 : 500, forward: QUICK ? 5 : 20,
-  editorPerKind: QUICK ? 10 : 200, repair: QUICK ? 10 : 100,
+  editorPerKind: QUICK ? 10 : 200, repair: QUICK ? 10 : 100, serve: QUICK ? 10 : 100, serveThroughput: QUICK ? 16 : 160,
 };
+const SERVE_HEADING = 'Through `diffuse serve`';
 
 const cases = new CaseSource();
 let editorMarkdown = '';
@@ -48,6 +52,12 @@ async function main(): Promise<void> {
 
   // Warm-up: the first calls pay for onnxruntime's allocations.
   for (let i = 0; i < 3; i++) await client.complete({ ...cases.ghost(), maxTokens: GHOST.maxTokens });
+
+  if (ONLY === 'serve') {
+    await onlyServe(client);
+    return;
+  }
+  if (ONLY) throw new Error(`--only ${ONLY}: the only part that runs alone is serve`);
 
   {
     const ms: number[] = [];
@@ -118,6 +128,9 @@ async function main(): Promise<void> {
   results.refine_repair = (await runRefineRepair(client, N.repair)).figures;
   console.log('refine_repair', results.refine_repair);
   editorMarkdown = editorViewMarkdown(editorView);
+  // What `diffuse serve` adds over the in-process worker (its own cases: the others' are unchanged).
+  results.serve = await runServeCost(client, { latency: N.serve, throughput: N.serveThroughput });
+  console.log('serve', results.serve);
   results.worker_rss_mb = workerRssMb(client.pid);
   client.dispose();
 
@@ -164,6 +177,36 @@ async function main(): Promise<void> {
   console.log(markdown(results));
 }
 
+/** `--only serve`: the serve part alone, merged into the last run's JSON and Markdown. */
+async function onlyServe(client: DenoiserClient): Promise<void> {
+  const out = path.join(ROOT, 'bench', 'results');
+  const jsonPath = path.join(out, `${RESULTS}.json`);
+  const mdPath = path.join(out, `${RESULTS}.md`);
+  const serveFigures = await runServeCost(client, { latency: N.serve, throughput: N.serveThroughput });
+  client.dispose();
+  console.log('serve', serveFigures);
+  const last = fs.existsSync(jsonPath) ? JSON.parse(fs.readFileSync(jsonPath, 'utf8')) as Record<string, unknown> : {};
+  fs.mkdirSync(out, { recursive: true });
+  fs.writeFileSync(jsonPath, JSON.stringify({ ...last, serve: { ...serveFigures, date: new Date().toISOString(), quick: QUICK } }, null, 2) + '\n');
+  const md = fs.existsSync(mdPath) ? fs.readFileSync(mdPath, 'utf8') : '';
+  const cut = md.indexOf(SERVE_HEADING);
+  fs.writeFileSync(mdPath, (cut >= 0 ? md.slice(0, cut) : md.endsWith('\n') || md === '' ? md + '\n' : md + '\n\n') + serveMarkdown(serveFigures, true));
+  console.log(serveMarkdown(serveFigures, true));
+}
+
+function serveMarkdown(s: ServeFigures, alone: boolean): string {
+  const t = (x: ServeFigures['serve_throughput']) => `${x.requests_per_s} req/s, p50 ${x.p50_ms} ms, p95 ${x.p95_ms} ms (${x.cut_by_budget} of ${x.requests} cut by the budget)`;
+  return `${SERVE_HEADING} (the diffuse backend against serve() in this process${alone ? `, \`npm run bench -- --only serve\`, ${new Date().toISOString().slice(0, 10)}` : ''})
+
+| ghost text through \`diffuse serve\` (${s.cases} cursors) | |
+|---|---|
+| p50 in-process / through serve | ${s.direct_p50_ms} ms / ${s.serve_p50_ms} ms |
+| serve's cost: p50 difference (median of paired differences) | ${s.overhead_p50_ms} ms (${s.overhead_paired_median_ms} ms) (target ≤ 10) |
+| ${CONCURRENT_CLIENTS} ghost clients at once, through serve | ${t(s.serve_throughput)} |
+| ${CONCURRENT_CLIENTS} ghost clients at once, in-process | ${t(s.direct_throughput)} |
+`;
+}
+
 function markdown(r: Record<string, any>): string {
   const row = (name: string, x: any, target: string) => `| ${name} | ${x.p50_ms} | ${x.p95_ms} | ${x.mean_model_calls} | ${target} |`;
   const f = r.forward_ms;
@@ -200,7 +243,8 @@ Where a ghost-text request's time goes: ${r.ghost.worker_ms_mean} ms in the work
 Inside (the same engine in-process, ${r.ghost_profile.cases} of the cases): ${r.ghost_profile.request_ms} ms = ONNX ${r.ghost_profile.onnx_ms} ms
 (${r.ghost_profile.model_calls} calls) + tokenizer ${r.ghost_profile.tokenizer_ms} ms + sampler ${r.ghost_profile.sampler_ms} ms, of which
 ${r.ghost_profile.softmax_ms} ms is the softmax over the vocabulary at each open slot (the rest: canvas, choosing, committing).
-`;
+
+${serveMarkdown(r.serve, false)}`;
 }
 
 main().catch((e) => {

@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { createTwoFilesPatch } from 'diff';
 import { SHIPPED_MODEL } from './core/defaults';
 import { stepLabel } from './core/stepLabel';
+import { applyEdits } from './core/textEdit';
 import { lineRangeOffsets, positionOffset } from './core/textPosition';
 import { BACKENDS, apiKeyVariable, createDenoiser, remoteDefaults } from './denoiser/backends';
 import { DenoiserError, type BackendKind, type BackendSource, type Denoiser } from './denoiser/denoiser';
@@ -244,12 +245,6 @@ function languageOf(file: string): string {
     rs: 'rust', go: 'go', c: 'c', h: 'c', cc: 'cpp', cpp: 'cpp', hpp: 'cpp', java: 'java', sh: 'shellscript', md: 'markdown',
   };
   return names[ext] ?? (ext || 'plaintext');
-}
-
-function applyEdits(text: string, edits: { start: number; end: number; text: string }[]): string {
-  let out = text;
-  for (const e of [...edits].sort((a, b) => b.start - a.start)) out = out.slice(0, e.start) + e.text + out.slice(e.end);
-  return out;
 }
 
 function printProgress(p: ProgressParams): void {

@@ -2,7 +2,8 @@
 // where hunks land.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { applyHunks, shiftedHunks, stretchScore, suspiciousRuns, tokenOffsets } from '../src/core/corrector';
+import { shiftedHunks, stretchScore, suspiciousRuns, tokenOffsets } from '../src/core/corrector';
+import { applyEdits } from '../src/core/textEdit';
 
 describe('corrector', () => {
   test('only tokens far less likely than their slot\'s best are doubted, and near ones merge', () => {
@@ -27,7 +28,7 @@ describe('corrector', () => {
 
   test('hunks apply in order and report where they land', () => {
     const hunks = [{ start: 1, end: 2, text: 'XYZ' }, { start: 4, end: 6, text: '' }];
-    assert.equal(applyHunks('abcdefg', hunks), 'aXYZcdg');
+    assert.equal(applyEdits('abcdefg', hunks), 'aXYZcdg');
     assert.deepEqual(shiftedHunks(hunks), [{ from: 1, to: 4 }, { from: 6, to: 6 }]);
   });
 });

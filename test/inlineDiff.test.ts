@@ -1,7 +1,8 @@
 // The inline diff shown when a refinement finishes: hunks the user accepts or rejects one by one.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { applyHunks, diffHunks, proposalRuns, runsToLines } from '../src/core/inlineDiff';
+import { diffHunks, proposalRuns, runsToLines } from '../src/core/inlineDiff';
+import { applyEdits } from '../src/core/textEdit';
 
 const original = 'function add(a, b) {\n  const s = a + b;\n  return s;\n}\n';
 
@@ -16,15 +17,15 @@ describe('inline diff', () => {
     assert.equal(rest.length, 0);
     assert.deepEqual(h.removed.map((r) => original.slice(r.start, r.end)), ['const']);
     assert.deepEqual(h.proposal.filter((r) => r.style === 'added').map((r) => r.text), ['let']);
-    assert.equal(applyHunks(original, [h]), proposal);
+    assert.equal(applyEdits(original, [h]), proposal);
   });
 
   test('changes on separate lines are separate hunks, each applicable alone', () => {
     const proposal = 'function add(x, b) {\n  const s = a + b;\n  return s + 0;\n}\n';
     const hunks = diffHunks(original, proposal);
     assert.equal(hunks.length, 2);
-    assert.equal(applyHunks(original, hunks), proposal);
-    assert.equal(applyHunks(original, [hunks[1]]), original.replace('return s;', 'return s + 0;'));
+    assert.equal(applyEdits(original, hunks), proposal);
+    assert.equal(applyEdits(original, [hunks[1]]), original.replace('return s;', 'return s + 0;'));
   });
 
   test('added lines become an added line of the proposal', () => {
@@ -39,6 +40,6 @@ describe('inline diff', () => {
 
   test('a proposal without a trailing newline still applies exactly', () => {
     const hunks = diffHunks('a = 1', 'a = 2;');
-    assert.equal(applyHunks('a = 1', hunks), 'a = 2;');
+    assert.equal(applyEdits('a = 1', hunks), 'a = 2;');
   });
 });

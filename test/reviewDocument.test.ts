@@ -2,7 +2,8 @@
 // would write, and where each change lies in it.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { applyHunks, diffHunks } from '../src/core/inlineDiff';
+import { diffHunks } from '../src/core/inlineDiff';
+import { applyEdits } from '../src/core/textEdit';
 import { hunkLines, reviewDocument, type ReviewRegion } from '../src/core/reviewDocument';
 
 /** A region of `doc` from `start` covering `original`, proposed as `proposal`. */
@@ -57,7 +58,7 @@ describe('reviewDocument', () => {
     const crlf = 'if (x) {\r\n\treturn 1;\r\n}\r\n';
     const r = region(crlf, '\treturn 1;\r\n', '\tx++;\r\n\treturn x;\r\n');
     const got = reviewDocument(crlf, [r]);
-    assert.equal(got.text, crlf.slice(0, r.start) + applyHunks(r.original, r.hunks) + crlf.slice(r.start + r.original.length));
+    assert.equal(got.text, crlf.slice(0, r.start) + applyEdits(r.original, r.hunks) + crlf.slice(r.start + r.original.length));
     assert.equal(got.text, 'if (x) {\r\n\tx++;\r\n\treturn x;\r\n}\r\n');
   });
 

@@ -3,6 +3,7 @@
 // best alternative are regenerated, and a regenerated stretch is kept only when the model rates
 // the new text above the old one. Correct code therefore comes back unchanged. These are the
 // pure parts; src/denoiser/corrector.ts runs them against the model.
+import type { TextEdit } from './textEdit';
 
 /** A run of token indices [from, to) of the selection. */
 export interface TokenRun {
@@ -51,25 +52,8 @@ export function stretchScore(logProbs: ArrayLike<number>, offsets: number[], fro
 }
 
 /** A replacement of text[start, end) within one string. */
-export interface Hunk {
-  start: number;
-  end: number;
-  text: string;
-}
-
-/** `text` with non-overlapping hunks (in order) applied. */
-export function applyHunks(text: string, hunks: readonly Hunk[]): string {
-  let out = '';
-  let at = 0;
-  for (const h of hunks) {
-    out += text.slice(at, h.start) + h.text;
-    at = h.end;
-  }
-  return out + text.slice(at);
-}
-
-/** Where each hunk lands in the text after `applyHunks`. */
-export function shiftedHunks(hunks: readonly Hunk[]): { from: number; to: number }[] {
+/** Where each edit lands in the text after `applyEdits` (edits in order). */
+export function shiftedHunks(hunks: readonly TextEdit[]): { from: number; to: number }[] {
   let shift = 0;
   return hunks.map((h) => {
     const from = h.start + shift;

@@ -64,13 +64,6 @@ function refineHunk(original: string, start: number, end: number, text: string):
   return { start, end, text, removed, proposal };
 }
 
-/** `original` with the given hunks applied (hunks of one diffHunks call, any subset). */
-export function applyHunks(original: string, hunks: readonly Hunk[]): string {
-  let out = original;
-  for (const h of [...hunks].sort((a, b) => b.start - a.start)) out = out.slice(0, h.start) + h.text + out.slice(h.end);
-  return out;
-}
-
 /** The whole proposal as styled runs: text between hunks unchanged, hunks with their added words. */
 export function proposalRuns(original: string, hunks: readonly Hunk[]): StyledRun[] {
   const runs: StyledRun[] = [];

@@ -52,7 +52,7 @@ export interface StepState {
 
 export type StopReason = 'done' | 'deadline' | 'cancelled';
 
-export interface DenoiseResult {
+export interface DenoisedSpans {
   /** Each span's final tokens, pads dropped. */
   spans: Int32Array[];
   /** Each span's confidence (core/confidence.ts). */
@@ -81,7 +81,7 @@ export async function denoise(
   special: SpecialTokens,
   options: SamplerOptions,
   hooks: DenoiseHooks = {},
-): Promise<DenoiseResult> {
+): Promise<DenoisedSpans> {
   const s = newState(canvas, special, model.vocabSize, options);
   const now = hooks.now ?? Date.now;
   const rng = new SeededRandom(options.seed);
@@ -313,7 +313,7 @@ async function selfCorrect(model: LogitsModel, s: DenoiseState, fraction: number
 }
 
 /** Each span's tokens (pads dropped) and confidence. */
-function result(s: DenoiseState, stoppedBy: StopReason): DenoiseResult {
+function result(s: DenoiseState, stoppedBy: StopReason): DenoisedSpans {
   const spans: Int32Array[] = [];
   const confidence: number[] = [];
   for (const sp of s.canvas.spans) {

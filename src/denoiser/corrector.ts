@@ -2,7 +2,8 @@
 // the selection with every token visible, only the stretches it doubts are regenerated (jointly,
 // as variable-length spans), and each rewrite is kept only when the model then rates it above the
 // original by REPAIR_MARGIN. The pure parts are in core/corrector.ts; the engine lends the model.
-import { applyHunks, shiftedHunks, stretchScore, suspiciousRuns } from '../core/corrector';
+import { shiftedHunks, stretchScore, suspiciousRuns } from '../core/corrector';
+import { applyEdits } from '../core/textEdit';
 import type { CharRange } from '../core/spanText';
 import type { DenoiseResult, ProgressParams } from './protocol';
 
@@ -65,7 +66,7 @@ export async function correctSelection(m: CorrectorModel, start: number, end: nu
   const onProgress = m.onProgress && ((q: ProgressParams) => m.onProgress!({
     ...q, step: q.step + steps, maxSteps: q.maxSteps + 2,
     spans: [{
-      text: applyHunks(selection, runs.map((r, i) => ({ ...r, text: q.spans[i].text }))),
+      text: applyEdits(selection, runs.map((r, i) => ({ ...r, text: q.spans[i].text }))),
       masked: q.spans.reduce((n, s) => n + s.masked, 0),
     }],
   }));
@@ -77,7 +78,7 @@ export async function correctSelection(m: CorrectorModel, start: number, end: nu
     .filter((h) => h.text !== selection.slice(h.start, h.end));
   if (hunks.length === 0) return unchanged();
   m.throwIfCancelled();
-  const candidate = applyHunks(selection, hunks);
+  const candidate = applyEdits(selection, hunks);
   const after = await m.score(m.text.slice(0, start) + candidate + m.text.slice(end), start, start + candidate.length);
   steps++;
   const landed = shiftedHunks(hunks);
@@ -86,7 +87,7 @@ export async function correctSelection(m: CorrectorModel, start: number, end: nu
       > stretchScore(before.logProb, before.offsets, h.start, h.end) + REPAIR_MARGIN);
   if (kept.length === 0) return unchanged();
   return {
-    edits: [{ start, end, text: applyHunks(selection, kept), confidence: Math.min(...kept.map((h) => h.confidence)) }],
+    edits: [{ start, end, text: applyEdits(selection, kept), confidence: Math.min(...kept.map((h) => h.confidence)) }],
     steps, stepBudget: budget, ms: Date.now() - t0, stoppedBy: regenerated.stoppedBy, canvasTokens: regenerated.canvasTokens,
   };
 }

@@ -2,6 +2,7 @@
 // and says which range it replaced (its edits' start/end, relative to the request's text), so the
 // proposal must cover exactly that range: writing the answer over the whole selection would delete
 // the rest of it. Pure (no vscode).
+import { applyEdits } from '../core/textEdit';
 
 /**
  * The part of the selection [selStart, selEnd) of `text` the engine's edits replace (offsets
@@ -16,13 +17,7 @@ export function changedPart(
   const from = sorted[0].start;
   const to = Math.max(...sorted.map((e) => e.end));
   if (from < selStart || to > selEnd) throw new Error(`the model answered for ${from}-${to}, outside the selection ${selStart}-${selEnd}`);
-  let out = '';
-  let at = from;
-  for (const e of sorted) {
-    out += text.slice(at, e.start) + e.text;
-    at = e.end;
-  }
-  out += text.slice(at, to);
+  const out = applyEdits(text.slice(from, to), sorted.map((e) => ({ ...e, start: e.start - from, end: e.end - from })));
   return { part: { start: from - selStart, end: to - selStart }, text: out };
 }
 

@@ -6,7 +6,8 @@
 // user makes meanwhile re-anchor the ranges, or discard the proposal when they touch the text it
 // was about; their typing is never overwritten.
 import * as vscode from 'vscode';
-import { applyHunks, diffHunks, type Hunk } from '../core/inlineDiff';
+import { diffHunks, type Hunk } from '../core/inlineDiff';
+import { applyEdits } from '../core/textEdit';
 import { reviewDocument, type PlacedHunk } from '../core/reviewDocument';
 import { progressRuns } from '../core/progressRuns';
 import type { ImageRun } from '../core/spanImage';
@@ -219,7 +220,7 @@ export class ProposalSession {
     const h = r?.hunks[hunk];
     if (!h || this.phase !== 'review') return;
     if (this.hunkCount === 1) return this.rejectAll();
-    r.proposal = applyHunks(r.original, r.hunks.filter((x) => x !== h));
+    r.proposal = applyEdits(r.original, r.hunks.filter((x) => x !== h));
     r.hunks = diffHunks(r.original, r.proposal);
     this.changed.fire();
   }
@@ -282,7 +283,7 @@ export class ProposalSession {
     // Re-base every region on the document as it is now: accepted hunks become the original.
     let shift = 0;
     this.regions.forEach((r, i) => {
-      const newOriginal = applyHunks(r.original, chosen[i]);
+      const newOriginal = applyEdits(r.original, chosen[i]);
       r.start += shift;
       shift += newOriginal.length - r.original.length;
       r.end = r.start + newOriginal.length;
