@@ -1,0 +1,127 @@
+// The engine (src/denoiser/engine.ts) against a fake model that knows the document it should
+// write: the window cut, the CRLF mapping, candidate de-duplication and the corrector's choice
+// to keep or drop a rewrite. One character is one token, so offsets can be worked out by hand.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { MASK_GLYPH, type TokenCodec } from '../src/core/spanText';
+import type { LogitsModel } from '../src/core/sampler';
+import { Engine } from '../src/denoiser/engine';
+import type { ProgressParams } from '../src/denoiser/protocol';
+
+const special = { pad: 0, mask: 1, bos: 2, eos: 3 };
+const CHARS = '\n\t' + Array.from({ length: 95 }, (_, i) => String.fromCharCode(32 + i)).join('');
+const V = 4 + CHARS.length;
+
+/** A tokenizer with one token per character (ids after the four special ones). */
+const codec: TokenCodec = {
+  encode: (text) => Int32Array.from(text, (c) => {
+    const i = CHARS.indexOf(c);
+    if (i < 0) throw new Error(`no token for ${JSON.stringify(c)}`);
+    return 4 + i;
+  }),
+  decode: (ids) => Array.from(ids, (id) => (id >= 4 ? CHARS[id - 4] : '')).join(''),
+  idsStartingWith: (text, rest) => Int32Array.from(
+    [...CHARS].flatMap((c, i) => (c.startsWith(text) && (!rest || rest(c.slice(text.length))) ? [4 + i] : []))),
+};
+
+/**
+ * A model that knows the text the document should read (`want`, LF). Shown a canvas, it reads
+ * the text before the first slot it is asked about and after the last masked one, and at each
+ * slot favours, by a logit margin of `margin`, the character of `want` between the two, or pad
+ * past it. With every token visible (the corrector's scoring) it favours `want`'s character at
+ * each position, so it doubts the characters that differ.
+ */
+function knows(want: string, margin = 8): LogitsModel & { calls: number } {
+  const model = {
+    vocabSize: V,
+    calls: 0,
+    async logits(ids: Int32Array, positions: Int32Array): Promise<Float32Array> {
+      model.calls++;
+      const a = positions[0];
+      let b = positions[positions.length - 1] + 1;
+      for (let i = b; i < ids.length; i++) if (ids[i] === special.mask) b = i + 1;
+      assert.equal(ids[0], special.bos, 'the canvas starts at the file start');
+      assert.equal(ids[ids.length - 1], special.eos, 'the canvas ends at the file end');
+      const before = codec.decode(ids.subarray(0, a));
+      const after = codec.decode(ids.subarray(b));
+      assert.ok(want.startsWith(before) && want.endsWith(after), `the model knows ${JSON.stringify(before)} … ${JSON.stringify(after)}`);
+      const middle = want.slice(before.length, want.length - after.length);
+      const out = new Float32Array(positions.length * V);
+      positions.forEach((p, r) => {
+        const c = middle[p - a];
+        out[r * V + (c === undefined ? special.pad : codec.encode(c)[0])] = margin;
+      });
+      return out;
+    },
+  };
+  return model;
+}
+
+const engine = (model: LogitsModel, contextLength = 256): Engine => new Engine(model, codec, special, contextLength);
+
+describe('engine', () => {
+  test('a span longer than the window is cut to the part that fits, and the edit says which part', async () => {
+    // 64 tokens of window: the context's share is at most half (32), bos and eos take 2, so the
+    // span keeps 30 slots. The 40 characters ask for ceil(41 × 1.25) + 4 = 56 slots (the line's
+    // newline rides along); cut to 30, the span keeps its first 30 characters.
+    const text = 'a'.repeat(40) + '\nend\n';
+    const r = await engine(knows('b'.repeat(40) + '\nend\n'), 64).refine({ requestId: '1', text, start: 0, end: 40, strength: 1 });
+    assert.deepEqual(r.edits.map(({ start, end, text }) => ({ start, end, text })), [{ start: 0, end: 30, text: 'b'.repeat(30) }]);
+    assert.equal(r.canvasTokens, 64 - 32 + 'end\n'.length, 'bos, 30 slots, the suffix, eos');
+  });
+
+  test('a CRLF text is answered in its own offsets and line endings, progress too', async () => {
+    const text = 'ab\r\ncd\r\nef\r\n';
+    const frames: ProgressParams[] = [];
+    const r = await engine(knows('ab\nXY\nZ\nef\n')).refine(
+      { requestId: '1', text, start: 4, end: 6, strength: 1, progress: true },
+      { onProgress: (p) => frames.push(p) },
+    );
+    assert.deepEqual(r.edits.map(({ start, end, text }) => ({ start, end, text })), [{ start: 4, end: 6, text: 'XY\r\nZ' }]);
+    assert.ok(frames.length > 0);
+    for (const f of frames) assert.doesNotMatch(f.spans[0].text.replaceAll(MASK_GLYPH, ''), /(^|[^\r])\n/, 'no bare LF in progress');
+  });
+
+  test('a fill in a CRLF text lands at the cursor of the CRLF text', async () => {
+    const text = 'ab\r\n\r\nef\r\n';
+    const r = await engine(knows('ab\nxy\nef\n')).fill({ requestId: '1', text, cursors: [4] });
+    assert.deepEqual(r.edits.map(({ start, end, text }) => ({ start, end, text })), [{ start: 4, end: 4, text: 'xy' }]);
+  });
+
+  test('candidates that decode to the same text come back once', async () => {
+    // a model this sure samples what greedy decoding picks: three runs, one text
+    const model = knows('let a = 1;\n', 30);
+    const one = await engine(model).complete({ requestId: '1', prefix: 'let a = ', suffix: ';\n' });
+    const calls = model.calls;
+    const r = await engine(model).complete({ requestId: '2', prefix: 'let a = ', suffix: ';\n', candidates: 3 });
+    assert.deepEqual(r.candidates?.map((c) => c.text), ['1']);
+    assert.equal(r.edits[0].text, '1');
+    assert.equal(r.steps, 3 * one.steps, 'all three were decoded');
+    assert.equal(model.calls, 4 * calls);
+  });
+
+  test('refine below strength 1 returns text the model finds correct unchanged, after one model call', async () => {
+    const text = 'x = a + b\n';
+    const model = knows(text);
+    const r = await engine(model).refine({ requestId: '1', text, start: 0, end: 9, strength: 0.5 });
+    assert.deepEqual(r.edits.map(({ start, end, text }) => ({ start, end, text })), [{ start: 0, end: 9, text: 'x = a + b' }]);
+    assert.equal(model.calls, 1);
+  });
+
+  // The corrector keeps a rewrite when its stretch (the changed token and one neighbour on each
+  // side) gains more than 3 in mean log-probability. The model doubts the "+" it would write as
+  // "-" by its margin m: log p("+") ≈ −m, so the stretch rises from about −m/3 to about 0.
+  test('refine below strength 1 keeps a rewrite the model clearly prefers', async () => {
+    const model = knows('x = a - b\n', 12); // −4 → 0
+    const r = await engine(model).refine({ requestId: '1', text: 'x = a + b\n', start: 0, end: 9, strength: 0.5 });
+    assert.deepEqual(r.edits.map(({ start, end, text }) => ({ start, end, text })), [{ start: 0, end: 9, text: 'x = a - b' }]);
+    assert.equal(model.calls, 3, 'scored, regenerated, scored again');
+  });
+
+  test('refine below strength 1 drops a rewrite the model prefers by less than the margin', async () => {
+    const model = knows('x = a - b\n', 8); // −2.7 → 0
+    const r = await engine(model).refine({ requestId: '1', text: 'x = a + b\n', start: 0, end: 9, strength: 0.5 });
+    assert.deepEqual(r.edits.map(({ start, end, text }) => ({ start, end, text })), [{ start: 0, end: 9, text: 'x = a + b' }]);
+    assert.equal(model.calls, 3, 'scored, regenerated, scored again');
+  });
+});
