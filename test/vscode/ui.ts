@@ -4,9 +4,13 @@
 // Refine, a Fill at two cursors on a new empty line, a 60-line Refine) is scrolled through from top
 // to end: every original line and every line Accept will write must be on screen with its line
 // number and nothing over it, and the document after Accept exactly the document the review showed.
+// Last, Refine with Instruction through the mercury backend against the loopback stand-in of
+// Mercury's API (started in this process): the key set with Set API Key…, the backend chosen in the
+// user settings' JSON, the live frames drawn while they stream (screenshot) and the review (screenshot).
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
+import { startMercuryStandIn } from '../fixtures/mercuryStandIn';
 
 const shots = path.join(__dirname, '..', 'screenshots');
 
@@ -44,6 +48,12 @@ module.exports = async function ui({ page, log }: { page: Page; workspace: strin
   // the model is loaded when the status bar item says it is ready
   await page.waitForSelector('#diffuse\\.diffuse\\.diffuse\\.status:has-text("Diffuse"), [id$="diffuse.status"]', { timeout: 60_000 });
   log('workbench up');
+  // DIFFUSE_UI_ONLY=instruction: only the last part (Refine with Instruction through mercury), to work on it
+  if (process.env.DIFFUSE_UI_ONLY === 'instruction') {
+    await page.waitForFunction(() => !document.querySelector('[id$="diffuse.status"]')?.textContent?.includes('loading'), undefined, { timeout: 60_000 });
+    await instructionRefine(page, log);
+    return;
+  }
   await openFile(page, 'sample.ts', 'centroid');
   // select lines 14–19 (the loop of centroid) with the keyboard
   await goToLine(page, 14);
@@ -180,7 +190,110 @@ module.exports = async function ui({ page, log }: { page: Page; workspace: strin
   if (await page.$('.codelens-decoration a:has-text("Accept")')) throw new Error('a cancelled run still offered a proposal');
   if ((await editorText(page)) !== beforeFill) throw new Error('cancelling changed the document');
   log('Escape cancelled');
+
+  await instructionRefine(page, log);
 };
+
+const STANDIN_KEY = 'sk_ui_standin';
+/** What the stand-in's Mercury writes for the instruction: centroid's loop as one reduce. */
+const REWRITE = [
+  '  const sum = points.reduce(',
+  '    (s, p) => ({ x: s.x + p.x, y: s.y + p.y }),',
+  '    { x: 0, y: 0 },',
+  '  );',
+  '  const x = sum.x;',
+  '  const y = sum.y;',
+].join('\n');
+const INSTRUCTION = 'Sum the points with one reduce';
+
+/**
+ * Refine with Instruction through the mercury backend, as a user sets it up: Set API Key… from the
+ * palette (quick pick, masked input), the backend and its URL typed into the user settings' JSON,
+ * then the command from the palette with the instruction typed. The stand-in streams Mercury's
+ * diffusing frames (each the whole current text, noise resolving into the answer) slowly enough to
+ * watch: more than one distinct live image must be drawn before the review opens.
+ */
+async function instructionRefine(page: Page, log: (...m: unknown[]) => void): Promise<void> {
+  const api = await startMercuryStandIn({ key: STANDIN_KEY, frameMs: 120, answer: (kind) => (kind === 'chat' ? `\`\`\`ts\n${REWRITE}\n\`\`\`` : 'x') });
+  try {
+    await palette(page, 'Diffuse: Set API Key…');
+    await page.waitForSelector('.quick-input-list .monaco-list-row:has-text("mercury")');
+    await page.keyboard.type('mercury');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('.quick-input-widget input[type="password"]');
+    await page.keyboard.type(STANDIN_KEY);
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('.quick-input-widget', { state: 'hidden', timeout: 10_000 });
+    // the backend and its URL are machine-scoped: in this remote window (code-server) they live in
+    // the remote settings, typed into their JSON
+    await page.keyboard.press('F1');
+    await page.waitForSelector('.quick-input-widget:not([style*="display: none"]) input');
+    await page.keyboard.type('Open Remote Settings (JSON)');
+    await page.locator('.quick-input-list .monaco-list-row')
+      .filter({ has: page.locator('.label-name', { hasText: /^Preferences: Open Remote Settings \(JSON\)/ }) }).first().click();
+    await page.waitForSelector('.tabs-container .tab.active:has-text("settings.json")');
+    await page.waitForTimeout(500);
+    await page.click('.editor-instance .monaco-editor .view-lines');
+    await page.keyboard.press('Control+A');
+    await page.keyboard.insertText(JSON.stringify({ 'diffuse.backend': 'mercury', 'diffuse.remote.baseUrl': api.url }, null, 2));
+    await page.keyboard.press('Control+S');
+    await page.waitForSelector('[id$="diffuse.status"]:has-text("mercury")', { timeout: 30_000 });
+    await page.keyboard.press('Control+W');
+    log(`backend mercury against the stand-in at ${api.url}`);
+
+    await openFile(page, 'sample.ts', 'centroid');
+    const before = await editorText(page);
+    const original = await documentLines(page);
+    await goToLine(page, 14);
+    for (let i = 0; i < 6; i++) await page.keyboard.press('Shift+ArrowDown');
+    await palette(page, 'Diffuse: Refine Selection with Instruction…');
+    await page.waitForSelector('.quick-input-widget:not([style*="display: none"]) input');
+    await page.keyboard.type(INSTRUCTION);
+    await page.keyboard.press('Enter');
+    // the live view: every frame replaces the image beside the span; gather the distinct ones
+    const states = new Set<string>();
+    let shot = false;
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline) {
+      const live = await page.evaluate(() => {
+        const images: string[] = [];
+        for (const span of Array.from(document.querySelectorAll('.editor-instance .monaco-editor .view-lines span'))) {
+          const c = getComputedStyle(span, '::after').content;
+          if (c.includes('data:image/svg')) images.push(c);
+        }
+        const reviewing = !!document.querySelector('.editor-actions a.action-label[aria-label^="Accept Proposal"]')
+          || Array.from(document.querySelectorAll('.codelens-decoration a')).some((a) => a.textContent?.includes('Accept'));
+        return { images, reviewing };
+      });
+      for (const i of live.images) states.add(i);
+      if (!shot && states.size >= 3 && live.images.length) {
+        await page.screenshot({ path: path.join(shots, 'refine-instruction-live.png') });
+        shot = true;
+      }
+      if (live.reviewing && !live.images.length) break;
+      await page.waitForTimeout(40);
+    }
+    if (states.size < 2) throw new Error(`the live view drew ${states.size} distinct frame(s) of the diffusing stream; more than one expected`);
+    if (!shot) throw new Error(`no screenshot of the live view was taken mid-stream (${states.size} distinct frames seen)`);
+    log(`refine with instruction: ${states.size} distinct live frames drawn while the stream ran`);
+    await waitForReview(page, 30_000);
+    await page.screenshot({ path: path.join(shots, 'refine-instruction.png') });
+    const chat = api.requests.find((r) => r.path === '/v1/chat/completions');
+    if (!chat || chat.body.diffusing !== true) throw new Error('Refine with Instruction did not ask /v1/chat/completions with diffusing frames');
+    if (!String((chat.body.messages as { content: string }[])[1].content).includes(`Instruction: ${INSTRUCTION}`)) throw new Error('the instruction was not sent');
+    const proposal = await reviewShowsAll(page, original, 'refine with instruction');
+    if (!proposal.join('\n').includes(REWRITE)) throw new Error('the review does not show the rewrite Mercury sent');
+    await page.keyboard.press('Control+Shift+Backspace');
+    await page.waitForSelector(`${ACCEPT_ACTION}, .codelens-decoration a:has-text("Accept")`, { state: 'detached', timeout: 10_000 });
+    if ((await editorText(page)) !== before) throw new Error('Reject changed the document');
+    log('refine with instruction reviewed (the rewrite beside the original) and rejected');
+    if (process.env.DIFFUSE_UPDATE_MEDIA) {
+      for (const f of ['refine-instruction-live.png', 'refine-instruction.png']) fs.copyFileSync(path.join(shots, f), path.join(__dirname, '..', '..', 'media', f));
+    }
+  } finally {
+    await api.close();
+  }
+}
 
 /** One line an editor on the page shows: which editor (in page order), its line number and text. */
 interface SeenLine {
