@@ -41,7 +41,7 @@ import signal
 import sys
 import time
 from contextlib import nullcontext
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import torch
@@ -283,7 +283,7 @@ def infill_row(body, spans, rng, pad, surplus_max=0, wide_share=0.5):
     return row, region, regions
 
 
-def frontier_row(body, s, e, rng, pad, window, is_newline, spare=None):
+def frontier_row(body, s, e, rng, *, pad, window, is_newline, spare=None):
     """The span [s, e) as the sampler shows it while it writes a variable-length span: the
     answer's first c tokens written (visible), then a window of masks, then the suffix. The
     sampler hides the span's slots beyond the window, so the model must judge from the code, not
@@ -335,26 +335,11 @@ def make_batch(windows, rng, a, data, spare=None):
     pos, tgt, wts = [], [], []
     norm = 1.0 / (B * S)  # MDLM: sum over the batch, divided by its number of tokens
     for r in range(B):
-        body, t = windows[r], t_rows[r]
-        spans, wide = [], 0.5
-        if r >= n_mdlm:
-            if rng.random() < a.editor_span_frac:
-                spans, wide = [(s, e) for s, e, _ in editor_spans(body, data.is_newline, data.is_space, rng, a)], 0.8
-            if not spans:
-                spans = line_spans(body, data.is_newline, rng, a)
-        if spans and rng.random() < a.frontier_frac:
-            sp = spans[int(rng.integers(len(spans)))]
-            row, (w0, _, w1) = frontier_row(body, sp[0], sp[1], rng, data.pad, a.frontier_window, data.is_newline,
-                                         None if spare is None else spare[r])
-            region = np.zeros(L, dtype=bool)
-            region[w0:w1] = True
-        elif spans:
-            row, region, _ = infill_row(body, spans, rng, data.pad, a.pad_surplus_max, wide)
-        else:  # MDLM row (or a row without newlines, which cannot host a line-aligned span)
-            row, region = body, np.ones(L, dtype=bool)
+        row, region = row_layout(windows[r], r >= n_mdlm, rng, a, data, None if spare is None else spare[r])
         if a.bos_first:  # the bos slot is context, never a target
             row = np.concatenate([[data.bos], row])
             region = np.concatenate([[False], region])
+        t = t_rows[r]
         masked = region & (rng.random(S) < t)
         inp = np.where(masked, data.mask, row)
         idx = np.flatnonzero(masked)
@@ -362,26 +347,69 @@ def make_batch(windows, rng, a, data, spare=None):
         tgt.append(row[idx])
         wts.append(np.full(len(idx), norm / t))
         if rng.random() < a.sub_frac:
-            visible = np.flatnonzero(~masked & ~data.is_special[inp])
-            n = max(1, int(round(rng.uniform(a.sub_rate_min, a.sub_rate_max) * len(visible))))
-            if len(visible) >= 2 * n:
-                chosen = rng.choice(visible, 2 * n, replace=False)
-                swap, keep = chosen[:n], chosen[n:]
-                k = rng.integers(len(data.ordinary), size=n)
-                new = data.ordinary[k]
-                same = new == inp[swap]  # a substitution must change the token
-                new[same] = data.ordinary[(k[same] + 1) % len(data.ordinary)]
-                inp[swap] = new
+            chosen = substitute(inp, masked, rng, a, data)
+            if chosen is not None:
                 pos.append(r * S + chosen)
                 tgt.append(row[chosen])  # the original token, both where swapped and where kept
-                wts.append(np.full(2 * n, a.sub_loss_weight * norm))
+                wts.append(np.full(len(chosen), a.sub_loss_weight * norm))
         ids[r] = inp
-    pos, tgt, wts = np.concatenate(pos), np.concatenate(tgt), np.concatenate(wts)
-    M = loss_slot_count(a, B, S)
-    if len(pos) > M:  # rare: a uniform subsample, weights scaled so the loss's expectation is unchanged
+    return fixed_loss_slots(ids, np.concatenate(pos), np.concatenate(tgt), np.concatenate(wts), rng, loss_slot_count(a, B, S))
+
+
+def row_layout(body, infill, rng, a, data, spare):
+    """A row's target tokens and the region where its masks may fall: the whole row (an MDLM row,
+    or an infill row without a place for a span), its spans with surplus pads (infill_row), or
+    one span as the sampler shows it while it writes (frontier_row)."""
+    spans, wide = infill_spans(body, rng, a, data) if infill else ([], 0.5)
+    if spans and rng.random() < a.frontier_frac:
+        s, e = spans[int(rng.integers(len(spans)))]
+        row, (w0, _, w1) = frontier_row(body, s, e, rng, pad=data.pad, window=a.frontier_window,
+                                        is_newline=data.is_newline, spare=spare)
+        region = np.zeros(len(body), dtype=bool)
+        region[w0:w1] = True
+        return row, region
+    if spans:
+        row, region, _ = infill_row(body, spans, rng, data.pad, a.pad_surplus_max, wide)
+        return row, region
+    return body, np.ones(len(body), dtype=bool)
+
+
+def infill_spans(body, rng, a, data):
+    """An infill row's spans and the share of them that get wide pad surpluses (infill_row): on
+    editor_span_frac of the rows where the editor asks (editor_spans; ghost text and fills give a
+    short answer many slots, hence 0.8), else, or when the row has no such place, line_spans."""
+    editor = rng.random() < a.editor_span_frac
+    spans = [(s, e) for s, e, _ in editor_spans(body, data.is_newline, data.is_space, rng, a)] if editor else []
+    return spans or line_spans(body, data.is_newline, rng, a), 0.8 if editor else 0.5
+
+
+def substitute(inp, masked, rng, a, data):
+    """The Refine signal: n visible tokens of the row `inp` replaced (in place) by random ordinary
+    ones, never by the token they had, and n others left as they are. Returns both sets (the loss
+    is taken on each, with the original token as target), or None when the row has too few
+    visible tokens."""
+    visible = np.flatnonzero(~masked & ~data.is_special[inp])
+    n = max(1, int(round(rng.uniform(a.sub_rate_min, a.sub_rate_max) * len(visible))))
+    if len(visible) < 2 * n:
+        return None
+    chosen = rng.choice(visible, 2 * n, replace=False)
+    swap = chosen[:n]
+    k = rng.integers(len(data.ordinary), size=n)
+    new = data.ordinary[k]
+    same = new == inp[swap]  # a substitution must change the token
+    new[same] = data.ordinary[(k[same] + 1) % len(data.ordinary)]
+    inp[swap] = new
+    return chosen
+
+
+def fixed_loss_slots(ids, pos, tgt, wts, rng, M):
+    """The batch with exactly M loss positions, so the compiled graph sees one shape: a rare
+    surplus is a uniform subsample, weights scaled so the loss's expectation is unchanged; the
+    slots left over are dummy positions (row 0, slot 0) with weight 0."""
+    if len(pos) > M:
         keep = np.sort(rng.choice(len(pos), M, replace=False))
         pos, tgt, wts = pos[keep], tgt[keep], wts[keep] * (len(wts) / M)
-    extra = M - len(pos)  # dummy positions (row 0, slot 0) with weight 0
+    extra = M - len(pos)
     return dict(
         live=np.array(len(pos), dtype=np.int64),  # loss positions in use (the rest is padding)
         input_ids=ids,
@@ -533,6 +561,154 @@ def want_compile(a, device):
 # ---------------------------------------------------------------------------------------------- main
 def main(argv=None):
     a = parse_args(argv)
+    ddp, rank, world, device = init_process(a)
+    master = rank == 0
+    autocast = torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+    assert a.batch_size % a.grad_accum == 0, "batch_size must be a multiple of grad_accum"
+    micro = a.batch_size // a.grad_accum
+
+    data = TokenData(a.data)
+    os.makedirs(a.out, exist_ok=True)
+    ckpt_path = os.path.join(a.out, "last.pt")
+    ck = torch_load(ckpt_path) if os.path.exists(ckpt_path) else None
+
+    raw_model, cfg, run = build_model(a, data, ck, device)
+    opt, fused = make_optimizer(raw_model, a, device)
+    if ck is not None:
+        resume(ck, opt, run)
+    model, loss_fn, compiled = wrap_model(raw_model, a, device, ddp)
+
+    peak = peak_flops(a, device)
+    device_name = (f"{world} x {torch.cuda.get_device_name(device)}" if device.type == "cuda"
+                   else f"{world} x CPU, {a.threads} threads")
+
+    # MFU counts the head only where a loss is taken (not the padded slots it also runs on)
+    def batch_flops(live):
+        return raw_model.train_flops(micro * a.seq_len, a.seq_len, live)
+
+    if master:
+        print(f"model {raw_model.num_params() / 1e6:.2f} M params {asdict(cfg)}; device {device}"
+              f"{' ' + torch.cuda.get_device_name(device) if device.type == 'cuda' else ''}, world {world}; "
+              f"{'compiled' if compiled else 'eager'}, {'fused AdamW' if fused else 'AdamW'}, {a.workers} loader workers; "
+              f"{batch_flops(0.32 * micro * a.seq_len) / (micro * a.seq_len) / 1e6:.0f} MFLOP per token; "
+              f"{'resuming' if ck is not None else 'init from ' + a.init_from if a.init_from else 'fresh'} "
+              f"at step {run.step}, {run.tokens_seen:,} tokens", flush=True)
+
+    def save():
+        if master:
+            save_checkpoint(ckpt_path, raw_model, opt, cfg, a, data, run)
+
+    def run_eval():
+        if master:
+            evaluate_and_log(raw_model, data, a, device, autocast, run)
+        run.last_eval_step, run.recent_losses = run.step, []
+
+    def step_micro_batch(b, last):
+        window.flops += batch_flops(int(b["live"])) * world
+        return forward_backward(model, loss_fn, b, device, autocast, a.grad_accum, no_sync=ddp and not last)
+
+    stop_signal, old_handlers = stop_on_signals()
+    tokens_per_step = a.batch_size * a.seq_len * world
+    batches = batch_loader(data, a, rank, micro, run.step * a.grad_accum, pin=device.type == "cuda")
+    window = LogWindow()  # the compile warm-up's FLOPs land here, not in the first log line
+    run.start_time = last_ckpt = last_eval = time.time()
+    if compiled and a.max_steps != run.step:
+        if not compiles(step_micro_batch, one_batch(data, a, rank, micro, run.step * a.grad_accum), device, master):
+            model, compiled, loss_fn = ddp_wrap(raw_model, device) if ddp else raw_model, False, WeightedCrossEntropy.apply
+        opt.zero_grad(set_to_none=True)  # the warm-up's gradients
+    run.start_step, run.loop_start = run.step, time.time()
+    window = LogWindow()  # the log's clock starts here
+    # Steps 11.. : past the first steps' allocations and the loader's start.
+    profiler = StepProfiler(a.profile_steps if master else 0, run.start_step + 10, device)
+
+    def next_batch():
+        """The next batch, counting the time spent waiting for the loader (a GPU kept waiting
+        shows here as a large share of the log window)."""
+        t = time.time()
+        b = next(batches)
+        window.wait += time.time() - t
+        return b
+
+    model.train()
+    while True:
+        now = time.time()
+        stop, want_ckpt, want_eval = agree(ddp, device, [
+            bool(stop_signal) or limit_reached(a, run, now),
+            now - last_ckpt >= a.ckpt_minutes * 60,
+            now - last_eval >= a.eval_minutes * 60,
+        ])
+        if stop:
+            break
+        if want_ckpt or want_eval:
+            paused = time.time()
+            if want_ckpt:
+                save()
+                last_ckpt = time.time()
+            if want_eval:
+                run_eval()
+                last_eval = time.time()
+            window.start += time.time() - paused  # throughput counts training only
+
+        lr = lr_at(a, run, tokens_per_step)
+        profiler.before_step(run.step)
+        window.profiled = window.profiled or profiler.active()
+        step_loss = optimizer_step(model, opt, lr, a, lambda last: step_micro_batch(next_batch(), last))
+        profiler.after_step()
+        run.step += 1
+        run.tokens_seen += tokens_per_step
+        window.losses.append(step_loss)  # a device tensor: read at the log, so steps queue without waiting
+        window.tokens += tokens_per_step
+        if run.step % a.log_every == 0 or stop_signal:
+            log_window(window, run, lr, peak, world, device_name, a.out if master else None)
+            window = LogWindow()
+
+    run.recent_losses += [float(x) for x in window.losses]
+    save()
+    if run.last_eval_step != run.step:
+        run_eval()
+    for sig, h in old_handlers.items():
+        signal.signal(sig, h)
+    if master:
+        reason = f"signal {stop_signal[0]}" if stop_signal else "limit reached"
+        print(f"stopped ({reason}) at step {run.step}, {run.tokens_seen / 1e6:.2f} M tokens; checkpoint {ckpt_path}", flush=True)
+    if ddp:
+        # Every process waits for the others (process 0 still saves and evaluates) and lets go of
+        # its DDP wrapper before the group goes: without both, a process sometimes hung in the
+        # wrapper's teardown after the group was destroyed (gloo: 2 of 7 runs of the test; 0 of 22 after).
+        dist.barrier()
+        model = None
+        dist.destroy_process_group()
+    return dict(step=run.step, tokens_seen=run.tokens_seen, model=raw_model)
+
+
+# ---------------------------------------------------------------------------------------------- main's steps
+@dataclass
+class RunState:
+    """Where the run is: what a checkpoint keeps (step, tokens, where the optimiser state began)
+    and, for this process, when and at which step it started and the losses since the last eval."""
+    step: int = 0
+    tokens_seen: int = 0
+    opt_start_step: int = 0  # the warm-up restarts whenever the optimiser state is fresh
+    start_step: int = 0
+    start_time: float = 0.0
+    loop_start: float = 0.0
+    recent_losses: list = field(default_factory=list)
+    last_eval_step: int = -1
+
+
+@dataclass
+class LogWindow:
+    """What a log line reports: the steps since the previous line."""
+    losses: list = field(default_factory=list)
+    tokens: int = 0
+    start: float = field(default_factory=time.time)
+    flops: float = 0.0
+    wait: float = 0.0  # seconds spent waiting for the loader
+    profiled: bool = False
+
+
+def init_process(a):
+    """The process group (under torchrun) and this process's device: (ddp, rank, world, device)."""
     ddp = int(os.environ.get("WORLD_SIZE", "1")) > 1
     if ddp:
         dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
@@ -547,29 +723,25 @@ def main(argv=None):
     else:
         device = torch.device("cpu")
         torch.set_num_threads(a.threads)
-    master = rank == 0
-    autocast = torch.autocast(device_type=device.type, dtype=torch.bfloat16)
-    assert a.batch_size % a.grad_accum == 0, "batch_size must be a multiple of grad_accum"
-    micro = a.batch_size // a.grad_accum
+    return ddp, rank, world, device
 
-    data = TokenData(a.data)
-    os.makedirs(a.out, exist_ok=True)
-    ckpt_path = os.path.join(a.out, "last.pt")
-    ck = torch_load(ckpt_path) if os.path.exists(ckpt_path) else None
 
-    # --- model: from the checkpoint, from an exported model, or fresh
-    step = tokens_seen = 0
+def build_model(a, data, ck, device):
+    """The model from the checkpoint `ck`, from an exported model (init_from; it also says how far
+    its training got), or fresh. Returns (model, config, run state)."""
+    run = RunState()
     if ck is not None:
         cfg = DenoiserConfig(**ck["model_config"])
     elif a.init_from:
         with open(os.path.join(os.path.dirname(a.init_from), "denoiser.json")) as f:
             info = json.load(f)["training"]
         cfg = DenoiserConfig(**info["config"])
-        step, tokens_seen = int(info.get("steps", 0)), int(info["tokens_seen"])
+        run.step, run.tokens_seen = int(info.get("steps", 0)), int(info["tokens_seen"])
     else:
         cfg = DenoiserConfig(vocab_size=data.vocab_size, n_layer=a.n_layer, d_model=a.d_model,
                              n_head=a.n_head, ffn_hidden=a.ffn_hidden, rope_theta=a.rope_theta)
     assert cfg.vocab_size == data.vocab_size, f"model vocab {cfg.vocab_size} != data vocab {data.vocab_size}"
+    run.opt_start_step = run.step
     torch.manual_seed(a.seed)
     model = Denoiser(cfg)
     if ck is not None:
@@ -577,238 +749,191 @@ def main(argv=None):
     elif a.init_from:
         load_onnx_weights(model, a.init_from)
     model.to(device)
+    return model, cfg, run
 
-    # weight decay on matrices only (not on the RMSNorm gains)
+
+def make_optimizer(model, a, device):
+    """AdamW, fused on CUDA, with weight decay on matrices only (not on the RMSNorm gains).
+    Returns (optimizer, fused)."""
     params = [p for p in model.parameters() if p.requires_grad]
     groups = [{"params": [p for p in params if p.dim() >= 2], "weight_decay": a.weight_decay},
               {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0}]
     fused = device.type == "cuda" and "fused" in inspect.signature(torch.optim.AdamW).parameters
     opt = torch.optim.AdamW(groups, lr=a.lr, betas=(a.beta1, a.beta2), **({"fused": True} if fused else {}))
-    opt_start_step = step  # the warm-up restarts whenever the optimiser state is fresh
-    if ck is not None:
-        step, tokens_seen = ck["step"], ck["tokens_seen"]
-        if "optimizer" in ck:
-            opt.load_state_dict(ck["optimizer"])
-            opt_start_step = ck["opt_start_step"]
-        else:
-            opt_start_step = step
-        torch.set_rng_state(ck["rng"]["torch"])
-        np.random.set_state(ck["rng"]["numpy"])
-        random.setstate(ck["rng"]["python"])
-    raw_model = model
-    if ddp:
-        model = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+    return opt, fused
+
+
+def resume(ck, opt, run):
+    """Continue where the checkpoint stopped: its step, optimiser state and random streams."""
+    run.step, run.tokens_seen = ck["step"], ck["tokens_seen"]
+    if "optimizer" in ck:
+        opt.load_state_dict(ck["optimizer"])
+        run.opt_start_step = ck["opt_start_step"]
+    else:
+        run.opt_start_step = run.step
+    torch.set_rng_state(ck["rng"]["torch"])
+    np.random.set_state(ck["rng"]["numpy"])
+    random.setstate(ck["rng"]["python"])
+
+
+def ddp_wrap(model, device):
+    return torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+
+
+def wrap_model(raw_model, a, device, ddp):
+    """The module the steps run (DDP, compiled when wanted) and its loss: (model, loss_fn, compiled)."""
+    model = ddp_wrap(raw_model, device) if ddp else raw_model
     compiled = want_compile(a, device)
     loss_fn = WeightedCrossEntropy.apply
     if compiled:
         model = torch.compile(model)
         loss_fn = torch.compile(weighted_cross_entropy)
+    return model, loss_fn, compiled
 
-    peak = peak_flops(a, device)
-    device_name = (f"{world} x {torch.cuda.get_device_name(device)}" if device.type == "cuda"
-                   else f"{world} x CPU, {a.threads} threads")
-    # MFU counts the head only where a loss is taken (not the padded slots it also runs on)
-    def batch_flops(live):
-        return raw_model.train_flops(micro * a.seq_len, a.seq_len, live)
-    if master:
-        print(f"model {raw_model.num_params() / 1e6:.2f} M params {asdict(cfg)}; device {device}"
-              f"{' ' + torch.cuda.get_device_name(device) if device.type == 'cuda' else ''}, world {world}; "
-              f"{'compiled' if compiled else 'eager'}, {'fused AdamW' if fused else 'AdamW'}, {a.workers} loader workers; "
-              f"{batch_flops(0.32 * micro * a.seq_len) / (micro * a.seq_len) / 1e6:.0f} MFLOP per token; "
-              f"{'resuming' if ck is not None else 'init from ' + a.init_from if a.init_from else 'fresh'} "
-              f"at step {step}, {tokens_seen:,} tokens", flush=True)
 
-    def save():
-        if not master:
-            return
-        obj = dict(model=raw_model.state_dict(), optimizer=opt.state_dict(), model_config=asdict(cfg),
-                   args=vars(a), meta=data.meta, step=step, tokens_seen=tokens_seen,
-                   opt_start_step=opt_start_step,
-                   rng=dict(torch=torch.get_rng_state(), numpy=np.random.get_state(), python=random.getstate()))
-        tmp = ckpt_path + ".tmp"
-        torch.save(obj, tmp)
-        os.replace(tmp, ckpt_path)  # atomic: a kill mid-write never leaves a broken last.pt
-
-    recent_losses = []
-    last_eval_step = -1
-
-    def run_eval():
-        nonlocal last_eval_step, recent_losses
-        if master:
-            raw_model.eval()
-            r = evaluate(raw_model, data, a, device, autocast)
-            raw_model.train()
-            r = dict(step=step, tokens_seen=tokens_seen, **r,
-                     train_loss=float(np.mean(recent_losses)) if recent_losses else None, time=time.time())
-            append_jsonl(os.path.join(a.out, "eval.jsonl"), r)
-            print("eval " + " ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}"
-                                     for k, v in r.items() if k != "time"), flush=True)
-        last_eval_step, recent_losses = step, []
-
-    # --- stop on SIGTERM/SIGINT after the current step, with a checkpoint
-    stop_signal = []
-    old_handlers = {}
+def stop_on_signals():
+    """SIGTERM and SIGINT stop the run after the current step, with a checkpoint. Returns the list
+    the signals land in and the handlers to put back."""
+    stop_signal, old_handlers = [], {}
     for sig in (signal.SIGTERM, signal.SIGINT):
         try:
             old_handlers[sig] = signal.signal(sig, lambda s, f: stop_signal.append(s))
         except ValueError:  # not the main thread
             pass
+    return stop_signal, old_handlers
 
-    tokens_per_step = a.batch_size * a.seq_len * world
-    batches = batch_loader(data, a, rank, micro, step * a.grad_accum, pin=device.type == "cuda")
 
-    def to_device(b):
-        return (b[k].to(device, non_blocking=True) for k in ("input_ids", "positions", "targets", "weights"))
+def one_batch(data, a, rank, micro, index):
+    """Batch `index` of this process, built here (the one the loader will also give)."""
+    return next(iter(torch.utils.data.DataLoader(Batches(data, a, rank, micro), batch_size=None, sampler=[index])))
 
-    def forward_backward(b, sync_grads):
-        nonlocal log_flops
-        log_flops += batch_flops(int(b["live"])) * world
-        ids, pos, tgt, w = to_device(b)
-        with (nullcontext() if sync_grads or not ddp else model.no_sync()):
-            with autocast:
-                logits = model(ids, flat_positions=pos)
-            loss = loss_fn(logits, tgt, w) / a.grad_accum
-            loss.backward()
-        return loss.detach()
 
-    log_flops = 0.0
-    start_time = last_ckpt = last_eval = time.time()
-    if compiled and a.max_steps != step:
-        # Compile before the clock of the logs starts, on a batch the run will see anyway (the
-        # gradients are dropped; no random stream moves). A compiler that fails falls back to eager.
-        t0 = time.time()
-        try:
-            warm = next(iter(torch.utils.data.DataLoader(Batches(data, a, rank, micro), batch_size=None,
-                                                         sampler=[step * a.grad_accum])))
-            forward_backward(warm, True)
-            torch.cuda.synchronize(device) if device.type == "cuda" else None
-        except Exception as e:  # noqa: BLE001  any compiler failure: train uncompiled
-            if master:
-                print(f"torch.compile failed ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}); training eager", flush=True)
-            model, compiled = (torch.nn.parallel.DistributedDataParallel(raw_model, device_ids=[device.index] if device.type == "cuda" else None)
-                               if ddp else raw_model), False
-            loss_fn = WeightedCrossEntropy.apply
-        opt.zero_grad(set_to_none=True)
-        if master and compiled:
-            print(f"compiled in {time.time() - t0:.0f} s", flush=True)
-    start_step = step
-    loop_start = time.time()
-    log_loss, log_tokens, log_start, log_flops, log_wait, log_profiled = [], 0, time.time(), 0.0, 0.0, False
-    # Steps 11.. : past the first steps' allocations and the loader's start.
-    profiler = StepProfiler(a.profile_steps if master else 0, start_step + 10, device)
+def forward_backward(model, loss_fn, b, device, autocast, grad_accum, no_sync):
+    """One micro-batch: its loss (a share of the step's) and its gradients, summed into the
+    parameters' (no_sync: without DDP's all-reduce, left for the step's last micro-batch)."""
+    ids, pos, tgt, w = (b[k].to(device, non_blocking=True) for k in ("input_ids", "positions", "targets", "weights"))
+    with (model.no_sync() if no_sync else nullcontext()):
+        with autocast:
+            logits = model(ids, flat_positions=pos)
+        loss = loss_fn(logits, tgt, w) / grad_accum
+        loss.backward()
+    return loss.detach()
 
-    def next_batch():
-        """The next batch, counting the time spent waiting for the loader (a GPU kept waiting
-        shows here as a large share of the log window)."""
-        nonlocal log_wait
-        t = time.time()
-        b = next(batches)
-        log_wait += time.time() - t
-        return b
 
-    def planned_end_step():
-        """The step this run will end at, if known (for the cool-down)."""
-        ends = []
-        if a.max_steps >= 0:
-            ends.append(a.max_steps)
-        if a.max_tokens >= 0:
-            ends.append(step + max(0, math.ceil((a.max_tokens - tokens_seen) / tokens_per_step)))
-        if a.max_minutes >= 0 and step > start_step:
-            left = a.max_minutes * 60 - (time.time() - start_time)
-            ends.append(step + int(left / ((time.time() - loop_start) / (step - start_step))))
-        return min(ends) if ends else None
-
-    def lr_at():
-        warm = min(1.0, (step - opt_start_step + 1) / a.warmup_steps) if a.warmup_steps else 1.0
-        cool = 1.0
-        end = planned_end_step() if a.cooldown_steps or a.cooldown_frac else None
-        if end is not None:
-            length = max(1, int(a.cooldown_frac * (end - start_step))) if a.cooldown_frac else a.cooldown_steps
-            into = step + 1 - (end - length)  # reaches 10% at the run's last step
-            if into > 0:
-                cool = 1.0 - 0.9 * min(1.0, into / length)
-        return a.lr * warm * cool
-
-    model.train()
-    while True:
-        now = time.time()
-        flags = [
-            bool(stop_signal)
-            or (a.max_steps >= 0 and step >= a.max_steps)
-            or (a.max_tokens >= 0 and tokens_seen >= a.max_tokens)
-            or (a.max_minutes >= 0 and now - start_time >= a.max_minutes * 60),
-            now - last_ckpt >= a.ckpt_minutes * 60,
-            now - last_eval >= a.eval_minutes * 60,
-        ]
-        if ddp:  # all ranks must agree, since checkpointing and stopping involve collectives
-            f = torch.tensor([float(x) for x in flags], device=device)
-            dist.all_reduce(f, op=dist.ReduceOp.MAX)
-            flags = [bool(x) for x in f.tolist()]
-        stop, want_ckpt, want_eval = flags
-        if stop:
-            break
-        if want_ckpt or want_eval:
-            paused = time.time()
-            if want_ckpt:
-                save()
-                last_ckpt = time.time()
-            if want_eval:
-                run_eval()
-                last_eval = time.time()
-            log_start += time.time() - paused  # throughput counts training only
-
-        lr = lr_at()
-        for g in opt.param_groups:
-            g["lr"] = lr
-        step_loss = 0.0
-        profiler.before_step(step)
-        profiled = profiler.active()
-        for m in range(a.grad_accum):
-            step_loss = step_loss + forward_backward(next_batch(), m == a.grad_accum - 1)
-        torch.nn.utils.clip_grad_norm_(model.parameters(), a.grad_clip)
-        opt.step()
-        opt.zero_grad(set_to_none=True)
-        profiler.after_step()
-        log_profiled = log_profiled or profiled
-        step += 1
-        tokens_seen += tokens_per_step
-        log_loss.append(step_loss)  # a device tensor: read at the log, so steps queue without waiting
-        log_tokens += tokens_per_step
-        if step % a.log_every == 0 or stop_signal:
-            losses = [float(x) for x in log_loss]  # waits for the queued steps
-            recent_losses += losses
-            elapsed = time.time() - log_start
-            rec = dict(step=step, tokens_seen=tokens_seen, loss=float(np.mean(losses)), lr=lr,
-                       tokens_per_s=log_tokens / elapsed, loader_wait=log_wait / elapsed, time=time.time())
-            if log_profiled:
-                rec["profiled"] = True  # the profiler's overhead is in this window's speed
-            if peak:
-                rec["mfu"] = log_flops / elapsed / (peak * world)
-            rec["device"] = device_name
-            if master:
-                append_jsonl(os.path.join(a.out, "log.jsonl"), rec)
-                print(f"step {step} tokens {tokens_seen / 1e6:.2f}M loss {rec['loss']:.4f} lr {lr:.2e} "
-                      f"{rec['tokens_per_s']:.0f} tok/s" + (f" MFU {100 * rec['mfu']:.1f} %" if peak else "")
-                      + f" loader wait {100 * rec['loader_wait']:.0f} %" + (" (profiled)" if log_profiled else ""), flush=True)
-            log_loss, log_tokens, log_start, log_flops, log_wait, log_profiled = [], 0, time.time(), 0.0, 0.0, False
-
-    recent_losses += [float(x) for x in log_loss]
-    save()
-    if last_eval_step != step:
-        run_eval()
-    for sig, h in old_handlers.items():
-        signal.signal(sig, h)
+def compiles(step_micro_batch, batch, device, master):
+    """Compiles the model before the clock of the logs starts, on a batch the run will see anyway
+    (the caller drops the gradients; no random stream moves). False: the compiler failed, and
+    the run trains eager."""
+    t0 = time.time()
+    try:
+        step_micro_batch(batch, True)
+        torch.cuda.synchronize(device) if device.type == "cuda" else None
+    except Exception as e:  # noqa: BLE001  any compiler failure: train uncompiled
+        if master:
+            print(f"torch.compile failed ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}); training eager", flush=True)
+        return False
     if master:
-        reason = f"signal {stop_signal[0]}" if stop_signal else "limit reached"
-        print(f"stopped ({reason}) at step {step}, {tokens_seen / 1e6:.2f} M tokens; checkpoint {ckpt_path}", flush=True)
-    if ddp:
-        # Every process waits for the others (process 0 still saves and evaluates) and lets go of
-        # its DDP wrapper before the group goes: without both, a process sometimes hung in the
-        # wrapper's teardown after the group was destroyed (gloo: 2 of 7 runs of the test; 0 of 22 after).
-        dist.barrier()
-        model = None
-        dist.destroy_process_group()
-    return dict(step=step, tokens_seen=tokens_seen, model=raw_model)
+        print(f"compiled in {time.time() - t0:.0f} s", flush=True)
+    return True
+
+
+def optimizer_step(model, opt, lr, a, micro_step):
+    """One optimiser step at learning rate lr over grad_accum micro-batches (micro_step(last)
+    runs the next one); returns the step's loss as a device tensor."""
+    for g in opt.param_groups:
+        g["lr"] = lr
+    step_loss = 0.0
+    for m in range(a.grad_accum):
+        step_loss = step_loss + micro_step(m == a.grad_accum - 1)
+    torch.nn.utils.clip_grad_norm_(model.parameters(), a.grad_clip)
+    opt.step()
+    opt.zero_grad(set_to_none=True)
+    return step_loss
+
+
+def agree(ddp, device, flags):
+    """The flags as every process sees them (any process's true wins): checkpointing and
+    stopping involve collectives, so all ranks must take them at the same step."""
+    if not ddp:
+        return flags
+    f = torch.tensor([float(x) for x in flags], device=device)
+    dist.all_reduce(f, op=dist.ReduceOp.MAX)
+    return [bool(x) for x in f.tolist()]
+
+
+def limit_reached(a, run, now):
+    return ((a.max_steps >= 0 and run.step >= a.max_steps)
+            or (a.max_tokens >= 0 and run.tokens_seen >= a.max_tokens)
+            or (a.max_minutes >= 0 and now - run.start_time >= a.max_minutes * 60))
+
+
+def planned_end_step(a, run, tokens_per_step):
+    """The step this run will end at, if known (for the cool-down)."""
+    ends = []
+    if a.max_steps >= 0:
+        ends.append(a.max_steps)
+    if a.max_tokens >= 0:
+        ends.append(run.step + max(0, math.ceil((a.max_tokens - run.tokens_seen) / tokens_per_step)))
+    if a.max_minutes >= 0 and run.step > run.start_step:
+        left = a.max_minutes * 60 - (time.time() - run.start_time)
+        ends.append(run.step + int(left / ((time.time() - run.loop_start) / (run.step - run.start_step))))
+    return min(ends) if ends else None
+
+
+def lr_at(a, run, tokens_per_step):
+    """Linear warm-up from the optimiser's start, then constant, with a linear cool-down to 10 %
+    over the run's last cooldown_steps (or cooldown_frac of its steps) when its end is known."""
+    warm = min(1.0, (run.step - run.opt_start_step + 1) / a.warmup_steps) if a.warmup_steps else 1.0
+    cool = 1.0
+    end = planned_end_step(a, run, tokens_per_step) if a.cooldown_steps or a.cooldown_frac else None
+    if end is not None:
+        length = max(1, int(a.cooldown_frac * (end - run.start_step))) if a.cooldown_frac else a.cooldown_steps
+        into = run.step + 1 - (end - length)  # reaches 10% at the run's last step
+        if into > 0:
+            cool = 1.0 - 0.9 * min(1.0, into / length)
+    return a.lr * warm * cool
+
+
+def log_window(window, run, lr, peak, world, device_name, out):
+    """Reads the window's losses (waiting for its queued steps), adds them to the run's recent
+    losses and prints and appends (to out/log.jsonl; None: not this process) its log line."""
+    losses = [float(x) for x in window.losses]
+    run.recent_losses += losses
+    elapsed = time.time() - window.start
+    rec = dict(step=run.step, tokens_seen=run.tokens_seen, loss=float(np.mean(losses)), lr=lr,
+               tokens_per_s=window.tokens / elapsed, loader_wait=window.wait / elapsed, time=time.time())
+    if window.profiled:
+        rec["profiled"] = True  # the profiler's overhead is in this window's speed
+    if peak:
+        rec["mfu"] = window.flops / elapsed / (peak * world)
+    rec["device"] = device_name
+    if out is not None:
+        append_jsonl(os.path.join(out, "log.jsonl"), rec)
+        print(f"step {run.step} tokens {run.tokens_seen / 1e6:.2f}M loss {rec['loss']:.4f} lr {lr:.2e} "
+              f"{rec['tokens_per_s']:.0f} tok/s" + (f" MFU {100 * rec['mfu']:.1f} %" if peak else "")
+              + f" loader wait {100 * rec['loader_wait']:.0f} %" + (" (profiled)" if window.profiled else ""), flush=True)
+
+
+def save_checkpoint(path, raw_model, opt, cfg, a, data, run):
+    obj = dict(model=raw_model.state_dict(), optimizer=opt.state_dict(), model_config=asdict(cfg),
+               args=vars(a), meta=data.meta, step=run.step, tokens_seen=run.tokens_seen,
+               opt_start_step=run.opt_start_step,
+               rng=dict(torch=torch.get_rng_state(), numpy=np.random.get_state(), python=random.getstate()))
+    tmp = path + ".tmp"
+    torch.save(obj, tmp)
+    os.replace(tmp, path)  # atomic: a kill mid-write never leaves a broken last.pt
+
+
+def evaluate_and_log(raw_model, data, a, device, autocast, run):
+    """The held-out evaluation, appended to eval.jsonl with the mean training loss since the last."""
+    raw_model.eval()
+    r = evaluate(raw_model, data, a, device, autocast)
+    raw_model.train()
+    r = dict(step=run.step, tokens_seen=run.tokens_seen, **r,
+             train_loss=float(np.mean(run.recent_losses)) if run.recent_losses else None, time=time.time())
+    append_jsonl(os.path.join(a.out, "eval.jsonl"), r)
+    print("eval " + " ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}"
+                             for k, v in r.items() if k != "time"), flush=True)
 
 
 if __name__ == "__main__":

@@ -416,7 +416,7 @@ class TrainingTest(unittest.TestCase):
             body, spare = stream[:63], stream[63:]
             spans = train.line_spans(body, data.is_newline, rng, a)
             s, e = spans[int(rng.integers(len(spans)))]
-            row, (w0, t, w1) = train.frontier_row(body, s, e, rng, data.pad, 4, data.is_newline, spare)
+            row, (w0, t, w1) = train.frontier_row(body, s, e, rng, pad=data.pad, window=4, is_newline=data.is_newline, spare=spare)
             self.assertEqual(len(row), len(body))
             c = w0 - s
             self.assertTrue(np.array_equal(row[:t], body[:t]))  # prefix, written answer, the window's answer
