@@ -7,6 +7,8 @@ import readline from 'node:readline';
 import { parseArgs } from 'node:util';
 import { createTwoFilesPatch } from 'diff';
 import { SHIPPED_MODEL } from './core/defaults';
+import { unifiedDiff } from './core/editHistory';
+import { textChange } from './core/nextEditRegions';
 import { stepLabel } from './core/stepLabel';
 import { applyEdits } from './core/textEdit';
 import { lineRangeOffsets, positionOffset } from './core/textPosition';
@@ -23,6 +25,7 @@ const COMMANDS = [
   'refine FILE --lines A-B [--strength S] [--instruction TEXT]   print the refined region as a diff',
   'fill FILE --at LINE:COL [--max-tokens N]                     print the filled text as a diff',
   'complete                       JSON lines in ({"id","prefix","suffix","maxTokens"?}), JSON lines out',
+  'next-edit --before FILE --after FILE [--cursor LINE:COL]     print the edit that follows as a diff',
   'serve [--host H] [--port P] [--token T]                      the local engine over HTTP',
 ];
 
@@ -39,6 +42,9 @@ const OPTIONS = {
   instruction: { type: 'string', arg: 'TEXT', help: 'refine: what to do (mercury, openai)' },
   at: { type: 'string', arg: 'LINE:COL', help: 'fill: the cursor' },
   'max-tokens': { type: 'string', arg: 'N', help: 'fill: slots at the cursor' },
+  before: { type: 'string', arg: 'FILE', help: 'next-edit: the file before the user\'s edit' },
+  after: { type: 'string', arg: 'FILE', help: 'next-edit: the file after it' },
+  cursor: { type: 'string', arg: 'LINE:COL', help: 'next-edit: the cursor (default: the end of the edit)' },
   steps: { type: 'string', arg: 'N', help: 'step budget' },
   threshold: { type: 'string', arg: 'X', help: 'commit slots at least this confident' },
   'tokens-per-step': { type: 'string', arg: 'K', help: 'commit K slots a step instead' },
@@ -131,7 +137,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (!command) throw new UsageError('no command given', true);
-  if (!['refine', 'fill', 'complete', 'serve'].includes(command)) throw new UsageError(`unknown command "${command}"`, true);
+  if (!['refine', 'fill', 'complete', 'next-edit', 'serve'].includes(command)) throw new UsageError(`unknown command "${command}"`, true);
   const sampler: SamplerSettings = {
     steps: num(values.steps, 'steps'), threshold: num(values.threshold, 'threshold'),
     tokensPerStep: num(values['tokens-per-step'], 'tokens-per-step'), blockLength: num(values['block-length'], 'block-length'),
@@ -157,6 +163,8 @@ async function main(argv: string[]): Promise<number> {
       case 'complete':
         await denoiser.start();
         return await completeLines(denoiser, sampler, context);
+      case 'next-edit':
+        return await nextEdit(denoiser, values);
       case 'serve':
         return await serveUntilStopped(denoiser, values);
     }
@@ -201,6 +209,30 @@ async function editFile(
   process.stderr.write(denoiser.kind === 'local' || denoiser.kind === 'diffuse'
     ? `${result.steps}${result.stepBudget ? ` of ${result.stepBudget} budgeted` : ''} model calls, ${result.ms} ms, ${result.canvasTokens}-token canvas\n`
     : `${denoiser.kind}: ${result.steps} frame${result.steps === 1 ? '' : 's'}, ${result.ms} ms\n`);
+  return 0;
+}
+
+/** `diffuse next-edit`: the edit that follows `--before` → `--after`, as a diff against `--after`. */
+async function nextEdit(denoiser: Denoiser, values: Values): Promise<number> {
+  if (!values.before || !values.after) throw new UsageError('diffuse next-edit needs --before FILE and --after FILE');
+  if (!denoiser.nextEdit || !denoiser.capabilities.nextEdit) throw new UsageError(`the ${denoiser.kind} backend cannot propose next edits: use --backend local or mercury`);
+  const before = readSource(values.before);
+  const text = readSource(values.after);
+  let cursor = textChange(before, text)?.afterEnd ?? 0;
+  if (values.cursor !== undefined) {
+    const m = /^(\d+):(\d+)$/.exec(values.cursor);
+    if (!m) throw new UsageError(`--cursor must look like 12:5, got "${values.cursor}"`);
+    cursor = positionOffset(text, Number(m[1]), Number(m[2]));
+  }
+  const name = path.basename(values.after);
+  await denoiser.start();
+  const result = await denoiser.nextEdit({
+    before, text, cursor, file: { path: name, language: languageOf(values.after) }, history: [unifiedDiff(name, before, text)],
+  });
+  const updated = applyEdits(text, result.edits);
+  if (updated === text) process.stdout.write('no next edit: nothing in the edit\'s neighbourhood needs changing\n');
+  else process.stdout.write(createTwoFilesPatch(values.after, values.after + ' (next edit)', text, updated, '', '', { context: 3 }));
+  process.stderr.write(`${denoiser.kind}: ${result.steps} model call${result.steps === 1 ? '' : 's'}, ${result.ms} ms\n`);
   return 0;
 }
 

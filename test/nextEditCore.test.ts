@@ -7,7 +7,7 @@ import {
   CURSOR, EDIT_CLOSE, EDIT_OPEN, FILE_CLOSE, FILE_OPEN, HISTORY_CLOSE, HISTORY_OPEN, SNIPPETS_CLOSE, SNIPPETS_OPEN,
   nextEditFromAnswer, nextEditPrompt,
 } from '../src/core/nextEditPrompt';
-import { rescoreRegions, textChange, undoesEdit } from '../src/core/nextEditRegions';
+import { carriedReplacements, focusedRuns, rescoreRegions, textChange, tokenReplacement, undoesEdit } from '../src/core/nextEditRegions';
 
 const BEFORE = [
   'function total(items) {',
@@ -96,6 +96,29 @@ describe('what the corrector re-scores after an edit', () => {
     assert.equal(undoesEdit(BEFORE, AFTER, { start: decl, end: decl + 3, text: 'count' }), true, 'renaming back undoes it');
     const other = AFTER.indexOf('unrelated');
     assert.equal(undoesEdit(BEFORE, AFTER, { start: other, end: other + 9, text: 'count' }), true, 'the old name brought back elsewhere');
+  });
+});
+
+describe('what the local next edit offers the model', () => {
+  test('an edit that replaced one token by another is that replacement, widened to whole tokens', () => {
+    assert.deepEqual(tokenReplacement(BEFORE, AFTER), { from: 'count', to: 'sum' });
+    assert.deepEqual(tokenReplacement('wait(3000)', 'wait(5000)'), { from: '3000', to: '5000' }, 'a literal, from a one-digit change');
+    assert.deepEqual(tokenReplacement('let countA', 'let countB'), { from: 'countA', to: 'countB' });
+    assert.equal(tokenReplacement('f(a)', 'f(a, b)'), undefined, 'a parameter added is no replacement');
+  });
+
+  test('the replacement is carried to the old token\'s whole-word occurrences inside the regions only', () => {
+    const regions = rescoreRegions(BEFORE, AFTER);
+    const carried = carriedReplacements(BEFORE, AFTER, regions);
+    assert.deepEqual(carried.map((c) => [AFTER.slice(c.start, c.end), c.text]), [['count', 'sum'], ['count', 'sum']]);
+    assert.ok(carried[0].start === AFTER.indexOf('count +=') && carried[1].start === AFTER.indexOf('count;'));
+    assert.deepEqual(carriedReplacements(BEFORE, AFTER, []), []);
+    assert.deepEqual(carriedReplacements('a = 1\na = 2\naa = 3\n', 'b = 1\na = 2\naa = 3\n', [{ start: 6, end: 18 }]).map((c) => c.start), [6], 'not inside another name');
+  });
+
+  test('focused runs: doubted ones inside the regions, and forced ones, merged in order', () => {
+    assert.deepEqual(focusedRuns([{ start: 0, end: 2 }, { start: 10, end: 12 }], [{ start: 11, end: 15 }], [{ start: 8, end: 20 }]), [{ start: 10, end: 15 }]);
+    assert.deepEqual(focusedRuns([{ start: 0, end: 2 }]), [{ start: 0, end: 2 }], 'no regions: every doubted run');
   });
 });
 

@@ -159,3 +159,58 @@ export function undoesEdit(before: string, after: string, proposal: { start: num
   const now = tokensOf(proposal.text);
   return removed.some((t) => now.has(t) && !was.has(t));
 }
+
+/**
+ * The stretches a focused correction regenerates (next edit): the doubted runs that touch one
+ * of the `within` ranges (all of them when there are none), plus the `forced` ones (the tokens an
+ * edit made stale), merged where they overlap or touch, in order.
+ */
+export function focusedRuns(doubted: readonly CharRange[], forced: readonly CharRange[] = [], within?: readonly CharRange[]): CharRange[] {
+  const inside = (r: CharRange): boolean => !within || within.some((w) => r.start < w.end && w.start < r.end);
+  const all = [...doubted.filter(inside), ...forced].filter((r) => r.end > r.start).sort((a, b) => a.start - b.start);
+  const out: CharRange[] = [];
+  for (const r of all) {
+    const last = out[out.length - 1];
+    if (last && r.start <= last.end) last.end = Math.max(last.end, r.end);
+    else out.push({ ...r });
+  }
+  return out;
+}
+
+/**
+ * The user's edit as one token replaced by another (`count` → `total`, `3000` → `5000`), the
+ * change widened to whole tokens on both sides, or undefined when it is not that (a parameter
+ * added, a line rewritten).
+ */
+export function tokenReplacement(before: string, after: string): { from: string; to: string } | undefined {
+  const change = textChange(before, after);
+  if (!change) return undefined;
+  const word = /[\w$]/;
+  let start = change.start;
+  while (start > 0 && word.test(before[start - 1])) start--;
+  let bEnd = change.beforeEnd;
+  let aEnd = change.afterEnd;
+  while (bEnd < before.length && word.test(before[bEnd])) bEnd++;
+  while (aEnd < after.length && word.test(after[aEnd])) aEnd++;
+  const from = before.slice(start, bEnd);
+  const to = after.slice(start, aEnd);
+  const whole = (t: string): boolean => new RegExp(`^(?:${TOKEN.source})$`).test(t);
+  return whole(from) && whole(to) && from !== to ? { from, to } : undefined;
+}
+
+/**
+ * The edit carried to the other occurrences, inside `regions` of `after`, of the token it
+ * replaced (every other use of a renamed name, every other copy of a changed literal): the
+ * substitutions the local next edit offers the model to rate.
+ */
+export function carriedReplacements(before: string, after: string, regions: readonly CharRange[]): { start: number; end: number; text: string }[] {
+  const r = tokenReplacement(before, after);
+  if (!r) return [];
+  const out: { start: number; end: number; text: string }[] = [];
+  for (const region of regions) {
+    for (const m of after.slice(region.start, region.end).matchAll(TOKEN)) {
+      if (m[0] === r.from) out.push({ start: region.start + m.index!, end: region.start + m.index! + m[0].length, text: r.to });
+    }
+  }
+  return out.sort((a, b) => a.start - b.start);
+}

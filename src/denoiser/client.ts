@@ -10,11 +10,11 @@ import {
 } from 'vscode-jsonrpc/node';
 import { IPCMessageReader, IPCMessageWriter } from 'vscode-jsonrpc/node';
 import {
-  DenoiserError, type BackendInfo, type Capabilities, type CompleteInput, type Denoiser, type DenoiserState,
+  DenoiserError, type BackendInfo, type Capabilities, type CompleteInput, type Denoiser, type DenoiserState, type NextEditInput,
   type FillInput, type RefineInput, type RequestOptions,
 } from './denoiser';
 import {
-  CompleteRequest, ErrorCodes, FillRequest, LoadRequest, ProgressNotification, RefineRequest,
+  CompleteRequest, ErrorCodes, FillRequest, LoadRequest, NextEditRequest, ProgressNotification, RefineRequest,
   type DenoiseResult, type ModelInfo, type ProgressParams,
 } from './protocol';
 
@@ -61,7 +61,7 @@ const STABLE_AFTER_MS = 60_000;
 
 /** The local engine does everything but follow an instruction (it is not a chat model). */
 export const LOCAL_CAPABILITIES: Capabilities = {
-  instruction: false, corrector: true, frames: true, jointSpans: true, confidence: true, candidates: true,
+  instruction: false, corrector: true, frames: true, jointSpans: true, confidence: true, candidates: true, nextEdit: true,
 };
 
 /** What the client adds to a request's input before sending it (see RequestBase in protocol.ts). */
@@ -118,6 +118,10 @@ export class DenoiserClient implements Denoiser {
 
   complete(p: CompleteInput, o: RequestOptions = {}): Promise<DenoiseResult> {
     return this.request(CompleteRequest, p, o);
+  }
+
+  nextEdit(p: NextEditInput, o: RequestOptions = {}): Promise<DenoiseResult> {
+    return this.request(NextEditRequest, p, o);
   }
 
   /** Stops the worker and starts a new one (for example with another model folder). */

@@ -4,6 +4,7 @@
 // original by REPAIR_MARGIN. The pure parts are in core/corrector.ts; the engine lends the model.
 import { shiftedHunks, stretchScore, suspiciousRuns } from '../core/corrector';
 import { applyEdits } from '../core/textEdit';
+import { focusedRuns } from '../core/nextEditRegions';
 import type { CharRange } from '../core/spanText';
 import type { DenoiseResult, ProgressParams } from './protocol';
 
@@ -45,23 +46,43 @@ const REPAIR_DOUBT = 0.3;
 const REPAIR_EXTRA_SLOTS = 1;
 const REPAIR_MARGIN = 3;
 
+/** How a correction is focused (next edit); Refine uses none of it. Ranges are of the request's text. */
+export interface CorrectionFocus {
+  /** How much better (mean log-probability) a regenerated stretch must score to be kept. */
+  margin?: number;
+  /** Only doubted tokens inside these are regenerated (the rest of the span is context). */
+  within?: CharRange[];
+  /**
+   * Rewrites proposed without regenerating (the user's own edit carried to another occurrence of
+   * what it changed); scored with the rest and kept when they beat the original by `substituteMargin`.
+   */
+  substitutes?: { start: number; end: number; text: string }[];
+  substituteMargin?: number;
+}
+
 /** One edit over `[start, end)` (or the part that fitted); its text is the original when nothing is kept. */
-export async function correctSelection(m: CorrectorModel, start: number, end: number, strength: number): Promise<DenoiseResult> {
+export async function correctSelection(m: CorrectorModel, start: number, end: number, strength: number, focus: CorrectionFocus = {}): Promise<DenoiseResult> {
+  const margin = focus.margin ?? REPAIR_MARGIN;
+  const local = (r: CharRange): CharRange => ({ start: r.start - start, end: r.end - start });
   const t0 = Date.now();
   const before = await m.score(m.text, start, end);
   end = before.end;
   const selection = m.text.slice(start, end);
   const at = (k: number): number => Math.min(selection.length, Math.max(0, before.offsets[k]));
-  const runs = suspiciousRuns(before.prob, before.best, strength * REPAIR_DOUBT)
+  const doubted = suspiciousRuns(before.prob, before.best, strength * REPAIR_DOUBT)
     .map((r) => ({ start: at(r.from), end: at(r.to) }))
     .filter((r) => r.end > r.start);
+  const substitutes = (focus.substitutes ?? []).map((e) => ({ ...local(e), text: e.text, confidence: 1 }))
+    .filter((e) => e.start >= 0 && e.end <= selection.length);
+  const runs = (focus.within ? focusedRuns(doubted, [], focus.within.map(local)) : doubted)
+    .filter((r) => !substitutes.some((e) => r.start < e.end && e.start < r.end));
   let steps = 1;
   /** What progress counts to: the scoring pass alone, then the regeneration's budget and both scoring passes. */
   let budget = 1;
   const unchanged = (): DenoiseResult => ({
     edits: [{ start, end, text: selection, confidence: 1 }], steps, stepBudget: budget, ms: Date.now() - t0, stoppedBy: 'done', canvasTokens: before.canvasTokens,
   });
-  if (runs.length === 0) return unchanged();
+  if (runs.length === 0 && substitutes.length === 0) return unchanged();
   // Progress shows the whole selection, the regenerated stretches denoising inside it.
   const onProgress = m.onProgress && ((q: ProgressParams) => m.onProgress!({
     ...q, step: q.step + steps, maxSteps: q.maxSteps + 2,
@@ -70,12 +91,16 @@ export async function correctSelection(m: CorrectorModel, start: number, end: nu
       masked: q.spans.reduce((n, s) => n + s.masked, 0),
     }],
   }));
-  const regenerated = await m.regenerate(runs.map((r) => ({ start: start + r.start, end: start + r.end })), REPAIR_EXTRA_SLOTS, onProgress);
+  const regenerated: DenoiseResult = runs.length > 0
+    ? await m.regenerate(runs.map((r) => ({ start: start + r.start, end: start + r.end })), REPAIR_EXTRA_SLOTS, onProgress)
+    : { edits: [], steps: 0, ms: 0, stoppedBy: 'done', canvasTokens: before.canvasTokens };
   steps += regenerated.steps;
   budget = (regenerated.stepBudget ?? regenerated.steps) + 2;
   const hunks = regenerated.edits
     .map((e) => ({ start: e.start - start, end: e.end - start, text: e.text, confidence: e.confidence }))
-    .filter((h) => h.text !== selection.slice(h.start, h.end));
+    .concat(substitutes)
+    .filter((h) => h.text !== selection.slice(h.start, h.end))
+    .sort((a, b) => a.start - b.start);
   if (hunks.length === 0) return unchanged();
   m.throwIfCancelled();
   const candidate = applyEdits(selection, hunks);
@@ -84,7 +109,7 @@ export async function correctSelection(m: CorrectorModel, start: number, end: nu
   const landed = shiftedHunks(hunks);
   const kept = hunks.filter((h, i) =>
     stretchScore(after.logProb, after.offsets, landed[i].from, landed[i].to)
-      > stretchScore(before.logProb, before.offsets, h.start, h.end) + REPAIR_MARGIN);
+      > stretchScore(before.logProb, before.offsets, h.start, h.end) + (substitutes.includes(h) ? focus.substituteMargin ?? margin : margin));
   if (kept.length === 0) return unchanged();
   return {
     edits: [{ start, end, text: applyEdits(selection, kept), confidence: Math.min(...kept.map((h) => h.confidence)) }],

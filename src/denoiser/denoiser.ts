@@ -2,7 +2,7 @@
 // and what answers: the local worker, Inception's Mercury API, any OpenAI-compatible server, or a
 // `diffuse serve` on another machine. Callers see requests, progress and results, never which
 // backend answers; what a backend cannot do is a field they check before asking.
-import type { CompleteParams, DenoiseResult, FillParams, ProgressParams, RefineParams } from './protocol';
+import type { CompleteParams, DenoiseResult, FillParams, NextEditParams, ProgressParams, RefineParams } from './protocol';
 
 export type BackendKind = 'local' | 'mercury' | 'openai' | 'diffuse';
 
@@ -20,6 +20,8 @@ export interface Capabilities {
   confidence: boolean;
   /** A ghost-text request can decode several candidates. */
   candidates: boolean;
+  /** Next edit: proposes the edit that follows the user's last one (`Denoiser.nextEdit`). */
+  nextEdit?: boolean;
 }
 
 /** Where a backend's model lives: a model folder for the local worker, a URL for the others. */
@@ -60,6 +62,7 @@ export interface RequestOptions {
 export type RefineInput = Omit<RefineParams, 'requestId' | 'progress' | 'sentAt'>;
 export type FillInput = Omit<FillParams, 'requestId' | 'progress' | 'sentAt'>;
 export type CompleteInput = Omit<CompleteParams, 'requestId' | 'progress' | 'sentAt'>;
+export type NextEditInput = Omit<NextEditParams, 'requestId' | 'progress' | 'sentAt'>;
 
 /**
  * Why a request failed, for the user: `model` (the model or server cannot serve: bad folder,
@@ -85,6 +88,8 @@ export interface Denoiser {
   refine(p: RefineInput, o?: RequestOptions): Promise<DenoiseResult>;
   fill(p: FillInput, o?: RequestOptions): Promise<DenoiseResult>;
   complete(p: CompleteInput, o?: RequestOptions): Promise<DenoiseResult>;
+  /** The edit that follows the user's last one: one edit of `p.text`, or none; where `capabilities.nextEdit`. */
+  nextEdit?(p: NextEditInput, o?: RequestOptions): Promise<DenoiseResult>;
   /** Process id of the local worker, where there is one (status menu, tests). */
   readonly pid?: number;
   dispose(): void;

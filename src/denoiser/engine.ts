@@ -11,9 +11,10 @@ import { denoise, type LogitsModel, type SamplerOptions, type StepState } from '
 import { realTokenTable, type SpecialTokens } from '../core/specialTokens';
 import { MAX_CHARS_PER_TOKEN } from '../core/textWindow';
 import { prepareSpans, spanProgressText, spanReplacement, type CharRange, type SpanEdges, type TokenCodec } from '../core/spanText';
-import { correctSelection, type ScoredSelection } from './corrector';
+import { carriedReplacements, rescoreRegions, textChange, undoesEdit } from '../core/nextEditRegions';
+import { correctSelection, type CorrectorModel, type ScoredSelection } from './corrector';
 import type {
-  CompleteParams, ContextSettings, DenoiseResult, FillParams, ProgressParams, RefineParams, SamplerSettings,
+  CompleteParams, ContextSettings, DenoiseResult, FillParams, NextEditParams, ProgressParams, RefineParams, SamplerSettings,
 } from './protocol';
 
 export class BadInputError extends Error {}
@@ -56,6 +57,14 @@ type SpanKind = {
  * suggestion.
  */
 const CANDIDATE_TEMPERATURE = 1;
+/**
+ * Next edit's corrector: it doubts as Refine does and keeps a regenerated stretch on Refine's
+ * margin; the user's edit carried to another occurrence of what it replaced is kept when the
+ * model rates it above the stale original at all (measured: bench/nextEdit.ts).
+ */
+const NEXT_EDIT_STRENGTH = DEFAULTS.strength;
+const NEXT_EDIT_MARGIN = 3;
+const NEXT_EDIT_SUBSTITUTE_MARGIN = 0;
 /** Greedy choices draw no random numbers. */
 const NO_RNG = new SeededRandom(0);
 
@@ -75,16 +84,7 @@ export class Engine {
     const strength = p.strength ?? DEFAULTS.strength;
     if (!(strength > 0 && strength <= 1)) throw new BadInputError(`strength must be in (0, 1], got ${p.strength}`);
     if (strength < 1) {
-      return this.run(p, [{ start: p.start, end: p.end }], hooks, (q, [r], h) => correctSelection({
-        text: q.text,
-        score: (text, start, end) => this.score({ ...q, text }, start, end),
-        regenerate: (ranges, extraSlots, onProgress) =>
-          this.runLf(q, ranges, { ...h, onProgress }, { variableLength: true, slotsFor: (o) => o.length + extraSlots }),
-        throwIfCancelled: () => {
-          if (h.isCancelled?.()) throw new CancelledError();
-        },
-        onProgress: h.onProgress,
-      }, r.start, r.end, strength));
+      return this.run(p, [{ start: p.start, end: p.end }], hooks, (q, [r], h) => correctSelection(this.corrector(q, h), r.start, r.end, strength));
     }
     return this.run(p, [{ start: p.start, end: p.end }], hooks, (q, r, h) => this.runLf(q, r, h, {
       variableLength: true,
@@ -130,6 +130,57 @@ export class Engine {
       candidates,
       steps: runs.reduce((n, r) => n + r.steps, 0),
       ms: runs.reduce((n, r) => n + r.ms, 0),
+    };
+  }
+
+  /**
+   * The edit that follows the user's last one, from the model's own self-correction: one
+   * corrector pass over the lines the edit bears on (core/nextEditRegions.ts), the edited lines
+   * visible as context and never rewritten. What the model doubts there is regenerated; where
+   * the edit replaced one token by another, the replacement carried to the token's other
+   * occurrences is offered too. Each rewrite is kept only when the model rates it above the
+   * original (the corrector's rule), and the proposal, one edit, must not undo the user's edit.
+   * None when every line fits.
+   */
+  nextEdit(p: NextEditParams, hooks: EngineHooks = {}): Promise<DenoiseResult> {
+    if (!(p.cursor >= 0 && p.cursor <= p.text.length)) throw new BadInputError(`cursor ${p.cursor} is outside the text`);
+    const before = toLf(p.before).text;
+    return this.run(p, [], hooks, async (q, _, h) => {
+      const t0 = Date.now();
+      const model = this.corrector(q, h);
+      let steps = 0;
+      let canvasTokens = 0;
+      const regions = rescoreRegions(before, q.text);
+      if (regions.length > 0) {
+        const start = Math.min(...regions.map((r) => r.start));
+        const end = Math.max(...regions.map((r) => r.end));
+        const substitutes = carriedReplacements(before, q.text, regions);
+        const r = await correctSelection(model, start, end, NEXT_EDIT_STRENGTH,
+          { margin: NEXT_EDIT_MARGIN, substituteMargin: NEXT_EDIT_SUBSTITUTE_MARGIN, substitutes, within: regions });
+        steps += r.steps;
+        canvasTokens = r.canvasTokens;
+        const e = r.edits[0];
+        const change = textChange(q.text.slice(e.start, e.end), e.text);
+        const proposal = change && { start: e.start + change.start, end: e.start + change.beforeEnd, text: e.text.slice(change.start, change.afterEnd), confidence: e.confidence };
+        if (proposal && !undoesEdit(before, q.text, proposal)) {
+          return { edits: [proposal], steps, ms: Date.now() - t0, stoppedBy: r.stoppedBy, canvasTokens };
+        }
+      }
+      return { edits: [], steps, ms: Date.now() - t0, stoppedBy: 'done', canvasTokens };
+    });
+  }
+
+  /** The engine lent to the corrector for one request (its LF text). */
+  private corrector(q: RequestText, h: EngineHooks): CorrectorModel {
+    return {
+      text: q.text,
+      score: (text, start, end) => this.score({ ...q, text }, start, end),
+      regenerate: (ranges, extraSlots, onProgress) =>
+        this.runLf(q, ranges, { ...h, onProgress }, { variableLength: true, slotsFor: (o) => o.length + extraSlots }),
+      throwIfCancelled: () => {
+        if (h.isCancelled?.()) throw new CancelledError();
+      },
+      onProgress: h.onProgress,
     };
   }
 

@@ -3,11 +3,15 @@
 // request per cursor, accepted together); Refine asks `POST /chat/completions` with the selection
 // marked in its file. Mercury streams with `diffusing: true`, and then every frame carries the
 // whole current text of the answer (its denoising, drawn live); a plain OpenAI stream carries
-// deltas, appended. Reads top to bottom: build the request, stream, map errors.
+// deltas, appended. Next edit (Mercury only) asks `POST /edit/completions` with Mercury Edit's
+// one-message prompt (core/nextEditPrompt.ts) and gets the editable region back, rewritten or not.
+// Reads top to bottom: build the request, stream, map errors.
+import { toLf, withEol } from '../core/lineEndings';
+import { nextEditFromAnswer, nextEditPrompt } from '../core/nextEditPrompt';
 import { answerText, refineMessages, shrinkContext, type ChatMessage } from '../core/remotePrompt';
 import {
   DenoiserError, type BackendInfo, type Capabilities, type CompleteInput, type Denoiser, type DenoiserState,
-  type FillInput, type RefineInput, type RequestOptions,
+  type FillInput, type NextEditInput, type RefineInput, type RequestOptions,
 } from './denoiser';
 import { ContextTooLongError, HttpClient, type StreamEvent } from './http';
 import type { DenoiseResult, SpanEdit } from './protocol';
@@ -37,12 +41,17 @@ const DEFAULT_FIM_TOKENS = 64;
 /** A chat answer may be this much longer than the selection (in tokens, about 4 characters each), plus a floor. */
 const CHAT_TOKENS_PER_CHAR = 0.5;
 const CHAT_MIN_TOKENS = 512;
+/** A next edit is asked after a pause and is worthless late. */
+const NEXT_EDIT_TIMEOUT_MS = 15_000;
 
 /** No confidence comes back from these APIs: results say 1, and `capabilities.confidence` says it is no measure. */
 const NO_MEASURE = 1;
 
 interface FimAnswer {
   choices?: { text?: unknown; delta?: { content?: unknown } }[];
+}
+interface EditAnswer {
+  choices?: { message?: { content?: unknown } }[];
 }
 interface ChatFrame {
   choices?: { delta?: { content?: unknown }; message?: { content?: unknown } }[];
@@ -62,6 +71,8 @@ export class OpenAICompatibleDenoiser implements Denoiser {
     this.diffusing = opts.kind === 'mercury';
     this.capabilities = {
       instruction: true, corrector: false, frames: true, jointSpans: false, confidence: false, candidates: false,
+      // `/edit/completions` is Inception's own endpoint; other OpenAI-compatible servers lack it
+      nextEdit: opts.kind === 'mercury',
     };
     let http: HttpClient | undefined;
     try {
@@ -153,6 +164,31 @@ export class OpenAICompatibleDenoiser implements Denoiser {
     });
     const edit: SpanEdit = { start: p.start, end: p.end, text: answerText(answer, selection), confidence: NO_MEASURE };
     return { edits: [edit], steps: frames, ms: Date.now() - t0, stoppedBy: 'done', canvasTokens: 0 };
+  }
+
+  /** Mercury Edit's next edit: the editable region around the cursor rewritten, or unchanged (no edit). */
+  async nextEdit(p: NextEditInput, o: RequestOptions = {}): Promise<DenoiseResult> {
+    const t0 = Date.now();
+    if (!this.capabilities.nextEdit) throw new DenoiserError(`${this.kind} servers have no next-edit endpoint: choose the mercury or local backend`, 'unsupported');
+    if (!(p.cursor >= 0 && p.cursor <= p.text.length)) throw new DenoiserError(`cursor ${p.cursor} is outside the text`, 'input');
+    const lf = toLf(p.text);
+    const prompt = nextEditPrompt({
+      path: p.file?.path ?? 'untitled', text: lf.text, cursor: lf.toLf(p.cursor), history: p.history ?? [], snippets: p.snippets,
+    });
+    const body = {
+      model: this.opts.fimModel,
+      messages: [{ role: 'user', content: prompt.content }],
+      max_tokens: Math.max(CHAT_MIN_TOKENS, Math.ceil((prompt.end - prompt.start) * CHAT_TOKENS_PER_CHAR) * 2),
+      ...(p.sampler?.temperature !== undefined ? { temperature: p.sampler.temperature } : {}),
+    };
+    const answer = await this.watched(() => this.checked().postJson<EditAnswer>('/edit/completions', body, { signal: o.signal, timeoutMs: NEXT_EDIT_TIMEOUT_MS }));
+    const content = answer?.choices?.[0]?.message?.content;
+    if (typeof content !== 'string') throw this.malformed();
+    const edit = nextEditFromAnswer(content, lf.text, prompt);
+    const edits = edit
+      ? [{ start: lf.fromLf(edit.start), end: lf.fromLf(edit.end), text: withEol(edit.text, lf.crlf), confidence: NO_MEASURE }]
+      : [];
+    return { edits, steps: 1, ms: Date.now() - t0, stoppedBy: 'done', canvasTokens: 0 };
   }
 
   dispose(): void {

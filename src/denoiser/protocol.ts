@@ -80,6 +80,22 @@ export interface CompleteParams extends RequestBase {
   candidates?: number;
 }
 
+/**
+ * The edit that follows the user's last one (next edit): `before` is the document before that
+ * edit, `text` the document now. The answer has one edit of `text` (the proposal) or none.
+ */
+export interface NextEditParams extends RequestBase {
+  before: string;
+  text: string;
+  cursor: number;
+  /** The file, for a remote model's prompt. */
+  file?: { path: string; language: string };
+  /** Recent edits of the file as unified diffs, oldest first (sent to a remote backend only). */
+  history?: string[];
+  /** Recently viewed parts of other files (remote backends only). */
+  snippets?: { path: string; text: string }[];
+}
+
 /** Replace `text[start, end)` of the request's text by `text`. */
 export interface SpanEdit {
   start: number;
@@ -148,6 +164,7 @@ export const LoadRequest = new RequestType<LoadParams, ModelInfo, void>('diffuse
 export const RefineRequest = new RequestType<RefineParams, DenoiseResult, void>('diffuse/refine');
 export const FillRequest = new RequestType<FillParams, DenoiseResult, void>('diffuse/fill');
 export const CompleteRequest = new RequestType<CompleteParams, DenoiseResult, void>('diffuse/complete');
+export const NextEditRequest = new RequestType<NextEditParams, DenoiseResult, void>('diffuse/nextEdit');
 export const ProgressNotification = new NotificationType<ProgressParams>('diffuse/progress');
 
 /** Error codes of failed requests (JSON-RPC application range). */

@@ -8,7 +8,7 @@ import { IPCMessageReader, IPCMessageWriter } from 'vscode-jsonrpc/node';
 import { BadInputError, CancelledError, Engine } from './engine';
 import { ModelFolderError, isExecutionProvider, loadModelFolder } from './modelFolder';
 import {
-  CompleteRequest, ErrorCodes, FillRequest, LoadRequest, ProgressNotification, RefineRequest,
+  CompleteRequest, ErrorCodes, FillRequest, LoadRequest, NextEditRequest, ProgressNotification, RefineRequest,
   type DenoiseResult, type ModelInfo, type ProgressParams,
 } from './protocol';
 
@@ -79,6 +79,7 @@ function main(): void {
   connection.onRequest(RefineRequest, (p, token) => serve(token, p, (e) => e.refine(p, hooks(token))));
   connection.onRequest(FillRequest, (p, token) => serve(token, p, (e) => e.fill(p, hooks(token))));
   connection.onRequest(CompleteRequest, (p, token) => serve(token, p, (e) => e.complete(p, hooks(token))));
+  connection.onRequest(NextEditRequest, (p, token) => serve(token, p, (e) => e.nextEdit(p, hooks(token))));
   // The parent going away ends the worker: it never outlives the editor or CLI that started it.
   process.on('disconnect', () => process.exit(0));
   connection.listen();
