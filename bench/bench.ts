@@ -196,7 +196,10 @@ async function onlyServe(client: DenoiserClient): Promise<void> {
 }
 
 function serveMarkdown(s: ServeFigures, alone: boolean): string {
-  const t = (x: ServeFigures['serve_throughput']) => `${x.requests_per_s} req/s, p50 ${x.p50_ms} ms, p95 ${x.p95_ms} ms (${x.cut_by_budget} of ${x.requests} cut by the budget)`;
+  const t = (x: ServeFigures['serve_throughput']) => {
+    const failed = Object.entries(x.failed).map(([code, n]) => `${n} failed: ${code}`).join(', ');
+    return `${x.requests_per_s} req/s, p50 ${x.p50_ms} ms, p95 ${x.p95_ms} ms (${x.cut_by_budget} of ${x.requests} cut by the budget${failed ? `; ${failed}` : ''})`;
+  };
   return `${SERVE_HEADING} (the diffuse backend against serve() in this process${alone ? `, \`npm run bench -- --only serve\`, ${new Date().toISOString().slice(0, 10)}` : ''})
 
 | ghost text through \`diffuse serve\` (${s.cases} cursors) | |

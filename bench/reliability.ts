@@ -179,6 +179,26 @@ async function cancelStorm(client: DenoiserClient, random: () => number): Promis
   };
 }
 
+/** Who each watched process was (its parent's command line too), read while it ran: a socket seen is reported with it. */
+const whoWas = new Map<number, string>();
+function remember(pid: number | undefined): void {
+  if (!pid || whoWas.has(pid)) return;
+  const cmd = (p: number | string): string => {
+    try {
+      return fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0').join(' ').trim().slice(0, 160);
+    } catch {
+      return '?';
+    }
+  };
+  let ppid = '?';
+  try {
+    ppid = /PPid:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? '?';
+  } catch {
+    // gone
+  }
+  whoWas.set(pid, `${cmd(pid)} (parent ${ppid}: ${cmd(ppid)})`);
+}
+
 /** Pids of the denoiser workers VS Code's extension host started from this repository. */
 function vscodeWorkers(): number[] {
   const worker = path.join(ROOT, 'dist', 'worker.js');
@@ -241,7 +261,11 @@ async function main(): Promise<void> {
     return c;
   };
   // every worker any client starts, and this process, for the whole run
-  const watch: SocketWatch = new SocketWatch((): (number | undefined)[] => [process.pid, ...clients.map((c) => c.pid), ...watch.extra]);
+  const watch: SocketWatch = new SocketWatch((): (number | undefined)[] => {
+    const pids = [process.pid, ...clients.map((c) => c.pid), ...watch.extra];
+    pids.forEach(remember);
+    return pids;
+  });
   const random = rng(20261129);
   // the watch must see a socket when there is one: a TCP listener of this script's own, for 100 ms
   const probe = net.createServer().listen(0, '127.0.0.1');
@@ -284,6 +308,8 @@ async function main(): Promise<void> {
     cancel_storm: storm,
     no_network: {
       sockets_opened: watch.seen.size,
+      // which process held each socket seen, and who started it
+      seen: [...watch.seen].map((s) => `${s} ${whoWas.get(Number(s.split('/')[0])) ?? ''}`),
       processes_watched: watch.pids.size,
       samples: watch.samples,
       method: 'inet (tcp, udp, raw; v4 and v6) sockets among the open fds of the client process and of every worker, polled every 10 ms '

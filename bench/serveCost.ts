@@ -1,9 +1,10 @@
 // What `diffuse serve` costs over the in-process worker: the same ghost-text cases asked of the
 // local DenoiserClient directly and through serve() and the `diffuse` backend (HTTP on loopback,
 // SSE, JSON both ways), alternating which goes first so drift on a shared machine falls on both;
-// then throughput with 8 ghost clients at once, through serve and directly, on the one worker.
+// then throughput with 8 ghost clients at once, through serve and directly, on the one worker
+// (requests per second counts answers and failures alike: each one freed its client to ask again).
 // serve() runs in this process, so both ends of the HTTP hop are paid on one event loop.
-import type { Denoiser } from '../src/denoiser/denoiser';
+import { DenoiserError, type Denoiser } from '../src/denoiser/denoiser';
 import { DiffuseRemoteDenoiser } from '../src/denoiser/diffuseRemote';
 import type { DenoiseResult } from '../src/denoiser/protocol';
 import { serve } from '../src/denoiser/server';
@@ -23,6 +24,8 @@ export interface Throughput {
   p95_ms: number;
   /** Requests the time budget cut short (answered with the current denoised state): queueing eats the budget. */
   cut_by_budget: number;
+  /** Requests that failed, by code (through serve, a ghost request fails as a timeout past its budget + 1 s). */
+  failed: Record<string, number>;
 }
 
 export interface ServeFigures {
@@ -53,19 +56,25 @@ async function timed(d: Denoiser, c: Ghost): Promise<number> {
 async function throughput(backends: Denoiser[], cases: Ghost[]): Promise<Throughput> {
   const ms: number[] = [];
   let cut = 0;
+  const failed: Record<string, number> = {};
   const t0 = performance.now();
   await Promise.all(backends.map(async (d, k) => {
     for (let i = k; i < cases.length; i += backends.length) {
       const t = performance.now();
-      const r = await ask(d, cases[i]);
-      ms.push(performance.now() - t);
-      if (r.stoppedBy !== 'done') cut++;
+      try {
+        const r = await ask(d, cases[i]);
+        if (r.stoppedBy !== 'done') cut++;
+      } catch (e) {
+        const code = e instanceof DenoiserError ? e.code : 'not a DenoiserError';
+        failed[code] = (failed[code] ?? 0) + 1;
+      }
+      ms.push(performance.now() - t); // a failure's time too: the client waited that long
     }
   }));
   const s = (performance.now() - t0) / 1000;
   return {
     clients: backends.length, requests: cases.length, requests_per_s: round(cases.length / s, 2),
-    p50_ms: round(quantile(ms, 0.5)), p95_ms: round(quantile(ms, 0.95)), cut_by_budget: cut,
+    p50_ms: round(quantile(ms, 0.5)), p95_ms: round(quantile(ms, 0.95)), cut_by_budget: cut, failed,
   };
 }
 
