@@ -130,8 +130,11 @@ async function main(): Promise<void> {
   console.log('refine_repair', results.refine_repair);
   editorMarkdown = editorViewMarkdown(editorView);
   // What `diffuse serve` adds over the in-process worker (its own cases: the others' are unchanged).
-  results.serve = await runServeCost(client, { latency: N.serve, throughput: N.serveThroughput });
-  console.log('serve', results.serve);
+  // (not for a --model folder: serve's deadlines are sized for the shipped model's ~100 ms requests)
+  if (!MODEL_FLAG) {
+    results.serve = await runServeCost(client, { latency: N.serve, throughput: N.serveThroughput });
+    console.log('serve', results.serve);
+  }
   results.worker_rss_mb = workerRssMb(client.pid);
   client.dispose();
 
@@ -248,7 +251,7 @@ Inside (the same engine in-process, ${r.ghost_profile.cases} of the cases): ${r.
 (${r.ghost_profile.model_calls} calls) + tokenizer ${r.ghost_profile.tokenizer_ms} ms + sampler ${r.ghost_profile.sampler_ms} ms, of which
 ${r.ghost_profile.softmax_ms} ms is the softmax over the vocabulary at each open slot (the rest: canvas, choosing, committing).
 
-${serveMarkdown(r.serve, false)}`;
+${r.serve ? serveMarkdown(r.serve, false) : ''}`;
 }
 
 main().catch((e) => {
