@@ -8,7 +8,8 @@
 // follow, a server that is gone.
 //
 // Every request must answer or fail within its deadline plus SLACK_MS (else a hang); every failure
-// must be a DenoiserError whose message is one line without the key or the error body; the process
+// must be a DenoiserError whose message is one line without the key or the error body; a mercury
+// case must send exactly its retries (none from a stopped backend) and wait out a Retry-After; the process
 // must see no uncaught exception; once the backends are disposed no connection may stay open.
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -47,6 +48,10 @@ interface Case {
   expect: Expect;
   /** The case leaves the backend stopped (401, 402 stop it until the user acts): the next case gets a fresh one. */
   thenFresh?: boolean;
+  /** HTTP requests the server must see: the retries, or none from a stopped backend (default 1). */
+  sends?: number;
+  /** The case must take at least this long (a Retry-After honoured). */
+  atLeastMs?: number;
 }
 
 const status = (s: number, extra: Partial<Extract<Fault, { kind: 'status' }>> = {}): Fault => ({ kind: 'status', status: s, ...extra });
@@ -57,15 +62,15 @@ function mercuryRound(): Case[] {
     { name: 'normal ghost text', op: 'complete', faults: [], expect: 'answered' },
     { name: 'normal fill', op: 'fill', faults: [], expect: 'answered' },
     { name: 'normal refine', op: 'refine', faults: [], expect: 'answered' },
-    { name: '429 Retry-After 0.2, then an answer', op: 'complete', faults: [status(429, { retryAfter: '0.2' })], expect: 'answered' },
-    { name: '429 Retry-After 1 (seconds), then an answer', op: 'refine', faults: [status(429, { retryAfter: '1' })], expect: 'answered' },
-    { name: '503 then 429, then an answer', op: 'fill', faults: [status(503, { retryAfter: '0' }), status(429, { retryAfter: '0' })], expect: 'answered' },
-    { name: '503 three times', op: 'complete', faults: [status(503, { retryAfter: '0' }), status(503, { retryAfter: '0' }), status(503, { retryAfter: '0' })], expect: 'busy' },
+    { name: '429 Retry-After 0.2, then an answer', op: 'complete', faults: [status(429, { retryAfter: '0.2' })], expect: 'answered', sends: 2, atLeastMs: 200 },
+    { name: '429 Retry-After 1 (seconds), then an answer', op: 'refine', faults: [status(429, { retryAfter: '1' })], expect: 'answered', sends: 2, atLeastMs: 1000 },
+    { name: '503 then 429, then an answer', op: 'fill', faults: [status(503, { retryAfter: '0' }), status(429, { retryAfter: '0' })], expect: 'answered', sends: 3 },
+    { name: '503 three times', op: 'complete', faults: [status(503, { retryAfter: '0' }), status(503, { retryAfter: '0' }), status(503, { retryAfter: '0' })], expect: 'busy', sends: 3 },
     { name: '429 Retry-After 60 (longer than waited for)', op: 'complete', faults: [status(429, { retryAfter: '60' })], expect: 'busy' },
     { name: '500', op: 'complete', faults: [status(500)], expect: 'crash' },
     { name: '500 on a refine', op: 'refine', faults: [status(500, { code: 'server_error' })], expect: 'crash' },
-    { name: '400 context_length_exceeded, retried with half the context', op: 'complete', faults: [status(400, { code: 'context_length_exceeded' })], expect: 'answered' },
-    { name: '400 context_length_exceeded twice', op: 'refine', faults: [status(400, { code: 'context_length_exceeded' }), status(400, { code: 'context_length_exceeded' })], expect: 'input' },
+    { name: '400 context_length_exceeded, retried with half the context', op: 'complete', faults: [status(400, { code: 'context_length_exceeded' })], expect: 'answered', sends: 2 },
+    { name: '400 context_length_exceeded twice', op: 'refine', faults: [status(400, { code: 'context_length_exceeded' }), status(400, { code: 'context_length_exceeded' })], expect: 'input', sends: 2 },
     { name: 'connection reset mid-stream (fill)', op: 'fill', faults: [{ kind: 'reset-mid-stream' }], expect: 'crash' },
     { name: 'connection reset mid-stream (refine)', op: 'refine', faults: [{ kind: 'reset-mid-stream' }], expect: 'crash' },
     { name: 'malformed frame (fill)', op: 'fill', faults: [{ kind: 'malformed-frame' }], expect: 'crash' },
@@ -74,7 +79,7 @@ function mercuryRound(): Case[] {
     { name: 'never answers (refine)', op: 'refine', faults: [{ kind: 'never-answer' }], expect: 'timeout' },
     { name: 'slow drip', op: 'fill', faults: [{ kind: 'slow-drip', everyMs: 20 }], expect: 'timeout' },
     { name: '402 insufficient_quota', op: 'complete', faults: [status(402, { code: 'insufficient_quota' })], expect: 'quota' },
-    { name: 'after 402: the stopped backend sends nothing', op: 'complete', faults: [], expect: 'auth', thenFresh: true },
+    { name: 'after 402: the stopped backend sends nothing', op: 'complete', faults: [], expect: 'auth', thenFresh: true, sends: 0 },
     { name: '401 invalid_api_key', op: 'refine', faults: [status(401, { code: 'invalid_api_key' })], expect: 'auth', thenFresh: true },
     { name: 'normal ghost text on a fresh backend', op: 'complete', faults: [], expect: 'answered' },
   ];
@@ -139,7 +144,7 @@ export async function runRemote(o: { workerPath: string; modelDir: string; hostC
   const disposed: Denoiser[] = [];
 
   /** Runs one request under its deadline + slack and scores how it ended. */
-  async function measure(name: string, deadlineMs: number, expect: Expect, run: (signal: AbortSignal) => Promise<unknown>): Promise<void> {
+  async function measure(name: string, deadlineMs: number, expect: Expect, run: (signal: AbortSignal) => Promise<unknown>): Promise<number> {
     figures.requests++;
     const abort = new AbortController();
     const t = Date.now();
@@ -175,6 +180,7 @@ export async function runRemote(o: { workerPath: string; modelDir: string; hostC
     }
     const row = figures.by_case[name] ??= { n: 0, outcome, message };
     row.n++;
+    return Date.now() - t;
   }
 
   // --- mercury, through OpenAICompatibleDenoiser
@@ -198,7 +204,15 @@ export async function runRemote(o: { workerPath: string; modelDir: string; hostC
     for (const c of mercuryRound()) {
       if (c.faults.length) api.inject(...c.faults);
       figures.mercury_requests++;
-      await measure(`mercury: ${c.name}`, MERCURY_DEADLINE_MS, c.expect, (signal) => ask(mercury, c.op, signal));
+      const sent = api.requests.length;
+      const ms = await measure(`mercury: ${c.name}`, MERCURY_DEADLINE_MS, c.expect, (signal) => ask(mercury, c.op, signal));
+      const sends = api.requests.length - sent;
+      const why = sends !== (c.sends ?? 1) ? `${sends} HTTP requests sent, ${c.sends ?? 1} expected`
+        : c.atLeastMs !== undefined && ms < c.atLeastMs ? `answered in ${ms} ms, before its Retry-After (${c.atLeastMs} ms)` : undefined;
+      if (why) {
+        figures.wrong_outcome++;
+        figures.wrong.push(`mercury: ${c.name}: ${why}`);
+      }
       if (c.thenFresh) mercury = fresh();
     }
   }
