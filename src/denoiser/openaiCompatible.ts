@@ -109,17 +109,31 @@ export class OpenAICompatibleDenoiser implements Denoiser {
     const cursors = [...new Set(p.cursors)].sort((a, b) => a - b);
     if (cursors.length === 0) throw new DenoiserError('no cursor to fill at', 'input');
     for (const c of cursors) if (!(c >= 0 && c <= p.text.length)) throw new DenoiserError(`cursor ${c} is outside the text`, 'input');
-    // one request per cursor, all at once; the live view shows every span's latest frame
+    // one request per cursor, all at once; the live view shows every span's latest frame. One
+    // failing fails the Fill, so it aborts the others (they would stream on, and be billed, unseen).
     const spans = cursors.map(() => ({ text: '', masked: 0 }));
     let frames = 0;
-    const texts = await Promise.all(cursors.map((c, i) => this.fim(p.text.slice(0, c), p.text.slice(c), p.maxTokens ?? DEFAULT_FIM_TOKENS,
-      p.sampler?.temperature, {
-        signal: o.signal,
-        onProgress: o.onProgress && ((f) => {
-          spans[i] = f.spans[0];
-          o.onProgress!({ requestId: '', step: ++frames, maxSteps: 0, spans: spans.map((s) => ({ ...s })) });
-        }),
-      }, this.opts.timeoutMs ?? DEFAULT_REMOTE_TIMEOUT_MS, true)));
+    const all = new AbortController();
+    const stop = (): void => all.abort();
+    if (o.signal?.aborted) all.abort();
+    o.signal?.addEventListener('abort', stop);
+    let texts: string[];
+    try {
+      texts = await Promise.all(cursors.map((c, i) => this.fim(p.text.slice(0, c), p.text.slice(c), p.maxTokens ?? DEFAULT_FIM_TOKENS,
+        p.sampler?.temperature, {
+          signal: all.signal,
+          onProgress: o.onProgress && ((f) => {
+            if (all.signal.aborted) return;
+            spans[i] = f.spans[0];
+            o.onProgress!({ requestId: '', step: ++frames, maxSteps: 0, spans: spans.map((s) => ({ ...s })) });
+          }),
+        }, this.opts.timeoutMs ?? DEFAULT_REMOTE_TIMEOUT_MS, true).catch((e: unknown) => {
+          all.abort();
+          throw e;
+        })));
+    } finally {
+      o.signal?.removeEventListener('abort', stop);
+    }
     const edits = cursors.map((c, i) => ({ start: c, end: c, text: texts[i], confidence: NO_MEASURE }));
     return { edits, steps: frames || cursors.length, ms: Date.now() - t0, stoppedBy: 'done', canvasTokens: 0 };
   }
