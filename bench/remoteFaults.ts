@@ -96,6 +96,8 @@ export interface RemoteFigures {
   hangs: number;
   host_crashes: number;
   sockets_left_open: number;
+  /** Requests of a failed multi-cursor Fill still open 200 ms after it failed. */
+  streams_left_running: number;
   /** The check's own proof that it sees sockets: the two listeners (stand-in, serve) it must find before they close. */
   listeners_seen_before_close: number;
   standin_http_requests: number;
@@ -138,7 +140,7 @@ export async function runRemote(o: { workerPath: string; modelDir: string; hostC
   });
   const figures: RemoteFigures = {
     requests: 0, mercury_requests: 0, diffuse_requests: 0, answered: 0, failures: 0, one_line_causes: 0, wrong_outcome: 0,
-    hangs: 0, host_crashes: 0, sockets_left_open: 0, listeners_seen_before_close: 0, standin_http_requests: 0, slowest_over_deadline_ms: 0, seconds: 0,
+    hangs: 0, host_crashes: 0, sockets_left_open: 0, streams_left_running: 0, listeners_seen_before_close: 0, standin_http_requests: 0, slowest_over_deadline_ms: 0, seconds: 0,
     by_case: {}, not_one_line: [], wrong: [],
   };
   const disposed: Denoiser[] = [];
@@ -226,6 +228,21 @@ export async function runRemote(o: { workerPath: string; modelDir: string; hostC
       setTimeout(() => ac.abort(), 50);
       return ask(mercury, i % 2 ? 'refine' : 'complete', ac.signal);
     });
+  }
+
+  // a Fill at two cursors is two requests: when one fails, the other must be aborted, not left
+  // streaming (and billed) unseen. 200 ms after the failure the fresh backend may hold only the
+  // failed request's idle keep-alive connection
+  for (let i = 0; i < 4; i++) {
+    const d = fresh();
+    const open = api.openSockets();
+    api.inject(status(500), { kind: 'never-answer' });
+    figures.mercury_requests++;
+    await measure('mercury: fill at two cursors, one 500 and one silent', MERCURY_DEADLINE_MS, 'crash',
+      (signal) => d.fill({ text: 'x = ;\ny = ;\n', cursors: [4, 10], maxTokens: 8 }, { signal, onProgress: () => undefined }));
+    await sleep(200);
+    figures.streams_left_running += Math.max(0, api.openSockets() - open - 1);
+    d.dispose();
   }
 
   // --- diffuse, through DiffuseRemoteDenoiser against serve() of the real worker
