@@ -8,6 +8,7 @@ import { registerFillAtCursor } from './editor/fillAtCursor';
 import { GhostTextProvider, registerGhostText } from './editor/ghostText';
 import { registerInlineDiffView } from './editor/inlineDiffView';
 import { registerLiveRender } from './editor/liveRender';
+import { registerNextEdit, type NextEditController } from './editor/nextEdit';
 import { SessionStore } from './editor/proposalSession';
 import { registerRefineSelection } from './editor/refineSelection';
 import { registerSessionCodeLens } from './editor/sessionCodeLens';
@@ -19,6 +20,7 @@ export interface DiffuseApi {
   sessions: SessionStore;
   ghostText: GhostTextProvider;
   statusBar: vscode.StatusBarItem;
+  nextEdit: NextEditController;
 }
 
 export function activate(context: vscode.ExtensionContext): DiffuseApi {
@@ -26,7 +28,8 @@ export function activate(context: vscode.ExtensionContext): DiffuseApi {
   const service = new DenoiserService(context.extensionPath, log, context.secrets);
   const sessions = new SessionStore();
   const ghostText = new GhostTextProvider(service);
-  const statusBar = registerStatusBar(service, ghostText, sessions);
+  const nextEdit = registerNextEdit(service, sessions, ghostText);
+  const statusBar = registerStatusBar(service, ghostText, sessions, nextEdit.controller);
   context.subscriptions.push(
     log,
     service,
@@ -40,9 +43,10 @@ export function activate(context: vscode.ExtensionContext): DiffuseApi {
     registerGhostText(service, ghostText),
     registerCommands(service, sessions),
     registerApiKeys(context.secrets, () => service.backend),
+    nextEdit.disposable,
   );
   service.start();
-  return { service, sessions, ghostText, statusBar: statusBar.item };
+  return { service, sessions, ghostText, statusBar: statusBar.item, nextEdit: nextEdit.controller };
 }
 
 export function deactivate(): void {}

@@ -62,6 +62,11 @@ export const SETTING_DEFAULTS = {
   'ghostText.minConfidence': 0.75,
   /** More candidates did not improve the first suggestion (engine.ts CANDIDATE_TEMPERATURE). */
   'ghostText.candidates': 1,
+  /**
+   * Next edit: after a pause, propose the edit that follows the last one. Off until turned on: its
+   * review opens a diff on its own, which a user should ask for (see src/editor/nextEdit.ts).
+   */
+  'nextEdit.enabled': false,
   /** onnxruntime's execution provider for the local model. */
   executionProvider: 'cpu',
   /** Who answers: the local model; nothing leaves the machine unless the user picks another. */

@@ -10,14 +10,17 @@ import { windowAround, type TextWindow } from '../core/textWindow';
 import { createDenoiser } from '../denoiser/backends';
 import {
   DenoiserError, type BackendKind, type BackendSource, type Capabilities, type CompleteInput, type Denoiser,
-  type DenoiserState, type FillInput, type RefineInput,
+  type DenoiserState, type FillInput, type NextEditInput, type RefineInput,
 } from '../denoiser/denoiser';
 import type { DenoiseResult, ProgressParams } from '../denoiser/protocol';
 import { apiKeySecret } from './apiKeys';
 import { requestWindow } from './requestWindow';
 import { affectsDenoiser, readSettings, type DiffuseSettings } from './settings';
 
-export type RequestKind = 'refine' | 'fill' | 'complete';
+export type RequestKind = 'refine' | 'fill' | 'complete' | 'nextEdit';
+
+/** Requests made on pauses in typing (ghost text, next edit): never shown as busy, never holding a restart. */
+const BACKGROUND: readonly RequestKind[] = ['complete', 'nextEdit'];
 
 export interface Activity {
   kind: RequestKind;
@@ -59,7 +62,7 @@ export class DenoiserService implements vscode.Disposable {
    */
   readonly notices: string[] = [];
   /** Requests sent, per kind (the status menu shows them; the integration tests count joint fills). */
-  readonly counts: Record<RequestKind, number> = { refine: 0, fill: 0, complete: 0 };
+  readonly counts: Record<RequestKind, number> = { refine: 0, fill: 0, complete: 0, nextEdit: 0 };
 
   constructor(
     private readonly extensionPath: string,
@@ -142,7 +145,7 @@ export class DenoiserService implements vscode.Disposable {
    * out: they come with every pause in typing, and the item would flicker.
    */
   get watchedActivity(): Activity | undefined {
-    return this.latest((a) => a.kind !== 'complete');
+    return this.latest((a) => !BACKGROUND.includes(a.kind));
   }
 
   private latest(which: (a: Activity) => boolean): Activity | undefined {
@@ -202,6 +205,13 @@ export class DenoiserService implements vscode.Disposable {
     return this.request('complete', (d, ro) => d.complete(p, ro), o);
   }
 
+  /** The edit that follows the user's last one; a backend without next edit answers none. */
+  nextEdit(p: NextEditInput, o: ServiceRequestOptions): Promise<DenoiseResult> {
+    return this.request('nextEdit', (d, ro) => (d.nextEdit && d.capabilities.nextEdit
+      ? d.nextEdit(p, ro)
+      : Promise.reject(new DenoiserError(`the ${d.kind} backend cannot propose next edits`, 'unsupported'))), o);
+  }
+
   private async request(
     kind: RequestKind,
     run: (d: Denoiser, o: { signal?: AbortSignal; onProgress?: (p: ProgressParams) => void }) => Promise<DenoiseResult>,
@@ -246,7 +256,7 @@ export class DenoiserService implements vscode.Disposable {
       o.signal?.removeEventListener('abort', onAbort);
       sub?.dispose();
       this.changed.fire();
-      if (this.restartPending && ![...this.activities].some((a) => a.kind !== 'complete')) void this.restart();
+      if (this.restartPending && ![...this.activities].some((a) => !BACKGROUND.includes(a.kind))) void this.restart();
     }
   }
 

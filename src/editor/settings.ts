@@ -38,6 +38,9 @@ export interface DiffuseSettings {
     /** Candidates decoded per request (best first; Alt+] / Alt+[ cycle). */
     candidates: number;
   };
+  nextEdit: {
+    enabled: boolean;
+  };
 }
 
 export const SECTION = 'diffuse';
@@ -85,6 +88,9 @@ export function readSettings(extensionPath: string): DiffuseSettings {
       maxLines: Math.max(1, Math.floor(get('ghostText.maxLines'))),
       minConfidence: clamp(get('ghostText.minConfidence'), 0, 1),
       candidates: clamp(Math.floor(get('ghostText.candidates')), 1, MAX_GHOST_CANDIDATES),
+    },
+    nextEdit: {
+      enabled: get('nextEdit.enabled'),
     },
   };
 }

@@ -10,7 +10,7 @@ import type { GhostOutcome, GhostTextProvider } from './ghostText';
 import type { ProposalSession, SessionStore } from './proposalSession';
 
 /** Creates the item and keeps it current; returns it (the integration tests read its text) and its disposable. */
-export function registerStatusBar(service: DenoiserService, ghost: GhostTextProvider, sessions: SessionStore): { item: vscode.StatusBarItem; disposable: vscode.Disposable } {
+export function registerStatusBar(service: DenoiserService, ghost: GhostTextProvider, sessions: SessionStore, nextEdit?: NextEditState): { item: vscode.StatusBarItem; disposable: vscode.Disposable } {
   const item = vscode.window.createStatusBarItem('diffuse.status', vscode.StatusBarAlignment.Right, 100);
   item.name = 'Diffuse';
   item.command = 'diffuse.showMenu';
@@ -20,7 +20,9 @@ export function registerStatusBar(service: DenoiserService, ghost: GhostTextProv
     const backend = service.backend;
     const remote = backend === 'local' ? '' : ` · ${backend}`;
     const latency = service.lastLatencyMs !== undefined ? ` ${service.lastLatencyMs} ms` : '';
-    const ghostPart = ghostText(ghost.lastOutcome);
+    const ghostPart = nextEdit?.waiting
+      ? { text: ' $(arrow-right) next edit', tooltip: `\nA next edit waits at line ${nextEdit.waiting.start.line + 1}: Tab jumps to it and accepts it, Escape dismisses it.` }
+      : ghostText(ghost.lastOutcome);
     let text: string;
     let tooltip: string;
     let background: vscode.ThemeColor | undefined;
@@ -55,7 +57,15 @@ export function registerStatusBar(service: DenoiserService, ghost: GhostTextProv
   };
   update();
   item.show();
-  return { item, disposable: vscode.Disposable.from(item, service.onDidChange(update), ghost.onDidDecide(update), sessions.onDidChange(update)) };
+  const subs = [item, service.onDidChange(update), ghost.onDidDecide(update), sessions.onDidChange(update)];
+  if (nextEdit) subs.push(nextEdit.onDidChange(update));
+  return { item, disposable: vscode.Disposable.from(...subs) };
+}
+
+/** What the item needs of next edit: where a suggestion waits, and when that changes. */
+export interface NextEditState {
+  readonly waiting: vscode.Range | undefined;
+  readonly onDidChange: vscode.Event<void>;
 }
 
 /** The last ghost-text outcome in the item: `$(eye) 0.91` shown, `$(eye-closed) 0.62` held back. */
