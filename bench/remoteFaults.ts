@@ -96,8 +96,9 @@ export interface RemoteFigures {
   hangs: number;
   host_crashes: number;
   sockets_left_open: number;
-  /** Requests of a failed multi-cursor Fill still open 200 ms after it failed. */
+  /** Requests of a failed multi-cursor Fill still open 300 ms after it failed, and frames passed on after it. */
   streams_left_running: number;
+  frames_after_a_failed_fill: number;
   /** The check's own proof that it sees sockets: the two listeners (stand-in, serve) it must find before they close. */
   listeners_seen_before_close: number;
   standin_http_requests: number;
@@ -140,7 +141,7 @@ export async function runRemote(o: { workerPath: string; modelDir: string; hostC
   });
   const figures: RemoteFigures = {
     requests: 0, mercury_requests: 0, diffuse_requests: 0, answered: 0, failures: 0, one_line_causes: 0, wrong_outcome: 0,
-    hangs: 0, host_crashes: 0, sockets_left_open: 0, streams_left_running: 0, listeners_seen_before_close: 0, standin_http_requests: 0, slowest_over_deadline_ms: 0, seconds: 0,
+    hangs: 0, host_crashes: 0, sockets_left_open: 0, streams_left_running: 0, frames_after_a_failed_fill: 0, listeners_seen_before_close: 0, standin_http_requests: 0, slowest_over_deadline_ms: 0, seconds: 0,
     by_case: {}, not_one_line: [], wrong: [],
   };
   const disposed: Denoiser[] = [];
@@ -231,19 +232,26 @@ export async function runRemote(o: { workerPath: string; modelDir: string; hostC
   }
 
   // a Fill at two cursors is two requests: when one fails, the other must be aborted, not left
-  // streaming (and billed) unseen. 200 ms after the failure the fresh backend may hold only the
-  // failed request's idle keep-alive connection
+  // streaming (and billed) unseen. A stand-in of its own, pacing its frames (100 ms a chunk), so
+  // the other cursor's answer would still be streaming: 300 ms after the failure the backend may
+  // hold only the failed request's idle keep-alive connection, and no frame may arrive in the 1.2 s after it
+  const paced = await startMercuryStandIn({ key, frameMs: 100, answer: () => 'a + b;' });
   for (let i = 0; i < 4; i++) {
-    const d = fresh();
-    const open = api.openSockets();
-    api.inject(status(500), { kind: 'never-answer' });
+    const d = new OpenAICompatibleDenoiser({ kind: 'mercury', baseUrl: paced.url, fimModel: 'mercury-edit', chatModel: 'mercury-2', apiKey: key, timeoutMs: MERCURY_DEADLINE_MS });
+    paced.inject(status(500));
+    let failedAt = 0;
     figures.mercury_requests++;
-    await measure('mercury: fill at two cursors, one 500 and one silent', MERCURY_DEADLINE_MS, 'crash',
-      (signal) => d.fill({ text: 'x = ;\ny = ;\n', cursors: [4, 10], maxTokens: 8 }, { signal, onProgress: () => undefined }));
-    await sleep(200);
-    figures.streams_left_running += Math.max(0, api.openSockets() - open - 1);
+    await measure('mercury: fill at two cursors, one answered 500', MERCURY_DEADLINE_MS, 'crash', (signal) => d.fill(
+      { text: 'x = ;\ny = ;\n', cursors: [4, 10], maxTokens: 8 },
+      { signal, onProgress: () => { if (failedAt) figures.frames_after_a_failed_fill++; } },
+    ).catch((e) => { failedAt = Date.now(); throw e; }));
+    await sleep(300);
+    figures.streams_left_running += Math.max(0, paced.openSockets() - 1);
+    await sleep(900); // a stream left running would have passed on whole frames by now
     d.dispose();
+    for (let t = 0; t < 150 && paced.openSockets() > 0; t++) await sleep(20);
   }
+  await paced.close();
 
   // --- diffuse, through DiffuseRemoteDenoiser against serve() of the real worker
   const local = new DenoiserClient({ workerPath: o.workerPath, modelDir: o.modelDir, threads: 1 });
