@@ -157,6 +157,7 @@ describe('mercury backend against the documented API (loopback stand-in)', () =>
     try {
       api.inject({ kind: 'status', status: 402, code: 'insufficient_quota' });
       assert.equal((await failure(d.complete({ prefix: 'a', suffix: '' }))).code, 'quota');
+      assert.equal((await failure(d.complete({ prefix: 'a', suffix: '' }))).code, 'quota', 'a stopped backend keeps saying why');
       const d2 = mercury({ timeoutMs: 5000 });
       api.inject({ kind: 'status', status: 429, retryAfter: '0' }, { kind: 'status', status: 503, retryAfter: '0' });
       assert.equal((await d2.complete({ prefix: 'a', suffix: '' })).edits[0].text, 'a + b;', 'third try answers');

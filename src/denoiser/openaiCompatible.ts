@@ -65,6 +65,8 @@ export class OpenAICompatibleDenoiser implements Denoiser {
   private readonly configError: DenoiserError | undefined;
   /** Mercury streams whole-text frames with `diffusing`; other servers stream deltas. */
   private readonly diffusing: boolean;
+  /** Why a refused key or an empty account stopped the backend: later requests fail with the same code. */
+  private stoppedBy: 'auth' | 'quota' = 'auth';
 
   constructor(private readonly opts: OpenAICompatibleOptions) {
     this.kind = opts.kind;
@@ -260,14 +262,17 @@ export class OpenAICompatibleDenoiser implements Denoiser {
     try {
       return await run();
     } catch (e) {
-      if (e instanceof DenoiserError && (e.code === 'auth' || e.code === 'quota')) this.setState({ kind: 'error', message: e.message });
+      if (e instanceof DenoiserError && (e.code === 'auth' || e.code === 'quota')) {
+        this.stoppedBy = e.code;
+        this.setState({ kind: 'error', message: e.message });
+      }
       throw e;
     }
   }
 
   private checked(): HttpClient {
     if (this.configError) throw this.configError;
-    if (this.state.kind === 'error') throw new DenoiserError(this.state.message, 'auth');
+    if (this.state.kind === 'error') throw new DenoiserError(this.state.message, this.stoppedBy);
     return this.http!;
   }
 
