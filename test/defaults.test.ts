@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { DEFAULTS, SETTING_DEFAULTS, SHIPPED_MODEL } from '../src/core/defaults';
+import { DEFAULTS, SETTING_DEFAULTS, SHIPPED_MODEL, STRENGTH_RANGE } from '../src/core/defaults';
 import { ROOT } from './helpers';
 
 test('every diffuse.* setting in package.json has the default src/core/defaults.ts gives it', () => {
@@ -41,4 +41,10 @@ test('no setting description states a model window the shipped model does not ha
     for (const m of text.matchAll(/(\d+)-token windows?/g)) assert.equal(Number(m[1]), manifest.context_length, `${key}: "${m[0]}"`);
     for (const m of text.matchAll(/window is (\d+) tokens/g)) assert.equal(Number(m[1]), manifest.context_length, `${key}: "${m[0]}"`);
   }
+});
+
+test('the strength range is one: package.json bounds diffuse.refine.strength by STRENGTH_RANGE', () => {
+  const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+  const p = pkg.contributes.configuration.properties['diffuse.refine.strength'];
+  assert.deepEqual({ min: p.minimum, max: p.maximum }, { ...STRENGTH_RANGE });
 });

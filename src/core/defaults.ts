@@ -38,6 +38,12 @@ export const DEFAULTS = {
   maxSteps: 48,
 } as const;
 
+/**
+ * The strengths Refine takes: below `max` it corrects, `max` rewrites; below `min` it would doubt
+ * almost nothing and only cost a model call. The engine, the settings and the pick list use this.
+ */
+export const STRENGTH_RANGE = { min: 0.1, max: 1 } as const;
+
 /** Defaults of the `diffuse.*` settings, by setting name. */
 export const SETTING_DEFAULTS = {
   modelPath: '',

@@ -6,7 +6,8 @@ export interface ChoiceOptions {
   temperature: number;
   /** Nucleus sampling: keep the smallest set of tokens whose probability reaches topP. */
   topP: number;
-  rng: SeededRandom;
+  /** Draws the sample; greedy choice (temperature 0) draws nothing and needs none. */
+  rng?: SeededRandom;
   /** 1 where the token may be chosen at this slot. */
   allowed: Uint8Array;
 }
@@ -62,6 +63,7 @@ export function chooseToken(logits: Float32Array, row: number, vocab: number, op
     candidates = [];
     for (let v = 0; v < vocab; v++) if (probs[v] > 0) candidates.push(v);
   }
+  if (!opts.rng) throw new Error('sampling at a temperature above 0 needs a random generator');
   let u = opts.rng.nextFloat() * mass;
   for (const v of candidates) {
     u -= probs[v];

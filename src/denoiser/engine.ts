@@ -2,10 +2,9 @@
 // runs the core sampler and turns the tokens back into text edits. No process or ONNX details
 // here, so the same code runs in the worker and in tests against a fake model.
 import { buildCanvas, type Canvas } from '../core/canvas';
-import { DEFAULTS } from '../core/defaults';
+import { DEFAULTS, STRENGTH_RANGE } from '../core/defaults';
 import { tokenOffsets } from '../core/corrector';
 import { toLf, withEol } from '../core/lineEndings';
-import { SeededRandom } from '../core/rng';
 import { chooseToken, tokenProbability } from '../core/tokenChoice';
 import { denoise, type LogitsModel, type SamplerOptions, type StepState } from '../core/sampler';
 import { realTokenTable, type SpecialTokens } from '../core/specialTokens';
@@ -29,9 +28,6 @@ export class CancelledError extends Error {
     super('request cancelled');
   }
 }
-
-export { DEFAULTS };
-
 
 /** Spans get at least half the canvas: context beyond that share is trimmed, not the spans. */
 const MAX_CONTEXT_SHARE = 0.5;
@@ -65,8 +61,6 @@ const CANDIDATE_TEMPERATURE = 1;
 const NEXT_EDIT_STRENGTH = DEFAULTS.strength;
 const NEXT_EDIT_MARGIN = 3;
 const NEXT_EDIT_SUBSTITUTE_MARGIN = 0;
-/** Greedy choices draw no random numbers. */
-const NO_RNG = new SeededRandom(0);
 
 export class Engine {
   private blank?: Int32Array;
@@ -82,7 +76,9 @@ export class Engine {
     if (!(p.start >= 0 && p.end <= p.text.length && p.start <= p.end)) throw new BadInputError(`selection ${p.start}-${p.end} is outside the text`);
     if (p.start === p.end) throw new BadInputError('the selection is empty: select the code to refine');
     const strength = p.strength ?? DEFAULTS.strength;
-    if (!(strength > 0 && strength <= 1)) throw new BadInputError(`strength must be in (0, 1], got ${p.strength}`);
+    if (!(strength >= STRENGTH_RANGE.min && strength <= STRENGTH_RANGE.max)) {
+      throw new BadInputError(`strength must be from ${STRENGTH_RANGE.min} to ${STRENGTH_RANGE.max}, got ${p.strength}`);
+    }
     if (strength < 1) {
       return this.run(p, [{ start: p.start, end: p.end }], hooks, (q, [r], h) => correctSelection(this.corrector(q, h), r.start, r.end, strength));
     }
@@ -297,7 +293,7 @@ export class Engine {
     tokens.forEach((id, k) => {
       prob[k] = tokenProbability(logits, k, vocab, id, plain);
       logProb[k] = Math.log(Math.max(prob[k], 1e-12));
-      best[k] = chooseToken(logits, k, vocab, { temperature: 0, topP: 1, rng: NO_RNG, allowed: plain }).confidence;
+      best[k] = chooseToken(logits, k, vocab, { temperature: 0, topP: 1, allowed: plain }).confidence;
     });
     const heal = prepared.edges[0].heal.length;
     const offsets = tokenOffsets(tokens, (x) => this.codec.decode(x)).map((o) => o - heal);

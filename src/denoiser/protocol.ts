@@ -49,7 +49,7 @@ export interface RefineParams extends RequestBase {
   text: string;
   start: number;
   end: number;
-  /** Fraction of the span's tokens re-masked, 0.1–1 (1 = rewrite it all). */
+  /** How freely the span may change, STRENGTH_RANGE (core/defaults.ts): below 1 the corrector, 1 a rewrite. */
   strength?: number;
   /**
    * What the user wants done ("Refactor this to improve efficiency"): only backends whose

@@ -1,6 +1,7 @@
 // Refine Selection (and "with Strength…"): the selection becomes the span, the code around it the
 // context; the model's progress is drawn live and its result reviewed as an inline diff.
 import * as vscode from 'vscode';
+import { STRENGTH_RANGE } from '../core/defaults';
 import type { DenoiserService } from './denoiserService';
 import type { SessionStore } from './proposalSession';
 import { changedPart } from './changedPart';
@@ -60,7 +61,7 @@ async function askStrength(current: number): Promise<number | undefined> {
     title: 'Diffuse: Refine Selection with Strength',
     prompt: 'Below 1.0 Refine corrects only what the model doubts (0.1 doubts little); 1.0 rewrites the whole selection',
     value: String(current),
-    validateInput: (v) => (Number(v) >= 0.1 && Number(v) <= 1 ? undefined : 'Enter a number from 0.1 to 1.0'),
+    validateInput: (v) => (Number(v) >= STRENGTH_RANGE.min && Number(v) <= STRENGTH_RANGE.max ? undefined : `Enter a number from ${STRENGTH_RANGE.min} to ${STRENGTH_RANGE.max}`),
   });
   return value === undefined ? undefined : Number(value);
 }

@@ -1,7 +1,7 @@
 // The one typed accessor for `diffuse.*` settings (package.json "contributes.configuration").
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { SETTING_DEFAULTS, SHIPPED_MODEL, type SettingName } from '../core/defaults';
+import { SETTING_DEFAULTS, SHIPPED_MODEL, STRENGTH_RANGE, type SettingName } from '../core/defaults';
 import { remoteDefaults } from '../denoiser/backends';
 import type { BackendKind } from '../denoiser/denoiser';
 import type { ContextSettings, SamplerSettings } from '../denoiser/protocol';
@@ -78,7 +78,7 @@ export function readSettings(extensionPath: string): DiffuseSettings {
       prefixTokens: get('context.prefixTokens'),
       suffixTokens: get('context.suffixTokens'),
     },
-    strength: clamp(get('refine.strength'), 0.1, 1),
+    strength: clamp(get('refine.strength'), STRENGTH_RANGE.min, STRENGTH_RANGE.max),
     fillMaxTokens: Math.max(1, Math.floor(get('fill.maxTokens'))),
     ghostText: {
       enabled: get('ghostText.enabled'),
