@@ -1,0 +1,211 @@
+// `npm run bench:next-edit`: next edit on held-out code (bench/heldout-sample.jsonl, packages
+// the model never saw). From each file, realistic first edits with a follow-up: a local name
+// renamed at its declaration or at one of its uses (the other uses must follow), a repeated
+// literal changed at one place (its copies must follow); and the same files with an edit that
+// needs nothing after it (a comment line added, a literal used once changed). Figures:
+//   cases                     follow-up cases
+//   proposed                  share of follow-up cases with a proposal
+//   exact_follow_up           share of follow-up cases whose proposal is exactly needed follow-ups
+//                             (one or more neighbouring ones, nothing else changed)
+//   wrong                     share of all proposals that are not exact follow-ups
+//   quiet_when_nothing_needed share of no-follow-up cases with no proposal (goal ≥ 0.95)
+// A parameter added to a function (its calls to follow) is not among the cases: what argument a
+// call needs is not decidable from the file, so no proposal could be scored exact.
+import fs from 'node:fs';
+import path from 'node:path';
+import { SHIPPED_MODEL } from '../src/core/defaults';
+import { DenoiserClient } from '../src/denoiser/client';
+import type { Denoiser } from '../src/denoiser/denoiser';
+import { HELDOUT_SAMPLE, ROOT } from './cases';
+
+interface Replacement {
+  start: number;
+  end: number;
+  text: string;
+}
+
+export interface NextEditCase {
+  kind: 'rename-declaration' | 'rename-use' | 'literal' | 'quiet-comment' | 'quiet-literal';
+  path: string;
+  before: string;
+  after: string;
+  cursor: number;
+  /** The edits that must follow, in `after` (none for a quiet case). */
+  followUps: Replacement[];
+}
+
+/** Lines of a file a case looks at: the edit and its follow-ups lie within this many lines. */
+const WINDOW_LINES = 40;
+const IDENT = /\b(?:const|let|var)\s+([A-Za-z_$][\w$]*)\s*=/g;
+const NUMBER = /(?<![\w.$])\d{2,}(?![\w.])/g;
+
+function wordsAt(text: string, word: string, from: number, to: number): number[] {
+  const re = new RegExp(`(?<![\\w$.])${word.replace(/\$/g, '\\$')}(?![\\w$])`, 'g');
+  re.lastIndex = from;
+  const out: number[] = [];
+  for (let m = re.exec(text); m && m.index < to; m = re.exec(text)) out.push(m.index);
+  return out;
+}
+
+function lineEndAfter(text: string, at: number, lines: number): number {
+  let i = at;
+  for (let k = 0; k < lines && i >= 0; k++) i = text.indexOf('\n', i + 1);
+  return i < 0 ? text.length : i;
+}
+
+function replaceAt(text: string, at: number, len: number, by: string): string {
+  return text.slice(0, at) + by + text.slice(at + len);
+}
+
+/** A new name a user might give: a different word, not another use already in the file. */
+function renamed(name: string, text: string): string {
+  const cap = name[0].toUpperCase() + name.slice(1);
+  for (const n of [`next${cap}`, `${name}Value`, `the${cap}`]) if (!text.includes(n)) return n;
+  return `${name}Renamed`;
+}
+
+/** The cases of one file (at most one of each kind). */
+export function casesOf(file: string, text: string): NextEditCase[] {
+  const out: NextEditCase[] = [];
+  // a declared local with at least two more uses close below
+  for (const m of text.matchAll(IDENT)) {
+    const name = m[1];
+    if (name.length < 2 || !/[a-z]/.test(name)) continue;
+    const decl = m.index! + m[0].indexOf(name, m[0].search(/\s/));
+    const end = lineEndAfter(text, decl, WINDOW_LINES);
+    const uses = wordsAt(text, name, decl + name.length, end);
+    const earlier = wordsAt(text, name, Math.max(0, text.lastIndexOf('\n', Math.max(0, decl - 4000))), decl);
+    if (uses.length < 2 || uses.length > 6 || earlier.length > 0) continue;
+    const to = renamed(name, text);
+    const shift = to.length - name.length;
+    // at the declaration: every use follows
+    const afterDecl = replaceAt(text, decl, name.length, to);
+    out.push({
+      kind: 'rename-declaration', path: file, before: text, after: afterDecl, cursor: decl + to.length,
+      followUps: uses.map((u) => ({ start: u + shift, end: u + shift + name.length, text: to })),
+    });
+    // at the first use: the declaration and the other uses follow
+    const first = uses[0];
+    const afterUse = replaceAt(text, first, name.length, to);
+    out.push({
+      kind: 'rename-use', path: file, before: text, after: afterUse, cursor: first + to.length,
+      followUps: [decl, ...uses.slice(1)].map((u) => (u < first ? { start: u, end: u + name.length, text: to }
+        : { start: u + shift, end: u + shift + name.length, text: to })),
+    });
+    break;
+  }
+  // a literal repeated close below, and one used once
+  const seen = new Map<string, number[]>();
+  for (const m of text.matchAll(NUMBER)) seen.set(m[0], [...(seen.get(m[0]) ?? []), m.index!]);
+  let repeated = false;
+  let single = false;
+  for (const [lit, at] of seen) {
+    const to = String(Number(lit) * 2);
+    const shift = to.length - lit.length;
+    if (!repeated && at.length >= 2 && at.length <= 4 && at[at.length - 1] < lineEndAfter(text, at[0], WINDOW_LINES)) {
+      repeated = true;
+      out.push({
+        kind: 'literal', path: file, before: text, after: replaceAt(text, at[0], lit.length, to), cursor: at[0] + to.length,
+        followUps: at.slice(1).map((a) => ({ start: a + shift, end: a + shift + lit.length, text: to })),
+      });
+    } else if (!single && at.length === 1) {
+      single = true;
+      out.push({ kind: 'quiet-literal', path: file, before: text, after: replaceAt(text, at[0], lit.length, to), cursor: at[0] + to.length, followUps: [] });
+    }
+  }
+  // a comment line above a statement in the middle of the file
+  const lines = text.split('\n');
+  const mid = Math.floor(lines.length / 2);
+  for (let k = mid; k < lines.length; k++) {
+    const l = lines[k];
+    if (!/^\s+\S.*;\s*$/.test(l)) continue;
+    const indent = /^\s*/.exec(l)![0];
+    const at = lines.slice(0, k).join('\n').length + (k > 0 ? 1 : 0);
+    const comment = `${indent}// keep this in step with the caller\n`;
+    out.push({ kind: 'quiet-comment', path: file, before: text, after: text.slice(0, at) + comment + text.slice(at), cursor: at + comment.length - 1, followUps: [] });
+    break;
+  }
+  return out;
+}
+
+/**
+ * Whether replacing `after[p.start, p.end)` by `p.text` applies exactly the follow-ups it touches
+ * and nothing else (compared as whole texts: a proposal trimmed to its changed characters may end
+ * inside a name it renames).
+ */
+export function isExactFollowUp(after: string, p: Replacement, followUps: Replacement[]): boolean {
+  const touched = followUps.filter((f) => f.start <= p.end && p.start <= f.end).sort((a, b) => a.start - b.start);
+  if (touched.length === 0) return false;
+  let expected = '';
+  let at = 0;
+  for (const f of touched) {
+    expected += after.slice(at, f.start) + f.text;
+    at = f.end;
+  }
+  expected += after.slice(at);
+  return after.slice(0, p.start) + p.text + after.slice(p.end) === expected;
+}
+
+export async function runNextEdit(d: Denoiser, cases: NextEditCase[]) {
+  let proposed = 0;
+  let exact = 0;
+  let wrong = 0;
+  let quiet = 0;
+  let proposals = 0;
+  const byKind: Record<string, { cases: number; proposed: number; exact: number }> = {};
+  const t0 = Date.now();
+  for (const c of cases) {
+    const r = await d.nextEdit!({ before: c.before, text: c.after, cursor: c.cursor, file: { path: c.path, language: 'typescript' } });
+    const p = r.edits[0];
+    const k = (byKind[c.kind] ??= { cases: 0, proposed: 0, exact: 0 });
+    k.cases++;
+    if (p) {
+      proposals++;
+      k.proposed++;
+    }
+    const ok = !!p && isExactFollowUp(c.after, p, c.followUps);
+    if (ok) k.exact++;
+    if (p && !ok) wrong++;
+    if (c.followUps.length > 0) {
+      if (p) proposed++;
+      if (ok) exact++;
+    } else if (!p) quiet++;
+  }
+  const follow = cases.filter((c) => c.followUps.length > 0).length;
+  const none = cases.length - follow;
+  const share = (n: number, of: number): number => (of ? Math.round((n / of) * 1000) / 1000 : 0);
+  return {
+    cases: follow,
+    proposed: share(proposed, follow),
+    exact_follow_up: share(exact, follow),
+    wrong: share(wrong, proposals),
+    quiet_when_nothing_needed: share(quiet, none),
+    quiet_cases: none,
+    ms_per_case: Math.round((Date.now() - t0) / Math.max(1, cases.length)),
+    by_kind: byKind,
+  };
+}
+
+export function heldoutCases(limit = Infinity): NextEditCase[] {
+  const rows = fs.readFileSync(HELDOUT_SAMPLE, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { package: string; path: string; text: string });
+  const out: NextEditCase[] = [];
+  for (const r of rows) {
+    if (!/\.(?:[cm]?js|[cm]?ts)$/.test(r.path) || r.path.endsWith('.d.ts') || r.path.endsWith('.d.mts') || r.path.endsWith('.d.cts')) continue;
+    out.push(...casesOf(`${r.package}/${r.path}`, r.text.replace(/\r\n/g, '\n')));
+    if (out.length >= limit) break;
+  }
+  return out.slice(0, limit);
+}
+
+async function main(): Promise<void> {
+  const n = Number(process.argv.find((a) => a.startsWith('--cases='))?.slice(8) ?? Infinity);
+  const model = process.env.DIFFUSE_BENCH_MODEL ?? path.join(ROOT, 'models', SHIPPED_MODEL);
+  const client = new DenoiserClient({ workerPath: path.join(ROOT, 'dist', 'worker.js'), modelDir: model, threads: 1 });
+  await client.start();
+  const figures = await runNextEdit(client, heldoutCases(n));
+  client.dispose();
+  console.log(JSON.stringify({ next_edit: figures }, null, 2));
+}
+
+// run as the bundled script (npm run bench:next-edit), not when a test imports the cases
+if (/next-edit\.js$/.test(process.argv[1] ?? '')) main().catch((e) => { console.error(e); process.exit(1); });
