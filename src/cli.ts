@@ -215,7 +215,6 @@ async function editFile(
 /** `diffuse next-edit`: the edit that follows `--before` → `--after`, as a diff against `--after`. */
 async function nextEdit(denoiser: Denoiser, values: Values): Promise<number> {
   if (!values.before || !values.after) throw new UsageError('diffuse next-edit needs --before FILE and --after FILE');
-  if (!denoiser.nextEdit || !denoiser.capabilities.nextEdit) throw new UsageError(`the ${denoiser.kind} backend cannot propose next edits: use --backend local or mercury`);
   const before = readSource(values.before);
   const text = readSource(values.after);
   let cursor = textChange(before, text)?.afterEnd ?? 0;
@@ -226,7 +225,9 @@ async function nextEdit(denoiser: Denoiser, values: Values): Promise<number> {
   }
   const name = path.basename(values.after);
   await denoiser.start();
-  const result = await denoiser.nextEdit({
+  // after start: a diffuse server says what it can do when it is reached
+  if (!denoiser.nextEdit || !denoiser.capabilities.nextEdit) throw new UsageError(`the ${denoiser.kind} backend cannot propose next edits: use --backend local, mercury or diffuse`);
+  const result = await denoiser.nextEdit!({
     before, text, cursor, file: { path: name, language: languageOf(values.after) }, history: [unifiedDiff(name, before, text)],
   });
   const updated = applyEdits(text, result.edits);

@@ -4,7 +4,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { CURSOR, EDIT_CLOSE, EDIT_OPEN, FILE_OPEN, HISTORY_OPEN, SNIPPETS_OPEN } from '../src/core/nextEditPrompt';
 import { DenoiserError } from '../src/denoiser/denoiser';
+import { DiffuseRemoteDenoiser } from '../src/denoiser/diffuseRemote';
 import { OpenAICompatibleDenoiser } from '../src/denoiser/openaiCompatible';
+import { serve } from '../src/denoiser/server';
 import type { DenoiserClient } from '../src/denoiser/client';
 import { startMercuryStandIn, type MercuryStandIn } from './fixtures/mercuryStandIn';
 import { client, runCli, tmpFile } from './helpers';
@@ -111,5 +113,26 @@ describe('next edit: local', () => {
     const r = await runCli(['next-edit', '--before', tmpFile('a.py', BEFORE), '--after', tmpFile('a.py', BEFORE + '\n')]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^no next edit/);
+  });
+});
+
+describe('next edit: diffuse serve', () => {
+  test('a diffuse server proposes what its local engine proposes, to the backend and to the CLI', async () => {
+    const local = client();
+    const running = await serve({ denoiser: local, host: '127.0.0.1', port: 0 });
+    try {
+      const remote = new DiffuseRemoteDenoiser({ baseUrl: running.url });
+      await remote.start();
+      assert.equal(remote.capabilities.nextEdit, true, 'the server says it can');
+      const ask = { before: BEFORE, text: AFTER, cursor: AFTER.indexOf('total =') + 5 };
+      assert.deepEqual((await remote.nextEdit(ask)).edits, (await local.nextEdit(ask)).edits);
+      remote.dispose();
+      const r = await runCli(['next-edit', '--before', tmpFile('a.py', BEFORE), '--after', tmpFile('a.py', AFTER), '--backend', 'diffuse', '--base-url', running.url]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /\n\+.*total/);
+    } finally {
+      await running.close();
+      local.dispose();
+    }
   });
 });

@@ -4,7 +4,7 @@
 // as JSON; answers stream progress events and then the result (server.ts).
 import {
   DenoiserError, type BackendInfo, type Capabilities, type CompleteInput, type Denoiser, type DenoiserErrorCode,
-  type DenoiserState, type FillInput, type RefineInput, type RequestOptions,
+  type DenoiserState, type FillInput, type NextEditInput, type RefineInput, type RequestOptions,
 } from './denoiser';
 import { HttpClient } from './http';
 import type { DenoiseResult, ProgressParams } from './protocol';
@@ -61,6 +61,12 @@ export class DiffuseRemoteDenoiser implements Denoiser {
   complete(p: CompleteInput, o: RequestOptions = {}): Promise<DenoiseResult> {
     const budget = p.sampler?.timeBudgetMs;
     return this.call('complete', p, o, budget !== undefined ? budget + NETWORK_ALLOWANCE_MS : this.opts.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+  }
+
+  /** Served by the engine behind the server (its capabilities say whether it can). */
+  nextEdit(p: NextEditInput, o: RequestOptions = {}): Promise<DenoiseResult> {
+    if (this.capabilities.nextEdit === false) return Promise.reject(new DenoiserError('this diffuse server cannot propose next edits', 'unsupported'));
+    return this.call('nextEdit', p, o, this.opts.timeoutMs ?? DEFAULT_TIMEOUT_MS);
   }
 
   dispose(): void {

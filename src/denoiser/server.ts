@@ -3,7 +3,7 @@
 //   POST /v1/fim/completions    OpenAI's FIM request (`prompt`, `suffix`, `max_tokens`, `temperature`,
 //                               `stop`, `stream`, and Mercury's `diffusing`: one frame per denoising
 //                               step, each the whole current text with masked slots as ░)
-//   POST /v1/diffuse/refine|fill|complete
+//   POST /v1/diffuse/refine|fill|complete|nextEdit
 //                               the worker protocol itself (the `diffuse` backend): progress events,
 //                               then the result, so Refine keeps its corrector and Fill its joint cursors
 //   GET  /v1/models, /v1/diffuse/info
@@ -35,7 +35,7 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-type Route = 'refine' | 'fill' | 'complete';
+type Route = 'refine' | 'fill' | 'complete' | 'nextEdit';
 
 export async function serve(o: ServeOptions): Promise<RunningServer> {
   if (!isLoopbackHost(o.host) && !o.token) {
@@ -65,7 +65,7 @@ export async function serve(o: ServeOptions): Promise<RunningServer> {
       sendJson(res, 200, { ...info, capabilities: o.denoiser.capabilities });
       return;
     }
-    const route = url.pathname === '/v1/fim/completions' ? 'fim' : /^\/v1\/diffuse\/(refine|fill|complete)$/.exec(url.pathname)?.[1] as Route | undefined;
+    const route = url.pathname === '/v1/fim/completions' ? 'fim' : /^\/v1\/diffuse\/(refine|fill|complete|nextEdit)$/.exec(url.pathname)?.[1] as Route | undefined;
     if (req.method !== 'POST' || !route) {
       sendError(res, 404, 'not_found', `no endpoint ${req.method} ${url.pathname}`);
       return;
@@ -102,6 +102,12 @@ export async function serve(o: ServeOptions): Promise<RunningServer> {
     }
   }
 
+  /** A served backend without next edit answers as the client would have been told. */
+  function nextEdit(d: Denoiser, params: Record<string, unknown>, signal: AbortSignal): Promise<DenoiseResult> {
+    if (!d.nextEdit || !d.capabilities.nextEdit) throw new DenoiserError('this server\'s backend cannot propose next edits', 'unsupported');
+    return d.nextEdit(params as never, { signal });
+  }
+
   async function native(route: Route, params: Record<string, unknown>, res: http.ServerResponse, signal: AbortSignal): Promise<void> {
     startEvents(res);
     const onProgress = (p: ProgressParams): void => event(res, 'progress', p);
@@ -109,6 +115,7 @@ export async function serve(o: ServeOptions): Promise<RunningServer> {
       const d = o.denoiser;
       const result = route === 'refine' ? await d.refine(params as never, { signal, onProgress })
         : route === 'fill' ? await d.fill(params as never, { signal, onProgress })
+          : route === 'nextEdit' ? await nextEdit(d, params, signal)
           : await d.complete(params as never, { signal, onProgress: params.progress ? onProgress : undefined });
       event(res, 'result', result);
     } catch (e) {
