@@ -13,6 +13,7 @@ import { CaseSource, ROOT, mean, quantile, round, runInfills } from './cases';
 import { GHOST, editorViewMarkdown, runEditorView } from './editorView';
 import { profileGhost } from './profile';
 import { runRefineRepair } from './refineRepair';
+import { heldoutCases, runNextEdit } from './nextEdit';
 import { CONCURRENT_CLIENTS, runServeCost, type ServeFigures } from './serveCost';
 
 // --model DIR benches another folder (say one made by `npm run model:convert`); its results go to
@@ -134,6 +135,11 @@ async function main(): Promise<void> {
   if (!MODEL_FLAG) {
     results.serve = await runServeCost(client, { latency: N.serve, throughput: N.serveThroughput });
     console.log('serve', results.serve);
+  }
+  // Next edit from the local model on held-out code (bench/nextEdit.ts; alone: npm run bench:next-edit).
+  if (!MODEL_FLAG) {
+    results.next_edit = await runNextEdit(client, heldoutCases(QUICK ? 20 : Infinity));
+    console.log('next_edit', results.next_edit);
   }
   results.worker_rss_mb = workerRssMb(client.pid);
   client.dispose();

@@ -21,8 +21,10 @@ async function openFile(page: Page, name: string, shows: string): Promise<void> 
   await page.keyboard.type(name);
   await page.waitForSelector(`.quick-input-list .monaco-list-row:has-text("${name}")`);
   await page.keyboard.press('Enter');
-  await page.waitForSelector(`.monaco-editor .view-lines:has-text("${shows}")`);
-  await page.click('.monaco-editor .view-lines');
+  // the file's own tab in front (a loaded machine can leave the previous editor there a while)
+  await page.waitForSelector(`.tabs-container .tab.active:has-text("${name}")`);
+  await page.waitForSelector(`.editor-instance .monaco-editor .view-lines:has-text("${shows}")`);
+  await page.click('.editor-instance .monaco-editor .view-lines');
 }
 
 /** Go to Line: the cursor at column 1 of `line` (Home would go to the indentation). */
@@ -239,6 +241,7 @@ async function instructionRefine(page: Page, log: (...m: unknown[]) => void): Pr
     await page.keyboard.press('Control+S');
     await page.waitForSelector('[id$="diffuse.status"]:has-text("mercury")', { timeout: 30_000 });
     await page.keyboard.press('Control+W');
+    await page.waitForSelector('.tabs-container .tab:has-text("settings.json")', { state: 'detached', timeout: 10_000 });
     log(`backend mercury against the stand-in at ${api.url}`);
 
     await openFile(page, 'sample.ts', 'centroid');
