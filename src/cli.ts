@@ -12,8 +12,8 @@ import { textChange } from './core/nextEditRegions';
 import { stepLabel } from './core/stepLabel';
 import { applyEdits } from './core/textEdit';
 import { lineRangeOffsets, positionOffset } from './core/textPosition';
-import { BACKENDS, apiKeyVariable, createDenoiser, remoteDefaults } from './denoiser/backends';
-import { DenoiserError, type BackendKind, type BackendSource, type Denoiser } from './denoiser/denoiser';
+import { apiKeyVariable, createDenoiser, remoteDefaults } from './denoiser/backends';
+import { BACKENDS, DenoiserError, type BackendKind, type BackendSource, type Denoiser } from './denoiser/denoiser';
 import type { ContextSettings, DenoiseResult, ProgressParams, SamplerSettings } from './denoiser/protocol';
 import { serve } from './denoiser/server';
 

@@ -5,8 +5,6 @@ import type { BackendKind, BackendSource, Denoiser, DenoiserState } from './deno
 import { DiffuseRemoteDenoiser } from './diffuseRemote';
 import { MERCURY_BASE_URL, MERCURY_CHAT_MODEL, MERCURY_FIM_MODEL, OpenAICompatibleDenoiser } from './openaiCompatible';
 
-export const BACKENDS: readonly BackendKind[] = ['local', 'mercury', 'openai', 'diffuse'];
-
 export interface BackendHooks {
   /** The bundled worker script (dist/worker.js), for the local backend. */
   workerPath: string;

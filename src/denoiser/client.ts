@@ -10,7 +10,7 @@ import {
 } from 'vscode-jsonrpc/node';
 import { IPCMessageReader, IPCMessageWriter } from 'vscode-jsonrpc/node';
 import {
-  DenoiserError, type BackendInfo, type Capabilities, type CompleteInput, type Denoiser, type DenoiserState, type NextEditInput,
+  DenoiserError, instructionUnsupported, type BackendInfo, type Capabilities, type CompleteInput, type Denoiser, type DenoiserState, type NextEditInput,
   type FillInput, type RefineInput, type RequestOptions,
 } from './denoiser';
 import {
@@ -108,7 +108,7 @@ export class DenoiserClient implements Denoiser {
   }
 
   refine(p: RefineInput, o: RequestOptions = {}): Promise<DenoiseResult> {
-    if (p.instruction) return Promise.reject(new DenoiserError('the local model cannot follow an instruction: choose the mercury or openai backend, or Refine without one', 'unsupported'));
+    if (p.instruction) return Promise.reject(instructionUnsupported(this.kind));
     return this.request(RefineRequest, p, o);
   }
 

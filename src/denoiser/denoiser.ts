@@ -4,7 +4,12 @@
 // backend answers; what a backend cannot do is a field they check before asking.
 import type { CompleteParams, DenoiseResult, FillParams, NextEditParams, ProgressParams, RefineParams } from './protocol';
 
-export type BackendKind = 'local' | 'mercury' | 'openai' | 'diffuse';
+export const BACKENDS = ['local', 'mercury', 'openai', 'diffuse'] as const;
+export type BackendKind = (typeof BACKENDS)[number];
+
+export function isBackendKind(x: unknown): x is BackendKind {
+  return (BACKENDS as readonly unknown[]).includes(x);
+}
 
 /** What a backend can serve; a command needing more says so in one line instead of asking. */
 export interface Capabilities {
@@ -70,8 +75,17 @@ export type NextEditInput = Omit<NextEditParams, 'requestId' | 'progress' | 'sen
  * credit), `busy` (the server kept answering 429/503), `input`, `crash`, `timeout`, `cancelled`,
  * `unsupported` (the backend cannot serve this command), `internal`. The message is one line and never carries a key or a response body.
  */
-export type DenoiserErrorCode =
-  | 'model' | 'auth' | 'quota' | 'busy' | 'input' | 'crash' | 'timeout' | 'cancelled' | 'unsupported' | 'internal';
+export const DENOISER_ERROR_CODES = ['model', 'auth', 'quota', 'busy', 'input', 'crash', 'timeout', 'cancelled', 'unsupported', 'internal'] as const;
+export type DenoiserErrorCode = (typeof DENOISER_ERROR_CODES)[number];
+
+export function isDenoiserErrorCode(x: unknown): x is DenoiserErrorCode {
+  return (DENOISER_ERROR_CODES as readonly unknown[]).includes(x);
+}
+
+/** Why a backend that is not a chat model refuses Refine with an instruction. */
+export function instructionUnsupported(kind: BackendKind): DenoiserError {
+  return new DenoiserError(`the ${kind} backend cannot follow an instruction: choose the mercury or openai backend, or Refine without one`, 'unsupported');
+}
 
 export class DenoiserError extends Error {
   constructor(message: string, readonly code: DenoiserErrorCode) {

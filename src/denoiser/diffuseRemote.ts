@@ -3,7 +3,7 @@
 // denoising steps, joint cursors, candidates and confidence. Requests are the worker protocol
 // as JSON; answers stream progress events and then the result (server.ts).
 import {
-  DenoiserError, type BackendInfo, type Capabilities, type CompleteInput, type Denoiser, type DenoiserErrorCode,
+  DenoiserError, instructionUnsupported, isDenoiserErrorCode, type BackendInfo, type Capabilities, type CompleteInput, type Denoiser, type DenoiserErrorCode,
   type DenoiserState, type FillInput, type NextEditInput, type RefineInput, type RequestOptions,
 } from './denoiser';
 import { HttpClient } from './http';
@@ -21,7 +21,6 @@ const DEFAULT_TIMEOUT_MS = 60_000;
 /** The server answers ghost text at its time budget; this much more covers the way there and back. */
 const NETWORK_ALLOWANCE_MS = 1000;
 const INFO_TIMEOUT_MS = 10_000;
-const CODES = new Set<DenoiserErrorCode>(['model', 'auth', 'quota', 'busy', 'input', 'crash', 'timeout', 'cancelled', 'unsupported', 'internal']);
 
 type ServerInfo = BackendInfo & { capabilities: Capabilities };
 
@@ -50,7 +49,7 @@ export class DiffuseRemoteDenoiser implements Denoiser {
   }
 
   refine(p: RefineInput, o: RequestOptions = {}): Promise<DenoiseResult> {
-    if (p.instruction) return Promise.reject(new DenoiserError('a diffuse server cannot follow an instruction: choose the mercury or openai backend, or Refine without one', 'unsupported'));
+    if (p.instruction) return Promise.reject(instructionUnsupported(this.kind));
     return this.call('refine', p, o, this.opts.timeoutMs ?? DEFAULT_TIMEOUT_MS);
   }
 
@@ -109,7 +108,7 @@ export class DiffuseRemoteDenoiser implements Denoiser {
       else if (e.event === 'result') result = payload as DenoiseResult;
       else if (e.event === 'error') {
         const { code, message } = payload as { code?: DenoiserErrorCode; message?: string };
-        failure = new DenoiserError(String(message ?? 'the server failed').split('\n')[0], code && CODES.has(code) ? code : 'internal');
+        failure = new DenoiserError(String(message ?? 'the server failed').split('\n')[0], isDenoiserErrorCode(code) ? code : 'internal');
       }
     });
     if (failure) throw failure;

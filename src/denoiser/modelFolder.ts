@@ -65,8 +65,12 @@ export function isExecutionProvider(x: unknown): x is ExecutionProvider {
 }
 
 export interface LoadOptions {
-  /** Default 'cpu'. One that cannot load falls back to CPU, and `LoadedModel.note` says why. */
-  executionProvider?: ExecutionProvider;
+  /**
+   * Default 'cpu'; a name that is not an ExecutionProvider is refused as a model error (it comes
+   * from a setting or the CLI unchecked). One that cannot load falls back to CPU, and
+   * `LoadedModel.note` says why.
+   */
+  executionProvider?: string;
   /** Bytes of memory free for the model (default: os.freemem()); for tests. */
   freeMemoryBytes?: number;
 }
@@ -132,7 +136,7 @@ export async function loadModelFolder(dir: string, threads: number, options: Loa
     fail(`model folder ${dir} needs about ${gb(need)} of memory to load (its weights and working buffers) but only ${gb(free)} is free; close other programs or convert the model with --dtype int8`);
   }
   const asked = options.executionProvider ?? 'cpu';
-  if (!isExecutionProvider(asked)) fail(`execution provider ${JSON.stringify(asked)} is not one of ${EXECUTION_PROVIDERS.join(', ')}`);
+  if (!isExecutionProvider(asked)) throw new ModelFolderError(`execution provider ${JSON.stringify(asked)} is not one of ${EXECUTION_PROVIDERS.join(', ')}`);
   const sessionOptions = (ep: ExecutionProvider): ort.InferenceSession.SessionOptions => ({
     intraOpNumThreads: threads,
     interOpNumThreads: 1,

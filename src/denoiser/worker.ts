@@ -6,7 +6,7 @@ import {
 } from 'vscode-jsonrpc/node';
 import { IPCMessageReader, IPCMessageWriter } from 'vscode-jsonrpc/node';
 import { BadInputError, CancelledError, Engine } from './engine';
-import { ModelFolderError, isExecutionProvider, loadModelFolder } from './modelFolder';
+import { ModelFolderError, loadModelFolder } from './modelFolder';
 import {
   CompleteRequest, ErrorCodes, FillRequest, LoadRequest, NextEditRequest, ProgressNotification, RefineRequest,
   type DenoiseResult, type ModelInfo, type ProgressParams,
@@ -61,9 +61,7 @@ function main(): void {
     const t0 = Date.now();
     const threads = p.threads && p.threads > 0 ? Math.floor(p.threads) : 1;
     try {
-      const ep = p.executionProvider ?? 'cpu';
-      if (!isExecutionProvider(ep)) throw new ModelFolderError(`execution provider "${ep}" is not one of cpu, cuda, dml, coreml, webgpu`);
-      const loaded = await loadModelFolder(p.modelDir, threads, { executionProvider: ep });
+      const loaded = await loadModelFolder(p.modelDir, threads, { executionProvider: p.executionProvider });
       engine = new Engine(loaded.model, loaded.codec, loaded.manifest.special_tokens, loaded.manifest.context_length);
       return {
         name: loaded.manifest.name, modelDir: p.modelDir, vocabSize: loaded.manifest.vocab_size,

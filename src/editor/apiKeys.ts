@@ -2,10 +2,10 @@
 // backend, never in settings, logs or messages. `Diffuse: Set API Key…` asks for one (masked) or
 // removes it; changing it rebuilds the backend (DenoiserService listens to SecretStorage).
 import * as vscode from 'vscode';
-import type { BackendKind } from '../denoiser/denoiser';
+import { BACKENDS, type BackendKind } from '../denoiser/denoiser';
 import { CONFIRM_MESSAGE_MS } from './messageDurations';
 
-const REMOTE: readonly BackendKind[] = ['mercury', 'openai', 'diffuse'];
+const REMOTE: readonly BackendKind[] = BACKENDS.filter((k) => k !== 'local');
 
 export function apiKeySecret(kind: BackendKind): string {
   return `diffuse.apiKey.${kind}`;

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { SETTING_DEFAULTS, SHIPPED_MODEL, STRENGTH_RANGE, type SettingName } from '../core/defaults';
 import { remoteDefaults } from '../denoiser/backends';
-import type { BackendKind } from '../denoiser/denoiser';
+import { isBackendKind, type BackendKind } from '../denoiser/denoiser';
 import type { ContextSettings, SamplerSettings } from '../denoiser/protocol';
 
 export interface DiffuseSettings {
@@ -54,7 +54,8 @@ export function readSettings(extensionPath: string): DiffuseSettings {
     c.get<(typeof SETTING_DEFAULTS)[K]>(key, SETTING_DEFAULTS[key]);
   const modelPath = get('modelPath').trim();
   const steps = get('steps');
-  const kind = (['local', 'mercury', 'openai', 'diffuse'] as const).find((k) => k === (get('backend') as string)) ?? 'local';
+  const chosen = get('backend') as string;
+  const kind = isBackendKind(chosen) ? chosen : 'local';
   const remote = kind === 'mercury' || kind === 'openai' ? remoteDefaults(kind) : { baseUrl: '', fimModel: '', chatModel: '' };
   const ep = get('executionProvider') as string;
   return {
