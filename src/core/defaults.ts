@@ -12,7 +12,7 @@ export const SHIPPED_MODEL = 'diffuse-v2';
 
 /** Engine defaults; every one can be overridden per request. */
 export const DEFAULTS = {
-  /** Refine strength: below 1 Refine corrects (denoiser/corrector.ts); 1 rewrites the selection. */
+  /** Refine strength: below 1 Refine corrects (denoiser/correctSelection.ts); 1 rewrites the selection. */
   strength: 0.5,
   threshold: 0.8,
   /**

@@ -3,7 +3,7 @@
 // here, so the same code runs in the worker and in tests against a fake model.
 import { buildCanvas, type Canvas } from '../core/canvas';
 import { DEFAULTS, STRENGTH_RANGE } from '../core/defaults';
-import { tokenOffsets } from '../core/corrector';
+import { tokenOffsets } from '../core/correctorRules';
 import { toLf, withEol } from '../core/lineEndings';
 import { chooseToken, tokenProbability } from '../core/tokenChoice';
 import { denoise, type LogitsModel, type SamplerOptions, type StepState } from '../core/sampler';
@@ -11,7 +11,7 @@ import { realTokenTable, type SpecialTokens } from '../core/specialTokens';
 import { MAX_CHARS_PER_TOKEN } from '../core/textWindow';
 import { prepareSpans, spanProgressText, spanReplacement, type CharRange, type SpanEdges, type TokenCodec } from '../core/spanText';
 import { carriedReplacements, rescoreRegions, textChange, undoesEdit } from '../core/nextEditRegions';
-import { correctSelection, type CorrectorModel, type ScoredSelection } from './corrector';
+import { correctSelection, type CorrectorModel, type ScoredSelection } from './correctSelection';
 import type {
   CompleteParams, ContextSettings, DenoiseResult, FillParams, NextEditParams, ProgressParams, RefineParams, SamplerSettings,
 } from './protocol';

@@ -1,8 +1,8 @@
 // Refine below full strength: a corrector (DESIGN: "Refine is a corrector first"). The model rates
 // the selection with every token visible, only the stretches it doubts are regenerated (jointly,
 // as variable-length spans), and each rewrite is kept only when the model then rates it above the
-// original by REPAIR_MARGIN. The pure parts are in core/corrector.ts; the engine lends the model.
-import { shiftedHunks, stretchScore, suspiciousRuns } from '../core/corrector';
+// original by REPAIR_MARGIN. The pure rules are in core/correctorRules.ts; the engine lends the model.
+import { shiftedHunks, stretchScore, suspiciousRuns } from '../core/correctorRules';
 import { applyEdits } from '../core/textEdit';
 import { focusedRuns } from '../core/nextEditRegions';
 import type { CharRange } from '../core/spanText';

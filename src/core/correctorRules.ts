@@ -2,7 +2,7 @@
 // the selection with the whole selection visible, only the tokens it finds unlikely next to its
 // best alternative are regenerated, and a regenerated stretch is kept only when the model rates
 // the new text above the old one. Correct code therefore comes back unchanged. These are the
-// pure parts; src/denoiser/corrector.ts runs them against the model.
+// pure rules; src/denoiser/correctSelection.ts runs them against the model.
 import type { TextEdit } from './textEdit';
 
 /** A run of token indices [from, to) of the selection. */

@@ -2,7 +2,7 @@
 // where hunks land.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { shiftedHunks, stretchScore, suspiciousRuns, tokenOffsets } from '../src/core/corrector';
+import { shiftedHunks, stretchScore, suspiciousRuns, tokenOffsets } from '../src/core/correctorRules';
 import { applyEdits } from '../src/core/textEdit';
 
 describe('corrector', () => {
