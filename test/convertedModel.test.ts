@@ -34,11 +34,12 @@ function convert(arch: string, dtype: string): string {
 before(() => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'diffuse-converted-'));
   folders.dream = convert('dream', 'fp32');
+  folders.dreamon = convert('dreamon', 'fp32');
   folders.llada = convert('llada', 'int8');
 });
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-for (const arch of ['dream', 'llada'] as const) {
+for (const arch of ['dream', 'dreamon', 'llada'] as const) {
   describe(`a converted ${arch} folder in the real worker`, () => {
     let c: DenoiserClient;
     before(async () => {
@@ -80,10 +81,29 @@ for (const arch of ['dream', 'llada'] as const) {
       const r = await c.complete({ prefix, suffix: ';\n}\n', maxTokens: 8 });
       assert.deepEqual([r.edits[0].start, r.edits[0].end], [prefix.length, prefix.length]);
       assert.ok(r.steps >= 1 && r.steps <= 8, `${r.steps} model calls`);
-      assert.doesNotMatch(r.edits[0].text, new RegExp(`${MASK_GLYPH}|<\\|(mask|mdm_mask|endoftext|beginoftext|startoftext)\\|>`));
+      assert.doesNotMatch(r.edits[0].text, new RegExp(`${MASK_GLYPH}|<\\|(mask|mdm_mask|endoftext|beginoftext|startoftext|expand|delete)\\|>`));
     });
   });
 }
+
+describe('a converted DreamOn folder', () => {
+  test('declares its expand token and loads with it, its delete token as pad', async () => {
+    const tok = JSON.parse(fs.readFileSync(path.join(folders.dreamon, 'tokenizer.json'), 'utf8')) as { added_tokens: { id: number; content: string }[] };
+    const id = (t: string) => tok.added_tokens.find((a) => a.content === t)!.id;
+    const { manifest } = await loadModelFolder(folders.dreamon, 1);
+    assert.equal(manifest.special_tokens.expand, id('<|expand|>'));
+    assert.equal(manifest.special_tokens.pad, id('<|delete|>'));
+  });
+
+  test('an expand id that is another special token is refused in one line', async () => {
+    const dir = fs.mkdtempSync(path.join(tmp, 'bad-expand-'));
+    for (const f of fs.readdirSync(folders.dreamon)) fs.copyFileSync(path.join(folders.dreamon, f), path.join(dir, f));
+    const d = JSON.parse(fs.readFileSync(path.join(dir, 'denoiser.json'), 'utf8'));
+    d.special_tokens.expand = d.special_tokens.mask;
+    fs.writeFileSync(path.join(dir, 'denoiser.json'), JSON.stringify(d));
+    await assert.rejects(loadModelFolder(dir, 1), (e: Error) => e instanceof ModelFolderError && /"special_tokens.expand" must be .* differs from pad, mask, bos and eos/.test(e.message));
+  });
+});
 
 describe('the converted graph through the context cache', () => {
   test('denoiser.json declares grouped-query attention and the shift', () => {

@@ -271,6 +271,69 @@ describe('denoise', () => {
   });
 });
 
+describe("DreamOn's expand token in a variable-length span", () => {
+  // bos 10 [span] 12 eos: the span must hold `answer`; a DreamOn-like model sees how many slots
+  // the span has in its view (L) and, while L is short of the answer, asks for more by `expand`.
+  const withExpand = { ...special, expand: 4 };
+  const answer = [20, 21, 22, 23, 24];
+  /** The view's span slots: the view runs bos 10 [span] 12 eos, so they are 2 … length-3. */
+  const spanSlots = (ids: Int32Array) => ids.length - 4;
+  function dreamOnLike(expandAt: (L: number, j: number) => boolean) {
+    const calls: Int32Array[] = [];
+    const model: LogitsModel = {
+      vocabSize: V,
+      async logits(ids, positions) {
+        calls.push(ids.slice());
+        const L = spanSlots(ids);
+        const out = new Float32Array(positions.length * V);
+        positions.forEach((p, r) => {
+          const j = p - 2;
+          // slots left of an expansion keep their index; those right of it move one to the right
+          const shift = L < answer.length ? [...Array(j).keys()].filter((q) => expandAt(L, q)).length : 0;
+          const target = j + shift < answer.length ? answer[j + shift] : special.pad;
+          if (L < answer.length && expandAt(L, j)) {
+            out[r * V + withExpand.expand] = 9;
+            out[r * V + (j < answer.length ? answer[j] : special.pad)] = 4; // where it may not expand
+          } else out[r * V + target] = 9;
+        });
+        return out;
+      },
+    };
+    return { model, calls };
+  }
+  const canvas = (slots: number) => canvasOf([10], { slots, variableLength: true }, [12]);
+
+  test('a span shown too few masks grows by expansions until the answer fits, then writes it', async () => {
+    const { model, calls } = dreamOnLike(() => true);
+    const r = await denoise(model, canvas(8), withExpand, opts({ blockLength: 2 }));
+    assert.deepEqual([...r.spans[0]], answer);
+    // 2 masks shown, both expand → 4, all four expand → 8 (the span's slots): then it writes
+    assert.deepEqual(calls.map(spanSlots), [2, 4, 8]);
+  });
+
+  test('an expansion between written slots moves the later ones right', async () => {
+    // 4 masks shown: slot 1 expands while slots 0, 2 and 3 write 20, 22 and 23 (the answer's
+    // 0th, 2nd and 3rd once slot 1 is two); then 21 goes between 20 and 22
+    const { model, calls } = dreamOnLike((_L, j) => j === 1);
+    const r = await denoise(model, canvas(6), withExpand, opts({ blockLength: 4 }));
+    assert.deepEqual([...r.spans[0]], answer);
+    // one expansion, one slot more; once those are written growWindows shows one more, which ends it
+    assert.deepEqual(calls.map(spanSlots), [4, 5, 6]);
+  });
+
+  test('a span with no free slot left may not expand, and expand is never text', async () => {
+    const { model } = dreamOnLike(() => true);
+    const r = await denoise(model, canvas(3), withExpand, opts({ blockLength: 1000 }));
+    assert.deepEqual([...r.spans[0]], [20, 21, 22], 'three slots: the answer cut to them, no expand token');
+  });
+
+  test('a fixed-length span never takes expand', async () => {
+    const { model } = dreamOnLike(() => true);
+    const r = await denoise(model, canvasOf([10], { slots: 3 }, [12]), withExpand, opts());
+    assert.deepEqual([...r.spans[0]], [20, 21, 22]);
+  });
+});
+
 describe('chooseToken', () => {
   // probabilities 0.5, 0.3, 0.2 at ids 4, 5, 6 (others -inf through `allowed`)
   const logits = Float32Array.from([Math.log(0.5), Math.log(0.3), Math.log(0.2)]);

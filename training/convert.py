@@ -443,6 +443,9 @@ def special_ids(folder, config, arch):
             text = text.get("content")
         return (by_text[text], f"tokenizer_config.json {role}_token {text!r}") if text in by_text else None
 
+    def from_text(text):
+        return [(by_text[text], f"tokenizer.json {text!r}")] if text in by_text else []
+
     def from_config(cfg, name, key):
         v = cfg.get(key)
         vals = v if isinstance(v, list) else [v]
@@ -452,7 +455,10 @@ def special_ids(folder, config, arch):
         "mask": [from_config(config, "config.json", "mask_token_id"), [from_tokenizer("mask")],
                  from_config(gen, "generation_config.json", "mask_token_id"),
                  [(arch.default_mask_id, f"{arch.name}'s mask id")] if arch.default_mask_id is not None else []],
-        "pad": [[from_tokenizer("pad")], from_config(config, "config.json", "pad_token_id"),
+        # DreamOn fills a middle's surplus masks with its delete token (pad_delete_to_right: once
+        # one is written every later mask is deleted too), which is what the contract's pad means.
+        "pad": [from_config(gen, "generation_config.json", "delete_token_id"), from_text("<|delete|>"),
+                [from_tokenizer("pad")], from_config(config, "config.json", "pad_token_id"),
                 from_config(gen, "generation_config.json", "pad_token_id")],
         "eos": [[from_tokenizer("eos")], from_config(config, "config.json", "eos_token_id"),
                 from_config(gen, "generation_config.json", "eos_token_id"),
@@ -473,7 +479,13 @@ def special_ids(folder, config, arch):
         if role not in ids:
             raise SystemExit(f"{folder}: no {role} token id in config.json, generation_config.json or tokenizer_config.json "
                              f"that differs from {ids} and lies below the tokenizer's {size} tokens")
-    return {r: ids[r] for r in ROLES}, {r: source[r] for r in ROLES}, size
+    roles = list(ROLES)
+    # DreamOn's <|expand|>: a mask that predicts it becomes two (the sampler's variable-length spans).
+    expand = (from_config(gen, "generation_config.json", "expand_token_id") + from_text("<|expand|>"))[:1]
+    if expand and expand[0][0] not in ids.values() and expand[0][0] < size:
+        ids["expand"], source["expand"] = expand[0]
+        roles.append("expand")
+    return {r: ids[r] for r in roles}, {r: source[r] for r in roles}, size
 
 
 def build_model(arch, state, out_vocab):
@@ -806,7 +818,7 @@ from a Hugging Face checkpoint of architecture **{c['architecture']}** ({', '.jo
   feed-forward {s['ffn_hidden']}, vocabulary {s['out_vocab']} (the checkpoint's embedding has {s['vocab']} rows); weights {c['dtype']}
 - Attention bidirectional; {'logits of token i read at position i-1 (the shift, baked into the graph)' if s['shift'] else 'no logit shift'}
 - Context: {info['context_length']} tokens (the checkpoint's window: {info['trained_context_length']})
-- Special tokens: {', '.join(f"{r} {info['special_tokens'][r]} ({c['special_token_sources'][r]})" for r in ROLES)}
+- Special tokens: {', '.join(f"{r} {i} ({c['special_token_sources'][r]})" for r, i in info['special_tokens'].items())}
 
 ## Conversion check
 

@@ -130,7 +130,10 @@ export async function denoise(
     // length span's hidden surplus slots are not counted: they end up pad in one commit, and
     // counting them forced unsure tokens in early (held-out exact at 4 calls 7.9 → 9.9 %).
     const n = commitCount(eligible.map((c) => c.confidence), options.maxSteps - s.steps + 1, options);
-    for (const c of eligible.slice(0, n)) if (!s.committed[c.p]) commitSlot(s, c.p, c.id, c.confidence);
+    const chosen = eligible.slice(0, n);
+    for (const c of chosen) if (c.id !== s.special.expand && !s.committed[c.p]) commitSlot(s, c.p, c.id, c.confidence);
+    // Right to left, so that a slot inserted by one expansion does not move the next one.
+    for (const c of chosen.filter((x) => x.id === s.special.expand).sort((a, b) => b.p - a.p)) expandSlot(s, c.p);
     report();
   }
   return result(s, 'done');
@@ -197,11 +200,41 @@ function remaskSlot(s: DenoiseState, p: number): void {
   s.confidence[p] = 0;
 }
 
-/** Which ids slot `p` may take: a healed first slot its own set; pad only in variable-length spans. */
+/**
+ * Which ids slot `p` may take: a healed first slot its own set; pad only in variable-length
+ * spans, and expand only while the span has a free slot to grow into.
+ */
 function allowedAt(s: DenoiseState, p: number): Uint8Array {
   const sp = spanAt(s, p);
   if (p === sp.offset && sp.firstAllowed) return s.allowed.first.get(sp)!;
-  return sp.variableLength ? s.allowed.withPad : s.allowed.plain;
+  if (!sp.variableLength) return s.allowed.plain;
+  return hasRoom(s, sp) ? s.allowed.withPad : s.allowed.withPadNoExpand;
+}
+
+/**
+ * Whether `sp` can take one more slot: it has slots the model was not shown yet. (An expansion
+ * that pushed a shown slot off the end would not grow the span, and one that consumed a pad
+ * would let a model that wants both end and grow the span loop until the step budget.) Each
+ * expansion shows one slot more, so a span expands at most `slots` times.
+ */
+function hasRoom(s: DenoiseState, sp: CanvasSpan): boolean {
+  return s.shown[s.spanOf[sp.offset]] < sp.slots;
+}
+
+/**
+ * DreamOn's expansion: slot `p` predicted `expand`, so it becomes two masks. The span's later
+ * slots move one to the right (its last, unseen, drops off) and the model is shown one more.
+ */
+function expandSlot(s: DenoiseState, p: number): void {
+  const i = s.spanOf[p];
+  const sp = s.canvas.spans[i];
+  if (!hasRoom(s, sp)) return; // an expansion to its right this step took the last one
+  const end = sp.offset + sp.slots;
+  s.ids.copyWithin(p + 1, p, end - 1);
+  s.committed.copyWithin(p + 1, p, end - 1);
+  s.confidence.copyWithin(p + 1, p, end - 1);
+  remaskSlot(s, p);
+  s.shown[i] = Math.min(sp.slots, s.shown[i] + 1);
 }
 
 /** Whether a slot of `sp` before `p` holds a committed token with text (not only whitespace). */
@@ -312,7 +345,7 @@ async function selfCorrect(model: LogitsModel, s: DenoiseState, fraction: number
   return n;
 }
 
-/** Each span's tokens (pads dropped) and confidence. */
+/** Each span's tokens (pads dropped, and an expansion left unresolved at the deadline) and confidence. */
 function result(s: DenoiseState, stoppedBy: StopReason): DenoisedSpans {
   const spans: Int32Array[] = [];
   const confidence: number[] = [];
@@ -323,7 +356,7 @@ function result(s: DenoiseState, stoppedBy: StopReason): DenoisedSpans {
       if (!s.committed[p]) continue;
       probs.push(s.confidence[p]);
       if (s.ids[p] === s.special.pad) break; // the pads after the first repeat its probability
-      tokens.push(s.ids[p]);
+      if (s.ids[p] !== s.special.expand) tokens.push(s.ids[p]);
     }
     spans.push(Int32Array.from(tokens));
     confidence.push(spanConfidence(probs));
@@ -339,8 +372,10 @@ function spanPositions(s: DenoiseState, keep: (p: number) => boolean): Int32Arra
 }
 
 interface AllowedTables {
-  /** Any real token or pad. */
+  /** Any real token, pad or expand. */
   withPad: Uint8Array;
+  /** Any real token or pad: a variable-length span with no slot left to grow into. */
+  withPadNoExpand: Uint8Array;
   /** Any real token. */
   plain: Uint8Array;
   /** A healed span's first slot: the tokens that begin with its healed text. */
@@ -349,9 +384,11 @@ interface AllowedTables {
   blank: Map<Int32Array, Uint8Array>;
 }
 
-/** Which ids a slot may take: never mask/bos/eos; pad only in variable-length spans. */
+/** Which ids a slot may take: never mask/bos/eos; pad and expand only in variable-length spans. */
 function allowedTables(vocab: number, special: SpecialTokens, spans: readonly CanvasSpan[]): AllowedTables {
   const withPad = realTokenTable(vocab, special, true);
+  const withPadNoExpand = withPad.slice();
+  if (special.expand !== undefined) withPadNoExpand[special.expand] = 0;
   const plain = realTokenTable(vocab, special, false);
   const first = new Map<CanvasSpan, Uint8Array>();
   const blank = new Map<Int32Array, Uint8Array>();
@@ -359,7 +396,7 @@ function allowedTables(vocab: number, special: SpecialTokens, spans: readonly Ca
     if (sp.blankIds && !blank.has(sp.blankIds)) blank.set(sp.blankIds, idTable(vocab, sp.blankIds));
     if (sp.firstAllowed) first.set(sp, idTable(vocab, sp.firstAllowed, plain));
   }
-  return { withPad, plain, first, blank };
+  return { withPad, withPadNoExpand, plain, first, blank };
 }
 
 /** `ids` as a table over the vocabulary (only those also in `within`, when given). */

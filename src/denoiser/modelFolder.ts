@@ -117,6 +117,11 @@ export async function loadModelFolder(dir: string, threads: number, options: Loa
   if (new Set(specialIds).size !== specialIds.length) {
     fail(`${where}: "special_tokens" pad, mask, bos and eos must be four different ids, got ${roles.map((k, i) => `${k} ${specialIds[i]}`).join(', ')}`);
   }
+  // Optional: DreamOn's expand token (core/specialTokens.ts), a fifth id of its own.
+  const expand = manifest.special_tokens.expand;
+  if (expand !== undefined && (!Number.isInteger(expand) || expand < 0 || expand >= manifest.vocab_size || specialIds.includes(expand))) {
+    fail(`${where}: "special_tokens.expand" must be a token id below vocab_size that differs from pad, mask, bos and eos, got ${JSON.stringify(expand)}`);
+  }
 
   const tokJson = readJson(path.join(dir, 'tokenizer.json')) as { model?: unknown; added_tokens?: { id: number; content: string }[] };
   const tokConfig = readJson(path.join(dir, 'tokenizer_config.json'));

@@ -39,7 +39,7 @@ class ConvertTest(unittest.TestCase):
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="diffuse-convert-test-")
         cls.refs = {arch: tiny_checkpoints.build(arch, cls.ck(arch), seed=i)
-                    for i, arch in enumerate(("dream", "open-dcoder", "llada"))}
+                    for i, arch in enumerate(("dream", "open-dcoder", "llada", "dreamon"))}
 
     @classmethod
     def tearDownClass(cls):
@@ -126,6 +126,21 @@ class ConvertTest(unittest.TestCase):
         _, info = self.convert("llada")
         self.assertEqual(info["special_tokens"]["mask"], by_text.get("<|mdm_mask|>", info["special_tokens"]["mask"]))
         self.assertEqual(len(set(info["special_tokens"].values())), 4)
+
+    def test_dreamon_declares_expand_and_pads_with_its_delete_token(self):
+        # DreamOn's variable-length infilling onto the sampler's: delete is the contract's pad
+        # (surplus slots, and every later one after it), expand a fifth special id
+        with open(os.path.join(self.ck("dreamon"), "tokenizer.json")) as f:
+            by_text = {t["content"]: t["id"] for t in json.load(f)["added_tokens"]}
+        out, info = self.assert_matches_transformers("dreamon", shift=True)
+        self.assertEqual(info["special_tokens"]["pad"], by_text["<|delete|>"])
+        self.assertEqual(info["special_tokens"]["expand"], by_text["<|expand|>"])
+        self.assertEqual(len(set(info["special_tokens"].values())), 5)
+        self.assertIn("generation_config.json expand_token_id", info["converted"]["special_token_sources"]["expand"])
+        with open(os.path.join(out, "MODEL_CARD.md")) as f:
+            self.assertIn(f"expand {by_text['<|expand|>']}", f.read())
+        _, info = self.convert("dream")
+        self.assertNotIn("expand", info["special_tokens"], "a Dream folder has no expand token")
 
     def test_the_logits_are_as_wide_as_the_tokenizer_not_the_padded_embedding(self):
         _, info = self.convert("llada")

@@ -8,7 +8,7 @@ Each is made from a transformers model (Qwen2ForCausalLM for Dream and Open-dCod
 for LLaDA, whose tensors are renamed here into LLaDA's names), which the tests keep as the
 reference forward.
 
-    /usr/bin/python3 training/tests/tiny_checkpoints.py ARCH OUT_DIR   (dream | open-dcoder | llada)
+    /usr/bin/python3 training/tests/tiny_checkpoints.py ARCH OUT_DIR   (dream | dreamon | open-dcoder | llada)
     /usr/bin/python3 training/tests/tiny_checkpoints.py open-dcoder-0.5b OUT_DIR   (random weights, for npm run bench)
 """
 import json
@@ -26,6 +26,9 @@ SPECIALS = {
     # Dream-v0 / Dream-Coder: pad = bos = eos = <|endoftext|> in config.json, <|beginoftext|> as
     # the tokenizer's bos, mask_token_id in config.json
     "dream": ["<|endoftext|>", "<|beginoftext|>", "<|mask|>", "<|im_start|>", "<|im_end|>"],
+    # DreamOn: Dream's, with <|expand|> (a mask that becomes two) and a delete token for the
+    # surplus masks, which its generation_config.json names as expand_token_id / delete_token_id
+    "dreamon": ["<|endoftext|>", "<|beginoftext|>", "<|mask|>", "<|expand|>", "<|delete|>", "<|im_start|>", "<|im_end|>"],
     # Open-dCoder: Qwen2.5's tokenizer (no bos token) with a mask token added
     "open-dcoder": ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<M>"],
     # LLaDA: <|startoftext|> / <|endoftext|>, <|eot_id|>, <|mdm_mask|>
@@ -65,7 +68,7 @@ def write_tokenizer(out, arch):
                         "special": True} for t, i in ids.items()}
     cfg = {"tokenizer_class": "PreTrainedTokenizerFast", "added_tokens_decoder": decoder, "model_max_length": 4096,
            "clean_up_tokenization_spaces": False}
-    if arch == "dream":
+    if arch in ("dream", "dreamon"):
         cfg.update(bos_token="<|beginoftext|>", eos_token="<|endoftext|>", pad_token="<|endoftext|>", mask_token="<|mask|>")
     elif arch == "open-dcoder":
         cfg.update(bos_token=None, eos_token="<|endoftext|>", pad_token="<|endoftext|>", mask_token="<M>")
@@ -120,7 +123,7 @@ def build(arch, out, seed=0):
     ids, size = write_tokenizer(out, arch)
     vocab = 64 * -(-size // 64) + 64  # the embedding has rows no token uses
     s = SHAPE
-    if arch in ("dream", "open-dcoder"):
+    if arch in ("dream", "dreamon", "open-dcoder"):
         tied = arch == "open-dcoder"  # Qwen2.5-0.5B ties its embeddings, Dream-7B does not
         cfg = Qwen2Config(vocab_size=vocab, hidden_size=s["hidden"], intermediate_size=s["ffn"],
                           num_hidden_layers=s["layers"], num_attention_heads=s["heads"], num_key_value_heads=s["kv_heads"],
@@ -129,12 +132,15 @@ def build(arch, out, seed=0):
         model = randomise(Qwen2ForCausalLM(cfg), seed)
         config = {k: v for k, v in cfg.to_dict().items() if not k.startswith("_")}
         eos = ids["<|endoftext|>"]
-        if arch == "dream":
+        if arch in ("dream", "dreamon"):
             config.update(architectures=["DreamModel"], model_type="Dream", mask_token_id=ids["<|mask|>"],
                           pad_token_id=eos, bos_token_id=eos, eos_token_id=eos,
                           auto_map={"AutoConfig": "configuration_dream.DreamConfig", "AutoModel": "modeling_dream.DreamModel"})
-            dump(out, "generation_config.json", {"bos_token_id": eos, "eos_token_id": [eos, ids["<|im_end|>"]],
-                                                 "pad_token_id": eos, "mask_token_id": ids["<|mask|>"]})
+            gen = {"bos_token_id": eos, "eos_token_id": [eos, ids["<|im_end|>"]], "pad_token_id": eos,
+                   "mask_token_id": ids["<|mask|>"]}
+            if arch == "dreamon":  # the keys DreamOn's generation code reads
+                gen.update(expand_token_id=ids["<|expand|>"], delete_token_id=ids["<|delete|>"], pad_delete_to_right=True)
+            dump(out, "generation_config.json", gen)
         else:
             config.update(architectures=["Qwen2ForCausalLM"], model_type="qwen2", bos_token_id=eos, eos_token_id=eos)
             dump(out, "generation_config.json", {"bos_token_id": eos, "eos_token_id": eos})
