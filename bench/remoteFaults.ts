@@ -17,10 +17,10 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DenoiserClient } from '../src/denoiser/client';
 import { DenoiserError, type Denoiser } from '../src/denoiser/denoiser';
-import { DiffuseRemoteDenoiser } from '../src/denoiser/diffuseRemote';
+import { DiffuseRemoteDenoiser, type DiffuseRemoteOptions } from '../src/denoiser/diffuseRemote';
 import { OpenAICompatibleDenoiser } from '../src/denoiser/openaiCompatible';
 import { serve } from '../src/denoiser/server';
-import { startMercuryStandIn, type Fault } from '../test/fixtures/mercuryStandIn';
+import { startMercuryStandIn, type Fault, type MercuryStandIn } from '../test/fixtures/mercuryStandIn';
 import { ROOT } from './cases';
 import { socketInodes } from './sockets';
 
@@ -131,6 +131,15 @@ function ownSockets(): { connections: number; all: number } {
   return { connections, all };
 }
 
+/** What every step of the run shares: the figures it adds to, the key, and the backends to dispose. */
+interface Run {
+  figures: RemoteFigures;
+  key: string;
+  disposed: Denoiser[];
+  /** Runs one request under its deadline + slack, scores how it ended and returns its time. */
+  measure(name: string, deadlineMs: number, expect: Expect, run: (signal: AbortSignal) => Promise<unknown>): Promise<number>;
+}
+
 export async function runRemote(o: { workerPath: string; modelDir: string; hostCrashes: () => number; rounds?: number }): Promise<RemoteFigures> {
   const t0 = Date.now();
   const crashesBefore = o.hostCrashes();
@@ -139,76 +148,106 @@ export async function runRemote(o: { workerPath: string; modelDir: string; hostC
     key,
     answer: (kind) => (kind === 'fim' ? 'a + b;' : `Fixed:\n\`\`\`typescript\n${FIXED}\`\`\``),
   });
-  const figures: RemoteFigures = {
+  const figures = emptyFigures();
+  const run: Run = { figures, key, disposed: [], measure: measurer(figures, key) };
+  await mercuryCases(run, api, o.rounds ?? 4);
+  await failedTwoCursorFills(run);
+  const local = new DenoiserClient({ workerPath: o.workerPath, modelDir: o.modelDir, threads: 1 });
+  const running = await diffuseCases(run, local);
+  await countSockets(run, api, async () => {
+    await running.close();
+    await api.close();
+    local.dispose();
+  });
+  figures.host_crashes = o.hostCrashes() - crashesBefore;
+  figures.seconds = Math.round((Date.now() - t0) / 1000);
+  return figures;
+}
+
+function emptyFigures(): RemoteFigures {
+  return {
     requests: 0, mercury_requests: 0, diffuse_requests: 0, answered: 0, failures: 0, one_line_causes: 0, wrong_outcome: 0,
     hangs: 0, host_crashes: 0, sockets_left_open: 0, streams_left_running: 0, frames_after_a_failed_fill: 0, listeners_seen_before_close: 0, standin_http_requests: 0, slowest_over_deadline_ms: 0, seconds: 0,
     by_case: {}, not_one_line: [], wrong: [],
   };
-  const disposed: Denoiser[] = [];
+}
 
-  /** Runs one request under its deadline + slack and scores how it ended. */
-  async function measure(name: string, deadlineMs: number, expect: Expect, run: (signal: AbortSignal) => Promise<unknown>): Promise<number> {
-    figures.requests++;
-    const abort = new AbortController();
-    const t = Date.now();
-    let outcome: string;
-    let message: string | undefined;
-    const hang = Symbol('hang');
-    let timer: NodeJS.Timeout | undefined;
-    const settled = await Promise.race([
-      run(abort.signal).then(() => 'answered', (e: unknown) => e),
-      new Promise<typeof hang>((resolve) => { timer = setTimeout(() => resolve(hang), deadlineMs + SLACK_MS); }),
-    ]);
-    clearTimeout(timer);
-    figures.slowest_over_deadline_ms = Math.max(figures.slowest_over_deadline_ms, Date.now() - t - deadlineMs);
-    if (settled === hang) {
-      figures.hangs++;
-      outcome = 'hang';
-      abort.abort();
-    } else if (settled === 'answered') {
-      figures.answered++;
-      outcome = 'answered';
-    } else {
-      figures.failures++;
-      const e = settled;
-      message = e instanceof Error ? e.message : String(e);
-      const oneLine = e instanceof DenoiserError && !message.includes('\n') && !message.includes(key) && !message.includes(BODY_TEXT) && message.length > 0;
-      if (oneLine) figures.one_line_causes++;
-      else figures.not_one_line.push(`${name}: ${message.slice(0, 200)}`);
-      outcome = e instanceof DenoiserError ? e.code : 'not a DenoiserError';
-    }
-    if (outcome !== expect) {
-      figures.wrong_outcome++;
-      figures.wrong.push(`${name}: expected ${expect}, got ${outcome}${message ? ` (${message.slice(0, 160)})` : ''}`);
-    }
-    const row = figures.by_case[name] ??= { n: 0, outcome, message };
-    row.n++;
-    return Date.now() - t;
+/** Scores requests into `figures`; a message holding `key` is not a clean one-line cause. */
+function measurer(figures: RemoteFigures, key: string): Run['measure'] {
+  return (name, deadlineMs, expect, run) => measure(figures, key, { name, deadlineMs, expect }, run);
+}
+
+async function measure(
+  figures: RemoteFigures, key: string, { name, deadlineMs, expect }: { name: string; deadlineMs: number; expect: Expect },
+  run: (signal: AbortSignal) => Promise<unknown>,
+): Promise<number> {
+  figures.requests++;
+  const abort = new AbortController();
+  const t = Date.now();
+  let outcome: string;
+  let message: string | undefined;
+  const hang = Symbol('hang');
+  let timer: NodeJS.Timeout | undefined;
+  const settled = await Promise.race([
+    run(abort.signal).then(() => 'answered', (e: unknown) => e),
+    new Promise<typeof hang>((resolve) => { timer = setTimeout(() => resolve(hang), deadlineMs + SLACK_MS); }),
+  ]);
+  clearTimeout(timer);
+  figures.slowest_over_deadline_ms = Math.max(figures.slowest_over_deadline_ms, Date.now() - t - deadlineMs);
+  if (settled === hang) {
+    figures.hangs++;
+    outcome = 'hang';
+    abort.abort();
+  } else if (settled === 'answered') {
+    figures.answered++;
+    outcome = 'answered';
+  } else {
+    figures.failures++;
+    const e = settled;
+    message = e instanceof Error ? e.message : String(e);
+    const oneLine = e instanceof DenoiserError && !message.includes('\n') && !message.includes(key) && !message.includes(BODY_TEXT) && message.length > 0;
+    if (oneLine) figures.one_line_causes++;
+    else figures.not_one_line.push(`${name}: ${message.slice(0, 200)}`);
+    outcome = e instanceof DenoiserError ? e.code : 'not a DenoiserError';
   }
+  if (outcome !== expect) {
+    figures.wrong_outcome++;
+    figures.wrong.push(`${name}: expected ${expect}, got ${outcome}${message ? ` (${message.slice(0, 160)})` : ''}`);
+  }
+  const row = figures.by_case[name] ??= { n: 0, outcome, message };
+  row.n++;
+  return Date.now() - t;
+}
 
-  // --- mercury, through OpenAICompatibleDenoiser
+function mercuryAt(baseUrl: string, key: string): OpenAICompatibleDenoiser {
+  return new OpenAICompatibleDenoiser({ kind: 'mercury', baseUrl, fimModel: 'mercury-edit', chatModel: 'mercury-2', apiKey: key, timeoutMs: MERCURY_DEADLINE_MS });
+}
+
+/** One request of kind `op` on `CODE`. */
+function ask(d: Denoiser, op: Op, signal: AbortSignal): Promise<unknown> {
+  const start = CODE.indexOf('  return');
+  const frames = { onProgress: () => undefined, signal };
+  if (op === 'complete') return d.complete({ prefix: 'function add(a, b) {\n  return ', suffix: '\n}\n', maxTokens: 24, sampler: { timeBudgetMs: MERCURY_DEADLINE_MS } }, { signal });
+  if (op === 'fill') return d.fill({ text: CODE, cursors: [start], maxTokens: 24 }, frames);
+  return d.refine({ text: CODE, start, end: start + FIXED.length, instruction: 'fix the bug', file: { path: 'a.ts', language: 'typescript' } }, frames);
+}
+
+/** The mercury rounds through OpenAICompatibleDenoiser, each case checked for its sends and wait; then aborts. */
+async function mercuryCases(run: Run, api: MercuryStandIn, rounds: number): Promise<void> {
+  const { figures } = run;
   const fresh = (): OpenAICompatibleDenoiser => {
-    const d = new OpenAICompatibleDenoiser({
-      kind: 'mercury', baseUrl: api.url, fimModel: 'mercury-edit', chatModel: 'mercury-2', apiKey: key, timeoutMs: MERCURY_DEADLINE_MS,
-    });
-    disposed.push(d);
+    const d = mercuryAt(api.url, run.key);
+    run.disposed.push(d);
     return d;
   };
   let mercury = fresh();
   await mercury.start();
-  const start = CODE.indexOf('  return');
-  const ask = (d: Denoiser, op: Op, signal: AbortSignal): Promise<unknown> => {
-    const frames = { onProgress: () => undefined, signal };
-    if (op === 'complete') return d.complete({ prefix: 'function add(a, b) {\n  return ', suffix: '\n}\n', maxTokens: 24, sampler: { timeBudgetMs: MERCURY_DEADLINE_MS } }, { signal });
-    if (op === 'fill') return d.fill({ text: CODE, cursors: [start], maxTokens: 24 }, frames);
-    return d.refine({ text: CODE, start, end: start + FIXED.length, instruction: 'fix the bug', file: { path: 'a.ts', language: 'typescript' } }, frames);
-  };
-  for (let round = 0; round < (o.rounds ?? 4); round++) {
+  for (let round = 0; round < rounds; round++) {
     for (const c of mercuryRound()) {
       if (c.faults.length) api.inject(...c.faults);
       figures.mercury_requests++;
       const sent = api.requests.length;
-      const ms = await measure(`mercury: ${c.name}`, MERCURY_DEADLINE_MS, c.expect, (signal) => ask(mercury, c.op, signal));
+      const ms = await run.measure(`mercury: ${c.name}`, MERCURY_DEADLINE_MS, c.expect, (signal) => ask(mercury, c.op, signal));
       const sends = api.requests.length - sent;
       const why = sends !== (c.sends ?? 1) ? `${sends} HTTP requests sent, ${c.sends ?? 1} expected`
         : c.atLeastMs !== undefined && ms < c.atLeastMs ? `answered in ${ms} ms, before its Retry-After (${c.atLeastMs} ms)` : undefined;
@@ -223,25 +262,30 @@ export async function runRemote(o: { workerPath: string; modelDir: string; hostC
   for (let i = 0; i < 4; i++) {
     api.inject({ kind: 'never-answer' });
     figures.mercury_requests++;
-    await measure('mercury: abort while the server is silent', MERCURY_DEADLINE_MS, 'cancelled', (signal) => {
+    await run.measure('mercury: abort while the server is silent', MERCURY_DEADLINE_MS, 'cancelled', (signal) => {
       const ac = new AbortController();
       signal.addEventListener('abort', () => ac.abort());
       setTimeout(() => ac.abort(), 50);
       return ask(mercury, i % 2 ? 'refine' : 'complete', ac.signal);
     });
   }
+}
 
-  // a Fill at two cursors is two requests: when one fails, the other must be aborted, not left
-  // streaming (and billed) unseen. A stand-in of its own, pacing its frames (100 ms a chunk), so
-  // the other cursor's answer would still be streaming: 300 ms after the failure the backend may
-  // hold only the failed request's idle keep-alive connection, and no frame may arrive in the 1.2 s after it
-  const paced = await startMercuryStandIn({ key, frameMs: 100, answer: () => 'a + b;' });
+/**
+ * A Fill at two cursors is two requests: when one fails, the other must be aborted, not left
+ * streaming (and billed) unseen. A stand-in of its own, pacing its frames (100 ms a chunk), so
+ * the other cursor's answer would still be streaming: 300 ms after the failure the backend may
+ * hold only the failed request's idle keep-alive connection, and no frame may arrive in the 1.2 s after it.
+ */
+async function failedTwoCursorFills(run: Run): Promise<void> {
+  const { figures } = run;
+  const paced = await startMercuryStandIn({ key: run.key, frameMs: 100, answer: () => 'a + b;' });
   for (let i = 0; i < 4; i++) {
-    const d = new OpenAICompatibleDenoiser({ kind: 'mercury', baseUrl: paced.url, fimModel: 'mercury-edit', chatModel: 'mercury-2', apiKey: key, timeoutMs: MERCURY_DEADLINE_MS });
+    const d = mercuryAt(paced.url, run.key);
     paced.inject(status(500));
     let failedAt = 0;
     figures.mercury_requests++;
-    await measure('mercury: fill at two cursors, one answered 500', MERCURY_DEADLINE_MS, 'crash', (signal) => d.fill(
+    await run.measure('mercury: fill at two cursors, one answered 500', MERCURY_DEADLINE_MS, 'crash', (signal) => d.fill(
       { text: 'x = ;\ny = ;\n', cursors: [4, 10], maxTokens: 8 },
       { signal, onProgress: () => { if (failedAt) figures.frames_after_a_failed_fill++; } },
     ).catch((e) => { failedAt = Date.now(); throw e; }));
@@ -252,71 +296,77 @@ export async function runRemote(o: { workerPath: string; modelDir: string; hostC
     for (let t = 0; t < 150 && paced.openSockets() > 0; t++) await sleep(20);
   }
   await paced.close();
+}
 
-  // --- diffuse, through DiffuseRemoteDenoiser against serve() of the real worker
-  const local = new DenoiserClient({ workerPath: o.workerPath, modelDir: o.modelDir, threads: 1 });
+type DiffuseCase = [name: string, deadlineMs: number, expect: Expect, run: (s: AbortSignal) => Promise<unknown>];
+
+/** The diffuse cases through DiffuseRemoteDenoiser against serve() of the real worker; returns the server. */
+async function diffuseCases(run: Run, local: DenoiserClient): Promise<{ close(): Promise<void> }> {
   const token = `team_${randomBytes(8).toString('hex')}`;
   const running = await serve({ denoiser: local, host: '127.0.0.1', port: 0, token });
   const remote = new DiffuseRemoteDenoiser({ baseUrl: running.url, apiKey: token, timeoutMs: DIFFUSE_DEADLINE_MS });
-  disposed.push(remote);
-  const ghost = (d: Denoiser, signal: AbortSignal) => d.complete({ prefix: 'function add(a, b) {\n  return ', suffix: ';\n}\n', maxTokens: 16, sampler: { timeBudgetMs: 800 } }, { signal });
-  const diffuseCases: [string, number, Expect, (s: AbortSignal) => Promise<unknown>][] = [];
-  for (let i = 0; i < 6; i++) {
-    diffuseCases.push(['diffuse: ghost text', 800 + 1000, 'answered', (s) => ghost(remote, s)]);
-    diffuseCases.push(['diffuse: fill at two cursors', DIFFUSE_DEADLINE_MS, 'answered', (s) => remote.fill({ text: 'const a = ;\nconst b = ;\n', cursors: [10, 22], maxTokens: 8 }, { signal: s, onProgress: () => undefined })]);
-    diffuseCases.push(['diffuse: refine (corrector)', DIFFUSE_DEADLINE_MS, 'answered', (s) => remote.refine({ text: CODE, start: 0, end: CODE.length }, { signal: s, onProgress: () => undefined })]);
+  run.disposed.push(remote);
+  const remoteAt = (opts: DiffuseRemoteOptions): DiffuseRemoteDenoiser => {
+    const d = new DiffuseRemoteDenoiser(opts);
+    run.disposed.push(d);
+    return d;
+  };
+  const cases: DiffuseCase[] = [];
+  for (let i = 0; i < 6; i++) cases.push(...answeredCases(remote));
+  for (let i = 0; i < 3; i++) cases.push(...failingCases(remote, () => remoteAt({ baseUrl: running.url, apiKey: token, timeoutMs: 300 }), () => remoteAt({ baseUrl: running.url, apiKey: 'not-the-token' })));
+  // a server that is gone: nothing listens at its port any more
+  const gone = await serve({ denoiser: local, host: '127.0.0.1', port: 0 });
+  await gone.close();
+  for (let i = 0; i < 3; i++) cases.push(['diffuse: the server is gone', DIFFUSE_DEADLINE_MS, 'model', (s) => ghost(remoteAt({ baseUrl: gone.url }), s)]);
+  await remote.start();
+  await ghost(remote, new AbortController().signal); // warm: the first call pays onnxruntime's allocations
+  for (const [name, deadline, expect, request] of cases) {
+    run.figures.diffuse_requests++;
+    await run.measure(name, deadline, expect, request);
   }
-  for (let i = 0; i < 3; i++) {
-    diffuseCases.push(['diffuse: abandoned mid-run', DIFFUSE_DEADLINE_MS, 'cancelled', (s) => {
+  return running;
+}
+
+function ghost(d: Denoiser, signal: AbortSignal): Promise<unknown> {
+  return d.complete({ prefix: 'function add(a, b) {\n  return ', suffix: ';\n}\n', maxTokens: 16, sampler: { timeBudgetMs: 800 } }, { signal });
+}
+
+function answeredCases(remote: Denoiser): DiffuseCase[] {
+  return [
+    ['diffuse: ghost text', 800 + 1000, 'answered', (s) => ghost(remote, s)],
+    ['diffuse: fill at two cursors', DIFFUSE_DEADLINE_MS, 'answered', (s) => remote.fill({ text: 'const a = ;\nconst b = ;\n', cursors: [10, 22], maxTokens: 8 }, { signal: s, onProgress: () => undefined })],
+    ['diffuse: refine (corrector)', DIFFUSE_DEADLINE_MS, 'answered', (s) => remote.refine({ text: CODE, start: 0, end: CODE.length }, { signal: s, onProgress: () => undefined })],
+  ];
+}
+
+/** The diffuse cases that must fail, each with its code; `short` and `wrongToken` make their backends when the case runs. */
+function failingCases(remote: Denoiser, short: () => Denoiser, wrongToken: () => Denoiser): DiffuseCase[] {
+  return [
+    ['diffuse: abandoned mid-run', DIFFUSE_DEADLINE_MS, 'cancelled', (s) => {
       const ac = new AbortController();
       s.addEventListener('abort', () => ac.abort());
       return remote.refine({ text: LONG, start: 0, end: LONG.length, strength: 1, sampler: { tokensPerStep: 1, steps: 40 } },
         { signal: ac.signal, onProgress: (p) => { if (p.step === 3) ac.abort(); } });
-    }]);
-    diffuseCases.push(['diffuse: a deadline shorter than the refine', 300, 'timeout', (s) => {
-      const short = new DiffuseRemoteDenoiser({ baseUrl: running.url, apiKey: token, timeoutMs: 300 });
-      disposed.push(short);
-      return short.refine({ text: LONG, start: 0, end: LONG.length, strength: 1, sampler: { tokensPerStep: 1, steps: 40 } }, { signal: s });
-    }]);
-    diffuseCases.push(['diffuse: a cursor outside the text', DIFFUSE_DEADLINE_MS, 'input', (s) => remote.fill({ text: 'x', cursors: [99] }, { signal: s })]);
-    diffuseCases.push(['diffuse: an instruction', DIFFUSE_DEADLINE_MS, 'unsupported', (s) => remote.refine({ text: CODE, start: 0, end: 5, instruction: 'faster' }, { signal: s })]);
-    diffuseCases.push(['diffuse: a wrong token', DIFFUSE_DEADLINE_MS, 'auth', (s) => {
-      const wrong = new DiffuseRemoteDenoiser({ baseUrl: running.url, apiKey: 'not-the-token' });
-      disposed.push(wrong);
-      return ghost(wrong, s);
-    }]);
-  }
-  // a server that is gone: nothing listens at its port any more
-  const gone = await serve({ denoiser: local, host: '127.0.0.1', port: 0 });
-  await gone.close();
-  for (let i = 0; i < 3; i++) {
-    diffuseCases.push(['diffuse: the server is gone', DIFFUSE_DEADLINE_MS, 'model', (s) => {
-      const d = new DiffuseRemoteDenoiser({ baseUrl: gone.url });
-      disposed.push(d);
-      return ghost(d, s);
-    }]);
-  }
-  await remote.start();
-  await ghost(remote, new AbortController().signal); // warm: the first call pays onnxruntime's allocations
-  for (const [name, deadline, expect, run] of diffuseCases) {
-    figures.diffuse_requests++;
-    await measure(name, deadline, expect, run);
-  }
+    }],
+    ['diffuse: a deadline shorter than the refine', 300, 'timeout', (s) =>
+      short().refine({ text: LONG, start: 0, end: LONG.length, strength: 1, sampler: { tokensPerStep: 1, steps: 40 } }, { signal: s })],
+    ['diffuse: a cursor outside the text', DIFFUSE_DEADLINE_MS, 'input', (s) => remote.fill({ text: 'x', cursors: [99] }, { signal: s })],
+    ['diffuse: an instruction', DIFFUSE_DEADLINE_MS, 'unsupported', (s) => remote.refine({ text: CODE, start: 0, end: 5, instruction: 'faster' }, { signal: s })],
+    ['diffuse: a wrong token', DIFFUSE_DEADLINE_MS, 'auth', (s) => ghost(wrongToken(), s)],
+  ];
+}
 
-  // --- no connection outlives the backends
-  for (const d of disposed) d.dispose();
+/** No connection outlives the backends: counted once they are disposed, and again once `closeAll` closed the servers. */
+async function countSockets(run: Run, api: MercuryStandIn, closeAll: () => Promise<void>): Promise<void> {
+  const { figures } = run;
+  for (const d of run.disposed) d.dispose();
   await sleep(300);
   const afterDispose = ownSockets();
   const standIn = api.openSockets();
   figures.standin_http_requests = api.requests.length;
-  await running.close();
-  await api.close();
-  local.dispose();
+  await closeAll();
   await sleep(100);
   const afterClose = ownSockets();
   figures.listeners_seen_before_close = afterDispose.all - afterDispose.connections;
   figures.sockets_left_open = Math.max(afterDispose.connections, standIn) + afterClose.all;
-  figures.host_crashes = o.hostCrashes() - crashesBefore;
-  figures.seconds = Math.round((Date.now() - t0) / 1000);
-  return figures;
 }
