@@ -8,6 +8,7 @@ import path from 'node:path';
 import { SHIPPED_MODEL } from '../src/core/defaults';
 import { DenoiserClient } from '../src/denoiser/client';
 import { loadModelFolder } from '../src/denoiser/modelFolder';
+import type { LogitsModel } from '../src/core/sampler';
 import type { SamplerSettings } from '../src/denoiser/protocol';
 import { CaseSource, ROOT, mean, quantile, round, runInfills } from './cases';
 import { GHOST, editorViewMarkdown, runEditorView } from './editorView';
@@ -40,6 +41,8 @@ function workerRssMb(pid: number | undefined): number {
   return round(kb / 1024);
 }
 
+type Results = Record<string, unknown>;
+
 async function main(): Promise<void> {
   const t0 = Date.now();
   // a converted 0.5 B+ model on CPU needs more than the client's 30 s for the one-token-per-step baseline
@@ -47,7 +50,7 @@ async function main(): Promise<void> {
   const loadStart = Date.now();
   const info = await client.start();
   const loadMs = Date.now() - loadStart;
-  const results: Record<string, unknown> = {
+  const results: Results = {
     model: info.name, date: new Date().toISOString(), machine: `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}`,
     threads: 1, quick: QUICK, load_ms: loadMs,
   };
@@ -61,27 +64,50 @@ async function main(): Promise<void> {
   }
   if (ONLY) throw new Error(`--only ${ONLY}: the only part that runs alone is serve`);
 
-  {
-    const ms: number[] = [];
-    const calls: number[] = [];
-    const inWorker: number[] = [];
-    for (let i = 0; i < N.ghost; i++) {
-      const c = cases.ghost();
-      const t = Date.now();
-      const r = await client.complete({ ...c, maxTokens: GHOST.maxTokens, sampler: { timeBudgetMs: GHOST.timeBudgetMs } });
-      ms.push(Date.now() - t);
-      calls.push(r.steps);
-      inWorker.push(r.ms);
-    }
-    results.ghost = {
-      cases: N.ghost, p50_ms: quantile(ms, 0.5), p95_ms: quantile(ms, 0.95), mean_model_calls: round(mean(calls), 2),
-      // where the time goes: inside the worker (tokenising, canvas, model calls, sampling) and
-      // outside it (IPC and JSON both ways)
-      worker_ms_mean: round(mean(inWorker)), ipc_ms_mean: round(mean(ms) - mean(inWorker)),
-    };
-    console.log('ghost', results.ghost);
-  }
+  results.ghost = await ghostLatency(client);
+  console.log('ghost', results.ghost);
+  await longRequests(client, results);
+  const parallel = await parallelVsSequential(client);
+  results.parallel_vs_sequential = parallel.figures;
+  console.log('parallel_vs_sequential', results.parallel_vs_sequential);
+  await editorCases(client, results);
+  results.worker_rss_mb = workerRssMb(client.pid);
+  client.dispose();
 
+  await inProcess(results, parallel.lines);
+  results.bench_seconds = Math.round((Date.now() - t0) / 1000);
+  console.log('forward_ms', results.forward_ms);
+
+  const out = path.join(ROOT, 'bench', 'results');
+  fs.mkdirSync(out, { recursive: true });
+  fs.writeFileSync(path.join(out, `${RESULTS}.json`), JSON.stringify(results, null, 2) + '\n');
+  fs.writeFileSync(path.join(out, `${RESULTS}.md`), markdown(results));
+  console.log(markdown(results));
+}
+
+/** Ghost requests as the editor sends them, end to end through the client. */
+async function ghostLatency(client: DenoiserClient): Promise<Results> {
+  const ms: number[] = [];
+  const calls: number[] = [];
+  const inWorker: number[] = [];
+  for (let i = 0; i < N.ghost; i++) {
+    const c = cases.ghost();
+    const t = Date.now();
+    const r = await client.complete({ ...c, maxTokens: GHOST.maxTokens, sampler: { timeBudgetMs: GHOST.timeBudgetMs } });
+    ms.push(Date.now() - t);
+    calls.push(r.steps);
+    inWorker.push(r.ms);
+  }
+  return {
+    cases: N.ghost, p50_ms: quantile(ms, 0.5), p95_ms: quantile(ms, 0.95), mean_model_calls: round(mean(calls), 2),
+    // where the time goes: inside the worker (tokenising, canvas, model calls, sampling) and
+    // outside it (IPC and JSON both ways)
+    worker_ms_mean: round(mean(inWorker)), ipc_ms_mean: round(mean(ms) - mean(inWorker)),
+  };
+}
+
+/** refine64 (strength 1) and fim128 on held-out regions of about 64 and 128 tokens. */
+async function longRequests(client: DenoiserClient, results: Results): Promise<void> {
   for (const [key, n, chars, run] of [
     ['refine64', N.refine, 64 * 3.2, (r: ReturnType<CaseSource['lines']>) => client.refine({ text: r.text, start: r.start, end: r.end, strength: 1 })],
     ['fim128', N.fim, 128 * 3.2, (r: ReturnType<CaseSource['lines']>) => client.fill({ text: r.text.slice(0, r.start) + r.text.slice(r.end), cursors: [r.start], maxTokens: 128 })],
@@ -98,28 +124,32 @@ async function main(): Promise<void> {
     results[key] = { cases: n, p50_ms: quantile(ms, 0.5), p95_ms: quantile(ms, 0.95), mean_model_calls: round(mean(calls), 2) };
     console.log(key, results[key]);
   }
+}
 
-  // The parallel run's lines, to count their tokens once the tokenizer is loaded here.
-  let parallelLines: string[] = [];
-  {
-    // The same single-line infills decoded with the default schedule and one token per step
-    // (the number of calls an autoregressive model would need).
-    const infills = Array.from({ length: N.parallel }, () => cases.lineInfill());
-    const decode = (sampler: SamplerSettings) =>
-      runInfills(infills, (c) => client.complete({ prefix: c.prefix, suffix: c.suffix, maxTokens: GHOST.maxTokens, sampler }));
-    const parallel = await decode({});
-    const sequential = await decode({ tokensPerStep: 1, steps: 1000 });
-    parallelLines = parallel.texts;
-    // Output characters per second (tokens of different runs differ; characters compare).
-    const speedup = (parallel.chars / parallel.ms) / (sequential.chars / sequential.ms);
-    const n = infills.length;
-    results.parallel_vs_sequential = {
-      cases: n, speedup: round(speedup, 2),
-      exact_parallel: round((parallel.exact / n) * 100), exact_sequential: round((sequential.exact / n) * 100),
-      calls_parallel: round(parallel.calls / n, 2), calls_sequential: round(sequential.calls / n, 2),
-    };
-    console.log('parallel_vs_sequential', results.parallel_vs_sequential);
-  }
+/**
+ * The same single-line infills decoded with the default schedule and one token per step (the
+ * number of calls an autoregressive model would need). Returns the figures and the parallel
+ * run's lines, whose tokens are counted once the tokenizer is loaded in-process.
+ */
+async function parallelVsSequential(client: DenoiserClient): Promise<{ figures: Record<string, number>; lines: string[] }> {
+  const infills = Array.from({ length: N.parallel }, () => cases.lineInfill());
+  const decode = (sampler: SamplerSettings) =>
+    runInfills(infills, (c) => client.complete({ prefix: c.prefix, suffix: c.suffix, maxTokens: GHOST.maxTokens, sampler }));
+  const parallel = await decode({});
+  const sequential = await decode({ tokensPerStep: 1, steps: 1000 });
+  // Output characters per second (tokens of different runs differ; characters compare).
+  const speedup = (parallel.chars / parallel.ms) / (sequential.chars / sequential.ms);
+  const n = infills.length;
+  const figures = {
+    cases: n, speedup: round(speedup, 2),
+    exact_parallel: round((parallel.exact / n) * 100), exact_sequential: round((sequential.exact / n) * 100),
+    calls_parallel: round(parallel.calls / n, 2), calls_sequential: round(sequential.calls / n, 2),
+  };
+  return { figures, lines: parallel.texts };
+}
+
+/** The cases judged as the editor meets them: ghost text where it asks, Refine as a corrector, serve, next edit. */
+async function editorCases(client: DenoiserClient, results: Results): Promise<void> {
   // Ghost text where the editor asks, scored byte-exact after the editor's trimming, and the
   // confidence threshold that makes at least half of what is shown exactly right.
   const editorView = await runEditorView(client, N.editorPerKind);
@@ -141,10 +171,13 @@ async function main(): Promise<void> {
     results.next_edit = await runNextEdit(client, heldoutCases(QUICK ? 20 : Infinity));
     console.log('next_edit', results.next_edit);
   }
-  results.worker_rss_mb = workerRssMb(client.pid);
-  client.dispose();
+}
 
-  // One forward pass over canvases of 128/256/512 tokens (32 positions asked for, a typical span).
+/**
+ * The model loaded in this process, once per thread count: the left-to-right call count and the
+ * ghost profile (1 thread), and one forward pass over canvases of 128/256/512 tokens.
+ */
+async function inProcess(results: Results, parallelLines: string[]): Promise<void> {
   const forward: Record<string, number> = {};
   for (const threads of [1, 2]) {
     const m = await loadModelFolder(MODEL, threads);
@@ -162,29 +195,28 @@ async function main(): Promise<void> {
       results.ghost_profile = await profileGhost(m, ghostCases, GHOST);
       console.log('ghost_profile', results.ghost_profile);
     }
-    for (const len of [128, 256, 512]) {
-      const ids = Int32Array.from({ length: len }, (_, i) => 100 + (i * 37) % 7000);
-      const positions = Int32Array.from({ length: 32 }, (_, i) => len - 48 + i);
-      await m.model.logits(ids, positions);
-      const ms: number[] = [];
-      for (let i = 0; i < N.forward; i++) {
-        const t = performance.now();
-        await m.model.logits(ids, positions);
-        ms.push(performance.now() - t);
-      }
-      forward[`${len}_t${threads}`] = round(quantile(ms, 0.5), 2);
-    }
+    Object.assign(forward, await forwardPassMs(m.model, threads));
     await m.session.release();
   }
   results.forward_ms = forward;
-  results.bench_seconds = Math.round((Date.now() - t0) / 1000);
-  console.log('forward_ms', forward);
+}
 
-  const out = path.join(ROOT, 'bench', 'results');
-  fs.mkdirSync(out, { recursive: true });
-  fs.writeFileSync(path.join(out, `${RESULTS}.json`), JSON.stringify(results, null, 2) + '\n');
-  fs.writeFileSync(path.join(out, `${RESULTS}.md`), markdown(results));
-  console.log(markdown(results));
+/** Median time of one forward pass at 128/256/512 tokens, 32 positions asked for (a typical span). */
+async function forwardPassMs(model: LogitsModel, threads: number): Promise<Record<string, number>> {
+  const forward: Record<string, number> = {};
+  for (const len of [128, 256, 512]) {
+    const ids = Int32Array.from({ length: len }, (_, i) => 100 + (i * 37) % 7000);
+    const positions = Int32Array.from({ length: 32 }, (_, i) => len - 48 + i);
+    await model.logits(ids, positions);
+    const ms: number[] = [];
+    for (let i = 0; i < N.forward; i++) {
+      const t = performance.now();
+      await model.logits(ids, positions);
+      ms.push(performance.now() - t);
+    }
+    forward[`${len}_t${threads}`] = round(quantile(ms, 0.5), 2);
+  }
+  return forward;
 }
 
 /** `--only serve`: the serve part alone, merged into the last run's JSON and Markdown. */
