@@ -7,6 +7,7 @@ import {
   CURSOR, EDIT_CLOSE, EDIT_OPEN, FILE_CLOSE, FILE_OPEN, HISTORY_CLOSE, HISTORY_OPEN, SNIPPETS_CLOSE, SNIPPETS_OPEN,
   nextEditFromAnswer, nextEditPrompt,
 } from '../src/core/nextEditPrompt';
+import { ViewedSnippets, snippetOf } from '../src/core/viewedSnippets';
 import { carriedReplacements, focusedRuns, rescoreRegions, textChange, tokenReplacement, undoesEdit } from '../src/core/nextEditRegions';
 
 const BEFORE = [
@@ -24,6 +25,49 @@ const BEFORE = [
 const AFTER = BEFORE.replace('let count', 'let sum');
 
 const linesOf = (text: string, ranges: { start: number; end: number }[]): string[] => ranges.map((r) => text.slice(r.start, r.end));
+
+describe('recently viewed snippets', () => {
+  const FILE = Array.from({ length: 100 }, (_, i) => `line ${i}`).join('\r\n');
+
+  test('a snippet is the lines on screen, cut to its size around the cursor, with LF endings', () => {
+    assert.equal(snippetOf(FILE, { first: 10, last: 12 }), 'line 10\nline 11\nline 12');
+    const around = snippetOf(FILE, { first: 0, last: 99, focus: 50 }, 5).split('\n');
+    assert.deepEqual(around, ['line 48', 'line 49', 'line 50', 'line 51', 'line 52']);
+    assert.deepEqual(snippetOf(FILE, { first: 0, last: 99, focus: 98 }, 3).split('\n'), ['line 97', 'line 98', 'line 99'], 'at the end: the last lines');
+    assert.deepEqual(snippetOf(FILE, { first: 20, last: 99, focus: 2 }, 2).split('\n'), ['line 58', 'line 59'], 'a cursor off screen: the middle of the screen');
+  });
+
+  test('one snippet per file, the files viewed last, never the current file, oldest first', () => {
+    const v = new ViewedSnippets(2, 1000);
+    v.record('a', 'src/a.ts', 'A1');
+    v.record('b', 'src/b.ts', 'B1');
+    v.record('a', 'src/a.ts', 'A2'); // viewed again: its new view, now the most recent
+    assert.deepEqual(v.except('x'), [{ path: 'src/b.ts', text: 'B1' }, { path: 'src/a.ts', text: 'A2' }]);
+    v.record('c', 'src/c.ts', 'C1');
+    assert.deepEqual(v.except('x').map((s) => s.path), ['src/a.ts', 'src/c.ts'], 'two kept: b, viewed longest ago, went');
+    assert.deepEqual(v.except('c').map((s) => s.path), ['src/a.ts'], 'the current file is in the prompt whole');
+    v.record('a', 'src/a.ts', '   \n');
+    assert.deepEqual(v.except('x').map((s) => s.path), ['src/c.ts'], 'a blank view replaces the old one and is not kept');
+    v.forget('c');
+    assert.deepEqual(v.except('x'), []);
+  });
+
+  test('bounded in characters: the oldest go first, a single long one is cut', () => {
+    const v = new ViewedSnippets(3, 10);
+    v.record('a', 'a', 'aaaaaa');
+    v.record('b', 'b', 'bbbbbb');
+    assert.deepEqual(v.except('x').map((s) => s.text), ['bbbbbb']);
+    v.record('c', 'c', 'c'.repeat(25));
+    assert.deepEqual(v.except('x').map((s) => s.text), ['c'.repeat(10)]);
+  });
+
+  test('the prompt carries them in its first section, each with its path', () => {
+    const { content } = nextEditPrompt({ path: 'src/main.ts', text: AFTER, cursor: 30, history: [], snippets: [{ path: 'src/item.ts', text: 'export interface Item { price: number }' }] });
+    const first = content.slice(0, content.indexOf(SNIPPETS_CLOSE));
+    assert.ok(first.startsWith(SNIPPETS_OPEN));
+    assert.match(first, /code_snippet_file_path: src\/item\.ts\nexport interface Item \{ price: number \}/);
+  });
+});
 
 describe('edit history', () => {
   test('a recorded edit is a unified diff of the document, with a/ and b/ headers and the changed line', () => {

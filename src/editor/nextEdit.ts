@@ -3,10 +3,12 @@
 // one suggestion, reviewed like a Refine (a proposal session: the diff of the document against
 // the document Accept would leave, one undo step). Tab jumps to it when it is away from the
 // cursor and accepts it when there (only while no ghost text or suggestion list wants Tab);
-// Escape, or typing anywhere in the document, dismisses it. The history of the user's edits stays
-// in this process and goes out only with a request to a remote backend the user chose.
+// Escape, or typing anywhere in the document, dismisses it. The history of the user's edits and
+// the snippets of other files they viewed stay in this process and go out only with a request to
+// a remote backend the user chose.
 import * as vscode from 'vscode';
 import { EditHistory } from '../core/editHistory';
+import { ViewedSnippets, snippetLines } from '../core/viewedSnippets';
 import { DenoiserError } from '../denoiser/denoiser';
 import type { DenoiserService } from './denoiserService';
 import type { GhostTextProvider } from './ghostText';
@@ -19,6 +21,8 @@ export const NEXT_EDIT_PAUSE_MS = 700;
 export class NextEditController implements vscode.Disposable {
   /** Per document: recent edits as unified diffs (bounded; see core/editHistory.ts). */
   readonly history = new EditHistory();
+  /** What the user last saw of each other file (bounded; see core/viewedSnippets.ts). */
+  readonly viewed = new ViewedSnippets();
   /** Per document: its text when the last edit settled (what the next edit is diffed against). */
   private readonly bases = new Map<string, string>();
   private timer: NodeJS.Timeout | undefined;
@@ -42,9 +46,14 @@ export class NextEditController implements vscode.Disposable {
       vscode.workspace.onDidCloseTextDocument((d) => {
         this.bases.delete(d.uri.toString());
         this.history.forget(d.uri.toString());
+        this.viewed.forget(d.uri.toString());
       }),
       vscode.window.onDidChangeTextEditorSelection(() => this.updateContext()),
-      vscode.window.onDidChangeActiveTextEditor(() => this.updateContext()),
+      vscode.window.onDidChangeActiveTextEditor((e) => {
+        if (e) this.recordView(e);
+        this.updateContext();
+      }),
+      vscode.window.onDidChangeTextEditorVisibleRanges((e) => this.recordView(e.textEditor)),
       store.onDidChange((s) => {
         if (s !== this.session) return;
         if (s.phase === 'ended') {
@@ -139,8 +148,8 @@ export class NextEditController implements vscode.Disposable {
       const result = await this.service.nextEdit({
         before, text, cursor: doc.offsetAt(editor.selection.active),
         file: { path, language: doc.languageId },
-        // the history leaves this process only for a remote backend the user chose
-        ...(remote ? { history: this.history.diffs(key) } : {}),
+        // the history and the viewed snippets leave this process only for a remote backend the user chose
+        ...(remote ? { history: this.history.diffs(key), snippets: this.viewed.except(key) } : {}),
       }, { signal: abort.signal, describe: `next edit after an edit of ${path}` });
       const e = result.edits[0];
       if (!e || abort.signal.aborted || doc.version !== version || this.session || this.store.get(doc)) return;
@@ -156,6 +165,17 @@ export class NextEditController implements vscode.Disposable {
     } finally {
       if (this.inFlight === abort) this.inFlight = undefined;
     }
+  }
+
+  /** Keeps what `editor` shows now (around its cursor) as that file's recently viewed snippet. */
+  private recordView(editor: vscode.TextEditor): void {
+    const doc = editor.document;
+    const range = editor.visibleRanges[0];
+    if (!this.enabled || !range || doc.uri.scheme !== 'file' && doc.uri.scheme !== 'untitled') return;
+    const last = editor.visibleRanges[editor.visibleRanges.length - 1].end.line;
+    const { from, to } = snippetLines({ first: range.start.line, last, focus: editor.selection.active.line }, doc.lineCount);
+    const text = doc.getText(new vscode.Range(from, 0, to, doc.lineAt(to).text.length)).replace(/\r\n/g, '\n');
+    this.viewed.record(doc.uri.toString(), vscode.workspace.asRelativePath(doc.uri), text);
   }
 
   /** `diffuse.nextEditWaiting`, and whether the cursor is at the suggestion (Tab accepts) or away (Tab jumps). */

@@ -22,6 +22,28 @@ const SOURCE = [
 ].join('\n');
 const FIXED_LINE = '  return a + b;';
 
+/** A counter renamed by the user at its declaration; the other uses still say `count`. */
+const TOTAL = [
+  'export function total(items: Item[]): number {',
+  '  let count = 0;',
+  '  for (const item of items) {',
+  '    count += item.price;',
+  '  }',
+  '  return count;',
+  '}',
+  '',
+].join('\n');
+const ITEM = 'export interface Item {\n  price: number;\n}\n';
+
+/**
+ * Mercury Edit as the stand-in plays it: the editable region of the prompt rewritten with the
+ * stale uses renamed (what the real model does after a rename), in a code fence.
+ */
+function renameInRegion(prompt: string): string {
+  const region = /<\|code_to_edit\|>\n([\s\S]*?)<\|\/code_to_edit\|>/.exec(prompt)?.[1] ?? '';
+  return `\`\`\`ts\n${region.replace('<|cursor|>', '').replace(/\bcount\b/g, 'sum')}\`\`\``;
+}
+
 /** Switches the backend (and its URL) and waits until the new one is ready. */
 async function useBackend(api: DiffuseApi, kind: string, baseUrl?: string): Promise<void> {
   await setting('remote.baseUrl', baseUrl);
@@ -52,6 +74,7 @@ suite('Diffuse with remote backends', () => {
       frameMs: 30,
       answer: (kind, body) => {
         if (kind === 'fim') return (body.prompt as string).endsWith('  ') ? 'return x * 2;' : 'a + b;';
+        if (kind === 'edit') return renameInRegion(String((body.messages as { content: string }[])[0].content));
         const user = String((body.messages as { content: string }[])[1].content);
         // an instruction to double becomes a rewrite; without one the bug is fixed
         return /Instruction: double/.test(user) ? '```ts\n  return 2 * (a + b);\n```' : `\`\`\`ts\n${FIXED_LINE}\n\`\`\``;
@@ -136,6 +159,50 @@ suite('Diffuse with remote backends', () => {
     assert.equal(editor.document.lineAt(1).text, '  return 2 * (a + b);');
     await vscode.commands.executeCommand('undo');
     assert.equal(editor.document.getText(), SOURCE);
+  });
+
+  test('mercury: next edit after a rename, with the edit history and the file viewed before; jump, accept, one undo', async function () {
+    this.timeout(120_000);
+    await vscode.commands.executeCommand('diffuse.setApiKey', 'mercury', KEY);
+    await useBackend(api, 'mercury', mercury.url);
+    await setting('nextEdit.enabled', true);
+    try {
+      await openEditor(ITEM); // viewed first: its snippet goes with the request
+      const editor = await openEditor(TOTAL);
+      await new Promise((r) => setTimeout(r, 200));
+      const sent = mercury.requests.length;
+      await editor.edit((b) => b.replace(new vscode.Range(1, 6, 1, 11), 'sum'));
+      editor.selection = new vscode.Selection(1, 9, 1, 9);
+      const renamed = editor.document.getText();
+      await waitFor(() => api.nextEdit.session?.phase === 'review', 20_000, 'the next-edit suggestion');
+
+      const asked = mercury.requests.slice(sent).filter((r) => r.path === '/v1/edit/completions');
+      assert.equal(asked.length, 1, 'one request after the pause');
+      assert.equal(asked[0].body.model, 'mercury-edit');
+      const prompt = String((asked[0].body.messages as { content: string }[])[0].content);
+      assert.match(prompt, /<\|recently_viewed_code_snippets\|>\n<\|recently_viewed_code_snippet\|>\ncode_snippet_file_path: .+\nexport interface Item \{\n {2}price: number;/);
+      assert.ok(!/code_snippet_file_path:[^\n]*\n {2}let sum/.test(prompt), 'the current file is not one of the snippets');
+      assert.match(prompt, /<\|edit_diff_history\|>\n--- a\/.+\n\+\+\+ b\/.+\n@@[^\n]*@@\n[\s\S]*-  let count = 0;\n\+  let sum = 0;/);
+      assert.match(prompt, /<\|code_to_edit\|>\n[\s\S]*let sum<\|cursor\|> = 0;/);
+
+      const s = api.nextEdit.session!;
+      const proposed = s.reviewText().text;
+      assert.equal(proposed, renamed.replace(/\bcount\b/g, 'sum'), 'the other uses renamed, the rename kept');
+      assert.equal(editor.document.getText(), renamed, 'a suggestion does not touch the document');
+      const at = api.nextEdit.waiting!;
+      await vscode.commands.executeCommand('diffuse.nextEdit.jump');
+      for (const e of vscode.window.visibleTextEditors.filter((x) => x.document === editor.document)) {
+        assert.equal(e.selection.active.line, at.start.line, 'the cursor is at the suggestion');
+      }
+      assert.equal(await vscode.commands.executeCommand('diffuse.nextEdit.accept'), true);
+      await waitFor(() => !api.nextEdit.session, 5_000, 'the suggestion to end');
+      assert.equal(editor.document.getText(), proposed);
+      await vscode.window.showTextDocument(editor.document);
+      await vscode.commands.executeCommand('undo');
+      await waitFor(() => editor.document.getText() === renamed, 5_000, 'one undo to take the suggestion back and keep the rename');
+    } finally {
+      await setting('nextEdit.enabled', undefined);
+    }
   });
 
   test('mercury: a refused key stops the backend with one notification that offers Set API Key…', async function () {
