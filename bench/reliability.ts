@@ -237,44 +237,16 @@ async function editorFigures(watch: SocketWatch): Promise<{ figures?: Record<str
 
 async function main(): Promise<void> {
   const t0 = Date.now();
-  let hostCrashes = 0;
-  process.on('uncaughtException', (e) => {
-    hostCrashes++;
-    console.error(`host: uncaught ${e.stack}`);
-  });
-  process.on('unhandledRejection', (e) => {
-    hostCrashes++;
-    console.error(`host: unhandled rejection ${e instanceof Error ? e.stack : String(e)}`);
-  });
-  if (process.argv.includes('--only') && process.argv[process.argv.indexOf('--only') + 1] === 'remote') {
-    const remote = await remotePart(() => hostCrashes);
-    const last = fs.existsSync(OUT) ? JSON.parse(fs.readFileSync(OUT, 'utf8')) as Record<string, unknown> : {};
-    fs.mkdirSync(path.dirname(OUT), { recursive: true });
-    fs.writeFileSync(OUT, JSON.stringify({ ...last, remote }, null, 1) + '\n');
-    console.log(`wrote remote into ${path.relative(ROOT, OUT)} in ${Math.round((Date.now() - t0) / 1000)} s`);
-    process.exit(0);
-  }
+  const hostCrashes = countHostCrashes();
+  if (process.argv.includes('--only') && process.argv[process.argv.indexOf('--only') + 1] === 'remote') return onlyRemote(hostCrashes, t0);
   const clients: DenoiserClient[] = [];
   const make = (): DenoiserClient => {
     const c = new DenoiserClient({ workerPath: WORKER, modelDir: MODEL, threads: 1 });
     clients.push(c);
     return c;
   };
-  // every worker any client starts, and this process, for the whole run
-  const watch: SocketWatch = new SocketWatch((): (number | undefined)[] => {
-    const pids = [process.pid, ...clients.map((c) => c.pid), ...watch.extra];
-    pids.forEach(remember);
-    return pids;
-  });
+  const watch = await startSocketWatch(clients);
   const random = rng(20261129);
-  // the watch must see a socket when there is one: a TCP listener of this script's own, for 100 ms
-  const probe = net.createServer().listen(0, '127.0.0.1');
-  await sleep(100);
-  probe.close();
-  watch.sample();
-  const probeSeen = watch.seen.size;
-  if (probeSeen !== 1) throw new Error(`the socket watch saw ${probeSeen} sockets while one TCP listener was open`);
-  watch.seen.clear();
 
   const main = make();
   const info = await main.start();
@@ -282,7 +254,7 @@ async function main(): Promise<void> {
 
   const kills = await workerKills(main, random);
   console.log('worker_kills', kills);
-  const bad = await runBadInputs(main, () => hostCrashes);
+  const bad = await runBadInputs(main, hostCrashes);
   for (const d of bad.details) console.log(`  ${d.outcome.padEnd(8)} ${d.name}: ${d.message.slice(0, 160)}`);
   const { details, ...badSummary } = bad;
   console.log('bad_inputs', badSummary);
@@ -292,7 +264,7 @@ async function main(): Promise<void> {
 
   const editor = await editorFigures(watch);
   watch.stop();
-  const remote = await remotePart(() => hostCrashes);
+  const remote = await remotePart(hostCrashes);
   if (editor.note) console.log(`editor figures: ${editor.note}`);
   const ef = editor.figures as { edits_during_refine?: unknown; large_refine?: unknown; checked?: unknown } | undefined;
   const result = {
@@ -306,15 +278,7 @@ async function main(): Promise<void> {
     worker_kills: kills,
     bad_inputs: { ...badSummary, details },
     cancel_storm: storm,
-    no_network: {
-      sockets_opened: watch.seen.size,
-      // which process held each socket seen, and who started it
-      seen: [...watch.seen].map((s) => `${s} ${whoWas.get(Number(s.split('/')[0])) ?? ''}`),
-      processes_watched: watch.pids.size,
-      samples: watch.samples,
-      method: 'inet (tcp, udp, raw; v4 and v6) sockets among the open fds of the client process and of every worker, polled every 10 ms '
-        + '(in the VS Code part: the workers the extension starts there); checked first on a TCP listener of its own, which it saw',
-    },
+    no_network: noNetworkFigures(watch),
     large_refine: ef?.large_refine ?? null,
     remote,
     editor_checked: ef?.checked ?? null,
@@ -325,6 +289,62 @@ async function main(): Promise<void> {
   fs.writeFileSync(OUT, JSON.stringify(result, null, 1) + '\n');
   console.log(`wrote ${path.relative(ROOT, OUT)} in ${result.seconds} s`);
   process.exit(0);
+}
+
+/** Counts uncaught exceptions and unhandled rejections in this process (the extension host's part). */
+function countHostCrashes(): () => number {
+  let hostCrashes = 0;
+  process.on('uncaughtException', (e) => {
+    hostCrashes++;
+    console.error(`host: uncaught ${e.stack}`);
+  });
+  process.on('unhandledRejection', (e) => {
+    hostCrashes++;
+    console.error(`host: unhandled rejection ${e instanceof Error ? e.stack : String(e)}`);
+  });
+  return () => hostCrashes;
+}
+
+/** `--only remote`: that part alone, merged into the last run's JSON. */
+async function onlyRemote(hostCrashes: () => number, t0: number): Promise<void> {
+  const remote = await remotePart(hostCrashes);
+  const last = fs.existsSync(OUT) ? JSON.parse(fs.readFileSync(OUT, 'utf8')) as Record<string, unknown> : {};
+  fs.mkdirSync(path.dirname(OUT), { recursive: true });
+  fs.writeFileSync(OUT, JSON.stringify({ ...last, remote }, null, 1) + '\n');
+  console.log(`wrote remote into ${path.relative(ROOT, OUT)} in ${Math.round((Date.now() - t0) / 1000)} s`);
+  process.exit(0);
+}
+
+/**
+ * Watches every worker any of `clients` starts, and this process, for the whole run; first it
+ * must see a socket when there is one: a TCP listener of this script's own, for 100 ms.
+ */
+async function startSocketWatch(clients: DenoiserClient[]): Promise<SocketWatch> {
+  const watch: SocketWatch = new SocketWatch((): (number | undefined)[] => {
+    const pids = [process.pid, ...clients.map((c) => c.pid), ...watch.extra];
+    pids.forEach(remember);
+    return pids;
+  });
+  const probe = net.createServer().listen(0, '127.0.0.1');
+  await sleep(100);
+  probe.close();
+  watch.sample();
+  const probeSeen = watch.seen.size;
+  if (probeSeen !== 1) throw new Error(`the socket watch saw ${probeSeen} sockets while one TCP listener was open`);
+  watch.seen.clear();
+  return watch;
+}
+
+function noNetworkFigures(watch: SocketWatch): Record<string, unknown> {
+  return {
+    sockets_opened: watch.seen.size,
+    // which process held each socket seen, and who started it
+    seen: [...watch.seen].map((s) => `${s} ${whoWas.get(Number(s.split('/')[0])) ?? ''}`),
+    processes_watched: watch.pids.size,
+    samples: watch.samples,
+    method: 'inet (tcp, udp, raw; v4 and v6) sockets among the open fds of the client process and of every worker, polled every 10 ms '
+      + '(in the VS Code part: the workers the extension starts there); checked first on a TCP listener of its own, which it saw',
+  };
 }
 
 async function remotePart(hostCrashes: () => number): Promise<RemoteFigures> {
