@@ -125,3 +125,52 @@ describe('engine', () => {
     assert.equal(model.calls, 3, 'scored, regenerated, scored again');
   });
 });
+
+describe('a time budget and a slow model', () => {
+  /** Takes `msPerToken` per canvas token on every call and writes "x", then pad. */
+  function slow(msPerToken: number): LogitsModel & { lengths: number[] } {
+    const model = {
+      vocabSize: V,
+      lengths: [] as number[],
+      async logits(ids: Int32Array, positions: Int32Array): Promise<Float32Array> {
+        model.lengths.push(ids.length);
+        await new Promise((r) => setTimeout(r, ids.length * msPerToken));
+        const out = new Float32Array(positions.length * V);
+        positions.forEach((p, r) => { out[r * V + (ids[p - 1] === special.mask || r > 0 ? special.pad : codec.encode('x')[0])] = 8; });
+        return out;
+      },
+    };
+    return model;
+  }
+  const prefix = 'let total = 0;\n'.repeat(40) + 'total += ';
+  const suffix = ';\n' + 'done();\n'.repeat(40);
+
+  test('once a call was measured, ghost text reads only the context a full call reads in half its budget', async () => {
+    const model = slow(1); // 1 ms a token: the default 200-token context alone takes longer than the 120 ms budget
+    const e = engine(model, 512);
+    const ask = () => e.complete({ requestId: 'g', prefix, suffix, maxTokens: 8, sampler: { timeBudgetMs: 120 } });
+    await ask(); // the first request has nothing measured: the full default context
+    const first = model.lengths[0];
+    assert.ok(first >= 200, `first canvas ${first} tokens`);
+    model.lengths.length = 0;
+    await ask();
+    // half of 120 ms at 1 ms a token or a little more (timer slack): at most 60 tokens, and the
+    // 8 slots, bos/eos and the least context (32 + 8) at least
+    assert.ok(model.lengths[0] <= 60 && model.lengths[0] >= 8 + 32 + 8, `second canvas ${model.lengths[0]} tokens`);
+  });
+
+  test('a request without a budget, or a model fast enough, keeps the whole context', async () => {
+    const model = slow(1);
+    const e = engine(model, 512);
+    await e.complete({ requestId: 'g', prefix, suffix, maxTokens: 8, sampler: { timeBudgetMs: 120 } });
+    const first = model.lengths[0];
+    model.lengths.length = 0;
+    await e.fill({ requestId: 'f', text: prefix + suffix, cursors: [prefix.length], maxTokens: 8 });
+    assert.equal(model.lengths[0], first, 'fill has no budget: its context is not cut');
+    const fast = slow(0);
+    const f = engine(fast, 512);
+    await f.complete({ requestId: 'g', prefix, suffix, maxTokens: 8, sampler: { timeBudgetMs: 200 } });
+    await f.complete({ requestId: 'g', prefix, suffix, maxTokens: 8, sampler: { timeBudgetMs: 200 } });
+    assert.equal(fast.lengths.at(-1), fast.lengths[0], 'a model that reads it all in time keeps it all');
+  });
+});

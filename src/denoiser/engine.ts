@@ -1,6 +1,7 @@
 // Serves refine / fill / complete requests on a loaded model: turns request text into a canvas,
 // runs the core sampler and turns the tokens back into text edits. No process or ONNX details
 // here, so the same code runs in the worker and in tests against a fake model.
+import { CallCost, contextWithin } from '../core/callCost';
 import { buildCanvas, type Canvas } from '../core/canvas';
 import { DEFAULTS, STRENGTH_RANGE } from '../core/defaults';
 import { tokenOffsets } from '../core/correctorRules';
@@ -58,12 +59,19 @@ const CANDIDATE_TEMPERATURE = 1;
  * margin; the user's edit carried to another occurrence of what it replaced is kept when the
  * model rates it above the stale original at all (measured: bench/nextEdit.ts).
  */
+/**
+ * The share of a time budget (ghost text's) the first, full call may take: the span-only calls
+ * of the context cache that follow are cheaper but need the rest.
+ */
+const FULL_CALL_SHARE = 0.5;
 const NEXT_EDIT_STRENGTH = DEFAULTS.strength;
 const NEXT_EDIT_MARGIN = 3;
 const NEXT_EDIT_SUBSTITUTE_MARGIN = 0;
 
 export class Engine {
   private blank?: Int32Array;
+  /** What a full call costs on this machine now (see core/callCost.ts). */
+  private readonly cost = new CallCost();
 
   constructor(
     private readonly model: LogitsModel,
@@ -105,6 +113,7 @@ export class Engine {
     const wanted = positiveInt(p.candidates ?? 1, 'candidates');
     const text = p.prefix + p.suffix;
     const at = p.prefix.length;
+    p = this.withinBudget(p, slots);
     const decode = (q: CompleteParams): Promise<DenoiseResult> => this.run({ ...q, text }, [{ start: at, end: at }], hooks,
       (r, ranges, h) => this.runLf(r, ranges, h, { variableLength: true, slotsFor: () => slots, mustWrite: true }));
     const first = await decode(p);
@@ -166,6 +175,37 @@ export class Engine {
     });
   }
 
+  /**
+   * A request with a time budget reads no more context than a full call can read in its share
+   * of the budget, as measured on this machine's last calls (nothing changes for a model that
+   * reads the whole window in time, or before any call was measured).
+   */
+  private withinBudget<P extends RequestText | CompleteParams>(p: P, slots: number): P {
+    const budget = p.sampler?.timeBudgetMs;
+    const fits = budget !== undefined ? this.cost.tokensWithin(budget * FULL_CALL_SHARE) : undefined;
+    if (fits === undefined) return p;
+    const prefix = p.context?.prefixTokens ?? DEFAULTS.prefixTokens;
+    const suffix = p.context?.suffixTokens ?? DEFAULTS.suffixTokens;
+    const context = contextWithin(prefix, suffix, fits - slots - EDGE_TOKENS);
+    return context.prefixTokens === prefix && context.suffixTokens === suffix ? p : { ...p, context: { ...p.context, ...context } };
+  }
+
+  /** A run's model, timing its first call: with or without the context cache, that one reads the whole canvas. */
+  private timedRun(): LogitsModel {
+    const model = this.model.forRun?.() ?? this.model;
+    let first = true;
+    return {
+      vocabSize: model.vocabSize,
+      logits: async (ids, positions) => {
+        const t0 = Date.now();
+        const out = await model.logits(ids, positions);
+        if (first) this.cost.observe(ids.length, Date.now() - t0);
+        first = false;
+        return out;
+      },
+    };
+  }
+
   /** The engine lent to the corrector for one request (its LF text). */
   private corrector(q: RequestText, h: EngineHooks): CorrectorModel {
     return {
@@ -207,8 +247,7 @@ export class Engine {
     const onStep = p.progress && hooks.onProgress
       ? (s: StepState): void => hooks.onProgress!(this.progress(p.requestId, s, prepared.edges))
       : undefined;
-    const model = this.model.forRun?.() ?? this.model;
-    const result = await denoise(model, canvas, this.special, options, { onStep, isCancelled: hooks.isCancelled });
+    const result = await denoise(this.timedRun(), canvas, this.special, options, { onStep, isCancelled: hooks.isCancelled });
     if (result.stoppedBy === 'cancelled') throw new CancelledError();
     const edits = fitted.map((r, i) => ({
       start: r.start,
