@@ -1,16 +1,17 @@
 // `npm run bench:next-edit`: next edit on held-out code (bench/heldout-sample.jsonl, packages
 // the model never saw). From each file, realistic first edits with a follow-up: a local name
 // renamed at its declaration or at one of its uses (the other uses must follow), a repeated
-// literal changed at one place (its copies must follow); and the same files with an edit that
-// needs nothing after it (a comment line added, a literal used once changed). Figures:
+// literal changed at one place (its copies must follow), a parameter added to a function (its
+// calls below must follow); and the same files with an edit that needs nothing after it (a
+// comment line added, a literal used once changed). Figures:
 //   cases                     follow-up cases
 //   proposed                  share of follow-up cases with a proposal
 //   exact_follow_up           share of follow-up cases whose proposal is exactly needed follow-ups
 //                             (one or more neighbouring ones, nothing else changed)
 //   wrong                     share of all proposals that are not exact follow-ups
 //   quiet_when_nothing_needed share of no-follow-up cases with no proposal (goal ≥ 0.95)
-// A parameter added to a function (its calls to follow) is not among the cases: what argument a
-// call needs is not decidable from the file, so no proposal could be scored exact.
+// Which argument a call needs after a parameter was added is the user's choice, not the file's:
+// a call counts as followed up when it gains exactly one argument, whatever its text.
 import fs from 'node:fs';
 import path from 'node:path';
 import { SHIPPED_MODEL } from '../src/core/defaults';
@@ -24,14 +25,19 @@ interface Replacement {
   text: string;
 }
 
+/** An edit that must follow; `argument`: a call gains one argument here, any text (see above). */
+export interface FollowUp extends Replacement {
+  argument?: 'only' | 'after-others';
+}
+
 export interface NextEditCase {
-  kind: 'rename-declaration' | 'rename-use' | 'literal' | 'quiet-comment' | 'quiet-literal';
+  kind: 'rename-declaration' | 'rename-use' | 'literal' | 'parameter' | 'quiet-comment' | 'quiet-literal';
   path: string;
   before: string;
   after: string;
   cursor: number;
   /** The edits that must follow, in `after` (none for a quiet case). */
-  followUps: Replacement[];
+  followUps: FollowUp[];
 }
 
 /** Lines of a file a case looks at: the edit and its follow-ups lie within this many lines. */
@@ -62,6 +68,45 @@ function renamed(name: string, text: string): string {
   const cap = name[0].toUpperCase() + name.slice(1);
   for (const n of [`next${cap}`, `${name}Value`, `the${cap}`]) if (!text.includes(n)) return n;
   return `${name}Renamed`;
+}
+
+const FUNCTION = /\bfunction\s+([A-Za-z_$][\w$]*)\s*\(([^()\n]*)\)\s*(?::[^{\n]*)?\{/g;
+/** One argument: no top-level comma, at most one level of parentheses. */
+const ONE_ARGUMENT = '[^,()\\n]+(?:\\([^()\\n]*\\)[^,()\\n]*)*';
+
+/** Where the argument list of the call whose `(` is at `open` closes on its line, or -1. */
+function closingParen(text: string, open: number): number {
+  let depth = 0;
+  for (let i = open; i < text.length && text[i] !== '\n'; i++) {
+    if (text[i] === '(') depth++;
+    else if (text[i] === ')' && --depth === 0) return i;
+  }
+  return -1;
+}
+
+/** A function declared with 1–4 calls on single lines below it gains a parameter at its declaration. */
+function parameterCase(file: string, text: string): NextEditCase | undefined {
+  for (const m of text.matchAll(FUNCTION)) {
+    const [, name, params] = m;
+    const declEnd = m.index! + m[0].length;
+    const calls = wordsAt(text, name, declEnd, lineEndAfter(text, declEnd, WINDOW_LINES))
+      .filter((at) => text[at + name.length] === '(' && !/(?:function|new)\s*$/.test(text.slice(Math.max(0, at - 10), at)))
+      .map((at) => ({ open: at + name.length, close: closingParen(text, at + name.length) }));
+    if (calls.length < 1 || calls.length > 4 || calls.some((c) => c.close < 0)) continue;
+    const added = ['extra', 'flags', 'context', 'extraArg'].find((n) => wordsAt(text, n, 0, text.length).length === 0);
+    if (!added) continue;
+    const closeParams = m.index! + m[0].indexOf('(') + 1 + params.length;
+    const insert = params.trim() ? `, ${added}` : added;
+    return {
+      kind: 'parameter', path: file, before: text, after: text.slice(0, closeParams) + insert + text.slice(closeParams),
+      cursor: closeParams + insert.length,
+      followUps: calls.map((c) => ({
+        start: c.close + insert.length, end: c.close + insert.length, text: '',
+        argument: text.slice(c.open + 1, c.close).trim() ? 'after-others' : 'only',
+      })),
+    };
+  }
+  return undefined;
 }
 
 /** The cases of one file (at most one of each kind). */
@@ -113,6 +158,8 @@ export function casesOf(file: string, text: string): NextEditCase[] {
       out.push({ kind: 'quiet-literal', path: file, before: text, after: replaceAt(text, at[0], lit.length, to), cursor: at[0] + to.length, followUps: [] });
     }
   }
+  const param = parameterCase(file, text);
+  if (param) out.push(param);
   // a comment line above a statement in the middle of the file
   const lines = text.split('\n');
   const mid = Math.floor(lines.length / 2);
@@ -131,19 +178,22 @@ export function casesOf(file: string, text: string): NextEditCase[] {
 /**
  * Whether replacing `after[p.start, p.end)` by `p.text` applies exactly the follow-ups it touches
  * and nothing else (compared as whole texts: a proposal trimmed to its changed characters may end
- * inside a name it renames).
+ * inside a name it renames). An `argument` follow-up is met by any one argument added there.
  */
-export function isExactFollowUp(after: string, p: Replacement, followUps: Replacement[]): boolean {
+export function isExactFollowUp(after: string, p: Replacement, followUps: FollowUp[]): boolean {
   const touched = followUps.filter((f) => f.start <= p.end && p.start <= f.end).sort((a, b) => a.start - b.start);
   if (touched.length === 0) return false;
+  const result = after.slice(0, p.start) + p.text + after.slice(p.end);
+  const escape = (t: string): string => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   let expected = '';
   let at = 0;
   for (const f of touched) {
-    expected += after.slice(at, f.start) + f.text;
+    const added = f.argument === 'only' ? ONE_ARGUMENT : f.argument ? `, ?${ONE_ARGUMENT}` : escape(f.text);
+    expected += escape(after.slice(at, f.start)) + added;
     at = f.end;
   }
-  expected += after.slice(at);
-  return after.slice(0, p.start) + p.text + after.slice(p.end) === expected;
+  expected += escape(after.slice(at));
+  return new RegExp(`^${expected}(?![\\s\\S])`).test(result);
 }
 
 export async function runNextEdit(d: Denoiser, cases: NextEditCase[]) {
