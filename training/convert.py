@@ -39,7 +39,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from export import CACHE_INPUTS, CACHE_OUTPUTS, CONTRACT_VERSION  # noqa: E402
 from model import RMSNorm, apply_rope, rope_at  # noqa: E402
-from quantize import int8_lookup, quantize_model, quantize_weight  # noqa: E402
+from quantize import int8_lookup, quantize_model, quantize_weight, replace_graph  # noqa: E402
 
 ROLES = ("pad", "mask", "bos", "eos")
 # fp32 logits of the converted graph against transformers' forward, on the check's code sample.
@@ -567,13 +567,7 @@ def to_int8(m, embed_name):
     if embed_name in inits:
         q, scale = quantize_weight(numpy_helper.to_array(inits[embed_name]))
         added = [numpy_helper.from_array(q, embed_name + ".int8"), numpy_helper.from_array(scale, embed_name + ".scale")]
-        nodes = [new for node in g.node for new in int8_lookup(node, {embed_name}, g, added)]
-        del g.node[:]
-        g.node.extend(nodes)
-        used = {i for node in g.node for i in node.input}
-        kept = [i for i in g.initializer if i.name in used]
-        del g.initializer[:]
-        g.initializer.extend(kept + added)
+        replace_graph(g, [new for node in g.node for new in int8_lookup(node, {embed_name}, g, added)], added)
         n += 1
     return n
 

@@ -68,16 +68,20 @@ def quantize_model(m):
         if uses[t.output[0]] == 0:
             dropped.add(id(t))
     nodes = [n for n in nodes if id(n) not in dropped]
-    nodes = [new for n in nodes for new in int8_lookup(n, done, g, added)]
+    replace_graph(g, [new for n in nodes for new in int8_lookup(n, done, g, added)], added)
+    if not any(o.domain == "com.microsoft" for o in m.opset_import):
+        m.opset_import.append(helper.make_opsetid("com.microsoft", 1))
+    return len(done)
+
+
+def replace_graph(g, nodes, added):
+    """`g` runs `nodes` now: the initializers no node reads any more go, the `added` ones join."""
     del g.node[:]
     g.node.extend(nodes)
     used = {i for n in g.node for i in n.input}
     kept = [i for i in g.initializer if i.name in used]
     del g.initializer[:]
     g.initializer.extend(kept + added)
-    if not any(o.domain == "com.microsoft" for o in m.opset_import):
-        m.opset_import.append(helper.make_opsetid("com.microsoft", 1))
-    return len(done)
 
 
 def int8_lookup(node, quantised, g, added):

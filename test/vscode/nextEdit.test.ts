@@ -5,17 +5,9 @@ import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import type { DiffuseApi } from '../../src/extension';
 import { closeAll, diffuse, openEditor, setting, waitFor } from './helpers';
+import { RENAME_SAMPLE } from './samples';
 
-const CODE = [
-  'export function total(items: Item[]): number {',
-  '  let count = 0;',
-  '  for (const item of items) {',
-  '    count += item.price;',
-  '  }',
-  '  return count;',
-  '}',
-  '',
-].join('\n');
+const CODE = RENAME_SAMPLE;
 
 /** The user's rename of the declaration, as typed: one edit in the editor. */
 async function renameDeclaration(editor: vscode.TextEditor): Promise<string> {

@@ -8,6 +8,7 @@ import * as vscode from 'vscode';
 import type { DiffuseApi } from '../../src/extension';
 import { startMercuryStandIn, type MercuryStandIn } from '../fixtures/mercuryStandIn';
 import { closeAll, diffuse, EXTENSION_ID, openEditor, selectLines, setting, waitFor } from './helpers';
+import { RENAME_SAMPLE } from './samples';
 
 const KEY = 'sk_suite_standin';
 const SOURCE = [
@@ -22,17 +23,7 @@ const SOURCE = [
 ].join('\n');
 const FIXED_LINE = '  return a + b;';
 
-/** A counter renamed by the user at its declaration; the other uses still say `count`. */
-const TOTAL = [
-  'export function total(items: Item[]): number {',
-  '  let count = 0;',
-  '  for (const item of items) {',
-  '    count += item.price;',
-  '  }',
-  '  return count;',
-  '}',
-  '',
-].join('\n');
+const TOTAL = RENAME_SAMPLE;
 const ITEM = 'export interface Item {\n  price: number;\n}\n';
 
 /**
