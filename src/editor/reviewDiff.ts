@@ -30,114 +30,129 @@ import { REVIEW_SCHEME, type ProposalSession, type SessionStore } from './propos
 const TYPING_PAUSE_MS = 1_000;
 
 export function registerReviewDiff(store: SessionStore): vscode.Disposable {
-  const changed = new vscode.EventEmitter<vscode.Uri>();
+  const reviews = new Reviews(store);
+  return vscode.Disposable.from(
+    reviews,
+    vscode.workspace.registerTextDocumentContentProvider(REVIEW_SCHEME, reviews),
+    vscode.languages.registerHoverProvider({ scheme: REVIEW_SCHEME }, { provideHover: (doc, position) => reviewHover(store.get(doc), position) }),
+    // the CodeLens "Show Proposal" in the document's own editor: back to the review
+    vscode.commands.registerCommand('diffuse.showReview', (uri?: string) => reviews.showAgain(uri)),
+    store.onDidChange((s) => reviews.sessionChanged(s)),
+    vscode.window.onDidChangeVisibleTextEditors(() => store.all().forEach((s) => reviews.show(s))),
+    vscode.window.tabGroups.onDidChangeTabs((e) => reviews.tabsClosed(e.closed)),
+  );
+}
+
+/** The review documents (served here) and the diff view of each session in review. */
+class Reviews implements vscode.TextDocumentContentProvider, vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<vscode.Uri>();
+  readonly onDidChange = this.changed.event;
   /** The last text served per review document, for VS Code asking again after the session ended. */
-  const served = new Map<string, string>();
-  const views = new Map<number, DiffView>();
+  private readonly served = new Map<string, string>();
+  private readonly views = new Map<number, DiffView>();
+  /** Sessions whose review waits for the user to pause typing (or a decision to be written). */
+  private readonly waiting = new Map<number, NodeJS.Timeout>();
 
-  const provider: vscode.TextDocumentContentProvider = {
-    onDidChange: changed.event,
-    provideTextDocumentContent(uri) {
-      const s = store.get(uri);
-      if (s?.phase !== 'review') return served.get(uri.toString()) ?? '';
-      const text = s.reviewText().text;
-      served.set(uri.toString(), text);
-      return text;
-    },
-  };
+  constructor(private readonly store: SessionStore) {}
 
-  const waiting = new Map<number, NodeJS.Timeout>();
-  const show = (s: ProposalSession): void => {
-    if (s.phase !== 'review' || views.has(s.id) || waiting.has(s.id)) return;
+  provideTextDocumentContent(uri: vscode.Uri): string {
+    const s = this.store.get(uri);
+    if (s?.phase !== 'review') return this.served.get(uri.toString()) ?? '';
+    const text = s.reviewText().text;
+    this.served.set(uri.toString(), text);
+    return text;
+  }
+
+  /** Opens the session's diff where its document is on screen, once the user has paused typing. */
+  show(s: ProposalSession): void {
+    if (s.phase !== 'review' || this.views.has(s.id) || this.waiting.has(s.id)) return;
     // opened where the document is on screen; a review of a document out of sight opens when it comes back
     const editor = vscode.window.visibleTextEditors.find((e) => e.document === s.document);
     if (!editor) return;
     // not while a decision is being written either (it writes in the editor the diff would hide)
     const typing = Math.max(s.userEditedAt + TYPING_PAUSE_MS - Date.now(), s.deciding ? 100 : 0);
     if (typing > 0) {
-      waiting.set(s.id, setTimeout(() => {
-        waiting.delete(s.id);
-        show(s);
+      this.waiting.set(s.id, setTimeout(() => {
+        this.waiting.delete(s.id);
+        this.show(s);
       }, typing));
       return;
     }
     // focused when the user is in the document (they asked and waited); else it opens without taking focus
     const focus = vscode.window.activeTextEditor?.document === s.document;
     const view = new DiffView(s, editor.viewColumn ?? vscode.ViewColumn.Active, focus);
-    views.set(s.id, view);
+    this.views.set(s.id, view);
     s.view = view;
-  };
+  }
 
-  const hover: vscode.HoverProvider = {
-    provideHover(doc, position) {
-      const s = store.get(doc);
-      if (!s || s.phase !== 'review') return undefined;
-      const { text, hunks } = s.reviewText();
-      const h = hunks.find((x) => {
-        const lines = hunkLines(text, x);
-        return position.line >= lines.first && position.line <= lines.last;
-      });
-      if (!h) return undefined;
-      const uri = s.document.uri.toString();
-      const link = (title: string, command: string, args: unknown[]): string =>
-        `[${title}](command:${command}?${encodeURIComponent(JSON.stringify(args))})`;
-      const md = new vscode.MarkdownString([
-        `**Diffuse ${s.title}**${s.note ? ` · ${s.note}` : ''}`,
-        '',
-        s.hunkCount > 1
-          ? `${link('$(check) Accept this change', 'diffuse.acceptHunk', [uri, h.region, h.hunk])} · `
-            + `${link('$(close) Reject this change', 'diffuse.rejectHunk', [uri, h.region, h.hunk])} · `
-            + `${link('Accept all', 'diffuse.accept', [uri])} · ${link('Reject all', 'diffuse.reject', [uri])}`
-          : `${link('$(check) Accept', 'diffuse.accept', [uri])} · ${link('$(close) Reject', 'diffuse.reject', [uri])}`,
-      ].join('\n'), true);
-      md.isTrusted = { enabledCommands: ['diffuse.acceptHunk', 'diffuse.rejectHunk', 'diffuse.accept', 'diffuse.reject'] };
-      return new vscode.Hover(md);
-    },
-  };
+  /** Show Proposal: the review of the document `uri` (or the active one) in front again. */
+  async showAgain(uri?: string): Promise<void> {
+    const s = this.store.all().find((x) => x.document.uri.toString() === uri) ?? (vscode.window.activeTextEditor && this.store.get(vscode.window.activeTextEditor.document));
+    if (s?.phase !== 'review') return;
+    const view = this.views.get(s.id);
+    if (view) await view.reveal();
+    else this.show(s);
+  }
 
-  return vscode.Disposable.from(
-    changed,
-    { dispose: () => waiting.forEach((t) => clearTimeout(t)) },
-    vscode.workspace.registerTextDocumentContentProvider(REVIEW_SCHEME, provider),
-    vscode.languages.registerHoverProvider({ scheme: REVIEW_SCHEME }, hover),
-    // the CodeLens "Show Proposal" in the document's own editor: back to the review
-    vscode.commands.registerCommand('diffuse.showReview', async (uri?: string) => {
-      const s = store.all().find((x) => x.document.uri.toString() === uri) ?? (vscode.window.activeTextEditor && store.get(vscode.window.activeTextEditor.document));
-      if (s?.phase !== 'review') return;
-      const view = views.get(s.id);
-      if (view) await view.reveal();
-      else show(s);
-    }),
-    store.onDidChange((s) => {
-      const view = views.get(s.id);
-      if (s.phase === 'review') {
-        if (view) changed.fire(s.reviewUri); // re-anchored after an edit, or a change decided
-        else show(s);
-      } else if (s.phase === 'ended') {
-        clearTimeout(waiting.get(s.id));
-        waiting.delete(s.id);
-        if (view) {
-          views.delete(s.id);
-          void view.leave().finally(() => served.delete(s.reviewUri.toString()));
+  sessionChanged(s: ProposalSession): void {
+    const view = this.views.get(s.id);
+    if (s.phase === 'review') {
+      if (view) this.changed.fire(s.reviewUri); // re-anchored after an edit, or a change decided
+      else this.show(s);
+    } else if (s.phase === 'ended') {
+      clearTimeout(this.waiting.get(s.id));
+      this.waiting.delete(s.id);
+      if (view) {
+        this.views.delete(s.id);
+        void view.leave().finally(() => this.served.delete(s.reviewUri.toString()));
+      }
+    }
+  }
+
+  /** A review closed by the user (a tab moved to another group closes and opens): that is a Reject. */
+  tabsClosed(closed: readonly vscode.Tab[]): void {
+    for (const tab of closed) {
+      const s = reviewOf(tab) && this.store.get(reviewOf(tab)!);
+      const view = s && this.views.get(s.id);
+      if (!s || !view || view.leaving) continue;
+      setTimeout(() => {
+        if (s.phase === 'review' && !view.leaving && tabsOf(s.reviewUri).length === 0) {
+          void s.rejectAll();
+          void vscode.window.setStatusBarMessage(`Diffuse ${s.title}: review closed, nothing was written`, 5_000);
         }
-      }
-    }),
-    vscode.window.onDidChangeVisibleTextEditors(() => store.all().forEach(show)),
-    vscode.window.tabGroups.onDidChangeTabs((e) => {
-      for (const tab of e.closed) {
-        const s = reviewOf(tab) && store.get(reviewOf(tab)!);
-        const view = s && views.get(s.id);
-        if (!s || !view || view.leaving) continue;
-        // closed by the user (a tab moved to another group closes and opens): that is a Reject
-        setTimeout(() => {
-          if (s.phase === 'review' && !view.leaving && tabsOf(s.reviewUri).length === 0) {
-            void s.rejectAll();
-            void vscode.window.setStatusBarMessage(`Diffuse ${s.title}: review closed, nothing was written`, 5_000);
-          }
-        }, 50);
-      }
-    }),
-  );
+      }, 50);
+    }
+  }
+
+  dispose(): void {
+    this.changed.dispose();
+    this.waiting.forEach((t) => clearTimeout(t));
+  }
+}
+
+/** The hover on a change of the review: Accept / Reject it (and all, when there are several). */
+function reviewHover(s: ProposalSession | undefined, position: vscode.Position): vscode.Hover | undefined {
+  if (!s || s.phase !== 'review') return undefined;
+  const { text, hunks } = s.reviewText();
+  const h = hunks.find((x) => {
+    const lines = hunkLines(text, x);
+    return position.line >= lines.first && position.line <= lines.last;
+  });
+  if (!h) return undefined;
+  const uri = s.document.uri.toString();
+  const link = (title: string, command: string, args: unknown[]): string =>
+    `[${title}](command:${command}?${encodeURIComponent(JSON.stringify(args))})`;
+  const md = new vscode.MarkdownString([
+    `**Diffuse ${s.title}**${s.note ? ` · ${s.note}` : ''}`,
+    '',
+    s.hunkCount > 1
+      ? `${link('$(check) Accept this change', 'diffuse.acceptHunk', [uri, h.region, h.hunk])} · `
+        + `${link('$(close) Reject this change', 'diffuse.rejectHunk', [uri, h.region, h.hunk])} · `
+        + `${link('Accept all', 'diffuse.accept', [uri])} · ${link('Reject all', 'diffuse.reject', [uri])}`
+      : `${link('$(check) Accept', 'diffuse.accept', [uri])} · ${link('$(close) Reject', 'diffuse.reject', [uri])}`,
+  ].join('\n'), true);
+  md.isTrusted = { enabledCommands: ['diffuse.acceptHunk', 'diffuse.rejectHunk', 'diffuse.accept', 'diffuse.reject'] };
+  return new vscode.Hover(md);
 }
 
 /** One session's diff editor: opened at once, closed (leaving the user in their document) at the end. */
