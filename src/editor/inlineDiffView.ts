@@ -9,61 +9,71 @@ import type { ProposalSession, SessionStore } from './proposalSession';
 import { registerReviewDiff } from './reviewDiff';
 
 export function registerInlineDiffView(store: SessionStore): vscode.Disposable {
-  const removed = vscode.window.createTextEditorDecorationType({
-    backgroundColor: new vscode.ThemeColor('diffEditor.removedTextBackground'),
-    textDecoration: 'line-through',
-    overviewRulerColor: new vscode.ThemeColor('editorOverviewRuler.deletedForeground'),
-    overviewRulerLane: vscode.OverviewRulerLane.Left,
-  });
-  // on the left of the review's diff, which colours what goes itself: the strike-through alone
-  const struck = vscode.window.createTextEditorDecorationType({ textDecoration: 'line-through' });
-  const region = vscode.window.createTextEditorDecorationType({
-    backgroundColor: new vscode.ThemeColor('diffEditor.unchangedRegionBackground'),
-    isWholeLine: true,
-  });
-  // where a change only inserts: a thin mark at the insertion point (it takes no room)
-  const insertAt = vscode.window.createTextEditorDecorationType({
-    borderColor: new vscode.ThemeColor('diffEditor.insertedLineBackground'),
-    border: '1px solid',
-    overviewRulerColor: new vscode.ThemeColor('editorOverviewRuler.addedForeground'),
-    overviewRulerLane: vscode.OverviewRulerLane.Left,
-  });
-
+  const types = decorationTypes();
   const draw = (editor: vscode.TextEditor): void => {
     const s = store.get(editor.document);
     if (!s || s.phase !== 'review' || editor.document !== s.document) {
-      for (const t of [removed, struck, region, insertAt]) editor.setDecorations(t, []);
+      for (const t of Object.values(types)) editor.setDecorations(t, []);
       return;
     }
     const inDiff = isDiffSide(editor);
-    const doc = editor.document;
-    const pos = (o: number): vscode.Position => doc.positionAt(o);
-    const removedRanges: vscode.Range[] = [];
-    const inserts: vscode.Range[] = [];
-    const regions: vscode.Range[] = [];
-    for (const r of s.regions) {
-      if (r.hunks.length === 0) continue;
-      const range = new vscode.Range(pos(r.start), pos(r.end));
-      if (!range.isEmpty) regions.push(range);
-      for (const h of r.hunks) {
-        for (const x of h.removed) removedRanges.push(new vscode.Range(pos(r.start + x.start), pos(r.start + x.end)));
-        if (h.start === h.end) inserts.push(new vscode.Range(pos(r.start + h.start), pos(r.start + h.start)));
-      }
-    }
-    editor.setDecorations(inDiff ? struck : removed, removedRanges);
-    editor.setDecorations(inDiff ? removed : struck, []);
-    editor.setDecorations(region, inDiff ? [] : regions);
-    editor.setDecorations(insertAt, inDiff ? [] : inserts);
+    const { removed, inserts, regions } = proposalRanges(s, editor.document);
+    editor.setDecorations(inDiff ? types.struck : types.removed, removed);
+    editor.setDecorations(inDiff ? types.removed : types.struck, []);
+    editor.setDecorations(types.region, inDiff ? [] : regions);
+    editor.setDecorations(types.insertAt, inDiff ? [] : inserts);
   };
   const drawFor = (s: ProposalSession): void => {
     for (const e of vscode.window.visibleTextEditors) if (e.document === s.document) draw(e);
   };
   return vscode.Disposable.from(
-    removed, struck, region, insertAt,
+    ...Object.values(types),
     store.onDidChange(drawFor),
     vscode.window.onDidChangeVisibleTextEditors((editors) => editors.forEach(draw)),
     registerReviewDiff(store),
   );
+}
+
+function decorationTypes() {
+  return {
+    removed: vscode.window.createTextEditorDecorationType({
+      backgroundColor: new vscode.ThemeColor('diffEditor.removedTextBackground'),
+      textDecoration: 'line-through',
+      overviewRulerColor: new vscode.ThemeColor('editorOverviewRuler.deletedForeground'),
+      overviewRulerLane: vscode.OverviewRulerLane.Left,
+    }),
+    // on the left of the review's diff, which colours what goes itself: the strike-through alone
+    struck: vscode.window.createTextEditorDecorationType({ textDecoration: 'line-through' }),
+    region: vscode.window.createTextEditorDecorationType({
+      backgroundColor: new vscode.ThemeColor('diffEditor.unchangedRegionBackground'),
+      isWholeLine: true,
+    }),
+    // where a change only inserts: a thin mark at the insertion point (it takes no room)
+    insertAt: vscode.window.createTextEditorDecorationType({
+      borderColor: new vscode.ThemeColor('diffEditor.insertedLineBackground'),
+      border: '1px solid',
+      overviewRulerColor: new vscode.ThemeColor('editorOverviewRuler.addedForeground'),
+      overviewRulerLane: vscode.OverviewRulerLane.Left,
+    }),
+  };
+}
+
+/** What the proposal removes, where it only inserts, and each changed region, in `doc`. */
+function proposalRanges(s: ProposalSession, doc: vscode.TextDocument): { removed: vscode.Range[]; inserts: vscode.Range[]; regions: vscode.Range[] } {
+  const pos = (o: number): vscode.Position => doc.positionAt(o);
+  const removed: vscode.Range[] = [];
+  const inserts: vscode.Range[] = [];
+  const regions: vscode.Range[] = [];
+  for (const r of s.regions) {
+    if (r.hunks.length === 0) continue;
+    const range = new vscode.Range(pos(r.start), pos(r.end));
+    if (!range.isEmpty) regions.push(range);
+    for (const h of r.hunks) {
+      for (const x of h.removed) removed.push(new vscode.Range(pos(r.start + x.start), pos(r.start + x.end)));
+      if (h.start === h.end) inserts.push(new vscode.Range(pos(r.start + h.start), pos(r.start + h.start)));
+    }
+  }
+  return { removed, inserts, regions };
 }
 
 /** Whether the editor is the left side of a diff (its group's active tab is a diff of its document). */
