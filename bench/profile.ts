@@ -27,19 +27,49 @@ export async function profileGhost(
   cases: { prefix: string; suffix: string }[],
   request: { maxTokens: number },
 ): Promise<GhostProfile> {
-  let onnx = 0;
-  let tokenizer = 0;
+  const { model, codec, times } = timedParts(m);
+  const engine = new Engine(model, codec, m.manifest.special_tokens, m.manifest.context_length);
+  let total = 0;
+  let calls = 0;
+  for (const [i, c] of cases.entries()) {
+    const t = performance.now();
+    const r = await engine.complete({ requestId: String(i), ...c, maxTokens: request.maxTokens });
+    total += performance.now() - t - times.replay;
+    times.replay = 0;
+    calls += r.steps;
+  }
+  const n = cases.length;
+  return {
+    cases: n,
+    request_ms: round(total / n, 2),
+    onnx_ms: round(times.onnx / n, 2),
+    tokenizer_ms: round(times.tokenizer / n, 2),
+    sampler_ms: round((total - times.onnx - times.tokenizer) / n, 2),
+    softmax_ms: round(times.softmax / n, 2),
+    model_calls: round(calls / n, 2),
+  };
+}
+
+/** Milliseconds spent so far in each part; `replay` is the softmax replay of the request under way. */
+interface PartTimes {
+  onnx: number;
+  tokenizer: number;
+  softmax: number;
+  replay: number;
+}
+
+/** The folder's model and tokenizer wrapped in timers that add to `times`. */
+function timedParts(m: LoadedModel): { model: LogitsModel; codec: TokenCodec; times: PartTimes } {
+  const times: PartTimes = { onnx: 0, tokenizer: 0, softmax: 0, replay: 0 };
   // The sampler does one softmax per returned row. It is timed by doing the same pass again
   // on the same rows (a replay, kept out of the request's own time).
-  let softmax = 0;
-  let replay = 0;
   const everything = new Uint8Array(m.model.vocabSize).fill(1);
-  const timed = <T>(run: () => T, add: (ms: number) => void): T => {
+  const timed = <T>(run: () => T): T => {
     const t = performance.now();
     try {
       return run();
     } finally {
-      add(performance.now() - t);
+      times.tokenizer += performance.now() - t;
     }
   };
   // The run's own model (the context cache, when the graph has one), with its calls timed.
@@ -49,38 +79,19 @@ export async function profileGhost(
       const t = performance.now();
       const out = await inner.logits(ids, positions);
       const t1 = performance.now();
-      onnx += t1 - t;
+      times.onnx += t1 - t;
       for (let row = 0; row < positions.length; row++) tokenProbability(out, row, inner.vocabSize, 0, everything);
       const t2 = performance.now();
-      softmax += t2 - t1;
-      replay += t2 - t1;
+      times.softmax += t2 - t1;
+      times.replay += t2 - t1;
       return out;
     },
   });
   const model: LogitsModel = { ...timedModel(m.model), forRun: () => timedModel(m.model.forRun()) };
   const codec: TokenCodec = {
-    encode: (s) => timed(() => m.codec.encode(s), (ms) => (tokenizer += ms)),
-    decode: (ids) => timed(() => m.codec.decode(ids), (ms) => (tokenizer += ms)),
-    idsStartingWith: (s, rest) => timed(() => m.codec.idsStartingWith(s, rest), (ms) => (tokenizer += ms)),
+    encode: (s) => timed(() => m.codec.encode(s)),
+    decode: (ids) => timed(() => m.codec.decode(ids)),
+    idsStartingWith: (s, rest) => timed(() => m.codec.idsStartingWith(s, rest)),
   };
-  const engine = new Engine(model, codec, m.manifest.special_tokens, m.manifest.context_length);
-  let total = 0;
-  let calls = 0;
-  for (const [i, c] of cases.entries()) {
-    const t = performance.now();
-    const r = await engine.complete({ requestId: String(i), ...c, maxTokens: request.maxTokens });
-    total += performance.now() - t - replay;
-    replay = 0;
-    calls += r.steps;
-  }
-  const n = cases.length;
-  return {
-    cases: n,
-    request_ms: round(total / n, 2),
-    onnx_ms: round(onnx / n, 2),
-    tokenizer_ms: round(tokenizer / n, 2),
-    sampler_ms: round((total - onnx - tokenizer) / n, 2),
-    softmax_ms: round(softmax / n, 2),
-    model_calls: round(calls / n, 2),
-  };
+  return { model, codec, times };
 }
