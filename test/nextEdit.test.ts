@@ -93,8 +93,11 @@ describe('next edit: local', () => {
     const r = await c.nextEdit({ before: BEFORE, text: AFTER, cursor: AFTER.indexOf('total =') + 5 });
     assert.equal(r.edits.length, 1);
     const e = r.edits[0];
-    assert.equal(AFTER.slice(e.start, e.end), 'count');
-    assert.equal(e.text, 'total');
+    // one stale use or several at once (which, depends on the CPU's int8 arithmetic: see
+    // int8Tolerance in helpers.ts), renamed and nothing else changed
+    const stale = AFTER.slice(e.start, e.end);
+    assert.match(stale, /\bcount\b/);
+    assert.equal(e.text, stale.replace(/\bcount\b/g, 'total'), `only uses renamed: ${JSON.stringify(stale)} → ${JSON.stringify(e.text)}`);
     assert.ok(e.start > AFTER.indexOf('total = 0') + 9, 'a later use, not the edited line');
   });
 

@@ -8,6 +8,7 @@ import { tokenOffsets } from '../core/correctorRules';
 import { toLf, withEol } from '../core/lineEndings';
 import { chooseToken, tokenProbability } from '../core/tokenChoice';
 import { denoise, type LogitsModel, type SamplerOptions, type StepState } from '../core/sampler';
+import { cursorsProblem, selectionProblem } from '../core/requestChecks';
 import { realTokenTable, type SpecialTokens } from '../core/specialTokens';
 import { MAX_CHARS_PER_TOKEN } from '../core/textWindow';
 import { prepareSpans, spanProgressText, spanReplacement, type CharRange, type SpanEdges, type TokenCodec } from '../core/spanText';
@@ -81,8 +82,8 @@ export class Engine {
   ) {}
 
   refine(p: RefineParams, hooks: EngineHooks = {}): Promise<DenoiseResult> {
-    if (!(p.start >= 0 && p.end <= p.text.length && p.start <= p.end)) throw new BadInputError(`selection ${p.start}-${p.end} is outside the text`);
-    if (p.start === p.end) throw new BadInputError('the selection is empty: select the code to refine');
+    const bad = selectionProblem(p.text, p.start, p.end);
+    if (bad) throw new BadInputError(bad);
     const strength = p.strength ?? DEFAULTS.strength;
     if (!(strength >= STRENGTH_RANGE.min && strength <= STRENGTH_RANGE.max)) {
       throw new BadInputError(`strength must be from ${STRENGTH_RANGE.min} to ${STRENGTH_RANGE.max}, got ${p.strength}`);
@@ -100,9 +101,9 @@ export class Engine {
   }
 
   fill(p: FillParams, hooks: EngineHooks = {}): Promise<DenoiseResult> {
-    if (p.cursors.length === 0) throw new BadInputError('no cursor to fill at');
+    const bad = cursorsProblem(p.text, p.cursors);
+    if (bad) throw new BadInputError(bad);
     const cursors = [...new Set(p.cursors)].sort((a, b) => a - b);
-    for (const c of cursors) if (!(c >= 0 && c <= p.text.length)) throw new BadInputError(`cursor ${c} is outside the text`);
     const slots = positiveInt(p.maxTokens ?? DEFAULTS.fillTokens, 'maxTokens');
     return this.run(p, cursors.map((c) => ({ start: c, end: c })), hooks,
       (q, r, h) => this.runLf(q, r, h, { variableLength: true, slotsFor: () => slots, mustWrite: true }));
@@ -148,7 +149,8 @@ export class Engine {
    * None when every line fits.
    */
   nextEdit(p: NextEditParams, hooks: EngineHooks = {}): Promise<DenoiseResult> {
-    if (!(p.cursor >= 0 && p.cursor <= p.text.length)) throw new BadInputError(`cursor ${p.cursor} is outside the text`);
+    const bad = cursorsProblem(p.text, [p.cursor]);
+    if (bad) throw new BadInputError(bad);
     const before = toLf(p.before).text;
     return this.run(p, [], hooks, async (q, _, h) => {
       const t0 = Date.now();

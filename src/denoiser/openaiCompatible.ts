@@ -9,6 +9,7 @@
 import { toLf, withEol } from '../core/lineEndings';
 import { nextEditFromAnswer, nextEditPrompt } from '../core/nextEditPrompt';
 import { answerText, refineMessages, shrinkContext, type ChatMessage } from '../core/remotePrompt';
+import { cursorsProblem, selectionProblem } from '../core/requestChecks';
 import {
   DenoiserError, type BackendInfo, type Capabilities, type CompleteInput, type Denoiser, type DenoiserState,
   type FillInput, type NextEditInput, type RefineInput, type RequestOptions,
@@ -109,8 +110,8 @@ export class OpenAICompatibleDenoiser implements Denoiser {
   async fill(p: FillInput, o: RequestOptions = {}): Promise<DenoiseResult> {
     const t0 = Date.now();
     const cursors = [...new Set(p.cursors)].sort((a, b) => a - b);
-    if (cursors.length === 0) throw new DenoiserError('no cursor to fill at', 'input');
-    for (const c of cursors) if (!(c >= 0 && c <= p.text.length)) throw new DenoiserError(`cursor ${c} is outside the text`, 'input');
+    const bad = cursorsProblem(p.text, cursors);
+    if (bad) throw new DenoiserError(bad, 'input');
     // one request per cursor, all at once; the live view shows every span's latest frame. One
     // failing fails the Fill, so it aborts the others (they would stream on, and be billed, unseen).
     const spans = cursors.map(() => ({ text: '', masked: 0 }));
@@ -142,7 +143,8 @@ export class OpenAICompatibleDenoiser implements Denoiser {
 
   async refine(p: RefineInput, o: RequestOptions = {}): Promise<DenoiseResult> {
     const t0 = Date.now();
-    if (!(p.start >= 0 && p.end <= p.text.length && p.start < p.end)) throw new DenoiserError('the selection is empty: select the code to refine', 'input');
+    const bad = selectionProblem(p.text, p.start, p.end);
+    if (bad) throw new DenoiserError(bad, 'input');
     const selection = p.text.slice(p.start, p.end);
     const instruction = p.instruction?.trim()
       || ((p.strength ?? 0) >= 1 ? 'Rewrite the selected code so that it is correct, clear and idiomatic, with the same behaviour.' : undefined);
@@ -186,7 +188,8 @@ export class OpenAICompatibleDenoiser implements Denoiser {
   async nextEdit(p: NextEditInput, o: RequestOptions = {}): Promise<DenoiseResult> {
     const t0 = Date.now();
     if (!this.capabilities.nextEdit) throw new DenoiserError(`${this.kind} servers have no next-edit endpoint: choose the mercury or local backend`, 'unsupported');
-    if (!(p.cursor >= 0 && p.cursor <= p.text.length)) throw new DenoiserError(`cursor ${p.cursor} is outside the text`, 'input');
+    const bad = cursorsProblem(p.text, [p.cursor]);
+    if (bad) throw new DenoiserError(bad, 'input');
     const lf = toLf(p.text);
     const prompt = nextEditPrompt({
       path: p.file?.path ?? 'untitled', text: lf.text, cursor: lf.toLf(p.cursor), history: p.history ?? [], snippets: p.snippets,
