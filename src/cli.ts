@@ -138,16 +138,7 @@ async function main(argv: string[]): Promise<number> {
   }
   if (!command) throw new UsageError('no command given', true);
   if (!['refine', 'fill', 'complete', 'next-edit', 'serve'].includes(command)) throw new UsageError(`unknown command "${command}"`, true);
-  const sampler: SamplerSettings = {
-    steps: num(values.steps, 'steps'), threshold: num(values.threshold, 'threshold'),
-    tokensPerStep: num(values['tokens-per-step'], 'tokens-per-step'), blockLength: num(values['block-length'], 'block-length'),
-    temperature: num(values.temperature, 'temperature'),
-    topP: num(values['top-p'], 'top-p'), seed: num(values.seed, 'seed'), remask: num(values.remask, 'remask'),
-    leftToRight: values['left-to-right'] || undefined,
-  };
-  const context: ContextSettings = {
-    prefixTokens: num(values['prefix-tokens'], 'prefix-tokens'), suffixTokens: num(values['suffix-tokens'], 'suffix-tokens'),
-  };
+  const settings = requestSettings(values);
   const source = backendSource(values, command);
   if (command === 'serve' && source.kind !== 'local') throw new UsageError('diffuse serve serves the local engine: leave out --backend');
   const denoiser = createDenoiser(source, {
@@ -159,10 +150,10 @@ async function main(argv: string[]): Promise<number> {
     switch (command) {
       case 'refine':
       case 'fill':
-        return await editFile(denoiser, command, file, values, sampler, context);
+        return await editFile(denoiser, command, file, values, settings);
       case 'complete':
         await denoiser.start();
-        return await completeLines(denoiser, sampler, context);
+        return await completeLines(denoiser, settings);
       case 'next-edit':
         return await nextEdit(denoiser, values);
       case 'serve':
@@ -174,8 +165,28 @@ async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
+/** The sampler and context flags every request carries. */
+interface RequestSettings {
+  sampler: SamplerSettings;
+  context: ContextSettings;
+}
+
+function requestSettings(values: Values): RequestSettings {
+  const sampler: SamplerSettings = {
+    steps: num(values.steps, 'steps'), threshold: num(values.threshold, 'threshold'),
+    tokensPerStep: num(values['tokens-per-step'], 'tokens-per-step'), blockLength: num(values['block-length'], 'block-length'),
+    temperature: num(values.temperature, 'temperature'),
+    topP: num(values['top-p'], 'top-p'), seed: num(values.seed, 'seed'), remask: num(values.remask, 'remask'),
+    leftToRight: values['left-to-right'] || undefined,
+  };
+  const context: ContextSettings = {
+    prefixTokens: num(values['prefix-tokens'], 'prefix-tokens'), suffixTokens: num(values['suffix-tokens'], 'suffix-tokens'),
+  };
+  return { sampler, context };
+}
+
 async function editFile(
-  denoiser: Denoiser, command: 'refine' | 'fill', file: string | undefined, values: Values, sampler: SamplerSettings, context: ContextSettings,
+  denoiser: Denoiser, command: 'refine' | 'fill', file: string | undefined, values: Values, { sampler, context }: RequestSettings,
 ): Promise<number> {
   if (!file) throw new UsageError(`diffuse ${command} needs a FILE`);
   const text = readSource(file);
@@ -287,7 +298,7 @@ function printProgress(p: ProgressParams): void {
 }
 
 /** `diffuse complete`: one JSON request per stdin line, one JSON answer per line, in order. */
-async function completeLines(denoiser: Denoiser, sampler: SamplerSettings, context: ContextSettings): Promise<number> {
+async function completeLines(denoiser: Denoiser, { sampler, context }: RequestSettings): Promise<number> {
   const rl = readline.createInterface({ input: process.stdin, crlfDelay: Infinity });
   for await (const line of rl) {
     if (!line.trim()) continue;
