@@ -195,12 +195,15 @@ export const MASK_GLYPH = '\u2591';
  */
 export function spanProgressText(
   codec: TokenCodec,
-  ids: Int32Array,
-  committed: Uint8Array,
-  offset: number,
-  slots: number,
-  pad: number,
-  edges: SpanEdges,
+  { ids, committed, pad, span: { offset, slots }, edges }: {
+    /** The canvas mid-denoising: its ids, which slots are committed, and the pad id. */
+    ids: Int32Array;
+    committed: Uint8Array;
+    pad: number;
+    /** The span's slots in the canvas. */
+    span: { offset: number; slots: number };
+    edges: SpanEdges;
+  },
 ): { text: string; masked: number } {
   let text = '';
   let run: number[] = [];

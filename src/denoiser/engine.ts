@@ -356,7 +356,7 @@ export class Engine {
       step: s.step,
       maxSteps: s.maxSteps,
       spans: s.spans.map((span, i) =>
-        spanProgressText(this.codec, s.ids, s.committed, span.offset, span.slots, this.special.pad, edges[i])),
+        spanProgressText(this.codec, { ids: s.ids, committed: s.committed, pad: this.special.pad, span, edges: edges[i] })),
     };
   }
 }
