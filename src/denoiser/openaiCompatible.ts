@@ -102,7 +102,10 @@ export class OpenAICompatibleDenoiser implements Denoiser {
   async complete(p: CompleteInput, o: RequestOptions = {}): Promise<DenoiseResult> {
     const t0 = Date.now();
     const timeoutMs = p.sampler?.timeBudgetMs ?? COMPLETE_TIMEOUT_MS;
-    const text = await this.fim(p.prefix, p.suffix, p.maxTokens ?? DEFAULT_FIM_TOKENS, p.sampler?.temperature, { ...o, onProgress: undefined }, timeoutMs);
+    const text = await this.fim(
+      { prefix: p.prefix, suffix: p.suffix, maxTokens: p.maxTokens ?? DEFAULT_FIM_TOKENS, temperature: p.sampler?.temperature, timeoutMs },
+      { ...o, onProgress: undefined },
+    );
     const edit: SpanEdit = { start: p.prefix.length, end: p.prefix.length, text, confidence: NO_MEASURE };
     return { edits: [edit], steps: 1, ms: Date.now() - t0, stoppedBy: 'done', canvasTokens: 0 };
   }
@@ -122,18 +125,20 @@ export class OpenAICompatibleDenoiser implements Denoiser {
     o.signal?.addEventListener('abort', stop);
     let texts: string[];
     try {
-      texts = await Promise.all(cursors.map((c, i) => this.fim(p.text.slice(0, c), p.text.slice(c), p.maxTokens ?? DEFAULT_FIM_TOKENS,
-        p.sampler?.temperature, {
-          signal: all.signal,
-          onProgress: o.onProgress && ((f) => {
-            if (all.signal.aborted) return;
-            spans[i] = f.spans[0];
-            o.onProgress!({ requestId: '', step: ++frames, maxSteps: 0, spans: spans.map((s) => ({ ...s })) });
-          }),
-        }, this.opts.timeoutMs ?? DEFAULT_REMOTE_TIMEOUT_MS, true).catch((e: unknown) => {
-          all.abort();
-          throw e;
-        })));
+      texts = await Promise.all(cursors.map((c, i) => this.fim({
+        prefix: p.text.slice(0, c), suffix: p.text.slice(c), maxTokens: p.maxTokens ?? DEFAULT_FIM_TOKENS,
+        temperature: p.sampler?.temperature, timeoutMs: this.opts.timeoutMs ?? DEFAULT_REMOTE_TIMEOUT_MS, live: true,
+      }, {
+        signal: all.signal,
+        onProgress: o.onProgress && ((f) => {
+          if (all.signal.aborted) return;
+          spans[i] = f.spans[0];
+          o.onProgress!({ requestId: '', step: ++frames, maxSteps: 0, spans: spans.map((s) => ({ ...s })) });
+        }),
+      }).catch((e: unknown) => {
+        all.abort();
+        throw e;
+      })));
     } finally {
       o.signal?.removeEventListener('abort', stop);
     }
@@ -216,8 +221,11 @@ export class OpenAICompatibleDenoiser implements Denoiser {
   }
 
   /** One FIM answer; streamed when `live` (Fill's live view), in one piece for ghost text. */
-  private async fim(prefix: string, suffix: string, maxTokens: number, temperature: number | undefined,
-    o: RequestOptions, timeoutMs: number, live = false): Promise<string> {
+  private async fim(
+    { prefix, suffix, maxTokens, temperature, timeoutMs, live = false }:
+      { prefix: string; suffix: string; maxTokens: number; temperature?: number; timeoutMs: number; live?: boolean },
+    o: RequestOptions,
+  ): Promise<string> {
     const body = (pre: string, suf: string) => ({
       model: this.opts.fimModel, prompt: pre, suffix: suf, max_tokens: maxTokens, temperature: temperature ?? 0,
       stream: live,
