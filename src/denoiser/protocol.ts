@@ -147,6 +147,19 @@ export interface LoadParams {
   executionProvider?: string;
 }
 
+/**
+ * The steps of a load, in order (modelFolder.ts): the manifest is read and checked, the tokenizer
+ * built, the onnxruntime session created (most of a big folder's load: reading its weights), and
+ * one test forward pass run at the full context length.
+ */
+export const LOAD_STAGES = ['manifest', 'tokenizer', 'session', 'check'] as const;
+export type LoadStage = (typeof LOAD_STAGES)[number];
+
+/** Sent by the worker as a load enters each stage, so that a slow load shows where it is. */
+export interface LoadProgressParams {
+  stage: LoadStage;
+}
+
 export interface ModelInfo {
   name: string;
   modelDir: string;
@@ -166,6 +179,7 @@ export const FillRequest = new RequestType<FillParams, DenoiseResult, void>('dif
 export const CompleteRequest = new RequestType<CompleteParams, DenoiseResult, void>('diffuse/complete');
 export const NextEditRequest = new RequestType<NextEditParams, DenoiseResult, void>('diffuse/nextEdit');
 export const ProgressNotification = new NotificationType<ProgressParams>('diffuse/progress');
+export const LoadProgressNotification = new NotificationType<LoadProgressParams>('diffuse/loadProgress');
 
 /** Error codes of failed requests (JSON-RPC application range). */
 export const ErrorCodes = {

@@ -8,7 +8,7 @@ import { IPCMessageReader, IPCMessageWriter } from 'vscode-jsonrpc/node';
 import { BadInputError, CancelledError, Engine } from './engine';
 import { ModelFolderError, loadModelFolder } from './modelFolder';
 import {
-  CompleteRequest, ErrorCodes, FillRequest, LoadRequest, NextEditRequest, ProgressNotification, RefineRequest,
+  CompleteRequest, ErrorCodes, FillRequest, LoadProgressNotification, LoadRequest, NextEditRequest, ProgressNotification, RefineRequest,
   type DenoiseResult, type ModelInfo, type ProgressParams,
 } from './protocol';
 
@@ -61,7 +61,11 @@ function main(): void {
     const t0 = Date.now();
     const threads = p.threads && p.threads > 0 ? Math.floor(p.threads) : 1;
     try {
-      const loaded = await loadModelFolder(p.modelDir, threads, { executionProvider: p.executionProvider });
+      const loaded = await loadModelFolder(p.modelDir, threads, {
+        executionProvider: p.executionProvider,
+        // awaited: the notification leaves before a step that holds the thread (the tokenizer's parse, the session)
+        onStage: (stage) => connection.sendNotification(LoadProgressNotification, { stage }),
+      });
       engine = new Engine(loaded.model, loaded.codec, loaded.manifest.special_tokens, loaded.manifest.context_length);
       return {
         name: loaded.manifest.name, modelDir: p.modelDir, vocabSize: loaded.manifest.vocab_size,
