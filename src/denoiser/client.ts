@@ -5,16 +5,18 @@
 // retried (restarting would not fix the folder). A request waits for the worker to load, also
 // across a restart, and can be cancelled while it waits.
 import { fork, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
 import {
   CancellationTokenSource, ResponseError, createMessageConnection, type MessageConnection, type RequestType,
 } from 'vscode-jsonrpc/node';
 import { IPCMessageReader, IPCMessageWriter } from 'vscode-jsonrpc/node';
 import {
   DenoiserError, instructionUnsupported, type BackendInfo, type Capabilities, type CompleteInput, type Denoiser, type DenoiserState, type NextEditInput,
-  type FillInput, type RefineInput, type RequestOptions,
+  type FillInput, type LoadProgress, type RefineInput, type RequestOptions,
 } from './denoiser';
+import { weightBytes } from './modelManifest';
 import {
-  CompleteRequest, ErrorCodes, FillRequest, LoadRequest, NextEditRequest, ProgressNotification, RefineRequest,
+  CompleteRequest, ErrorCodes, FillRequest, LoadProgressNotification, LoadRequest, NextEditRequest, ProgressNotification, RefineRequest,
   type DenoiseResult, type ModelInfo, type ProgressParams,
 } from './protocol';
 
@@ -36,7 +38,10 @@ export interface DenoiserClientOptions {
    * for this long is taken as hung, killed and restarted; its requests fail with code 'timeout'.
    */
   requestTimeoutMs?: number;
-  /** A load that has not finished after this long fails as a model error (the folder is suspect). */
+  /**
+   * A load that has not finished after this long, plus LOAD_MS_PER_GB for each whole GB of weights,
+   * fails as a model error (the folder is suspect).
+   */
   loadTimeoutMs?: number;
 }
 
@@ -47,8 +52,15 @@ export interface DenoiserClientOptions {
  */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 
-/** Loading the shipped model takes under a second; two minutes allow a large model on a slow disk. */
+/** Loading the shipped model takes under a second; two minutes allow for a slow, busy machine. */
 export const DEFAULT_LOAD_TIMEOUT_MS = 120_000;
+
+/**
+ * What a big folder adds to the load's time limit per whole GB of weights: onnxruntime reads them
+ * all and optimises the graph, and a 7.6 GB folder on a laptop's disk takes minutes (at 30 s per
+ * GB its limit is 2 + 3.5 minutes).
+ */
+export const LOAD_MS_PER_GB = 30_000;
 
 /** The first restart after a crash waits this long; each further crash doubles it (see below). */
 export const DEFAULT_RESTART_DELAY_MS = 500;
@@ -241,7 +253,8 @@ export class DenoiserClient implements Denoiser {
   }
 
   private async spawn(): Promise<ModelInfo> {
-    this.setState({ kind: 'starting' });
+    const load = loadProgress(this.opts.modelDir);
+    this.setState({ kind: 'starting', load });
     const child = fork(this.opts.workerPath, [], {
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
       // the worker must not inherit an inspector port or a debugger from the extension host
@@ -256,13 +269,16 @@ export class DenoiserClient implements Denoiser {
       this.armWatchdog();
       this.progress.get(p.requestId)?.(p);
     });
+    connection.onNotification(LoadProgressNotification, (p) => {
+      if (this.child === child && this.current.kind === 'starting') this.setState({ kind: 'starting', load: { ...load, stage: p.stage } });
+    });
     connection.listen();
     child.on('exit', (code, signal) => this.onExit(child, code, signal));
     child.on('error', (e) => this.opts.log?.(`worker process error: ${e.message}`));
     const exited = new Promise<never>((_, reject) => {
       this.loading = reject;
     });
-    const loadMs = this.opts.loadTimeoutMs ?? DEFAULT_LOAD_TIMEOUT_MS;
+    const loadMs = (this.opts.loadTimeoutMs ?? DEFAULT_LOAD_TIMEOUT_MS) + Math.floor((load.bytes ?? 0) / 1e9) * LOAD_MS_PER_GB;
     let loadTimer: NodeJS.Timeout | undefined;
     const tooLong = new Promise<never>((_, reject) => {
       loadTimer = setTimeout(() => reject(new DenoiserError(
@@ -345,6 +361,18 @@ export class DenoiserClient implements Denoiser {
     this.current = s;
     this.opts.onState?.(s);
   }
+}
+
+/** The start of a load as the status bar shows it. */
+function loadProgress(modelDir: string): LoadProgress {
+  let bytes: number | undefined;
+  try {
+    bytes = weightBytes(modelDir) || undefined;
+  } catch {
+    // no such folder: the size stays unknown, and the worker's load says what is wrong
+    bytes = undefined;
+  }
+  return { modelDir, name: path.basename(modelDir), bytes, startedAt: Date.now() };
 }
 
 function backendInfo(m: ModelInfo): BackendInfo {

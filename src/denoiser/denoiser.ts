@@ -2,7 +2,7 @@
 // and what answers: the local worker, Inception's Mercury API, any OpenAI-compatible server, or a
 // `diffuse serve` on another machine. Callers see requests, progress and results, never which
 // backend answers; what a backend cannot do is a field they check before asking.
-import type { CompleteParams, DenoiseResult, FillParams, NextEditParams, ProgressParams, RefineParams } from './protocol';
+import type { CompleteParams, DenoiseResult, FillParams, LoadStage, NextEditParams, ProgressParams, RefineParams } from './protocol';
 
 export const BACKENDS = ['local', 'mercury', 'openai', 'diffuse'] as const;
 export type BackendKind = (typeof BACKENDS)[number];
@@ -52,8 +52,21 @@ export interface BackendInfo {
   note?: string;
 }
 
+/** A local model folder while it loads: what the status bar shows ("loading NAME (SIZE) · step · 12 s"). */
+export interface LoadProgress {
+  modelDir: string;
+  /** The folder's last path segment. */
+  name: string;
+  /** Bytes of weights on disk (unknown for a folder that cannot be read). */
+  bytes?: number;
+  /** The step the worker has reached; absent until the worker reports one. */
+  stage?: LoadStage;
+  /** Epoch ms the load began. */
+  startedAt: number;
+}
+
 export type DenoiserState =
-  | { kind: 'starting' }
+  | { kind: 'starting'; load?: LoadProgress }
   | { kind: 'ready'; info: BackendInfo }
   | { kind: 'error'; message: string }
   | { kind: 'restarting'; message: string; inMs: number }

@@ -1,9 +1,11 @@
-// The status bar item: which backend answers and its state (loading / ready / busy with its step
-// / error), the last request's latency, and what became of the last ghost-text suggestion (shown,
-// or held back below the confidence threshold, with the confidence); a click opens the Diffuse menu.
+// The status bar item: which backend answers and its state (loading, with the folder, its size,
+// the load's step and seconds / ready / busy with its step / error), the last request's latency,
+// and what became of the last ghost-text suggestion (shown, or held back below the confidence
+// threshold, with the confidence); a click opens the Diffuse menu.
 // Ghost-text requests do not show as busy: they run on every pause in typing, and the item would
 // flicker; their outcome changes the item only when it differs from the last one.
 import * as vscode from 'vscode';
+import { loadLabel } from '../core/loadLabel';
 import { stepLabel } from '../core/stepLabel';
 import type { DenoiserService } from './denoiserService';
 import type { GhostOutcome, GhostTextProvider } from './ghostText';
@@ -31,6 +33,10 @@ export function registerStatusBar(service: DenoiserService, ghost: GhostTextProv
       tooltip = backend === 'local' ? `Diffuse: the model failed to load. ${s.message}\nClick for options.`
         : `Diffuse (${backend}) cannot answer. ${s.message}\nClick for options.`;
       background = new vscode.ThemeColor('statusBarItem.errorBackground');
+    } else if (s.kind === 'starting' && s.load) {
+      const label = loadLabel({ name: s.load.name, bytes: s.load.bytes, stage: s.load.stage, elapsedMs: Date.now() - s.load.startedAt });
+      text = `$(loading~spin) Diffuse: ${label.text}`;
+      tooltip = label.tooltip;
     } else if (s.kind === 'starting' || s.kind === 'restarting') {
       text = `$(loading~spin) Diffuse${remote}: ${backend === 'local' ? 'loading' : 'connecting'}`;
       tooltip = s.kind === 'restarting' ? `Diffuse: ${s.message}; restarting` : backend === 'local' ? 'Diffuse: loading the model' : `Diffuse: connecting to ${backend}`;
@@ -54,10 +60,20 @@ export function registerStatusBar(service: DenoiserService, ghost: GhostTextProv
     if (item.text !== text) item.text = text;
     if (item.tooltip !== tooltip) item.tooltip = tooltip;
     if (item.backgroundColor?.id !== background?.id) item.backgroundColor = background;
+    tickWhileLoading(s.kind === 'starting' && !!s.load);
+  };
+  // the seconds of a load count up once a second while it lasts
+  let ticker: NodeJS.Timeout | undefined;
+  const tickWhileLoading = (loading: boolean): void => {
+    if (loading && !ticker) ticker = setInterval(update, 1000);
+    if (!loading && ticker) {
+      clearInterval(ticker);
+      ticker = undefined;
+    }
   };
   update();
   item.show();
-  const subs = [item, service.onDidChange(update), ghost.onDidDecide(update), sessions.onDidChange(update)];
+  const subs = [item, service.onDidChange(update), ghost.onDidDecide(update), sessions.onDidChange(update), { dispose: () => tickWhileLoading(false) }];
   if (nextEdit) subs.push(nextEdit.onDidChange(update));
   return { item, disposable: vscode.Disposable.from(...subs) };
 }
