@@ -8,6 +8,7 @@ import { registerFillAtCursor } from './editor/fillAtCursor';
 import { GhostTextProvider, registerGhostText } from './editor/ghostText';
 import { registerInlineDiffView } from './editor/inlineDiffView';
 import { registerLiveRender } from './editor/liveRender';
+import { registerModelPicker, type ModelPicker } from './editor/modelPicker';
 import { registerNextEdit, type NextEditController } from './editor/nextEdit';
 import { SessionStore } from './editor/proposalSession';
 import { registerRefineSelection } from './editor/refineSelection';
@@ -21,6 +22,7 @@ export interface DiffuseApi {
   ghostText: GhostTextProvider;
   statusBar: vscode.StatusBarItem;
   nextEdit: NextEditController;
+  modelPicker: ModelPicker;
 }
 
 export function activate(context: vscode.ExtensionContext): DiffuseApi {
@@ -30,6 +32,7 @@ export function activate(context: vscode.ExtensionContext): DiffuseApi {
   const ghostText = new GhostTextProvider(service);
   const nextEdit = registerNextEdit(service, sessions, ghostText);
   const statusBar = registerStatusBar(service, ghostText, sessions, nextEdit.controller);
+  const modelPicker = registerModelPicker(context, service);
   context.subscriptions.push(
     log,
     service,
@@ -44,9 +47,10 @@ export function activate(context: vscode.ExtensionContext): DiffuseApi {
     registerCommands(service, sessions),
     registerApiKeys(context.secrets, () => service.backend),
     nextEdit.disposable,
+    modelPicker.disposable,
   );
   service.start();
-  return { service, sessions, ghostText, statusBar: statusBar.item, nextEdit: nextEdit.controller };
+  return { service, sessions, ghostText, statusBar: statusBar.item, nextEdit: nextEdit.controller, modelPicker: modelPicker.picker };
 }
 
 export function deactivate(): void {}

@@ -13,6 +13,8 @@ import { after, before, describe, test } from 'node:test';
 import { ContextCache } from '../src/core/contextCache';
 import { MASK_GLYPH } from '../src/core/spanText';
 import type { DenoiserClient } from '../src/denoiser/client';
+import type { DenoiserState, LoadProgress } from '../src/denoiser/denoiser';
+import { summarizeFolder } from '../src/denoiser/folderSummary';
 import { ModelFolderError, loadModelFolder } from '../src/denoiser/modelFolder';
 import { HfTokenCodec } from '../src/denoiser/tokenCodec';
 import { ROOT, client } from './helpers';
@@ -103,6 +105,35 @@ describe('a converted DreamOn folder', () => {
     fs.writeFileSync(path.join(dir, 'denoiser.json'), JSON.stringify(d));
     await assert.rejects(loadModelFolder(dir, 1), (e: Error) => e instanceof ModelFolderError && /"special_tokens.expand" must be .* differs from pad, mask, bos and eos/.test(e.message));
   });
+});
+
+describe('a converted folder before and while it loads', () => {
+  test('the client\'s state names the folder and its size, then each step the worker reports, in order', async () => {
+    const states: DenoiserState[] = [];
+    const c = client({ modelDir: folders.dream, onState: (s) => states.push(s) });
+    try {
+      await c.start();
+    } finally {
+      c.dispose();
+    }
+    const loads = states.flatMap((s) => (s.kind === 'starting' && s.load ? [s.load] : [])) as LoadProgress[];
+    assert.deepEqual(loads.map((l) => l.stage), [undefined, 'manifest', 'tokenizer', 'session', 'check']);
+    const bytes = fs.statSync(path.join(folders.dream, 'model.onnx')).size;
+    for (const l of loads) assert.deepEqual([l.name, l.modelDir, l.bytes, l.startedAt], ['dream-fp32', folders.dream, bytes, loads[0].startedAt]);
+    assert.equal(states.find((s) => s.kind !== 'starting')?.kind, 'ready');
+  });
+
+  for (const [arch, dtype] of [['dream', 'fp32'], ['llada', 'int8']] as const) {
+    test(`the picker's summary of the ${arch} folder: parameters, weights and size, source checkpoint, licence`, () => {
+      const f = summarizeFolder(folders[arch]);
+      const d = JSON.parse(fs.readFileSync(path.join(folders[arch], 'denoiser.json'), 'utf8'));
+      assert.equal(f.problem, undefined);
+      assert.deepEqual([f.card.params, f.card.dtype], [d.converted.params, dtype]);
+      assert.equal(f.card.source, `${arch}, converted from ${path.join(tmp, `ck-${arch}`)}`);
+      assert.match(f.card.licence ?? '', /^not stated in the checkpoint folder; usually (Apache-2\.0|MIT)/);
+      assert.equal(f.bytes, fs.statSync(path.join(folders[arch], 'model.onnx')).size);
+    });
+  }
 });
 
 describe('the converted graph through the context cache', () => {

@@ -1,5 +1,5 @@
-// Commands that act on sessions (cancel, accept, reject, per hunk) and on the denoiser (choose a
-// model folder, restart, log, the status-bar menu).
+// Commands that act on sessions (cancel, accept, reject, per hunk) and on the denoiser (restart,
+// log, the status-bar menu; choosing a model folder is modelPicker.ts).
 import * as vscode from 'vscode';
 import type { DenoiserService } from './denoiserService';
 import type { ProposalSession, SessionStore } from './proposalSession';
@@ -31,15 +31,6 @@ export function registerCommands(service: DenoiserService, store: SessionStore):
     command('diffuse.rejectHunk', (uri: string, region: number, hunk: number) => sessionOf(uri)?.rejectHunk(region, hunk)),
     command('diffuse.restartDenoiser', () => service.restart()),
     command('diffuse.showLog', () => service.log.show(true)),
-    command('diffuse.chooseModelFolder', async () => {
-      const picked = await vscode.window.showOpenDialog({
-        canSelectFolders: true, canSelectFiles: false, canSelectMany: false,
-        openLabel: 'Use this model', title: 'Diffuse: choose a model folder (with denoiser.json and model.onnx)',
-      });
-      if (!picked?.[0]) return;
-      // changing the setting restarts the denoiser (see DenoiserService)
-      await vscode.workspace.getConfiguration('diffuse').update('modelPath', picked[0].fsPath, vscode.ConfigurationTarget.Global);
-    }),
     command('diffuse.showMenu', () => showMenu(service, store)),
   );
 }
