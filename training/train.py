@@ -258,7 +258,7 @@ def editor_spans(body, is_newline, is_space, rng, a):
     return sorted(spans)
 
 
-def infill_row(body, spans, rng, pad, surplus_max=0, wide_share=0.5):
+def infill_row(body, spans, rng, pad, *, surplus_max=0, wide_share=0.5):
     """Insert after each span a random number of surplus pad slots, then cut the row back to its
     length. Half the spans (wide_share) get 0 .. len+surplus_max pads (ghost text and fills give
     a short answer many slots: 24 for a completion, 48 for a fill), the others 0 .. len/2+4
@@ -335,7 +335,7 @@ def make_batch(windows, rng, a, data, spare=None):
     pos, tgt, wts = [], [], []
     norm = 1.0 / (B * S)  # MDLM: sum over the batch, divided by its number of tokens
     for r in range(B):
-        row, region = row_layout(windows[r], r >= n_mdlm, rng, a, data, None if spare is None else spare[r])
+        row, region = row_layout(windows[r], r >= n_mdlm, rng, a, data, spare=None if spare is None else spare[r])
         if a.bos_first:  # the bos slot is context, never a target
             row = np.concatenate([[data.bos], row])
             region = np.concatenate([[False], region])
@@ -353,10 +353,10 @@ def make_batch(windows, rng, a, data, spare=None):
                 tgt.append(row[chosen])  # the original token, both where swapped and where kept
                 wts.append(np.full(len(chosen), a.sub_loss_weight * norm))
         ids[r] = inp
-    return fixed_loss_slots(ids, np.concatenate(pos), np.concatenate(tgt), np.concatenate(wts), rng, loss_slot_count(a, B, S))
+    return fixed_loss_slots(ids, np.concatenate(pos), np.concatenate(tgt), np.concatenate(wts), rng, M=loss_slot_count(a, B, S))
 
 
-def row_layout(body, infill, rng, a, data, spare):
+def row_layout(body, infill, rng, a, data, *, spare):
     """A row's target tokens and the region where its masks may fall: the whole row (an MDLM row,
     or an infill row without a place for a span), its spans with surplus pads (infill_row), or
     one span as the sampler shows it while it writes (frontier_row)."""
@@ -369,7 +369,7 @@ def row_layout(body, infill, rng, a, data, spare):
         region[w0:w1] = True
         return row, region
     if spans:
-        row, region, _ = infill_row(body, spans, rng, data.pad, a.pad_surplus_max, wide)
+        row, region, _ = infill_row(body, spans, rng, data.pad, surplus_max=a.pad_surplus_max, wide_share=wide)
         return row, region
     return body, np.ones(len(body), dtype=bool)
 
@@ -402,7 +402,7 @@ def substitute(inp, masked, rng, a, data):
     return chosen
 
 
-def fixed_loss_slots(ids, pos, tgt, wts, rng, M):
+def fixed_loss_slots(ids, pos, tgt, wts, rng, *, M):
     """The batch with exactly M loss positions, so the compiled graph sees one shape: a rare
     surplus is a uniform subsample, weights scaled so the loss's expectation is unchanged; the
     slots left over are dummy positions (row 0, slot 0) with weight 0."""
@@ -529,7 +529,7 @@ class Batches(torch.utils.data.Dataset):
         return {k: torch.from_numpy(v) for k, v in b.items()}
 
 
-def batch_loader(data, a, rank, micro, first_index, pin):
+def batch_loader(data, a, rank, micro, first_index, *, pin):
     """Batches first_index, first_index + 1, ... built ahead by `workers` processes."""
     kwargs = dict(batch_size=None, sampler=range(first_index, 2 ** 62), num_workers=a.workers, pin_memory=pin)
     if a.workers > 0:
@@ -596,16 +596,16 @@ def main(argv=None):
 
     def save():
         if master:
-            save_checkpoint(ckpt_path, raw_model, opt, cfg, a, data, run)
+            save_checkpoint(ckpt_path, raw_model, opt, cfg=cfg, a=a, data=data, run=run)
 
     def run_eval():
         if master:
-            evaluate_and_log(raw_model, data, a, device, autocast, run)
+            evaluate_and_log(raw_model, data, a, device=device, autocast=autocast, run=run)
         run.last_eval_step, run.recent_losses = run.step, []
 
     def step_micro_batch(b, last):
         window.flops += batch_flops(int(b["live"])) * world
-        return forward_backward(model, loss_fn, b, device, autocast, a.grad_accum, no_sync=ddp and not last)
+        return forward_backward(model, loss_fn, b, device=device, autocast=autocast, grad_accum=a.grad_accum, no_sync=ddp and not last)
 
     stop_signal, old_handlers = stop_on_signals()
     tokens_per_step = a.batch_size * a.seq_len * world
@@ -659,7 +659,7 @@ def main(argv=None):
         window.losses.append(step_loss)  # a device tensor: read at the log, so steps queue without waiting
         window.tokens += tokens_per_step
         if run.step % a.log_every == 0 or stop_signal:
-            log_window(window, run, lr, peak, world, device_name, a.out if master else None)
+            log_window(window, run, lr, peak=peak, world=world, device_name=device_name, out=a.out if master else None)
             window = LogWindow()
 
     run.recent_losses += [float(x) for x in window.losses]
@@ -808,7 +808,7 @@ def one_batch(data, a, rank, micro, index):
     return next(iter(torch.utils.data.DataLoader(Batches(data, a, rank, micro), batch_size=None, sampler=[index])))
 
 
-def forward_backward(model, loss_fn, b, device, autocast, grad_accum, no_sync):
+def forward_backward(model, loss_fn, b, *, device, autocast, grad_accum, no_sync):
     """One micro-batch: its loss (a share of the step's) and its gradients, summed into the
     parameters' (no_sync: without DDP's all-reduce, left for the step's last micro-batch)."""
     ids, pos, tgt, w = (b[k].to(device, non_blocking=True) for k in ("input_ids", "positions", "targets", "weights"))
@@ -894,7 +894,7 @@ def lr_at(a, run, tokens_per_step):
     return a.lr * warm * cool
 
 
-def log_window(window, run, lr, peak, world, device_name, out):
+def log_window(window, run, lr, *, peak, world, device_name, out):
     """Reads the window's losses (waiting for its queued steps), adds them to the run's recent
     losses and prints and appends (to out/log.jsonl; None: not this process) its log line."""
     losses = [float(x) for x in window.losses]
@@ -914,7 +914,7 @@ def log_window(window, run, lr, peak, world, device_name, out):
               + f" loader wait {100 * rec['loader_wait']:.0f} %" + (" (profiled)" if window.profiled else ""), flush=True)
 
 
-def save_checkpoint(path, raw_model, opt, cfg, a, data, run):
+def save_checkpoint(path, raw_model, opt, *, cfg, a, data, run):
     obj = dict(model=raw_model.state_dict(), optimizer=opt.state_dict(), model_config=asdict(cfg),
                args=vars(a), meta=data.meta, step=run.step, tokens_seen=run.tokens_seen,
                opt_start_step=run.opt_start_step,
@@ -924,7 +924,7 @@ def save_checkpoint(path, raw_model, opt, cfg, a, data, run):
     os.replace(tmp, path)  # atomic: a kill mid-write never leaves a broken last.pt
 
 
-def evaluate_and_log(raw_model, data, a, device, autocast, run):
+def evaluate_and_log(raw_model, data, a, *, device, autocast, run):
     """The held-out evaluation, appended to eval.jsonl with the mean training loss since the last."""
     raw_model.eval()
     r = evaluate(raw_model, data, a, device, autocast)
