@@ -33,8 +33,9 @@ export class GhostTextProvider implements vscode.InlineCompletionItemProvider, v
   private inFlight: AbortController | undefined;
   readonly cache = new CompletionCache();
   /**
-   * Counters: the log's summary, and the integration tests' only view of decisions that leave
-   * nothing on screen (a skipped or held-back request looks the same as a slow one).
+   * Counters for the integration tests (test/vscode/extension.test.ts), their only view of
+   * decisions that leave nothing on screen: a skipped or held-back request looks the same as a
+   * slow one. Nothing in the extension reads them.
    */
   readonly stats = { requests: 0, cacheHits: 0, skipped: 0, belowConfidence: 0 };
   /** The last request's outcome (the status bar shows it). */
