@@ -43,10 +43,8 @@ export interface CacheGraph {
 }
 
 /**
- * Every second call is a full one. On the 800 editor-view cases (`npm run model:eval:editor`,
- * model v2) ghost text was byte-exact for 6.8 % with full calls only, 7.1 % refreshing every 2nd
- * call, 6.3 % every 3rd and 5.6 % every 4th (6.5 and 6.1 % when the 8 tokens either side of
- * every recomputed slot were recomputed too); ghost p50 137 → 100 ms (every 4th: 89 ms).
+ * Every second call is a full one: refreshing less often made ghost text less exact, for a few
+ * milliseconds (measured on the editor-view cases; CHANGELOG, "Context cache").
  */
 export const CACHE_REFRESH_CALLS = 2;
 /** When more than this share of the canvas must be computed anyway, a full call is as cheap. */

@@ -77,9 +77,9 @@ export const SETTING_DEFAULTS = {
   executionProvider: 'cpu',
   /** Who answers: the local model; nothing leaves the machine unless the user picks another. */
   backend: 'local',
-  /** Empty: the backend's own (Mercury: https://api.inceptionlabs.ai/v1). */
+  /** Empty: the backend's own (Mercury's: MERCURY_BASE_URL in denoiser/openaiCompatible.ts). */
   'remote.baseUrl': '',
-  /** Empty: the backend's own (Mercury: mercury-edit for FIM, mercury-2 for chat). */
+  /** Empty: the backend's own (Mercury's: MERCURY_FIM_MODEL and MERCURY_CHAT_MODEL there). */
   'remote.fimModel': '',
   'remote.chatModel': '',
   /** Characters of code on each side of the span sent to a remote model (about 3,000 tokens each). */

@@ -385,14 +385,10 @@ function samplerOptions(s: SamplerSettings | undefined, defaultSteps: number, si
 }
 
 /**
- * Without an explicit budget a span gets about one model call per six slots (4 calls for the
- * 24 ghost-text slots, 8 for a 48-slot fill): the threshold commits more per step when the
- * model is sure, the budget bounds the latency when it is not. Held out (`node
- * training/eval.mjs --headline-only --cli-args="--steps N"`): single lines score 9.9 % exact
- * at 4 calls, 12.0 % at 6 and 13.6 % at 8 (one token per call: 7.8 %), while similarity does not
- * improve past 4 calls (0.355, 0.362, 0.351); three-line fills lose with more calls (similarity
- * 0.170 at 6, 0.146 at 16 or 34, --seed 3). More calls let the sure pads at a span's end go in
- * first, and the span comes out short.
+ * Without an explicit budget a span gets about one model call per `slotsPerStep` slots: the
+ * threshold commits more per step when the model is sure, the budget bounds the latency when it
+ * is not. A larger budget does not buy quality: more calls let the sure pads at a span's end go
+ * in first, and the span comes out short (measured in CHANGELOG, "Speed").
  */
 export function defaultStepBudget(slots: number): number {
   return Math.min(DEFAULTS.maxSteps, Math.max(DEFAULTS.minSteps, Math.ceil(slots / DEFAULTS.slotsPerStep)));
