@@ -91,6 +91,11 @@ export async function denoise(
   let corrected = options.remask <= 0;
   /** Each open slot's candidate at the last step, for a finish at the deadline. */
   let lastCandidates = new Map<number, number>();
+  /**
+   * How long the last model call took: a call that would end past the deadline is not started
+   * (the calls of a run after its first cost about the same), so a slow model answers in time.
+   */
+  let lastCallMs = 0;
   for (;;) {
     growWindows(s, options);
     const masked = spanPositions(s, (p) => s.committed[p] === 0 && isShown(s, p));
@@ -102,14 +107,16 @@ export async function denoise(
       continue;
     }
     if (hooks.isCancelled?.()) return result(s, 'cancelled');
-    const outOfTime = options.deadline !== undefined && now() >= options.deadline;
+    const outOfTime = options.deadline !== undefined && now() + lastCallMs >= options.deadline;
     if ((outOfTime || s.steps >= options.maxSteps) && lastCandidates.size > 0) {
       finishWithCandidates(s, masked, lastCandidates);
       report();
       return result(s, outOfTime ? 'deadline' : 'done');
     }
     const view = modelView(s);
+    const callStart = now();
     const logits = await model.logits(view.ids, Int32Array.from(masked, (p) => view.index[p]));
+    lastCallMs = now() - callStart;
     s.steps++;
     // A model call can take a while: honour cancellation before changing anything.
     if (hooks.isCancelled?.()) return result(s, 'cancelled');
