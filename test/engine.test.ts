@@ -145,16 +145,16 @@ describe('a time budget and a slow model', () => {
   const prefix = 'let total = 0;\n'.repeat(40) + 'total += ';
   const suffix = ';\n' + 'done();\n'.repeat(40);
 
-  test('once a call was measured, ghost text reads only the context a full call reads in half its budget', async () => {
-    const model = slow(1); // 1 ms a token: the default 200-token context alone takes longer than the 120 ms budget
+  test('once a call was measured, ghost text reads only the context a full call reads in a third of its budget', async () => {
+    const model = slow(1); // 1 ms a token: the default 200-token context alone takes longer than the 180 ms budget
     const e = engine(model, 512);
-    const ask = () => e.complete({ requestId: 'g', prefix, suffix, maxTokens: 8, sampler: { timeBudgetMs: 120 } });
+    const ask = () => e.complete({ requestId: 'g', prefix, suffix, maxTokens: 8, sampler: { timeBudgetMs: 180 } });
     await ask(); // the first request has nothing measured: the full default context
     const first = model.lengths[0];
     assert.ok(first >= 200, `first canvas ${first} tokens`);
     model.lengths.length = 0;
     await ask();
-    // half of 120 ms at 1 ms a token or a little more (timer slack): at most 60 tokens, and the
+    // a third of 180 ms at 1 ms a token or a little more (timer slack): at most 60 tokens, and the
     // 8 slots, bos/eos and the least context (32 + 8) at least
     assert.ok(model.lengths[0] <= 60 && model.lengths[0] >= 8 + 32 + 8, `second canvas ${model.lengths[0]} tokens`);
   });

@@ -92,10 +92,12 @@ export async function denoise(
   /** Each open slot's candidate at the last step, for a finish at the deadline. */
   let lastCandidates = new Map<number, number>();
   /**
-   * How long the last model call took: a call that would end past the deadline is not started
-   * (the calls of a run after its first cost about the same), so a slow model answers in time.
+   * The longest model call of this run: a call that might end past the deadline is not started,
+   * so a slow model answers in time. The longest, not the last: a context-cache run's later
+   * calls are cheap until one recomputes the whole canvas (when the view grows), which costs
+   * what the first did.
    */
-  let lastCallMs = 0;
+  let longestCallMs = 0;
   for (;;) {
     growWindows(s, options);
     const masked = spanPositions(s, (p) => s.committed[p] === 0 && isShown(s, p));
@@ -107,7 +109,7 @@ export async function denoise(
       continue;
     }
     if (hooks.isCancelled?.()) return result(s, 'cancelled');
-    const outOfTime = options.deadline !== undefined && now() + lastCallMs >= options.deadline;
+    const outOfTime = options.deadline !== undefined && now() + longestCallMs >= options.deadline;
     if ((outOfTime || s.steps >= options.maxSteps) && lastCandidates.size > 0) {
       finishWithCandidates(s, masked, lastCandidates);
       report();
@@ -116,7 +118,7 @@ export async function denoise(
     const view = modelView(s);
     const callStart = now();
     const logits = await model.logits(view.ids, Int32Array.from(masked, (p) => view.index[p]));
-    lastCallMs = now() - callStart;
+    longestCallMs = Math.max(longestCallMs, now() - callStart);
     s.steps++;
     // A model call can take a while: honour cancellation before changing anything.
     if (hooks.isCancelled?.()) return result(s, 'cancelled');

@@ -61,10 +61,11 @@ const CANDIDATE_TEMPERATURE = 1;
  * model rates it above the stale original at all (measured: bench/nextEdit.ts).
  */
 /**
- * The share of a time budget (ghost text's) the first, full call may take: the span-only calls
- * of the context cache that follow are cheaper but need the rest.
+ * The share of a time budget (ghost text's) the first, full call may take. The sampler starts
+ * no call that a call as long as the run's longest could not finish in time, so a third leaves
+ * room for the cheaper span-only calls of the context cache that follow.
  */
-const FULL_CALL_SHARE = 0.5;
+const FULL_CALL_SHARE = 1 / 3;
 const NEXT_EDIT_STRENGTH = DEFAULTS.strength;
 const NEXT_EDIT_MARGIN = 3;
 const NEXT_EDIT_SUBSTITUTE_MARGIN = 0;
@@ -178,7 +179,7 @@ export class Engine {
   }
 
   /**
-   * A request with a time budget reads no more context than a full call can read in its share
+   * A request with a time budget reads no more context than a full call can read in a third
    * of the budget, as measured on this machine's last calls (nothing changes for a model that
    * reads the whole window in time, or before any call was measured).
    */
