@@ -61,7 +61,10 @@ export class DenoiserService implements vscode.Disposable {
    * them, because VS Code offers no way to read the notifications it shows.
    */
   readonly notices: string[] = [];
-  /** Requests sent, per kind (the status menu shows them; the integration tests count joint fills). */
+  /**
+   * Requests sent, per kind: the integration tests' only way to see that several cursors went
+   * into one request (the document shows the same either way).
+   */
   readonly counts: Record<RequestKind, number> = { refine: 0, fill: 0, complete: 0, nextEdit: 0 };
 
   constructor(

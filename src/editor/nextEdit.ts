@@ -31,7 +31,10 @@ export class NextEditController implements vscode.Disposable {
   session: ProposalSession | undefined;
   /** The document version at which ghost text was last shown: no suggestion over it. */
   private ghostShownAt: { uri: string; version: number } | undefined;
-  /** Requests asked and suggestions shown, for the log and the integration tests. */
+  /**
+   * Requests asked and suggestions shown: the integration tests' only way to see that nothing
+   * was asked with the feature off (no request leaves no trace in the document).
+   */
   readonly counts = { asked: 0, proposed: 0 };
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChange = this.changed.event;
