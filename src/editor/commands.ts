@@ -9,7 +9,7 @@ export function registerCommands(service: DenoiserService, store: SessionStore):
   const sessionOf = (uri?: unknown): ProposalSession | undefined => {
     if (typeof uri === 'string') return store.all().find((s) => s.document.uri.toString() === uri);
     const doc = vscode.window.activeTextEditor?.document;
-    return doc && store.get(doc);
+    return (doc && store.get(doc)) ?? sessionOfActiveTab(store);
   };
   const command = vscode.commands.registerCommand;
   return vscode.Disposable.from(
@@ -72,4 +72,15 @@ function statusLine(service: DenoiserService): string {
   if (s.kind === 'ready') return `${s.info.backend}: ${s.info.name} at ${s.info.where}${latency}`;
   if (s.kind === 'error') return `${service.backend === 'local' ? 'model failed to load' : `${service.backend} cannot answer`}: ${s.message}`;
   return s.kind;
+}
+
+/**
+ * The session whose review (or document) is the active tab. A review that opened in the place of
+ * the user's editor without taking focus leaves no active text editor until the user clicks into
+ * it, and Accept or Reject from the palette or a key must still reach the review on screen.
+ */
+function sessionOfActiveTab(store: SessionStore): ProposalSession | undefined {
+  const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
+  const uri = input instanceof vscode.TabInputTextDiff ? input.modified : input instanceof vscode.TabInputText ? input.uri : undefined;
+  return uri && store.get(uri);
 }

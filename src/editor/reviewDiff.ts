@@ -83,6 +83,11 @@ class Reviews implements vscode.TextDocumentContentProvider, vscode.Disposable {
     const view = new DiffView(s, editor.viewColumn ?? vscode.ViewColumn.Active, focus);
     this.views.set(s.id, view);
     s.view = view;
+    // An edit that landed while the diff was opening told VS Code of a change to a document it was
+    // still loading, which it drops: the review showed the text from before that keystroke.
+    void view.opened.then(() => {
+      if (s.phase === 'review' && this.served.get(s.reviewUri.toString()) !== s.reviewText().text) this.changed.fire(s.reviewUri);
+    });
   }
 
   /** Show Proposal: the review of the document `uri` (or the active one) in front again. */
@@ -97,8 +102,10 @@ class Reviews implements vscode.TextDocumentContentProvider, vscode.Disposable {
   sessionChanged(s: ProposalSession): void {
     const view = this.views.get(s.id);
     if (s.phase === 'review') {
-      if (view) this.changed.fire(s.reviewUri); // re-anchored after an edit, or a change decided
-      else this.show(s);
+      // re-anchored after an edit, or a change decided: VS Code keeps a review document it was
+      // served (before its diff opened, too) and asks again only when told
+      if (view || this.served.has(s.reviewUri.toString())) this.changed.fire(s.reviewUri);
+      if (!view) this.show(s);
     } else if (s.phase === 'ended') {
       clearTimeout(this.waiting.get(s.id));
       this.waiting.delete(s.id);
@@ -158,7 +165,8 @@ function reviewHover(s: ProposalSession | undefined, position: vscode.Position):
 /** One session's diff editor: opened at once, closed (leaving the user in their document) at the end. */
 class DiffView {
   leaving = false;
-  private readonly opened: Promise<void>;
+  /** Settles once the diff is on screen (or failed to open). */
+  readonly opened: Promise<void>;
   private left: Promise<vscode.TextEditor | undefined> | undefined;
 
   constructor(private readonly session: ProposalSession, private readonly column: vscode.ViewColumn, private focus: boolean) {

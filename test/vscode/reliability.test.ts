@@ -71,6 +71,7 @@ suite('reliability (editor)', () => {
         // 1–3 edits while the model works: where is random (before, inside or after the span), and what.
         // `expected` replays them on the text alone: what the document must be if Diffuse wrote nothing.
         let expected = doc.getText();
+        let late: { replay: (t: string) => string; marker?: string } | undefined;
         for (let e = 1 + Math.floor(rnd() * 3); e > 0; e--) {
           await new Promise((r) => setTimeout(r, Math.floor(rnd() * 150)));
           // a run that ended before the user's first edit opens its review in the editor's place: the
@@ -87,28 +88,39 @@ suite('reliability (editor)', () => {
           const at = new vscode.Position(line, col);
           const o = doc.offsetAt(at);
           const kind = pick(['type', 'type', 'delete', 'newline']);
-          let ok: boolean | undefined = true;
-          // undefined: the editor went while the edit was on its way (the review opened): not applied
-          const edit = (f: (b: vscode.TextEditorEdit) => void): Promise<boolean | undefined> => Promise.resolve(editor.edit(f)).then((x) => x, () => undefined);
-          if (kind === 'type') {
-            const m = `/*k${marker++}*/`;
-            ok = await edit((b) => b.insert(at, m));
-            if (ok) markers.push(m);
-            if (ok) expected = expected.slice(0, o) + m + expected.slice(o);
-          } else if (kind === 'newline') {
-            ok = await edit((b) => b.insert(at, '\n'));
-            if (ok) expected = expected.slice(0, o) + '\n' + expected.slice(o);
-          } else if (!at.isEqual(doc.lineAt(line).range.end)) {
-            ok = await edit((b) => b.delete(new vscode.Range(at, at.translate(0, 1))));
-            if (ok) expected = expected.slice(0, o) + expected.slice(o + 1);
+          // the edit on the text alone, and the marker it types, if any
+          const m = `/*k${marker++}*/`;
+          const replay = kind === 'type' ? (t: string) => t.slice(0, o) + m + t.slice(o)
+            : kind === 'newline' ? (t: string) => t.slice(0, o) + '\n' + t.slice(o)
+              : at.isEqual(doc.lineAt(line).range.end) ? undefined : (t: string) => t.slice(0, o) + t.slice(o + 1);
+          if (!replay) continue;
+          // undefined: the editor went while the edit was on its way (the review opened in its place)
+          const ok = await Promise.resolve(editor.edit((b) => {
+            if (kind === 'type') b.insert(at, m);
+            else if (kind === 'newline') b.insert(at, '\n');
+            else b.delete(new vscode.Range(at, at.translate(0, 1)));
+          })).then((x) => x, () => undefined);
+          if (ok) {
+            expected = replay(expected);
+            if (kind === 'type') markers.push(m);
           }
           if (ok === undefined) {
             figures.checked.edits_after_review_opened++;
+            late = { replay, marker: kind === 'type' ? m : undefined };
             break;
           }
           if (!ok) problems.push(`run ${run}: VS Code refused the user's ${kind} edit`);
         }
         await refined;
+        // An edit refused as its editor went can still land a moment later (VS Code had sent it on):
+        // judge once the document is quiet, counting that edit as the user's when it is there.
+        for (let v = doc.version, quiet = 0; quiet < 300; quiet = doc.version === v ? quiet + 50 : 0, v = doc.version) {
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        if (late && doc.getText() === late.replay(expected)) {
+          expected = late.replay(expected);
+          if (late.marker) markers.push(late.marker);
+        }
         figures.edits_during_refine.runs++;
         figures.checked.keystrokes += markers.filter((m) => expected.includes(m)).length;
         // a marker the user's own later edit broke (a deletion or newline inside it) is not Diffuse's loss
@@ -121,8 +133,15 @@ suite('reliability (editor)', () => {
             figures.edits_during_refine.corrupted_documents++;
             problems.push(`run ${run}: the document changed during review`);
           }
-          // the review's diff: the document against what Accept will write
-          const shown = await vscode.workspace.openTextDocument(session.reviewUri).then((d) => d.getText(), () => undefined);
+          // the review's diff: the document against what Accept will write. VS Code asks for the
+          // review document again after an edit's change event, a moment later: what the user sees
+          // is the review once that has happened (within a second), not the read just before it.
+          const reviewNow = () => vscode.workspace.openTextDocument(session.reviewUri).then((d) => d.getText(), () => undefined);
+          let shown = await reviewNow();
+          for (const t0 = Date.now(); shown !== session.reviewText().text && Date.now() - t0 < 1_000;) {
+            await new Promise((r) => setTimeout(r, 20));
+            shown = await reviewNow();
+          }
           if (rnd() < 0.5) {
             figures.checked.accepted++;
             const r = session.regions[0];
@@ -130,10 +149,10 @@ suite('reliability (editor)', () => {
             await vscode.commands.executeCommand('diffuse.accept');
             const after = doc.getText();
             if (after === shown) figures.edits_during_refine.accept_as_shown++;
-            else problems.push(`run ${run}: the document after Accept is not what the review showed`);
+            else problems.push(`run ${run}: the document after Accept is not what the review showed (${firstDifference(shown ?? '', after)})`);
             if (after !== want) {
               figures.edits_during_refine.corrupted_documents++;
-              problems.push(`run ${run}: Accept wrote something else than the proposal over its range`);
+              problems.push(`run ${run}: Accept wrote something else than the proposal over its range (${firstDifference(want, after)}; the session: ${session.endReason}; region ${r.start}-${r.end} holds ${JSON.stringify(before.slice(r.start, r.end).slice(0, 40))}, was ${JSON.stringify(r.original.slice(0, 40))})`);
             }
             // typing inside the span discards the proposal, so every marker lies outside what Accept replaces
             figures.edits_during_refine.lost_keystrokes += lost(after);
@@ -197,3 +216,11 @@ suite('reliability (editor)', () => {
     }
   });
 });
+
+/** Where two texts first differ, with a little of each around it, for a problem's line. */
+function firstDifference(want: string, got: string): string {
+  let i = 0;
+  while (i < want.length && i < got.length && want[i] === got[i]) i++;
+  const near = (t: string): string => JSON.stringify(t.slice(Math.max(0, i - 30), i + 50));
+  return `offset ${i}: wanted ${near(want)}, got ${near(got)}`;
+}
