@@ -1,6 +1,7 @@
 // The one definition of what crosses the process boundary between the denoiser client
 // (extension host or CLI) and the worker. Both sides import these types; nothing else is shared.
 import { NotificationType, RequestType } from 'vscode-jsonrpc';
+import type { LoadStage } from '../core/loadLabel';
 
 /** Sampler knobs a request may set; the worker fills in defaults for the rest. */
 export interface SamplerSettings {
@@ -147,13 +148,8 @@ export interface LoadParams {
   executionProvider?: string;
 }
 
-/**
- * The steps of a load, in order (modelFolder.ts): the manifest is read and checked, the tokenizer
- * built, the onnxruntime session created (most of a big folder's load: reading its weights), and
- * one test forward pass run at the full context length.
- */
-export const LOAD_STAGES = ['manifest', 'tokenizer', 'session', 'check'] as const;
-export type LoadStage = (typeof LOAD_STAGES)[number];
+// the steps of a load, which the worker reports as it enters each
+export { LOAD_STAGES, type LoadStage } from '../core/loadLabel';
 
 /** Sent by the worker as a load enters each stage, so that a slow load shows where it is. */
 export interface LoadProgressParams {
