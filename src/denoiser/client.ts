@@ -14,7 +14,7 @@ import {
   DenoiserError, instructionUnsupported, type BackendInfo, type Capabilities, type CompleteInput, type Denoiser, type DenoiserState, type NextEditInput,
   type FillInput, type LoadProgress, type RefineInput, type RequestOptions,
 } from './denoiser';
-import { weightBytes } from './modelManifest';
+import { knownWeightBytes } from './modelManifest';
 import {
   CompleteRequest, ErrorCodes, FillRequest, LoadProgressNotification, LoadRequest, NextEditRequest, ProgressNotification, RefineRequest,
   type DenoiseResult, type ModelInfo, type ProgressParams,
@@ -365,14 +365,7 @@ export class DenoiserClient implements Denoiser {
 
 /** The start of a load as the status bar shows it. */
 function loadProgress(modelDir: string): LoadProgress {
-  let bytes: number | undefined;
-  try {
-    bytes = weightBytes(modelDir) || undefined;
-  } catch {
-    // no such folder: the size stays unknown, and the worker's load says what is wrong
-    bytes = undefined;
-  }
-  return { modelDir, name: path.basename(modelDir), bytes, startedAt: Date.now() };
+  return { modelDir, name: path.basename(modelDir), bytes: knownWeightBytes(modelDir), startedAt: Date.now() };
 }
 
 function backendInfo(m: ModelInfo): BackendInfo {

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { cardSummary, type CardSummary } from '../core/modelCard';
-import { firstLine, readManifest, weightBytes } from './modelManifest';
+import { firstLine, knownWeightBytes, readManifest } from './modelManifest';
 
 export interface FolderSummary {
   dir: string;
@@ -24,9 +24,9 @@ export function summarizeFolder(dir: string): FolderSummary {
   try {
     manifest = readManifest(dir).manifest;
   } catch (e) {
-    return { dir, name, bytes: sizeOf(dir), card: {}, problem: firstLine(e) };
+    return { dir, name, bytes: knownWeightBytes(dir), card: {}, problem: firstLine(e) };
   }
-  return { dir, name, bytes: sizeOf(dir), card: cardSummary(manifest, readCard(dir)) };
+  return { dir, name, bytes: knownWeightBytes(dir), card: cardSummary(manifest, readCard(dir)) };
 }
 
 /**
@@ -49,13 +49,5 @@ function readCard(dir: string): string {
     return fs.readFileSync(path.join(dir, 'MODEL_CARD.md'), 'utf8');
   } catch {
     return ''; // the card is documentation: a folder without one still loads
-  }
-}
-
-function sizeOf(dir: string): number | undefined {
-  try {
-    return weightBytes(dir) || undefined;
-  } catch {
-    return undefined;
   }
 }

@@ -75,6 +75,15 @@ export function weightBytes(dir: string): number {
   return bytes;
 }
 
+/** weightBytes, or undefined for a folder that cannot be read or holds no weights (its size unknown). */
+export function knownWeightBytes(dir: string): number | undefined {
+  try {
+    return weightBytes(dir) || undefined;
+  } catch {
+    return undefined; // no such folder: the load or the manifest check says what is wrong
+  }
+}
+
 function requireFiles(dir: string): void {
   if (!fs.existsSync(dir)) throw new ModelFolderError(`model folder ${dir} does not exist`);
   if (!fs.statSync(dir).isDirectory()) throw new ModelFolderError(`model folder ${dir} is not a folder`);
