@@ -2,33 +2,28 @@
 // log, the status-bar menu; choosing a model folder is modelPicker.ts).
 import * as vscode from 'vscode';
 import type { DenoiserService } from './denoiserService';
-import type { ProposalSession, SessionStore } from './proposalSession';
+import type { SessionStore } from './proposalSession';
 
 export function registerCommands(service: DenoiserService, store: SessionStore): vscode.Disposable {
   /** The session a command means: the document named by a CodeLens argument, else the active editor's. */
-  const sessionOf = (uri?: unknown): ProposalSession | undefined => {
-    if (typeof uri === 'string') return store.all().find((s) => s.document.uri.toString() === uri);
-    const doc = vscode.window.activeTextEditor?.document;
-    return (doc && store.get(doc)) ?? sessionOfActiveTab(store);
-  };
   const command = vscode.commands.registerCommand;
   return vscode.Disposable.from(
     command('diffuse.cancel', (uri?: string) => {
-      const s = sessionOf(uri);
+      const s = store.target(uri);
       if (s?.phase === 'running') s.end('cancelled');
     }),
     command('diffuse.accept', async (uri?: string) => {
-      const s = sessionOf(uri);
+      const s = store.target(uri);
       const ok = s?.phase === 'review' && (await s.acceptAll());
       if (s && !ok && s.endReason && s.endReason !== 'accepted') void vscode.window.showWarningMessage(`Diffuse ${s.title}: ${s.endReason}.`);
     }),
     command('diffuse.reject', async (uri?: string) => {
-      const s = sessionOf(uri);
+      const s = store.target(uri);
       if (s?.phase === 'review') await s.rejectAll(); // resolves once the review is closed
       else if (s?.phase === 'running') s.end('cancelled');
     }),
-    command('diffuse.acceptHunk', (uri: string, region: number, hunk: number) => sessionOf(uri)?.acceptHunk(region, hunk)),
-    command('diffuse.rejectHunk', (uri: string, region: number, hunk: number) => sessionOf(uri)?.rejectHunk(region, hunk)),
+    command('diffuse.acceptHunk', (uri: string, region: number, hunk: number) => store.target(uri)?.acceptHunk(region, hunk)),
+    command('diffuse.rejectHunk', (uri: string, region: number, hunk: number) => store.target(uri)?.rejectHunk(region, hunk)),
     command('diffuse.restartDenoiser', () => service.restart()),
     command('diffuse.showLog', () => service.log.show(true)),
     command('diffuse.showMenu', () => showMenu(service, store)),
@@ -74,13 +69,3 @@ function statusLine(service: DenoiserService): string {
   return s.kind;
 }
 
-/**
- * The session whose review (or document) is the active tab. A review that opened in the place of
- * the user's editor without taking focus leaves no active text editor until the user clicks into
- * it, and Accept or Reject from the palette or a key must still reach the review on screen.
- */
-function sessionOfActiveTab(store: SessionStore): ProposalSession | undefined {
-  const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
-  const uri = input instanceof vscode.TabInputTextDiff ? input.modified : input instanceof vscode.TabInputText ? input.uri : undefined;
-  return uri && store.get(uri);
-}

@@ -325,6 +325,23 @@ export class SessionStore implements vscode.Disposable {
     return this.sessions.get(uri.toString());
   }
 
+  /**
+   * The session a command acts on: that of the document `uri` (a CodeLens or hover link passes
+   * one), else of the active editor's document, else of the active tab. A review that opened in
+   * the place of the user's editor without taking focus leaves no active text editor until the
+   * user clicks into it, and Accept or Reject from the palette or a key must still reach the
+   * review on screen.
+   */
+  target(uri?: unknown): ProposalSession | undefined {
+    if (typeof uri === 'string') return this.all().find((s) => s.document.uri.toString() === uri);
+    const doc = vscode.window.activeTextEditor?.document;
+    const active = doc && this.get(doc);
+    if (active) return active;
+    const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
+    const tab = input instanceof vscode.TabInputTextDiff ? input.modified : input instanceof vscode.TabInputText ? input.uri : undefined;
+    return tab && this.get(tab);
+  }
+
   all(): ProposalSession[] {
     return [...this.sessions.values()];
   }

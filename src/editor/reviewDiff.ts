@@ -83,8 +83,9 @@ class Reviews implements vscode.TextDocumentContentProvider, vscode.Disposable {
     const view = new DiffView(s, editor.viewColumn ?? vscode.ViewColumn.Active, focus);
     this.views.set(s.id, view);
     s.view = view;
-    // An edit that landed while the diff was opening told VS Code of a change to a document it was
-    // still loading, which it drops: the review showed the text from before that keystroke.
+    // An edit that landed while the diff was opening (or before it, once VS Code had been served
+    // the review document) told VS Code of no change, or of one to a document it was still
+    // loading, which it drops: the review would show the text from before that keystroke.
     void view.opened.then(() => {
       if (s.phase === 'review' && this.served.get(s.reviewUri.toString()) !== s.reviewText().text) this.changed.fire(s.reviewUri);
     });
@@ -92,7 +93,7 @@ class Reviews implements vscode.TextDocumentContentProvider, vscode.Disposable {
 
   /** Show Proposal: the review of the document `uri` (or the active one) in front again. */
   async showAgain(uri?: string): Promise<void> {
-    const s = this.store.all().find((x) => x.document.uri.toString() === uri) ?? (vscode.window.activeTextEditor && this.store.get(vscode.window.activeTextEditor.document));
+    const s = this.store.target(uri);
     if (s?.phase !== 'review') return;
     const view = this.views.get(s.id);
     if (view) await view.reveal();
@@ -102,10 +103,8 @@ class Reviews implements vscode.TextDocumentContentProvider, vscode.Disposable {
   sessionChanged(s: ProposalSession): void {
     const view = this.views.get(s.id);
     if (s.phase === 'review') {
-      // re-anchored after an edit, or a change decided: VS Code keeps a review document it was
-      // served (before its diff opened, too) and asks again only when told
-      if (view || this.served.has(s.reviewUri.toString())) this.changed.fire(s.reviewUri);
-      if (!view) this.show(s);
+      if (view) this.changed.fire(s.reviewUri); // re-anchored after an edit, or a change decided
+      else this.show(s);
     } else if (s.phase === 'ended') {
       clearTimeout(this.waiting.get(s.id));
       this.waiting.delete(s.id);
