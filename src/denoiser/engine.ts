@@ -56,16 +56,16 @@ type SpanKind = {
  */
 const CANDIDATE_TEMPERATURE = 1;
 /**
- * Next edit's corrector: it doubts as Refine does and keeps a regenerated stretch on Refine's
- * margin; the user's edit carried to another occurrence of what it replaced is kept when the
- * model rates it above the stale original at all (measured: bench/nextEdit.ts).
- */
-/**
  * The share of a time budget (ghost text's) the first, full call may take. The sampler starts
  * no call that a call as long as the run's longest could not finish in time, so a third leaves
  * room for the cheaper span-only calls of the context cache that follow.
  */
 const FULL_CALL_SHARE = 1 / 3;
+/**
+ * Next edit's corrector: it doubts as Refine does and keeps a regenerated stretch on Refine's
+ * margin; the user's edit carried to another occurrence of what it replaced is kept when the
+ * model rates it above the stale original at all (measured: bench/nextEdit.ts).
+ */
 const NEXT_EDIT_STRENGTH = DEFAULTS.strength;
 const NEXT_EDIT_MARGIN = 3;
 const NEXT_EDIT_SUBSTITUTE_MARGIN = 0;
@@ -183,7 +183,7 @@ export class Engine {
    * of the budget, as measured on this machine's last calls (nothing changes for a model that
    * reads the whole window in time, or before any call was measured).
    */
-  private withinBudget<P extends RequestText | CompleteParams>(p: P, slots: number): P {
+  private withinBudget(p: CompleteParams, slots: number): CompleteParams {
     const budget = p.sampler?.timeBudgetMs;
     const fits = budget !== undefined ? this.cost.tokensWithin(budget * FULL_CALL_SHARE) : undefined;
     if (fits === undefined) return p;
