@@ -28,13 +28,19 @@ const linesOf = (text: string, ranges: { start: number; end: number }[]): string
 
 describe('recently viewed snippets', () => {
   const FILE = Array.from({ length: 100 }, (_, i) => `line ${i}`).join('\r\n');
+  // a CRLF document's lines, as the editor reads them (without their line breaks)
+  const lines = FILE.split('\r\n');
+  const read: number[] = [];
+  const snippet = (view: Parameters<typeof snippetOf>[0], maxLines?: number) =>
+    snippetOf(view, lines.length, (i) => (read.push(i), lines[i]), maxLines);
 
   test('a snippet is the lines on screen, cut to its size around the cursor, with LF endings', () => {
-    assert.equal(snippetOf(FILE, { first: 10, last: 12 }), 'line 10\nline 11\nline 12');
-    const around = snippetOf(FILE, { first: 0, last: 99, focus: 50 }, 5).split('\n');
+    assert.equal(snippet({ first: 10, last: 12 }), 'line 10\nline 11\nline 12');
+    const around = snippet({ first: 0, last: 99, focus: 50 }, 5).split('\n');
     assert.deepEqual(around, ['line 48', 'line 49', 'line 50', 'line 51', 'line 52']);
-    assert.deepEqual(snippetOf(FILE, { first: 0, last: 99, focus: 98 }, 3).split('\n'), ['line 97', 'line 98', 'line 99'], 'at the end: the last lines');
-    assert.deepEqual(snippetOf(FILE, { first: 20, last: 99, focus: 2 }, 2).split('\n'), ['line 58', 'line 59'], 'a cursor off screen: the middle of the screen');
+    assert.deepEqual(snippet({ first: 0, last: 99, focus: 98 }, 3).split('\n'), ['line 97', 'line 98', 'line 99'], 'at the end: the last lines');
+    assert.deepEqual(snippet({ first: 20, last: 99, focus: 2 }, 2).split('\n'), ['line 58', 'line 59'], 'a cursor off screen: the middle of the screen');
+    assert.equal(read.length, 3 + 5 + 3 + 2, 'only the snippet\'s lines are read');
   });
 
   test('one snippet per file, the files viewed last, never the current file, oldest first', () => {

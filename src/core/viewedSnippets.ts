@@ -28,9 +28,8 @@ export interface View {
 /**
  * The lines `[from, to]` a snippet takes of a document of `lineCount` lines seen as `view`: at
  * most `maxLines` of the lines on screen, around the cursor (else the middle of the screen).
- * Lines, not the text, so that the editor reads only them while the user scrolls a large file.
  */
-export function snippetLines(view: View, lineCount: number, maxLines = SNIPPET_LINES): { from: number; to: number } {
+function snippetLines(view: View, lineCount: number, maxLines: number): { from: number; to: number } {
   const first = Math.max(0, Math.min(view.first, lineCount - 1));
   const last = Math.max(first, Math.min(view.last, lineCount - 1));
   const focus = view.focus !== undefined && view.focus >= first && view.focus <= last ? view.focus : Math.floor((first + last) / 2);
@@ -38,11 +37,14 @@ export function snippetLines(view: View, lineCount: number, maxLines = SNIPPET_L
   return { from, to: Math.min(last, from + maxLines - 1) };
 }
 
-/** The snippet of `text` seen as `view` (see snippetLines), with LF line endings. */
-export function snippetOf(text: string, view: View, maxLines = SNIPPET_LINES): string {
-  const lines = text.replace(/\r\n/g, '\n').split('\n');
-  const { from, to } = snippetLines(view, lines.length, maxLines);
-  return lines.slice(from, to + 1).join('\n');
+/**
+ * The snippet of a document of `lineCount` lines seen as `view`, its lines (`lineAt`: a line's
+ * text without its line break) joined by LF whatever the document's line endings. Only those
+ * lines are read, so the editor can call it on every scroll of a large file.
+ */
+export function snippetOf(view: View, lineCount: number, lineAt: (line: number) => string, maxLines = SNIPPET_LINES): string {
+  const { from, to } = snippetLines(view, lineCount, maxLines);
+  return Array.from({ length: to - from + 1 }, (_, k) => lineAt(from + k)).join('\n');
 }
 
 export class ViewedSnippets {

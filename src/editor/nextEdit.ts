@@ -8,7 +8,7 @@
 // a remote backend the user chose.
 import * as vscode from 'vscode';
 import { EditHistory } from '../core/editHistory';
-import { ViewedSnippets, snippetLines } from '../core/viewedSnippets';
+import { ViewedSnippets, snippetOf } from '../core/viewedSnippets';
 import { DenoiserError } from '../denoiser/denoiser';
 import type { DenoiserService } from './denoiserService';
 import type { GhostTextProvider } from './ghostText';
@@ -176,8 +176,7 @@ export class NextEditController implements vscode.Disposable {
     const range = editor.visibleRanges[0];
     if (!this.enabled || !range || doc.uri.scheme !== 'file' && doc.uri.scheme !== 'untitled') return;
     const last = editor.visibleRanges[editor.visibleRanges.length - 1].end.line;
-    const { from, to } = snippetLines({ first: range.start.line, last, focus: editor.selection.active.line }, doc.lineCount);
-    const text = doc.getText(new vscode.Range(from, 0, to, doc.lineAt(to).text.length)).replace(/\r\n/g, '\n');
+    const text = snippetOf({ first: range.start.line, last, focus: editor.selection.active.line }, doc.lineCount, (i) => doc.lineAt(i).text);
     this.viewed.record(doc.uri.toString(), vscode.workspace.asRelativePath(doc.uri), text);
   }
 
