@@ -6,6 +6,7 @@ import { describe, test } from 'node:test';
 import { MASK_GLYPH, type TokenCodec } from '../src/core/spanText';
 import type { LogitsModel } from '../src/core/sampler';
 import { Engine } from '../src/denoiser/engine';
+import { MIN_BUDGET_CONTEXT, contextWithin } from '../src/core/callCost';
 import type { ProgressParams } from '../src/denoiser/protocol';
 
 const special = { pad: 0, mask: 1, bos: 2, eos: 3 };
@@ -172,5 +173,14 @@ describe('a time budget and a slow model', () => {
     await f.complete({ requestId: 'g', prefix, suffix, maxTokens: 8, sampler: { timeBudgetMs: 200 } });
     await f.complete({ requestId: 'g', prefix, suffix, maxTokens: 8, sampler: { timeBudgetMs: 200 } });
     assert.equal(fast.lengths.at(-1), fast.lengths[0], 'a model that reads it all in time keeps it all');
+  });
+});
+
+describe('contextWithin', () => {
+  test('cuts prefix and suffix in proportion, to the least context, never above what was asked', () => {
+    assert.deepEqual(contextWithin(150, 50, 400), { prefixTokens: 150, suffixTokens: 50 }, 'it fits: unchanged');
+    assert.deepEqual(contextWithin(150, 50, 100), { prefixTokens: 75, suffixTokens: 25 });
+    assert.deepEqual(contextWithin(150, 50, 10), { prefixTokens: MIN_BUDGET_CONTEXT.prefix, suffixTokens: MIN_BUDGET_CONTEXT.suffix });
+    assert.deepEqual(contextWithin(10, 4, 2), { prefixTokens: 10, suffixTokens: 4 }, 'a context smaller than the least is not grown');
   });
 });

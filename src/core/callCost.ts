@@ -32,13 +32,11 @@ export class CallCost {
 
 /**
  * The context of a request cut to `maxTokens` (prefix and suffix keep their proportion), never
- * below MIN_BUDGET_CONTEXT; unchanged when it already fits.
+ * below MIN_BUDGET_CONTEXT and never above what was asked; unchanged when it already fits.
  */
 export function contextWithin(prefix: number, suffix: number, maxTokens: number): { prefixTokens: number; suffixTokens: number } {
   if (prefix + suffix <= maxTokens) return { prefixTokens: prefix, suffixTokens: suffix };
   const share = Math.max(0, maxTokens) / (prefix + suffix);
-  return {
-    prefixTokens: Math.max(MIN_BUDGET_CONTEXT.prefix, Math.floor(prefix * share)),
-    suffixTokens: Math.max(MIN_BUDGET_CONTEXT.suffix, Math.floor(suffix * share)),
-  };
+  const cut = (asked: number, least: number): number => Math.max(Math.min(asked, least), Math.floor(asked * share));
+  return { prefixTokens: cut(prefix, MIN_BUDGET_CONTEXT.prefix), suffixTokens: cut(suffix, MIN_BUDGET_CONTEXT.suffix) };
 }
