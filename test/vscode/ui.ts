@@ -23,8 +23,10 @@ async function openFile(page: Page, name: string, shows: string): Promise<void> 
     await page.keyboard.press('Control+P');
     await page.waitForSelector('.quick-input-widget input');
     await page.keyboard.type(name);
-    await page.waitForSelector(`.quick-input-list .monaco-list-row:has-text("${name}")`);
-    await page.keyboard.press('Enter');
+    // the row itself, clicked: Enter picks the focused row, which can still be the previous
+    // file's while the list filters (shapes.ts stayed in front after three tries)
+    const row = await page.waitForSelector(`.quick-input-list .monaco-list-row:has-text("${name}")`);
+    await row.click();
     const front = await page.waitForSelector(`.tabs-container .tab.active:has-text("${name}")`, { timeout: 10_000 }).then(() => true, () => false);
     if (front) break;
     if (attempt === 3) throw new Error(`Quick Open did not bring ${name} to the front in ${attempt} tries`);
