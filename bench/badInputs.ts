@@ -7,9 +7,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { SHIPPED_MODEL } from '../src/core/defaults';
-import { DenoiserClient } from '../src/denoiser/client';
-import { DenoiserError } from '../src/denoiser/denoiser';
-import type { DenoiseResult } from '../src/denoiser/protocol';
+import { LocalBackend } from '../src/backend/local/localBackend';
+import { BackendError } from '../src/backend/backend';
+import type { DenoiseResult } from '../src/backend/requests';
 import { ROOT } from './cases';
 
 const HANG_MS = 30_000;
@@ -50,8 +50,8 @@ function oneLine(message: string): boolean {
 }
 
 function judgeError(e: unknown): Outcome {
-  if (e instanceof DenoiserError && (e.code === 'model' || e.code === 'input') && oneLine(e.message)) return { outcome: 'refused', message: e.message };
-  const message = e instanceof Error ? `${e instanceof DenoiserError ? e.code : e.name}: ${e.message}` : String(e);
+  if (e instanceof BackendError && (e.code === 'model' || e.code === 'input') && oneLine(e.message)) return { outcome: 'refused', message: e.message };
+  const message = e instanceof Error ? `${e instanceof BackendError ? e.code : e.name}: ${e.message}` : String(e);
   return { outcome: 'wrong', message };
 }
 
@@ -99,7 +99,7 @@ function tinyGraph(kind: string): string | undefined {
 }
 
 async function loadCase(dir: string): Promise<Outcome> {
-  const c = new DenoiserClient({ workerPath: WORKER, modelDir: dir, threads: 1 });
+  const c = new LocalBackend({ workerPath: WORKER, modelDir: dir, threads: 1 });
   try {
     const r = await withTimeout(c.start(), HANG_MS);
     if (r === 'hang') return { outcome: 'hang', message: `no answer to the load in ${HANG_MS} ms` };
@@ -131,7 +131,7 @@ async function cliCase(args: string[], expectRefusal: boolean): Promise<Outcome>
   return r.code === 0 ? { outcome: 'answered', message: lines[lines.length - 1] } : { outcome: 'wrong', message: `exit ${r.code}: ${lines[0]}` };
 }
 
-export async function runBadInputs(client: DenoiserClient, hostCrashes: () => number): Promise<BadInputFigures> {
+export async function runBadInputs(client: LocalBackend, hostCrashes: () => number): Promise<BadInputFigures> {
   const crashesBefore = hostCrashes();
   const float16 = tinyGraph('float16');
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'diffuse-bad-files-'));
@@ -215,10 +215,10 @@ function modelFolderCases(tmp: string, file: (name: string, content: string) => 
 }
 
 /** Malformed or awkward requests to a healthy worker. */
-function requestCases(client: DenoiserClient): Case[] {
+function requestCases(client: LocalBackend): Case[] {
   const code = 'export function area(w: number, h: number): number {\n  const a = w * h;\n  return a;\n}\n';
   const span = (text: string, marker: string) => ({ start: text.indexOf(marker), end: text.indexOf(marker) + marker.length });
-  const request = async (text: string, ask: (c: DenoiserClient) => Promise<DenoiseResult>): Promise<Outcome> => {
+  const request = async (text: string, ask: (c: LocalBackend) => Promise<DenoiseResult>): Promise<Outcome> => {
     try {
       const r = await withTimeout(ask(client), HANG_MS);
       return r === 'hang' ? { outcome: 'hang', message: `no answer in ${HANG_MS} ms` } : judgeAnswer(text, r);

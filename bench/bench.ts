@@ -6,10 +6,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { SHIPPED_MODEL } from '../src/core/defaults';
-import { DenoiserClient } from '../src/denoiser/client';
-import { loadModelFolder } from '../src/denoiser/modelFolder';
-import type { LogitsModel } from '../src/core/sampler';
-import type { SamplerSettings } from '../src/denoiser/protocol';
+import { LocalBackend } from '../src/backend/local/localBackend';
+import { loadModelFolder } from '../src/worker/loadModel';
+import type { LogitsModel } from '../src/core/sampler/sampler';
+import type { SamplerSettings } from '../src/backend/requests';
 import { CaseSource, ROOT, mean, quantile, round, runInfills } from './cases';
 import { GHOST, editorViewMarkdown, runEditorView } from './editorView';
 import { profileGhost } from './profile';
@@ -46,7 +46,7 @@ type Results = Record<string, unknown>;
 async function main(): Promise<void> {
   const t0 = Date.now();
   // a converted 0.5 B+ model on CPU needs more than the client's 30 s for the one-token-per-step baseline
-  const client = new DenoiserClient({ workerPath: path.join(ROOT, 'dist', 'worker.js'), modelDir: MODEL, threads: 1, ...(MODEL_FLAG ? { requestTimeoutMs: 600_000 } : {}) });
+  const client = new LocalBackend({ workerPath: path.join(ROOT, 'dist', 'worker.js'), modelDir: MODEL, threads: 1, ...(MODEL_FLAG ? { requestTimeoutMs: 600_000 } : {}) });
   const loadStart = Date.now();
   const info = await client.start();
   const loadMs = Date.now() - loadStart;
@@ -86,7 +86,7 @@ async function main(): Promise<void> {
 }
 
 /** Ghost requests as the editor sends them, end to end through the client. */
-async function ghostLatency(client: DenoiserClient): Promise<Results> {
+async function ghostLatency(client: LocalBackend): Promise<Results> {
   const ms: number[] = [];
   const calls: number[] = [];
   const inWorker: number[] = [];
@@ -107,7 +107,7 @@ async function ghostLatency(client: DenoiserClient): Promise<Results> {
 }
 
 /** refine64 (strength 1) and fim128 on held-out regions of about 64 and 128 tokens. */
-async function longRequests(client: DenoiserClient, results: Results): Promise<void> {
+async function longRequests(client: LocalBackend, results: Results): Promise<void> {
   for (const [key, n, chars, run] of [
     ['refine64', N.refine, 64 * 3.2, (r: ReturnType<CaseSource['lines']>) => client.refine({ text: r.text, start: r.start, end: r.end, strength: 1 })],
     ['fim128', N.fim, 128 * 3.2, (r: ReturnType<CaseSource['lines']>) => client.fill({ text: r.text.slice(0, r.start) + r.text.slice(r.end), cursors: [r.start], maxTokens: 128 })],
@@ -131,7 +131,7 @@ async function longRequests(client: DenoiserClient, results: Results): Promise<v
  * number of calls an autoregressive model would need). Returns the figures and the parallel
  * run's lines, whose tokens are counted once the tokenizer is loaded in-process.
  */
-async function parallelVsSequential(client: DenoiserClient): Promise<{ figures: Record<string, number>; lines: string[] }> {
+async function parallelVsSequential(client: LocalBackend): Promise<{ figures: Record<string, number>; lines: string[] }> {
   const infills = Array.from({ length: N.parallel }, () => cases.lineInfill());
   const decode = (sampler: SamplerSettings) =>
     runInfills(infills, (c) => client.complete({ prefix: c.prefix, suffix: c.suffix, maxTokens: GHOST.maxTokens, sampler }));
@@ -149,7 +149,7 @@ async function parallelVsSequential(client: DenoiserClient): Promise<{ figures: 
 }
 
 /** The cases judged as the editor meets them: ghost text where it asks, Refine as a corrector, serve, next edit. */
-async function editorCases(client: DenoiserClient, results: Results): Promise<void> {
+async function editorCases(client: LocalBackend, results: Results): Promise<void> {
   // Ghost text where the editor asks, scored byte-exact after the editor's trimming, and the
   // confidence threshold that makes at least half of what is shown exactly right.
   const editorView = await runEditorView(client, N.editorPerKind);
@@ -220,7 +220,7 @@ async function forwardPassMs(model: LogitsModel, threads: number): Promise<Recor
 }
 
 /** `--only serve`: the serve part alone, merged into the last run's JSON and Markdown. */
-async function onlyServe(client: DenoiserClient): Promise<void> {
+async function onlyServe(client: LocalBackend): Promise<void> {
   const out = path.join(ROOT, 'bench', 'results');
   const jsonPath = path.join(out, `${RESULTS}.json`);
   const mdPath = path.join(out, `${RESULTS}.md`);

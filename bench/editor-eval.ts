@@ -5,14 +5,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { SHIPPED_MODEL } from '../src/core/defaults';
-import { DenoiserClient } from '../src/denoiser/client';
+import { LocalBackend } from '../src/backend/local/localBackend';
 import { ROOT } from './cases';
 import { editorViewMarkdown, runEditorView } from './editorView';
 
 async function main(): Promise<void> {
   const n = Number(process.argv.find((a) => a.startsWith('--per-kind='))?.slice(11) ?? 200);
   const model = process.env.DIFFUSE_BENCH_MODEL ?? path.join(ROOT, 'models', SHIPPED_MODEL);
-  const client = new DenoiserClient({ workerPath: path.join(ROOT, 'dist', 'worker.js'), modelDir: model, threads: 1 });
+  const client = new LocalBackend({ workerPath: path.join(ROOT, 'dist', 'worker.js'), modelDir: model, threads: 1 });
   await client.start();
   const candidates = Number(process.argv.find((a) => a.startsWith('--candidates='))?.slice(13) ?? 1);
   const r = await runEditorView(client, n, {}, candidates);

@@ -4,11 +4,11 @@
 // on what the editor would insert (after its own trimming), with the whitespace-normalised score
 // beside it so the gap between the two stays visible.
 import fs from 'node:fs';
-import { trimCompletion } from '../src/core/completionTrim';
-import { SeededRandom } from '../src/core/rng';
-import type { DenoiserClient } from '../src/denoiser/client';
-import type { SamplerSettings } from '../src/denoiser/protocol';
-import { MAX_CHARS_PER_TOKEN } from '../src/core/textWindow';
+import { trimCompletion } from '../src/core/completion/completionTrim';
+import { SeededRandom } from '../src/core/sampler/rng';
+import type { LocalBackend } from '../src/backend/local/localBackend';
+import type { SamplerSettings } from '../src/backend/requests';
+import { MAX_CHARS_PER_TOKEN } from '../src/core/text/textWindow';
 import { DEFAULTS, SETTING_DEFAULTS } from '../src/core/defaults';
 import { GHOST_PREFIX_MARGIN_CHARS, GHOST_SUFFIX_MARGIN_CHARS } from '../src/editor/requestWindow';
 import { indentStyle, isTabIndented, spacesToTabs } from '../training/corpus/tabs.mjs';
@@ -207,7 +207,7 @@ export function thresholdFor(curve: ReturnType<typeof confidenceCurve>, precisio
 export const TARGET_PRECISION = 0.5;
 export const CURVE_THRESHOLDS = Array.from({ length: 20 }, (_, i) => Math.round(i * 5) / 100);
 
-export async function runEditorView(client: DenoiserClient, nPerKind: number, sampler: SamplerSettings = {}, candidates = 1) {
+export async function runEditorView(client: LocalBackend, nPerKind: number, sampler: SamplerSettings = {}, candidates = 1) {
   const cases = editorCases(nPerKind);
   const scored: ScoredCase[] = [];
   for (const c of cases) {

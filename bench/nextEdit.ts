@@ -15,8 +15,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { SHIPPED_MODEL } from '../src/core/defaults';
-import { DenoiserClient } from '../src/denoiser/client';
-import type { Denoiser } from '../src/denoiser/denoiser';
+import { LocalBackend } from '../src/backend/local/localBackend';
+import type { Backend } from '../src/backend/backend';
 import { HELDOUT_SAMPLE, ROOT } from './cases';
 
 interface Replacement {
@@ -184,19 +184,19 @@ export function isExactFollowUp(after: string, p: Replacement, followUps: Follow
   const touched = followUps.filter((f) => f.start <= p.end && p.start <= f.end).sort((a, b) => a.start - b.start);
   if (touched.length === 0) return false;
   const result = after.slice(0, p.start) + p.text + after.slice(p.end);
-  const escape = (t: string): string => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const escapeRegExp = (t: string): string => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   let expected = '';
   let at = 0;
   for (const f of touched) {
-    const added = f.argument === 'only' ? ONE_ARGUMENT : f.argument ? `, ?${ONE_ARGUMENT}` : escape(f.text);
-    expected += escape(after.slice(at, f.start)) + added;
+    const added = f.argument === 'only' ? ONE_ARGUMENT : f.argument ? `, ?${ONE_ARGUMENT}` : escapeRegExp(f.text);
+    expected += escapeRegExp(after.slice(at, f.start)) + added;
     at = f.end;
   }
-  expected += escape(after.slice(at));
+  expected += escapeRegExp(after.slice(at));
   return new RegExp(`^${expected}(?![\\s\\S])`).test(result);
 }
 
-export async function runNextEdit(d: Denoiser, cases: NextEditCase[]) {
+export async function runNextEdit(d: Backend, cases: NextEditCase[]) {
   let proposed = 0;
   let exact = 0;
   let wrong = 0;
@@ -250,7 +250,7 @@ export function heldoutCases(limit = Infinity): NextEditCase[] {
 async function main(): Promise<void> {
   const n = Number(process.argv.find((a) => a.startsWith('--cases='))?.slice(8) ?? Infinity);
   const model = process.env.DIFFUSE_BENCH_MODEL ?? path.join(ROOT, 'models', SHIPPED_MODEL);
-  const client = new DenoiserClient({ workerPath: path.join(ROOT, 'dist', 'worker.js'), modelDir: model, threads: 1 });
+  const client = new LocalBackend({ workerPath: path.join(ROOT, 'dist', 'worker.js'), modelDir: model, threads: 1 });
   await client.start();
   const figures = await runNextEdit(client, heldoutCases(n));
   client.dispose();

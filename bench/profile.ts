@@ -2,11 +2,11 @@
 // runs, in-process, with its model and tokenizer wrapped in timers. What is neither ONNX nor
 // the tokenizer is the sampler's own work: building the canvas, the softmax over the
 // vocabulary at every masked slot, choosing and committing tokens.
-import { Engine } from '../src/denoiser/engine';
-import type { LoadedModel } from '../src/denoiser/modelFolder';
-import type { LogitsModel } from '../src/core/sampler';
-import type { TokenCodec } from '../src/core/spanText';
-import { tokenProbability } from '../src/core/tokenChoice';
+import { Engine } from '../src/worker/engine';
+import type { LoadedModel } from '../src/worker/loadModel';
+import type { LogitsModel } from '../src/core/sampler/sampler';
+import type { TokenCodec } from '../src/core/text/spanText';
+import { tokenProbability } from '../src/core/sampler/tokenChoice';
 import { round } from './cases';
 
 export interface GhostProfile {

@@ -2,7 +2,7 @@
 // held-out regions with and without an injected fault (bench/refineRepair.ts).
 import path from 'node:path';
 import { SHIPPED_MODEL } from '../src/core/defaults';
-import { DenoiserClient } from '../src/denoiser/client';
+import { LocalBackend } from '../src/backend/local/localBackend';
 import { ROOT } from './cases';
 import { runRefineRepair } from './refineRepair';
 
@@ -10,7 +10,7 @@ async function main(): Promise<void> {
   const n = Number(process.argv.find((a) => a.startsWith('--cases='))?.slice(8) ?? 100);
   const strength = process.argv.find((a) => a.startsWith('--strength='))?.slice(11);
   const model = process.env.DIFFUSE_BENCH_MODEL ?? path.join(ROOT, 'models', SHIPPED_MODEL);
-  const client = new DenoiserClient({ workerPath: path.join(ROOT, 'dist', 'worker.js'), modelDir: model, threads: 1 });
+  const client = new LocalBackend({ workerPath: path.join(ROOT, 'dist', 'worker.js'), modelDir: model, threads: 1 });
   await client.start();
   const { figures, outcomes } = await runRefineRepair(client, n, strength ? Number(strength) : undefined);
   client.dispose();

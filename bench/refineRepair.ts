@@ -2,8 +2,8 @@
 // realistic fault injected and once clean, refined at the default strength. Counts how often
 // clean code comes back unchanged, a fault is repaired exactly, and lines without a fault change.
 import fs from 'node:fs';
-import { SeededRandom } from '../src/core/rng';
-import type { DenoiserClient } from '../src/denoiser/client';
+import { SeededRandom } from '../src/core/sampler/rng';
+import type { LocalBackend } from '../src/backend/local/localBackend';
 import { HELDOUT_SAMPLE } from './cases';
 
 export interface RepairCase {
@@ -106,7 +106,7 @@ export function repairFigures(outcomes: RepairOutcome[]) {
 }
 
 /** Refine at `strength` (the default when undefined) on every case, through the real worker. */
-export async function runRefineRepair(client: DenoiserClient, n: number, strength?: number) {
+export async function runRefineRepair(client: LocalBackend, n: number, strength?: number) {
   const outcomes: RepairOutcome[] = [];
   for (const c of repairCases(n)) {
     const r = await client.refine({ text: c.text, start: c.start, end: c.end, strength });

@@ -20,8 +20,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { SHIPPED_MODEL } from '../src/core/defaults';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DenoiserClient } from '../src/denoiser/client';
-import { DenoiserError } from '../src/denoiser/denoiser';
+import { LocalBackend } from '../src/backend/local/localBackend';
+import { BackendError } from '../src/backend/backend';
 import { runBadInputs } from './badInputs';
 import { runRemote, type RemoteFigures } from './remoteFaults';
 import { ROOT, quantile, round } from './cases';
@@ -60,7 +60,7 @@ function rssMb(pid: number | undefined, field: 'VmRSS' | 'VmHWM' = 'VmRSS'): num
  * before the kill is answered, rightly, and is not in flight. recovery_ms: kill → the next
  * request answered by the restarted worker.
  */
-async function workerKills(client: DenoiserClient, random: () => number): Promise<Record<string, number>> {
+async function workerKills(client: LocalBackend, random: () => number): Promise<Record<string, number>> {
   const recoveries: number[] = [];
   let kills = 0;
   let inFlight = 0;
@@ -69,7 +69,7 @@ async function workerKills(client: DenoiserClient, random: () => number): Promis
   const otherOutcomes = new Set<string>();
   const judge = (e: unknown): void => {
     inFlight++;
-    if (e instanceof DenoiserError && e.code === 'crash' && /^the denoiser process was killed by SIGKILL while handling the request$/.test(e.message)) failedWithCause++;
+    if (e instanceof BackendError && e.code === 'crash' && /^the denoiser process was killed by SIGKILL while handling the request$/.test(e.message)) failedWithCause++;
     else otherOutcomes.add(e instanceof Error ? e.message : String(e));
   };
   while (kills < 20) {
@@ -111,7 +111,7 @@ async function workerKills(client: DenoiserClient, random: () => number): Promis
 }
 
 /** One storm: `n` ghost-text requests, each aborted when the next is sent, as typing makes them. */
-async function storm(client: DenoiserClient, random: () => number, n: number): Promise<{ cancelled: number; leftRunning: number; ms: number; rss: number[] }> {
+async function storm(client: LocalBackend, random: () => number, n: number): Promise<{ cancelled: number; leftRunning: number; ms: number; rss: number[] }> {
   const lines = SOURCE.split('\n').filter((l) => l.trim().length > 3);
   const t0 = Date.now();
   const settled: Promise<unknown>[] = [];
@@ -128,7 +128,7 @@ async function storm(client: DenoiserClient, random: () => number, n: number): P
       { prefix: `${SOURCE.slice(0, 400)}\n${line.slice(0, cut)}`, suffix: '\n', maxTokens: 24, sampler: { timeBudgetMs: 800 } },
       { signal: ac.signal },
     ).catch((e) => {
-      if (e instanceof DenoiserError && e.code === 'cancelled') cancelled++;
+      if (e instanceof BackendError && e.code === 'cancelled') cancelled++;
       else throw e;
     }));
     previous = ac;
@@ -154,7 +154,7 @@ async function storm(client: DenoiserClient, random: () => number, n: number): P
  * resident size (VmHWM), which rises only when the worker needs more memory than it ever has; the
  * median RSS of the first and last five reads (one per 50 requests) is reported beside it.
  */
-async function cancelStorm(client: DenoiserClient, random: () => number): Promise<Record<string, number>> {
+async function cancelStorm(client: LocalBackend, random: () => number): Promise<Record<string, number>> {
   await client.start();
   const pid = client.pid;
   const cold = rssMb(pid);
@@ -239,9 +239,9 @@ async function main(): Promise<void> {
   const t0 = Date.now();
   const hostCrashes = countHostCrashes();
   if (process.argv.includes('--only') && process.argv[process.argv.indexOf('--only') + 1] === 'remote') return onlyRemote(hostCrashes, t0);
-  const clients: DenoiserClient[] = [];
-  const make = (): DenoiserClient => {
-    const c = new DenoiserClient({ workerPath: WORKER, modelDir: MODEL, threads: 1 });
+  const clients: LocalBackend[] = [];
+  const make = (): LocalBackend => {
+    const c = new LocalBackend({ workerPath: WORKER, modelDir: MODEL, threads: 1 });
     clients.push(c);
     return c;
   };
@@ -319,7 +319,7 @@ async function onlyRemote(hostCrashes: () => number, t0: number): Promise<void> 
  * Watches every worker any of `clients` starts, and this process, for the whole run; first it
  * must see a socket when there is one: a TCP listener of this script's own, for 100 ms.
  */
-async function startSocketWatch(clients: DenoiserClient[]): Promise<SocketWatch> {
+async function startSocketWatch(clients: LocalBackend[]): Promise<SocketWatch> {
   const watch: SocketWatch = new SocketWatch((): (number | undefined)[] => {
     const pids = [process.pid, ...clients.map((c) => c.pid), ...watch.extra];
     pids.forEach(remember);

@@ -3,23 +3,23 @@
 // (test/fixtures/mercuryStandIn.ts), which serves one injected fault per HTTP request: 429 and 503
 // with Retry-After, 500, 401, 402, 400 context_length_exceeded, a connection reset mid-stream, a
 // malformed frame, a server that never answers, a slow drip. The `diffuse` backend talks to a real
-// `serve()` of the local worker and the shipped model, with what goes wrong there: a request
+// `startServer()` of the local worker and the shipped model, with what goes wrong there: a request
 // abandoned mid-run, a deadline too short, an input the worker refuses, an instruction it cannot
 // follow, a server that is gone.
 //
 // Every request must answer or fail within its deadline plus SLACK_MS (else a hang); every failure
-// must be a DenoiserError whose message is one line without the key or the error body; a mercury
+// must be a BackendError whose message is one line without the key or the error body; a mercury
 // case must send exactly its retries (none from a stopped backend) and wait out a Retry-After; the process
 // must see no uncaught exception; once the backends are disposed no connection may stay open.
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DenoiserClient } from '../src/denoiser/client';
-import { DenoiserError, type Denoiser } from '../src/denoiser/denoiser';
-import { DiffuseRemoteDenoiser, type DiffuseRemoteOptions } from '../src/denoiser/diffuseRemote';
-import { OpenAICompatibleDenoiser } from '../src/denoiser/openaiCompatible';
-import { serve } from '../src/denoiser/server';
+import { LocalBackend } from '../src/backend/local/localBackend';
+import { BackendError, type Backend } from '../src/backend/backend';
+import { DiffuseRemoteBackend, type DiffuseRemoteOptions } from '../src/backend/remote/diffuseRemote';
+import { OpenAICompatibleBackend } from '../src/backend/remote/openaiCompatible';
+import { startServer } from '../src/serve/server';
 import { startMercuryStandIn, type Fault, type MercuryStandIn } from '../test/fixtures/mercuryStandIn';
 import { ROOT } from './cases';
 import { socketInodes } from './sockets';
@@ -39,7 +39,7 @@ const FIXED = '  return a + b;\n';
 
 type Op = 'complete' | 'fill' | 'refine';
 /** What a case should end as: answered, or failed with this code. */
-type Expect = 'answered' | DenoiserError['code'];
+type Expect = 'answered' | BackendError['code'];
 
 interface Case {
   name: string;
@@ -135,7 +135,7 @@ function ownSockets(): { connections: number; all: number } {
 interface Run {
   figures: RemoteFigures;
   key: string;
-  disposed: Denoiser[];
+  disposed: Backend[];
   /** Runs one request under its deadline + slack, scores how it ended and returns its time. */
   measure(name: string, deadlineMs: number, expect: Expect, run: (signal: AbortSignal) => Promise<unknown>): Promise<number>;
 }
@@ -152,7 +152,7 @@ export async function runRemote(o: { workerPath: string; modelDir: string; hostC
   const run: Run = { figures, key, disposed: [], measure: measurer(figures, key) };
   await mercuryCases(run, api, o.rounds ?? 4);
   await failedTwoCursorFills(run);
-  const local = new DenoiserClient({ workerPath: o.workerPath, modelDir: o.modelDir, threads: 1 });
+  const local = new LocalBackend({ workerPath: o.workerPath, modelDir: o.modelDir, threads: 1 });
   const running = await diffuseCases(run, local);
   await countSockets(run, api, async () => {
     await running.close();
@@ -205,10 +205,10 @@ async function measure(
     figures.failures++;
     const e = settled;
     message = e instanceof Error ? e.message : String(e);
-    const oneLine = e instanceof DenoiserError && !message.includes('\n') && !message.includes(key) && !message.includes(BODY_TEXT) && message.length > 0;
+    const oneLine = e instanceof BackendError && !message.includes('\n') && !message.includes(key) && !message.includes(BODY_TEXT) && message.length > 0;
     if (oneLine) figures.one_line_causes++;
     else figures.not_one_line.push(`${name}: ${message.slice(0, 200)}`);
-    outcome = e instanceof DenoiserError ? e.code : 'not a DenoiserError';
+    outcome = e instanceof BackendError ? e.code : 'not a BackendError';
   }
   if (outcome !== expect) {
     figures.wrong_outcome++;
@@ -219,12 +219,12 @@ async function measure(
   return Date.now() - t;
 }
 
-function mercuryAt(baseUrl: string, key: string): OpenAICompatibleDenoiser {
-  return new OpenAICompatibleDenoiser({ kind: 'mercury', baseUrl, fimModel: 'mercury-edit', chatModel: 'mercury-2', apiKey: key, timeoutMs: MERCURY_DEADLINE_MS });
+function mercuryAt(baseUrl: string, key: string): OpenAICompatibleBackend {
+  return new OpenAICompatibleBackend({ kind: 'mercury', baseUrl, fimModel: 'mercury-edit', chatModel: 'mercury-2', apiKey: key, timeoutMs: MERCURY_DEADLINE_MS });
 }
 
 /** One request of kind `op` on `CODE`. */
-function ask(d: Denoiser, op: Op, signal: AbortSignal): Promise<unknown> {
+function ask(d: Backend, op: Op, signal: AbortSignal): Promise<unknown> {
   const start = CODE.indexOf('  return');
   const frames = { onProgress: () => undefined, signal };
   if (op === 'complete') return d.complete({ prefix: 'function add(a, b) {\n  return ', suffix: '\n}\n', maxTokens: 24, sampler: { timeBudgetMs: MERCURY_DEADLINE_MS } }, { signal });
@@ -232,10 +232,10 @@ function ask(d: Denoiser, op: Op, signal: AbortSignal): Promise<unknown> {
   return d.refine({ text: CODE, start, end: start + FIXED.length, instruction: 'fix the bug', file: { path: 'a.ts', language: 'typescript' } }, frames);
 }
 
-/** The mercury rounds through OpenAICompatibleDenoiser, each case checked for its sends and wait; then aborts. */
+/** The mercury rounds through OpenAICompatibleBackend, each case checked for its sends and wait; then aborts. */
 async function mercuryCases(run: Run, api: MercuryStandIn, rounds: number): Promise<void> {
   const { figures } = run;
-  const fresh = (): OpenAICompatibleDenoiser => {
+  const fresh = (): OpenAICompatibleBackend => {
     const d = mercuryAt(api.url, run.key);
     run.disposed.push(d);
     return d;
@@ -300,14 +300,14 @@ async function failedTwoCursorFills(run: Run): Promise<void> {
 
 type DiffuseCase = [name: string, deadlineMs: number, expect: Expect, run: (s: AbortSignal) => Promise<unknown>];
 
-/** The diffuse cases through DiffuseRemoteDenoiser against serve() of the real worker; returns the server. */
-async function diffuseCases(run: Run, local: DenoiserClient): Promise<{ close(): Promise<void> }> {
+/** The diffuse cases through DiffuseRemoteBackend against startServer() of the real worker; returns the server. */
+async function diffuseCases(run: Run, local: LocalBackend): Promise<{ close(): Promise<void> }> {
   const token = `team_${randomBytes(8).toString('hex')}`;
-  const running = await serve({ denoiser: local, host: '127.0.0.1', port: 0, token });
-  const remote = new DiffuseRemoteDenoiser({ baseUrl: running.url, apiKey: token, timeoutMs: DIFFUSE_DEADLINE_MS });
+  const running = await startServer({ denoiser: local, host: '127.0.0.1', port: 0, token });
+  const remote = new DiffuseRemoteBackend({ baseUrl: running.url, apiKey: token, timeoutMs: DIFFUSE_DEADLINE_MS });
   run.disposed.push(remote);
-  const remoteAt = (opts: DiffuseRemoteOptions): DiffuseRemoteDenoiser => {
-    const d = new DiffuseRemoteDenoiser(opts);
+  const remoteAt = (opts: DiffuseRemoteOptions): DiffuseRemoteBackend => {
+    const d = new DiffuseRemoteBackend(opts);
     run.disposed.push(d);
     return d;
   };
@@ -315,7 +315,7 @@ async function diffuseCases(run: Run, local: DenoiserClient): Promise<{ close():
   for (let i = 0; i < 6; i++) cases.push(...answeredCases(remote));
   for (let i = 0; i < 3; i++) cases.push(...failingCases(remote, () => remoteAt({ baseUrl: running.url, apiKey: token, timeoutMs: 300 }), () => remoteAt({ baseUrl: running.url, apiKey: 'not-the-token' })));
   // a server that is gone: nothing listens at its port any more
-  const gone = await serve({ denoiser: local, host: '127.0.0.1', port: 0 });
+  const gone = await startServer({ denoiser: local, host: '127.0.0.1', port: 0 });
   await gone.close();
   for (let i = 0; i < 3; i++) cases.push(['diffuse: the server is gone', DIFFUSE_DEADLINE_MS, 'model', (s) => ghost(remoteAt({ baseUrl: gone.url }), s)]);
   await remote.start();
@@ -327,11 +327,11 @@ async function diffuseCases(run: Run, local: DenoiserClient): Promise<{ close():
   return running;
 }
 
-function ghost(d: Denoiser, signal: AbortSignal): Promise<unknown> {
+function ghost(d: Backend, signal: AbortSignal): Promise<unknown> {
   return d.complete({ prefix: 'function add(a, b) {\n  return ', suffix: ';\n}\n', maxTokens: 16, sampler: { timeBudgetMs: 800 } }, { signal });
 }
 
-function answeredCases(remote: Denoiser): DiffuseCase[] {
+function answeredCases(remote: Backend): DiffuseCase[] {
   return [
     ['diffuse: ghost text', 800 + 1000, 'answered', (s) => ghost(remote, s)],
     ['diffuse: fill at two cursors', DIFFUSE_DEADLINE_MS, 'answered', (s) => remote.fill({ text: 'const a = ;\nconst b = ;\n', cursors: [10, 22], maxTokens: 8 }, { signal: s, onProgress: () => undefined })],
@@ -340,7 +340,7 @@ function answeredCases(remote: Denoiser): DiffuseCase[] {
 }
 
 /** The diffuse cases that must fail, each with its code; `short` and `wrongToken` make their backends when the case runs. */
-function failingCases(remote: Denoiser, short: () => Denoiser, wrongToken: () => Denoiser): DiffuseCase[] {
+function failingCases(remote: Backend, short: () => Backend, wrongToken: () => Backend): DiffuseCase[] {
   return [
     ['diffuse: abandoned mid-run', DIFFUSE_DEADLINE_MS, 'cancelled', (s) => {
       const ac = new AbortController();

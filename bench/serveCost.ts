@@ -1,13 +1,13 @@
 // What `diffuse serve` costs over the in-process worker: the same ghost-text cases asked of the
-// local DenoiserClient directly and through serve() and the `diffuse` backend (HTTP on loopback,
+// LocalBackend directly and through startServer() and the `diffuse` backend (HTTP on loopback,
 // SSE, JSON both ways), alternating which goes first so drift on a shared machine falls on both;
 // then throughput with 8 ghost clients at once, through serve and directly, on the one worker
 // (requests per second counts answers and failures alike: each one freed its client to ask again).
-// serve() runs in this process, so both ends of the HTTP hop are paid on one event loop.
-import { DenoiserError, type Denoiser } from '../src/denoiser/denoiser';
-import { DiffuseRemoteDenoiser } from '../src/denoiser/diffuseRemote';
-import type { DenoiseResult } from '../src/denoiser/protocol';
-import { serve } from '../src/denoiser/server';
+// startServer() runs in this process, so both ends of the HTTP hop are paid on one event loop.
+import { BackendError, type Backend } from '../src/backend/backend';
+import { DiffuseRemoteBackend } from '../src/backend/remote/diffuseRemote';
+import type { DenoiseResult } from '../src/backend/requests';
+import { startServer } from '../src/serve/server';
 import { CaseSource, quantile, round } from './cases';
 import { GHOST } from './editorView';
 
@@ -43,17 +43,17 @@ export interface ServeFigures {
   method: string;
 }
 
-const ask = (d: Denoiser, c: Ghost): Promise<DenoiseResult> =>
+const ask = (d: Backend, c: Ghost): Promise<DenoiseResult> =>
   d.complete({ ...c, maxTokens: GHOST.maxTokens, sampler: { timeBudgetMs: GHOST.timeBudgetMs } });
 
-async function timed(d: Denoiser, c: Ghost): Promise<number> {
+async function timed(d: Backend, c: Ghost): Promise<number> {
   const t = performance.now();
   await ask(d, c);
   return performance.now() - t;
 }
 
 /** `clients` loops, each asking its share of `cases` one after another, all at once. */
-async function throughput(backends: Denoiser[], cases: Ghost[]): Promise<Throughput> {
+async function throughput(backends: Backend[], cases: Ghost[]): Promise<Throughput> {
   const ms: number[] = [];
   let cut = 0;
   const failed: Record<string, number> = {};
@@ -65,7 +65,7 @@ async function throughput(backends: Denoiser[], cases: Ghost[]): Promise<Through
         const r = await ask(d, cases[i]);
         if (r.stoppedBy !== 'done') cut++;
       } catch (e) {
-        const code = e instanceof DenoiserError ? e.code : 'not a DenoiserError';
+        const code = e instanceof BackendError ? e.code : 'not a BackendError';
         failed[code] = (failed[code] ?? 0) + 1;
       }
       ms.push(performance.now() - t); // a failure's time too: the client waited that long
@@ -79,9 +79,9 @@ async function throughput(backends: Denoiser[], cases: Ghost[]): Promise<Through
 }
 
 /** `local` is a started local backend (the editor's client and worker). */
-export async function runServeCost(local: Denoiser, n: { latency: number; throughput: number }): Promise<ServeFigures> {
-  const running = await serve({ denoiser: local, host: '127.0.0.1', port: 0 });
-  const remotes = Array.from({ length: CONCURRENT_CLIENTS }, () => new DiffuseRemoteDenoiser({ baseUrl: running.url }));
+export async function runServeCost(local: Backend, n: { latency: number; throughput: number }): Promise<ServeFigures> {
+  const running = await startServer({ denoiser: local, host: '127.0.0.1', port: 0 });
+  const remotes = Array.from({ length: CONCURRENT_CLIENTS }, () => new DiffuseRemoteBackend({ baseUrl: running.url }));
   try {
     const remote = remotes[0];
     await Promise.all(remotes.map((r) => r.start()));
@@ -121,7 +121,7 @@ export async function runServeCost(local: Denoiser, n: { latency: number; throug
       direct_p95_ms: round(quantile(direct, 0.95)), serve_p95_ms: round(quantile(through, 0.95)),
       serve_throughput: serveThroughput, direct_throughput: directThroughput,
       method: 'ghost text (24 slots, the editor\'s 800 ms budget) on held-out cases, each asked of the local client directly and through '
-        + 'serve() in this process with the diffuse backend, alternating which goes first; throughput: 8 backends (own HTTP agents) '
+        + 'startServer() in this process with the diffuse backend, alternating which goes first; throughput: 8 backends (own HTTP agents) '
         + 'or 8 loops on the one client, each asking its share of the cases back to back, one worker behind both',
     };
   } finally {

@@ -8,10 +8,10 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { SHIPPED_MODEL } from '../src/core/defaults';
-import { realTokenTable } from '../src/core/specialTokens';
-import { tokenProbability } from '../src/core/tokenChoice';
-import { Engine } from '../src/denoiser/engine';
-import { loadModelFolder } from '../src/denoiser/modelFolder';
+import { realTokenTable } from '../src/core/sampler/specialTokens';
+import { tokenProbability } from '../src/core/sampler/tokenChoice';
+import { Engine } from '../src/worker/engine';
+import { loadModelFolder } from '../src/worker/loadModel';
 import { ROOT } from './cases';
 import { loadProblems, sample } from '../training/humaneval.mjs';
 

@@ -7,15 +7,15 @@ import readline from 'node:readline';
 import { parseArgs } from 'node:util';
 import { createTwoFilesPatch } from 'diff';
 import { SHIPPED_MODEL } from './core/defaults';
-import { unifiedDiff } from './core/editHistory';
-import { textChange } from './core/nextEditRegions';
-import { stepLabel } from './core/stepLabel';
-import { applyEdits } from './core/textEdit';
-import { lineRangeOffsets, positionOffset } from './core/textPosition';
-import { apiKeyVariable, createDenoiser, remoteDefaults } from './denoiser/backends';
-import { BACKENDS, DenoiserError, type BackendKind, type BackendSource, type Denoiser } from './denoiser/denoiser';
-import type { ContextSettings, DenoiseResult, ProgressParams, SamplerSettings } from './denoiser/protocol';
-import { serve } from './denoiser/server';
+import { unifiedDiff } from './core/nextEdit/editHistory';
+import { textChange } from './core/nextEdit/nextEditRegions';
+import { stepLabel } from './core/view/stepLabel';
+import { applyEdits } from './core/text/textEdit';
+import { lineRangeOffsets, positionOffset } from './core/text/textPosition';
+import { apiKeyVariable, createBackend, remoteDefaults } from './backend/createBackend';
+import { BACKENDS, BackendError, type BackendKind, type BackendSource, type Backend } from './backend/backend';
+import type { ContextSettings, DenoiseResult, ProgressParams, SamplerSettings } from './backend/requests';
+import { startServer } from './serve/server';
 
 /** The model shipped with the package. */
 const DEFAULT_MODEL_DIR = path.join(__dirname, '..', 'models', SHIPPED_MODEL);
@@ -141,7 +141,7 @@ async function main(argv: string[]): Promise<number> {
   const settings = requestSettings(values);
   const source = backendSource(values, command);
   if (command === 'serve' && source.kind !== 'local') throw new UsageError('diffuse serve serves the local engine: leave out --backend');
-  const denoiser = createDenoiser(source, {
+  const denoiser = createBackend(source, {
     workerPath: path.join(__dirname, 'worker.js'),
     log: process.env.DIFFUSE_DEBUG ? (l) => process.stderr.write(l + '\n') : undefined,
     restartDelayMs: 200,
@@ -186,7 +186,7 @@ function requestSettings(values: Values): RequestSettings {
 }
 
 async function editFile(
-  denoiser: Denoiser, command: 'refine' | 'fill', file: string | undefined, values: Values, { sampler, context }: RequestSettings,
+  denoiser: Backend, command: 'refine' | 'fill', file: string | undefined, values: Values, { sampler, context }: RequestSettings,
 ): Promise<number> {
   if (!file) throw new UsageError(`diffuse ${command} needs a FILE`);
   const text = readSource(file);
@@ -224,7 +224,7 @@ async function editFile(
 }
 
 /** `diffuse next-edit`: the edit that follows `--before` → `--after`, as a diff against `--after`. */
-async function nextEdit(denoiser: Denoiser, values: Values): Promise<number> {
+async function nextEdit(denoiser: Backend, values: Values): Promise<number> {
   if (!values.before || !values.after) throw new UsageError('diffuse next-edit needs --before FILE and --after FILE');
   const before = readSource(values.before);
   const text = readSource(values.after);
@@ -248,13 +248,13 @@ async function nextEdit(denoiser: Denoiser, values: Values): Promise<number> {
   return 0;
 }
 
-async function serveUntilStopped(denoiser: Denoiser, values: Values): Promise<number> {
+async function serveUntilStopped(denoiser: Backend, values: Values): Promise<number> {
   const port = num(values.port, 'port') ?? DEFAULT_PORT;
-  const running = await serve({
+  const running = await startServer({
     denoiser, host: values.host ?? '127.0.0.1', port, token: values.token ?? process.env.DIFFUSE_API_KEY ?? undefined,
     log: (l) => process.stderr.write(l + '\n'),
   }).catch((e: unknown) => {
-    if (e instanceof DenoiserError && e.code === 'input') throw new UsageError(e.message);
+    if (e instanceof BackendError && e.code === 'input') throw new UsageError(e.message);
     if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new UsageError(`port ${port} is in use: give another with --port`);
     throw e;
   });
@@ -298,7 +298,7 @@ function printProgress(p: ProgressParams): void {
 }
 
 /** `diffuse complete`: one JSON request per stdin line, one JSON answer per line, in order. */
-async function completeLines(denoiser: Denoiser, { sampler, context }: RequestSettings): Promise<number> {
+async function completeLines(denoiser: Backend, { sampler, context }: RequestSettings): Promise<number> {
   const rl = readline.createInterface({ input: process.stdin, crlfDelay: Infinity });
   for await (const line of rl) {
     if (!line.trim()) continue;
@@ -314,7 +314,7 @@ async function completeLines(denoiser: Denoiser, { sampler, context }: RequestSe
     } catch (e) {
       const message = e instanceof SyntaxError ? `invalid JSON: ${e.message}` : e instanceof Error ? e.message : String(e);
       process.stdout.write(JSON.stringify({ id, error: message }) + '\n');
-      if (e instanceof DenoiserError && (e.code === 'model' || e.code === 'auth' || e.code === 'quota')) return 1;
+      if (e instanceof BackendError && (e.code === 'model' || e.code === 'auth' || e.code === 'quota')) return 1;
     }
   }
   return 0;
@@ -323,7 +323,7 @@ async function completeLines(denoiser: Denoiser, { sampler, context }: RequestSe
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (e: unknown) => {
-    const message = e instanceof UsageError || e instanceof DenoiserError || e instanceof RangeError ? e.message : e instanceof Error ? e.stack : String(e);
+    const message = e instanceof UsageError || e instanceof BackendError || e instanceof RangeError ? e.message : e instanceof Error ? e.stack : String(e);
     process.stderr.write(`diffuse: ${message}\n${e instanceof UsageError && e.withUsage ? `${USAGE}\n` : ''}`);
     process.exit(e instanceof UsageError || e instanceof RangeError ? 2 : 1);
   },

@@ -3,10 +3,10 @@
 import * as vscode from 'vscode';
 import { registerApiKeys } from './editor/apiKeys';
 import { registerCommands } from './editor/commands';
-import { DenoiserService } from './editor/denoiserService';
+import { BackendService } from './editor/backendService';
 import { registerFillAtCursor } from './editor/fillAtCursor';
 import { GhostTextProvider, registerGhostText } from './editor/ghostText';
-import { registerInlineDiffView } from './editor/inlineDiffView';
+import { registerInlineDiffView } from './editor/reviewView';
 import { registerLiveRender } from './editor/liveRender';
 import { registerModelPicker, type ModelPicker } from './editor/modelPicker';
 import { registerNextEdit, type NextEditController } from './editor/nextEdit';
@@ -17,7 +17,7 @@ import { registerStatusBar } from './editor/statusBar';
 
 /** What activate() returns: used by the integration tests to observe the extension. */
 export interface DiffuseApi {
-  service: DenoiserService;
+  service: BackendService;
   sessions: SessionStore;
   ghostText: GhostTextProvider;
   statusBar: vscode.StatusBarItem;
@@ -27,7 +27,7 @@ export interface DiffuseApi {
 
 export function activate(context: vscode.ExtensionContext): DiffuseApi {
   const log = vscode.window.createOutputChannel('Diffuse', { log: true });
-  const service = new DenoiserService(context.extensionPath, log, context.secrets);
+  const service = new BackendService(context.extensionPath, log, context.secrets);
   const sessions = new SessionStore();
   const ghostText = new GhostTextProvider(service);
   const nextEdit = registerNextEdit(service, sessions, ghostText);

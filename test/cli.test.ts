@@ -86,7 +86,7 @@ describe('diffuse CLI', () => {
       const r = await runCli(args);
       assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
       assert.match(r.stderr, /^diffuse: /);
-      assert.match(r.stderr, /usage:\n  diffuse refine FILE/);
+      assert.match(r.stderr, /usage:\n {2}diffuse refine FILE/);
       assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
       assert.equal(r.stdout, '');
     }
@@ -95,7 +95,7 @@ describe('diffuse CLI', () => {
   test('--help prints the usage and exits 0; no command exits 2', async () => {
     const help = await runCli(['--help']);
     assert.equal(help.code, 0, help.stderr);
-    assert.match(help.stdout, /^usage:\n  diffuse refine FILE/);
+    assert.match(help.stdout, /^usage:\n {2}diffuse refine FILE/);
     const none = await runCli([]);
     assert.equal(none.code, 2);
     assert.match(none.stderr, /usage:/);

@@ -6,8 +6,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { DenoiserClient } from '../src/denoiser/client';
-import { DenoiserError, type DenoiserState } from '../src/denoiser/denoiser';
+import type { LocalBackend } from '../src/backend/local/localBackend';
+import type { BackendError, BackendState } from '../src/backend/backend';
 import { MODEL_DIR, client, modelCopy } from './helpers';
 
 const SHIPPED_VOCAB = JSON.parse(fs.readFileSync(path.join(MODEL_DIR, 'denoiser.json'), 'utf8')).vocab_size;
@@ -15,13 +15,13 @@ const SHIPPED_VOCAB = JSON.parse(fs.readFileSync(path.join(MODEL_DIR, 'denoiser.
 const SOURCE = 'export function add(a: number, b: number): number {\n  return a + b;\n}\n\nexport const answer = add(40, 2);\n';
 const LINE = { start: SOURCE.indexOf('  return'), end: SOURCE.indexOf('}\n') };
 // A request or model folder whose text or path holds this marker makes the worker block forever
-// (see worker.ts); the workers forked by this file inherit the variable.
+// (see src/worker/main.ts); the workers forked by this file inherit the variable.
 const HANG = 'diffuse-test-hang-here';
 process.env.DIFFUSE_TEST_HANG_MARKER = HANG;
 
 describe('denoiser client lifecycle', () => {
-  const clients: DenoiserClient[] = [];
-  const make = (o: Parameters<typeof client>[0] = {}): DenoiserClient => {
+  const clients: LocalBackend[] = [];
+  const make = (o: Parameters<typeof client>[0] = {}): LocalBackend => {
     const c = client(o);
     clients.push(c);
     return c;
@@ -34,7 +34,7 @@ describe('denoiser client lifecycle', () => {
     let progressed = 0;
     const pending = c.refine({ text: SOURCE, ...LINE, strength: 1, sampler: { tokensPerStep: 1 } }, { signal: ac.signal, onProgress: () => progressed++ });
     setTimeout(() => ac.abort(), 30);
-    await assert.rejects(pending, (e: DenoiserError) => e.code === 'cancelled');
+    await assert.rejects(pending, (e: BackendError) => e.code === 'cancelled');
     assert.equal(c.state.kind, 'starting', 'rejected without waiting for the model to load');
     // the worker is not left busy with it: the next request is answered, and nothing ran
     const r = await c.complete({ prefix: 'let a = ', suffix: ';\n', maxTokens: 4 });
@@ -48,7 +48,7 @@ describe('denoiser client lifecycle', () => {
     void c.start().then(() => ac.abort());
     let progressed = 0;
     const pending = c.refine({ text: SOURCE, ...LINE, strength: 1, sampler: { tokensPerStep: 1 } }, { signal: ac.signal, onProgress: () => progressed++ });
-    await assert.rejects(pending, (e: DenoiserError) => e.code === 'cancelled');
+    await assert.rejects(pending, (e: BackendError) => e.code === 'cancelled');
     assert.equal(progressed, 0, 'no step of the cancelled request ran');
   });
 
@@ -59,7 +59,7 @@ describe('denoiser client lifecycle', () => {
     const t0 = Date.now();
     await assert.rejects(
       c.complete({ prefix: `${HANG}\nlet a = `, suffix: ';\n', maxTokens: 4 }),
-      (e: DenoiserError) => e.code === 'timeout' && /did not answer within 1\.5 s; it was restarted/.test(e.message),
+      (e: BackendError) => e.code === 'timeout' && /did not answer within 1\.5 s; it was restarted/.test(e.message),
     );
     assert.ok(Date.now() - t0 < 5000, 'the watchdog fired in time');
     const r = await c.complete({ prefix: 'let a = ', suffix: ';\n', maxTokens: 4 });
@@ -73,7 +73,7 @@ describe('denoiser client lifecycle', () => {
     const c = make({ modelDir: path.join(dir, HANG), loadTimeoutMs: 1500 });
     fs.symlinkSync(dir, path.join(dir, HANG));
     const t0 = Date.now();
-    await assert.rejects(c.start(), (e: DenoiserError) => e.code === 'model' && /did not finish loading .* within 1\.5 s/.test(e.message));
+    await assert.rejects(c.start(), (e: BackendError) => e.code === 'model' && /did not finish loading .* within 1\.5 s/.test(e.message));
     assert.ok(Date.now() - t0 < 5000);
     assert.equal(c.state.kind, 'error');
   });
@@ -112,7 +112,7 @@ describe('denoiser client lifecycle', () => {
   });
 
   test('a worker that keeps crashing is restarted with doubling delays; a restart by request resets them', async () => {
-    const states: DenoiserState[] = [];
+    const states: BackendState[] = [];
     const c = make({ restartDelayMs: 40, onState: (s) => states.push(s) });
     for (let i = 0; i < 3; i++) {
       await c.start();
@@ -120,7 +120,7 @@ describe('denoiser client lifecycle', () => {
       process.kill(pid, 'SIGKILL');
       await waitFor(() => c.state.kind === 'ready' && c.pid !== undefined && c.pid !== pid);
     }
-    const delays = states.filter((s): s is Extract<DenoiserState, { kind: 'restarting' }> => s.kind === 'restarting').map((s) => s.inMs);
+    const delays = states.filter((s): s is Extract<BackendState, { kind: 'restarting' }> => s.kind === 'restarting').map((s) => s.inMs);
     assert.deepEqual(delays, [40, 80, 160]);
     await c.restart();
     process.kill(c.pid!, 'SIGKILL');

@@ -2,8 +2,8 @@
 // what the ghost text shows free.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { CompletionCache } from '../src/core/completionCache';
-import { trimCompletion } from '../src/core/completionTrim';
+import { CompletionCache } from '../src/core/completion/completionCache';
+import { trimCompletion } from '../src/core/completion/completionTrim';
 
 describe('trimCompletion', () => {
   const at = (linePrefix: string, suffix = '\n', maxLines = 4) => ({ linePrefix, suffix, maxLines });

@@ -4,8 +4,8 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { ContextCache, type CacheGraph } from '../src/core/contextCache';
-import { loadModelFolder } from '../src/denoiser/modelFolder';
+import { ContextCache, type CacheGraph } from '../src/core/sampler/contextCache';
+import { loadModelFolder } from '../src/worker/loadModel';
 import { ROOT, int8Tolerance } from './helpers';
 
 const V = 8;

@@ -10,13 +10,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { ContextCache } from '../src/core/contextCache';
-import { MASK_GLYPH } from '../src/core/spanText';
-import type { DenoiserClient } from '../src/denoiser/client';
-import type { DenoiserState, LoadProgress } from '../src/denoiser/denoiser';
-import { summarizeFolder } from '../src/denoiser/folderSummary';
-import { ModelFolderError, loadModelFolder } from '../src/denoiser/modelFolder';
-import { HfTokenCodec } from '../src/denoiser/tokenCodec';
+import { ContextCache } from '../src/core/sampler/contextCache';
+import { MASK_GLYPH } from '../src/core/text/spanText';
+import type { LocalBackend } from '../src/backend/local/localBackend';
+import type { BackendState, LoadProgress } from '../src/backend/backend';
+import { summarizeFolder } from '../src/modelFolder/summary';
+import { ModelFolderError, loadModelFolder } from '../src/worker/loadModel';
+import { HfTokenCodec } from '../src/worker/tokenCodec';
 import { ROOT, client } from './helpers';
 
 const PYTHON = '/usr/bin/python3';
@@ -43,7 +43,7 @@ after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 for (const arch of ['dream', 'dreamon', 'llada'] as const) {
   describe(`a converted ${arch} folder in the real worker`, () => {
-    let c: DenoiserClient;
+    let c: LocalBackend;
     before(async () => {
       c = client({ modelDir: folders[arch] });
       const info = await c.start();
@@ -109,7 +109,7 @@ describe('a converted DreamOn folder', () => {
 
 describe('a converted folder before and while it loads', () => {
   test('the client\'s state names the folder and its size, then each step the worker reports, in order', async () => {
-    const states: DenoiserState[] = [];
+    const states: BackendState[] = [];
     const c = client({ modelDir: folders.dream, onState: (s) => states.push(s) });
     try {
       await c.start();

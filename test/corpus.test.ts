@@ -126,7 +126,7 @@ describe('corpus: tab conversion', () => {
   });
 
   test('a 2-space TypeScript file gets one tab per level and keeps alignment spaces', () => {
-    const src = read('src/core/spanText.ts');
+    const src = read('src/core/text/spanText.ts');
     assert.equal(indentStyle(src).unit, 2);
     const tabbed = spacesToTabs(src, 2);
     assert.ok(isTabIndented(tabbed));
@@ -141,7 +141,7 @@ describe('corpus: tab conversion', () => {
 
 describe('corpus: filters', () => {
   test('real sources pass; minified, generated and vendored files do not', () => {
-    assert.equal(rejectReason('src/core/spanText.ts', read('src/core/spanText.ts')), null);
+    assert.equal(rejectReason('src/core/text/spanText.ts', read('src/core/text/spanText.ts')), null);
     assert.equal(rejectReason('training/train.py', read('training/train.py')), null);
     const minified = read('node_modules/@huggingface/tokenizers/dist/tokenizers.min.mjs');
     assert.equal(rejectReason('dist/tokenizers.min.mjs', minified), 'generated-name');
@@ -170,7 +170,7 @@ describe('tokenizer v2', () => {
   const samples: [string, string][] = [
     ['spaces (Python)', read('training/model.py')],
     ['tabs (Python converted)', spacesToTabs(read('training/model.py'), 4)],
-    ['spaces (TypeScript)', read('src/core/spanText.ts')],
+    ['spaces (TypeScript)', read('src/core/text/spanText.ts')],
     ['tabs (Go)', 'package main\n\nfunc main() {\n\tfor i := 0; i < 3; i++ {\n\t\tif i > 1 {\n\t\t\treturn\n\t\t}\n\t}\n}\n'],
     ['blank and whitespace-only lines', 'a\n\n\n    \n\t\n  b  \n'],
   ];
@@ -211,7 +211,7 @@ describe('corpus: packing for the GPU machine', () => {
     fs.mkdirSync(data);
     // token ids of real text (this repo's sources), as the encoder writes them
     const codec = new HfTokenizer(JSON.parse(read('models/diffuse-small/tokenizer.json')), {});
-    const text = ['training/train.py', 'training/model.py', 'training/export.py', 'src/core/spanText.ts'].map(read).join('\n').repeat(2);
+    const text = ['training/train.py', 'training/model.py', 'training/export.py', 'src/core/text/spanText.ts'].map(read).join('\n').repeat(2);
     const train = Buffer.from(Uint16Array.from(codec.encode(text, { add_special_tokens: false }).ids).buffer);
     const heldout = Buffer.from(Uint16Array.from(codec.encode(read('training/export.py'), { add_special_tokens: false }).ids).buffer);
     fs.writeFileSync(path.join(data, 'train.bin'), train);
@@ -268,7 +268,7 @@ describe('corpus and tokenizer commands, end to end on a small package tree', ()
       }
       fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name, version: '1.0.0', license }));
     };
-    const spanText = read('src/core/spanText.ts');
+    const spanText = read('src/core/text/spanText.ts');
     const humanEval0 = loadHumanEvalProblems(humanEvalFile())[0].code;
     const minified = read('node_modules/@huggingface/tokenizers/dist/tokenizers.min.mjs');
     pkg('alpha', 'MIT', {
@@ -279,7 +279,7 @@ describe('corpus and tokenizer commands, end to end on a small package tree', ()
     });
     pkg('beta', 'ISC', { 'lib/copy.ts': '// vendored copy\n' + spanText.replace(/\n/g, '\r\n') }); // near duplicate, CRLF
     pkg('gamma', 'Apache-2.0', { 'model.py': read('training/model.py'), 'tasks.py': read('training/quantize.py') + '\n\n' + humanEval0 });
-    for (const [i, f] of ['training/train.py', 'training/export.py', 'training/similarity.mjs', 'training/eval.mjs', 'src/core/lineEndings.ts', 'training/humaneval.mjs'].entries()) {
+    for (const [i, f] of ['training/train.py', 'training/export.py', 'training/similarity.mjs', 'training/eval.mjs', 'src/core/text/lineEndings.ts', 'training/humaneval.mjs'].entries()) {
       if (fs.existsSync(path.join(ROOT, f))) pkg(`pkg-${i}`, 'MIT', { [path.basename(f)]: read(f) });
     }
     const node = (args: string[]) => spawnSync(process.execPath, args, { cwd: ROOT, encoding: 'utf8', timeout: 5 * 60_000 });

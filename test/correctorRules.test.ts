@@ -2,8 +2,8 @@
 // where hunks land.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { shiftedHunks, stretchScore, suspiciousRuns, tokenOffsets } from '../src/core/correctorRules';
-import { applyEdits } from '../src/core/textEdit';
+import { shiftedHunks, stretchScore, suspiciousRuns, tokenOffsets } from '../src/core/sampler/correctorRules';
+import { applyEdits } from '../src/core/text/textEdit';
 
 describe('corrector', () => {
   test('only tokens far less likely than their slot\'s best are doubted, and near ones merge', () => {

@@ -2,11 +2,11 @@
 // progress styling and the SVG the editor draws.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { progressRuns } from '../src/core/progressRuns';
-import { shiftRange } from '../src/core/rangeAnchor';
-import { renderSpanImage } from '../src/core/spanImage';
-import { windowAround } from '../src/core/textWindow';
-import { visualColumn } from '../src/core/textPosition';
+import { progressRuns } from '../src/core/view/progressRuns';
+import { shiftRange } from '../src/core/text/rangeAnchor';
+import { renderSpanImage } from '../src/core/view/spanImage';
+import { windowAround } from '../src/core/text/textWindow';
+import { visualColumn } from '../src/core/text/textPosition';
 
 describe('shiftRange', () => {
   const r = { start: 10, end: 20 };

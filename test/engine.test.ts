@@ -1,13 +1,13 @@
-// The engine (src/denoiser/engine.ts) against a fake model that knows the document it should
+// The engine (src/worker/engine.ts) against a fake model that knows the document it should
 // write: the window cut, the CRLF mapping, candidate de-duplication and the corrector's choice
 // to keep or drop a rewrite. One character is one token, so offsets can be worked out by hand.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { MASK_GLYPH, type TokenCodec } from '../src/core/spanText';
-import type { LogitsModel } from '../src/core/sampler';
-import { Engine } from '../src/denoiser/engine';
-import { MIN_BUDGET_CONTEXT, contextWithin } from '../src/core/callCost';
-import type { ProgressParams } from '../src/denoiser/protocol';
+import { MASK_GLYPH, type TokenCodec } from '../src/core/text/spanText';
+import type { LogitsModel } from '../src/core/sampler/sampler';
+import { Engine } from '../src/worker/engine';
+import { MIN_BUDGET_CONTEXT, contextWithin } from '../src/core/sampler/callCost';
+import type { ProgressParams } from '../src/backend/requests';
 
 const special = { pad: 0, mask: 1, bos: 2, eos: 3 };
 const CHARS = '\n\t' + Array.from({ length: 95 }, (_, i) => String.fromCharCode(32 + i)).join('');

@@ -5,8 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { SHIPPED_MODEL } from '../src/core/defaults';
 import assert from 'node:assert/strict';
-import { DenoiserClient, type DenoiserClientOptions } from '../src/denoiser/client';
-import { DenoiserError } from '../src/denoiser/denoiser';
+import { LocalBackend, type LocalBackendOptions } from '../src/backend/local/localBackend';
+import { BackendError } from '../src/backend/backend';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 export const MODEL_DIR = path.join(ROOT, 'models', SHIPPED_MODEL);
@@ -14,8 +14,8 @@ export const MODEL_DIR = path.join(ROOT, 'models', SHIPPED_MODEL);
 export const WORKER = process.env.DIFFUSE_TEST_WORKER || path.join(ROOT, 'dist', 'worker.js');
 export const CLI = path.join(ROOT, 'bin', 'diffuse.js');
 
-export function client(o: Partial<DenoiserClientOptions> = {}): DenoiserClient {
-  return new DenoiserClient({ workerPath: WORKER, modelDir: MODEL_DIR, threads: 1, restartDelayMs: 50, ...o });
+export function client(o: Partial<LocalBackendOptions> = {}): LocalBackend {
+  return new LocalBackend({ workerPath: WORKER, modelDir: MODEL_DIR, threads: 1, restartDelayMs: 50, ...o });
 }
 
 /** The one-line cause a model folder is refused with (fails the test when it loads). */
@@ -24,7 +24,7 @@ export async function loadError(dir: string): Promise<string> {
   try {
     await c.start();
   } catch (e) {
-    assert.ok(e instanceof DenoiserError);
+    assert.ok(e instanceof BackendError);
     assert.equal(e.code, 'model');
     assert.ok(!e.message.includes('\n'), `one line: ${e.message}`);
     return e.message;

@@ -1,7 +1,7 @@
 // CRLF documents: the engine denoises their LF form and answers in CRLF, offsets included.
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import { toLf, withEol } from '../src/core/lineEndings';
+import { toLf, withEol } from '../src/core/text/lineEndings';
 import { client } from './helpers';
 
 describe('line endings', () => {

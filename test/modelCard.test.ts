@@ -6,10 +6,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { LOAD_STAGE_WORDS, loadLabel } from '../src/core/loadLabel';
-import { cardSummary, formatBytes, formatCount, summaryLines } from '../src/core/modelCard';
-import { modelFoldersIn, summarizeFolder } from '../src/denoiser/folderSummary';
-import { LOAD_STAGES } from '../src/denoiser/protocol';
+import { LOAD_STAGE_WORDS, loadLabel } from '../src/core/view/loadLabel';
+import { cardSummary, formatBytes, formatCount, summaryLines } from '../src/core/view/modelCard';
+import { modelFoldersIn, summarizeFolder } from '../src/modelFolder/summary';
+import { LOAD_STAGES } from '../src/backend/local/protocol';
 import { MODEL_DIR, ROOT } from './helpers';
 
 const read = (dir: string, f: string): string => fs.readFileSync(path.join(dir, f), 'utf8');

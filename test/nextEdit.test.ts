@@ -2,12 +2,12 @@
 // as Inception documents), and the local model's own corrector through the real worker.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { CURSOR, EDIT_CLOSE, EDIT_OPEN, FILE_OPEN, HISTORY_OPEN, SNIPPETS_OPEN } from '../src/core/nextEditPrompt';
-import { DenoiserError } from '../src/denoiser/denoiser';
-import { DiffuseRemoteDenoiser } from '../src/denoiser/diffuseRemote';
-import { OpenAICompatibleDenoiser } from '../src/denoiser/openaiCompatible';
-import { serve } from '../src/denoiser/server';
-import type { DenoiserClient } from '../src/denoiser/client';
+import { CURSOR, EDIT_CLOSE, EDIT_OPEN, FILE_OPEN, HISTORY_OPEN, SNIPPETS_OPEN } from '../src/core/prompts/nextEditPrompt';
+import { BackendError } from '../src/backend/backend';
+import { DiffuseRemoteBackend } from '../src/backend/remote/diffuseRemote';
+import { OpenAICompatibleBackend } from '../src/backend/remote/openaiCompatible';
+import { startServer } from '../src/serve/server';
+import type { LocalBackend } from '../src/backend/local/localBackend';
 import { startMercuryStandIn, type MercuryStandIn } from './fixtures/mercuryStandIn';
 import { client, runCli, tmpFile } from './helpers';
 
@@ -24,7 +24,7 @@ describe('next edit: mercury', () => {
   });
   after(() => api.close());
   const mercury = (kind: 'mercury' | 'openai' = 'mercury') =>
-    new OpenAICompatibleDenoiser({ kind, baseUrl: api.url, fimModel: 'mercury-edit', chatModel: 'mercury-2', apiKey: KEY });
+    new OpenAICompatibleBackend({ kind, baseUrl: api.url, fimModel: 'mercury-edit', chatModel: 'mercury-2', apiKey: KEY });
 
   test('asks /edit/completions with one user message of the four sections and proposes the rewritten region\'s change', async () => {
     const renamed = AFTER.replace(/count/g, 'total');
@@ -65,7 +65,7 @@ describe('next edit: mercury', () => {
     const d = mercury('openai');
     assert.equal(d.capabilities.nextEdit, false);
     const n = api.requests.length;
-    await assert.rejects(d.nextEdit({ before: BEFORE, text: AFTER, cursor: 0 }), (e) => e instanceof DenoiserError && e.code === 'unsupported');
+    await assert.rejects(d.nextEdit({ before: BEFORE, text: AFTER, cursor: 0 }), (e) => e instanceof BackendError && e.code === 'unsupported');
     assert.equal(api.requests.length, n);
   });
 
@@ -82,7 +82,7 @@ describe('next edit: mercury', () => {
 });
 
 describe('next edit: local', () => {
-  let c: DenoiserClient;
+  let c: LocalBackend;
   before(async () => {
     c = client();
     await c.start();
@@ -109,7 +109,7 @@ describe('next edit: local', () => {
 
   test('nothing changed, nothing proposed; a cursor outside the text is refused', async () => {
     assert.deepEqual((await c.nextEdit({ before: BEFORE, text: BEFORE, cursor: 0 })).edits, []);
-    await assert.rejects(c.nextEdit({ before: BEFORE, text: BEFORE, cursor: BEFORE.length + 1 }), (e) => e instanceof DenoiserError && e.code === 'input');
+    await assert.rejects(c.nextEdit({ before: BEFORE, text: BEFORE, cursor: BEFORE.length + 1 }), (e) => e instanceof BackendError && e.code === 'input');
   });
 
   test('the CLI says when there is no next edit', async () => {
@@ -122,9 +122,9 @@ describe('next edit: local', () => {
 describe('next edit: diffuse serve', () => {
   test('a diffuse server proposes what its local engine proposes, to the backend and to the CLI', async () => {
     const local = client();
-    const running = await serve({ denoiser: local, host: '127.0.0.1', port: 0 });
+    const running = await startServer({ denoiser: local, host: '127.0.0.1', port: 0 });
     try {
-      const remote = new DiffuseRemoteDenoiser({ baseUrl: running.url });
+      const remote = new DiffuseRemoteBackend({ baseUrl: running.url });
       await remote.start();
       assert.equal(remote.capabilities.nextEdit, true, 'the server says it can');
       const ask = { before: BEFORE, text: AFTER, cursor: AFTER.indexOf('total =') + 5 };

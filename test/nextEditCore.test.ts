@@ -2,13 +2,13 @@
 // edit, the undo rule, and Mercury Edit's prompt and answer.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { EditHistory, unifiedDiff } from '../src/core/editHistory';
+import { EditHistory, unifiedDiff } from '../src/core/nextEdit/editHistory';
 import {
   CURSOR, EDIT_CLOSE, EDIT_OPEN, FILE_CLOSE, FILE_OPEN, HISTORY_CLOSE, HISTORY_OPEN, SNIPPETS_CLOSE, SNIPPETS_OPEN,
   nextEditFromAnswer, nextEditPrompt,
-} from '../src/core/nextEditPrompt';
-import { ViewedSnippets, snippetOf } from '../src/core/viewedSnippets';
-import { carriedReplacements, focusedRuns, rescoreRegions, textChange, tokenReplacement, undoesEdit } from '../src/core/nextEditRegions';
+} from '../src/core/prompts/nextEditPrompt';
+import { ViewedSnippets, snippetOf } from '../src/core/nextEdit/viewedSnippets';
+import { carriedReplacements, focusedRuns, rescoreRegions, textChange, tokenReplacement, undoesEdit } from '../src/core/nextEdit/nextEditRegions';
 
 const BEFORE = [
   'function total(items) {',

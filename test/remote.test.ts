@@ -3,13 +3,13 @@
 // real worker and the shipped model.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { answerText, refineMessages, SELECTION_END, SELECTION_START } from '../src/core/remotePrompt';
-import { DenoiserError } from '../src/denoiser/denoiser';
-import { DiffuseRemoteDenoiser } from '../src/denoiser/diffuseRemote';
-import { checkBaseUrl, retryAfterMs } from '../src/denoiser/http';
-import { OpenAICompatibleDenoiser } from '../src/denoiser/openaiCompatible';
-import type { ProgressParams } from '../src/denoiser/protocol';
-import { MAX_BODY_BYTES, serve, type RunningServer } from '../src/denoiser/server';
+import { answerText, refineMessages, SELECTION_END, SELECTION_START } from '../src/core/prompts/refinePrompt';
+import { BackendError } from '../src/backend/backend';
+import { DiffuseRemoteBackend } from '../src/backend/remote/diffuseRemote';
+import { checkBaseUrl, retryAfterMs } from '../src/backend/remote/http';
+import { OpenAICompatibleBackend } from '../src/backend/remote/openaiCompatible';
+import type { ProgressParams } from '../src/backend/requests';
+import { MAX_BODY_BYTES, startServer, type RunningServer } from '../src/serve/server';
 import { startMercuryStandIn, type MercuryStandIn } from './fixtures/mercuryStandIn';
 import { client, runCli, tmpFile } from './helpers';
 
@@ -17,11 +17,11 @@ const KEY = 'sk_test_standin';
 const CODE = 'function add(a, b) {\n  return a - b;\n}\n';
 const FIXED = '  return a + b;\n';
 
-async function failure(p: Promise<unknown>): Promise<DenoiserError> {
+async function failure(p: Promise<unknown>): Promise<BackendError> {
   try {
     await p;
   } catch (e) {
-    assert.ok(e instanceof DenoiserError, `a DenoiserError: ${e}`);
+    assert.ok(e instanceof BackendError, `a BackendError: ${e}`);
     assert.ok(!e.message.includes('\n'), `one line: ${e.message}`);
     assert.ok(!e.message.includes(KEY), 'the key is never in a message');
     return e;
@@ -64,7 +64,7 @@ describe('HTTP rules', () => {
 
 describe('mercury backend against the documented API (loopback stand-in)', () => {
   let api: MercuryStandIn;
-  const mercury = (o: { timeoutMs?: number; apiKey?: string } = {}) => new OpenAICompatibleDenoiser({
+  const mercury = (o: { timeoutMs?: number; apiKey?: string } = {}) => new OpenAICompatibleBackend({
     kind: 'mercury', baseUrl: api.url, fimModel: 'mercury-edit', chatModel: 'mercury-2', apiKey: o.apiKey ?? KEY, timeoutMs: o.timeoutMs,
   });
 
@@ -115,7 +115,7 @@ describe('mercury backend against the documented API (loopback stand-in)', () =>
   });
 
   test('an openai backend appends stream deltas and sends no Mercury fields', async () => {
-    const d = new OpenAICompatibleDenoiser({ kind: 'openai', baseUrl: api.url, fimModel: 'm', chatModel: 'm', apiKey: KEY });
+    const d = new OpenAICompatibleBackend({ kind: 'openai', baseUrl: api.url, fimModel: 'm', chatModel: 'm', apiKey: KEY });
     try {
       const r = await d.fill({ text: 'const s = ;\n', cursors: [10], maxTokens: 8 }, { onProgress: () => undefined });
       assert.equal(r.edits[0].text, 'a + b;');
@@ -210,7 +210,7 @@ describe('mercury backend against the documented API (loopback stand-in)', () =>
   });
 
   test('without a key the mercury backend says how to set one, and sends nothing', async () => {
-    const d = new OpenAICompatibleDenoiser({ kind: 'mercury', baseUrl: api.url, fimModel: 'm', chatModel: 'm' });
+    const d = new OpenAICompatibleBackend({ kind: 'mercury', baseUrl: api.url, fimModel: 'm', chatModel: 'm' });
     const n = api.requests.length;
     assert.match((await failure(d.start())).message, /no Mercury API key: run "Diffuse: Set API Key…"/);
     assert.equal(api.requests.length, n);
@@ -223,7 +223,7 @@ describe('diffuse serve with the real worker and model', () => {
   const local = client();
 
   before(async () => {
-    running = await serve({ denoiser: local, host: '127.0.0.1', port: 0, token: 'team-token' });
+    running = await startServer({ denoiser: local, host: '127.0.0.1', port: 0, token: 'team-token' });
   });
   after(async () => {
     await running.close();
@@ -231,7 +231,7 @@ describe('diffuse serve with the real worker and model', () => {
   });
 
   test('the diffuse backend refines with the corrector, fills jointly and streams steps', async () => {
-    const d = new DiffuseRemoteDenoiser({ baseUrl: running.url, apiKey: 'team-token' });
+    const d = new DiffuseRemoteBackend({ baseUrl: running.url, apiKey: 'team-token' });
     try {
       const info = await d.start();
       assert.equal(info.backend, 'diffuse');
@@ -268,7 +268,7 @@ describe('diffuse serve with the real worker and model', () => {
   });
 
   test('a server beyond loopback refuses to start without a token', async () => {
-    await assert.rejects(serve({ denoiser: local, host: '0.0.0.0', port: 0 }), /give it --token/);
+    await assert.rejects(startServer({ denoiser: local, host: '0.0.0.0', port: 0 }), /give it --token/);
   });
 });
 
@@ -287,8 +287,8 @@ describe('the CLI with remote backends', () => {
     const file = tmpFile('add.ts', CODE);
     const r = await runCli(['refine', file, '--lines', '2', '--instruction', 'fix the sum', '--backend', 'mercury', '--base-url', api.url, '--progress'], '', env);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /^-  return a - b;$/m);
-    assert.match(r.stdout, /^\+  return a \+ b;$/m);
+    assert.match(r.stdout, /^- {2}return a - b;$/m);
+    assert.match(r.stdout, /^\+ {2}return a \+ b;$/m);
     assert.match(r.stderr, /── step 1 ──/);
     assert.equal(api.requests.at(-1)!.body.model, 'mercury-2');
     const f = await runCli(['fill', file, '--at', '2:10', '--backend', 'mercury', '--base-url', api.url, '--remote-model', 'mercury-coder'], '', env);

@@ -1,10 +1,10 @@
-// The document a review shows beside the original (src/core/reviewDocument.ts): exactly what Accept
+// The document a review shows beside the original (src/core/review/reviewDocument.ts): exactly what Accept
 // would write, and where each change lies in it.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { diffHunks } from '../src/core/inlineDiff';
-import { applyEdits } from '../src/core/textEdit';
-import { hunkLines, reviewDocument, type ReviewRegion } from '../src/core/reviewDocument';
+import { diffHunks } from '../src/core/review/reviewHunks';
+import { applyEdits } from '../src/core/text/textEdit';
+import { hunkLines, reviewDocument, type ReviewRegion } from '../src/core/review/reviewDocument';
 
 /** A region of `doc` from `start` covering `original`, proposed as `proposal`. */
 function region(doc: string, original: string, proposal: string): ReviewRegion {

@@ -2,11 +2,11 @@
 // engine and CLI tests; these pin down the decoding rules themselves.)
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { buildCanvas, type SpanSpec } from '../src/core/canvas';
-import { denoise, type LogitsModel, type SamplerOptions, type StepState } from '../src/core/sampler';
-import { SeededRandom } from '../src/core/rng';
-import { commitCount } from '../src/core/schedule';
-import { chooseToken } from '../src/core/tokenChoice';
+import { buildCanvas, type SpanSpec } from '../src/core/sampler/canvas';
+import { denoise, type LogitsModel, type SamplerOptions, type StepState } from '../src/core/sampler/sampler';
+import { SeededRandom } from '../src/core/sampler/rng';
+import { commitCount } from '../src/core/sampler/schedule';
+import { chooseToken } from '../src/core/sampler/tokenChoice';
 
 const special = { pad: 0, mask: 1, bos: 2, eos: 3 };
 const V = 32;

@@ -2,7 +2,7 @@
 // newline a span takes in at its end. A one-character-per-token codec keeps the cases readable.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { prepareSpans, spanReplacement, type TokenCodec } from '../src/core/spanText';
+import { prepareSpans, spanReplacement, type TokenCodec } from '../src/core/text/spanText';
 
 const chars: TokenCodec = {
   encode: (t) => Int32Array.from([...t].map((c) => c.charCodeAt(0))),

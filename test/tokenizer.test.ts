@@ -5,8 +5,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { Tokenizer as RustTokenizer } from 'tokenizers';
-import { prepareSpans } from '../src/core/spanText';
-import { HfTokenCodec, escapeSpecialTokens } from '../src/denoiser/tokenCodec';
+import { prepareSpans } from '../src/core/text/spanText';
+import { HfTokenCodec, escapeSpecialTokens } from '../src/worker/tokenCodec';
 import { MODEL_DIR, ROOT } from './helpers';
 
 const json = JSON.parse(fs.readFileSync(path.join(MODEL_DIR, 'tokenizer.json'), 'utf8'));
@@ -17,7 +17,9 @@ const rust = RustTokenizer.fromFile(path.join(MODEL_DIR, 'tokenizer.json'));
 
 function fixtures(): [string, string][] {
   const files = [
-    ...fs.readdirSync(path.join(ROOT, 'src', 'core')).map((f) => path.join(ROOT, 'src', 'core', f)),
+    ...fs.readdirSync(path.join(ROOT, 'src', 'core'), { recursive: true, encoding: 'utf8' })
+      .filter((f) => f.endsWith('.ts'))
+      .map((f) => path.join(ROOT, 'src', 'core', f)),
     ...fs.readdirSync(path.join(ROOT, 'training')).filter((f) => /\.(py|mjs)$/.test(f)).map((f) => path.join(ROOT, 'training', f)),
     path.join(ROOT, 'examples', 'sample.ts'),
   ];

@@ -1,6 +1,6 @@
 """Give an exported model folder the context cache's graph (export.py --cache) from its own
 model.onnx: the weights are read back and exported again through model.forward_cached, so the
-folder keeps one model.onnx that answers plain calls and cached ones (DESIGN.md, the model
+folder keeps one model.onnx that answers plain calls and cached ones (docs/design.md, the model
 contract's optional cache inputs).
 
     /usr/bin/python3 training/add-cache.py models/diffuse-v2

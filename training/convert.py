@@ -5,7 +5,7 @@
 
 HF_DIR is the folder a user downloaded (config.json, generation_config.json, model.safetensors or
 shards with model.safetensors.index.json, tokenizer.json, tokenizer_config.json). MODEL_DIR gets
-the model contract's files (DESIGN.md, "The model contract"): model.onnx with the context cache's
+the model contract's files (docs/design.md, "The model contract"): model.onnx with the context cache's
 graph (the shipped model's inputs and outputs: export.py --cache), denoiser.json, the tokenizer
 files and MODEL_CARD.md. Weights are int8 by default (quantize.py), fp16 or fp32 on request.
 

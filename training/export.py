@@ -1,4 +1,4 @@
-"""Export a trained denoiser as a model folder (see DESIGN.md, "The model contract").
+"""Export a trained denoiser as a model folder (see docs/design.md, "The model contract").
 
     /usr/bin/python3 training/export.py --ckpt training/work/ckpt/last.pt \
         --tokenizer training/work/tokenizer --out models/diffuse-small [--reference ref.json]

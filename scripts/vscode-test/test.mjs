@@ -49,7 +49,7 @@ const prepare = (name, settings) => {
 };
 const runner = (args) => spawnSync(process.execPath, ['scripts/vscode-test/run.js', ...args], { stdio: 'inherit', env: { ...process.env, DIFFUSE_REPO: root } }).status;
 
-let failed = [];
+const failed = [];
 if (parts.includes('suite')) {
   step('suite: mocha in the extension host');
   const p = prepare('suite', {});

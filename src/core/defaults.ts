@@ -12,7 +12,7 @@ export const SHIPPED_MODEL = 'diffuse-v2';
 
 /** Engine defaults; every one can be overridden per request. */
 export const DEFAULTS = {
-  /** Refine strength: below 1 Refine corrects (denoiser/correctSelection.ts); 1 rewrites the selection. */
+  /** Refine strength: below 1 Refine corrects (worker/correctSelection.ts); 1 rewrites the selection. */
   strength: 0.5,
   threshold: 0.8,
   /**
@@ -66,7 +66,7 @@ export const SETTING_DEFAULTS = {
    * at which at least half of what is shown is byte-exact (`npm run bench`, ghost_confidence).
    */
   'ghostText.minConfidence': 0.75,
-  /** More candidates did not improve the first suggestion (engine.ts CANDIDATE_TEMPERATURE). */
+  /** More candidates did not improve the first suggestion (worker/engine.ts CANDIDATE_TEMPERATURE). */
   'ghostText.candidates': 1,
   /**
    * Next edit: after a pause, propose the edit that follows the last one. Off until turned on: its
@@ -77,7 +77,7 @@ export const SETTING_DEFAULTS = {
   executionProvider: 'cpu',
   /** Who answers: the local model; nothing leaves the machine unless the user picks another. */
   backend: 'local',
-  /** Empty: the backend's own (Mercury's: MERCURY_BASE_URL in denoiser/openaiCompatible.ts). */
+  /** Empty: the backend's own (Mercury's: MERCURY_BASE_URL in backend/remote/openaiCompatible.ts). */
   'remote.baseUrl': '',
   /** Empty: the backend's own (Mercury's: MERCURY_FIM_MODEL and MERCURY_CHAT_MODEL there). */
   'remote.fimModel': '',

@@ -1,8 +1,8 @@
 // API keys of the remote backends live in VS Code's SecretStorage (the system keychain), one per
 // backend, never in settings, logs or messages. `Diffuse: Set API Key…` asks for one (masked) or
-// removes it; changing it rebuilds the backend (DenoiserService listens to SecretStorage).
+// removes it; changing it rebuilds the backend (BackendService listens to SecretStorage).
 import * as vscode from 'vscode';
-import { BACKENDS, type BackendKind } from '../denoiser/denoiser';
+import { BACKENDS, type BackendKind } from '../backend/backend';
 import { CONFIRM_MESSAGE_MS } from './messageDurations';
 
 const REMOTE: readonly BackendKind[] = BACKENDS.filter((k) => k !== 'local');

@@ -2,7 +2,7 @@
 // and says which range it replaced (its edits' start/end, relative to the request's text), so the
 // proposal must cover exactly that range: writing the answer over the whole selection would delete
 // the rest of it. Pure (no vscode).
-import { applyEdits } from '../core/textEdit';
+import { applyEdits } from '../core/text/textEdit';
 
 /**
  * The part of the selection [selStart, selEnd) of `text` the engine's edits replace (offsets

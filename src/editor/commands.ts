@@ -1,10 +1,10 @@
 // Commands that act on sessions (cancel, accept, reject, per hunk) and on the denoiser (restart,
 // log, the status-bar menu; choosing a model folder is modelPicker.ts).
 import * as vscode from 'vscode';
-import type { DenoiserService } from './denoiserService';
+import type { BackendService } from './backendService';
 import type { SessionStore } from './proposalSession';
 
-export function registerCommands(service: DenoiserService, store: SessionStore): vscode.Disposable {
+export function registerCommands(service: BackendService, store: SessionStore): vscode.Disposable {
   /** The session a command means: the document named by a CodeLens argument, else the active editor's. */
   const command = vscode.commands.registerCommand;
   return vscode.Disposable.from(
@@ -31,7 +31,7 @@ export function registerCommands(service: DenoiserService, store: SessionStore):
 }
 
 /** The status-bar menu: what can be done now, with the backend and model in use. */
-async function showMenu(service: DenoiserService, store: SessionStore): Promise<void> {
+async function showMenu(service: BackendService, store: SessionStore): Promise<void> {
   const s = service.state;
   const ghostOn = service.settings().ghostText.enabled;
   const doc = vscode.window.activeTextEditor?.document;
@@ -52,7 +52,7 @@ async function showMenu(service: DenoiserService, store: SessionStore): Promise<
     { label: '$(server) Choose Backend…', run: 'workbench.action.openSettings', args: ['diffuse.backend'],
       detail: `now: ${service.backend}${service.backend === 'local' ? ' (nothing leaves this machine)' : ''}` },
     { label: '$(key) Set API Key…', run: 'diffuse.setApiKey' },
-    { label: '$(debug-restart) Restart Denoiser', run: 'diffuse.restartDenoiser' },
+    { label: '$(debug-restart) Restart Backend', run: 'diffuse.restartDenoiser' },
     { label: '$(output) Show Log', run: 'diffuse.showLog' },
     { label: '$(settings-gear) Settings', run: 'workbench.action.openSettings', args: ['@ext:diffuse.diffuse'] },
   ];
@@ -60,7 +60,7 @@ async function showMenu(service: DenoiserService, store: SessionStore): Promise<
   if (pick) await vscode.commands.executeCommand(pick.run, ...(pick.args ?? []));
 }
 
-function statusLine(service: DenoiserService): string {
+function statusLine(service: BackendService): string {
   const s = service.state;
   const latency = service.lastLatencyMs !== undefined ? `, last request ${service.lastLatencyMs} ms` : '';
   if (s.kind === 'ready' && s.info.backend === 'local') return `${s.info.name} ready (${s.info.threads} thread${s.info.threads === 1 ? '' : 's'}${latency})`;

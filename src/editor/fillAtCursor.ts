@@ -1,19 +1,19 @@
 // Fill at Cursor: new code at every cursor, all spans masked in one canvas and denoised jointly
 // (each sees the others' progress), then reviewed and accepted together like a refinement.
 import * as vscode from 'vscode';
-import type { DenoiserService } from './denoiserService';
+import type { BackendService } from './backendService';
 import { RESULT_MESSAGE_MS } from './messageDurations';
 import type { SessionStore } from './proposalSession';
 import { reportCommandError } from './requestErrors';
 
-export function registerFillAtCursor(service: DenoiserService, store: SessionStore): vscode.Disposable {
+export function registerFillAtCursor(service: BackendService, store: SessionStore): vscode.Disposable {
   return vscode.commands.registerCommand('diffuse.fillAtCursor', async () => {
     const editor = vscode.window.activeTextEditor;
     if (editor) await fill(service, store, editor);
   });
 }
 
-export async function fill(service: DenoiserService, store: SessionStore, editor: vscode.TextEditor): Promise<void> {
+export async function fill(service: BackendService, store: SessionStore, editor: vscode.TextEditor): Promise<void> {
   const doc = editor.document;
   const cursors = [...new Set(editor.selections.map((sel) => doc.offsetAt(sel.active)))].sort((a, b) => a - b);
   const s = service.settings();

@@ -3,13 +3,13 @@
 // what the ghost text shows costs nothing, skip rules, and a time budget after which the worker
 // returns its current denoised state.
 import * as vscode from 'vscode';
-import { CompletionCache } from '../core/completionCache';
-import { trimCompletion } from '../core/completionTrim';
-import { MAX_CHARS_PER_TOKEN } from '../core/textWindow';
-import { visualColumn } from '../core/textPosition';
-import { DenoiserError } from '../denoiser/denoiser';
-import type { DenoiseResult } from '../denoiser/protocol';
-import type { DenoiserService } from './denoiserService';
+import { CompletionCache } from '../core/completion/completionCache';
+import { trimCompletion } from '../core/completion/completionTrim';
+import { MAX_CHARS_PER_TOKEN } from '../core/text/textWindow';
+import { visualColumn } from '../core/text/textPosition';
+import { BackendError } from '../backend/backend';
+import type { DenoiseResult } from '../backend/requests';
+import type { BackendService } from './backendService';
 import { CONFIRM_MESSAGE_MS } from './messageDurations';
 import { GHOST_PREFIX_MARGIN_CHARS, GHOST_SUFFIX_MARGIN_CHARS } from './requestWindow';
 import { SECTION, type DiffuseSettings } from './settings';
@@ -44,7 +44,7 @@ export class GhostTextProvider implements vscode.InlineCompletionItemProvider, v
   readonly onDidDecide = this.outcome.event;
   private readonly disposables: vscode.Disposable[];
 
-  constructor(private readonly service: DenoiserService) {
+  constructor(private readonly service: BackendService) {
     // a cached completion belongs to the model and settings that made it
     this.disposables = [
       this.outcome,
@@ -100,7 +100,7 @@ export class GhostTextProvider implements vscode.InlineCompletionItemProvider, v
       return at.items(completions);
     } catch (e) {
       // cancelled, or an error the log and the status bar already show
-      if (!(e instanceof DenoiserError && e.code === 'cancelled')) {
+      if (!(e instanceof BackendError && e.code === 'cancelled')) {
         this.decide(where, { shown: false, threshold: settings.ghostText.minConfidence, manual, reason: 'failed' });
       }
       return undefined;
@@ -125,7 +125,7 @@ export class GhostTextProvider implements vscode.InlineCompletionItemProvider, v
    */
   private requestAt(doc: vscode.TextDocument, position: vscode.Position, context: vscode.InlineCompletionContext, settings: DiffuseSettings) {
     const selected = context.selectedCompletionInfo;
-    const accepted = selected && selected.range.end.isEqual(position) && selected.range.start.line === position.line ? selected : undefined;
+    const accepted = selected?.range.end.isEqual(position) && selected.range.start.line === position.line ? selected : undefined;
     const replaceFrom = accepted ? accepted.range.start : position;
     const lead = accepted ? accepted.text : '';
     const text = doc.getText();
@@ -194,7 +194,7 @@ export function visualPosition(doc: vscode.TextDocument, pos: vscode.Position): 
   return col === pos.character + 1 ? `${pos.line + 1}:${col}` : `${pos.line + 1}:${col} (character ${pos.character + 1})`;
 }
 
-export function registerGhostText(service: DenoiserService, provider: GhostTextProvider): vscode.Disposable {
+export function registerGhostText(service: BackendService, provider: GhostTextProvider): vscode.Disposable {
   return vscode.Disposable.from(
     provider,
     // code the user writes, not output panes or other virtual documents

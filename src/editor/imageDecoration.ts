@@ -1,9 +1,9 @@
-// Places an SVG image (see core/spanImage) next to a range of the editor: attached after the end of
+// Places an SVG image (see core/view/spanImage) next to a range of the editor: attached after the end of
 // the range's first line, pushed right of the range's longest line, and taken out of the line's
 // flow so it can be taller than one line without moving any code. The live view draws with it (the
 // review is a diff editor, see reviewDiff.ts).
 import * as vscode from 'vscode';
-import { renderSpanImage, svgDataUri, type ImageRun, type ImageTheme } from '../core/spanImage';
+import { renderSpanImage, svgDataUri, type ImageRun, type ImageTheme } from '../core/view/spanImage';
 
 /** Colors and font metrics for images in `editor`, following the editor's settings and theme kind. */
 export function imageTheme(editor: vscode.TextEditor): ImageTheme {

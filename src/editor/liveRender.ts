@@ -1,10 +1,10 @@
 // Draws running sessions: the span highlighted with its original text dimmed, and the model's
 // current text beside it, redrawn at every step: masked slots pending (░), tokens committed by
 // the latest step bold, the rest plain. The document itself is not touched.
-import { stepLabel } from '../core/stepLabel';
+import { stepLabel } from '../core/view/stepLabel';
 import * as vscode from 'vscode';
-import { imageRunsToLines } from '../core/progressRuns';
-import { MASK_GLYPH } from '../core/spanText';
+import { imageRunsToLines } from '../core/view/progressRuns';
+import { MASK_GLYPH } from '../core/text/spanText';
 import type { ProposalSession, SessionStore } from './proposalSession';
 import { imagesBeside } from './imageDecoration';
 
@@ -26,7 +26,7 @@ export function registerLiveRender(store: SessionStore): vscode.Disposable {
 
   const draw = (editor: vscode.TextEditor): void => {
     const s = store.get(editor.document);
-    if (!s || s.phase !== 'running') {
+    if (s?.phase !== 'running') {
       editor.setDecorations(span, []);
       editor.setDecorations(cursor, []);
       editor.setDecorations(image, []);

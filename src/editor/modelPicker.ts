@@ -2,14 +2,14 @@
 // `diffuse.modelPath`, the ones loaded or chosen before, the bundled ones), each with its card
 // summary (parameters, dtype, size, source, licence), and Browse… for another. A folder that
 // cannot load shows why, and choosing it asks first. Choosing sets `diffuse.modelPath` for the
-// user (the denoiser restarts on the change, see DenoiserService).
+// user (the denoiser restarts on the change, see BackendService).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { SHIPPED_MODEL } from '../core/defaults';
-import { summaryLines } from '../core/modelCard';
-import { modelFoldersIn, summarizeFolder, type FolderSummary } from '../denoiser/folderSummary';
-import type { DenoiserService } from './denoiserService';
+import { summaryLines } from '../core/view/modelCard';
+import { modelFoldersIn, summarizeFolder, type FolderSummary } from '../modelFolder/summary';
+import type { BackendService } from './backendService';
 
 /** globalState key of the folders used before, most recent first. */
 const REMEMBERED_KEY = 'diffuse.modelFolders';
@@ -23,7 +23,7 @@ export class ModelPicker implements vscode.Disposable {
   shown: vscode.QuickPick<FolderItem> | undefined;
   private readonly subscription: vscode.Disposable;
 
-  constructor(private readonly context: vscode.ExtensionContext, private readonly service: DenoiserService) {
+  constructor(private readonly context: vscode.ExtensionContext, private readonly service: BackendService) {
     // a folder set in settings.json counts as chosen once it loads (once per load: the event
     // also fires for every request)
     let loaded: string | undefined;
@@ -113,7 +113,7 @@ export class ModelPicker implements vscode.Disposable {
   }
 }
 
-export function registerModelPicker(context: vscode.ExtensionContext, service: DenoiserService): { picker: ModelPicker; disposable: vscode.Disposable } {
+export function registerModelPicker(context: vscode.ExtensionContext, service: BackendService): { picker: ModelPicker; disposable: vscode.Disposable } {
   const picker = new ModelPicker(context, service);
   const command = vscode.commands.registerCommand('diffuse.chooseModelFolder', () => picker.choose());
   return { picker, disposable: vscode.Disposable.from(picker, command) };

@@ -1,4 +1,4 @@
-// Next edit (DESIGN: "Next edit"): after the user changes code and pauses, ask the backend for
+// Next edit (docs/design.md: "Next edit"): after the user changes code and pauses, ask the backend for
 // the edit that follows (the other uses of a renamed name, a repeated literal) and show at most
 // one suggestion, reviewed like a Refine (a proposal session: the diff of the document against
 // the document Accept would leave, one undo step). Tab jumps to it when it is away from the
@@ -7,10 +7,10 @@
 // the snippets of other files they viewed stay in this process and go out only with a request to
 // a remote backend the user chose.
 import * as vscode from 'vscode';
-import { EditHistory } from '../core/editHistory';
-import { ViewedSnippets, snippetOf } from '../core/viewedSnippets';
-import { DenoiserError } from '../denoiser/denoiser';
-import type { DenoiserService } from './denoiserService';
+import { EditHistory } from '../core/nextEdit/editHistory';
+import { ViewedSnippets, snippetOf } from '../core/nextEdit/viewedSnippets';
+import { BackendError } from '../backend/backend';
+import type { BackendService } from './backendService';
 import type { GhostTextProvider } from './ghostText';
 import type { ProposalSession, SessionStore } from './proposalSession';
 
@@ -19,9 +19,9 @@ export const NEXT_EDIT_TITLE = 'Next edit';
 export const NEXT_EDIT_PAUSE_MS = 700;
 
 export class NextEditController implements vscode.Disposable {
-  /** Per document: recent edits as unified diffs (bounded; see core/editHistory.ts). */
+  /** Per document: recent edits as unified diffs (bounded; see core/nextEdit/editHistory.ts). */
   readonly history = new EditHistory();
-  /** What the user last saw of each other file (bounded; see core/viewedSnippets.ts). */
+  /** What the user last saw of each other file (bounded; see core/nextEdit/viewedSnippets.ts). */
   readonly viewed = new ViewedSnippets();
   /** Per document: its text when the last edit settled (what the next edit is diffed against). */
   private readonly bases = new Map<string, string>();
@@ -40,7 +40,7 @@ export class NextEditController implements vscode.Disposable {
   readonly onDidChange = this.changed.event;
   private readonly disposables: vscode.Disposable[] = [];
 
-  constructor(private readonly service: DenoiserService, private readonly store: SessionStore, ghost: GhostTextProvider) {
+  constructor(private readonly service: BackendService, private readonly store: SessionStore, ghost: GhostTextProvider) {
     for (const e of vscode.window.visibleTextEditors) this.bases.set(e.document.uri.toString(), e.document.getText());
     this.disposables.push(
       this.changed,
@@ -164,7 +164,7 @@ export class NextEditController implements vscode.Disposable {
       this.changed.fire();
     } catch (err) {
       // nobody asked for this request: the service's log has the failure, no notification
-      if (!(err instanceof DenoiserError)) throw err;
+      if (!(err instanceof BackendError)) throw err;
     } finally {
       if (this.inFlight === abort) this.inFlight = undefined;
     }
@@ -193,7 +193,7 @@ export class NextEditController implements vscode.Disposable {
   }
 }
 
-export function registerNextEdit(service: DenoiserService, store: SessionStore, ghost: GhostTextProvider): { controller: NextEditController; disposable: vscode.Disposable } {
+export function registerNextEdit(service: BackendService, store: SessionStore, ghost: GhostTextProvider): { controller: NextEditController; disposable: vscode.Disposable } {
   const controller = new NextEditController(service, store, ghost);
   return {
     controller,

@@ -6,13 +6,13 @@
 // user makes meanwhile re-anchor the ranges, or discard the proposal when they touch the text it
 // was about; their typing is never overwritten.
 import * as vscode from 'vscode';
-import { diffHunks, type Hunk } from '../core/inlineDiff';
-import { applyEdits } from '../core/textEdit';
-import { reviewDocument, type PlacedHunk } from '../core/reviewDocument';
-import { progressRuns } from '../core/progressRuns';
-import type { ImageRun } from '../core/spanImage';
-import { shiftRange, type OffsetRange } from '../core/rangeAnchor';
-import type { ProgressParams } from '../denoiser/protocol';
+import { diffHunks, type Hunk } from '../core/review/reviewHunks';
+import { applyEdits } from '../core/text/textEdit';
+import { reviewDocument, type PlacedHunk } from '../core/review/reviewDocument';
+import { progressRuns } from '../core/view/progressRuns';
+import type { ImageRun } from '../core/view/spanImage';
+import { shiftRange, type OffsetRange } from '../core/text/rangeAnchor';
+import type { ProgressParams } from '../backend/requests';
 
 export interface Region extends OffsetRange {
   /** The document's text of the range when the session started (it is kept equal by re-anchoring). */

@@ -2,12 +2,12 @@
 // context; the model's progress is drawn live and its result reviewed as an inline diff.
 import * as vscode from 'vscode';
 import { STRENGTH_RANGE } from '../core/defaults';
-import type { DenoiserService } from './denoiserService';
+import type { BackendService } from './backendService';
 import type { SessionStore } from './proposalSession';
 import { changedPart } from './changedPart';
 import { reportCommandError } from './requestErrors';
 
-export function registerRefineSelection(service: DenoiserService, store: SessionStore): vscode.Disposable {
+export function registerRefineSelection(service: BackendService, store: SessionStore): vscode.Disposable {
   return vscode.Disposable.from(
     // registerCommand, not registerTextEditorCommand: executeCommand then resolves when the run ends
     vscode.commands.registerCommand('diffuse.refineSelection', async (strength?: number) => {
@@ -68,7 +68,7 @@ async function askStrength(current: number): Promise<number | undefined> {
 
 /** Runs one refinement of the editor's selection (the cursor's line when nothing is selected). */
 export async function refine(
-  service: DenoiserService, store: SessionStore, editor: vscode.TextEditor, ask: { strength: number; instruction?: string },
+  service: BackendService, store: SessionStore, editor: vscode.TextEditor, ask: { strength: number; instruction?: string },
 ): Promise<void> {
   const { strength, instruction } = ask;
   const doc = editor.document;

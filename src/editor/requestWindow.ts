@@ -1,8 +1,8 @@
 // How much of the document a request carries. The engine reads at most its context budget of
-// tokens on each side of the span (core/textWindow turns that into characters); the editor sends a
+// tokens on each side of the span (core/text/textWindow turns that into characters); the editor sends a
 // little more, so the engine still sees where the real file starts and ends and token healing has
 // whole lines to work with, while a large file costs no more than a small one.
-import { contextWindow, type TextWindow } from '../core/textWindow';
+import { contextWindow, type TextWindow } from '../core/text/textWindow';
 
 /** Characters of document sent on each side beyond what the engine's context budget reads (Refine, Fill). */
 export const WINDOW_MARGIN_CHARS = 2000;

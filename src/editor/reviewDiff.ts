@@ -20,7 +20,7 @@
 // narrow, as the user's diff settings say) with VS Code's own diff colours and navigation, and
 // handles several regions (a Fill at several cursors), CRLF and tabs like any other diff.
 import * as vscode from 'vscode';
-import { hunkLines } from '../core/reviewDocument';
+import { hunkLines } from '../core/review/reviewDocument';
 import { REVIEW_SCHEME, type ProposalSession, type SessionStore } from './proposalSession';
 
 /**
@@ -138,7 +138,7 @@ class Reviews implements vscode.TextDocumentContentProvider, vscode.Disposable {
 
 /** The hover on a change of the review: Accept / Reject it (and all, when there are several). */
 function reviewHover(s: ProposalSession | undefined, position: vscode.Position): vscode.Hover | undefined {
-  if (!s || s.phase !== 'review') return undefined;
+  if (s?.phase !== 'review') return undefined;
   const { text, hunks } = s.reviewText();
   const h = hunks.find((x) => {
     const lines = hunkLines(text, x);

@@ -3,7 +3,7 @@
 // several hunks. In the review's diff the same lenses sit on the new lines (VS Code shows CodeLens
 // in a diff editor only with `diffEditor.codeLens` on; its title bar and hovers offer the same).
 import * as vscode from 'vscode';
-import { hunkLines } from '../core/reviewDocument';
+import { hunkLines } from '../core/review/reviewDocument';
 import { REVIEW_SCHEME, type ProposalSession, type SessionStore } from './proposalSession';
 
 export function registerSessionCodeLens(store: SessionStore): vscode.Disposable {

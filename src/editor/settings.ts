@@ -2,9 +2,9 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { SETTING_DEFAULTS, SHIPPED_MODEL, STRENGTH_RANGE, type SettingName } from '../core/defaults';
-import { remoteDefaults } from '../denoiser/backends';
-import { isBackendKind, type BackendKind } from '../denoiser/denoiser';
-import type { ContextSettings, SamplerSettings } from '../denoiser/protocol';
+import { remoteDefaults } from '../backend/createBackend';
+import { isBackendKind, type BackendKind } from '../backend/backend';
+import type { ContextSettings, SamplerSettings } from '../backend/requests';
 
 export interface DiffuseSettings {
   /** Absolute model folder ('' in settings = the model shipped with the extension). */
@@ -97,7 +97,7 @@ export function readSettings(extensionPath: string): DiffuseSettings {
 }
 
 /** Settings that need a new denoiser process when they change. */
-export function affectsDenoiser(e: vscode.ConfigurationChangeEvent): boolean {
+export function affectsBackend(e: vscode.ConfigurationChangeEvent): boolean {
   return ['modelPath', 'threads', 'executionProvider', 'backend', 'remote.baseUrl', 'remote.fimModel', 'remote.chatModel', 'remote.timeoutMs']
     .some((k) => e.affectsConfiguration(`${SECTION}.${k}`));
 }

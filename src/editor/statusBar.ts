@@ -5,14 +5,14 @@
 // Ghost-text requests do not show as busy: they run on every pause in typing, and the item would
 // flicker; their outcome changes the item only when it differs from the last one.
 import * as vscode from 'vscode';
-import { loadLabel } from '../core/loadLabel';
-import { stepLabel } from '../core/stepLabel';
-import type { DenoiserService } from './denoiserService';
+import { loadLabel } from '../core/view/loadLabel';
+import { stepLabel } from '../core/view/stepLabel';
+import type { BackendService } from './backendService';
 import type { GhostOutcome, GhostTextProvider } from './ghostText';
 import type { ProposalSession, SessionStore } from './proposalSession';
 
 /** Creates the item and keeps it current; returns it (the integration tests read its text) and its disposable. */
-export function registerStatusBar(service: DenoiserService, ghost: GhostTextProvider, sessions: SessionStore, nextEdit?: NextEditState): { item: vscode.StatusBarItem; disposable: vscode.Disposable } {
+export function registerStatusBar(service: BackendService, ghost: GhostTextProvider, sessions: SessionStore, nextEdit?: NextEditState): { item: vscode.StatusBarItem; disposable: vscode.Disposable } {
   const item = vscode.window.createStatusBarItem('diffuse.status', vscode.StatusBarAlignment.Right, 100);
   item.name = 'Diffuse';
   item.command = 'diffuse.showMenu';

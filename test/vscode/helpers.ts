@@ -1,8 +1,8 @@
 // Shared steps of the integration tests: reach the extension, open code, wait for conditions.
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
-import { DenoiserError, type Denoiser, type RequestOptions } from '../../src/denoiser/denoiser';
-import type { DenoiseResult } from '../../src/denoiser/protocol';
+import { BackendError, type Backend, type RequestOptions } from '../../src/backend/backend';
+import type { DenoiseResult } from '../../src/backend/requests';
 import type { DiffuseApi } from '../../src/extension';
 
 export const EXTENSION_ID = 'diffuse.diffuse';
@@ -156,7 +156,7 @@ export function captureRequests(api: DiffuseApi, rewrite?: (c: CapturedRequest) 
       if (rewrite) c.result = rewrite(c);
       return c.result;
     };
-    return Object.assign(Object.create(d) as Denoiser, { refine: recorded('refine'), fill: recorded('fill'), complete: recorded('complete') });
+    return Object.assign(Object.create(d) as Backend, { refine: recorded('refine'), fill: recorded('fill'), complete: recorded('complete') });
   });
   return { calls, restore };
 }
@@ -181,7 +181,7 @@ export function scriptBackend(
         : kind === 'refine' ? [{ start: params.start!, end: params.end! }]
           : [{ start: (params.prefix as string).length, end: (params.prefix as string).length }];
       for (let step = 1; step <= frames; step++) {
-        if (o?.signal?.aborted) throw new DenoiserError('request cancelled', 'cancelled');
+        if (o?.signal?.aborted) throw new BackendError('request cancelled', 'cancelled');
         o?.onProgress?.({ requestId: 'scripted', step, maxSteps: frames, spans: texts.map((t) => ({ text: t.text.slice(0, Math.ceil(t.text.length * step / frames)), masked: 0 })) });
         await new Promise((r) => setTimeout(r, 20));
       }
@@ -191,7 +191,7 @@ export function scriptBackend(
       };
       return c.result;
     };
-    return Object.assign(Object.create(d) as Denoiser, { refine: scripted('refine'), fill: scripted('fill'), complete: scripted('complete') });
+    return Object.assign(Object.create(d) as Backend, { refine: scripted('refine'), fill: scripted('fill'), complete: scripted('complete') });
   });
   return { calls, restore };
 }

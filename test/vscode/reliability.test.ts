@@ -17,7 +17,7 @@ import * as fs from 'node:fs';
 import * as vscode from 'vscode';
 import type { DiffuseApi } from '../../src/extension';
 import { captureRequests, closeAll, diffuse, linesLostOutside, longSource, openEditor, selectLines, setting, waitFor } from './helpers';
-import { SeededRandom } from '../../src/core/rng';
+import { SeededRandom } from '../../src/core/sampler/rng';
 
 const OUT = process.env.DIFFUSE_RELIABILITY_OUT;
 const RUNS = Number(process.env.DIFFUSE_RELIABILITY_RUNS) || 100;

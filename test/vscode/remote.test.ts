@@ -173,7 +173,7 @@ suite('Diffuse with remote backends', () => {
       const prompt = String((asked[0].body.messages as { content: string }[])[0].content);
       assert.match(prompt, /<\|recently_viewed_code_snippets\|>\n<\|recently_viewed_code_snippet\|>\ncode_snippet_file_path: .+\nexport interface Item \{\n {2}price: number;/);
       assert.ok(!/code_snippet_file_path:[^\n]*\n {2}let sum/.test(prompt), 'the current file is not one of the snippets');
-      assert.match(prompt, /<\|edit_diff_history\|>\n--- a\/.+\n\+\+\+ b\/.+\n@@[^\n]*@@\n[\s\S]*-  let count = 0;\n\+  let sum = 0;/);
+      assert.match(prompt, /<\|edit_diff_history\|>\n--- a\/.+\n\+\+\+ b\/.+\n@@[^\n]*@@\n[\s\S]*- {2}let count = 0;\n\+ {2}let sum = 0;/);
       assert.match(prompt, /<\|code_to_edit\|>\n[\s\S]*let sum<\|cursor\|> = 0;/);
 
       const s = api.nextEdit.session!;

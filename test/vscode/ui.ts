@@ -290,7 +290,7 @@ async function instructionRefine(page: Page, log: (...m: unknown[]) => void): Pr
     await waitForReview(page, 30_000);
     await page.screenshot({ path: path.join(shots, 'refine-instruction.png') });
     const chat = api.requests.find((r) => r.path === '/v1/chat/completions');
-    if (!chat || chat.body.diffusing !== true) throw new Error('Refine with Instruction did not ask /v1/chat/completions with diffusing frames');
+    if (chat?.body.diffusing !== true) throw new Error('Refine with Instruction did not ask /v1/chat/completions with diffusing frames');
     if (!String((chat.body.messages as { content: string }[])[1].content).includes(`Instruction: ${INSTRUCTION}`)) throw new Error('the instruction was not sent');
     const proposal = await reviewShowsAll(page, original, 'refine with instruction');
     if (!proposal.join('\n').includes(REWRITE)) throw new Error('the review does not show the rewrite Mercury sent');
