@@ -2,7 +2,9 @@
 // nothing but itself (and pure libraries), the editor reaches backends only through the seam and
 // its factory, the worker knows nothing of VS Code, and no backend knows the editor.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 
@@ -99,5 +101,27 @@ describe('the architecture', () => {
     assert.match(found[0], /src\/editor\/x\.ts .*only through/);
     assert.match(found[1], /src\/worker\/z\.ts imports vscode: only the editor/);
     assert.match(found[2], /never imports it/);
+  });
+});
+
+describe('the linter', () => {
+  const biome = path.resolve('node_modules', '.bin', 'biome');
+  /** Lints one file placed at src/core/text/example.ts of a scratch tree with this repository's config. */
+  const lint = (text: string) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'diffuse-lint-'));
+    fs.copyFileSync('biome.json', path.join(dir, 'biome.json'));
+    fs.mkdirSync(path.join(dir, 'src', 'core', 'text'), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'src', 'core', 'text', 'example.ts'), text);
+    const run = spawnSync(biome, ['lint', '.'], { cwd: dir, encoding: 'utf8' });
+    fs.rmSync(dir, { recursive: true, force: true });
+    return run;
+  };
+
+  test('passes clean code and fails a deliberate violation', () => {
+    const clean = lint('export const one = 1;\n');
+    assert.equal(clean.status, 0, clean.stderr + clean.stdout);
+    const broken = lint('export function f(a: number) {\n  return a == 1 ? a : a;\n}\n');
+    assert.notEqual(broken.status, 0);
+    assert.match(broken.stderr + broken.stdout, /noDoubleEquals/);
   });
 });
