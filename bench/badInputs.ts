@@ -50,14 +50,18 @@ function oneLine(message: string): boolean {
 }
 
 function judgeError(e: unknown): Outcome {
-  if (e instanceof BackendError && (e.code === 'model' || e.code === 'input') && oneLine(e.message)) return { outcome: 'refused', message: e.message };
+  if (e instanceof BackendError && (e.code === 'model' || e.code === 'input') && oneLine(e.message))
+    return { outcome: 'refused', message: e.message };
   const message = e instanceof Error ? `${e instanceof BackendError ? e.code : e.name}: ${e.message}` : String(e);
   return { outcome: 'wrong', message };
 }
 
 function judgeAnswer(text: string, r: DenoiseResult): Outcome {
-  const bad = r.edits.find((e) => !(e.start >= 0 && e.start <= e.end && e.end <= text.length && typeof e.text === 'string'));
-  if (bad) return { outcome: 'wrong', message: `edit ${bad.start}-${bad.end} outside the ${text.length}-character text` };
+  const bad = r.edits.find(
+    (e) => !(e.start >= 0 && e.start <= e.end && e.end <= text.length && typeof e.text === 'string'),
+  );
+  if (bad)
+    return { outcome: 'wrong', message: `edit ${bad.start}-${bad.end} outside the ${text.length}-character text` };
   return { outcome: 'answered', message: `${r.edits.length} edit(s), ${r.steps} model calls` };
 }
 
@@ -81,7 +85,11 @@ function bytes(n: number, seed: number): Buffer {
   const b = Buffer.alloc(n);
   let x = seed >>> 0 || 1;
   for (let i = 0; i < n; i++) {
-    x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
     b[i] = x & 0xff;
   }
   return b;
@@ -91,7 +99,9 @@ function tinyGraph(kind: string): string | undefined {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'diffuse-bad-graphs-'));
   try {
     const vocab = String(JSON.parse(fs.readFileSync(path.join(MODEL, 'denoiser.json'), 'utf8')).vocab_size);
-    execFileSync('/usr/bin/python3', [path.join(ROOT, 'test', 'fixtures', 'tiny_onnx_models.py'), out, vocab], { stdio: 'ignore' });
+    execFileSync('/usr/bin/python3', [path.join(ROOT, 'test', 'fixtures', 'tiny_onnx_models.py'), out, vocab], {
+      stdio: 'ignore',
+    });
     return path.join(out, `${kind}.onnx`);
   } catch {
     return undefined;
@@ -113,7 +123,10 @@ async function loadCase(dir: string): Promise<Outcome> {
 
 function cli(args: string[]): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'diffuse.js'), ...args], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'diffuse.js'), ...args], {
+      cwd: ROOT,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
     child.on('close', (code) => resolve({ code, stderr }));
@@ -125,10 +138,13 @@ async function cliCase(args: string[], expectRefusal: boolean): Promise<Outcome>
   if (r === 'hang') return { outcome: 'hang', message: `the CLI did not exit in ${HANG_MS} ms` };
   const lines = r.stderr.trim().split('\n');
   if (expectRefusal) {
-    if ((r.code === 1 || r.code === 2) && /^diffuse: /.test(lines[0]) && !/\n\s+at /.test(r.stderr)) return { outcome: 'refused', message: lines[0] };
+    if ((r.code === 1 || r.code === 2) && /^diffuse: /.test(lines[0]) && !/\n\s+at /.test(r.stderr))
+      return { outcome: 'refused', message: lines[0] };
     return { outcome: 'wrong', message: `exit ${r.code}: ${r.stderr.slice(0, 200)}` };
   }
-  return r.code === 0 ? { outcome: 'answered', message: lines[lines.length - 1] } : { outcome: 'wrong', message: `exit ${r.code}: ${lines[0]}` };
+  return r.code === 0
+    ? { outcome: 'answered', message: lines[lines.length - 1] }
+    : { outcome: 'wrong', message: `exit ${r.code}: ${lines[0]}` };
 }
 
 export async function runBadInputs(client: LocalBackend, hostCrashes: () => number): Promise<BadInputFigures> {
@@ -161,63 +177,160 @@ async function runCases(cases: Case[]): Promise<CaseResult[]> {
     const t0 = Date.now();
     const r = await c.run();
     // temporary folder names differ per run; the figures file should not
-    const message = r.message.split(os.tmpdir()).join('$TMP').replace(/\$TMP\/diffuse-bad-[\w-]+/g, '$TMP/…');
+    const message = r.message
+      .split(os.tmpdir())
+      .join('$TMP')
+      .replace(/\$TMP\/diffuse-bad-[\w-]+/g, '$TMP/…');
     details.push({ name: c.name, ...r, message, ms: Date.now() - t0 });
   }
   return details;
 }
 
 /** Broken model folders, each loaded by a fresh client and worker (`float16`: a graph with float16 logits, if Python could make one). */
-function modelFolderCases(tmp: string, file: (name: string, content: string) => string, float16: string | undefined): Case[] {
+function modelFolderCases(
+  tmp: string,
+  file: (name: string, content: string) => string,
+  float16: string | undefined,
+): Case[] {
   return [
-  { name: 'model folder that does not exist', run: () => loadCase(path.join(tmp, 'no-such-model')) },
-  { name: 'model folder that is a file', run: () => loadCase(file('model-as-file', 'x')) },
-  { name: 'model.onnx missing', run: () => loadCase(folder((d) => fs.rmSync(path.join(d, 'model.onnx')))) },
-  { name: 'tokenizer.json missing', run: () => loadCase(folder((d) => fs.rmSync(path.join(d, 'tokenizer.json')))) },
-  { name: 'denoiser.json missing', run: () => loadCase(folder((d) => fs.rmSync(path.join(d, 'denoiser.json')))) },
-  { name: 'model.onnx truncated to half', run: () => loadCase(folder((d) => {
-    const b = fs.readFileSync(path.join(d, 'model.onnx'));
-    fs.writeFileSync(path.join(d, 'model.onnx'), b.subarray(0, b.length >> 1));
-  })) },
-  { name: 'model.onnx of random bytes (1 MB)', run: () => loadCase(folder((d) => fs.writeFileSync(path.join(d, 'model.onnx'), bytes(1 << 20, 7)))) },
-  { name: 'model.onnx empty', run: () => loadCase(folder((d) => fs.writeFileSync(path.join(d, 'model.onnx'), ''))) },
-  { name: 'model.onnx is a folder', run: () => loadCase(folder((d) => {
-    fs.rmSync(path.join(d, 'model.onnx'));
-    fs.mkdirSync(path.join(d, 'model.onnx'));
-  })) },
-  ...(float16 ? [{ name: 'model.onnx with float16 logits', run: () => loadCase(folder((d) => {
-    fs.copyFileSync(float16, path.join(d, 'model.onnx'));
-    editJson(d, 'denoiser.json', (j) => {
-      j.context_length = 256;
-    });
-  })) }] : []),
-  { name: 'tokenizer of another vocabulary (8000 tokens)', run: () => loadCase(folder((d) => editJson(d, 'tokenizer.json', (j) => {
-    for (const [k, v] of Object.entries(j.model.vocab as Record<string, number>)) if (v >= 8000) delete j.model.vocab[k];
-    j.model.merges = (j.model.merges as (string | string[])[]).filter((m) => {
-      const [a, b] = Array.isArray(m) ? m : m.split(' ');
-      return (a + b) in j.model.vocab;
-    });
-  }))) },
-  { name: 'tokenizer.json not JSON', run: () => loadCase(folder((d) => fs.writeFileSync(path.join(d, 'tokenizer.json'), '{"model": {'))) },
-  { name: 'tokenizer.json without a model section', run: () => loadCase(folder((d) => editJson(d, 'tokenizer.json', (j) => delete j.model))) },
-  { name: 'denoiser.json not JSON', run: () => loadCase(folder((d) => fs.writeFileSync(path.join(d, 'denoiser.json'), '{ "contract": 1,'))) },
-  { name: 'denoiser.json empty', run: () => loadCase(folder((d) => fs.writeFileSync(path.join(d, 'denoiser.json'), ''))) },
-  { name: 'denoiser.json binary (random bytes)', run: () => loadCase(folder((d) => fs.writeFileSync(path.join(d, 'denoiser.json'), bytes(4096, 11)))) },
-  { name: 'denoiser.json of 10 MB', run: () => loadCase(folder((d) => fs.writeFileSync(path.join(d, 'denoiser.json'), `{"contract": 1, "pad": "${'x'.repeat(10 << 20)}"}`))) },
-  { name: 'denoiser.json with NUL bytes', run: () => loadCase(folder((d) => fs.writeFileSync(path.join(d, 'denoiser.json'), Buffer.concat([Buffer.from('{"contract":'), Buffer.alloc(16), Buffer.from('1}')])))) },
-  { name: 'context_length as a string', run: () => loadCase(folder((d) => editJson(d, 'denoiser.json', (j) => (j.context_length = '256')))) },
-  { name: 'context_length beyond the trained window', run: () => loadCase(folder((d) => editJson(d, 'denoiser.json', (j) => (j.context_length = 4096)))) },
-  { name: 'special tokens sharing an id', run: () => loadCase(folder((d) => editJson(d, 'denoiser.json', (j) => (j.special_tokens.eos = j.special_tokens.bos)))) },
-  { name: 'vocab_size differing from the tokenizer', run: () => loadCase(folder((d) => editJson(d, 'denoiser.json', (j) => (j.vocab_size = 9000)))) },
-  { name: 'input name the graph lacks', run: () => loadCase(folder((d) => editJson(d, 'denoiser.json', (j) => (j.inputs.ids = 'tokens')))) },
-  { name: 'contract version 99', run: () => loadCase(folder((d) => editJson(d, 'denoiser.json', (j) => (j.contract = 99)))) },
+    { name: 'model folder that does not exist', run: () => loadCase(path.join(tmp, 'no-such-model')) },
+    { name: 'model folder that is a file', run: () => loadCase(file('model-as-file', 'x')) },
+    { name: 'model.onnx missing', run: () => loadCase(folder((d) => fs.rmSync(path.join(d, 'model.onnx')))) },
+    { name: 'tokenizer.json missing', run: () => loadCase(folder((d) => fs.rmSync(path.join(d, 'tokenizer.json')))) },
+    { name: 'denoiser.json missing', run: () => loadCase(folder((d) => fs.rmSync(path.join(d, 'denoiser.json')))) },
+    {
+      name: 'model.onnx truncated to half',
+      run: () =>
+        loadCase(
+          folder((d) => {
+            const b = fs.readFileSync(path.join(d, 'model.onnx'));
+            fs.writeFileSync(path.join(d, 'model.onnx'), b.subarray(0, b.length >> 1));
+          }),
+        ),
+    },
+    {
+      name: 'model.onnx of random bytes (1 MB)',
+      run: () => loadCase(folder((d) => fs.writeFileSync(path.join(d, 'model.onnx'), bytes(1 << 20, 7)))),
+    },
+    { name: 'model.onnx empty', run: () => loadCase(folder((d) => fs.writeFileSync(path.join(d, 'model.onnx'), ''))) },
+    {
+      name: 'model.onnx is a folder',
+      run: () =>
+        loadCase(
+          folder((d) => {
+            fs.rmSync(path.join(d, 'model.onnx'));
+            fs.mkdirSync(path.join(d, 'model.onnx'));
+          }),
+        ),
+    },
+    ...(float16
+      ? [
+          {
+            name: 'model.onnx with float16 logits',
+            run: () =>
+              loadCase(
+                folder((d) => {
+                  fs.copyFileSync(float16, path.join(d, 'model.onnx'));
+                  editJson(d, 'denoiser.json', (j) => {
+                    j.context_length = 256;
+                  });
+                }),
+              ),
+          },
+        ]
+      : []),
+    {
+      name: 'tokenizer of another vocabulary (8000 tokens)',
+      run: () =>
+        loadCase(
+          folder((d) =>
+            editJson(d, 'tokenizer.json', (j) => {
+              for (const [k, v] of Object.entries(j.model.vocab as Record<string, number>))
+                if (v >= 8000) delete j.model.vocab[k];
+              j.model.merges = (j.model.merges as (string | string[])[]).filter((m) => {
+                const [a, b] = Array.isArray(m) ? m : m.split(' ');
+                return a + b in j.model.vocab;
+              });
+            }),
+          ),
+        ),
+    },
+    {
+      name: 'tokenizer.json not JSON',
+      run: () => loadCase(folder((d) => fs.writeFileSync(path.join(d, 'tokenizer.json'), '{"model": {'))),
+    },
+    {
+      name: 'tokenizer.json without a model section',
+      run: () => loadCase(folder((d) => editJson(d, 'tokenizer.json', (j) => delete j.model))),
+    },
+    {
+      name: 'denoiser.json not JSON',
+      run: () => loadCase(folder((d) => fs.writeFileSync(path.join(d, 'denoiser.json'), '{ "contract": 1,'))),
+    },
+    {
+      name: 'denoiser.json empty',
+      run: () => loadCase(folder((d) => fs.writeFileSync(path.join(d, 'denoiser.json'), ''))),
+    },
+    {
+      name: 'denoiser.json binary (random bytes)',
+      run: () => loadCase(folder((d) => fs.writeFileSync(path.join(d, 'denoiser.json'), bytes(4096, 11)))),
+    },
+    {
+      name: 'denoiser.json of 10 MB',
+      run: () =>
+        loadCase(
+          folder((d) =>
+            fs.writeFileSync(path.join(d, 'denoiser.json'), `{"contract": 1, "pad": "${'x'.repeat(10 << 20)}"}`),
+          ),
+        ),
+    },
+    {
+      name: 'denoiser.json with NUL bytes',
+      run: () =>
+        loadCase(
+          folder((d) =>
+            fs.writeFileSync(
+              path.join(d, 'denoiser.json'),
+              Buffer.concat([Buffer.from('{"contract":'), Buffer.alloc(16), Buffer.from('1}')]),
+            ),
+          ),
+        ),
+    },
+    {
+      name: 'context_length as a string',
+      run: () => loadCase(folder((d) => editJson(d, 'denoiser.json', (j) => (j.context_length = '256')))),
+    },
+    {
+      name: 'context_length beyond the trained window',
+      run: () => loadCase(folder((d) => editJson(d, 'denoiser.json', (j) => (j.context_length = 4096)))),
+    },
+    {
+      name: 'special tokens sharing an id',
+      run: () =>
+        loadCase(folder((d) => editJson(d, 'denoiser.json', (j) => (j.special_tokens.eos = j.special_tokens.bos)))),
+    },
+    {
+      name: 'vocab_size differing from the tokenizer',
+      run: () => loadCase(folder((d) => editJson(d, 'denoiser.json', (j) => (j.vocab_size = 9000)))),
+    },
+    {
+      name: 'input name the graph lacks',
+      run: () => loadCase(folder((d) => editJson(d, 'denoiser.json', (j) => (j.inputs.ids = 'tokens')))),
+    },
+    {
+      name: 'contract version 99',
+      run: () => loadCase(folder((d) => editJson(d, 'denoiser.json', (j) => (j.contract = 99)))),
+    },
   ];
 }
 
 /** Malformed or awkward requests to a healthy worker. */
 function requestCases(client: LocalBackend): Case[] {
   const code = 'export function area(w: number, h: number): number {\n  const a = w * h;\n  return a;\n}\n';
-  const span = (text: string, marker: string) => ({ start: text.indexOf(marker), end: text.indexOf(marker) + marker.length });
+  const span = (text: string, marker: string) => ({
+    start: text.indexOf(marker),
+    end: text.indexOf(marker) + marker.length,
+  });
   const request = async (text: string, ask: (c: LocalBackend) => Promise<DenoiseResult>): Promise<Outcome> => {
     try {
       const r = await withTimeout(ask(client), HANG_MS);
@@ -229,50 +342,101 @@ function requestCases(client: LocalBackend): Case[] {
   const refine = (text: string, start: number, end: number, extra: object = {}) =>
     request(text, (c) => c.refine({ text, start, end, strength: 1, sampler: { steps: 8 }, ...extra }));
   return [
-  { name: 'selection outside the text', run: () => refine(code, 10, code.length + 50) },
-  { name: 'empty selection', run: () => refine(code, 5, 5) },
-  { name: 'strength 5', run: () => refine(code, 0, 20, { strength: 5 }) },
-  { name: 'threshold NaN', run: () => request(code, (c) => c.complete({ prefix: 'a', suffix: 'b', sampler: { threshold: Number.NaN } })) },
-  { name: 'no cursor to fill', run: () => request(code, (c) => c.fill({ text: code, cursors: [] })) },
-  { name: 'NUL bytes inside the span', run: () => {
-    const t = code.replace('w * h', 'w \0\0 h');
-    return refine(t, t.indexOf('  const'), t.indexOf('  return'));
-  } },
-  { name: 'lone surrogates inside the span', run: () => {
-    const t = code.replace('w * h', 'w \ud800 h \udc00');
-    return refine(t, t.indexOf('  const'), t.indexOf('  return'));
-  } },
-  { name: 'emoji inside the span', run: () => {
-    const t = code.replace('w * h', 'w * h // 📐 área 🧮');
-    return refine(t, t.indexOf('  const'), t.indexOf('  return'));
-  } },
-  { name: 'CRLF text', run: () => {
-    const t = code.replace(/\n/g, '\r\n');
-    return refine(t, span(t, '  const a = w * h;\r\n').start, span(t, '  const a = w * h;\r\n').end);
-  } },
-  { name: 'a 200,000-character line', run: () => {
-    const t = `const data = [${'1, '.repeat(66_000)}];\n`;
-    return refine(t, 100_000, 100_040);
-  } },
-  { name: 'empty text, fill at 0', run: () => request('', (c) => c.fill({ text: '', cursors: [0], maxTokens: 8 })) },
-  { name: '10 MB text, refine a line in the middle', run: () => {
-    const t = 'let x = compute(1);\n'.repeat(500_000);
-    return refine(t, 5_000_000, 5_000_020);
-  } },
-  { name: 'binary content (random bytes as text)', run: () => {
-    const t = bytes(4096, 3).toString('latin1');
-    return refine(t, 1000, 1100);
-  } },
-  { name: 'maxTokens 100000', run: () => request(code, (c) => c.complete({ prefix: 'let a = ', suffix: ';\n', maxTokens: 100_000, sampler: { steps: 4 } })) },
+    { name: 'selection outside the text', run: () => refine(code, 10, code.length + 50) },
+    { name: 'empty selection', run: () => refine(code, 5, 5) },
+    { name: 'strength 5', run: () => refine(code, 0, 20, { strength: 5 }) },
+    {
+      name: 'threshold NaN',
+      run: () => request(code, (c) => c.complete({ prefix: 'a', suffix: 'b', sampler: { threshold: Number.NaN } })),
+    },
+    { name: 'no cursor to fill', run: () => request(code, (c) => c.fill({ text: code, cursors: [] })) },
+    {
+      name: 'NUL bytes inside the span',
+      run: () => {
+        const t = code.replace('w * h', 'w \0\0 h');
+        return refine(t, t.indexOf('  const'), t.indexOf('  return'));
+      },
+    },
+    {
+      name: 'lone surrogates inside the span',
+      run: () => {
+        const t = code.replace('w * h', 'w \ud800 h \udc00');
+        return refine(t, t.indexOf('  const'), t.indexOf('  return'));
+      },
+    },
+    {
+      name: 'emoji inside the span',
+      run: () => {
+        const t = code.replace('w * h', 'w * h // 📐 área 🧮');
+        return refine(t, t.indexOf('  const'), t.indexOf('  return'));
+      },
+    },
+    {
+      name: 'CRLF text',
+      run: () => {
+        const t = code.replace(/\n/g, '\r\n');
+        return refine(t, span(t, '  const a = w * h;\r\n').start, span(t, '  const a = w * h;\r\n').end);
+      },
+    },
+    {
+      name: 'a 200,000-character line',
+      run: () => {
+        const t = `const data = [${'1, '.repeat(66_000)}];\n`;
+        return refine(t, 100_000, 100_040);
+      },
+    },
+    { name: 'empty text, fill at 0', run: () => request('', (c) => c.fill({ text: '', cursors: [0], maxTokens: 8 })) },
+    {
+      name: '10 MB text, refine a line in the middle',
+      run: () => {
+        const t = 'let x = compute(1);\n'.repeat(500_000);
+        return refine(t, 5_000_000, 5_000_020);
+      },
+    },
+    {
+      name: 'binary content (random bytes as text)',
+      run: () => {
+        const t = bytes(4096, 3).toString('latin1');
+        return refine(t, 1000, 1100);
+      },
+    },
+    {
+      name: 'maxTokens 100000',
+      run: () =>
+        request(code, (c) =>
+          c.complete({ prefix: 'let a = ', suffix: ';\n', maxTokens: 100_000, sampler: { steps: 4 } }),
+        ),
+    },
   ];
 }
 
 /** Files the CLI must refuse, and one large file it must answer. */
 function cliCases(file: (name: string, content: string | Buffer) => string): Case[] {
   return [
-  { name: 'CLI: a non-UTF-8 file', run: () => cliCase(['refine', file('latin1.ts', Buffer.from('const caf\xe9 = 1;\n', 'latin1')), '--lines', '1-1'], true) },
-  { name: 'CLI: a binary file', run: () => cliCase(['refine', file('blob.bin', bytes(65536, 5)), '--lines', '1-1'], true) },
-  { name: 'CLI: an empty file', run: () => cliCase(['refine', file('empty.ts', ''), '--lines', '1-1'], true) },
-  { name: 'CLI: a 10 MB file', run: () => cliCase(['refine', file('big.ts', 'let x = compute(1);\n'.repeat(500_000)), '--lines', '250000-250001', '--steps', '4'], false) },
+    {
+      name: 'CLI: a non-UTF-8 file',
+      run: () =>
+        cliCase(['refine', file('latin1.ts', Buffer.from('const caf\xe9 = 1;\n', 'latin1')), '--lines', '1-1'], true),
+    },
+    {
+      name: 'CLI: a binary file',
+      run: () => cliCase(['refine', file('blob.bin', bytes(65536, 5)), '--lines', '1-1'], true),
+    },
+    { name: 'CLI: an empty file', run: () => cliCase(['refine', file('empty.ts', ''), '--lines', '1-1'], true) },
+    {
+      name: 'CLI: a 10 MB file',
+      run: () =>
+        cliCase(
+          [
+            'refine',
+            file('big.ts', 'let x = compute(1);\n'.repeat(500_000)),
+            '--lines',
+            '250000-250001',
+            '--steps',
+            '4',
+          ],
+          false,
+        ),
+    },
   ];
 }

@@ -26,8 +26,15 @@ const QUICK = process.argv.includes('--quick');
 // --only serve runs that part alone and replaces only its key (and its table) in the last results
 const ONLY = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
 const N = {
-  ghost: QUICK ? 10 : 100, refine: QUICK ? 4 : 20, fim: QUICK ? 4 : 20, parallel: QUICK ? 10 : 500, forward: QUICK ? 5 : 20,
-  editorPerKind: QUICK ? 10 : 200, repair: QUICK ? 10 : 100, serve: QUICK ? 10 : 100, serveThroughput: QUICK ? 16 : 160,
+  ghost: QUICK ? 10 : 100,
+  refine: QUICK ? 4 : 20,
+  fim: QUICK ? 4 : 20,
+  parallel: QUICK ? 10 : 500,
+  forward: QUICK ? 5 : 20,
+  editorPerKind: QUICK ? 10 : 200,
+  repair: QUICK ? 10 : 100,
+  serve: QUICK ? 10 : 100,
+  serveThroughput: QUICK ? 16 : 160,
 };
 const SERVE_HEADING = 'Through `diffuse serve`';
 
@@ -46,13 +53,22 @@ type Results = Record<string, unknown>;
 async function main(): Promise<void> {
   const t0 = Date.now();
   // a converted 0.5 B+ model on CPU needs more than the client's 30 s for the one-token-per-step baseline
-  const client = new LocalBackend({ workerPath: path.join(ROOT, 'dist', 'worker.js'), modelDir: MODEL, threads: 1, ...(MODEL_FLAG ? { requestTimeoutMs: 600_000 } : {}) });
+  const client = new LocalBackend({
+    workerPath: path.join(ROOT, 'dist', 'worker.js'),
+    modelDir: MODEL,
+    threads: 1,
+    ...(MODEL_FLAG ? { requestTimeoutMs: 600_000 } : {}),
+  });
   const loadStart = Date.now();
   const info = await client.start();
   const loadMs = Date.now() - loadStart;
   const results: Results = {
-    model: info.name, date: new Date().toISOString(), machine: `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}`,
-    threads: 1, quick: QUICK, load_ms: loadMs,
+    model: info.name,
+    date: new Date().toISOString(),
+    machine: `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}`,
+    threads: 1,
+    quick: QUICK,
+    load_ms: loadMs,
   };
 
   // Warm-up: the first calls pay for onnxruntime's allocations.
@@ -93,24 +109,43 @@ async function ghostLatency(client: LocalBackend): Promise<Results> {
   for (let i = 0; i < N.ghost; i++) {
     const c = cases.ghost();
     const t = Date.now();
-    const r = await client.complete({ ...c, maxTokens: GHOST.maxTokens, sampler: { timeBudgetMs: GHOST.timeBudgetMs } });
+    const r = await client.complete({
+      ...c,
+      maxTokens: GHOST.maxTokens,
+      sampler: { timeBudgetMs: GHOST.timeBudgetMs },
+    });
     ms.push(Date.now() - t);
     calls.push(r.steps);
     inWorker.push(r.ms);
   }
   return {
-    cases: N.ghost, p50_ms: quantile(ms, 0.5), p95_ms: quantile(ms, 0.95), mean_model_calls: round(mean(calls), 2),
+    cases: N.ghost,
+    p50_ms: quantile(ms, 0.5),
+    p95_ms: quantile(ms, 0.95),
+    mean_model_calls: round(mean(calls), 2),
     // where the time goes: inside the worker (tokenising, canvas, model calls, sampling) and
     // outside it (IPC and JSON both ways)
-    worker_ms_mean: round(mean(inWorker)), ipc_ms_mean: round(mean(ms) - mean(inWorker)),
+    worker_ms_mean: round(mean(inWorker)),
+    ipc_ms_mean: round(mean(ms) - mean(inWorker)),
   };
 }
 
 /** refine64 (strength 1) and fim128 on held-out regions of about 64 and 128 tokens. */
 async function longRequests(client: LocalBackend, results: Results): Promise<void> {
   for (const [key, n, chars, run] of [
-    ['refine64', N.refine, 64 * 3.2, (r: ReturnType<CaseSource['lines']>) => client.refine({ text: r.text, start: r.start, end: r.end, strength: 1 })],
-    ['fim128', N.fim, 128 * 3.2, (r: ReturnType<CaseSource['lines']>) => client.fill({ text: r.text.slice(0, r.start) + r.text.slice(r.end), cursors: [r.start], maxTokens: 128 })],
+    [
+      'refine64',
+      N.refine,
+      64 * 3.2,
+      (r: ReturnType<CaseSource['lines']>) => client.refine({ text: r.text, start: r.start, end: r.end, strength: 1 }),
+    ],
+    [
+      'fim128',
+      N.fim,
+      128 * 3.2,
+      (r: ReturnType<CaseSource['lines']>) =>
+        client.fill({ text: r.text.slice(0, r.start) + r.text.slice(r.end), cursors: [r.start], maxTokens: 128 }),
+    ],
   ] as const) {
     const ms: number[] = [];
     const calls: number[] = [];
@@ -121,7 +156,12 @@ async function longRequests(client: LocalBackend, results: Results): Promise<voi
       ms.push(Date.now() - t);
       calls.push(r.steps);
     }
-    results[key] = { cases: n, p50_ms: quantile(ms, 0.5), p95_ms: quantile(ms, 0.95), mean_model_calls: round(mean(calls), 2) };
+    results[key] = {
+      cases: n,
+      p50_ms: quantile(ms, 0.5),
+      p95_ms: quantile(ms, 0.95),
+      mean_model_calls: round(mean(calls), 2),
+    };
     console.log(key, results[key]);
   }
 }
@@ -131,19 +171,26 @@ async function longRequests(client: LocalBackend, results: Results): Promise<voi
  * number of calls an autoregressive model would need). Returns the figures and the parallel
  * run's lines, whose tokens are counted once the tokenizer is loaded in-process.
  */
-async function parallelVsSequential(client: LocalBackend): Promise<{ figures: Record<string, number>; lines: string[] }> {
+async function parallelVsSequential(
+  client: LocalBackend,
+): Promise<{ figures: Record<string, number>; lines: string[] }> {
   const infills = Array.from({ length: N.parallel }, () => cases.lineInfill());
   const decode = (sampler: SamplerSettings) =>
-    runInfills(infills, (c) => client.complete({ prefix: c.prefix, suffix: c.suffix, maxTokens: GHOST.maxTokens, sampler }));
+    runInfills(infills, (c) =>
+      client.complete({ prefix: c.prefix, suffix: c.suffix, maxTokens: GHOST.maxTokens, sampler }),
+    );
   const parallel = await decode({});
   const sequential = await decode({ tokensPerStep: 1, steps: 1000 });
   // Output characters per second (tokens of different runs differ; characters compare).
-  const speedup = (parallel.chars / parallel.ms) / (sequential.chars / sequential.ms);
+  const speedup = parallel.chars / parallel.ms / (sequential.chars / sequential.ms);
   const n = infills.length;
   const figures = {
-    cases: n, speedup: round(speedup, 2),
-    exact_parallel: round((parallel.exact / n) * 100), exact_sequential: round((sequential.exact / n) * 100),
-    calls_parallel: round(parallel.calls / n, 2), calls_sequential: round(sequential.calls / n, 2),
+    cases: n,
+    speedup: round(speedup, 2),
+    exact_parallel: round((parallel.exact / n) * 100),
+    exact_sequential: round((sequential.exact / n) * 100),
+    calls_parallel: round(parallel.calls / n, 2),
+    calls_sequential: round(sequential.calls / n, 2),
   };
   return { figures, lines: parallel.texts };
 }
@@ -155,7 +202,12 @@ async function editorCases(client: LocalBackend, results: Results): Promise<void
   const editorView = await runEditorView(client, N.editorPerKind);
   results.editor_view = editorView.summary;
   results.ghost_confidence = editorView.ghost_confidence;
-  console.log('editor_view', JSON.stringify(editorView.summary), 'ghost_confidence', JSON.stringify(editorView.ghost_confidence));
+  console.log(
+    'editor_view',
+    JSON.stringify(editorView.summary),
+    'ghost_confidence',
+    JSON.stringify(editorView.ghost_confidence),
+  );
   // Refine at the default strength on held-out regions with and without one injected fault.
   results.refine_repair = (await runRefineRepair(client, N.repair)).figures;
   console.log('refine_repair', results.refine_repair);
@@ -205,7 +257,7 @@ async function inProcess(results: Results, parallelLines: string[]): Promise<voi
 async function forwardPassMs(model: LogitsModel, threads: number): Promise<Record<string, number>> {
   const forward: Record<string, number> = {};
   for (const len of [128, 256, 512]) {
-    const ids = Int32Array.from({ length: len }, (_, i) => 100 + (i * 37) % 7000);
+    const ids = Int32Array.from({ length: len }, (_, i) => 100 + ((i * 37) % 7000));
     const positions = Int32Array.from({ length: 32 }, (_, i) => len - 48 + i);
     await model.logits(ids, positions);
     const ms: number[] = [];
@@ -227,18 +279,30 @@ async function onlyServe(client: LocalBackend): Promise<void> {
   const serveFigures = await runServeCost(client, { latency: N.serve, throughput: N.serveThroughput });
   client.dispose();
   console.log('serve', serveFigures);
-  const last = fs.existsSync(jsonPath) ? JSON.parse(fs.readFileSync(jsonPath, 'utf8')) as Record<string, unknown> : {};
+  const last = fs.existsSync(jsonPath)
+    ? (JSON.parse(fs.readFileSync(jsonPath, 'utf8')) as Record<string, unknown>)
+    : {};
   fs.mkdirSync(out, { recursive: true });
-  fs.writeFileSync(jsonPath, JSON.stringify({ ...last, serve: { ...serveFigures, date: new Date().toISOString(), quick: QUICK } }, null, 2) + '\n');
+  fs.writeFileSync(
+    jsonPath,
+    JSON.stringify({ ...last, serve: { ...serveFigures, date: new Date().toISOString(), quick: QUICK } }, null, 2) +
+      '\n',
+  );
   const md = fs.existsSync(mdPath) ? fs.readFileSync(mdPath, 'utf8') : '';
   const cut = md.indexOf(SERVE_HEADING);
-  fs.writeFileSync(mdPath, (cut >= 0 ? md.slice(0, cut) : md.endsWith('\n') || md === '' ? md + '\n' : md + '\n\n') + serveMarkdown(serveFigures, true));
+  fs.writeFileSync(
+    mdPath,
+    (cut >= 0 ? md.slice(0, cut) : md.endsWith('\n') || md === '' ? md + '\n' : md + '\n\n') +
+      serveMarkdown(serveFigures, true),
+  );
   console.log(serveMarkdown(serveFigures, true));
 }
 
 function serveMarkdown(s: ServeFigures, alone: boolean): string {
   const t = (x: ServeFigures['serve_throughput']) => {
-    const failed = Object.entries(x.failed).map(([code, n]) => `${n} failed: ${code}`).join(', ');
+    const failed = Object.entries(x.failed)
+      .map(([code, n]) => `${n} failed: ${code}`)
+      .join(', ');
     return `${x.requests_per_s} req/s, p50 ${x.p50_ms} ms, p95 ${x.p95_ms} ms (${x.cut_by_budget} of ${x.requests} cut by the budget${failed ? `; ${failed}` : ''})`;
   };
   return `${SERVE_HEADING} (the diffuse backend against serve() in this process${alone ? `, \`npm run bench -- --only serve\`, ${new Date().toISOString().slice(0, 10)}` : ''})
@@ -253,7 +317,8 @@ function serveMarkdown(s: ServeFigures, alone: boolean): string {
 }
 
 function markdown(r: Record<string, any>): string {
-  const row = (name: string, x: any, target: string) => `| ${name} | ${x.p50_ms} | ${x.p95_ms} | ${x.mean_model_calls} | ${target} |`;
+  const row = (name: string, x: any, target: string) =>
+    `| ${name} | ${x.p50_ms} | ${x.p95_ms} | ${x.mean_model_calls} | ${target} |`;
   const f = r.forward_ms;
   return `Benchmark (\`npm run bench\`, ${r.date.slice(0, 10)}, ${r.machine}, 1 denoiser thread${r.quick ? ', QUICK' : ''})
 

@@ -8,15 +8,26 @@ export { normalise, similarity };
 
 export const ROOT = path.resolve(__dirname, '..');
 
-interface Doc { package: string; path: string; text: string }
+interface Doc {
+  package: string;
+  path: string;
+  text: string;
+}
 export const HELDOUT_SAMPLE = path.join(ROOT, 'bench', 'heldout-sample.jsonl');
 
 export class CaseSource {
   private readonly docs: Doc[];
 
   /** `file`: JSON lines of {package, path, text}, e.g. training/work/corpus/heldout.jsonl. */
-  constructor(private seed = 12345, file = HELDOUT_SAMPLE) {
-    this.docs = fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l))
+  constructor(
+    private seed = 12345,
+    file = HELDOUT_SAMPLE,
+  ) {
+    this.docs = fs
+      .readFileSync(file, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l))
       .filter((d: Doc) => d.text.split('\n').length >= 20);
   }
 
@@ -71,7 +82,14 @@ export class CaseSource {
 }
 
 /** Totals over a run of line infills (ms is wall time around each request). */
-export interface InfillRun { ms: number; chars: number; exact: number; similarity: number; calls: number; texts: string[] }
+export interface InfillRun {
+  ms: number;
+  chars: number;
+  exact: number;
+  similarity: number;
+  calls: number;
+  texts: string[];
+}
 
 /**
  * Decodes every infill with `complete` (the worker's client or an in-process engine) and scores
@@ -102,4 +120,3 @@ export function quantile(xs: number[], q: number): number {
 }
 export const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
 export const round = (x: number, d = 1): number => Math.round(x * 10 ** d) / 10 ** d;
-

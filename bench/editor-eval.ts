@@ -22,10 +22,22 @@ async function main(): Promise<void> {
   if (record) {
     const out = path.join(ROOT, 'bench', 'results');
     fs.mkdirSync(out, { recursive: true });
-    fs.writeFileSync(path.join(out, 'editor-view.json'), JSON.stringify({ model: path.basename(model), per_kind: n, ...rest }, null, 2) + '\n');
+    fs.writeFileSync(
+      path.join(out, 'editor-view.json'),
+      JSON.stringify({ model: path.basename(model), per_kind: n, ...rest }, null, 2) + '\n',
+    );
   }
   if (process.argv.includes('--dump')) {
-    for (const x of scored) console.log(JSON.stringify({ kind: x.case.kind, crlf: x.case.crlf, want: x.case.want, shown: x.shown, conf: Math.round(x.confidence * 1000) / 1000 }));
+    for (const x of scored)
+      console.log(
+        JSON.stringify({
+          kind: x.case.kind,
+          crlf: x.case.crlf,
+          want: x.case.want,
+          shown: x.shown,
+          conf: Math.round(x.confidence * 1000) / 1000,
+        }),
+      );
   }
   const table = editorViewMarkdown(r);
   console.log(table);
@@ -53,4 +65,7 @@ ${table}<!-- editor-view:end -->`;
   return file;
 }
 
-main().catch((e) => { console.error(e); process.exit(1); });
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

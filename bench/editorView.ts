@@ -45,10 +45,17 @@ const SUFFIX_CHARS = DEFAULTS.suffixTokens * MAX_CHARS_PER_TOKEN + GHOST_SUFFIX_
 const TAB_FILE_SHARE = 0.3;
 const CRLF_TWIN_SHARE = 0.25;
 
-interface Doc { text: string; tabs: boolean }
+interface Doc {
+  text: string;
+  tabs: boolean;
+}
 
 function loadDocs(rng: SeededRandom, file: string): Doc[] {
-  return fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l).text as string)
+  return fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l).text as string)
     .filter((t) => t.split('\n').length >= 20 && !t.includes('\r'))
     .map((text) => {
       // the corpus's own conversion (training/corpus/tabs.mjs): one tab per indentation unit
@@ -84,7 +91,9 @@ function cut(kind: CaseKind, doc: Doc, rng: SeededRandom): Omit<EditorCase, 'crl
       return at(lineStart + indent.length, lineStart + line.length, code, indent);
     case 'midline': {
       // A prefix of the line's code was typed, up to a word or punctuation boundary.
-      const cuts = [...code.matchAll(/[\s(.,=:[{]+/g)].map((m) => m.index! + m[0].length).filter((c) => c > 0 && c < code.length);
+      const cuts = [...code.matchAll(/[\s(.,=:[{]+/g)]
+        .map((m) => m.index! + m[0].length)
+        .filter((c) => c > 0 && c < code.length);
       if (cuts.length === 0) return undefined;
       const c = cuts[rng.nextInt(cuts.length)];
       return at(lineStart + indent.length + c, lineStart + line.length, code.slice(c), indent + code.slice(0, c));
@@ -99,7 +108,15 @@ function cut(kind: CaseKind, doc: Doc, rng: SeededRandom): Omit<EditorCase, 'crl
       const block = lines.slice(i, i + k);
       if (block.length < k || block.some((l) => !l.trim() || indentOf(l).length < indent.length)) return undefined;
       const end = lineStart + block.join('\n').length;
-      return at(lineStart + indent.length, end, block.join('\n').slice(indent.length).replace(/[ \t]+$/gm, ''), indent);
+      return at(
+        lineStart + indent.length,
+        end,
+        block
+          .join('\n')
+          .slice(indent.length)
+          .replace(/[ \t]+$/gm, ''),
+        indent,
+      );
     }
   }
 }
@@ -154,7 +171,12 @@ export function scoreEditorCase(raw: string, c: EditorCase): EditorScore {
   };
 }
 
-export interface ScoredCase extends EditorScore { case: EditorCase; confidence: number; ms: number; calls: number }
+export interface ScoredCase extends EditorScore {
+  case: EditorCase;
+  confidence: number;
+  ms: number;
+  calls: number;
+}
 
 const pct = (k: number, n: number): number => Math.round((1000 * k) / Math.max(1, n)) / 10;
 
@@ -207,20 +229,38 @@ export function thresholdFor(curve: ReturnType<typeof confidenceCurve>, precisio
 export const TARGET_PRECISION = 0.5;
 export const CURVE_THRESHOLDS = Array.from({ length: 20 }, (_, i) => Math.round(i * 5) / 100);
 
-export async function runEditorView(client: LocalBackend, nPerKind: number, sampler: SamplerSettings = {}, candidates = 1) {
+export async function runEditorView(
+  client: LocalBackend,
+  nPerKind: number,
+  sampler: SamplerSettings = {},
+  candidates = 1,
+) {
   const cases = editorCases(nPerKind);
   const scored: ScoredCase[] = [];
   for (const c of cases) {
     const t = Date.now();
     const r = await client.complete({
-      prefix: c.prefix, suffix: c.suffix, maxTokens: GHOST.maxTokens, candidates,
+      prefix: c.prefix,
+      suffix: c.suffix,
+      maxTokens: GHOST.maxTokens,
+      candidates,
       sampler: { timeBudgetMs: GHOST.timeBudgetMs, ...sampler },
     });
     const edit = r.edits[0];
-    scored.push({ ...scoreEditorCase(edit.text, c), case: c, confidence: edit.confidence, ms: Date.now() - t, calls: r.steps });
-    if (process.env.DEBUG_CANDIDATES && r.candidates) console.error(r.candidates.map((x) => `${x.confidence.toFixed(2)} ${JSON.stringify(x.text)}`).join(' | '));
+    scored.push({
+      ...scoreEditorCase(edit.text, c),
+      case: c,
+      confidence: edit.confidence,
+      ms: Date.now() - t,
+      calls: r.steps,
+    });
+    if (process.env.DEBUG_CANDIDATES && r.candidates)
+      console.error(r.candidates.map((x) => `${x.confidence.toFixed(2)} ${JSON.stringify(x.text)}`).join(' | '));
   }
-  const curve = confidenceCurve(scored.filter((s) => !s.case.crlf), CURVE_THRESHOLDS);
+  const curve = confidenceCurve(
+    scored.filter((s) => !s.case.crlf),
+    CURVE_THRESHOLDS,
+  );
   const defaultThreshold = thresholdFor(curve, TARGET_PRECISION);
   const atDefault = curve.find((p) => p.threshold === defaultThreshold);
   return {
@@ -239,11 +279,12 @@ const pctOf = (x: number): number => Math.round(x * 1000) / 10;
 
 export function editorViewMarkdown(r: Awaited<ReturnType<typeof runEditorView>>): string {
   const s = r.summary as Record<string, any>;
-  const line = (name: string, x: any) => `| ${name} | ${x.cases} | ${x.exact} % | ${x.normalised_exact} % | ${x.extra_indent} | ${x.blank} % |`;
+  const line = (name: string, x: any) =>
+    `| ${name} | ${x.cases} | ${x.exact} % | ${x.normalised_exact} % | ${x.extra_indent} | ${x.blank} % |`;
   const g = r.ghost_confidence;
   return `| ghost text where the editor asks | cases | byte-exact | whitespace-normalised exact | extra indentation | blank |
 |---|---|---|---|---|---|
-${line('cursor after a new line\'s indentation', s.indent)}
+${line("cursor after a new line's indentation", s.indent)}
 ${line('mid-line, after a typed prefix', s.midline)}
 ${line('empty line (column 0)', s.empty_line)}
 ${line('2–4 lines after an indented cursor', s.block)}
@@ -253,11 +294,14 @@ ${line('space-indented files', s.space_files)}
 ${line('CRLF twins', s.crlf_twins.crlf)}
 ${line('… the same cases in LF', s.crlf_twins.lf)}
 
-${g.default_threshold === null
+${
+  g.default_threshold === null
     ? `No confidence threshold makes at least ${TARGET_PRECISION * 100} % of the shown suggestions byte-exact on these cases.`
-    : `Ghost text shown only at confidence ≥ ${g.default_threshold}: ${pctOf(g.coverage)} % of requests show a suggestion, ${pctOf(g.precision)} % of those byte-exact.`}
-Confidence threshold → share of requests shown / share of those byte-exact: ${g.curve.filter((p) => p.threshold >= 0.3 && p.threshold <= 0.9 && Math.round(p.threshold * 100) % 10 === 0)
-    .map((p) => `${p.threshold} → ${pctOf(p.coverage)} % / ${pctOf(p.precision)} %`).join(', ')}.
+    : `Ghost text shown only at confidence ≥ ${g.default_threshold}: ${pctOf(g.coverage)} % of requests show a suggestion, ${pctOf(g.precision)} % of those byte-exact.`
+}
+Confidence threshold → share of requests shown / share of those byte-exact: ${g.curve
+    .filter((p) => p.threshold >= 0.3 && p.threshold <= 0.9 && Math.round(p.threshold * 100) % 10 === 0)
+    .map((p) => `${p.threshold} → ${pctOf(p.coverage)} % / ${pctOf(p.precision)} %`)
+    .join(', ')}.
 `;
 }
-

@@ -90,7 +90,9 @@ function parameterCase(file: string, text: string): NextEditCase | undefined {
     const [, name, params] = m;
     const declEnd = m.index! + m[0].length;
     const calls = wordsAt(text, name, declEnd, lineEndAfter(text, declEnd, WINDOW_LINES))
-      .filter((at) => text[at + name.length] === '(' && !/(?:function|new)\s*$/.test(text.slice(Math.max(0, at - 10), at)))
+      .filter(
+        (at) => text[at + name.length] === '(' && !/(?:function|new)\s*$/.test(text.slice(Math.max(0, at - 10), at)),
+      )
       .map((at) => ({ open: at + name.length, close: closingParen(text, at + name.length) }));
     if (calls.length < 1 || calls.length > 4 || calls.some((c) => c.close < 0)) continue;
     const added = ['extra', 'flags', 'context', 'extraArg'].find((n) => wordsAt(text, n, 0, text.length).length === 0);
@@ -98,10 +100,15 @@ function parameterCase(file: string, text: string): NextEditCase | undefined {
     const closeParams = m.index! + m[0].indexOf('(') + 1 + params.length;
     const insert = params.trim() ? `, ${added}` : added;
     return {
-      kind: 'parameter', path: file, before: text, after: text.slice(0, closeParams) + insert + text.slice(closeParams),
+      kind: 'parameter',
+      path: file,
+      before: text,
+      after: text.slice(0, closeParams) + insert + text.slice(closeParams),
       cursor: closeParams + insert.length,
       followUps: calls.map((c) => ({
-        start: c.close + insert.length, end: c.close + insert.length, text: '',
+        start: c.close + insert.length,
+        end: c.close + insert.length,
+        text: '',
         argument: text.slice(c.open + 1, c.close).trim() ? 'after-others' : 'only',
       })),
     };
@@ -126,16 +133,27 @@ export function casesOf(file: string, text: string): NextEditCase[] {
     // at the declaration: every use follows
     const afterDecl = replaceAt(text, decl, name.length, to);
     out.push({
-      kind: 'rename-declaration', path: file, before: text, after: afterDecl, cursor: decl + to.length,
+      kind: 'rename-declaration',
+      path: file,
+      before: text,
+      after: afterDecl,
+      cursor: decl + to.length,
       followUps: uses.map((u) => ({ start: u + shift, end: u + shift + name.length, text: to })),
     });
     // at the first use: the declaration and the other uses follow
     const first = uses[0];
     const afterUse = replaceAt(text, first, name.length, to);
     out.push({
-      kind: 'rename-use', path: file, before: text, after: afterUse, cursor: first + to.length,
-      followUps: [decl, ...uses.slice(1)].map((u) => (u < first ? { start: u, end: u + name.length, text: to }
-        : { start: u + shift, end: u + shift + name.length, text: to })),
+      kind: 'rename-use',
+      path: file,
+      before: text,
+      after: afterUse,
+      cursor: first + to.length,
+      followUps: [decl, ...uses.slice(1)].map((u) =>
+        u < first
+          ? { start: u, end: u + name.length, text: to }
+          : { start: u + shift, end: u + shift + name.length, text: to },
+      ),
     });
     break;
   }
@@ -150,12 +168,23 @@ export function casesOf(file: string, text: string): NextEditCase[] {
     if (!repeated && at.length >= 2 && at.length <= 4 && at[at.length - 1] < lineEndAfter(text, at[0], WINDOW_LINES)) {
       repeated = true;
       out.push({
-        kind: 'literal', path: file, before: text, after: replaceAt(text, at[0], lit.length, to), cursor: at[0] + to.length,
+        kind: 'literal',
+        path: file,
+        before: text,
+        after: replaceAt(text, at[0], lit.length, to),
+        cursor: at[0] + to.length,
         followUps: at.slice(1).map((a) => ({ start: a + shift, end: a + shift + lit.length, text: to })),
       });
     } else if (!single && at.length === 1) {
       single = true;
-      out.push({ kind: 'quiet-literal', path: file, before: text, after: replaceAt(text, at[0], lit.length, to), cursor: at[0] + to.length, followUps: [] });
+      out.push({
+        kind: 'quiet-literal',
+        path: file,
+        before: text,
+        after: replaceAt(text, at[0], lit.length, to),
+        cursor: at[0] + to.length,
+        followUps: [],
+      });
     }
   }
   const param = parameterCase(file, text);
@@ -169,7 +198,14 @@ export function casesOf(file: string, text: string): NextEditCase[] {
     const indent = /^\s*/.exec(l)![0];
     const at = lines.slice(0, k).join('\n').length + (k > 0 ? 1 : 0);
     const comment = `${indent}// keep this in step with the caller\n`;
-    out.push({ kind: 'quiet-comment', path: file, before: text, after: text.slice(0, at) + comment + text.slice(at), cursor: at + comment.length - 1, followUps: [] });
+    out.push({
+      kind: 'quiet-comment',
+      path: file,
+      before: text,
+      after: text.slice(0, at) + comment + text.slice(at),
+      cursor: at + comment.length - 1,
+      followUps: [],
+    });
     break;
   }
   return out;
@@ -205,7 +241,12 @@ export async function runNextEdit(d: Backend, cases: NextEditCase[]) {
   const byKind: Record<string, { cases: number; proposed: number; exact: number }> = {};
   const t0 = Date.now();
   for (const c of cases) {
-    const r = await d.nextEdit!({ before: c.before, text: c.after, cursor: c.cursor, file: { path: c.path, language: 'typescript' } });
+    const r = await d.nextEdit!({
+      before: c.before,
+      text: c.after,
+      cursor: c.cursor,
+      file: { path: c.path, language: 'typescript' },
+    });
     const p = r.edits[0];
     const k = (byKind[c.kind] ??= { cases: 0, proposed: 0, exact: 0 });
     k.cases++;
@@ -237,10 +278,20 @@ export async function runNextEdit(d: Backend, cases: NextEditCase[]) {
 }
 
 export function heldoutCases(limit = Infinity): NextEditCase[] {
-  const rows = fs.readFileSync(HELDOUT_SAMPLE, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { package: string; path: string; text: string });
+  const rows = fs
+    .readFileSync(HELDOUT_SAMPLE, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { package: string; path: string; text: string });
   const out: NextEditCase[] = [];
   for (const r of rows) {
-    if (!/\.(?:[cm]?js|[cm]?ts)$/.test(r.path) || r.path.endsWith('.d.ts') || r.path.endsWith('.d.mts') || r.path.endsWith('.d.cts')) continue;
+    if (
+      !/\.(?:[cm]?js|[cm]?ts)$/.test(r.path) ||
+      r.path.endsWith('.d.ts') ||
+      r.path.endsWith('.d.mts') ||
+      r.path.endsWith('.d.cts')
+    )
+      continue;
     out.push(...casesOf(`${r.package}/${r.path}`, r.text.replace(/\r\n/g, '\n')));
     if (out.length >= limit) break;
   }
@@ -258,4 +309,8 @@ async function main(): Promise<void> {
 }
 
 // run as the bundled script (npm run bench:next-edit), not when a test imports the cases
-if (/next-edit\.js$/.test(process.argv[1] ?? '')) main().catch((e) => { console.error(e); process.exit(1); });
+if (/next-edit\.js$/.test(process.argv[1] ?? ''))
+  main().catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });

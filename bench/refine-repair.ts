@@ -17,10 +17,14 @@ async function main(): Promise<void> {
   if (process.argv.includes('--dump')) {
     for (const o of outcomes) {
       const given = o.case.text.slice(o.case.start, o.case.end);
-      if (o.proposal !== given) console.log(JSON.stringify({ fault: o.case.fault, given, proposal: o.proposal, clean: o.case.clean }));
+      if (o.proposal !== given)
+        console.log(JSON.stringify({ fault: o.case.fault, given, proposal: o.proposal, clean: o.case.clean }));
     }
   }
   console.log(JSON.stringify(figures, null, 2));
 }
 
-main().catch((e) => { console.error(e); process.exit(1); });
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -31,29 +31,64 @@ function replaceOne(line: string, re: RegExp, rng: SeededRandom, f: (m: string) 
   return out === m[0] ? undefined : line.slice(0, m.index) + out + line.slice(m.index! + m[0].length);
 }
 
-const OPERATORS: Record<string, string> = { '===': '!==', '!==': '===', '<=': '>=', '>=': '<=', '&&': '||', '||': '&&', '+': '-', '-': '+' };
-const KEYWORDS: Record<string, string> = { return: 'retrun', const: 'cosnt', function: 'fucntion', if: 'fi', else: 'esle', new: 'nwe', this: 'tihs' };
+const OPERATORS: Record<string, string> = {
+  '===': '!==',
+  '!==': '===',
+  '<=': '>=',
+  '>=': '<=',
+  '&&': '||',
+  '||': '&&',
+  '+': '-',
+  '-': '+',
+};
+const KEYWORDS: Record<string, string> = {
+  return: 'retrun',
+  const: 'cosnt',
+  function: 'fucntion',
+  if: 'fi',
+  else: 'esle',
+  new: 'nwe',
+  this: 'tihs',
+};
 
 export const FAULTS: Fault[] = [
   {
     name: 'swapped letters',
-    apply: (l, rng) => replaceOne(l, /\b[A-Za-z_]{4,}\b/g, rng, (w) => {
-      const i = 1 + rng.nextInt(w.length - 2);
-      return w.slice(0, i) + w[i + 1] + w[i] + w.slice(i + 2);
-    }),
+    apply: (l, rng) =>
+      replaceOne(l, /\b[A-Za-z_]{4,}\b/g, rng, (w) => {
+        const i = 1 + rng.nextInt(w.length - 2);
+        return w.slice(0, i) + w[i + 1] + w[i] + w.slice(i + 2);
+      }),
   },
-  { name: 'dropped letter', apply: (l, rng) => replaceOne(l, /\b[A-Za-z_]{4,}\b/g, rng, (w) => { const i = 1 + rng.nextInt(w.length - 2); return w.slice(0, i) + w.slice(i + 1); }) },
-  { name: 'wrong operator', apply: (l, rng) => replaceOne(l, / (===|!==|<=|>=|&&|\|\||\+|-) /g, rng, (m) => ` ${OPERATORS[m.trim()]} `) },
+  {
+    name: 'dropped letter',
+    apply: (l, rng) =>
+      replaceOne(l, /\b[A-Za-z_]{4,}\b/g, rng, (w) => {
+        const i = 1 + rng.nextInt(w.length - 2);
+        return w.slice(0, i) + w.slice(i + 1);
+      }),
+  },
+  {
+    name: 'wrong operator',
+    apply: (l, rng) => replaceOne(l, / (===|!==|<=|>=|&&|\|\||\+|-) /g, rng, (m) => ` ${OPERATORS[m.trim()]} `),
+  },
   { name: 'missing )', apply: (l, rng) => replaceOne(l, /\)/g, rng, () => '') },
   { name: 'missing ;', apply: (l, rng) => replaceOne(l, /;$/g, rng, () => '') },
   { name: 'missing ,', apply: (l, rng) => replaceOne(l, /,(?=\s)/g, rng, () => '') },
-  { name: 'wrong keyword', apply: (l, rng) => replaceOne(l, /\b(return|const|function|if|else|new|this)\b/g, rng, (k) => KEYWORDS[k]) },
+  {
+    name: 'wrong keyword',
+    apply: (l, rng) => replaceOne(l, /\b(return|const|function|if|else|new|this)\b/g, rng, (k) => KEYWORDS[k]),
+  },
 ];
 
 /** `n` faulty cases and their `n` clean twins, from held-out files (seeded). */
 export function repairCases(n: number, seed = 777, file = HELDOUT_SAMPLE): RepairCase[] {
   const rng = new SeededRandom(seed);
-  const docs = fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l).text as string)
+  const docs = fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l).text as string)
     .filter((t) => t.split('\n').length >= 20 && !t.includes('\r'));
   const out: RepairCase[] = [];
   for (let tries = 0; out.length < 2 * n && tries < n * 500; tries++) {
@@ -62,7 +97,7 @@ export function repairCases(n: number, seed = 777, file = HELDOUT_SAMPLE): Repai
     const i = 3 + rng.nextInt(lines.length - REGION_LINES - 6);
     const region = lines.slice(i, i + REGION_LINES);
     if (region.some((l) => l.trim().length < 3 || l.length > 120 || /^\s*(\/\/|\*|\/\*|#)/.test(l))) continue;
-    const fault = FAULTS[out.length / 2 % FAULTS.length];
+    const fault = FAULTS[(out.length / 2) % FAULTS.length];
     const k = rng.nextInt(REGION_LINES);
     const broken = fault.apply(region[k], rng);
     if (broken === undefined) continue;
@@ -70,13 +105,23 @@ export function repairCases(n: number, seed = 777, file = HELDOUT_SAMPLE): Repai
     const clean = region.join('\n');
     const faulty = region.map((l, j) => (j === k ? broken : l)).join('\n');
     const end = start + clean.length;
-    out.push({ text: text.slice(0, start) + faulty + text.slice(end), start, end: start + faulty.length, clean, faultLine: k, fault: fault.name });
+    out.push({
+      text: text.slice(0, start) + faulty + text.slice(end),
+      start,
+      end: start + faulty.length,
+      clean,
+      faultLine: k,
+      fault: fault.name,
+    });
     out.push({ text, start, end, clean, faultLine: -1, fault: 'none' });
   }
   return out;
 }
 
-export interface RepairOutcome { case: RepairCase; proposal: string }
+export interface RepairOutcome {
+  case: RepairCase;
+  proposal: string;
+}
 
 /** The issue's figures: shares of clean regions unchanged, faults repaired exactly, cases damaged. */
 export function repairFigures(outcomes: RepairOutcome[]) {
@@ -100,7 +145,10 @@ export function repairFigures(outcomes: RepairOutcome[]) {
     clean_unchanged: share(clean.filter((o) => o.proposal === o.case.clean).length, clean.length),
     repaired_exact: share(faulty.filter((o) => o.proposal === o.case.clean).length, faulty.length),
     damaged: share(outcomes.filter(damaged).length, outcomes.length),
-    faulty_unchanged: share(faulty.filter((o) => o.proposal === o.case.text.slice(o.case.start, o.case.end)).length, faulty.length),
+    faulty_unchanged: share(
+      faulty.filter((o) => o.proposal === o.case.text.slice(o.case.start, o.case.end)).length,
+      faulty.length,
+    ),
     by_fault: byFault,
   };
 }
@@ -115,4 +163,3 @@ export async function runRefineRepair(client: LocalBackend, n: number, strength?
   }
   return { figures: repairFigures(outcomes), outcomes };
 }
-

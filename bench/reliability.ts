@@ -69,7 +69,12 @@ async function workerKills(client: LocalBackend, random: () => number): Promise<
   const otherOutcomes = new Set<string>();
   const judge = (e: unknown): void => {
     inFlight++;
-    if (e instanceof BackendError && e.code === 'crash' && /^the denoiser process was killed by SIGKILL while handling the request$/.test(e.message)) failedWithCause++;
+    if (
+      e instanceof BackendError &&
+      e.code === 'crash' &&
+      /^the denoiser process was killed by SIGKILL while handling the request$/.test(e.message)
+    )
+      failedWithCause++;
     else otherOutcomes.add(e instanceof Error ? e.message : String(e));
   };
   while (kills < 20) {
@@ -77,13 +82,16 @@ async function workerKills(client: LocalBackend, random: () => number): Promise<
     const pid = client.pid!;
     const killStep = 1 + Math.floor(random() * 12);
     let killedAt = 0;
-    const pending = client.refine({ text: SOURCE, start: 0, end: SOURCE.length, strength: 1, sampler: { tokensPerStep: 1, steps: 40 } }, {
-      onProgress: (p) => {
-        if (p.step !== killStep) return;
-        killedAt = Date.now();
-        process.kill(pid, 'SIGKILL');
+    const pending = client.refine(
+      { text: SOURCE, start: 0, end: SOURCE.length, strength: 1, sampler: { tokensPerStep: 1, steps: 40 } },
+      {
+        onProgress: (p) => {
+          if (p.step !== killStep) return;
+          killedAt = Date.now();
+          process.kill(pid, 'SIGKILL');
+        },
       },
-    });
+    );
     try {
       await pending;
       if (killedAt === 0) continue; // finished before step k: no kill, try again
@@ -105,13 +113,21 @@ async function workerKills(client: LocalBackend, random: () => number): Promise<
   }
   if (otherOutcomes.size) console.log(`worker_kills: other outcomes: ${[...otherOutcomes].join(' | ')}`);
   return {
-    kills, in_flight: inFlight, failed_with_cause: failedWithCause, answered_before_the_kill: answeredFirst,
-    recovery_ms_p50: quantile(recoveries, 0.5), recovery_ms_max: Math.max(...recoveries),
+    kills,
+    in_flight: inFlight,
+    failed_with_cause: failedWithCause,
+    answered_before_the_kill: answeredFirst,
+    recovery_ms_p50: quantile(recoveries, 0.5),
+    recovery_ms_max: Math.max(...recoveries),
   };
 }
 
 /** One storm: `n` ghost-text requests, each aborted when the next is sent, as typing makes them. */
-async function storm(client: LocalBackend, random: () => number, n: number): Promise<{ cancelled: number; leftRunning: number; ms: number; rss: number[] }> {
+async function storm(
+  client: LocalBackend,
+  random: () => number,
+  n: number,
+): Promise<{ cancelled: number; leftRunning: number; ms: number; rss: number[] }> {
   const lines = SOURCE.split('\n').filter((l) => l.trim().length > 3);
   const t0 = Date.now();
   const settled: Promise<unknown>[] = [];
@@ -124,13 +140,22 @@ async function storm(client: LocalBackend, random: () => number, n: number): Pro
     const ac = new AbortController();
     const line = lines[i % lines.length];
     const cut = 1 + Math.floor(random() * (line.length - 1));
-    settled.push(client.complete(
-      { prefix: `${SOURCE.slice(0, 400)}\n${line.slice(0, cut)}`, suffix: '\n', maxTokens: 24, sampler: { timeBudgetMs: 800 } },
-      { signal: ac.signal },
-    ).catch((e) => {
-      if (e instanceof BackendError && e.code === 'cancelled') cancelled++;
-      else throw e;
-    }));
+    settled.push(
+      client
+        .complete(
+          {
+            prefix: `${SOURCE.slice(0, 400)}\n${line.slice(0, cut)}`,
+            suffix: '\n',
+            maxTokens: 24,
+            sampler: { timeBudgetMs: 800 },
+          },
+          { signal: ac.signal },
+        )
+        .catch((e) => {
+          if (e instanceof BackendError && e.code === 'cancelled') cancelled++;
+          else throw e;
+        }),
+    );
     previous = ac;
     // keystrokes 0–30 ms apart: some requests are cancelled before they are sent, some in the
     // worker's queue, some between two model calls, and some finish first
@@ -170,12 +195,21 @@ async function cancelStorm(client: LocalBackend, random: () => number): Promise<
   const after = median(measured.rss.slice(-5));
   const peakAfter = rssMb(pid, 'VmHWM');
   if (pid !== client.pid) throw new Error('the worker was replaced during the cancel storm');
-  console.log(`cancel_storm: warm-up ${warm.ms} ms (${warm.cancelled} cancelled), measured ${measured.ms} ms (${measured.cancelled} cancelled), then one request in ${nextMs} ms`);
+  console.log(
+    `cancel_storm: warm-up ${warm.ms} ms (${warm.cancelled} cancelled), measured ${measured.ms} ms (${measured.cancelled} cancelled), then one request in ${nextMs} ms`,
+  );
   return {
-    requests: 1000, rss_growth_pct: round(((peakAfter - peakBefore) / peakBefore) * 100), left_running: measured.leftRunning + warm.leftRunning,
-    peak_rss_before_mb: round(peakBefore), peak_rss_after_mb: round(peakAfter),
-    median_rss_first_mb: round(before), median_rss_last_mb: round(after), cancelled: measured.cancelled, next_request_ms: nextMs,
-    cold_rss_mb: round(cold), warmup_growth_pct: round(((before - cold) / cold) * 100),
+    requests: 1000,
+    rss_growth_pct: round(((peakAfter - peakBefore) / peakBefore) * 100),
+    left_running: measured.leftRunning + warm.leftRunning,
+    peak_rss_before_mb: round(peakBefore),
+    peak_rss_after_mb: round(peakAfter),
+    median_rss_first_mb: round(before),
+    median_rss_last_mb: round(after),
+    cancelled: measured.cancelled,
+    next_request_ms: nextMs,
+    cold_rss_mb: round(cold),
+    warmup_growth_pct: round(((before - cold) / cold) * 100),
   };
 }
 
@@ -223,8 +257,14 @@ async function editorFigures(watch: SocketWatch): Promise<{ figures?: Record<str
   if (!fs.existsSync(EDITOR_TEST)) return { note: `${path.relative(ROOT, EDITOR_TEST)} is not in the tree yet` };
   fs.rmSync(EDITOR_OUT, { force: true });
   const child = spawn(process.execPath, ['scripts/vscode-test/test.mjs', 'suite'], {
-    cwd: ROOT, stdio: 'inherit',
-    env: { ...process.env, DIFFUSE_RELIABILITY_OUT: EDITOR_OUT, DIFFUSE_SUITE_TIMEOUT: '1200', MOCHA_GREP: 'reliability' },
+    cwd: ROOT,
+    stdio: 'inherit',
+    env: {
+      ...process.env,
+      DIFFUSE_RELIABILITY_OUT: EDITOR_OUT,
+      DIFFUSE_SUITE_TIMEOUT: '1200',
+      MOCHA_GREP: 'reliability',
+    },
   });
   // new workers are looked for every half second; the ones found are polled with the others
   const finder = setInterval(() => vscodeWorkers().forEach((pid) => watch.extra.add(pid)), 500);
@@ -238,7 +278,8 @@ async function editorFigures(watch: SocketWatch): Promise<{ figures?: Record<str
 async function main(): Promise<void> {
   const t0 = Date.now();
   const hostCrashes = countHostCrashes();
-  if (process.argv.includes('--only') && process.argv[process.argv.indexOf('--only') + 1] === 'remote') return onlyRemote(hostCrashes, t0);
+  if (process.argv.includes('--only') && process.argv[process.argv.indexOf('--only') + 1] === 'remote')
+    return onlyRemote(hostCrashes, t0);
   const clients: LocalBackend[] = [];
   const make = (): LocalBackend => {
     const c = new LocalBackend({ workerPath: WORKER, modelDir: MODEL, threads: 1 });
@@ -308,7 +349,7 @@ function countHostCrashes(): () => number {
 /** `--only remote`: that part alone, merged into the last run's JSON. */
 async function onlyRemote(hostCrashes: () => number, t0: number): Promise<void> {
   const remote = await remotePart(hostCrashes);
-  const last = fs.existsSync(OUT) ? JSON.parse(fs.readFileSync(OUT, 'utf8')) as Record<string, unknown> : {};
+  const last = fs.existsSync(OUT) ? (JSON.parse(fs.readFileSync(OUT, 'utf8')) as Record<string, unknown>) : {};
   fs.mkdirSync(path.dirname(OUT), { recursive: true });
   fs.writeFileSync(OUT, JSON.stringify({ ...last, remote }, null, 1) + '\n');
   console.log(`wrote remote into ${path.relative(ROOT, OUT)} in ${Math.round((Date.now() - t0) / 1000)} s`);
@@ -342,8 +383,9 @@ function noNetworkFigures(watch: SocketWatch): Record<string, unknown> {
     seen: [...watch.seen].map((s) => `${s} ${whoWas.get(Number(s.split('/')[0])) ?? ''}`),
     processes_watched: watch.pids.size,
     samples: watch.samples,
-    method: 'inet (tcp, udp, raw; v4 and v6) sockets among the open fds of the client process and of every worker, polled every 10 ms '
-      + '(in the VS Code part: the workers the extension starts there); checked first on a TCP listener of its own, which it saw',
+    method:
+      'inet (tcp, udp, raw; v4 and v6) sockets among the open fds of the client process and of every worker, polled every 10 ms ' +
+      '(in the VS Code part: the workers the extension starts there); checked first on a TCP listener of its own, which it saw',
   };
 }
 

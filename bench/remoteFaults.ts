@@ -54,7 +54,11 @@ interface Case {
   atLeastMs?: number;
 }
 
-const status = (s: number, extra: Partial<Extract<Fault, { kind: 'status' }>> = {}): Fault => ({ kind: 'status', status: s, ...extra });
+const status = (s: number, extra: Partial<Extract<Fault, { kind: 'status' }>> = {}): Fault => ({
+  kind: 'status',
+  status: s,
+  ...extra,
+});
 
 /** The mercury cases of one round; streamed faults go to Fill and Refine (ghost text is not streamed). */
 function mercuryRound(): Case[] {
@@ -62,25 +66,91 @@ function mercuryRound(): Case[] {
     { name: 'normal ghost text', op: 'complete', faults: [], expect: 'answered' },
     { name: 'normal fill', op: 'fill', faults: [], expect: 'answered' },
     { name: 'normal refine', op: 'refine', faults: [], expect: 'answered' },
-    { name: '429 Retry-After 0.2, then an answer', op: 'complete', faults: [status(429, { retryAfter: '0.2' })], expect: 'answered', sends: 2, atLeastMs: 200 },
-    { name: '429 Retry-After 1 (seconds), then an answer', op: 'refine', faults: [status(429, { retryAfter: '1' })], expect: 'answered', sends: 2, atLeastMs: 1000 },
-    { name: '503 then 429, then an answer', op: 'fill', faults: [status(503, { retryAfter: '0' }), status(429, { retryAfter: '0' })], expect: 'answered', sends: 3 },
-    { name: '503 three times', op: 'complete', faults: [status(503, { retryAfter: '0' }), status(503, { retryAfter: '0' }), status(503, { retryAfter: '0' })], expect: 'busy', sends: 3 },
-    { name: '429 Retry-After 60 (longer than waited for)', op: 'complete', faults: [status(429, { retryAfter: '60' })], expect: 'busy' },
+    {
+      name: '429 Retry-After 0.2, then an answer',
+      op: 'complete',
+      faults: [status(429, { retryAfter: '0.2' })],
+      expect: 'answered',
+      sends: 2,
+      atLeastMs: 200,
+    },
+    {
+      name: '429 Retry-After 1 (seconds), then an answer',
+      op: 'refine',
+      faults: [status(429, { retryAfter: '1' })],
+      expect: 'answered',
+      sends: 2,
+      atLeastMs: 1000,
+    },
+    {
+      name: '503 then 429, then an answer',
+      op: 'fill',
+      faults: [status(503, { retryAfter: '0' }), status(429, { retryAfter: '0' })],
+      expect: 'answered',
+      sends: 3,
+    },
+    {
+      name: '503 three times',
+      op: 'complete',
+      faults: [status(503, { retryAfter: '0' }), status(503, { retryAfter: '0' }), status(503, { retryAfter: '0' })],
+      expect: 'busy',
+      sends: 3,
+    },
+    {
+      name: '429 Retry-After 60 (longer than waited for)',
+      op: 'complete',
+      faults: [status(429, { retryAfter: '60' })],
+      expect: 'busy',
+    },
     { name: '500', op: 'complete', faults: [status(500)], expect: 'crash' },
     { name: '500 on a refine', op: 'refine', faults: [status(500, { code: 'server_error' })], expect: 'crash' },
-    { name: '400 context_length_exceeded, retried with half the context', op: 'complete', faults: [status(400, { code: 'context_length_exceeded' })], expect: 'answered', sends: 2 },
-    { name: '400 context_length_exceeded twice', op: 'refine', faults: [status(400, { code: 'context_length_exceeded' }), status(400, { code: 'context_length_exceeded' })], expect: 'input', sends: 2 },
+    {
+      name: '400 context_length_exceeded, retried with half the context',
+      op: 'complete',
+      faults: [status(400, { code: 'context_length_exceeded' })],
+      expect: 'answered',
+      sends: 2,
+    },
+    {
+      name: '400 context_length_exceeded twice',
+      op: 'refine',
+      faults: [status(400, { code: 'context_length_exceeded' }), status(400, { code: 'context_length_exceeded' })],
+      expect: 'input',
+      sends: 2,
+    },
     { name: 'connection reset mid-stream (fill)', op: 'fill', faults: [{ kind: 'reset-mid-stream' }], expect: 'crash' },
-    { name: 'connection reset mid-stream (refine)', op: 'refine', faults: [{ kind: 'reset-mid-stream' }], expect: 'crash' },
+    {
+      name: 'connection reset mid-stream (refine)',
+      op: 'refine',
+      faults: [{ kind: 'reset-mid-stream' }],
+      expect: 'crash',
+    },
     { name: 'malformed frame (fill)', op: 'fill', faults: [{ kind: 'malformed-frame' }], expect: 'crash' },
     { name: 'malformed frame (refine)', op: 'refine', faults: [{ kind: 'malformed-frame' }], expect: 'crash' },
     { name: 'never answers (ghost text)', op: 'complete', faults: [{ kind: 'never-answer' }], expect: 'timeout' },
     { name: 'never answers (refine)', op: 'refine', faults: [{ kind: 'never-answer' }], expect: 'timeout' },
     { name: 'slow drip', op: 'fill', faults: [{ kind: 'slow-drip', everyMs: 20 }], expect: 'timeout' },
-    { name: '402 insufficient_quota', op: 'complete', faults: [status(402, { code: 'insufficient_quota' })], expect: 'quota' },
-    { name: 'after 402: the stopped backend sends nothing', op: 'complete', faults: [], expect: 'quota', thenFresh: true, sends: 0 },
-    { name: '401 invalid_api_key', op: 'refine', faults: [status(401, { code: 'invalid_api_key' })], expect: 'auth', thenFresh: true },
+    {
+      name: '402 insufficient_quota',
+      op: 'complete',
+      faults: [status(402, { code: 'insufficient_quota' })],
+      expect: 'quota',
+    },
+    {
+      name: 'after 402: the stopped backend sends nothing',
+      op: 'complete',
+      faults: [],
+      expect: 'quota',
+      thenFresh: true,
+      sends: 0,
+    },
+    {
+      name: '401 invalid_api_key',
+      op: 'refine',
+      faults: [status(401, { code: 'invalid_api_key' })],
+      expect: 'auth',
+      thenFresh: true,
+    },
     { name: 'normal ghost text on a fresh backend', op: 'complete', faults: [], expect: 'answered' },
   ];
 }
@@ -137,10 +207,20 @@ interface Run {
   key: string;
   disposed: Backend[];
   /** Runs one request under its deadline + slack, scores how it ended and returns its time. */
-  measure(name: string, deadlineMs: number, expect: Expect, run: (signal: AbortSignal) => Promise<unknown>): Promise<number>;
+  measure(
+    name: string,
+    deadlineMs: number,
+    expect: Expect,
+    run: (signal: AbortSignal) => Promise<unknown>,
+  ): Promise<number>;
 }
 
-export async function runRemote(o: { workerPath: string; modelDir: string; hostCrashes: () => number; rounds?: number }): Promise<RemoteFigures> {
+export async function runRemote(o: {
+  workerPath: string;
+  modelDir: string;
+  hostCrashes: () => number;
+  rounds?: number;
+}): Promise<RemoteFigures> {
   const t0 = Date.now();
   const crashesBefore = o.hostCrashes();
   const key = `sk_reliability_${randomBytes(12).toString('hex')}`;
@@ -166,9 +246,25 @@ export async function runRemote(o: { workerPath: string; modelDir: string; hostC
 
 function emptyFigures(): RemoteFigures {
   return {
-    requests: 0, mercury_requests: 0, diffuse_requests: 0, answered: 0, failures: 0, one_line_causes: 0, wrong_outcome: 0,
-    hangs: 0, host_crashes: 0, sockets_left_open: 0, streams_left_running: 0, frames_after_a_failed_fill: 0, listeners_seen_before_close: 0, standin_http_requests: 0, slowest_over_deadline_ms: 0, seconds: 0,
-    by_case: {}, not_one_line: [], wrong: [],
+    requests: 0,
+    mercury_requests: 0,
+    diffuse_requests: 0,
+    answered: 0,
+    failures: 0,
+    one_line_causes: 0,
+    wrong_outcome: 0,
+    hangs: 0,
+    host_crashes: 0,
+    sockets_left_open: 0,
+    streams_left_running: 0,
+    frames_after_a_failed_fill: 0,
+    listeners_seen_before_close: 0,
+    standin_http_requests: 0,
+    slowest_over_deadline_ms: 0,
+    seconds: 0,
+    by_case: {},
+    not_one_line: [],
+    wrong: [],
   };
 }
 
@@ -178,7 +274,9 @@ function measurer(figures: RemoteFigures, key: string): Run['measure'] {
 }
 
 async function measure(
-  figures: RemoteFigures, key: string, { name, deadlineMs, expect }: { name: string; deadlineMs: number; expect: Expect },
+  figures: RemoteFigures,
+  key: string,
+  { name, deadlineMs, expect }: { name: string; deadlineMs: number; expect: Expect },
   run: (signal: AbortSignal) => Promise<unknown>,
 ): Promise<number> {
   figures.requests++;
@@ -189,8 +287,13 @@ async function measure(
   const hang = Symbol('hang');
   let timer: NodeJS.Timeout | undefined;
   const settled = await Promise.race([
-    run(abort.signal).then(() => 'answered', (e: unknown) => e),
-    new Promise<typeof hang>((resolve) => { timer = setTimeout(() => resolve(hang), deadlineMs + SLACK_MS); }),
+    run(abort.signal).then(
+      () => 'answered',
+      (e: unknown) => e,
+    ),
+    new Promise<typeof hang>((resolve) => {
+      timer = setTimeout(() => resolve(hang), deadlineMs + SLACK_MS);
+    }),
   ]);
   clearTimeout(timer);
   figures.slowest_over_deadline_ms = Math.max(figures.slowest_over_deadline_ms, Date.now() - t - deadlineMs);
@@ -205,7 +308,12 @@ async function measure(
     figures.failures++;
     const e = settled;
     message = e instanceof Error ? e.message : String(e);
-    const oneLine = e instanceof BackendError && !message.includes('\n') && !message.includes(key) && !message.includes(BODY_TEXT) && message.length > 0;
+    const oneLine =
+      e instanceof BackendError &&
+      !message.includes('\n') &&
+      !message.includes(key) &&
+      !message.includes(BODY_TEXT) &&
+      message.length > 0;
     if (oneLine) figures.one_line_causes++;
     else figures.not_one_line.push(`${name}: ${message.slice(0, 200)}`);
     outcome = e instanceof BackendError ? e.code : 'not a BackendError';
@@ -214,22 +322,47 @@ async function measure(
     figures.wrong_outcome++;
     figures.wrong.push(`${name}: expected ${expect}, got ${outcome}${message ? ` (${message.slice(0, 160)})` : ''}`);
   }
-  const row = figures.by_case[name] ??= { n: 0, outcome, message };
+  const row = (figures.by_case[name] ??= { n: 0, outcome, message });
   row.n++;
   return Date.now() - t;
 }
 
 function mercuryAt(baseUrl: string, key: string): OpenAICompatibleBackend {
-  return new OpenAICompatibleBackend({ kind: 'mercury', baseUrl, fimModel: 'mercury-edit', chatModel: 'mercury-2', apiKey: key, timeoutMs: MERCURY_DEADLINE_MS });
+  return new OpenAICompatibleBackend({
+    kind: 'mercury',
+    baseUrl,
+    fimModel: 'mercury-edit',
+    chatModel: 'mercury-2',
+    apiKey: key,
+    timeoutMs: MERCURY_DEADLINE_MS,
+  });
 }
 
 /** One request of kind `op` on `CODE`. */
 function ask(d: Backend, op: Op, signal: AbortSignal): Promise<unknown> {
   const start = CODE.indexOf('  return');
   const frames = { onProgress: () => undefined, signal };
-  if (op === 'complete') return d.complete({ prefix: 'function add(a, b) {\n  return ', suffix: '\n}\n', maxTokens: 24, sampler: { timeBudgetMs: MERCURY_DEADLINE_MS } }, { signal });
+  if (op === 'complete')
+    return d.complete(
+      {
+        prefix: 'function add(a, b) {\n  return ',
+        suffix: '\n}\n',
+        maxTokens: 24,
+        sampler: { timeBudgetMs: MERCURY_DEADLINE_MS },
+      },
+      { signal },
+    );
   if (op === 'fill') return d.fill({ text: CODE, cursors: [start], maxTokens: 24 }, frames);
-  return d.refine({ text: CODE, start, end: start + FIXED.length, instruction: 'fix the bug', file: { path: 'a.ts', language: 'typescript' } }, frames);
+  return d.refine(
+    {
+      text: CODE,
+      start,
+      end: start + FIXED.length,
+      instruction: 'fix the bug',
+      file: { path: 'a.ts', language: 'typescript' },
+    },
+    frames,
+  );
 }
 
 /** The mercury rounds through OpenAICompatibleBackend, each case checked for its sends and wait; then aborts. */
@@ -247,10 +380,16 @@ async function mercuryCases(run: Run, api: MercuryStandIn, rounds: number): Prom
       if (c.faults.length) api.inject(...c.faults);
       figures.mercury_requests++;
       const sent = api.requests.length;
-      const ms = await run.measure(`mercury: ${c.name}`, MERCURY_DEADLINE_MS, c.expect, (signal) => ask(mercury, c.op, signal));
+      const ms = await run.measure(`mercury: ${c.name}`, MERCURY_DEADLINE_MS, c.expect, (signal) =>
+        ask(mercury, c.op, signal),
+      );
       const sends = api.requests.length - sent;
-      const why = sends !== (c.sends ?? 1) ? `${sends} HTTP requests sent, ${c.sends ?? 1} expected`
-        : c.atLeastMs !== undefined && ms < c.atLeastMs ? `answered in ${ms} ms, before its Retry-After (${c.atLeastMs} ms)` : undefined;
+      const why =
+        sends !== (c.sends ?? 1)
+          ? `${sends} HTTP requests sent, ${c.sends ?? 1} expected`
+          : c.atLeastMs !== undefined && ms < c.atLeastMs
+            ? `answered in ${ms} ms, before its Retry-After (${c.atLeastMs} ms)`
+            : undefined;
       if (why) {
         figures.wrong_outcome++;
         figures.wrong.push(`mercury: ${c.name}: ${why}`);
@@ -285,10 +424,22 @@ async function failedTwoCursorFills(run: Run): Promise<void> {
     paced.inject(status(500));
     let failedAt = 0;
     figures.mercury_requests++;
-    await run.measure('mercury: fill at two cursors, one answered 500', MERCURY_DEADLINE_MS, 'crash', (signal) => d.fill(
-      { text: 'x = ;\ny = ;\n', cursors: [4, 10], maxTokens: 8 },
-      { signal, onProgress: () => { if (failedAt) figures.frames_after_a_failed_fill++; } },
-    ).catch((e) => { failedAt = Date.now(); throw e; }));
+    await run.measure('mercury: fill at two cursors, one answered 500', MERCURY_DEADLINE_MS, 'crash', (signal) =>
+      d
+        .fill(
+          { text: 'x = ;\ny = ;\n', cursors: [4, 10], maxTokens: 8 },
+          {
+            signal,
+            onProgress: () => {
+              if (failedAt) figures.frames_after_a_failed_fill++;
+            },
+          },
+        )
+        .catch((e) => {
+          failedAt = Date.now();
+          throw e;
+        }),
+    );
     await sleep(300);
     figures.streams_left_running += Math.max(0, paced.openSockets() - 1);
     await sleep(900); // a stream left running would have passed on whole frames by now
@@ -313,11 +464,24 @@ async function diffuseCases(run: Run, local: LocalBackend): Promise<{ close(): P
   };
   const cases: DiffuseCase[] = [];
   for (let i = 0; i < 6; i++) cases.push(...answeredCases(remote));
-  for (let i = 0; i < 3; i++) cases.push(...failingCases(remote, () => remoteAt({ baseUrl: running.url, apiKey: token, timeoutMs: 300 }), () => remoteAt({ baseUrl: running.url, apiKey: 'not-the-token' })));
+  for (let i = 0; i < 3; i++)
+    cases.push(
+      ...failingCases(
+        remote,
+        () => remoteAt({ baseUrl: running.url, apiKey: token, timeoutMs: 300 }),
+        () => remoteAt({ baseUrl: running.url, apiKey: 'not-the-token' }),
+      ),
+    );
   // a server that is gone: nothing listens at its port any more
   const gone = await startServer({ denoiser: local, host: '127.0.0.1', port: 0 });
   await gone.close();
-  for (let i = 0; i < 3; i++) cases.push(['diffuse: the server is gone', DIFFUSE_DEADLINE_MS, 'model', (s) => ghost(remoteAt({ baseUrl: gone.url }), s)]);
+  for (let i = 0; i < 3; i++)
+    cases.push([
+      'diffuse: the server is gone',
+      DIFFUSE_DEADLINE_MS,
+      'model',
+      (s) => ghost(remoteAt({ baseUrl: gone.url }), s),
+    ]);
   await remote.start();
   await ghost(remote, new AbortController().signal); // warm: the first call pays onnxruntime's allocations
   for (const [name, deadline, expect, request] of cases) {
@@ -328,33 +492,86 @@ async function diffuseCases(run: Run, local: LocalBackend): Promise<{ close(): P
 }
 
 function ghost(d: Backend, signal: AbortSignal): Promise<unknown> {
-  return d.complete({ prefix: 'function add(a, b) {\n  return ', suffix: ';\n}\n', maxTokens: 16, sampler: { timeBudgetMs: 800 } }, { signal });
+  return d.complete(
+    { prefix: 'function add(a, b) {\n  return ', suffix: ';\n}\n', maxTokens: 16, sampler: { timeBudgetMs: 800 } },
+    { signal },
+  );
 }
 
 function answeredCases(remote: Backend): DiffuseCase[] {
   return [
     ['diffuse: ghost text', 800 + 1000, 'answered', (s) => ghost(remote, s)],
-    ['diffuse: fill at two cursors', DIFFUSE_DEADLINE_MS, 'answered', (s) => remote.fill({ text: 'const a = ;\nconst b = ;\n', cursors: [10, 22], maxTokens: 8 }, { signal: s, onProgress: () => undefined })],
-    ['diffuse: refine (corrector)', DIFFUSE_DEADLINE_MS, 'answered', (s) => remote.refine({ text: CODE, start: 0, end: CODE.length }, { signal: s, onProgress: () => undefined })],
+    [
+      'diffuse: fill at two cursors',
+      DIFFUSE_DEADLINE_MS,
+      'answered',
+      (s) =>
+        remote.fill(
+          { text: 'const a = ;\nconst b = ;\n', cursors: [10, 22], maxTokens: 8 },
+          { signal: s, onProgress: () => undefined },
+        ),
+    ],
+    [
+      'diffuse: refine (corrector)',
+      DIFFUSE_DEADLINE_MS,
+      'answered',
+      (s) => remote.refine({ text: CODE, start: 0, end: CODE.length }, { signal: s, onProgress: () => undefined }),
+    ],
   ];
 }
 
 /** The diffuse cases that must fail, each with its code; `short` and `wrongToken` make their backends when the case runs. */
 function failingCases(remote: Backend, short: () => Backend, wrongToken: () => Backend): DiffuseCase[] {
   return [
-    ['diffuse: abandoned mid-run', DIFFUSE_DEADLINE_MS, 'cancelled', (s) => {
-      const ac = new AbortController();
-      s.addEventListener('abort', () => ac.abort());
-      return remote.refine({ text: LONG, start: 0, end: LONG.length, strength: 1, sampler: { tokensPerStep: 1, steps: 40 } },
-        { signal: ac.signal, onProgress: (p) => { if (p.step === 3) ac.abort(); } });
-    }],
+    [
+      'diffuse: abandoned mid-run',
+      DIFFUSE_DEADLINE_MS,
+      'cancelled',
+      (s) => {
+        const ac = new AbortController();
+        s.addEventListener('abort', () => ac.abort());
+        return remote.refine(
+          { text: LONG, start: 0, end: LONG.length, strength: 1, sampler: { tokensPerStep: 1, steps: 40 } },
+          {
+            signal: ac.signal,
+            onProgress: (p) => {
+              if (p.step === 3) ac.abort();
+            },
+          },
+        );
+      },
+    ],
     // one token a call and every slot shown at once (no window that a pad can end early): a call
     // for each of the file's ~250 slots, seconds on any machine (shown a window of masks at a
     // time, the span ended after a few dozen calls, within 300 ms on a CPU with AVX512-VNNI)
-    ['diffuse: a deadline shorter than the refine', 300, 'timeout', (s) =>
-      short().refine({ text: LONG, start: 0, end: LONG.length, strength: 1, sampler: { tokensPerStep: 1, steps: 400, blockLength: 1000 } }, { signal: s })],
-    ['diffuse: a cursor outside the text', DIFFUSE_DEADLINE_MS, 'input', (s) => remote.fill({ text: 'x', cursors: [99] }, { signal: s })],
-    ['diffuse: an instruction', DIFFUSE_DEADLINE_MS, 'unsupported', (s) => remote.refine({ text: CODE, start: 0, end: 5, instruction: 'faster' }, { signal: s })],
+    [
+      'diffuse: a deadline shorter than the refine',
+      300,
+      'timeout',
+      (s) =>
+        short().refine(
+          {
+            text: LONG,
+            start: 0,
+            end: LONG.length,
+            strength: 1,
+            sampler: { tokensPerStep: 1, steps: 400, blockLength: 1000 },
+          },
+          { signal: s },
+        ),
+    ],
+    [
+      'diffuse: a cursor outside the text',
+      DIFFUSE_DEADLINE_MS,
+      'input',
+      (s) => remote.fill({ text: 'x', cursors: [99] }, { signal: s }),
+    ],
+    [
+      'diffuse: an instruction',
+      DIFFUSE_DEADLINE_MS,
+      'unsupported',
+      (s) => remote.refine({ text: CODE, start: 0, end: 5, instruction: 'faster' }, { signal: s }),
+    ],
     ['diffuse: a wrong token', DIFFUSE_DEADLINE_MS, 'auth', (s) => ghost(wrongToken(), s)],
   ];
 }

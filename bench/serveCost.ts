@@ -58,23 +58,30 @@ async function throughput(backends: Backend[], cases: Ghost[]): Promise<Throughp
   let cut = 0;
   const failed: Record<string, number> = {};
   const t0 = performance.now();
-  await Promise.all(backends.map(async (d, k) => {
-    for (let i = k; i < cases.length; i += backends.length) {
-      const t = performance.now();
-      try {
-        const r = await ask(d, cases[i]);
-        if (r.stoppedBy !== 'done') cut++;
-      } catch (e) {
-        const code = e instanceof BackendError ? e.code : 'not a BackendError';
-        failed[code] = (failed[code] ?? 0) + 1;
+  await Promise.all(
+    backends.map(async (d, k) => {
+      for (let i = k; i < cases.length; i += backends.length) {
+        const t = performance.now();
+        try {
+          const r = await ask(d, cases[i]);
+          if (r.stoppedBy !== 'done') cut++;
+        } catch (e) {
+          const code = e instanceof BackendError ? e.code : 'not a BackendError';
+          failed[code] = (failed[code] ?? 0) + 1;
+        }
+        ms.push(performance.now() - t); // a failure's time too: the client waited that long
       }
-      ms.push(performance.now() - t); // a failure's time too: the client waited that long
-    }
-  }));
+    }),
+  );
   const s = (performance.now() - t0) / 1000;
   return {
-    clients: backends.length, requests: cases.length, requests_per_s: round(cases.length / s, 2),
-    p50_ms: round(quantile(ms, 0.5)), p95_ms: round(quantile(ms, 0.95)), cut_by_budget: cut, failed,
+    clients: backends.length,
+    requests: cases.length,
+    requests_per_s: round(cases.length / s, 2),
+    p50_ms: round(quantile(ms, 0.5)),
+    p95_ms: round(quantile(ms, 0.95)),
+    cut_by_budget: cut,
+    failed,
   };
 }
 
@@ -112,17 +119,25 @@ export async function runServeCost(local: Backend, n: { latency: number; through
     }
     const cases = Array.from({ length: n.throughput }, () => source.ghost());
     const serveThroughput = await throughput(remotes, cases);
-    const directThroughput = await throughput(Array.from({ length: CONCURRENT_CLIENTS }, () => local), cases);
+    const directThroughput = await throughput(
+      Array.from({ length: CONCURRENT_CLIENTS }, () => local),
+      cases,
+    );
     const p50 = (xs: number[]) => round(quantile(xs, 0.5));
     return {
       cases: n.latency,
-      direct_p50_ms: p50(direct), serve_p50_ms: p50(through), overhead_p50_ms: round(quantile(through, 0.5) - quantile(direct, 0.5)),
+      direct_p50_ms: p50(direct),
+      serve_p50_ms: p50(through),
+      overhead_p50_ms: round(quantile(through, 0.5) - quantile(direct, 0.5)),
       overhead_paired_median_ms: p50(paired),
-      direct_p95_ms: round(quantile(direct, 0.95)), serve_p95_ms: round(quantile(through, 0.95)),
-      serve_throughput: serveThroughput, direct_throughput: directThroughput,
-      method: 'ghost text (24 slots, the editor\'s 800 ms budget) on held-out cases, each asked of the local client directly and through '
-        + 'startServer() in this process with the diffuse backend, alternating which goes first; throughput: 8 backends (own HTTP agents) '
-        + 'or 8 loops on the one client, each asking its share of the cases back to back, one worker behind both',
+      direct_p95_ms: round(quantile(direct, 0.95)),
+      serve_p95_ms: round(quantile(through, 0.95)),
+      serve_throughput: serveThroughput,
+      direct_throughput: directThroughput,
+      method:
+        "ghost text (24 slots, the editor's 800 ms budget) on held-out cases, each asked of the local client directly and through " +
+        'startServer() in this process with the diffuse backend, alternating which goes first; throughput: 8 backends (own HTTP agents) ' +
+        'or 8 loops on the one client, each asking its share of the cases back to back, one worker behind both',
     };
   } finally {
     remotes.forEach((r) => r.dispose());

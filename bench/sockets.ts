@@ -59,7 +59,10 @@ export class SocketWatch {
   samples = 0;
   private readonly timer: NodeJS.Timeout;
 
-  constructor(private readonly current: () => (number | undefined)[], everyMs = 10) {
+  constructor(
+    private readonly current: () => (number | undefined)[],
+    everyMs = 10,
+  ) {
     this.timer = setInterval(() => this.sample(), everyMs);
     this.timer.unref();
   }

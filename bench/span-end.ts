@@ -15,7 +15,11 @@ import { loadModelFolder } from '../src/worker/loadModel';
 import { ROOT } from './cases';
 import { loadProblems, sample } from '../training/humaneval.mjs';
 
-interface Problem { prompt: string; suffix: string; canonical_solution: string }
+interface Problem {
+  prompt: string;
+  suffix: string;
+  canonical_solution: string;
+}
 
 const { values } = parseArgs({
   options: {
@@ -42,11 +46,16 @@ async function main(): Promise<void> {
 
   /** An answer's lines, each with its newline (every HumanEval answer ends with one). */
   const linesOf = (p: Problem): string[] => p.canonical_solution.split(/(?<=\n)/);
-  const problems = (sample(loadProblems('multi'), Number(values.problems), Number(values.seed)) as Problem[])
-    .filter((p) => linesOf(p).length >= 2);
+  const problems = (sample(loadProblems('multi'), Number(values.problems), Number(values.seed)) as Problem[]).filter(
+    (p) => linesOf(p).length >= 2,
+  );
   const median = (xs: number[]): string => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)].toFixed(3);
-  console.log(`model ${path.basename(values.model!)}: ${problems.length} multi-line problems with two lines or more (seed ${values.seed})\n`);
-  console.log('| masks shown | pad probability after the complete answer (median) | after an incomplete one (median) | incomplete cases |');
+  console.log(
+    `model ${path.basename(values.model!)}: ${problems.length} multi-line problems with two lines or more (seed ${values.seed})\n`,
+  );
+  console.log(
+    '| masks shown | pad probability after the complete answer (median) | after an incomplete one (median) | incomplete cases |',
+  );
   console.log('|---|---|---|---|');
   for (const masks of values.masks!.split(',').map(Number)) {
     const complete: number[] = [];

@@ -25,15 +25,18 @@ const TRACE = Number(flag('--trace', '0'));
 const DOCS = flag('--docs', HELDOUT_SAMPLE);
 const MAX_TOKENS = 24;
 
-const SWEEP: SamplerSettings[] = args.length > 0 ? args.map((a) => JSON.parse(a)) : [
-  { tokensPerStep: 1, steps: 1000 },
-  {},
-  { threshold: 0.7 },
-  { threshold: 0.6 },
-  { threshold: 0.5 },
-  { steps: 4 },
-  { steps: 5 },
-];
+const SWEEP: SamplerSettings[] =
+  args.length > 0
+    ? args.map((a) => JSON.parse(a))
+    : [
+        { tokensPerStep: 1, steps: 1000 },
+        {},
+        { threshold: 0.7 },
+        { threshold: 0.6 },
+        { threshold: 0.5 },
+        { steps: 4 },
+        { steps: 5 },
+      ];
 
 async function main(): Promise<void> {
   const loaded = await loadModelFolder(MODEL, 1);
@@ -58,22 +61,37 @@ async function main(): Promise<void> {
       const trace: string[] = [];
       if (i < TRACE) traces.push(trace);
       return engine.complete(
-        { requestId: String(i), prefix: c.prefix, suffix: c.suffix, maxTokens: MAX_TOKENS, sampler, progress: i < TRACE },
+        {
+          requestId: String(i),
+          prefix: c.prefix,
+          suffix: c.suffix,
+          maxTokens: MAX_TOKENS,
+          sampler,
+          progress: i < TRACE,
+        },
         { onProgress: (p) => trace.push(`  ${p.step}: ${JSON.stringify(p.spans[0])}`) },
       );
     });
     traces.forEach((trace, i) => {
       const [want, got] = [infills[i].want, run.texts[i]];
       const ok = normalise(got) === normalise(want);
-      console.log(`${JSON.stringify(sampler)} case ${i} ${ok ? 'EXACT' : ''}\n  want ${JSON.stringify(want)}\n${trace.join('\n')}\n  got  ${JSON.stringify(got)}`);
+      console.log(
+        `${JSON.stringify(sampler)} case ${i} ${ok ? 'EXACT' : ''}\n  want ${JSON.stringify(want)}\n${trace.join('\n')}\n  got  ${JSON.stringify(got)}`,
+      );
     });
     const cps = run.chars / run.ms;
     baseCps ??= cps;
-    rows.push(`| ${JSON.stringify(sampler)} | ${round(run.calls / N, 2)} | ${round(rowsAsked / N, 1)} | ${round((run.exact / N) * 100)} % | ${round(run.similarity / N, 3)} | ${round(run.chars / N)} | ${round(run.ms / N)} | ${round(cps / baseCps, 2)}× |`);
+    rows.push(
+      `| ${JSON.stringify(sampler)} | ${round(run.calls / N, 2)} | ${round(rowsAsked / N, 1)} | ${round((run.exact / N) * 100)} % | ${round(run.similarity / N, 3)} | ${round(run.chars / N)} | ${round(run.ms / N)} | ${round(cps / baseCps, 2)}× |`,
+    );
     console.log(rows[rows.length - 1]);
   }
-  console.log(`\n${N} held-out single-line infills from ${path.relative(ROOT, DOCS)}, ${MAX_TOKENS} slots, ${loaded.manifest.name}\n`);
-  console.log('| sampler | calls/line | logit rows/line | exact | similarity | chars/line | ms/line | chars/s vs first row |\n|---|---|---|---|---|---|---|---|');
+  console.log(
+    `\n${N} held-out single-line infills from ${path.relative(ROOT, DOCS)}, ${MAX_TOKENS} slots, ${loaded.manifest.name}\n`,
+  );
+  console.log(
+    '| sampler | calls/line | logit rows/line | exact | similarity | chars/line | ms/line | chars/s vs first row |\n|---|---|---|---|---|---|---|---|',
+  );
   console.log(rows.join('\n'));
 }
 

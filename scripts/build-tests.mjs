@@ -2,7 +2,10 @@
 import fs from 'node:fs';
 import * as esbuild from 'esbuild';
 
-const entryPoints = fs.readdirSync('test').filter((f) => f.endsWith('.test.ts')).map((f) => `test/${f}`);
+const entryPoints = fs
+  .readdirSync('test')
+  .filter((f) => f.endsWith('.test.ts'))
+  .map((f) => `test/${f}`);
 fs.rmSync('out/test', { recursive: true, force: true });
 await esbuild.build({
   entryPoints,

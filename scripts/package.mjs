@@ -18,7 +18,10 @@ const outDir = path.resolve('out', 'vsix');
 
 /** Every <os>-<arch> onnxruntime-node has binaries for, e.g. linux-x64 (vsce's target names). */
 export function shippedTargets() {
-  return fs.readdirSync(BIN).flatMap((os) => fs.readdirSync(path.join(BIN, os)).map((arch) => `${os}-${arch}`)).sort();
+  return fs
+    .readdirSync(BIN)
+    .flatMap((os) => fs.readdirSync(path.join(BIN, os)).map((arch) => `${os}-${arch}`))
+    .sort();
 }
 
 /**
@@ -39,15 +42,25 @@ export function targetFiles(target) {
 }
 
 /** What the staging folder holds besides onnxruntime-node's binaries; .vscodeignore picks from it. */
-const STAGED = ['package.json', 'README.md', 'CHANGELOG.md', 'LICENSE', '.vscodeignore', 'media', 'dist', 'models/diffuse-v2',
-  'node_modules/onnxruntime-common'];
+const STAGED = [
+  'package.json',
+  'README.md',
+  'CHANGELOG.md',
+  'LICENSE',
+  '.vscodeignore',
+  'media',
+  'dist',
+  'models/diffuse-v2',
+  'node_modules/onnxruntime-common',
+];
 const ORT = 'node_modules/onnxruntime-node';
 
 function stage(target) {
   const dir = path.join(outDir, 'stage');
   fs.rmSync(dir, { recursive: true, force: true });
   for (const p of STAGED) fs.cpSync(p, path.join(dir, p), { recursive: true });
-  for (const p of ['LICENSE', 'dist']) if (fs.existsSync(path.join(ORT, p))) fs.cpSync(path.join(ORT, p), path.join(dir, ORT, p), { recursive: true });
+  for (const p of ['LICENSE', 'dist'])
+    if (fs.existsSync(path.join(ORT, p))) fs.cpSync(path.join(ORT, p), path.join(dir, ORT, p), { recursive: true });
   for (const f of targetFiles(target)) fs.cpSync(f, path.join(dir, f));
   // vsce collects node_modules through `npm list --production`, which must find every declared
   // dependency. The VSIX's only unbundled one is onnxruntime-node (esbuild bundles the rest), and
@@ -65,19 +78,31 @@ function main() {
   const targets = process.env.DIFFUSE_VSIX_TARGETS ? process.env.DIFFUSE_VSIX_TARGETS.split(',') : shippedTargets();
   execFileSync(process.execPath, ['scripts/build.mjs'], { stdio: 'inherit' });
   for (const f of ['model.onnx', 'denoiser.json', 'tokenizer.json']) {
-    if (!fs.existsSync(path.join('models', 'diffuse-v2', f))) throw new Error(`models/diffuse-v2/${f} is missing: the VSIX ships the model`);
+    if (!fs.existsSync(path.join('models', 'diffuse-v2', f)))
+      throw new Error(`models/diffuse-v2/${f} is missing: the VSIX ships the model`);
   }
   fs.mkdirSync(outDir, { recursive: true });
   for (const target of targets) {
     const [os, arch] = target.split('-');
-    if (!fs.existsSync(path.join(BIN, os ?? '', arch ?? ''))) throw new Error(`onnxruntime-node has no ${target} binaries in node_modules`);
+    if (!fs.existsSync(path.join(BIN, os ?? '', arch ?? '')))
+      throw new Error(`onnxruntime-node has no ${target} binaries in node_modules`);
     const out = path.join(outDir, `${pkg.name}-${target}-${pkg.version}.vsix`);
     const dir = stage(target);
-    execFileSync(process.execPath, [
-      path.join(root, 'node_modules', '@vscode', 'vsce', 'vsce'), 'package', '--target', target, '--out', out,
-      // the README's images are in media/, which the VSIX carries; there is no public repository to point at
-      '--no-rewrite-relative-links', '--allow-missing-repository',
-    ], { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'] });
+    execFileSync(
+      process.execPath,
+      [
+        path.join(root, 'node_modules', '@vscode', 'vsce', 'vsce'),
+        'package',
+        '--target',
+        target,
+        '--out',
+        out,
+        // the README's images are in media/, which the VSIX carries; there is no public repository to point at
+        '--no-rewrite-relative-links',
+        '--allow-missing-repository',
+      ],
+      { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'] },
+    );
     console.log(`package: ${path.relative(root, out)} (${(fs.statSync(out).size / 1e6).toFixed(1)} MB)`);
   }
   fs.rmSync(path.join(outDir, 'stage'), { recursive: true, force: true });

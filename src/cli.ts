@@ -32,7 +32,7 @@ const COMMANDS = [
 /** Every option, once: the parser's table and the usage text both come from here. */
 const OPTIONS = {
   backend: { type: 'string', arg: 'local|mercury|openai|diffuse', help: 'who answers (default local)' },
-  'base-url': { type: 'string', arg: 'URL', help: 'the remote backend\'s URL (https://, or http:// on loopback)' },
+  'base-url': { type: 'string', arg: 'URL', help: "the remote backend's URL (https://, or http:// on loopback)" },
   'remote-model': { type: 'string', arg: 'NAME', help: 'the remote model (FIM for complete/fill, chat for refine)' },
   model: { type: 'string', arg: 'DIR', help: 'local model folder' },
   threads: { type: 'string', arg: 'N', help: 'onnxruntime threads' },
@@ -42,7 +42,7 @@ const OPTIONS = {
   instruction: { type: 'string', arg: 'TEXT', help: 'refine: what to do (mercury, openai)' },
   at: { type: 'string', arg: 'LINE:COL', help: 'fill: the cursor' },
   'max-tokens': { type: 'string', arg: 'N', help: 'fill: slots at the cursor' },
-  before: { type: 'string', arg: 'FILE', help: 'next-edit: the file before the user\'s edit' },
+  before: { type: 'string', arg: 'FILE', help: "next-edit: the file before the user's edit" },
   after: { type: 'string', arg: 'FILE', help: 'next-edit: the file after it' },
   cursor: { type: 'string', arg: 'LINE:COL', help: 'next-edit: the cursor (default: the end of the edit)' },
   steps: { type: 'string', arg: 'N', help: 'step budget' },
@@ -73,7 +73,10 @@ const USAGE = [
 
 /** A command line that cannot be run: reported in one line, followed by the usage when `withUsage`. */
 class UsageError extends Error {
-  constructor(message: string, readonly withUsage = false) {
+  constructor(
+    message: string,
+    readonly withUsage = false,
+  ) {
     super(message);
   }
 }
@@ -86,16 +89,25 @@ function num(v: string | undefined, name: string): number | undefined {
 }
 
 function parse(argv: string[]) {
-  const options = Object.fromEntries(Object.entries(OPTIONS).map(([k, o]) => [k, {
-    type: o.type, ...('short' in o ? { short: o.short } : {}), ...('default' in o ? { default: o.default } : {}),
-  }])) as { [K in keyof typeof OPTIONS]: { type: (typeof OPTIONS)[K]['type'] } };
+  const options = Object.fromEntries(
+    Object.entries(OPTIONS).map(([k, o]) => [
+      k,
+      {
+        type: o.type,
+        ...('short' in o ? { short: o.short } : {}),
+        ...('default' in o ? { default: o.default } : {}),
+      },
+    ]),
+  ) as { [K in keyof typeof OPTIONS]: { type: (typeof OPTIONS)[K]['type'] } };
   try {
     return parseArgs({ args: argv, allowPositionals: true, options });
   } catch (e) {
     // node:util's errors for an unknown option or a missing value: the first sentence is the cause
     const code = (e as NodeJS.ErrnoException).code ?? '';
     if (!code.startsWith('ERR_PARSE_ARGS')) throw e;
-    const first = (e as Error).message.split('. ')[0].replace(/^Option '(-[\w-]+)[^']*' argument missing$/, 'option $1 needs a value');
+    const first = (e as Error).message
+      .split('. ')[0]
+      .replace(/^Option '(-[\w-]+)[^']*' argument missing$/, 'option $1 needs a value');
     throw new UsageError(first[0].toLowerCase() + first.slice(1), true);
   }
 }
@@ -105,11 +117,16 @@ type Values = ReturnType<typeof parse>['values'];
 /** The backend the flags ask for; a remote one needs its URL and model, and its key from the environment. */
 function backendSource(v: Values, command: string): BackendSource {
   const kind = (v.backend ?? 'local') as BackendKind;
-  if (!BACKENDS.includes(kind)) throw new UsageError(`--backend must be one of ${BACKENDS.join(', ')}, got "${v.backend}"`);
+  if (!BACKENDS.includes(kind))
+    throw new UsageError(`--backend must be one of ${BACKENDS.join(', ')}, got "${v.backend}"`);
   if (kind === 'local') {
-    if (v['base-url'] || v['remote-model']) throw new UsageError('--base-url and --remote-model need a remote --backend (mercury, openai or diffuse)');
+    if (v['base-url'] || v['remote-model'])
+      throw new UsageError('--base-url and --remote-model need a remote --backend (mercury, openai or diffuse)');
     return {
-      kind, modelDir: path.resolve(v.model ?? DEFAULT_MODEL_DIR), threads: num(v.threads, 'threads') ?? 1, executionProvider: v.ep,
+      kind,
+      modelDir: path.resolve(v.model ?? DEFAULT_MODEL_DIR),
+      threads: num(v.threads, 'threads') ?? 1,
+      executionProvider: v.ep,
     };
   }
   if (v.model) throw new UsageError(`--model is a local model folder; the ${kind} backend's model is --remote-model`);
@@ -137,10 +154,12 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (!command) throw new UsageError('no command given', true);
-  if (!['refine', 'fill', 'complete', 'next-edit', 'serve'].includes(command)) throw new UsageError(`unknown command "${command}"`, true);
+  if (!['refine', 'fill', 'complete', 'next-edit', 'serve'].includes(command))
+    throw new UsageError(`unknown command "${command}"`, true);
   const settings = requestSettings(values);
   const source = backendSource(values, command);
-  if (command === 'serve' && source.kind !== 'local') throw new UsageError('diffuse serve serves the local engine: leave out --backend');
+  if (command === 'serve' && source.kind !== 'local')
+    throw new UsageError('diffuse serve serves the local engine: leave out --backend');
   const denoiser = createBackend(source, {
     workerPath: path.join(__dirname, 'worker.js'),
     log: process.env.DIFFUSE_DEBUG ? (l) => process.stderr.write(l + '\n') : undefined,
@@ -173,20 +192,29 @@ interface RequestSettings {
 
 function requestSettings(values: Values): RequestSettings {
   const sampler: SamplerSettings = {
-    steps: num(values.steps, 'steps'), threshold: num(values.threshold, 'threshold'),
-    tokensPerStep: num(values['tokens-per-step'], 'tokens-per-step'), blockLength: num(values['block-length'], 'block-length'),
+    steps: num(values.steps, 'steps'),
+    threshold: num(values.threshold, 'threshold'),
+    tokensPerStep: num(values['tokens-per-step'], 'tokens-per-step'),
+    blockLength: num(values['block-length'], 'block-length'),
     temperature: num(values.temperature, 'temperature'),
-    topP: num(values['top-p'], 'top-p'), seed: num(values.seed, 'seed'), remask: num(values.remask, 'remask'),
+    topP: num(values['top-p'], 'top-p'),
+    seed: num(values.seed, 'seed'),
+    remask: num(values.remask, 'remask'),
     leftToRight: values['left-to-right'] || undefined,
   };
   const context: ContextSettings = {
-    prefixTokens: num(values['prefix-tokens'], 'prefix-tokens'), suffixTokens: num(values['suffix-tokens'], 'suffix-tokens'),
+    prefixTokens: num(values['prefix-tokens'], 'prefix-tokens'),
+    suffixTokens: num(values['suffix-tokens'], 'suffix-tokens'),
   };
   return { sampler, context };
 }
 
 async function editFile(
-  denoiser: Backend, command: 'refine' | 'fill', file: string | undefined, values: Values, { sampler, context }: RequestSettings,
+  denoiser: Backend,
+  command: 'refine' | 'fill',
+  file: string | undefined,
+  values: Values,
+  { sampler, context }: RequestSettings,
 ): Promise<number> {
   if (!file) throw new UsageError(`diffuse ${command} needs a FILE`);
   const text = readSource(file);
@@ -198,28 +226,44 @@ async function editFile(
     if (!m) throw new UsageError(`--lines must look like 10-20, got "${values.lines}"`);
     const { start, end } = lineRangeOffsets(text, Number(m[1]), Number(m[2] ?? m[1]));
     if (values.instruction !== undefined && !denoiser.capabilities.instruction) {
-      throw new UsageError(`the ${denoiser.kind} backend cannot follow an instruction: use --backend mercury or openai, or leave out --instruction`);
+      throw new UsageError(
+        `the ${denoiser.kind} backend cannot follow an instruction: use --backend mercury or openai, or leave out --instruction`,
+      );
     }
     await denoiser.start();
-    result = await denoiser.refine({
-      text, start, end, strength: num(values.strength, 'strength'), instruction: values.instruction,
-      file: { path: path.basename(file), language: languageOf(file) }, sampler, context,
-    }, { onProgress });
+    result = await denoiser.refine(
+      {
+        text,
+        start,
+        end,
+        strength: num(values.strength, 'strength'),
+        instruction: values.instruction,
+        file: { path: path.basename(file), language: languageOf(file) },
+        sampler,
+        context,
+      },
+      { onProgress },
+    );
   } else {
     if (!values.at) throw new UsageError('diffuse fill needs --at LINE:COL');
     const m = /^(\d+):(\d+)$/.exec(values.at);
     if (!m) throw new UsageError(`--at must look like 12:5, got "${values.at}"`);
     const at = positionOffset(text, Number(m[1]), Number(m[2]));
     await denoiser.start();
-    result = await denoiser.fill({ text, cursors: [at], maxTokens: num(values['max-tokens'], 'max-tokens'), sampler, context }, { onProgress });
+    result = await denoiser.fill(
+      { text, cursors: [at], maxTokens: num(values['max-tokens'], 'max-tokens'), sampler, context },
+      { onProgress },
+    );
   }
   const updated = applyEdits(text, result.edits);
   // Refine below strength 1 corrects: correct code comes back as it was.
   if (updated === text) process.stderr.write('no change the model is sure of\n');
   else process.stdout.write(createTwoFilesPatch(file, file + ' (diffuse)', text, updated, '', '', { context: 3 }));
-  process.stderr.write(denoiser.kind === 'local' || denoiser.kind === 'diffuse'
-    ? `${result.steps}${result.stepBudget ? ` of ${result.stepBudget} budgeted` : ''} model calls, ${result.ms} ms, ${result.canvasTokens}-token canvas\n`
-    : `${denoiser.kind}: ${result.steps} frame${result.steps === 1 ? '' : 's'}, ${result.ms} ms\n`);
+  process.stderr.write(
+    denoiser.kind === 'local' || denoiser.kind === 'diffuse'
+      ? `${result.steps}${result.stepBudget ? ` of ${result.stepBudget} budgeted` : ''} model calls, ${result.ms} ms, ${result.canvasTokens}-token canvas\n`
+      : `${denoiser.kind}: ${result.steps} frame${result.steps === 1 ? '' : 's'}, ${result.ms} ms\n`,
+  );
   return 0;
 }
 
@@ -237,25 +281,41 @@ async function nextEdit(denoiser: Backend, values: Values): Promise<number> {
   const name = path.basename(values.after);
   await denoiser.start();
   // after start: a diffuse server says what it can do when it is reached
-  if (!denoiser.nextEdit || !denoiser.capabilities.nextEdit) throw new UsageError(`the ${denoiser.kind} backend cannot propose next edits: use --backend local, mercury or diffuse`);
+  if (!denoiser.nextEdit || !denoiser.capabilities.nextEdit)
+    throw new UsageError(
+      `the ${denoiser.kind} backend cannot propose next edits: use --backend local, mercury or diffuse`,
+    );
   const result = await denoiser.nextEdit!({
-    before, text, cursor, file: { path: name, language: languageOf(values.after) }, history: [unifiedDiff(name, before, text)],
+    before,
+    text,
+    cursor,
+    file: { path: name, language: languageOf(values.after) },
+    history: [unifiedDiff(name, before, text)],
   });
   const updated = applyEdits(text, result.edits);
-  if (updated === text) process.stdout.write('no next edit: nothing in the edit\'s neighbourhood needs changing\n');
-  else process.stdout.write(createTwoFilesPatch(values.after, values.after + ' (next edit)', text, updated, '', '', { context: 3 }));
-  process.stderr.write(`${denoiser.kind}: ${result.steps} model call${result.steps === 1 ? '' : 's'}, ${result.ms} ms\n`);
+  if (updated === text) process.stdout.write("no next edit: nothing in the edit's neighbourhood needs changing\n");
+  else
+    process.stdout.write(
+      createTwoFilesPatch(values.after, values.after + ' (next edit)', text, updated, '', '', { context: 3 }),
+    );
+  process.stderr.write(
+    `${denoiser.kind}: ${result.steps} model call${result.steps === 1 ? '' : 's'}, ${result.ms} ms\n`,
+  );
   return 0;
 }
 
 async function serveUntilStopped(denoiser: Backend, values: Values): Promise<number> {
   const port = num(values.port, 'port') ?? DEFAULT_PORT;
   const running = await startServer({
-    denoiser, host: values.host ?? '127.0.0.1', port, token: values.token ?? process.env.DIFFUSE_API_KEY ?? undefined,
+    denoiser,
+    host: values.host ?? '127.0.0.1',
+    port,
+    token: values.token ?? process.env.DIFFUSE_API_KEY ?? undefined,
     log: (l) => process.stderr.write(l + '\n'),
   }).catch((e: unknown) => {
     if (e instanceof BackendError && e.code === 'input') throw new UsageError(e.message);
-    if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new UsageError(`port ${port} is in use: give another with --port`);
+    if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE')
+      throw new UsageError(`port ${port} is in use: give another with --port`);
     throw e;
   });
   process.stdout.write(`diffuse serve: listening on ${running.url}\n`);
@@ -285,8 +345,22 @@ function readSource(file: string): string {
 function languageOf(file: string): string {
   const ext = path.extname(file).slice(1).toLowerCase();
   const names: Record<string, string> = {
-    ts: 'typescript', tsx: 'typescriptreact', js: 'javascript', jsx: 'javascriptreact', mjs: 'javascript', py: 'python',
-    rs: 'rust', go: 'go', c: 'c', h: 'c', cc: 'cpp', cpp: 'cpp', hpp: 'cpp', java: 'java', sh: 'shellscript', md: 'markdown',
+    ts: 'typescript',
+    tsx: 'typescriptreact',
+    js: 'javascript',
+    jsx: 'javascriptreact',
+    mjs: 'javascript',
+    py: 'python',
+    rs: 'rust',
+    go: 'go',
+    c: 'c',
+    h: 'c',
+    cc: 'cpp',
+    cpp: 'cpp',
+    hpp: 'cpp',
+    java: 'java',
+    sh: 'shellscript',
+    md: 'markdown',
   };
   return names[ext] ?? (ext || 'plaintext');
 }
@@ -306,13 +380,24 @@ async function completeLines(denoiser: Backend, { sampler, context }: RequestSet
     try {
       const req = JSON.parse(line) as { id?: unknown; prefix?: unknown; suffix?: unknown; maxTokens?: unknown };
       id = req.id ?? null;
-      if (typeof req.prefix !== 'string' || typeof (req.suffix ?? '') !== 'string') throw new UsageError('"prefix" and "suffix" must be strings');
-      if (req.maxTokens !== undefined && typeof req.maxTokens !== 'number') throw new UsageError('"maxTokens" must be a number');
-      const r = await denoiser.complete({ prefix: req.prefix, suffix: (req.suffix as string | undefined) ?? '', maxTokens: req.maxTokens as number | undefined, sampler, context });
+      if (typeof req.prefix !== 'string' || typeof (req.suffix ?? '') !== 'string')
+        throw new UsageError('"prefix" and "suffix" must be strings');
+      if (req.maxTokens !== undefined && typeof req.maxTokens !== 'number')
+        throw new UsageError('"maxTokens" must be a number');
+      const r = await denoiser.complete({
+        prefix: req.prefix,
+        suffix: (req.suffix as string | undefined) ?? '',
+        maxTokens: req.maxTokens as number | undefined,
+        sampler,
+        context,
+      });
       const confidence = denoiser.capabilities.confidence ? Math.round(r.edits[0].confidence * 1000) / 1000 : null;
-      process.stdout.write(JSON.stringify({ id, completion: r.edits[0].text, confidence, steps: r.steps, ms: r.ms }) + '\n');
+      process.stdout.write(
+        JSON.stringify({ id, completion: r.edits[0].text, confidence, steps: r.steps, ms: r.ms }) + '\n',
+      );
     } catch (e) {
-      const message = e instanceof SyntaxError ? `invalid JSON: ${e.message}` : e instanceof Error ? e.message : String(e);
+      const message =
+        e instanceof SyntaxError ? `invalid JSON: ${e.message}` : e instanceof Error ? e.message : String(e);
       process.stdout.write(JSON.stringify({ id, error: message }) + '\n');
       if (e instanceof BackendError && (e.code === 'model' || e.code === 'auth' || e.code === 'quota')) return 1;
     }
@@ -323,7 +408,12 @@ async function completeLines(denoiser: Backend, { sampler, context }: RequestSet
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (e: unknown) => {
-    const message = e instanceof UsageError || e instanceof BackendError || e instanceof RangeError ? e.message : e instanceof Error ? e.stack : String(e);
+    const message =
+      e instanceof UsageError || e instanceof BackendError || e instanceof RangeError
+        ? e.message
+        : e instanceof Error
+          ? e.stack
+          : String(e);
     process.stderr.write(`diffuse: ${message}\n${e instanceof UsageError && e.withUsage ? `${USAGE}\n` : ''}`);
     process.exit(e instanceof UsageError || e instanceof RangeError ? 2 : 1);
   },

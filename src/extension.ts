@@ -50,7 +50,14 @@ export function activate(context: vscode.ExtensionContext): DiffuseApi {
     modelPicker.disposable,
   );
   service.start();
-  return { service, sessions, ghostText, statusBar: statusBar.item, nextEdit: nextEdit.controller, modelPicker: modelPicker.picker };
+  return {
+    service,
+    sessions,
+    ghostText,
+    statusBar: statusBar.item,
+    nextEdit: nextEdit.controller,
+    modelPicker: modelPicker.picker,
+  };
 }
 
 export function deactivate(): void {}

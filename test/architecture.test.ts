@@ -18,7 +18,8 @@ const SEAM = ['src/backend/backend.ts', 'src/backend/requests.ts', 'src/backend/
 
 function importsOf(text: string): string[] {
   const specs: string[] = [];
-  for (const m of text.matchAll(/(?:from\s+|import\s*\(\s*|require\s*\(\s*|^import\s+)['"]([^'"]+)['"]/gm)) specs.push(m[1]);
+  for (const m of text.matchAll(/(?:from\s+|import\s*\(\s*|require\s*\(\s*|^import\s+)['"]([^'"]+)['"]/gm))
+    specs.push(m[1]);
   return specs;
 }
 
@@ -47,17 +48,20 @@ function boundaryViolations(sources: Source[]): string[] {
 function ruleBroken(file: string, to: string): string | undefined {
   const isPackage = !to.startsWith('src/');
   if (under('src/core')(file)) {
-    if (isPackage && !PURE_PACKAGES.includes(to)) return 'the core imports no package with I/O (vscode, onnxruntime, node:*)';
+    if (isPackage && !PURE_PACKAGES.includes(to))
+      return 'the core imports no package with I/O (vscode, onnxruntime, node:*)';
     if (!isPackage && !under('src/core')(to)) return 'the core imports nothing outside src/core';
   }
   if (under('src/editor')(file) && under('src/backend')(to) && !SEAM.includes(to)) {
     return 'the editor reaches a backend only through backend.ts, requests.ts and createBackend.ts';
   }
-  if (under('src/editor')(file) && (under('src/worker')(to) || under('src/serve')(to))) return 'the editor runs no worker or server code';
+  if (under('src/editor')(file) && (under('src/worker')(to) || under('src/serve')(to)))
+    return 'the editor runs no worker or server code';
   const hostless = ['src/worker', 'src/backend', 'src/serve', 'src/modelFolder'].some((d) => under(d)(file));
   if (hostless && to === 'vscode') return 'only the editor imports vscode';
   if (hostless && under('src/editor')(to)) return 'only extension.ts imports the editor';
-  if (under('src/worker')(file) && (under('src/backend/remote')(to) || under('src/serve')(to))) return 'the worker runs the local model only';
+  if (under('src/worker')(file) && (under('src/backend/remote')(to) || under('src/serve')(to)))
+    return 'the worker runs the local model only';
   if (under('src/backend')(file) && (under('src/worker')(to) || under('src/serve')(to))) {
     return 'a backend starts the worker as a process, never imports it';
   }
@@ -66,7 +70,8 @@ function ruleBroken(file: string, to: string): string | undefined {
 }
 
 function sourcesOf(dir: string): Source[] {
-  return fs.readdirSync(dir, { recursive: true, encoding: 'utf8' })
+  return fs
+    .readdirSync(dir, { recursive: true, encoding: 'utf8' })
     .filter((f) => f.endsWith('.ts'))
     .map((f) => {
       const file = path.posix.join(dir, f.split(path.sep).join('/'));
@@ -83,11 +88,17 @@ describe('the architecture', () => {
     const found = boundaryViolations([
       { file: 'src/core/text/bad.ts', text: "import * as vscode from 'vscode';\nimport net from 'node:net';" },
       { file: 'src/core/sampler/bad.ts', text: "import { Engine } from '../../worker/engine';" },
-      { file: 'src/core/review/fine.ts', text: "import { diffLines } from 'diff';\nimport { applyEdits } from '../text/textEdit';" },
+      {
+        file: 'src/core/review/fine.ts',
+        text: "import { diffLines } from 'diff';\nimport { applyEdits } from '../text/textEdit';",
+      },
     ]);
     assert.equal(found.length, 3);
     assert.match(found[0], /^src\/core\/text\/bad\.ts imports vscode: the core imports no package/);
-    assert.match(found[2], /src\/core\/sampler\/bad\.ts imports \.\.\/\.\.\/worker\/engine: the core imports nothing outside/);
+    assert.match(
+      found[2],
+      /src\/core\/sampler\/bad\.ts imports \.\.\/\.\.\/worker\/engine: the core imports nothing outside/,
+    );
   });
 
   test('the editor importing a backend directly, or the worker importing vscode, is caught', () => {

@@ -26,13 +26,17 @@ describe('changed part of a refine', () => {
     const a = text.indexOf('line1');
     const b = text.indexOf('line3');
     const got = changedPart(text, sel.start, sel.end, [
-      { start: b, end: b + 5, text: 'LINE3' }, { start: a, end: a + 5, text: 'LINE1' },
+      { start: b, end: b + 5, text: 'LINE3' },
+      { start: a, end: a + 5, text: 'LINE1' },
     ])!;
     assert.deepEqual(got, { part: { start: 0, end: b + 5 - sel.start }, text: 'LINE1\nline2\nLINE3' });
   });
 
   test('no edits: nothing changes; an edit outside the selection is refused', () => {
     assert.equal(changedPart(text, sel.start, sel.end, []), undefined);
-    assert.throws(() => changedPart(text, sel.start, sel.end, [{ start: 0, end: sel.end, text: '' }]), /outside the selection/);
+    assert.throws(
+      () => changedPart(text, sel.start, sel.end, [{ start: 0, end: sel.end, text: '' }]),
+      /outside the selection/,
+    );
   });
 });

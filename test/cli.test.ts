@@ -16,7 +16,10 @@ describe('diffuse CLI', () => {
     ].join('\n');
     const r = await runCli(['complete'], input + '\n');
     assert.equal(r.code, 0, r.stderr);
-    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const lines = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     assert.equal(lines.length, 4);
     assert.equal(lines[0].id, 1);
     assert.equal(typeof lines[0].completion, 'string');
@@ -49,7 +52,10 @@ describe('diffuse CLI', () => {
   });
 
   test('complete answers each line with the completion and its confidence', async () => {
-    const r = await runCli(['complete'], JSON.stringify({ id: 7, prefix: 'function add(a, b) {\n  return ', suffix: ';\n}\n' }) + '\n');
+    const r = await runCli(
+      ['complete'],
+      JSON.stringify({ id: 7, prefix: 'function add(a, b) {\n  return ', suffix: ';\n}\n' }) + '\n',
+    );
     const answer = JSON.parse(r.stdout);
     assert.equal(answer.id, 7);
     assert.equal(typeof answer.completion, 'string');
@@ -82,7 +88,11 @@ describe('diffuse CLI', () => {
   });
 
   test('an unknown option or a missing value prints the usage and exits 2, without a stack trace', async () => {
-    for (const args of [['refine', SAMPLE, '--lines', '9-12', '--bogus'], ['refine', SAMPLE, '--lines'], ['fill', SAMPLE, '--at']]) {
+    for (const args of [
+      ['refine', SAMPLE, '--lines', '9-12', '--bogus'],
+      ['refine', SAMPLE, '--lines'],
+      ['fill', SAMPLE, '--at'],
+    ]) {
       const r = await runCli(args);
       assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
       assert.match(r.stderr, /^diffuse: /);

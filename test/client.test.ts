@@ -12,7 +12,8 @@ import { MODEL_DIR, client, modelCopy } from './helpers';
 
 const SHIPPED_VOCAB = JSON.parse(fs.readFileSync(path.join(MODEL_DIR, 'denoiser.json'), 'utf8')).vocab_size;
 
-const SOURCE = 'export function add(a: number, b: number): number {\n  return a + b;\n}\n\nexport const answer = add(40, 2);\n';
+const SOURCE =
+  'export function add(a: number, b: number): number {\n  return a + b;\n}\n\nexport const answer = add(40, 2);\n';
 const LINE = { start: SOURCE.indexOf('  return'), end: SOURCE.indexOf('}\n') };
 // A request or model folder whose text or path holds this marker makes the worker block forever
 // (see src/worker/main.ts); the workers forked by this file inherit the variable.
@@ -32,7 +33,10 @@ describe('denoiser client lifecycle', () => {
     const c = make();
     const ac = new AbortController();
     let progressed = 0;
-    const pending = c.refine({ text: SOURCE, ...LINE, strength: 1, sampler: { tokensPerStep: 1 } }, { signal: ac.signal, onProgress: () => progressed++ });
+    const pending = c.refine(
+      { text: SOURCE, ...LINE, strength: 1, sampler: { tokensPerStep: 1 } },
+      { signal: ac.signal, onProgress: () => progressed++ },
+    );
     setTimeout(() => ac.abort(), 30);
     await assert.rejects(pending, (e: BackendError) => e.code === 'cancelled');
     assert.equal(c.state.kind, 'starting', 'rejected without waiting for the model to load');
@@ -47,7 +51,10 @@ describe('denoiser client lifecycle', () => {
     const ac = new AbortController();
     void c.start().then(() => ac.abort());
     let progressed = 0;
-    const pending = c.refine({ text: SOURCE, ...LINE, strength: 1, sampler: { tokensPerStep: 1 } }, { signal: ac.signal, onProgress: () => progressed++ });
+    const pending = c.refine(
+      { text: SOURCE, ...LINE, strength: 1, sampler: { tokensPerStep: 1 } },
+      { signal: ac.signal, onProgress: () => progressed++ },
+    );
     await assert.rejects(pending, (e: BackendError) => e.code === 'cancelled');
     assert.equal(progressed, 0, 'no step of the cancelled request ran');
   });
@@ -67,13 +74,18 @@ describe('denoiser client lifecycle', () => {
     assert.notEqual(c.pid, pid, 'a new worker answered');
   });
 
-  test('a model load that never finishes is reported as a model error, not waited on for ever', { timeout: 20_000 }, async () => {
+  test('a model load that never finishes is reported as a model error, not waited on for ever', {
+    timeout: 20_000,
+  }, async () => {
     const dir = modelCopy();
     // a folder whose path holds the marker: the worker blocks while loading it
     const c = make({ modelDir: path.join(dir, HANG), loadTimeoutMs: 1500 });
     fs.symlinkSync(dir, path.join(dir, HANG));
     const t0 = Date.now();
-    await assert.rejects(c.start(), (e: BackendError) => e.code === 'model' && /did not finish loading .* within 1\.5 s/.test(e.message));
+    await assert.rejects(
+      c.start(),
+      (e: BackendError) => e.code === 'model' && /did not finish loading .* within 1\.5 s/.test(e.message),
+    );
     assert.ok(Date.now() - t0 < 5000);
     assert.equal(c.state.kind, 'error');
   });
@@ -83,7 +95,10 @@ describe('denoiser client lifecycle', () => {
     await c.start();
     const big = 'const value = compute(input, options);\n'.repeat(60);
     let steps = 0;
-    const r = await c.refine({ text: big, start: 0, end: big.length, strength: 1, sampler: { tokensPerStep: 1, steps: 48 } }, { onProgress: () => steps++ });
+    const r = await c.refine(
+      { text: big, start: 0, end: big.length, strength: 1, sampler: { tokensPerStep: 1, steps: 48 } },
+      { onProgress: () => steps++ },
+    );
     assert.equal(r.edits.length, 1);
     assert.equal(steps, r.steps);
   });
@@ -120,7 +135,9 @@ describe('denoiser client lifecycle', () => {
       process.kill(pid, 'SIGKILL');
       await waitFor(() => c.state.kind === 'ready' && c.pid !== undefined && c.pid !== pid);
     }
-    const delays = states.filter((s): s is Extract<BackendState, { kind: 'restarting' }> => s.kind === 'restarting').map((s) => s.inMs);
+    const delays = states
+      .filter((s): s is Extract<BackendState, { kind: 'restarting' }> => s.kind === 'restarting')
+      .map((s) => s.inMs);
     assert.deepEqual(delays, [40, 80, 160]);
     await c.restart();
     process.kill(c.pid!, 'SIGKILL');

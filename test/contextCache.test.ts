@@ -30,7 +30,7 @@ function fakeGraph() {
 }
 
 describe('context cache', () => {
-  test('a full call first, then only the changed and asked slots, against the others\' cached keys', async () => {
+  test("a full call first, then only the changed and asked slots, against the others' cached keys", async () => {
     const { graph, calls } = fakeGraph();
     const cache = new ContextCache(graph, SHAPE, 4);
     const ids = Int32Array.from([2, 10, 11, 1, 1, 1, 12, 3]); // bos · context · 3 masks · context · eos
@@ -42,10 +42,13 @@ describe('context cache', () => {
     assert.deepEqual(cache.counts, { full: 1, cached: 1 });
   });
 
-  test('the past holds the other positions\' cached keys in canvas order', async () => {
+  test("the past holds the other positions' cached keys in canvas order", async () => {
     let seen: Float32Array | undefined;
     const { graph } = fakeGraph();
-    const spy: CacheGraph = { ...graph, run: async (ids, at, past, rows) => ((seen = past?.keys), graph.run(ids, at, past, rows)) };
+    const spy: CacheGraph = {
+      ...graph,
+      run: async (ids, at, past, rows) => ((seen = past?.keys), graph.run(ids, at, past, rows)),
+    };
     const cache = new ContextCache(spy, SHAPE, 4);
     const ids = Int32Array.from([2, 10, 1, 12, 3]);
     await cache.logits(ids, Int32Array.from([2]));
@@ -60,10 +63,17 @@ describe('context cache', () => {
     const ids = Int32Array.from([2, 10, 11, 12, 1, 1, 13, 14, 15, 3]);
     const asked = Int32Array.from([4, 5]);
     for (let i = 0; i < 4; i++) await cache.logits(ids, asked);
-    assert.deepEqual(calls.map((c) => c.at === null), [true, false, false, true], 'every 3rd call is full');
+    assert.deepEqual(
+      calls.map((c) => c.at === null),
+      [true, false, false, true],
+      'every 3rd call is full',
+    );
     await cache.logits(Int32Array.from([...ids, 1]), asked);
     assert.equal(calls[4].at, null, 'a longer canvas');
-    await cache.logits(Int32Array.from([...ids, 1]).map((id) => id + 1), asked);
+    await cache.logits(
+      Int32Array.from([...ids, 1]).map((id) => id + 1),
+      asked,
+    );
     assert.equal(calls[5].at, null, 'every id changed');
   });
 });
@@ -71,7 +81,7 @@ describe('context cache', () => {
 describe('model v2 with the context cache', () => {
   const dir = path.join(ROOT, 'models', 'diffuse-v2');
 
-  test('a cached call gives the full call\'s logits when nothing changed, and close ones after a commit', async () => {
+  test("a cached call gives the full call's logits when nothing changed, and close ones after a commit", async () => {
     const loaded = await loadModelFolder(dir, 1);
     const s = loaded.manifest.special_tokens;
     const text = loaded.codec.encode('function add(a, b) {\n  return a + b;\n}\n\nfunction mul(a, b) {\n');
@@ -86,7 +96,10 @@ describe('model v2 with the context cache', () => {
     const range = plain.reduce((m, x) => Math.max(m, Math.abs(x)), 0);
     // the activations are quantised per call (one scale for the rows computed), so "the same" is
     // within int8 rounding: the surest token of every slot stays the same
-    assert.ok(diff(again, plain) < int8Tolerance(0.06) * range, `cached vs full: max |Δ| ${diff(again, plain)} of ${range}`);
+    assert.ok(
+      diff(again, plain) < int8Tolerance(0.06) * range,
+      `cached vs full: max |Δ| ${diff(again, plain)} of ${range}`,
+    );
     const vocab = loaded.manifest.vocab_size;
     const argmax = (l: Float32Array, r: number) => {
       let best = 0;

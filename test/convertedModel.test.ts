@@ -29,7 +29,11 @@ function convert(arch: string, dtype: string): string {
   const out = path.join(tmp, `${arch}-${dtype}`);
   const env = { ...process.env, OMP_NUM_THREADS: '1' };
   execFileSync(PYTHON, [path.join(ROOT, 'training', 'tests', 'tiny_checkpoints.py'), arch, ck], { env, stdio: 'pipe' });
-  execFileSync(PYTHON, [path.join(ROOT, 'training', 'convert.py'), '--from', ck, '--out', out, '--dtype', dtype, '--threads', '1'], { env, stdio: 'pipe' });
+  execFileSync(
+    PYTHON,
+    [path.join(ROOT, 'training', 'convert.py'), '--from', ck, '--out', out, '--dtype', dtype, '--threads', '1'],
+    { env, stdio: 'pipe' },
+  );
   return out;
 }
 
@@ -56,7 +60,13 @@ for (const arch of ['dream', 'dreamon', 'llada'] as const) {
       const a = SOURCE.indexOf('  return a + b;');
       const b = SOURCE.indexOf('console.log');
       const r = await c.fill({ text: SOURCE, cursors: [a, b], maxTokens: 8 });
-      assert.deepEqual(r.edits.map((e) => [e.start, e.end]), [[a, a], [b, b]]);
+      assert.deepEqual(
+        r.edits.map((e) => [e.start, e.end]),
+        [
+          [a, a],
+          [b, b],
+        ],
+      );
       for (const e of r.edits) assert.doesNotMatch(e.text, new RegExp(MASK_GLYPH));
     });
 
@@ -72,9 +82,15 @@ for (const arch of ['dream', 'dreamon', 'llada'] as const) {
     test('refine at strength 1 streams its steps and masked slots only decrease', async () => {
       const start = SOURCE.indexOf('  return a + b;');
       const masked: number[] = [];
-      const r = await c.refine({ text: SOURCE, start, end: start + 16, strength: 1, sampler: { seed: 1 } }, { onProgress: (p) => masked.push(p.spans[0].masked) });
+      const r = await c.refine(
+        { text: SOURCE, start, end: start + 16, strength: 1, sampler: { seed: 1 } },
+        { onProgress: (p) => masked.push(p.spans[0].masked) },
+      );
       assert.equal(masked.length, r.steps);
-      assert.deepEqual(masked, [...masked].sort((x, y) => y - x));
+      assert.deepEqual(
+        masked,
+        [...masked].sort((x, y) => y - x),
+      );
       assert.equal(masked[masked.length - 1], 0);
     });
 
@@ -83,14 +99,19 @@ for (const arch of ['dream', 'dreamon', 'llada'] as const) {
       const r = await c.complete({ prefix, suffix: ';\n}\n', maxTokens: 8 });
       assert.deepEqual([r.edits[0].start, r.edits[0].end], [prefix.length, prefix.length]);
       assert.ok(r.steps >= 1 && r.steps <= 8, `${r.steps} model calls`);
-      assert.doesNotMatch(r.edits[0].text, new RegExp(`${MASK_GLYPH}|<\\|(mask|mdm_mask|endoftext|beginoftext|startoftext|expand|delete)\\|>`));
+      assert.doesNotMatch(
+        r.edits[0].text,
+        new RegExp(`${MASK_GLYPH}|<\\|(mask|mdm_mask|endoftext|beginoftext|startoftext|expand|delete)\\|>`),
+      );
     });
   });
 }
 
 describe('a converted DreamOn folder', () => {
   test('declares its expand token and loads with it, its delete token as pad', async () => {
-    const tok = JSON.parse(fs.readFileSync(path.join(folders.dreamon, 'tokenizer.json'), 'utf8')) as { added_tokens: { id: number; content: string }[] };
+    const tok = JSON.parse(fs.readFileSync(path.join(folders.dreamon, 'tokenizer.json'), 'utf8')) as {
+      added_tokens: { id: number; content: string }[];
+    };
     const id = (t: string) => tok.added_tokens.find((a) => a.content === t)!.id;
     const { manifest } = await loadModelFolder(folders.dreamon, 1);
     assert.equal(manifest.special_tokens.expand, id('<|expand|>'));
@@ -103,12 +124,17 @@ describe('a converted DreamOn folder', () => {
     const d = JSON.parse(fs.readFileSync(path.join(dir, 'denoiser.json'), 'utf8'));
     d.special_tokens.expand = d.special_tokens.mask;
     fs.writeFileSync(path.join(dir, 'denoiser.json'), JSON.stringify(d));
-    await assert.rejects(loadModelFolder(dir, 1), (e: Error) => e instanceof ModelFolderError && /"special_tokens.expand" must be .* differs from pad, mask, bos and eos/.test(e.message));
+    await assert.rejects(
+      loadModelFolder(dir, 1),
+      (e: Error) =>
+        e instanceof ModelFolderError &&
+        /"special_tokens.expand" must be .* differs from pad, mask, bos and eos/.test(e.message),
+    );
   });
 });
 
 describe('a converted folder before and while it loads', () => {
-  test('the client\'s state names the folder and its size, then each step the worker reports, in order', async () => {
+  test("the client's state names the folder and its size, then each step the worker reports, in order", async () => {
     const states: BackendState[] = [];
     const c = client({ modelDir: folders.dream, onState: (s) => states.push(s) });
     try {
@@ -117,13 +143,23 @@ describe('a converted folder before and while it loads', () => {
       c.dispose();
     }
     const loads = states.flatMap((s) => (s.kind === 'starting' && s.load ? [s.load] : [])) as LoadProgress[];
-    assert.deepEqual(loads.map((l) => l.stage), [undefined, 'manifest', 'tokenizer', 'session', 'check']);
+    assert.deepEqual(
+      loads.map((l) => l.stage),
+      [undefined, 'manifest', 'tokenizer', 'session', 'check'],
+    );
     const bytes = fs.statSync(path.join(folders.dream, 'model.onnx')).size;
-    for (const l of loads) assert.deepEqual([l.name, l.modelDir, l.bytes, l.startedAt], ['dream-fp32', folders.dream, bytes, loads[0].startedAt]);
+    for (const l of loads)
+      assert.deepEqual(
+        [l.name, l.modelDir, l.bytes, l.startedAt],
+        ['dream-fp32', folders.dream, bytes, loads[0].startedAt],
+      );
     assert.equal(states.find((s) => s.kind !== 'starting')?.kind, 'ready');
   });
 
-  for (const [arch, dtype] of [['dream', 'fp32'], ['llada', 'int8']] as const) {
+  for (const [arch, dtype] of [
+    ['dream', 'fp32'],
+    ['llada', 'int8'],
+  ] as const) {
     test(`the picker's summary of the ${arch} folder: parameters, weights and size, source checkpoint, licence`, () => {
       const f = summarizeFolder(folders[arch]);
       const d = JSON.parse(fs.readFileSync(path.join(folders[arch], 'denoiser.json'), 'utf8'));
@@ -168,7 +204,11 @@ describe('the converted graph through the context cache', () => {
     ids[0] = s.bos;
     const asked = Int32Array.from([20]);
     const full = await model.logits(ids, asked);
-    const shape = { layers: manifest.cache!.layers, heads: manifest.cache!.kv_heads!, headDim: manifest.cache!.head_dim };
+    const shape = {
+      layers: manifest.cache!.layers,
+      heads: manifest.cache!.kv_heads!,
+      headDim: manifest.cache!.head_dim,
+    };
     const unaware = new ContextCache(model, shape);
     await unaware.logits(ids, asked);
     const wrong = await unaware.logits(ids, asked);
@@ -178,7 +218,7 @@ describe('the converted graph through the context cache', () => {
   });
 });
 
-describe('a vocabulary of Qwen2.5\'s size', () => {
+describe("a vocabulary of Qwen2.5's size", () => {
   test('a tokenizer with 151,665 ids loads and counts them all (no spread of every id onto the stack)', () => {
     const j = JSON.parse(fs.readFileSync(path.join(ROOT, 'models', 'diffuse-v2', 'tokenizer.json'), 'utf8'));
     const vocab = j.model.vocab as Record<string, number>;
@@ -205,7 +245,12 @@ describe('loading options', () => {
   });
 
   test('a model that needs more memory than is free is refused before loading, in one line', async () => {
-    await assert.rejects(loadModelFolder(folders.llada, 1, { freeMemoryBytes: 1_000_000 }), (e: Error) =>
-      e instanceof ModelFolderError && /needs about [\d.]+ GB of memory to load .* but only 0\.00 GB is free/.test(e.message) && !e.message.includes('\n'));
+    await assert.rejects(
+      loadModelFolder(folders.llada, 1, { freeMemoryBytes: 1_000_000 }),
+      (e: Error) =>
+        e instanceof ModelFolderError &&
+        /needs about [\d.]+ GB of memory to load .* but only 0\.00 GB is free/.test(e.message) &&
+        !e.message.includes('\n'),
+    );
   });
 });

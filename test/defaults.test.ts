@@ -10,14 +10,26 @@ import { ROOT } from './helpers';
 test('every diffuse.* setting in package.json has the default src/core/defaults.ts gives it', () => {
   const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
   const props: Record<string, { default: unknown }> = pkg.contributes.configuration.properties;
-  const fromPackage = Object.fromEntries(Object.entries(props).map(([k, v]) => [k.replace(/^diffuse\./, ''), v.default]));
+  const fromPackage = Object.fromEntries(
+    Object.entries(props).map(([k, v]) => [k.replace(/^diffuse\./, ''), v.default]),
+  );
   assert.deepEqual(fromPackage, { ...SETTING_DEFAULTS });
 });
 
 test('the scripts that cannot import src/core/defaults.ts name the shipped model it names', () => {
-  assert.ok(fs.existsSync(path.join(ROOT, 'models', SHIPPED_MODEL, 'model.onnx')), `models/${SHIPPED_MODEL} is in the repository`);
-  for (const f of ['.vscodeignore', 'scripts/package.mjs', 'scripts/vscode-test/test.mjs', 'test/package/vsixContents.test.mjs',
-    'training/eval.mjs', 'training/humaneval.mjs', 'training/model-card.mjs']) {
+  assert.ok(
+    fs.existsSync(path.join(ROOT, 'models', SHIPPED_MODEL, 'model.onnx')),
+    `models/${SHIPPED_MODEL} is in the repository`,
+  );
+  for (const f of [
+    '.vscodeignore',
+    'scripts/package.mjs',
+    'scripts/vscode-test/test.mjs',
+    'test/package/vsixContents.test.mjs',
+    'training/eval.mjs',
+    'training/humaneval.mjs',
+    'training/model-card.mjs',
+  ]) {
     const text = fs.readFileSync(path.join(ROOT, f), 'utf8');
     const named = new Set([...text.matchAll(/diffuse-(?:small|v\d+)/g)].map((m) => m[0]));
     assert.deepEqual([...named], [SHIPPED_MODEL], f);
@@ -36,10 +48,14 @@ test("training's frontier rows show the window of masks the sampler shows (train
 test('no setting description states a model window the shipped model does not have', () => {
   const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
   const manifest = JSON.parse(fs.readFileSync(path.join(ROOT, 'models', SHIPPED_MODEL, 'denoiser.json'), 'utf8'));
-  for (const [key, p] of Object.entries<{ description?: string; markdownDescription?: string }>(pkg.contributes.configuration.properties)) {
+  for (const [key, p] of Object.entries<{ description?: string; markdownDescription?: string }>(
+    pkg.contributes.configuration.properties,
+  )) {
     const text = `${p.description ?? ''} ${p.markdownDescription ?? ''}`;
-    for (const m of text.matchAll(/(\d+)-token windows?/g)) assert.equal(Number(m[1]), manifest.context_length, `${key}: "${m[0]}"`);
-    for (const m of text.matchAll(/window is (\d+) tokens/g)) assert.equal(Number(m[1]), manifest.context_length, `${key}: "${m[0]}"`);
+    for (const m of text.matchAll(/(\d+)-token windows?/g))
+      assert.equal(Number(m[1]), manifest.context_length, `${key}: "${m[0]}"`);
+    for (const m of text.matchAll(/window is (\d+) tokens/g))
+      assert.equal(Number(m[1]), manifest.context_length, `${key}: "${m[0]}"`);
   }
 });
 

@@ -38,17 +38,35 @@ describe('windowAround', () => {
 describe('progressRuns', () => {
   test('masked slots are pending and text new since the last step is fresh', () => {
     const runs = progressRuns('a░░', 'a b░');
-    assert.deepEqual(runs, [{ text: 'a', style: 'same' }, { text: ' b', style: 'fresh' }, { text: '░', style: 'pending' }]);
+    assert.deepEqual(runs, [
+      { text: 'a', style: 'same' },
+      { text: ' b', style: 'fresh' },
+      { text: '░', style: 'pending' },
+    ]);
   });
 });
 
 describe('renderSpanImage', () => {
   test('escapes code and sizes the image by its longest line', () => {
     const theme = {
-      fontFamily: 'monospace', fontSize: 14, lineHeight: 20, charWidth: 8, tabSize: 4, foreground: '#000',
-      background: '#fff', border: '#888', pending: '#999', fresh: '#00f', addedBackground: '#0f0', removedBackground: '#f00', captionColor: '#666',
+      fontFamily: 'monospace',
+      fontSize: 14,
+      lineHeight: 20,
+      charWidth: 8,
+      tabSize: 4,
+      foreground: '#000',
+      background: '#fff',
+      border: '#888',
+      pending: '#999',
+      fresh: '#00f',
+      addedBackground: '#0f0',
+      removedBackground: '#f00',
+      captionColor: '#666',
     };
-    const img = renderSpanImage([[{ text: 'if (a < b && c) {', style: 'same' }], [{ text: '\tx', style: 'added' }]], theme);
+    const img = renderSpanImage(
+      [[{ text: 'if (a < b && c) {', style: 'same' }], [{ text: '\tx', style: 'added' }]],
+      theme,
+    );
     assert.match(img.svg, /a &lt; b &amp;&amp; c/);
     assert.equal(img.height, 2 * 20 + 4);
     assert.equal(img.width, 12 + 17 * 8);

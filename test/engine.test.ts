@@ -15,14 +15,17 @@ const V = 4 + CHARS.length;
 
 /** A tokenizer with one token per character (ids after the four special ones). */
 const codec: TokenCodec = {
-  encode: (text) => Int32Array.from(text, (c) => {
-    const i = CHARS.indexOf(c);
-    if (i < 0) throw new Error(`no token for ${JSON.stringify(c)}`);
-    return 4 + i;
-  }),
+  encode: (text) =>
+    Int32Array.from(text, (c) => {
+      const i = CHARS.indexOf(c);
+      if (i < 0) throw new Error(`no token for ${JSON.stringify(c)}`);
+      return 4 + i;
+    }),
   decode: (ids) => Array.from(ids, (id) => (id >= 4 ? CHARS[id - 4] : '')).join(''),
-  idsStartingWith: (text, rest) => Int32Array.from(
-    [...CHARS].flatMap((c, i) => (c.startsWith(text) && (!rest || rest(c.slice(text.length))) ? [4 + i] : []))),
+  idsStartingWith: (text, rest) =>
+    Int32Array.from(
+      [...CHARS].flatMap((c, i) => (c.startsWith(text) && (!rest || rest(c.slice(text.length))) ? [4 + i] : [])),
+    ),
 };
 
 /**
@@ -45,7 +48,10 @@ function knows(want: string, margin = 8): LogitsModel & { calls: number } {
       assert.equal(ids[ids.length - 1], special.eos, 'the canvas ends at the file end');
       const before = codec.decode(ids.subarray(0, a));
       const after = codec.decode(ids.subarray(b));
-      assert.ok(want.startsWith(before) && want.endsWith(after), `the model knows ${JSON.stringify(before)} … ${JSON.stringify(after)}`);
+      assert.ok(
+        want.startsWith(before) && want.endsWith(after),
+        `the model knows ${JSON.stringify(before)} … ${JSON.stringify(after)}`,
+      );
       const middle = want.slice(before.length, want.length - after.length);
       const out = new Float32Array(positions.length * V);
       positions.forEach((p, r) => {
@@ -66,8 +72,17 @@ describe('engine', () => {
     // span keeps 30 slots. The 40 characters ask for ceil(41 × 1.25) + 4 = 56 slots (the line's
     // newline rides along); cut to 30, the span keeps its first 30 characters.
     const text = 'a'.repeat(40) + '\nend\n';
-    const r = await engine(knows('b'.repeat(40) + '\nend\n'), 64).refine({ requestId: '1', text, start: 0, end: 40, strength: 1 });
-    assert.deepEqual(r.edits.map(({ start, end, text }) => ({ start, end, text })), [{ start: 0, end: 30, text: 'b'.repeat(30) }]);
+    const r = await engine(knows('b'.repeat(40) + '\nend\n'), 64).refine({
+      requestId: '1',
+      text,
+      start: 0,
+      end: 40,
+      strength: 1,
+    });
+    assert.deepEqual(
+      r.edits.map(({ start, end, text }) => ({ start, end, text })),
+      [{ start: 0, end: 30, text: 'b'.repeat(30) }],
+    );
     assert.equal(r.canvasTokens, 64 - 32 + 'end\n'.length, 'bos, 30 slots, the suffix, eos');
   });
 
@@ -78,15 +93,22 @@ describe('engine', () => {
       { requestId: '1', text, start: 4, end: 6, strength: 1, progress: true },
       { onProgress: (p) => frames.push(p) },
     );
-    assert.deepEqual(r.edits.map(({ start, end, text }) => ({ start, end, text })), [{ start: 4, end: 6, text: 'XY\r\nZ' }]);
+    assert.deepEqual(
+      r.edits.map(({ start, end, text }) => ({ start, end, text })),
+      [{ start: 4, end: 6, text: 'XY\r\nZ' }],
+    );
     assert.ok(frames.length > 0);
-    for (const f of frames) assert.doesNotMatch(f.spans[0].text.replaceAll(MASK_GLYPH, ''), /(^|[^\r])\n/, 'no bare LF in progress');
+    for (const f of frames)
+      assert.doesNotMatch(f.spans[0].text.replaceAll(MASK_GLYPH, ''), /(^|[^\r])\n/, 'no bare LF in progress');
   });
 
   test('a fill in a CRLF text lands at the cursor of the CRLF text', async () => {
     const text = 'ab\r\n\r\nef\r\n';
     const r = await engine(knows('ab\nxy\nef\n')).fill({ requestId: '1', text, cursors: [4] });
-    assert.deepEqual(r.edits.map(({ start, end, text }) => ({ start, end, text })), [{ start: 4, end: 4, text: 'xy' }]);
+    assert.deepEqual(
+      r.edits.map(({ start, end, text }) => ({ start, end, text })),
+      [{ start: 4, end: 4, text: 'xy' }],
+    );
   });
 
   test('candidates that decode to the same text come back once', async () => {
@@ -95,7 +117,10 @@ describe('engine', () => {
     const one = await engine(model).complete({ requestId: '1', prefix: 'let a = ', suffix: ';\n' });
     const calls = model.calls;
     const r = await engine(model).complete({ requestId: '2', prefix: 'let a = ', suffix: ';\n', candidates: 3 });
-    assert.deepEqual(r.candidates?.map((c) => c.text), ['1']);
+    assert.deepEqual(
+      r.candidates?.map((c) => c.text),
+      ['1'],
+    );
     assert.equal(r.edits[0].text, '1');
     assert.equal(r.steps, 3 * one.steps, 'all three were decoded');
     assert.equal(model.calls, 4 * calls);
@@ -105,7 +130,10 @@ describe('engine', () => {
     const text = 'x = a + b\n';
     const model = knows(text);
     const r = await engine(model).refine({ requestId: '1', text, start: 0, end: 9, strength: 0.5 });
-    assert.deepEqual(r.edits.map(({ start, end, text }) => ({ start, end, text })), [{ start: 0, end: 9, text: 'x = a + b' }]);
+    assert.deepEqual(
+      r.edits.map(({ start, end, text }) => ({ start, end, text })),
+      [{ start: 0, end: 9, text: 'x = a + b' }],
+    );
     assert.equal(model.calls, 1);
   });
 
@@ -115,14 +143,20 @@ describe('engine', () => {
   test('refine below strength 1 keeps a rewrite the model clearly prefers', async () => {
     const model = knows('x = a - b\n', 12); // −4 → 0
     const r = await engine(model).refine({ requestId: '1', text: 'x = a + b\n', start: 0, end: 9, strength: 0.5 });
-    assert.deepEqual(r.edits.map(({ start, end, text }) => ({ start, end, text })), [{ start: 0, end: 9, text: 'x = a - b' }]);
+    assert.deepEqual(
+      r.edits.map(({ start, end, text }) => ({ start, end, text })),
+      [{ start: 0, end: 9, text: 'x = a - b' }],
+    );
     assert.equal(model.calls, 3, 'scored, regenerated, scored again');
   });
 
   test('refine below strength 1 drops a rewrite the model prefers by less than the margin', async () => {
     const model = knows('x = a - b\n', 8); // −2.7 → 0
     const r = await engine(model).refine({ requestId: '1', text: 'x = a + b\n', start: 0, end: 9, strength: 0.5 });
-    assert.deepEqual(r.edits.map(({ start, end, text }) => ({ start, end, text })), [{ start: 0, end: 9, text: 'x = a + b' }]);
+    assert.deepEqual(
+      r.edits.map(({ start, end, text }) => ({ start, end, text })),
+      [{ start: 0, end: 9, text: 'x = a + b' }],
+    );
     assert.equal(model.calls, 3, 'scored, regenerated, scored again');
   });
 });
@@ -137,7 +171,9 @@ describe('a time budget and a slow model', () => {
         model.lengths.push(ids.length);
         await new Promise((r) => setTimeout(r, ids.length * msPerToken));
         const out = new Float32Array(positions.length * V);
-        positions.forEach((p, r) => { out[r * V + (ids[p - 1] === special.mask || r > 0 ? special.pad : codec.encode('x')[0])] = 8; });
+        positions.forEach((p, r) => {
+          out[r * V + (ids[p - 1] === special.mask || r > 0 ? special.pad : codec.encode('x')[0])] = 8;
+        });
         return out;
       },
     };
@@ -180,7 +216,14 @@ describe('contextWithin', () => {
   test('cuts prefix and suffix in proportion, to the least context, never above what was asked', () => {
     assert.deepEqual(contextWithin(150, 50, 400), { prefixTokens: 150, suffixTokens: 50 }, 'it fits: unchanged');
     assert.deepEqual(contextWithin(150, 50, 100), { prefixTokens: 75, suffixTokens: 25 });
-    assert.deepEqual(contextWithin(150, 50, 10), { prefixTokens: MIN_BUDGET_CONTEXT.prefix, suffixTokens: MIN_BUDGET_CONTEXT.suffix });
-    assert.deepEqual(contextWithin(10, 4, 2), { prefixTokens: 10, suffixTokens: 4 }, 'a context smaller than the least is not grown');
+    assert.deepEqual(contextWithin(150, 50, 10), {
+      prefixTokens: MIN_BUDGET_CONTEXT.prefix,
+      suffixTokens: MIN_BUDGET_CONTEXT.suffix,
+    });
+    assert.deepEqual(
+      contextWithin(10, 4, 2),
+      { prefixTokens: 10, suffixTokens: 4 },
+      'a context smaller than the least is not grown',
+    );
   });
 });

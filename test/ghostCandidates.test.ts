@@ -21,6 +21,9 @@ describe('complete with candidates', () => {
     const one = await worker.complete(request);
     const many = await worker.complete({ ...request, candidates: 3 });
     assert.equal(one.candidates, undefined);
-    assert.ok(many.candidates!.some((c) => c.text === one.edits[0].text), 'the greedy completion is among them');
+    assert.ok(
+      many.candidates!.some((c) => c.text === one.edits[0].text),
+      'the greedy completion is among them',
+    );
   });
 });

@@ -29,7 +29,8 @@ describe('HumanEval-Infilling harness', () => {
     assert.equal(single.length, 1033);
     assert.equal(multi.length, 5815);
     for (const p of [single[0], multi[0]]) {
-      for (const k of ['task_id', 'entry_point', 'prompt', 'suffix', 'canonical_solution', 'test'] as const) assert.equal(typeof p[k], 'string', k);
+      for (const k of ['task_id', 'entry_point', 'prompt', 'suffix', 'canonical_solution', 'test'] as const)
+        assert.equal(typeof p[k], 'string', k);
     }
   });
 
@@ -39,8 +40,14 @@ describe('HumanEval-Infilling harness', () => {
     assert.deepEqual(a, b);
     assert.equal(new Set(a).size, 200);
     const order = a.map((id) => multi.findIndex((p) => p.task_id === id));
-    assert.deepEqual(order, [...order].sort((x, y) => x - y));
-    assert.notDeepEqual(he.sample(multi, 200, 2).map((p) => p.task_id), a);
+    assert.deepEqual(
+      order,
+      [...order].sort((x, y) => x - y),
+    );
+    assert.notDeepEqual(
+      he.sample(multi, 200, 2).map((p) => p.task_id),
+      a,
+    );
     assert.equal(he.sample(single, Infinity, 1).length, 1033);
   });
 
@@ -50,7 +57,10 @@ describe('HumanEval-Infilling harness', () => {
     // a line without its newline gets one: the span is whole lines
     assert.equal(await he.runProgram(he.program(p, p.canonical_solution.replace(/\n$/, '')), 10, scratch()), true);
     assert.equal(await he.runProgram(he.program(p, ''), 10, scratch()), false);
-    assert.equal(await he.runProgram(he.program(p, '    for idx, elem in enumerate(numbers[1:]):\n'), 10, scratch()), false);
+    assert.equal(
+      await he.runProgram(he.program(p, '    for idx, elem in enumerate(numbers[1:]):\n'), 10, scratch()),
+      false,
+    );
     const m = multi[0];
     assert.equal(await he.runProgram(he.program(m, m.canonical_solution), 10, scratch()), true);
     const t0 = Date.now();
@@ -60,8 +70,14 @@ describe('HumanEval-Infilling harness', () => {
 
   test('a set asked for no problems is left out (the card is not written with a NaN row)', async () => {
     const r = await he.evaluate({
-      model: path.join(ROOT, 'models', SHIPPED_MODEL), counts: { single: 2, multi: 0 }, seed: 1, threads: 1, jobs: 1,
-      timeoutS: 10, cliArgs: [], progress: false,
+      model: path.join(ROOT, 'models', SHIPPED_MODEL),
+      counts: { single: 2, multi: 0 },
+      seed: 1,
+      threads: 1,
+      jobs: 1,
+      timeoutS: 10,
+      cliArgs: [],
+      progress: false,
     });
     assert.equal(r.sets.multi, undefined);
     assert.equal(r.sets.single?.problems, 2);

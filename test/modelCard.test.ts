@@ -28,19 +28,41 @@ describe('the card summary', () => {
     assert.equal(s.source, 'trained by Diffuse on 946.2 M tokens');
     assert.equal(s.dtype, 'int8');
     assert.equal(s.licence, undefined);
-    assert.deepEqual(summaryLines(s, 20_900_000), { sizes: '20.5 M parameters · int8 · 20.9 MB', origin: 'trained by Diffuse on 946.2 M tokens · licence not stated' });
+    assert.deepEqual(summaryLines(s, 20_900_000), {
+      sizes: '20.5 M parameters · int8 · 20.9 MB',
+      origin: 'trained by Diffuse on 946.2 M tokens · licence not stated',
+    });
   });
 
   test('of a converted folder: the "converted" record of denoiser.json, which wins over the card', () => {
-    const manifest = { converted: { from: '/models/Dream-Coder-v0-Base-7B', architecture: 'dream', dtype: 'int8', params: 7_615_616_512, licence: 'apache-2.0 (the checkpoint\'s README.md)' } };
+    const manifest = {
+      converted: {
+        from: '/models/Dream-Coder-v0-Base-7B',
+        architecture: 'dream',
+        dtype: 'int8',
+        params: 7_615_616_512,
+        licence: "apache-2.0 (the checkpoint's README.md)",
+      },
+    };
     const s = cardSummary(manifest, '- Licence: something else\n- Source: `/elsewhere`\n');
-    assert.deepEqual(s, { params: 7_615_616_512, source: 'dream, converted from /models/Dream-Coder-v0-Base-7B', licence: 'apache-2.0 (the checkpoint\'s README.md)', dtype: 'int8' });
+    assert.deepEqual(s, {
+      params: 7_615_616_512,
+      source: 'dream, converted from /models/Dream-Coder-v0-Base-7B',
+      licence: "apache-2.0 (the checkpoint's README.md)",
+      dtype: 'int8',
+    });
     assert.equal(summaryLines(s, 7_700_000_000).sizes, '7.6 B parameters · int8 · 7.7 GB');
   });
 
   test('of a hand-written card: licence, source, parameters and weights read from its lines', () => {
-    const card = '# my-coder\n\n| | |\n|---|---|\n| parameters | 1.54 B |\n\n- Source: `org/my-coder`\n- Licence: MIT. The licence of the weights applies to this folder.\n\nfp16 weights throughout.\n';
-    assert.deepEqual(cardSummary({ contract: 1 }, card), { params: 1_540_000_000, source: 'org/my-coder', licence: 'MIT', dtype: 'fp16' });
+    const card =
+      '# my-coder\n\n| | |\n|---|---|\n| parameters | 1.54 B |\n\n- Source: `org/my-coder`\n- Licence: MIT. The licence of the weights applies to this folder.\n\nfp16 weights throughout.\n';
+    assert.deepEqual(cardSummary({ contract: 1 }, card), {
+      params: 1_540_000_000,
+      source: 'org/my-coder',
+      licence: 'MIT',
+      dtype: 'fp16',
+    });
   });
 
   test('of a folder that says nothing: only its size, and that the licence is not stated', () => {
@@ -50,7 +72,10 @@ describe('the card summary', () => {
   });
 
   test('sizes and counts in the units model pages use', () => {
-    assert.deepEqual([formatBytes(512), formatBytes(9_400_000), formatBytes(7_615_000_000)], ['512 bytes', '9.4 MB', '7.6 GB']);
+    assert.deepEqual(
+      [formatBytes(512), formatBytes(9_400_000), formatBytes(7_615_000_000)],
+      ['512 bytes', '9.4 MB', '7.6 GB'],
+    );
     assert.deepEqual([formatCount(999), formatCount(2_184_384), formatCount(494_032_768)], ['999', '2.2 M', '494.0 M']);
   });
 });
@@ -71,10 +96,26 @@ describe('a folder as the picker lists it', () => {
   });
 
   for (const [what, files, reason] of [
-    ['without model.onnx', { 'denoiser.json': '{}', 'tokenizer.json': '{}', 'tokenizer_config.json': '{}' }, /model\.onnx is missing \(a model folder needs denoiser\.json, model\.onnx/],
-    ['with a denoiser.json that is not JSON', { 'denoiser.json': '{"contract": 1,', 'model.onnx': 'x', 'tokenizer.json': '{}', 'tokenizer_config.json': '{}' }, /denoiser\.json is not valid JSON/],
-    ['with a denoiser.json of another contract', { 'denoiser.json': '{"contract": 9}', 'model.onnx': 'x', 'tokenizer.json': '{}', 'tokenizer_config.json': '{}' }, /declares contract 9; this version of Diffuse reads contract 1/],
-    ['with a denoiser.json that is not an object', { 'denoiser.json': 'null', 'model.onnx': 'x', 'tokenizer.json': '{}', 'tokenizer_config.json': '{}' }, /denoiser\.json is not a JSON object/],
+    [
+      'without model.onnx',
+      { 'denoiser.json': '{}', 'tokenizer.json': '{}', 'tokenizer_config.json': '{}' },
+      /model\.onnx is missing \(a model folder needs denoiser\.json, model\.onnx/,
+    ],
+    [
+      'with a denoiser.json that is not JSON',
+      { 'denoiser.json': '{"contract": 1,', 'model.onnx': 'x', 'tokenizer.json': '{}', 'tokenizer_config.json': '{}' },
+      /denoiser\.json is not valid JSON/,
+    ],
+    [
+      'with a denoiser.json of another contract',
+      { 'denoiser.json': '{"contract": 9}', 'model.onnx': 'x', 'tokenizer.json': '{}', 'tokenizer_config.json': '{}' },
+      /declares contract 9; this version of Diffuse reads contract 1/,
+    ],
+    [
+      'with a denoiser.json that is not an object',
+      { 'denoiser.json': 'null', 'model.onnx': 'x', 'tokenizer.json': '{}', 'tokenizer_config.json': '{}' },
+      /denoiser\.json is not a JSON object/,
+    ],
   ] as const) {
     test(`a folder ${what} is listed with the one-line reason it cannot load`, () => {
       const f = summarizeFolder(folderWith(files));
@@ -99,7 +140,7 @@ describe('the label of a load under way', () => {
     assert.equal(loadLabel({ name: 'm', elapsedMs: 300 }).text, 'loading m · 0 s');
   });
 
-  test('every step the worker reports has words, in the protocol\'s order', () => {
+  test("every step the worker reports has words, in the protocol's order", () => {
     assert.deepEqual(Object.keys(LOAD_STAGE_WORDS), [...LOAD_STAGES]);
   });
 });

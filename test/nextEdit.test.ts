@@ -2,7 +2,14 @@
 // as Inception documents), and the local model's own corrector through the real worker.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { CURSOR, EDIT_CLOSE, EDIT_OPEN, FILE_OPEN, HISTORY_OPEN, SNIPPETS_OPEN } from '../src/core/prompts/nextEditPrompt';
+import {
+  CURSOR,
+  EDIT_CLOSE,
+  EDIT_OPEN,
+  FILE_OPEN,
+  HISTORY_OPEN,
+  SNIPPETS_OPEN,
+} from '../src/core/prompts/nextEditPrompt';
 import { BackendError } from '../src/backend/backend';
 import { DiffuseRemoteBackend } from '../src/backend/remote/diffuseRemote';
 import { OpenAICompatibleBackend } from '../src/backend/remote/openaiCompatible';
@@ -12,9 +19,11 @@ import { startMercuryStandIn, type MercuryStandIn } from './fixtures/mercuryStan
 import { client, runCli, tmpFile } from './helpers';
 
 const KEY = 'sk_test_standin';
-const BEFORE = 'def total_price(items):\n    count = 0\n    for item in items:\n        count += item.price\n    return count\n';
+const BEFORE =
+  'def total_price(items):\n    count = 0\n    for item in items:\n        count += item.price\n    return count\n';
 const AFTER = BEFORE.replace('    count = 0', '    total = 0');
-const apply = (text: string, e: { start: number; end: number; text: string }): string => text.slice(0, e.start) + e.text + text.slice(e.end);
+const apply = (text: string, e: { start: number; end: number; text: string }): string =>
+  text.slice(0, e.start) + e.text + text.slice(e.end);
 
 describe('next edit: mercury', () => {
   let api: MercuryStandIn;
@@ -24,14 +33,26 @@ describe('next edit: mercury', () => {
   });
   after(() => api.close());
   const mercury = (kind: 'mercury' | 'openai' = 'mercury') =>
-    new OpenAICompatibleBackend({ kind, baseUrl: api.url, fimModel: 'mercury-edit', chatModel: 'mercury-2', apiKey: KEY });
+    new OpenAICompatibleBackend({
+      kind,
+      baseUrl: api.url,
+      fimModel: 'mercury-edit',
+      chatModel: 'mercury-2',
+      apiKey: KEY,
+    });
 
-  test('asks /edit/completions with one user message of the four sections and proposes the rewritten region\'s change', async () => {
+  test("asks /edit/completions with one user message of the four sections and proposes the rewritten region's change", async () => {
     const renamed = AFTER.replace(/count/g, 'total');
     answer = '```python\n' + renamed + '```';
     const d = mercury();
     assert.equal(d.capabilities.nextEdit, true);
-    const r = await d.nextEdit({ before: BEFORE, text: AFTER, cursor: AFTER.indexOf('total =') + 5, file: { path: 'src/price.py', language: 'python' }, history: ['--- a/src/price.py\n+++ b/src/price.py\n@@ -2 +2 @@\n-    count = 0\n+    total = 0'] });
+    const r = await d.nextEdit({
+      before: BEFORE,
+      text: AFTER,
+      cursor: AFTER.indexOf('total =') + 5,
+      file: { path: 'src/price.py', language: 'python' },
+      history: ['--- a/src/price.py\n+++ b/src/price.py\n@@ -2 +2 @@\n-    count = 0\n+    total = 0'],
+    });
     const sent = api.requests[api.requests.length - 1];
     assert.equal(sent.path, '/v1/edit/completions');
     assert.equal(sent.body.model, 'mercury-edit');
@@ -39,12 +60,24 @@ describe('next edit: mercury', () => {
     assert.equal(messages.length, 1);
     assert.equal(messages[0].role, 'user');
     const content = messages[0].content;
-    for (const m of [SNIPPETS_OPEN, FILE_OPEN, 'current_file_path: src/price.py', EDIT_OPEN, `    total${CURSOR} = 0`, EDIT_CLOSE, HISTORY_OPEN, '+    total = 0']) {
+    for (const m of [
+      SNIPPETS_OPEN,
+      FILE_OPEN,
+      'current_file_path: src/price.py',
+      EDIT_OPEN,
+      `    total${CURSOR} = 0`,
+      EDIT_CLOSE,
+      HISTORY_OPEN,
+      '+    total = 0',
+    ]) {
       assert.ok(content.includes(m), `the prompt holds ${m}`);
     }
     assert.equal(r.edits.length, 1);
     assert.equal(apply(AFTER, r.edits[0]), renamed, 'one edit from the first stale use to the last');
-    assert.ok(!r.edits[0].text.includes('total = 0') || r.edits[0].start > AFTER.indexOf('total = 0'), 'the edit itself is not part of the proposal');
+    assert.ok(
+      !r.edits[0].text.includes('total = 0') || r.edits[0].start > AFTER.indexOf('total = 0'),
+      'the edit itself is not part of the proposal',
+    );
   });
 
   test('the region sent back unchanged, or nothing, is no proposal', async () => {
@@ -65,14 +98,32 @@ describe('next edit: mercury', () => {
     const d = mercury('openai');
     assert.equal(d.capabilities.nextEdit, false);
     const n = api.requests.length;
-    await assert.rejects(d.nextEdit({ before: BEFORE, text: AFTER, cursor: 0 }), (e) => e instanceof BackendError && e.code === 'unsupported');
+    await assert.rejects(
+      d.nextEdit({ before: BEFORE, text: AFTER, cursor: 0 }),
+      (e) => e instanceof BackendError && e.code === 'unsupported',
+    );
     assert.equal(api.requests.length, n);
   });
 
-  test('the CLI prints Mercury\'s proposal as a diff against --after', async () => {
+  test("the CLI prints Mercury's proposal as a diff against --after", async () => {
     answer = '```\n' + AFTER.replace('return count', 'return total') + '```';
-    const r = await runCli(['next-edit', '--before', tmpFile('a.py', BEFORE), '--after', tmpFile('a.py', AFTER), '--cursor', '2:10', '--backend', 'mercury', '--base-url', api.url],
-      '', { INCEPTION_API_KEY: KEY });
+    const r = await runCli(
+      [
+        'next-edit',
+        '--before',
+        tmpFile('a.py', BEFORE),
+        '--after',
+        tmpFile('a.py', AFTER),
+        '--cursor',
+        '2:10',
+        '--backend',
+        'mercury',
+        '--base-url',
+        api.url,
+      ],
+      '',
+      { INCEPTION_API_KEY: KEY },
+    );
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^--- .*a\.py\t?\n\+\+\+ .*a\.py \(next edit\)\t?\n/m);
     assert.ok(r.stdout.includes('\n-    return count\n+    return total\n'), r.stdout);
@@ -97,7 +148,11 @@ describe('next edit: local', () => {
     // int8Tolerance in helpers.ts), renamed and nothing else changed
     const stale = AFTER.slice(e.start, e.end);
     assert.match(stale, /\bcount\b/);
-    assert.equal(e.text, stale.replace(/\bcount\b/g, 'total'), `only uses renamed: ${JSON.stringify(stale)} → ${JSON.stringify(e.text)}`);
+    assert.equal(
+      e.text,
+      stale.replace(/\bcount\b/g, 'total'),
+      `only uses renamed: ${JSON.stringify(stale)} → ${JSON.stringify(e.text)}`,
+    );
     assert.ok(e.start > AFTER.indexOf('total = 0') + 9, 'a later use, not the edited line');
   });
 
@@ -109,11 +164,20 @@ describe('next edit: local', () => {
 
   test('nothing changed, nothing proposed; a cursor outside the text is refused', async () => {
     assert.deepEqual((await c.nextEdit({ before: BEFORE, text: BEFORE, cursor: 0 })).edits, []);
-    await assert.rejects(c.nextEdit({ before: BEFORE, text: BEFORE, cursor: BEFORE.length + 1 }), (e) => e instanceof BackendError && e.code === 'input');
+    await assert.rejects(
+      c.nextEdit({ before: BEFORE, text: BEFORE, cursor: BEFORE.length + 1 }),
+      (e) => e instanceof BackendError && e.code === 'input',
+    );
   });
 
   test('the CLI says when there is no next edit', async () => {
-    const r = await runCli(['next-edit', '--before', tmpFile('a.py', BEFORE), '--after', tmpFile('a.py', BEFORE + '\n')]);
+    const r = await runCli([
+      'next-edit',
+      '--before',
+      tmpFile('a.py', BEFORE),
+      '--after',
+      tmpFile('a.py', BEFORE + '\n'),
+    ]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^no next edit/);
   });
@@ -130,7 +194,17 @@ describe('next edit: diffuse serve', () => {
       const ask = { before: BEFORE, text: AFTER, cursor: AFTER.indexOf('total =') + 5 };
       assert.deepEqual((await remote.nextEdit(ask)).edits, (await local.nextEdit(ask)).edits);
       remote.dispose();
-      const r = await runCli(['next-edit', '--before', tmpFile('a.py', BEFORE), '--after', tmpFile('a.py', AFTER), '--backend', 'diffuse', '--base-url', running.url]);
+      const r = await runCli([
+        'next-edit',
+        '--before',
+        tmpFile('a.py', BEFORE),
+        '--after',
+        tmpFile('a.py', AFTER),
+        '--backend',
+        'diffuse',
+        '--base-url',
+        running.url,
+      ]);
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stdout, /\n\+.*total/);
     } finally {

@@ -37,7 +37,11 @@ test('a repeated literal changed once needs its copies changed; a comment line n
 
 test('a proposal is exact when it applies the follow-ups it touches and nothing else', () => {
   const after = 'a = x; b = x; c = x;';
-  const f = [{ start: 4, end: 5, text: 'y' }, { start: 11, end: 12, text: 'y' }, { start: 18, end: 19, text: 'y' }];
+  const f = [
+    { start: 4, end: 5, text: 'y' },
+    { start: 11, end: 12, text: 'y' },
+    { start: 18, end: 19, text: 'y' },
+  ];
   assert.equal(isExactFollowUp(after, { start: 4, end: 5, text: 'y' }, f), true, 'one of them');
   assert.equal(isExactFollowUp(after, { start: 4, end: 12, text: 'y; b = y' }, f), true, 'two neighbouring ones');
   assert.equal(isExactFollowUp(after, { start: 4, end: 5, text: 'z' }, f), false, 'the wrong text');
@@ -67,15 +71,27 @@ test('a parameter added to a function needs one more argument at each call below
   assert.equal(isExactFollowUp(c.after, { ...fA, text: ', x, y' }, c.followUps), false, 'two arguments');
   assert.equal(isExactFollowUp(c.after, { ...fA, text: '' }, c.followUps), false, 'nothing added');
   const line = c.after.indexOf('const a');
-  assert.equal(isExactFollowUp(c.after, { start: line, end: callA, text: 'let a = scale(2, 3' }, c.followUps), false, 'something else changed too');
+  assert.equal(
+    isExactFollowUp(c.after, { start: line, end: callA, text: 'let a = scale(2, 3' }, c.followUps),
+    false,
+    'something else changed too',
+  );
   const both = c.after.slice(line, c.after.indexOf('\n', c.after.indexOf('const b')));
   const fixed = both.replace('scale(2, 3)', 'scale(2, 3, 1)').replace('scale(none(), 4)', 'scale(none(), 4, 2)');
-  assert.equal(isExactFollowUp(c.after, { start: line, end: line + both.length, text: fixed }, c.followUps), true, 'both calls at once');
+  assert.equal(
+    isExactFollowUp(c.after, { start: line, end: line + both.length, text: fixed }, c.followUps),
+    true,
+    'both calls at once',
+  );
 
   const zero = casesOf('z.js', 'function go() {\n  return 1;\n}\ngo();\n').find((k) => k.kind === 'parameter')!;
   assert.ok(zero.after.startsWith('function go(extra) {'));
   const at = zero.after.indexOf('go();') + 3;
-  assert.equal(isExactFollowUp(zero.after, { start: at, end: at, text: 'true' }, zero.followUps), true, 'the first argument of a call that had none');
+  assert.equal(
+    isExactFollowUp(zero.after, { start: at, end: at, text: 'true' }, zero.followUps),
+    true,
+    'the first argument of a call that had none',
+  );
   assert.equal(isExactFollowUp(zero.after, { start: at, end: at, text: ', true' }, zero.followUps), false);
 });
 

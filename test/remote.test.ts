@@ -31,18 +31,35 @@ async function failure(p: Promise<unknown>): Promise<BackendError> {
 
 describe('prompt builders', () => {
   test('a refine prompt names the file and language and marks the selection in its code', () => {
-    const [system, user] = refineMessages({ path: 'src/a.ts', language: 'typescript', before: 'A\n', selection: 'B\n', after: 'C\n', instruction: 'Make it faster' });
+    const [system, user] = refineMessages({
+      path: 'src/a.ts',
+      language: 'typescript',
+      before: 'A\n',
+      selection: 'B\n',
+      after: 'C\n',
+      instruction: 'Make it faster',
+    });
     assert.equal(system.role, 'system');
     assert.match(user.content, /^File: src\/a\.ts\nLanguage: typescript\n/);
     assert.ok(user.content.includes(`A\n${SELECTION_START}B\n${SELECTION_END}C\n`));
     assert.match(user.content, /Instruction: Make it faster$/);
-    assert.match(refineMessages({ path: 'a', language: 'x', before: '', selection: 's', after: '' })[1].content, /Fix what is wrong .* keep what is right/);
+    assert.match(
+      refineMessages({ path: 'a', language: 'x', before: '', selection: 's', after: '' })[1].content,
+      /Fix what is wrong .* keep what is right/,
+    );
   });
 
-  test('an answer loses its code fence and echoed markers and keeps the selection\'s edge newlines', () => {
-    assert.equal(answerText('Here you go:\n```ts\n  return a + b;\n```\nDone.', '  return a - b;\n'), '  return a + b;\n');
+  test("an answer loses its code fence and echoed markers and keeps the selection's edge newlines", () => {
+    assert.equal(
+      answerText('Here you go:\n```ts\n  return a + b;\n```\nDone.', '  return a - b;\n'),
+      '  return a + b;\n',
+    );
     assert.equal(answerText(`${SELECTION_START}x = 1${SELECTION_END}`, 'x = 2'), 'x = 1');
-    assert.equal(answerText('```python\nx = 1\ny = 2', '\nx = 0\n'), '\nx = 1\ny = 2\n', 'a frame mid-stream has no closing fence yet');
+    assert.equal(
+      answerText('```python\nx = 1\ny = 2', '\nx = 0\n'),
+      '\nx = 1\ny = 2\n',
+      'a frame mid-stream has no closing fence yet',
+    );
     assert.equal(answerText('plain text', 'plain text'), 'plain text');
   });
 });
@@ -64,9 +81,15 @@ describe('HTTP rules', () => {
 
 describe('mercury backend against the documented API (loopback stand-in)', () => {
   let api: MercuryStandIn;
-  const mercury = (o: { timeoutMs?: number; apiKey?: string } = {}) => new OpenAICompatibleBackend({
-    kind: 'mercury', baseUrl: api.url, fimModel: 'mercury-edit', chatModel: 'mercury-2', apiKey: o.apiKey ?? KEY, timeoutMs: o.timeoutMs,
-  });
+  const mercury = (o: { timeoutMs?: number; apiKey?: string } = {}) =>
+    new OpenAICompatibleBackend({
+      kind: 'mercury',
+      baseUrl: api.url,
+      fimModel: 'mercury-edit',
+      chatModel: 'mercury-2',
+      apiKey: o.apiKey ?? KEY,
+      timeoutMs: o.timeoutMs,
+    });
 
   before(async () => {
     api = await startMercuryStandIn({
@@ -79,12 +102,24 @@ describe('mercury backend against the documented API (loopback stand-in)', () =>
   test('ghost text is one FIM request with the documented fields', async () => {
     const d = mercury();
     try {
-      const r = await d.complete({ prefix: 'function add(a, b) {\n  return ', suffix: '\n}\n', maxTokens: 24, sampler: { timeBudgetMs: 2000 } });
+      const r = await d.complete({
+        prefix: 'function add(a, b) {\n  return ',
+        suffix: '\n}\n',
+        maxTokens: 24,
+        sampler: { timeBudgetMs: 2000 },
+      });
       assert.equal(r.edits[0].text, 'a + b;');
       const sent = api.requests.at(-1)!;
       assert.equal(sent.path, '/v1/fim/completions');
       assert.equal(sent.authorization, `Bearer ${KEY}`);
-      assert.deepEqual(Object.keys(sent.body).sort(), ['max_tokens', 'model', 'prompt', 'stream', 'suffix', 'temperature']);
+      assert.deepEqual(Object.keys(sent.body).sort(), [
+        'max_tokens',
+        'model',
+        'prompt',
+        'stream',
+        'suffix',
+        'temperature',
+      ]);
       assert.equal(sent.body.model, 'mercury-edit');
       assert.equal(sent.body.stream, false);
     } finally {
@@ -97,15 +132,26 @@ describe('mercury backend against the documented API (loopback stand-in)', () =>
     const frames: ProgressParams[] = [];
     try {
       const start = CODE.indexOf('  return');
-      const r = await d.refine({ text: CODE, start, end: start + FIXED.length, instruction: 'fix the bug', file: { path: 'a.ts', language: 'typescript' } },
-        { onProgress: (p) => frames.push(p) });
+      const r = await d.refine(
+        {
+          text: CODE,
+          start,
+          end: start + FIXED.length,
+          instruction: 'fix the bug',
+          file: { path: 'a.ts', language: 'typescript' },
+        },
+        { onProgress: (p) => frames.push(p) },
+      );
       assert.equal(r.edits[0].text, FIXED);
       const sent = api.requests.at(-1)!;
       assert.equal(sent.path, '/v1/chat/completions');
       assert.equal(sent.body.stream, true);
       assert.equal(sent.body.diffusing, true);
       assert.equal(frames.length, 4, 'one progress per frame');
-      assert.deepEqual(frames.map((f) => f.step), [1, 2, 3, 4]);
+      assert.deepEqual(
+        frames.map((f) => f.step),
+        [1, 2, 3, 4],
+      );
       // whole-text frames replace each other: never longer than the answer
       for (const f of frames) assert.ok(f.spans[0].text.length <= FIXED.length + 1, JSON.stringify(f.spans[0].text));
       assert.equal(frames.at(-1)!.spans[0].text, FIXED);
@@ -115,7 +161,13 @@ describe('mercury backend against the documented API (loopback stand-in)', () =>
   });
 
   test('an openai backend appends stream deltas and sends no Mercury fields', async () => {
-    const d = new OpenAICompatibleBackend({ kind: 'openai', baseUrl: api.url, fimModel: 'm', chatModel: 'm', apiKey: KEY });
+    const d = new OpenAICompatibleBackend({
+      kind: 'openai',
+      baseUrl: api.url,
+      fimModel: 'm',
+      chatModel: 'm',
+      apiKey: KEY,
+    });
     try {
       const r = await d.fill({ text: 'const s = ;\n', cursors: [10], maxTokens: 8 }, { onProgress: () => undefined });
       assert.equal(r.edits[0].text, 'a + b;');
@@ -130,7 +182,13 @@ describe('mercury backend against the documented API (loopback stand-in)', () =>
     const n = api.requests.length;
     try {
       const r = await d.fill({ text: 'x = ;\ny = ;\n', cursors: [10, 4], maxTokens: 8 });
-      assert.deepEqual(r.edits.map((e) => [e.start, e.text]), [[4, 'a + b;'], [10, 'a + b;']]);
+      assert.deepEqual(
+        r.edits.map((e) => [e.start, e.text]),
+        [
+          [4, 'a + b;'],
+          [10, 'a + b;'],
+        ],
+      );
       assert.equal(api.requests.length, n + 2);
     } finally {
       d.dispose();
@@ -157,11 +215,19 @@ describe('mercury backend against the documented API (loopback stand-in)', () =>
     try {
       api.inject({ kind: 'status', status: 402, code: 'insufficient_quota' });
       assert.equal((await failure(d.complete({ prefix: 'a', suffix: '' }))).code, 'quota');
-      assert.equal((await failure(d.complete({ prefix: 'a', suffix: '' }))).code, 'quota', 'a stopped backend keeps saying why');
+      assert.equal(
+        (await failure(d.complete({ prefix: 'a', suffix: '' }))).code,
+        'quota',
+        'a stopped backend keeps saying why',
+      );
       const d2 = mercury({ timeoutMs: 5000 });
       api.inject({ kind: 'status', status: 429, retryAfter: '0' }, { kind: 'status', status: 503, retryAfter: '0' });
       assert.equal((await d2.complete({ prefix: 'a', suffix: '' })).edits[0].text, 'a + b;', 'third try answers');
-      api.inject({ kind: 'status', status: 503, retryAfter: '0' }, { kind: 'status', status: 503, retryAfter: '0' }, { kind: 'status', status: 503, retryAfter: '0' });
+      api.inject(
+        { kind: 'status', status: 503, retryAfter: '0' },
+        { kind: 'status', status: 503, retryAfter: '0' },
+        { kind: 'status', status: 503, retryAfter: '0' },
+      );
       assert.equal((await failure(d2.complete({ prefix: 'a', suffix: '' }))).code, 'busy');
       api.inject({ kind: 'status', status: 500 });
       assert.match((await failure(d2.complete({ prefix: 'a', suffix: '' }))).message, /failed to answer \(500/);
@@ -194,12 +260,18 @@ describe('mercury backend against the documented API (loopback stand-in)', () =>
     const d = mercury({ timeoutMs: 300 });
     try {
       api.inject({ kind: 'never-answer' });
-      assert.equal((await failure(d.complete({ prefix: 'a', suffix: '', sampler: { timeBudgetMs: 300 } }))).code, 'timeout');
+      assert.equal(
+        (await failure(d.complete({ prefix: 'a', suffix: '', sampler: { timeBudgetMs: 300 } }))).code,
+        'timeout',
+      );
       api.inject({ kind: 'slow-drip', everyMs: 20 });
       assert.equal((await failure(d.fill({ text: 'x', cursors: [1] }))).code, 'timeout');
       api.inject({ kind: 'never-answer' });
       const abort = new AbortController();
-      const pending = d.refine({ text: CODE, start: 0, end: 5 }, { signal: abort.signal, onProgress: () => assert.fail('no frame after the abort') });
+      const pending = d.refine(
+        { text: CODE, start: 0, end: 5 },
+        { signal: abort.signal, onProgress: () => assert.fail('no frame after the abort') },
+      );
       setTimeout(() => abort.abort(), 50);
       assert.equal((await failure(pending)).code, 'cancelled');
     } finally {
@@ -238,7 +310,10 @@ describe('diffuse serve with the real worker and model', () => {
       assert.equal(info.name, 'diffuse-v2');
       assert.equal(d.capabilities.corrector, true);
       const steps: ProgressParams[] = [];
-      const fill = await d.fill({ text: 'const a = ;\nconst b = ;\n', cursors: [10, 22], maxTokens: 8 }, { onProgress: (p) => steps.push(p) });
+      const fill = await d.fill(
+        { text: 'const a = ;\nconst b = ;\n', cursors: [10, 22], maxTokens: 8 },
+        { onProgress: (p) => steps.push(p) },
+      );
       assert.equal(fill.edits.length, 2, 'both cursors in one request');
       assert.ok(steps.length >= 1 && steps.every((s) => s.spans.length === 2 && s.maxSteps > 0));
       const direct = await local.refine({ text: CODE, start: 0, end: CODE.length });
@@ -249,15 +324,22 @@ describe('diffuse serve with the real worker and model', () => {
     }
   });
 
-  test('/v1/fim/completions answers in OpenAI\'s format, one whole-text frame per step when diffusing', async () => {
-    const post = (body: unknown, auth = 'Bearer team-token') => fetch(`${running.url}/fim/completions`, {
-      method: 'POST', headers: { 'content-type': 'application/json', authorization: auth }, body: JSON.stringify(body),
-    });
-    const plain = await (await post({ prompt: 'function add(a, b) {\n  return ', suffix: ';\n}\n', max_tokens: 8 })).json();
+  test("/v1/fim/completions answers in OpenAI's format, one whole-text frame per step when diffusing", async () => {
+    const post = (body: unknown, auth = 'Bearer team-token') =>
+      fetch(`${running.url}/fim/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: auth },
+        body: JSON.stringify(body),
+      });
+    const plain = await (
+      await post({ prompt: 'function add(a, b) {\n  return ', suffix: ';\n}\n', max_tokens: 8 })
+    ).json();
     assert.equal(plain.object, 'text_completion');
     assert.equal(typeof plain.choices[0].text, 'string');
     assert.equal(plain.model, 'diffuse-v2', 'the served folder answers when model is left out');
-    const streamed = await (await post({ prompt: 'const x = ', suffix: ';\n', max_tokens: 8, stream: true, diffusing: true, temperature: 0 })).text();
+    const streamed = await (
+      await post({ prompt: 'const x = ', suffix: ';\n', max_tokens: 8, stream: true, diffusing: true, temperature: 0 })
+    ).text();
     const frames = streamed.split('\n\n').filter(Boolean);
     assert.equal(frames.at(-1), 'data: [DONE]');
     const texts = frames.slice(0, -1).map((f) => JSON.parse(f.replace(/^data: /, '')).choices[0].text as string);
@@ -275,23 +357,56 @@ describe('diffuse serve with the real worker and model', () => {
 describe('the CLI with remote backends', () => {
   let api: MercuryStandIn;
   before(async () => {
-    api = await startMercuryStandIn({ key: KEY, answer: (kind) => (kind === 'fim' ? 'a + b' : `\`\`\`\n${FIXED}\`\`\``) });
+    api = await startMercuryStandIn({
+      key: KEY,
+      answer: (kind) => (kind === 'fim' ? 'a + b' : `\`\`\`\n${FIXED}\`\`\``),
+    });
   });
   after(() => api.close());
 
-  test('complete, fill and refine --instruction go to Mercury\'s protocol with the key from INCEPTION_API_KEY', async () => {
+  test("complete, fill and refine --instruction go to Mercury's protocol with the key from INCEPTION_API_KEY", async () => {
     const env = { INCEPTION_API_KEY: KEY };
-    const c = await runCli(['complete', '--backend', 'mercury', '--base-url', api.url], JSON.stringify({ id: 1, prefix: 'return ', suffix: ';' }) + '\n', env);
+    const c = await runCli(
+      ['complete', '--backend', 'mercury', '--base-url', api.url],
+      JSON.stringify({ id: 1, prefix: 'return ', suffix: ';' }) + '\n',
+      env,
+    );
     assert.equal(c.code, 0, c.stderr);
-    assert.deepEqual(JSON.parse(c.stdout), { id: 1, completion: 'a + b', confidence: null, steps: 1, ms: JSON.parse(c.stdout).ms });
+    assert.deepEqual(JSON.parse(c.stdout), {
+      id: 1,
+      completion: 'a + b',
+      confidence: null,
+      steps: 1,
+      ms: JSON.parse(c.stdout).ms,
+    });
     const file = tmpFile('add.ts', CODE);
-    const r = await runCli(['refine', file, '--lines', '2', '--instruction', 'fix the sum', '--backend', 'mercury', '--base-url', api.url, '--progress'], '', env);
+    const r = await runCli(
+      [
+        'refine',
+        file,
+        '--lines',
+        '2',
+        '--instruction',
+        'fix the sum',
+        '--backend',
+        'mercury',
+        '--base-url',
+        api.url,
+        '--progress',
+      ],
+      '',
+      env,
+    );
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^- {2}return a - b;$/m);
     assert.match(r.stdout, /^\+ {2}return a \+ b;$/m);
     assert.match(r.stderr, /── step 1 ──/);
     assert.equal(api.requests.at(-1)!.body.model, 'mercury-2');
-    const f = await runCli(['fill', file, '--at', '2:10', '--backend', 'mercury', '--base-url', api.url, '--remote-model', 'mercury-coder'], '', env);
+    const f = await runCli(
+      ['fill', file, '--at', '2:10', '--backend', 'mercury', '--base-url', api.url, '--remote-model', 'mercury-coder'],
+      '',
+      env,
+    );
     assert.equal(f.code, 0, f.stderr);
     assert.equal(api.requests.at(-1)!.body.model, 'mercury-coder');
   });
@@ -300,9 +415,15 @@ describe('the CLI with remote backends', () => {
     const noKey = await runCli(['complete', '--backend', 'mercury'], '', { INCEPTION_API_KEY: '' });
     assert.equal(noKey.code, 2);
     assert.match(noKey.stderr, /^diffuse: --backend mercury needs an API key in INCEPTION_API_KEY\n$/);
-    const plain = await runCli(['complete', '--backend', 'openai', '--base-url', 'http://example.com/v1', '--remote-model', 'm'], '{"prefix":"a"}\n');
+    const plain = await runCli(
+      ['complete', '--backend', 'openai', '--base-url', 'http://example.com/v1', '--remote-model', 'm'],
+      '{"prefix":"a"}\n',
+    );
     assert.equal(plain.code, 1);
-    assert.match(plain.stderr, /^diffuse: the base URL http:\/\/example\.com must use https:\/\/ \(plain http:\/\/ only to this machine\)\n$/);
+    assert.match(
+      plain.stderr,
+      /^diffuse: the base URL http:\/\/example\.com must use https:\/\/ \(plain http:\/\/ only to this machine\)\n$/,
+    );
     const local = await runCli(['refine', tmpFile('a.ts', CODE), '--lines', '2', '--instruction', 'x']);
     assert.equal(local.code, 2);
     assert.match(local.stderr, /the local backend cannot follow an instruction/);
@@ -323,7 +444,16 @@ describe('the CLI with remote backends', () => {
         server.on('exit', (code) => reject(new Error(`serve exited with ${code}`)));
       });
       assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/v1$/);
-      const r = await runCli(['refine', 'examples/sample.ts', '--lines', '9-13', '--backend', 'diffuse', '--base-url', url]);
+      const r = await runCli([
+        'refine',
+        'examples/sample.ts',
+        '--lines',
+        '9-13',
+        '--backend',
+        'diffuse',
+        '--base-url',
+        url,
+      ]);
       assert.equal(r.code, 0, r.stderr);
       const direct = await runCli(['refine', 'examples/sample.ts', '--lines', '9-13']);
       assert.equal(r.stdout, direct.stdout, 'the served engine answers as the local one');

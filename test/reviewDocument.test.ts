@@ -21,10 +21,13 @@ describe('reviewDocument', () => {
     const got = reviewDocument(doc, [r]);
     assert.equal(got.text, 'function f() {\n  const a = 10;\n  const b = 2;\n  const c = 3;\n  return a + b;\n}\n');
     // two changes (line 2 changed, a line added after line 3), each placed on its new lines
-    assert.deepEqual(got.hunks.map((h) => ({ ...hunkLines(got.text, h), text: got.text.slice(h.start, h.end) })), [
-      { first: 1, last: 1, text: '  const a = 10;\n' },
-      { first: 3, last: 3, text: '  const c = 3;\n' },
-    ]);
+    assert.deepEqual(
+      got.hunks.map((h) => ({ ...hunkLines(got.text, h), text: got.text.slice(h.start, h.end) })),
+      [
+        { first: 1, last: 1, text: '  const a = 10;\n' },
+        { first: 3, last: 3, text: '  const c = 3;\n' },
+      ],
+    );
   });
 
   test('a Fill on a new empty line inserts a line: the line after it is still in the document, after it', () => {
@@ -43,7 +46,13 @@ describe('reviewDocument', () => {
     ];
     const got = reviewDocument(text, regions);
     assert.equal(got.text, '1 one\ntwo\n3 three\n');
-    assert.deepEqual(got.hunks.map((h) => [h.region, h.hunk, got.text.slice(h.start, h.end)]), [[1, 0, '1 '], [0, 0, '3 ']]);
+    assert.deepEqual(
+      got.hunks.map((h) => [h.region, h.hunk, got.text.slice(h.start, h.end)]),
+      [
+        [1, 0, '1 '],
+        [0, 0, '3 '],
+      ],
+    );
   });
 
   test('a change that only deletes sits where the deleted text was, on the line that follows it', () => {
@@ -58,7 +67,10 @@ describe('reviewDocument', () => {
     const crlf = 'if (x) {\r\n\treturn 1;\r\n}\r\n';
     const r = region(crlf, '\treturn 1;\r\n', '\tx++;\r\n\treturn x;\r\n');
     const got = reviewDocument(crlf, [r]);
-    assert.equal(got.text, crlf.slice(0, r.start) + applyEdits(r.original, r.hunks) + crlf.slice(r.start + r.original.length));
+    assert.equal(
+      got.text,
+      crlf.slice(0, r.start) + applyEdits(r.original, r.hunks) + crlf.slice(r.start + r.original.length),
+    );
     assert.equal(got.text, 'if (x) {\r\n\tx++;\r\n\treturn x;\r\n}\r\n');
   });
 

@@ -15,8 +15,14 @@ describe('inline diff', () => {
     const proposal = original.replace('const s', 'let s');
     const [h, ...rest] = diffHunks(original, proposal);
     assert.equal(rest.length, 0);
-    assert.deepEqual(h.removed.map((r) => original.slice(r.start, r.end)), ['const']);
-    assert.deepEqual(h.proposal.filter((r) => r.style === 'added').map((r) => r.text), ['let']);
+    assert.deepEqual(
+      h.removed.map((r) => original.slice(r.start, r.end)),
+      ['const'],
+    );
+    assert.deepEqual(
+      h.proposal.filter((r) => r.style === 'added').map((r) => r.text),
+      ['let'],
+    );
     assert.equal(applyEdits(original, [h]), proposal);
   });
 

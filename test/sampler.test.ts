@@ -32,10 +32,22 @@ function oracle(target: (ids: Int32Array, p: number) => number, strength: (p: nu
 }
 
 const opts = (o: Partial<SamplerOptions> = {}): SamplerOptions => ({
-  maxSteps: 100, threshold: 0.9, temperature: 0, topP: 1, seed: 1, remask: 0, blockLength: 1000, ...o,
+  maxSteps: 100,
+  threshold: 0.9,
+  temperature: 0,
+  topP: 1,
+  seed: 1,
+  remask: 0,
+  blockLength: 1000,
+  ...o,
 });
 
-function canvasOf(prefix: number[], span: Partial<SpanSpec> & { slots: number }, suffix: number[], spans2?: { middle: number[]; span: Partial<SpanSpec> & { slots: number } }) {
+function canvasOf(
+  prefix: number[],
+  span: Partial<SpanSpec> & { slots: number },
+  suffix: number[],
+  spans2?: { middle: number[]; span: Partial<SpanSpec> & { slots: number } },
+) {
   const spans: SpanSpec[] = [{ original: new Int32Array(0), variableLength: false, ...span }];
   const contexts = [Int32Array.from(prefix)];
   if (spans2) {
@@ -43,7 +55,10 @@ function canvasOf(prefix: number[], span: Partial<SpanSpec> & { slots: number },
     spans.push({ original: new Int32Array(0), variableLength: false, ...spans2.span });
   }
   contexts.push(Int32Array.from(suffix));
-  return buildCanvas(contexts, spans, { prefix: 100, suffix: 100, total: 256 }, special, { fileStart: true, fileEnd: true });
+  return buildCanvas(contexts, spans, { prefix: 100, suffix: 100, total: 256 }, special, {
+    fileStart: true,
+    fileEnd: true,
+  });
 }
 
 describe('denoise', () => {
@@ -58,7 +73,10 @@ describe('denoise', () => {
 
   test('the threshold commits every confident slot in one step', async () => {
     const c = canvasOf([10], { slots: 6 }, [12]);
-    const { model, calls } = oracle((_ids, p) => 20 + p, () => 12); // p ≈ 0.9999 everywhere
+    const { model, calls } = oracle(
+      (_ids, p) => 20 + p,
+      () => 12,
+    ); // p ≈ 0.9999 everywhere
     const r = await denoise(model, c, special, opts({ threshold: 0.9 }));
     assert.equal(r.steps, 1);
     assert.equal(calls.length, 1);
@@ -66,7 +84,10 @@ describe('denoise', () => {
 
   test('below the threshold at least one slot is committed per step', async () => {
     const c = canvasOf([10], { slots: 5 }, [12]);
-    const { model } = oracle((_ids, p) => 20 + p, () => 1); // p ≈ 0.08: never passes 0.9
+    const { model } = oracle(
+      (_ids, p) => 20 + p,
+      () => 1,
+    ); // p ≈ 0.08: never passes 0.9
     const r = await denoise(model, c, special, opts({ threshold: 0.9 }));
     assert.equal(r.steps, 5);
     assert.deepEqual([...r.spans[0]], [22, 23, 24, 25, 26]);
@@ -77,21 +98,39 @@ describe('denoise', () => {
     // bos [s1 s2 s3] eos; slot 3 is the most confident, then 1, then 2
     const margin: Record<number, number> = { 1: 3, 2: 1, 3: 5 };
     const states: StepState[] = [];
-    const { model } = oracle((_ids, p) => 20 + p, (p) => margin[p]);
-    await denoise(model, c, special, opts({ threshold: 1 }), { onStep: (s) => states.push({ ...s, committed: s.committed.slice() }) });
-    assert.deepEqual(states.map((s) => [...s.committed.subarray(1, 4)]), [[0, 0, 1], [1, 0, 1], [1, 1, 1]]);
+    const { model } = oracle(
+      (_ids, p) => 20 + p,
+      (p) => margin[p],
+    );
+    await denoise(model, c, special, opts({ threshold: 1 }), {
+      onStep: (s) => states.push({ ...s, committed: s.committed.slice() }),
+    });
+    assert.deepEqual(
+      states.map((s) => [...s.committed.subarray(1, 4)]),
+      [
+        [0, 0, 1],
+        [1, 0, 1],
+        [1, 1, 1],
+      ],
+    );
   });
 
   test('the fixed-k schedule commits k slots per step', async () => {
     const c = canvasOf([10], { slots: 8 }, [12]);
-    const { model } = oracle((_ids, p) => 20 + p, () => 1);
+    const { model } = oracle(
+      (_ids, p) => 20 + p,
+      () => 1,
+    );
     const r = await denoise(model, c, special, opts({ tokensPerStep: 3 }));
     assert.equal(r.steps, 3); // 3 + 3 + 2
   });
 
   test('the step budget bounds the model calls', async () => {
     const c = canvasOf([10], { slots: 10 }, [12]);
-    const { model, calls } = oracle((_ids, p) => 20 + p, () => 1);
+    const { model, calls } = oracle(
+      (_ids, p) => 20 + p,
+      () => 1,
+    );
     const r = await denoise(model, c, special, opts({ maxSteps: 4 }));
     assert.equal(calls.length, 4);
     assert.equal(r.steps, 4);
@@ -101,7 +140,10 @@ describe('denoise', () => {
   test('surplus slots are cast to pad and dropped; a pad pads the rest of its span', async () => {
     const c = canvasOf([10], { slots: 6, variableLength: true }, [12]);
     // bos 10 [slots 2..7] 12 eos: two tokens, then pads
-    const { model, calls } = oracle((_ids, p) => (p < 4 ? 20 + p : special.pad), () => 12);
+    const { model, calls } = oracle(
+      (_ids, p) => (p < 4 ? 20 + p : special.pad),
+      () => 12,
+    );
     const r = await denoise(model, c, special, opts({ threshold: 0.9 }));
     assert.deepEqual([...r.spans[0]], [22, 23]);
     assert.equal(calls.length, 1, 'confident everywhere: one step');
@@ -112,12 +154,16 @@ describe('denoise', () => {
     // slots 2..41 behind a window of 8: four unsure tokens (p ≈ 0.4), then pads (p ≈ 0.2). With
     // 4 calls the 8 shown slots need 2 commits per call; counting all 40 slots would force 10,
     // every token of the span, into the first call.
-    const { model, calls } = oracle((_ids, p) => (p < 6 ? 20 + p : special.pad), (p) => (p < 6 ? 3 : 2));
+    const { model, calls } = oracle(
+      (_ids, p) => (p < 6 ? 20 + p : special.pad),
+      (p) => (p < 6 ? 3 : 2),
+    );
     const states: StepState[] = [];
     const r = await denoise(model, c, special, opts({ threshold: 0.9, maxSteps: 4, blockLength: 8 }), {
       onStep: (s) => states.push({ ...s, ids: s.ids.slice(), committed: s.committed.slice() }),
     });
-    const written = (s: StepState) => [...s.ids.subarray(2, 42)].filter((id, i) => s.committed[2 + i] && id !== special.pad).length;
+    const written = (s: StepState) =>
+      [...s.ids.subarray(2, 42)].filter((id, i) => s.committed[2 + i] && id !== special.pad).length;
     assert.deepEqual(states.map(written), [2, 4, 4]);
     assert.deepEqual([...r.spans[0]], [22, 23, 24, 25]);
     assert.equal(calls.length, 3);
@@ -127,7 +173,10 @@ describe('denoise', () => {
     const c = canvasOf([10], { slots: 6, variableLength: true }, [12]);
     // slots 2..7: three tokens, then pads; the model is surest at the far end, which a
     // confidence order would write first
-    const { model, calls } = oracle((_ids, p) => (p < 5 ? 20 + p : special.pad), (p) => p);
+    const { model, calls } = oracle(
+      (_ids, p) => (p < 5 ? 20 + p : special.pad),
+      (p) => p,
+    );
     // after each step: the first slot still open (-1: none)
     const firstOpen: number[] = [];
     const r = await denoise(model, c, special, opts({ tokensPerStep: 1, leftToRight: true }), {
@@ -142,7 +191,10 @@ describe('denoise', () => {
     const c = canvasOf([10], { slots: 4, variableLength: true }, [12]);
     // slots 2..5: the model is surest of a pad at slot 3 while slots 4 and 5 want tokens; the
     // pad must not erase them, and once they are written slot 3 wants a token too
-    const { model } = oracle((ids, p) => (p === 3 && ids[4] === special.mask ? special.pad : 20 + p), (p) => (p === 3 ? 9 : 2));
+    const { model } = oracle(
+      (ids, p) => (p === 3 && ids[4] === special.mask ? special.pad : 20 + p),
+      (p) => (p === 3 ? 9 : 2),
+    );
     const r = await denoise(model, c, special, opts({ threshold: 0.99 }));
     assert.deepEqual([...r.spans[0]], [22, 23, 24, 25]);
   });
@@ -174,7 +226,10 @@ describe('denoise', () => {
   test('a pad that can never go in is replaced by the best token, so decoding never stalls', async () => {
     const c = canvasOf([10], { slots: 3, variableLength: true }, [12]);
     // slots 2..4: slot 4 is written first (surest); then slot 3 wants pad but a token follows it
-    const { model, calls } = oracle((ids, p) => (p === 4 || ids[4] === special.mask ? 20 + p : special.pad), (p) => (p === 4 ? 9 : 2));
+    const { model, calls } = oracle(
+      (ids, p) => (p === 4 || ids[4] === special.mask ? 20 + p : special.pad),
+      (p) => (p === 4 ? 9 : 2),
+    );
     const r = await denoise(model, c, special, opts({ threshold: 0.99, maxSteps: 50 }));
     assert.equal(r.spans[0].length, 3);
     // only slot 4 ever passes the threshold; below it one slot is committed per call
@@ -185,14 +240,22 @@ describe('denoise', () => {
     const c = canvasOf([10], { slots: 12, variableLength: true }, [12]);
     // the model is surest far down the span; with a window of 4 the first slots come first
     const states: Uint8Array[] = [];
-    const { model } = oracle((_ids, p) => 10 + p, (p) => p);
-    await denoise(model, c, special, opts({ blockLength: 4, threshold: 1 }), { onStep: (s) => states.push(s.committed.slice(2, 14)) });
+    const { model } = oracle(
+      (_ids, p) => 10 + p,
+      (p) => p,
+    );
+    await denoise(model, c, special, opts({ blockLength: 4, threshold: 1 }), {
+      onStep: (s) => states.push(s.committed.slice(2, 14)),
+    });
     assert.deepEqual([...states[0]], [0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0], 'the surest slot of the first window');
   });
 
   test('the window widens when the step budget needs it', async () => {
     const c = canvasOf([10], { slots: 12, variableLength: true }, [12]);
-    const { model, calls } = oracle((_ids, p) => 10 + p, () => 1);
+    const { model, calls } = oracle(
+      (_ids, p) => 10 + p,
+      () => 1,
+    );
     const r = await denoise(model, c, special, opts({ blockLength: 2, maxSteps: 3 }));
     assert.equal(calls.length, 3);
     assert.equal(r.spans[0].length, 12);
@@ -223,16 +286,28 @@ describe('denoise', () => {
   test('several spans are denoised jointly in one canvas', async () => {
     const c = canvasOf([10], { slots: 2 }, [12], { middle: [11, 11], span: { slots: 3 } });
     // bos 10 [2 3] 11 11 [6 7 8] 12 eos
-    const { model, calls } = oracle((_ids, p) => 20 + p, () => 12);
+    const { model, calls } = oracle(
+      (_ids, p) => 20 + p,
+      () => 12,
+    );
     const r = await denoise(model, c, special, opts());
-    assert.deepEqual(r.spans.map((s) => [...s]), [[22, 23], [26, 27, 28]]);
+    assert.deepEqual(
+      r.spans.map((s) => [...s]),
+      [
+        [22, 23],
+        [26, 27, 28],
+      ],
+    );
     assert.equal(calls.length, 1);
     assert.deepEqual([...calls[0].positions], [2, 3, 6, 7, 8]);
   });
 
   test('a cancelled request stops between steps', async () => {
     const c = canvasOf([10], { slots: 6 }, [12]);
-    const { model, calls } = oracle((_ids, p) => 20 + p, () => 1);
+    const { model, calls } = oracle(
+      (_ids, p) => 20 + p,
+      () => 1,
+    );
     let steps = 0;
     const r = await denoise(model, c, special, opts(), { onStep: () => steps++, isCancelled: () => steps >= 2 });
     assert.equal(r.stoppedBy, 'cancelled');
@@ -241,7 +316,10 @@ describe('denoise', () => {
 
   test('past the deadline the remaining slots take their last candidates', async () => {
     const c = canvasOf([10], { slots: 6 }, [12]);
-    const { model, calls } = oracle((_ids, p) => 20 + p, () => 1);
+    const { model, calls } = oracle(
+      (_ids, p) => 20 + p,
+      () => 1,
+    );
     let clock = 0;
     const r = await denoise(model, c, special, opts({ deadline: 2 }), { now: () => clock, onStep: () => clock++ });
     assert.equal(r.stoppedBy, 'deadline');
@@ -249,12 +327,21 @@ describe('denoise', () => {
     assert.deepEqual([...r.spans[0]], [22, 23, 24, 25, 26, 27]);
   });
 
-  test('a call that might end past the deadline (as long as the run\'s longest) is not started', async () => {
+  test("a call that might end past the deadline (as long as the run's longest) is not started", async () => {
     const c = canvasOf([10], { slots: 6 }, [12]);
-    const { model: inner, calls } = oracle((_ids, p) => 20 + p, () => 1);
+    const { model: inner, calls } = oracle(
+      (_ids, p) => 20 + p,
+      () => 1,
+    );
     let clock = 0;
     // a full first call of 40, cheap calls of 10 after it
-    const model: LogitsModel = { vocabSize: V, logits: async (ids, positions) => { clock += calls.length === 0 ? 40 : 10; return inner.logits(ids, positions); } };
+    const model: LogitsModel = {
+      vocabSize: V,
+      logits: async (ids, positions) => {
+        clock += calls.length === 0 ? 40 : 10;
+        return inner.logits(ids, positions);
+      },
+    };
     const r = await denoise(model, c, special, opts({ deadline: 100 }), { now: () => clock });
     // calls end at 40, 50, 60; a fourth might take 40 again and end at 100
     assert.equal(calls.length, 3);
@@ -275,7 +362,10 @@ describe('denoise', () => {
     const c = canvasOf([10], { slots: 4 }, [12]);
     // First pass: the model answers 20+p; once the span is complete it changes its mind about
     // slot 3 (believes 30), which the correction pass must pick up.
-    const { model, calls } = oracle((ids, p) => (p === 3 && ids[4] !== special.mask && ids[2] !== special.mask ? 30 : 20 + p), () => 6);
+    const { model, calls } = oracle(
+      (ids, p) => (p === 3 && ids[4] !== special.mask && ids[2] !== special.mask ? 30 : 20 + p),
+      () => 6,
+    );
     const r = await denoise(model, c, special, opts({ remask: 0.25, threshold: 0.5 }));
     assert.equal(r.spans[0][1], 30);
     // one call writes all four slots (sure enough for 0.5), one looks again and re-masks
@@ -352,8 +442,13 @@ describe('chooseToken', () => {
   // probabilities 0.5, 0.3, 0.2 at ids 4, 5, 6 (others -inf through `allowed`)
   const logits = Float32Array.from([Math.log(0.5), Math.log(0.3), Math.log(0.2)]);
   const allowed = Uint8Array.from([1, 1, 1]);
-  const draws = (topP: number) => new Set(Array.from({ length: 200 }, (_, i) =>
-    chooseToken(logits, 0, 3, { temperature: 1, topP, rng: new SeededRandom(i), allowed }).id));
+  const draws = (topP: number) =>
+    new Set(
+      Array.from(
+        { length: 200 },
+        (_, i) => chooseToken(logits, 0, 3, { temperature: 1, topP, rng: new SeededRandom(i), allowed }).id,
+      ),
+    );
 
   test('top-p keeps the smallest set of tokens whose probability reaches p', () => {
     assert.deepEqual([...draws(0.5)], [0], 'the 0.5 token alone reaches 0.5');
@@ -383,20 +478,35 @@ describe('commitCount', () => {
 describe('buildCanvas', () => {
   const ids = (n: number, from: number) => Int32Array.from({ length: n }, (_, i) => from + i);
   test('keeps the context nearest the span and marks file edges only when untrimmed', () => {
-    const c = buildCanvas([ids(50, 100), ids(50, 200)], [{ original: new Int32Array(0), slots: 4, variableLength: true }],
-      { prefix: 10, suffix: 5, total: 256 }, special, { fileStart: true, fileEnd: true });
+    const c = buildCanvas(
+      [ids(50, 100), ids(50, 200)],
+      [{ original: new Int32Array(0), slots: 4, variableLength: true }],
+      { prefix: 10, suffix: 5, total: 256 },
+      special,
+      { fileStart: true, fileEnd: true },
+    );
     assert.deepEqual([...c.ids.subarray(0, 10)], [...ids(10, 140)], 'prefix: its last 10 tokens, no bos');
     assert.deepEqual([...c.ids.subarray(14)], [...ids(5, 200)], 'suffix: its first 5 tokens, no eos');
     assert.equal(c.spans[0].offset, 10);
   });
   test('puts bos and eos at untrimmed file edges', () => {
-    const c = buildCanvas([ids(3, 100), ids(2, 200)], [{ original: new Int32Array(0), slots: 2, variableLength: true }],
-      { prefix: 10, suffix: 5, total: 256 }, special, { fileStart: true, fileEnd: true });
+    const c = buildCanvas(
+      [ids(3, 100), ids(2, 200)],
+      [{ original: new Int32Array(0), slots: 2, variableLength: true }],
+      { prefix: 10, suffix: 5, total: 256 },
+      special,
+      { fileStart: true, fileEnd: true },
+    );
     assert.deepEqual([...c.ids], [2, 100, 101, 102, 1, 1, 200, 201, 3]);
   });
   test('never exceeds the total budget', () => {
-    const c = buildCanvas([ids(500, 100), ids(500, 1000)], [{ original: new Int32Array(0), slots: 40, variableLength: true }],
-      { prefix: 400, suffix: 400, total: 128 }, special, { fileStart: false, fileEnd: false });
+    const c = buildCanvas(
+      [ids(500, 100), ids(500, 1000)],
+      [{ original: new Int32Array(0), slots: 40, variableLength: true }],
+      { prefix: 400, suffix: 400, total: 128 },
+      special,
+      { fileStart: false, fileEnd: false },
+    );
     assert.ok(c.ids.length <= 128, `canvas has ${c.ids.length} tokens`);
   });
 });

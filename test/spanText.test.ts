@@ -38,7 +38,7 @@ describe('prepareSpans', () => {
     assert.equal(text(p.spans[0].original), 'bb\ncc\n');
   });
 
-  test('a result that does not reach the newline keeps the document\'s newline in place', () => {
+  test("a result that does not reach the newline keeps the document's newline in place", () => {
     const p = prepareSpans(chars, 'x = \ny', [{ start: 4, end: 4 }], opts);
     assert.equal(p.edges[0].heal, '', 'one character per token: the space stays whole in the context');
     assert.equal(spanReplacement(chars, chars.encode('42'), p.edges[0]), '42');
@@ -46,8 +46,22 @@ describe('prepareSpans', () => {
 
   test('several spans: each takes its own edges and the text between them stays context', () => {
     const src = 'a(\nb(\nc\n';
-    const p = prepareSpans(chars, src, [{ start: 2, end: 2 }, { start: 5, end: 5 }], opts);
-    assert.deepEqual(p.edges.map((e) => [e.heal, e.tail]), [['(', '\n'], ['(', '\n']]);
+    const p = prepareSpans(
+      chars,
+      src,
+      [
+        { start: 2, end: 2 },
+        { start: 5, end: 5 },
+      ],
+      opts,
+    );
+    assert.deepEqual(
+      p.edges.map((e) => [e.heal, e.tail]),
+      [
+        ['(', '\n'],
+        ['(', '\n'],
+      ],
+    );
     assert.equal(text(p.contexts[1]), 'b', 'between: the second line without its last token');
     assert.equal(text(p.contexts[2]), 'c\n');
   });

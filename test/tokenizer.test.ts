@@ -17,10 +17,14 @@ const rust = RustTokenizer.fromFile(path.join(MODEL_DIR, 'tokenizer.json'));
 
 function fixtures(): [string, string][] {
   const files = [
-    ...fs.readdirSync(path.join(ROOT, 'src', 'core'), { recursive: true, encoding: 'utf8' })
+    ...fs
+      .readdirSync(path.join(ROOT, 'src', 'core'), { recursive: true, encoding: 'utf8' })
       .filter((f) => f.endsWith('.ts'))
       .map((f) => path.join(ROOT, 'src', 'core', f)),
-    ...fs.readdirSync(path.join(ROOT, 'training')).filter((f) => /\.(py|mjs)$/.test(f)).map((f) => path.join(ROOT, 'training', f)),
+    ...fs
+      .readdirSync(path.join(ROOT, 'training'))
+      .filter((f) => /\.(py|mjs)$/.test(f))
+      .map((f) => path.join(ROOT, 'training', f)),
     path.join(ROOT, 'examples', 'sample.ts'),
   ];
   return [
@@ -51,9 +55,13 @@ describe('tokenizer', () => {
   });
 
   describe('a span after spaces or tabs never starts with more of them', () => {
-    const at = (before: string) => prepareSpans(codec, before + '\nnext();\n', [{ start: before.length, end: before.length }], {
-      prefixChars: 1000, suffixChars: 1000, slotsFor: () => 8, variableLength: true,
-    });
+    const at = (before: string) =>
+      prepareSpans(codec, before + '\nnext();\n', [{ start: before.length, end: before.length }], {
+        prefixChars: 1000,
+        suffixChars: 1000,
+        slotsFor: () => 8,
+        variableLength: true,
+      });
     const firsts = (p: ReturnType<typeof at>) => [...p.spans[0].firstAllowed!].map((id) => codec.decode([id]));
     for (const [name, before] of [
       ['a space-indented line', 'function f() {\n    '],
@@ -63,10 +71,15 @@ describe('tokenizer', () => {
       test(name, () => {
         const p = at(before);
         const heal = p.edges[0].heal;
-        assert.equal(codec.decode(p.contexts[0]) + heal, before, 'context and healed text are the text before the cursor');
+        assert.equal(
+          codec.decode(p.contexts[0]) + heal,
+          before,
+          'context and healed text are the text before the cursor',
+        );
         const allowed = firsts(p);
         assert.ok(allowed.length > 100, 'code of every kind can start the span');
-        for (const t of allowed) assert.ok(t.startsWith(heal) && /^[^ \t]/.test(t.slice(heal.length)), JSON.stringify(t));
+        for (const t of allowed)
+          assert.ok(t.startsWith(heal) && /^[^ \t]/.test(t.slice(heal.length)), JSON.stringify(t));
         // what the model would write after the indentation is a natural token of the whole line
         const line = before + 'return x;';
         assert.deepEqual([...codec.encode(line)].slice(0, p.contexts[0].length), [...p.contexts[0]]);

@@ -14,7 +14,9 @@ const PYTHON = '/usr/bin/python3';
 
 function python(args: string[], timeoutMs: number) {
   return spawnSync(PYTHON, args, {
-    cwd: ROOT, encoding: 'utf8', timeout: timeoutMs,
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: timeoutMs,
     env: { ...process.env, PYTHONUNBUFFERED: '1', OMP_NUM_THREADS: '2' },
   });
 }
@@ -24,8 +26,22 @@ describe('training pipeline', () => {
   async function exportedLogits(extraArgs: string[]): Promise<{ got: Float32Array; want: number[]; vocab: number }[]> {
     const out = fs.mkdtempSync(path.join(os.tmpdir(), 'diffuse-export-'));
     const ref = path.join(out, 'reference.json');
-    const r = python(['training/export.py', '--random-init', '--config', 'n_layer=2,d_model=64,n_head=2',
-      '--tokenizer', MODEL_DIR, '--out', out, '--reference', ref, ...extraArgs], 5 * 60_000);
+    const r = python(
+      [
+        'training/export.py',
+        '--random-init',
+        '--config',
+        'n_layer=2,d_model=64,n_head=2',
+        '--tokenizer',
+        MODEL_DIR,
+        '--out',
+        out,
+        '--reference',
+        ref,
+        ...extraArgs,
+      ],
+      5 * 60_000,
+    );
     assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
     const session = await ort.InferenceSession.create(path.join(out, 'model.onnx'));
     const { cases } = JSON.parse(fs.readFileSync(ref, 'utf8')) as {
@@ -37,8 +53,14 @@ describe('training pipeline', () => {
       const ids = c.input_ids.flat();
       const pos = c.positions.flat();
       const result = await session.run({
-        input_ids: new ort.Tensor('int64', BigInt64Array.from(ids, BigInt), [c.input_ids.length, c.input_ids[0].length]),
-        positions: new ort.Tensor('int64', BigInt64Array.from(pos, BigInt), [c.positions.length, c.positions[0].length]),
+        input_ids: new ort.Tensor('int64', BigInt64Array.from(ids, BigInt), [
+          c.input_ids.length,
+          c.input_ids[0].length,
+        ]),
+        positions: new ort.Tensor('int64', BigInt64Array.from(pos, BigInt), [
+          c.positions.length,
+          c.positions[0].length,
+        ]),
       });
       assert.deepEqual(result.logits.dims, c.shape);
       results.push({ got: result.logits.data as Float32Array, want: c.logits, vocab: c.shape[c.shape.length - 1] });
@@ -46,7 +68,7 @@ describe('training pipeline', () => {
     return results;
   }
 
-  test('the exported float32 graph gives PyTorch\'s logits under onnxruntime-node', async () => {
+  test("the exported float32 graph gives PyTorch's logits under onnxruntime-node", async () => {
     for (const { got, want } of await exportedLogits(['--fp32'])) {
       let maxDiff = 0;
       for (let i = 0; i < got.length; i++) maxDiff = Math.max(maxDiff, Math.abs(got[i] - want[i]));
@@ -54,7 +76,7 @@ describe('training pipeline', () => {
     }
   });
 
-  test('the int8 graph (the default export) stays close to PyTorch\'s float32 logits', async () => {
+  test("the int8 graph (the default export) stays close to PyTorch's float32 logits", async () => {
     for (const { got, want, vocab } of await exportedLogits([])) {
       let maxDiff = 0;
       let maxAbs = 0;

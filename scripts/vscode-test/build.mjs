@@ -5,7 +5,18 @@ import * as esbuild from 'esbuild';
 
 fs.rmSync('out/vscode-test', { recursive: true, force: true });
 await esbuild.build({
-  entryPoints: ['index', 'installedIndex', 'extension.test', 'userFacing.test', 'nextEdit.test', 'remote.test', 'convertedModel.test', 'reliability.test', 'installed.test', 'ui'].map((f) => `test/vscode/${f}.ts`),
+  entryPoints: [
+    'index',
+    'installedIndex',
+    'extension.test',
+    'userFacing.test',
+    'nextEdit.test',
+    'remote.test',
+    'convertedModel.test',
+    'reliability.test',
+    'installed.test',
+    'ui',
+  ].map((f) => `test/vscode/${f}.ts`),
   outdir: 'out/vscode-test',
   bundle: true,
   platform: 'node',

@@ -19,10 +19,13 @@ const userData = path.join(tmp, 'user-data');
 fs.cpSync(path.join(root, 'test', 'vscode', 'fixtures'), ws, { recursive: true });
 fs.mkdirSync(path.join(userData, 'User'), { recursive: true });
 // user settings, as with run.js: the suite changes settings at the user level
-fs.writeFileSync(path.join(userData, 'User', 'settings.json'), JSON.stringify({
-  ...(process.env.DIFFUSE_TEST_MODEL ? { 'diffuse.modelPath': path.resolve(process.env.DIFFUSE_TEST_MODEL) } : {}),
-  'diffuse.ghostText.enabled': false,
-}));
+fs.writeFileSync(
+  path.join(userData, 'User', 'settings.json'),
+  JSON.stringify({
+    ...(process.env.DIFFUSE_TEST_MODEL ? { 'diffuse.modelPath': path.resolve(process.env.DIFFUSE_TEST_MODEL) } : {}),
+    'diffuse.ghostText.enabled': false,
+  }),
+);
 try {
   await runTests({
     version: '1.100.3',

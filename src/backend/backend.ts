@@ -3,7 +3,14 @@
 // `diffuse serve` on another machine. Callers see requests, progress and results, never which
 // backend answers; what a backend cannot do is a field they check before asking.
 import type { LoadStage } from '../core/view/loadLabel';
-import type { CompleteParams, DenoiseResult, FillParams, NextEditParams, ProgressParams, RefineParams } from './requests';
+import type {
+  CompleteParams,
+  DenoiseResult,
+  FillParams,
+  NextEditParams,
+  ProgressParams,
+  RefineParams,
+} from './requests';
 
 export const BACKENDS = ['local', 'mercury', 'openai', 'diffuse'] as const;
 export type BackendKind = (typeof BACKENDS)[number];
@@ -89,7 +96,18 @@ export type NextEditInput = Omit<NextEditParams, 'requestId' | 'progress' | 'sen
  * credit), `busy` (the server kept answering 429/503), `input`, `crash`, `timeout`, `cancelled`,
  * `unsupported` (the backend cannot serve this command), `internal`. The message is one line and never carries a key or a response body.
  */
-export const DENOISER_ERROR_CODES = ['model', 'auth', 'quota', 'busy', 'input', 'crash', 'timeout', 'cancelled', 'unsupported', 'internal'] as const;
+export const DENOISER_ERROR_CODES = [
+  'model',
+  'auth',
+  'quota',
+  'busy',
+  'input',
+  'crash',
+  'timeout',
+  'cancelled',
+  'unsupported',
+  'internal',
+] as const;
 export type BackendErrorCode = (typeof DENOISER_ERROR_CODES)[number];
 
 export function isBackendErrorCode(x: unknown): x is BackendErrorCode {
@@ -98,11 +116,17 @@ export function isBackendErrorCode(x: unknown): x is BackendErrorCode {
 
 /** Why a backend that is not a chat model refuses Refine with an instruction. */
 export function instructionUnsupported(kind: BackendKind): BackendError {
-  return new BackendError(`the ${kind} backend cannot follow an instruction: choose the mercury or openai backend, or Refine without one`, 'unsupported');
+  return new BackendError(
+    `the ${kind} backend cannot follow an instruction: choose the mercury or openai backend, or Refine without one`,
+    'unsupported',
+  );
 }
 
 export class BackendError extends Error {
-  constructor(message: string, readonly code: BackendErrorCode) {
+  constructor(
+    message: string,
+    readonly code: BackendErrorCode,
+  ) {
     super(message);
   }
 }

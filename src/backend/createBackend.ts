@@ -3,7 +3,12 @@
 import { LocalBackend } from './local/localBackend';
 import type { BackendKind, BackendSource, Backend, BackendState } from './backend';
 import { DiffuseRemoteBackend } from './remote/diffuseRemote';
-import { MERCURY_BASE_URL, MERCURY_CHAT_MODEL, MERCURY_FIM_MODEL, OpenAICompatibleBackend } from './remote/openaiCompatible';
+import {
+  MERCURY_BASE_URL,
+  MERCURY_CHAT_MODEL,
+  MERCURY_FIM_MODEL,
+  OpenAICompatibleBackend,
+} from './remote/openaiCompatible';
 
 export interface BackendHooks {
   /** The bundled worker script (dist/worker.js), for the local backend. */
@@ -20,12 +25,22 @@ export function createBackend(source: BackendSource, hooks: BackendHooks): Backe
   switch (source.kind) {
     case 'local':
       return new LocalBackend({
-        workerPath: hooks.workerPath, modelDir: source.modelDir, threads: source.threads, executionProvider: source.executionProvider,
-        onState: hooks.onState, log: hooks.log, restartDelayMs: hooks.restartDelayMs,
+        workerPath: hooks.workerPath,
+        modelDir: source.modelDir,
+        threads: source.threads,
+        executionProvider: source.executionProvider,
+        onState: hooks.onState,
+        log: hooks.log,
+        restartDelayMs: hooks.restartDelayMs,
       });
     case 'mercury':
     case 'openai':
-      return new OpenAICompatibleBackend({ ...source, timeoutMs: hooks.remoteTimeoutMs, onState: hooks.onState, log: hooks.log });
+      return new OpenAICompatibleBackend({
+        ...source,
+        timeoutMs: hooks.remoteTimeoutMs,
+        onState: hooks.onState,
+        log: hooks.log,
+      });
     case 'diffuse':
       return new DiffuseRemoteBackend({ ...source, timeoutMs: hooks.remoteTimeoutMs, onState: hooks.onState });
   }

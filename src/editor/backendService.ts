@@ -9,8 +9,16 @@ import * as vscode from 'vscode';
 import { windowAround, type TextWindow } from '../core/text/textWindow';
 import { createBackend } from '../backend/createBackend';
 import {
-  BackendError, type BackendKind, type BackendSource, type Capabilities, type CompleteInput, type Backend,
-  type BackendState, type FillInput, type NextEditInput, type RefineInput,
+  BackendError,
+  type BackendKind,
+  type BackendSource,
+  type Capabilities,
+  type CompleteInput,
+  type Backend,
+  type BackendState,
+  type FillInput,
+  type NextEditInput,
+  type RefineInput,
 } from '../backend/backend';
 import type { DenoiseResult, ProgressParams } from '../backend/requests';
 import { apiKeySecret } from './apiKeys';
@@ -105,7 +113,8 @@ export class BackendService implements vscode.Disposable {
       void this.restart();
       return;
     }
-    if (!this.restartPending) this.log.info(`settings changed: the denoiser restarts when the running ${watched[0].kind} ends`);
+    if (!this.restartPending)
+      this.log.info(`settings changed: the denoiser restarts when the running ${watched[0].kind} ends`);
     this.restartPending = true;
   }
 
@@ -192,7 +201,8 @@ export class BackendService implements vscode.Disposable {
    */
   window(text: string, start: number, end: number): TextWindow {
     const s = this.settings();
-    return s.backend.kind === 'local' ? requestWindow(text, start, end, s.context)
+    return s.backend.kind === 'local'
+      ? requestWindow(text, start, end, s.context)
       : windowAround(text, start, end, s.backend.contextChars, s.backend.contextChars);
   }
 
@@ -210,9 +220,14 @@ export class BackendService implements vscode.Disposable {
 
   /** The edit that follows the user's last one; a backend without next edit answers none. */
   nextEdit(p: NextEditInput, o: ServiceRequestOptions): Promise<DenoiseResult> {
-    return this.request('nextEdit', (d, ro) => (d.nextEdit && d.capabilities.nextEdit
-      ? d.nextEdit(p, ro)
-      : Promise.reject(new BackendError(`the ${d.kind} backend cannot propose next edits`, 'unsupported'))), o);
+    return this.request(
+      'nextEdit',
+      (d, ro) =>
+        d.nextEdit && d.capabilities.nextEdit
+          ? d.nextEdit(p, ro)
+          : Promise.reject(new BackendError(`the ${d.kind} backend cannot propose next edits`, 'unsupported')),
+      o,
+    );
   }
 
   private async request(
@@ -243,10 +258,13 @@ export class BackendService implements vscode.Disposable {
         },
       });
       this.lastLatencyMs = Date.now() - t0;
-      const where = built.kind === 'local' || built.kind === 'diffuse'
-        ? `${result.ms} ms in the worker, ${this.lastLatencyMs} ms round trip, ${result.canvasTokens}-token canvas`
-        : `${this.lastLatencyMs} ms from ${built.kind}`;
-      const steps = result.stepBudget ? `${result.steps} of ${result.stepBudget} budgeted steps` : `${result.steps} steps`;
+      const where =
+        built.kind === 'local' || built.kind === 'diffuse'
+          ? `${result.ms} ms in the worker, ${this.lastLatencyMs} ms round trip, ${result.canvasTokens}-token canvas`
+          : `${this.lastLatencyMs} ms from ${built.kind}`;
+      const steps = result.stepBudget
+        ? `${result.steps} of ${result.stepBudget} budgeted steps`
+        : `${result.steps} steps`;
       this.log.info(`${kind} ${o.describe}: ${steps}, ${where}, stopped by ${result.stoppedBy}`);
       return result;
     } catch (e) {
@@ -265,7 +283,10 @@ export class BackendService implements vscode.Disposable {
 
   dispose(): void {
     this.denoiser?.dispose();
-    void this.building.then((d) => d.dispose(), () => undefined);
+    void this.building.then(
+      (d) => d.dispose(),
+      () => undefined,
+    );
     this.changed.dispose();
     this.restarting.dispose();
     for (const d of this.disposables) d.dispose();
@@ -274,9 +295,11 @@ export class BackendService implements vscode.Disposable {
   private async build(): Promise<Backend> {
     const s = this.settings();
     const source = await this.source(s);
-    this.log.info(source.kind === 'local'
-      ? `denoiser: local model ${source.modelDir} (${source.threads} threads${source.executionProvider ? `, ${source.executionProvider}` : ''})`
-      : `denoiser: ${source.kind} at ${source.baseUrl}`);
+    this.log.info(
+      source.kind === 'local'
+        ? `denoiser: local model ${source.modelDir} (${source.threads} threads${source.executionProvider ? `, ${source.executionProvider}` : ''})`
+        : `denoiser: ${source.kind} at ${source.baseUrl}`,
+    );
     const d = createBackend(source, {
       workerPath: path.join(this.extensionPath, 'dist', 'worker.js'),
       log: (line) => this.log.info(line),
@@ -289,7 +312,8 @@ export class BackendService implements vscode.Disposable {
 
   private async source(s: DiffuseSettings): Promise<BackendSource> {
     const b = s.backend;
-    if (b.kind === 'local') return { kind: 'local', modelDir: s.modelDir, threads: s.threads, executionProvider: s.executionProvider };
+    if (b.kind === 'local')
+      return { kind: 'local', modelDir: s.modelDir, threads: s.threads, executionProvider: s.executionProvider };
     const apiKey = (await this.secrets.get(apiKeySecret(b.kind))) || undefined;
     if (b.kind === 'diffuse') return { kind: 'diffuse', baseUrl: b.baseUrl, apiKey };
     return { kind: b.kind, baseUrl: b.baseUrl, fimModel: b.fimModel, chatModel: b.chatModel, apiKey };
@@ -314,13 +338,21 @@ export class BackendService implements vscode.Disposable {
 
   private async notifyBackendError(message: string): Promise<void> {
     const local = this.backend === 'local';
-    const text = local ? `Diffuse could not load its model: ${message}` : `Diffuse (${this.backend}) cannot answer: ${message}`;
+    const text = local
+      ? `Diffuse could not load its model: ${message}`
+      : `Diffuse (${this.backend}) cannot answer: ${message}`;
     this.notices.push(text);
-    const actions = local ? ['Choose Model Folder…', 'Open Settings', 'Show Log'] : ['Set API Key…', 'Open Settings', 'Show Log'];
+    const actions = local
+      ? ['Choose Model Folder…', 'Open Settings', 'Show Log']
+      : ['Set API Key…', 'Open Settings', 'Show Log'];
     const choice = await vscode.window.showErrorMessage(text, ...actions);
     if (choice === 'Choose Model Folder…') void vscode.commands.executeCommand('diffuse.chooseModelFolder');
     else if (choice === 'Set API Key…') void vscode.commands.executeCommand('diffuse.setApiKey');
-    else if (choice === 'Open Settings') void vscode.commands.executeCommand('workbench.action.openSettings', local ? 'diffuse.modelPath' : 'diffuse.backend');
+    else if (choice === 'Open Settings')
+      void vscode.commands.executeCommand(
+        'workbench.action.openSettings',
+        local ? 'diffuse.modelPath' : 'diffuse.backend',
+      );
     else if (choice === 'Show Log') this.log.show(true);
   }
 }

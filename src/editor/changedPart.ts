@@ -10,14 +10,20 @@ import { applyEdits } from '../core/text/textEdit';
  * refines only what fits its window, so the part can be narrower than the selection.
  */
 export function changedPart(
-  text: string, selStart: number, selEnd: number, edits: readonly { start: number; end: number; text: string }[],
+  text: string,
+  selStart: number,
+  selEnd: number,
+  edits: readonly { start: number; end: number; text: string }[],
 ): { part: { start: number; end: number }; text: string } | undefined {
   if (edits.length === 0) return undefined;
   const sorted = [...edits].sort((a, b) => a.start - b.start);
   const from = sorted[0].start;
   const to = Math.max(...sorted.map((e) => e.end));
-  if (from < selStart || to > selEnd) throw new Error(`the model answered for ${from}-${to}, outside the selection ${selStart}-${selEnd}`);
-  const out = applyEdits(text.slice(from, to), sorted.map((e) => ({ ...e, start: e.start - from, end: e.end - from })));
+  if (from < selStart || to > selEnd)
+    throw new Error(`the model answered for ${from}-${to}, outside the selection ${selStart}-${selEnd}`);
+  const out = applyEdits(
+    text.slice(from, to),
+    sorted.map((e) => ({ ...e, start: e.start - from, end: e.end - from })),
+  );
   return { part: { start: from - selStart, end: to - selStart }, text: out };
 }
-

@@ -15,15 +15,21 @@ export function registerCommands(service: BackendService, store: SessionStore): 
     command('diffuse.accept', async (uri?: string) => {
       const s = store.target(uri);
       const ok = s?.phase === 'review' && (await s.acceptAll());
-      if (s && !ok && s.endReason && s.endReason !== 'accepted') void vscode.window.showWarningMessage(`Diffuse ${s.title}: ${s.endReason}.`);
+      if (s && !ok && s.endReason && s.endReason !== 'accepted')
+        void vscode.window.showWarningMessage(`Diffuse ${s.title}: ${s.endReason}.`);
     }),
     command('diffuse.reject', async (uri?: string) => {
       const s = store.target(uri);
-      if (s?.phase === 'review') await s.rejectAll(); // resolves once the review is closed
+      if (s?.phase === 'review')
+        await s.rejectAll(); // resolves once the review is closed
       else if (s?.phase === 'running') s.end('cancelled');
     }),
-    command('diffuse.acceptHunk', (uri: string, region: number, hunk: number) => store.target(uri)?.acceptHunk(region, hunk)),
-    command('diffuse.rejectHunk', (uri: string, region: number, hunk: number) => store.target(uri)?.rejectHunk(region, hunk)),
+    command('diffuse.acceptHunk', (uri: string, region: number, hunk: number) =>
+      store.target(uri)?.acceptHunk(region, hunk),
+    ),
+    command('diffuse.rejectHunk', (uri: string, region: number, hunk: number) =>
+      store.target(uri)?.rejectHunk(region, hunk),
+    ),
     command('diffuse.restartDenoiser', () => service.restart()),
     command('diffuse.showLog', () => service.log.show(true)),
     command('diffuse.showMenu', () => showMenu(service, store)),
@@ -38,19 +44,38 @@ async function showMenu(service: BackendService, store: SessionStore): Promise<v
   const session = doc && store.get(doc);
   const items: (vscode.QuickPickItem & { run: string; args?: unknown[] })[] = [
     ...(session?.phase === 'running' ? [{ label: '$(debug-stop) Cancel Denoising', run: 'diffuse.cancel' }] : []),
-    ...(session?.phase === 'review' ? [
-      { label: '$(check) Accept Proposal', run: 'diffuse.accept' },
-      { label: '$(close) Reject Proposal', run: 'diffuse.reject' },
-    ] : []),
+    ...(session?.phase === 'review'
+      ? [
+          { label: '$(check) Accept Proposal', run: 'diffuse.accept' },
+          { label: '$(close) Reject Proposal', run: 'diffuse.reject' },
+        ]
+      : []),
     { label: '$(wand) Refine Selection', run: 'diffuse.refineSelection' },
     { label: '$(wand) Refine Selection with Strength…', run: 'diffuse.refineSelectionWithStrength' },
-    ...(service.capabilities?.instruction ? [{ label: '$(comment) Refine Selection with Instruction…', run: 'diffuse.refineSelectionWithInstruction' }] : []),
+    ...(service.capabilities?.instruction
+      ? [{ label: '$(comment) Refine Selection with Instruction…', run: 'diffuse.refineSelectionWithInstruction' }]
+      : []),
     { label: '$(insert) Fill at Cursor', run: 'diffuse.fillAtCursor' },
-    { label: `$(eye${ghostOn ? '-closed' : ''}) Turn Ghost Text ${ghostOn ? 'Off' : 'On'}`, run: 'diffuse.toggleGhostText' },
-    { label: '$(folder-opened) Choose Model Folder…', run: 'diffuse.chooseModelFolder',
-      detail: s.kind === 'ready' && s.info.backend === 'local' ? `now: ${s.info.where}` : s.kind === 'error' ? s.message : undefined },
-    { label: '$(server) Choose Backend…', run: 'workbench.action.openSettings', args: ['diffuse.backend'],
-      detail: `now: ${service.backend}${service.backend === 'local' ? ' (nothing leaves this machine)' : ''}` },
+    {
+      label: `$(eye${ghostOn ? '-closed' : ''}) Turn Ghost Text ${ghostOn ? 'Off' : 'On'}`,
+      run: 'diffuse.toggleGhostText',
+    },
+    {
+      label: '$(folder-opened) Choose Model Folder…',
+      run: 'diffuse.chooseModelFolder',
+      detail:
+        s.kind === 'ready' && s.info.backend === 'local'
+          ? `now: ${s.info.where}`
+          : s.kind === 'error'
+            ? s.message
+            : undefined,
+    },
+    {
+      label: '$(server) Choose Backend…',
+      run: 'workbench.action.openSettings',
+      args: ['diffuse.backend'],
+      detail: `now: ${service.backend}${service.backend === 'local' ? ' (nothing leaves this machine)' : ''}`,
+    },
     { label: '$(key) Set API Key…', run: 'diffuse.setApiKey' },
     { label: '$(debug-restart) Restart Backend', run: 'diffuse.restartDenoiser' },
     { label: '$(output) Show Log', run: 'diffuse.showLog' },
@@ -63,9 +88,10 @@ async function showMenu(service: BackendService, store: SessionStore): Promise<v
 function statusLine(service: BackendService): string {
   const s = service.state;
   const latency = service.lastLatencyMs !== undefined ? `, last request ${service.lastLatencyMs} ms` : '';
-  if (s.kind === 'ready' && s.info.backend === 'local') return `${s.info.name} ready (${s.info.threads} thread${s.info.threads === 1 ? '' : 's'}${latency})`;
+  if (s.kind === 'ready' && s.info.backend === 'local')
+    return `${s.info.name} ready (${s.info.threads} thread${s.info.threads === 1 ? '' : 's'}${latency})`;
   if (s.kind === 'ready') return `${s.info.backend}: ${s.info.name} at ${s.info.where}${latency}`;
-  if (s.kind === 'error') return `${service.backend === 'local' ? 'model failed to load' : `${service.backend} cannot answer`}: ${s.message}`;
+  if (s.kind === 'error')
+    return `${service.backend === 'local' ? 'model failed to load' : `${service.backend} cannot answer`}: ${s.message}`;
   return s.kind;
 }
-

@@ -20,15 +20,26 @@ export async function fill(service: BackendService, store: SessionStore, editor:
   const first = cursors[0];
   const last = cursors[cursors.length - 1];
   const win = service.window(doc.getText(), first, last);
-  const session = store.start(doc, 'Fill', cursors.map((c) => ({ start: c, end: c })));
+  const session = store.start(
+    doc,
+    'Fill',
+    cursors.map((c) => ({ start: c, end: c })),
+  );
   try {
-    const result = await service.fill({
-      text: win.text, cursors: cursors.map((c) => c - win.offset), maxTokens: s.fillMaxTokens, sampler: s.sampler, context: s.context,
-    }, {
-      signal: session.signal,
-      onProgress: (p) => session.progress(p),
-      describe: `${cursors.length} cursor${cursors.length > 1 ? 's' : ''}, ${s.fillMaxTokens} slots each`,
-    });
+    const result = await service.fill(
+      {
+        text: win.text,
+        cursors: cursors.map((c) => c - win.offset),
+        maxTokens: s.fillMaxTokens,
+        sampler: s.sampler,
+        context: s.context,
+      },
+      {
+        signal: session.signal,
+        onProgress: (p) => session.progress(p),
+        describe: `${cursors.length} cursor${cursors.length > 1 ? 's' : ''}, ${s.fillMaxTokens} slots each`,
+      },
+    );
     // edits come back in cursor order (the engine sorts them as we did)
     const texts = cursors.map((c) => result.edits.find((e) => e.start === c - win.offset)?.text ?? '');
     if (session.phase === 'running' && !session.finish(texts)) {

@@ -86,12 +86,17 @@ export class GhostTextProvider implements vscode.InlineCompletionItemProvider, v
     const where = `at ${visualPosition(doc, position)}`;
     try {
       const { candidates } = settings.ghostText;
-      const result = await this.service.complete({
-        prefix: at.prefix, suffix: at.suffix, maxTokens: settings.ghostText.maxTokens,
-        ...(candidates > 1 && this.service.capabilities?.candidates !== false ? { candidates } : {}),
-        sampler: { ...settings.sampler, timeBudgetMs: settings.ghostText.timeBudgetMs },
-        context: settings.context,
-      }, { token, signal: abort.signal, describe: where });
+      const result = await this.service.complete(
+        {
+          prefix: at.prefix,
+          suffix: at.suffix,
+          maxTokens: settings.ghostText.maxTokens,
+          ...(candidates > 1 && this.service.capabilities?.candidates !== false ? { candidates } : {}),
+          sampler: { ...settings.sampler, timeBudgetMs: settings.ghostText.timeBudgetMs },
+          context: settings.context,
+        },
+        { token, signal: abort.signal, describe: where },
+      );
       const completions = this.shown(result, at, settings, manual, where);
       if (completions.length === 0) return undefined;
       this.cache.put(at.prefix, at.suffix, completions[0]);
@@ -123,9 +128,15 @@ export class GhostTextProvider implements vscode.InlineCompletionItemProvider, v
    * open, only an item that continues the selected suggestion is shown: the model completes as if
    * the suggestion were accepted, and the item offers both as one.
    */
-  private requestAt(doc: vscode.TextDocument, position: vscode.Position, context: vscode.InlineCompletionContext, settings: DiffuseSettings) {
+  private requestAt(
+    doc: vscode.TextDocument,
+    position: vscode.Position,
+    context: vscode.InlineCompletionContext,
+    settings: DiffuseSettings,
+  ) {
     const selected = context.selectedCompletionInfo;
-    const accepted = selected?.range.end.isEqual(position) && selected.range.start.line === position.line ? selected : undefined;
+    const accepted =
+      selected?.range.end.isEqual(position) && selected.range.start.line === position.line ? selected : undefined;
     const replaceFrom = accepted ? accepted.range.start : position;
     const lead = accepted ? accepted.text : '';
     const text = doc.getText();
@@ -146,17 +157,27 @@ export class GhostTextProvider implements vscode.InlineCompletionItemProvider, v
    * threshold nothing is shown unless the user asked with the key, and then they see what the
    * model has. A backend with no confidence measure (a remote FIM model) is not gated.
    */
-  private shown(result: DenoiseResult, at: { suffix: string; linePrefix: string }, settings: DiffuseSettings, manual: boolean, where: string): string[] {
+  private shown(
+    result: DenoiseResult,
+    at: { suffix: string; linePrefix: string },
+    settings: DiffuseSettings,
+    manual: boolean,
+    where: string,
+  ): string[] {
     const { minConfidence, maxLines } = settings.ghostText;
     // best first; a backend that does not decode candidates answers with edits[0] alone
     const answers = result.candidates?.length ? result.candidates : result.edits.slice(0, 1);
     const measured = this.service.capabilities?.confidence !== false;
     const sure = manual || !measured ? answers : answers.filter((a) => a.confidence >= minConfidence);
     if (sure.length < answers.length) this.stats.belowConfidence++;
-    const completions = [...new Set(sure.map((a) => trimCompletion(a.text, { linePrefix: at.linePrefix, suffix: at.suffix, maxLines })))]
-      .filter((c) => c);
+    const completions = [
+      ...new Set(sure.map((a) => trimCompletion(a.text, { linePrefix: at.linePrefix, suffix: at.suffix, maxLines }))),
+    ].filter((c) => c);
     this.decide(where, {
-      shown: completions.length > 0, confidence: measured ? answers[0]?.confidence : undefined, threshold: minConfidence, manual,
+      shown: completions.length > 0,
+      confidence: measured ? answers[0]?.confidence : undefined,
+      threshold: minConfidence,
+      manual,
       reason: sure.length === 0 && answers.length > 0 ? 'below threshold' : 'empty',
     });
     return completions;
@@ -173,8 +194,15 @@ export class GhostTextProvider implements vscode.InlineCompletionItemProvider, v
 
   private decide(where: string, o: GhostOutcome): void {
     const conf = o.confidence !== undefined ? `confidence ${o.confidence.toFixed(2)}` : 'no confidence measure';
-    const what = o.shown ? (o.manual ? 'shown (asked for)' : 'shown')
-      : o.reason === 'below threshold' ? `held back (below ${o.threshold}; Alt+\\ shows it)` : o.reason === 'failed' ? 'failed' : 'nothing to show';
+    const what = o.shown
+      ? o.manual
+        ? 'shown (asked for)'
+        : 'shown'
+      : o.reason === 'below threshold'
+        ? `held back (below ${o.threshold}; Alt+\\ shows it)`
+        : o.reason === 'failed'
+          ? 'failed'
+          : 'nothing to show';
     this.service.log.info(`ghost text ${where}: ${conf}, ${what}`);
     this.lastOutcome = o;
     this.outcome.fire(o);
@@ -191,7 +219,9 @@ export function visualPosition(doc: vscode.TextDocument, pos: vscode.Position): 
   const editor = vscode.window.visibleTextEditors.find((e) => e.document === doc);
   const tabSize = typeof editor?.options.tabSize === 'number' ? editor.options.tabSize : 4;
   const col = visualColumn(doc.lineAt(pos.line).text, pos.character, tabSize);
-  return col === pos.character + 1 ? `${pos.line + 1}:${col}` : `${pos.line + 1}:${col} (character ${pos.character + 1})`;
+  return col === pos.character + 1
+    ? `${pos.line + 1}:${col}`
+    : `${pos.line + 1}:${col} (character ${pos.character + 1})`;
 }
 
 export function registerGhostText(service: BackendService, provider: GhostTextProvider): vscode.Disposable {
@@ -199,9 +229,12 @@ export function registerGhostText(service: BackendService, provider: GhostTextPr
     provider,
     // code the user writes, not output panes or other virtual documents
     vscode.languages.registerInlineCompletionItemProvider(
-      ['file', 'untitled', 'vscode-remote', 'vscode-notebook-cell'].map((scheme) => ({ scheme })), provider),
+      ['file', 'untitled', 'vscode-remote', 'vscode-notebook-cell'].map((scheme) => ({ scheme })),
+      provider,
+    ),
     vscode.commands.registerCommand('diffuse.triggerGhostText', () =>
-      vscode.commands.executeCommand('editor.action.inlineSuggest.trigger')),
+      vscode.commands.executeCommand('editor.action.inlineSuggest.trigger'),
+    ),
     vscode.commands.registerCommand('diffuse.toggleGhostText', async () => {
       const c = vscode.workspace.getConfiguration('diffuse');
       const on = !service.settings().ghostText.enabled;

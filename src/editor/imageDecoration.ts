@@ -11,7 +11,8 @@ export function imageTheme(editor: vscode.TextEditor): ImageTheme {
   const fontSize = c.get<number>('fontSize', 14);
   const configured = c.get<number>('lineHeight', 0);
   // VS Code's rule: 0 = derived from the font size; values below 8 are multipliers
-  const lineHeight = configured <= 0 ? Math.round(fontSize * 1.5) : configured < 8 ? Math.round(configured * fontSize) : configured;
+  const lineHeight =
+    configured <= 0 ? Math.round(fontSize * 1.5) : configured < 8 ? Math.round(configured * fontSize) : configured;
   const tabSize = typeof editor.options.tabSize === 'number' ? editor.options.tabSize : 4;
   const kind = vscode.window.activeColorTheme.kind;
   const dark = kind === vscode.ColorThemeKind.Dark || kind === vscode.ColorThemeKind.HighContrast;
@@ -46,7 +47,12 @@ export function imagesBeside(editor: vscode.TextEditor, items: readonly ImageIte
   const theme = imageTheme(editor);
   let previous: { bottom: number; right: number } | undefined;
   return items.map((item) => {
-    const placed = imageBeside(editor, theme, item, previous && previous.bottom >= item.range.start.line ? previous.right + 1 : 0);
+    const placed = imageBeside(
+      editor,
+      theme,
+      item,
+      previous && previous.bottom >= item.range.start.line ? previous.right + 1 : 0,
+    );
     previous = { bottom: placed.bottom, right: placed.right };
     return placed.options;
   });
@@ -57,7 +63,10 @@ function imageBeside(editor: vscode.TextEditor, theme: ImageTheme, item: ImageIt
   const image = renderSpanImage(item.lines, theme, item.caption);
   const { range } = item;
   const first = range.start.line;
-  const spanLast = Math.max(first, range.end.character === 0 && range.end.line > first ? range.end.line - 1 : range.end.line);
+  const spanLast = Math.max(
+    first,
+    range.end.character === 0 && range.end.line > first ? range.end.line - 1 : range.end.line,
+  );
   // the image hangs down from the first line: keep it right of every line it spans, not just the span's
   const imageRows = Math.ceil(image.height / theme.lineHeight);
   const bottom = first + imageRows - 1;
@@ -77,7 +86,8 @@ function imageBeside(editor: vscode.TextEditor, theme: ImageTheme, item: ImageIt
         margin: `0 0 0 ${left - cols(first)}ch`,
         // Taken out of the line's flow (decorations cannot add lines): positioned at the line's top,
         // above the following lines, and transparent to the mouse so the code below stays usable.
-        textDecoration: 'none; position: absolute; top: 0; z-index: 20; pointer-events: none; box-shadow: 0 2px 8px rgba(0,0,0,0.25)',
+        textDecoration:
+          'none; position: absolute; top: 0; z-index: 20; pointer-events: none; box-shadow: 0 2px 8px rgba(0,0,0,0.25)',
       },
     },
   };

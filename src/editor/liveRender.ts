@@ -34,19 +34,35 @@ export function registerLiveRender(store: SessionStore): vscode.Disposable {
     }
     const doc = editor.document;
     const ranges = s.regions.map((r) => new vscode.Range(doc.positionAt(r.start), doc.positionAt(r.end)));
-    editor.setDecorations(span, ranges.filter((r) => !r.isEmpty));
-    editor.setDecorations(cursor, ranges.filter((r) => r.isEmpty));
-    editor.setDecorations(image, imagesBeside(editor, s.regions.map((r, i) => ({
-      range: ranges[i],
-      lines: r.live ? imageRunsToLines(r.live.runs) : [[{ text: MASK_GLYPH.repeat(PLACEHOLDER_SLOTS), style: 'pending' as const }]],
-      caption: i === 0 ? (s.step ? stepLabel(s.step, s.maxSteps) : 'waiting for the model') : undefined,
-    }))));
+    editor.setDecorations(
+      span,
+      ranges.filter((r) => !r.isEmpty),
+    );
+    editor.setDecorations(
+      cursor,
+      ranges.filter((r) => r.isEmpty),
+    );
+    editor.setDecorations(
+      image,
+      imagesBeside(
+        editor,
+        s.regions.map((r, i) => ({
+          range: ranges[i],
+          lines: r.live
+            ? imageRunsToLines(r.live.runs)
+            : [[{ text: MASK_GLYPH.repeat(PLACEHOLDER_SLOTS), style: 'pending' as const }]],
+          caption: i === 0 ? (s.step ? stepLabel(s.step, s.maxSteps) : 'waiting for the model') : undefined,
+        })),
+      ),
+    );
   };
   const drawFor = (s: ProposalSession): void => {
     for (const e of vscode.window.visibleTextEditors) if (e.document === s.document) draw(e);
   };
   return vscode.Disposable.from(
-    span, cursor, image,
+    span,
+    cursor,
+    image,
     store.onDidChange(drawFor),
     vscode.window.onDidChangeVisibleTextEditors((editors) => editors.forEach(draw)),
   );

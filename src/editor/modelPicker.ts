@@ -23,7 +23,10 @@ export class ModelPicker implements vscode.Disposable {
   shown: vscode.QuickPick<FolderItem> | undefined;
   private readonly subscription: vscode.Disposable;
 
-  constructor(private readonly context: vscode.ExtensionContext, private readonly service: BackendService) {
+  constructor(
+    private readonly context: vscode.ExtensionContext,
+    private readonly service: BackendService,
+  ) {
     // a folder set in settings.json counts as chosen once it loads (once per load: the event
     // also fires for every request)
     let loaded: string | undefined;
@@ -64,7 +67,10 @@ export class ModelPicker implements vscode.Disposable {
     if (this.isBundled(dir)) return; // always listed
     const list = this.remembered();
     if (samePath(list[0] ?? '', dir)) return;
-    await this.context.globalState.update(REMEMBERED_KEY, [dir, ...list.filter((d) => !samePath(d, dir))].slice(0, MAX_REMEMBERED));
+    await this.context.globalState.update(
+      REMEMBERED_KEY,
+      [dir, ...list.filter((d) => !samePath(d, dir))].slice(0, MAX_REMEMBERED),
+    );
   }
 
   /** The folder in use first, then those used before, then the bundled ones; Browse… last. */
@@ -77,7 +83,11 @@ export class ModelPicker implements vscode.Disposable {
     return [
       ...dirs.map((d) => folderItem(summarizeFolder(d), samePath(d, current), this.isBundled(d))),
       { label: '', kind: vscode.QuickPickItemKind.Separator },
-      { label: '$(folder-opened) Browse…', detail: 'another folder with denoiser.json and model.onnx (npm run model:convert makes one)', browse: true },
+      {
+        label: '$(folder-opened) Browse…',
+        detail: 'another folder with denoiser.json and model.onnx (npm run model:convert makes one)',
+        browse: true,
+      },
     ];
   }
 
@@ -113,7 +123,10 @@ export class ModelPicker implements vscode.Disposable {
   }
 }
 
-export function registerModelPicker(context: vscode.ExtensionContext, service: BackendService): { picker: ModelPicker; disposable: vscode.Disposable } {
+export function registerModelPicker(
+  context: vscode.ExtensionContext,
+  service: BackendService,
+): { picker: ModelPicker; disposable: vscode.Disposable } {
   const picker = new ModelPicker(context, service);
   const command = vscode.commands.registerCommand('diffuse.chooseModelFolder', () => picker.choose());
   return { picker, disposable: vscode.Disposable.from(picker, command) };
@@ -123,7 +136,12 @@ export function registerModelPicker(context: vscode.ExtensionContext, service: B
 export function folderItem(f: FolderSummary, inUse: boolean, bundled: boolean): FolderItem {
   const where = bundled ? 'bundled with Diffuse' : f.dir;
   if (f.problem) {
-    return { label: `$(warning) ${f.name}`, description: `cannot load${inUse ? ' · in use' : ''}`, detail: f.problem, folder: f };
+    return {
+      label: `$(warning) ${f.name}`,
+      description: `cannot load${inUse ? ' · in use' : ''}`,
+      detail: f.problem,
+      folder: f,
+    };
   }
   const lines = summaryLines(f.card, f.bytes);
   return {
@@ -136,15 +154,22 @@ export function folderItem(f: FolderSummary, inUse: boolean, bundled: boolean): 
 
 async function browse(): Promise<FolderSummary | undefined> {
   const picked = await vscode.window.showOpenDialog({
-    canSelectFolders: true, canSelectFiles: false, canSelectMany: false,
-    openLabel: 'Use this model', title: 'Diffuse: choose a model folder (with denoiser.json and model.onnx)',
+    canSelectFolders: true,
+    canSelectFiles: false,
+    canSelectMany: false,
+    openLabel: 'Use this model',
+    title: 'Diffuse: choose a model folder (with denoiser.json and model.onnx)',
   });
   return picked?.[0] ? summarizeFolder(picked[0].fsPath) : undefined;
 }
 
 /** A folder that cannot load is chosen only on purpose (to fix it while Diffuse points at it, say). */
 async function confirmBroken(f: FolderSummary): Promise<boolean> {
-  const choice = await vscode.window.showWarningMessage(`Diffuse: ${f.name} cannot load: ${f.problem}`, { modal: true }, 'Use Anyway');
+  const choice = await vscode.window.showWarningMessage(
+    `Diffuse: ${f.name} cannot load: ${f.problem}`,
+    { modal: true },
+    'Use Anyway',
+  );
   return choice === 'Use Anyway';
 }
 

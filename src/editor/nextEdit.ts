@@ -40,7 +40,11 @@ export class NextEditController implements vscode.Disposable {
   readonly onDidChange = this.changed.event;
   private readonly disposables: vscode.Disposable[] = [];
 
-  constructor(private readonly service: BackendService, private readonly store: SessionStore, ghost: GhostTextProvider) {
+  constructor(
+    private readonly service: BackendService,
+    private readonly store: SessionStore,
+    ghost: GhostTextProvider,
+  ) {
     for (const e of vscode.window.visibleTextEditors) this.bases.set(e.document.uri.toString(), e.document.getText());
     this.disposables.push(
       this.changed,
@@ -113,7 +117,8 @@ export class NextEditController implements vscode.Disposable {
   }
 
   private onEdit(e: vscode.TextDocumentChangeEvent): void {
-    if (e.contentChanges.length === 0 || e.document.uri.scheme !== 'file' && e.document.uri.scheme !== 'untitled') return;
+    if (e.contentChanges.length === 0 || (e.document.uri.scheme !== 'file' && e.document.uri.scheme !== 'untitled'))
+      return;
     const s = this.session;
     if (s && s.document === e.document) {
       if (s.deciding) return; // the suggestion's own Accept
@@ -148,12 +153,17 @@ export class NextEditController implements vscode.Disposable {
     this.counts.asked++;
     const remote = this.service.backend !== 'local';
     try {
-      const result = await this.service.nextEdit({
-        before, text, cursor: doc.offsetAt(editor.selection.active),
-        file: { path, language: doc.languageId },
-        // the history and the viewed snippets leave this process only for a remote backend the user chose
-        ...(remote ? { history: this.history.diffs(key), snippets: this.viewed.except(key) } : {}),
-      }, { signal: abort.signal, describe: `next edit after an edit of ${path}` });
+      const result = await this.service.nextEdit(
+        {
+          before,
+          text,
+          cursor: doc.offsetAt(editor.selection.active),
+          file: { path, language: doc.languageId },
+          // the history and the viewed snippets leave this process only for a remote backend the user chose
+          ...(remote ? { history: this.history.diffs(key), snippets: this.viewed.except(key) } : {}),
+        },
+        { signal: abort.signal, describe: `next edit after an edit of ${path}` },
+      );
       const e = result.edits[0];
       if (!e || abort.signal.aborted || doc.version !== version || this.session || this.store.get(doc)) return;
       const s = this.store.start(doc, NEXT_EDIT_TITLE, [{ start: e.start, end: e.end }]);
@@ -174,9 +184,13 @@ export class NextEditController implements vscode.Disposable {
   private recordView(editor: vscode.TextEditor): void {
     const doc = editor.document;
     const range = editor.visibleRanges[0];
-    if (!this.enabled || !range || doc.uri.scheme !== 'file' && doc.uri.scheme !== 'untitled') return;
+    if (!this.enabled || !range || (doc.uri.scheme !== 'file' && doc.uri.scheme !== 'untitled')) return;
     const last = editor.visibleRanges[editor.visibleRanges.length - 1].end.line;
-    const text = snippetOf({ first: range.start.line, last, focus: editor.selection.active.line }, doc.lineCount, (i) => doc.lineAt(i).text);
+    const text = snippetOf(
+      { first: range.start.line, last, focus: editor.selection.active.line },
+      doc.lineCount,
+      (i) => doc.lineAt(i).text,
+    );
     this.viewed.record(doc.uri.toString(), vscode.workspace.asRelativePath(doc.uri), text);
   }
 
@@ -186,14 +200,21 @@ export class NextEditController implements vscode.Disposable {
     const editor = vscode.window.activeTextEditor;
     const s = this.session;
     const mine = !!at && !!s && !!editor && this.store.get(editor.document) === s;
-    const here = mine && (editor!.document !== s!.document || editor!.selections.some((sel) => sel.active.line >= at!.start.line && sel.active.line <= at!.end.line));
+    const here =
+      mine &&
+      (editor!.document !== s!.document ||
+        editor!.selections.some((sel) => sel.active.line >= at!.start.line && sel.active.line <= at!.end.line));
     void vscode.commands.executeCommand('setContext', 'diffuse.nextEditWaiting', mine);
     void vscode.commands.executeCommand('setContext', 'diffuse.nextEditHere', mine && here);
     void vscode.commands.executeCommand('setContext', 'diffuse.nextEditAway', mine && !here);
   }
 }
 
-export function registerNextEdit(service: BackendService, store: SessionStore, ghost: GhostTextProvider): { controller: NextEditController; disposable: vscode.Disposable } {
+export function registerNextEdit(
+  service: BackendService,
+  store: SessionStore,
+  ghost: GhostTextProvider,
+): { controller: NextEditController; disposable: vscode.Disposable } {
   const controller = new NextEditController(service, store, ghost);
   return {
     controller,

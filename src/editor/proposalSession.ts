@@ -199,7 +199,10 @@ export class ProposalSession {
 
   /** Applies every remaining hunk as one undo step and ends the session. */
   acceptAll(): Promise<boolean> {
-    return this.decide(this.regions.map((r) => r.hunks), true);
+    return this.decide(
+      this.regions.map((r) => r.hunks),
+      true,
+    );
   }
 
   /** Drops the proposal (nothing was written, so nothing is restored); resolves once the review is closed. */
@@ -212,7 +215,10 @@ export class ProposalSession {
     const r = this.regions[region];
     const h = r?.hunks[hunk];
     if (!h) return Promise.resolve(false);
-    return this.decide(this.regions.map((x) => (x === r ? [h] : [])), false);
+    return this.decide(
+      this.regions.map((x) => (x === r ? [h] : [])),
+      false,
+    );
   }
 
   async rejectHunk(region: number, hunk: number): Promise<void> {
@@ -220,7 +226,10 @@ export class ProposalSession {
     const h = r?.hunks[hunk];
     if (!h || this.phase !== 'review') return;
     if (this.hunkCount === 1) return this.rejectAll();
-    r.proposal = applyEdits(r.original, r.hunks.filter((x) => x !== h));
+    r.proposal = applyEdits(
+      r.original,
+      r.hunks.filter((x) => x !== h),
+    );
     r.hunks = diffHunks(r.original, r.proposal);
     this.changed.fire();
   }
@@ -254,7 +263,10 @@ export class ProposalSession {
     const edits: { range: vscode.Range; text: string }[] = [];
     this.regions.forEach((r, i) => {
       for (const h of chosen[i]) {
-        edits.push({ range: new vscode.Range(doc.positionAt(r.start + h.start), doc.positionAt(r.start + h.end)), text: h.text });
+        edits.push({
+          range: new vscode.Range(doc.positionAt(r.start + h.start), doc.positionAt(r.start + h.end)),
+          text: h.text,
+        });
       }
     });
     this.applying = true;
@@ -262,12 +274,19 @@ export class ProposalSession {
     try {
       // while the review is open the document's visible editor is the diff's read-only side: write
       // through a workspace edit then (one undo step as well)
-      const editor = target ?? (this.view?.shown ? undefined : vscode.window.visibleTextEditors.find((e) => e.document === doc));
+      const editor =
+        target ?? (this.view?.shown ? undefined : vscode.window.visibleTextEditors.find((e) => e.document === doc));
       // an editor hidden meanwhile refuses (or throws): then nothing was written, and the workspace
       // edit does it, unless the document changed since the ranges were computed
-      ok = !!editor && !editor.document.isClosed
-        && await editor.edit((b) => edits.forEach((e) => b.replace(e.range, e.text)), { undoStopBefore: true, undoStopAfter: true })
-          .then((done) => done, () => false);
+      ok =
+        !!editor &&
+        !editor.document.isClosed &&
+        (await editor
+          .edit((b) => edits.forEach((e) => b.replace(e.range, e.text)), { undoStopBefore: true, undoStopAfter: true })
+          .then(
+            (done) => done,
+            () => false,
+          ));
       if (!ok && doc.getText() === text) {
         const we = new vscode.WorkspaceEdit();
         edits.forEach((e) => we.replace(doc.uri, e.range, e.text));
@@ -313,7 +332,9 @@ export class SessionStore implements vscode.Disposable {
         }
       }),
       // only the document itself: a review document is closed by VS Code whenever it likes
-      vscode.workspace.onDidCloseTextDocument((d) => this.sessions.get(d.uri.toString())?.end('the document was closed')),
+      vscode.workspace.onDidCloseTextDocument((d) =>
+        this.sessions.get(d.uri.toString())?.end('the document was closed'),
+      ),
       vscode.window.onDidChangeActiveTextEditor(() => this.updateContext()),
     );
   }
@@ -338,7 +359,12 @@ export class SessionStore implements vscode.Disposable {
     const active = doc && this.get(doc);
     if (active) return active;
     const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
-    const tab = input instanceof vscode.TabInputTextDiff ? input.modified : input instanceof vscode.TabInputText ? input.uri : undefined;
+    const tab =
+      input instanceof vscode.TabInputTextDiff
+        ? input.modified
+        : input instanceof vscode.TabInputText
+          ? input.uri
+          : undefined;
     return tab && this.get(tab);
   }
 

@@ -12,7 +12,10 @@ export function registerRefineSelection(service: BackendService, store: SessionS
     // registerCommand, not registerTextEditorCommand: executeCommand then resolves when the run ends
     vscode.commands.registerCommand('diffuse.refineSelection', async (strength?: number) => {
       const editor = vscode.window.activeTextEditor;
-      if (editor) await refine(service, store, editor, { strength: typeof strength === 'number' ? strength : service.settings().strength });
+      if (editor)
+        await refine(service, store, editor, {
+          strength: typeof strength === 'number' ? strength : service.settings().strength,
+        });
     }),
     vscode.commands.registerCommand('diffuse.refineSelectionWithStrength', async () => {
       const editor = vscode.window.activeTextEditor;
@@ -25,16 +28,24 @@ export function registerRefineSelection(service: BackendService, store: SessionS
       if (!editor) return;
       const caps = service.capabilities;
       if (caps && !caps.instruction) {
-        void service.warn(`Diffuse: the ${service.backend} backend cannot follow an instruction; choose the mercury or openai backend (diffuse.backend) or use Refine Selection.`, 'Open Settings')
+        void service
+          .warn(
+            `Diffuse: the ${service.backend} backend cannot follow an instruction; choose the mercury or openai backend (diffuse.backend) or use Refine Selection.`,
+            'Open Settings',
+          )
           .then((c) => c && vscode.commands.executeCommand('workbench.action.openSettings', 'diffuse.backend'));
         return;
       }
-      const instruction = typeof given === 'string' ? given : await vscode.window.showInputBox({
-        title: 'Diffuse: Refine Selection with Instruction',
-        prompt: 'What should change? The model rewrites the selection with the code around it as context.',
-        placeHolder: 'e.g. Refactor this to improve efficiency · Make this more readable without changing functionality',
-        ignoreFocusOut: true,
-      });
+      const instruction =
+        typeof given === 'string'
+          ? given
+          : await vscode.window.showInputBox({
+              title: 'Diffuse: Refine Selection with Instruction',
+              prompt: 'What should change? The model rewrites the selection with the code around it as context.',
+              placeHolder:
+                'e.g. Refactor this to improve efficiency · Make this more readable without changing functionality',
+              ignoreFocusOut: true,
+            });
       if (instruction?.trim()) await refine(service, store, editor, { strength: 1, instruction: instruction.trim() });
     }),
   );
@@ -43,32 +54,55 @@ export function registerRefineSelection(service: BackendService, store: SessionS
 /** Strengths offered, each with what it does; "Custom…" takes any value in range. */
 const STRENGTHS: { value: number; label: string; detail: string }[] = [
   { value: 0.3, label: '0.3', detail: 'Correct only what the model strongly doubts (a typo, a wrong name)' },
-  { value: 0.5, label: '0.5', detail: 'Correct what the model doubts; correct code comes back unchanged (the default strength)' },
-  { value: 0.7, label: '0.7', detail: 'Reconsider more of the selection; changes still need the model to clearly prefer them' },
+  {
+    value: 0.5,
+    label: '0.5',
+    detail: 'Correct what the model doubts; correct code comes back unchanged (the default strength)',
+  },
+  {
+    value: 0.7,
+    label: '0.7',
+    detail: 'Reconsider more of the selection; changes still need the model to clearly prefer them',
+  },
   { value: 1, label: '1.0', detail: 'Rewrite the whole selection from the code around it' },
 ];
 
 async function askStrength(current: number): Promise<number | undefined> {
   type Item = vscode.QuickPickItem & { value?: number };
   const items: Item[] = [
-    ...STRENGTHS.map((s) => ({ label: s.label, description: s.value === current ? 'current default' : undefined, detail: s.detail, value: s.value })),
+    ...STRENGTHS.map((s) => ({
+      label: s.label,
+      description: s.value === current ? 'current default' : undefined,
+      detail: s.detail,
+      value: s.value,
+    })),
     { label: 'Custom…', detail: 'Any strength from 0.1 to 1.0' },
   ];
-  const pick = await vscode.window.showQuickPick(items, { title: 'Diffuse: Refine Selection with Strength', placeHolder: 'How freely may Refine change the selection?' });
+  const pick = await vscode.window.showQuickPick(items, {
+    title: 'Diffuse: Refine Selection with Strength',
+    placeHolder: 'How freely may Refine change the selection?',
+  });
   if (!pick) return undefined;
   if (pick.value !== undefined) return pick.value;
   const value = await vscode.window.showInputBox({
     title: 'Diffuse: Refine Selection with Strength',
-    prompt: 'Below 1.0 Refine corrects only what the model doubts (0.1 doubts little); 1.0 rewrites the whole selection',
+    prompt:
+      'Below 1.0 Refine corrects only what the model doubts (0.1 doubts little); 1.0 rewrites the whole selection',
     value: String(current),
-    validateInput: (v) => (Number(v) >= STRENGTH_RANGE.min && Number(v) <= STRENGTH_RANGE.max ? undefined : `Enter a number from ${STRENGTH_RANGE.min} to ${STRENGTH_RANGE.max}`),
+    validateInput: (v) =>
+      Number(v) >= STRENGTH_RANGE.min && Number(v) <= STRENGTH_RANGE.max
+        ? undefined
+        : `Enter a number from ${STRENGTH_RANGE.min} to ${STRENGTH_RANGE.max}`,
   });
   return value === undefined ? undefined : Number(value);
 }
 
 /** Runs one refinement of the editor's selection (the cursor's line when nothing is selected). */
 export async function refine(
-  service: BackendService, store: SessionStore, editor: vscode.TextEditor, ask: { strength: number; instruction?: string },
+  service: BackendService,
+  store: SessionStore,
+  editor: vscode.TextEditor,
+  ask: { strength: number; instruction?: string },
 ): Promise<void> {
   const { strength, instruction } = ask;
   const doc = editor.document;
@@ -84,14 +118,25 @@ export async function refine(
   const win = service.window(doc.getText(), start, end);
   const session = store.start(doc, 'Refine', [{ start, end }]);
   try {
-    const result = await service.refine({
-      text: win.text, start: start - win.offset, end: end - win.offset, strength, instruction, sampler: s.sampler, context: s.context,
-      file: { path: vscode.workspace.asRelativePath(doc.uri), language: doc.languageId },
-    }, {
-      signal: session.signal,
-      onProgress: (p) => session.progress(p),
-      describe: instruction ? `${end - start} chars with an instruction` : `${end - start} chars at strength ${strength}`,
-    });
+    const result = await service.refine(
+      {
+        text: win.text,
+        start: start - win.offset,
+        end: end - win.offset,
+        strength,
+        instruction,
+        sampler: s.sampler,
+        context: s.context,
+        file: { path: vscode.workspace.asRelativePath(doc.uri), language: doc.languageId },
+      },
+      {
+        signal: session.signal,
+        onProgress: (p) => session.progress(p),
+        describe: instruction
+          ? `${end - start} chars with an instruction`
+          : `${end - start} chars at strength ${strength}`,
+      },
+    );
     if (session.phase !== 'running') return;
     const changed = changedPart(win.text, start - win.offset, end - win.offset, result.edits);
     const lines = (from: number, to: number): string => {
@@ -101,12 +146,16 @@ export async function refine(
       const b = doc.positionAt(Math.max(at + from, at + to - 1)).line + 1;
       return a === b ? `line ${a}` : `lines ${a}–${b}`;
     };
-    const partial = changed && (changed.part.start > 0 || changed.part.end < end - start)
-      ? `only ${lines(changed.part.start, changed.part.end)} of the selection (${lines(0, end - start)}) fit the model's window: `
-        + 'the proposal covers those, the rest is left as it is'
-      : undefined;
+    const partial =
+      changed && (changed.part.start > 0 || changed.part.end < end - start)
+        ? `only ${lines(changed.part.start, changed.part.end)} of the selection (${lines(0, end - start)}) fit the model's window: ` +
+          'the proposal covers those, the rest is left as it is'
+        : undefined;
     // the CodeLens says it in short; the notification in full
-    session.note = changed && partial ? `only ${lines(changed.part.start, changed.part.end)} refined (the model's window)` : undefined;
+    session.note =
+      changed && partial
+        ? `only ${lines(changed.part.start, changed.part.end)} refined (the model's window)`
+        : undefined;
     if (!changed || !session.finish([changed.text], [changed.part])) {
       // the lines and the time make a second run's message differ from the first's, which it replaces
       const checked = `${lines(0, end - start)}, checked at ${new Date().toLocaleTimeString()}`;
@@ -124,6 +173,9 @@ export async function refine(
 /** Scrolls the proposal's first change into view when it is not (a long selection scrolls away from it). */
 export function revealChange(editor: vscode.TextEditor, range: vscode.Range | undefined): void {
   if (range && vscode.window.visibleTextEditors.includes(editor)) {
-    editor.revealRange(new vscode.Range(range.start, range.start), vscode.TextEditorRevealType.InCenterIfOutsideViewport);
+    editor.revealRange(
+      new vscode.Range(range.start, range.start),
+      vscode.TextEditorRevealType.InCenterIfOutsideViewport,
+    );
   }
 }

@@ -9,7 +9,10 @@ export function reportCommandError(what: string, e: unknown): void {
   if (err.code === 'cancelled') return;
   if (err.code === 'model' || err.code === 'auth' || err.code === 'quota') {
     // the service has shown the cause once, with what to do (choose a folder, set the key)
-    void vscode.window.setStatusBarMessage(`Diffuse: ${what} needs a working ${err.code === 'model' ? 'model' : 'API key or account'} (see the notification)`, PROBLEM_MESSAGE_MS);
+    void vscode.window.setStatusBarMessage(
+      `Diffuse: ${what} needs a working ${err.code === 'model' ? 'model' : 'API key or account'} (see the notification)`,
+      PROBLEM_MESSAGE_MS,
+    );
     return;
   }
   if (err.code === 'unsupported') {

@@ -13,6 +13,11 @@ export const GHOST_PREFIX_MARGIN_CHARS = 1000;
 export const GHOST_SUFFIX_MARGIN_CHARS = 500;
 
 /** The window of `text` a Refine or Fill request for [start, end) sends. */
-export function requestWindow(text: string, start: number, end: number, budget: { prefixTokens: number; suffixTokens: number }): TextWindow {
+export function requestWindow(
+  text: string,
+  start: number,
+  end: number,
+  budget: { prefixTokens: number; suffixTokens: number },
+): TextWindow {
   return contextWindow(text, start, end, budget, WINDOW_MARGIN_CHARS);
 }

@@ -34,7 +34,10 @@ export function registerReviewDiff(store: SessionStore): vscode.Disposable {
   return vscode.Disposable.from(
     reviews,
     vscode.workspace.registerTextDocumentContentProvider(REVIEW_SCHEME, reviews),
-    vscode.languages.registerHoverProvider({ scheme: REVIEW_SCHEME }, { provideHover: (doc, position) => reviewHover(store.get(doc), position) }),
+    vscode.languages.registerHoverProvider(
+      { scheme: REVIEW_SCHEME },
+      { provideHover: (doc, position) => reviewHover(store.get(doc), position) },
+    ),
     // the CodeLens "Show Proposal" in the document's own editor: back to the review
     vscode.commands.registerCommand('diffuse.showReview', (uri?: string) => reviews.showAgain(uri)),
     store.onDidChange((s) => reviews.sessionChanged(s)),
@@ -72,10 +75,13 @@ class Reviews implements vscode.TextDocumentContentProvider, vscode.Disposable {
     // not while a decision is being written either (it writes in the editor the diff would hide)
     const typing = Math.max(s.userEditedAt + TYPING_PAUSE_MS - Date.now(), s.deciding ? 100 : 0);
     if (typing > 0) {
-      this.waiting.set(s.id, setTimeout(() => {
-        this.waiting.delete(s.id);
-        this.show(s);
-      }, typing));
+      this.waiting.set(
+        s.id,
+        setTimeout(() => {
+          this.waiting.delete(s.id);
+          this.show(s);
+        }, typing),
+      );
       return;
     }
     // focused when the user is in the document (they asked and waited); else it opens without taking focus
@@ -87,7 +93,8 @@ class Reviews implements vscode.TextDocumentContentProvider, vscode.Disposable {
     // the review document) told VS Code of no change, or of one to a document it was still
     // loading, which it drops: the review would show the text from before that keystroke.
     void view.opened.then(() => {
-      if (s.phase === 'review' && this.served.get(s.reviewUri.toString()) !== s.reviewText().text) this.changed.fire(s.reviewUri);
+      if (s.phase === 'review' && this.served.get(s.reviewUri.toString()) !== s.reviewText().text)
+        this.changed.fire(s.reviewUri);
     });
   }
 
@@ -103,7 +110,8 @@ class Reviews implements vscode.TextDocumentContentProvider, vscode.Disposable {
   sessionChanged(s: ProposalSession): void {
     const view = this.views.get(s.id);
     if (s.phase === 'review') {
-      if (view) this.changed.fire(s.reviewUri); // re-anchored after an edit, or a change decided
+      if (view)
+        this.changed.fire(s.reviewUri); // re-anchored after an edit, or a change decided
       else this.show(s);
     } else if (s.phase === 'ended') {
       clearTimeout(this.waiting.get(s.id));
@@ -148,15 +156,18 @@ function reviewHover(s: ProposalSession | undefined, position: vscode.Position):
   const uri = s.document.uri.toString();
   const link = (title: string, command: string, args: unknown[]): string =>
     `[${title}](command:${command}?${encodeURIComponent(JSON.stringify(args))})`;
-  const md = new vscode.MarkdownString([
-    `**Diffuse ${s.title}**${s.note ? ` · ${s.note}` : ''}`,
-    '',
-    s.hunkCount > 1
-      ? `${link('$(check) Accept this change', 'diffuse.acceptHunk', [uri, h.region, h.hunk])} · `
-        + `${link('$(close) Reject this change', 'diffuse.rejectHunk', [uri, h.region, h.hunk])} · `
-        + `${link('Accept all', 'diffuse.accept', [uri])} · ${link('Reject all', 'diffuse.reject', [uri])}`
-      : `${link('$(check) Accept', 'diffuse.accept', [uri])} · ${link('$(close) Reject', 'diffuse.reject', [uri])}`,
-  ].join('\n'), true);
+  const md = new vscode.MarkdownString(
+    [
+      `**Diffuse ${s.title}**${s.note ? ` · ${s.note}` : ''}`,
+      '',
+      s.hunkCount > 1
+        ? `${link('$(check) Accept this change', 'diffuse.acceptHunk', [uri, h.region, h.hunk])} · ` +
+          `${link('$(close) Reject this change', 'diffuse.rejectHunk', [uri, h.region, h.hunk])} · ` +
+          `${link('Accept all', 'diffuse.accept', [uri])} · ${link('Reject all', 'diffuse.reject', [uri])}`
+        : `${link('$(check) Accept', 'diffuse.accept', [uri])} · ${link('$(close) Reject', 'diffuse.reject', [uri])}`,
+    ].join('\n'),
+    true,
+  );
   md.isTrusted = { enabledCommands: ['diffuse.acceptHunk', 'diffuse.rejectHunk', 'diffuse.accept', 'diffuse.reject'] };
   return new vscode.Hover(md);
 }
@@ -168,7 +179,11 @@ class DiffView {
   readonly opened: Promise<void>;
   private left: Promise<vscode.TextEditor | undefined> | undefined;
 
-  constructor(private readonly session: ProposalSession, private readonly column: vscode.ViewColumn, private focus: boolean) {
+  constructor(
+    private readonly session: ProposalSession,
+    private readonly column: vscode.ViewColumn,
+    private focus: boolean,
+  ) {
     this.opened = this.open().catch(() => undefined);
   }
 
@@ -187,17 +202,24 @@ class DiffView {
     const s = this.session;
     let review = await vscode.workspace.openTextDocument(s.reviewUri);
     // the review document's language comes from its name; an untitled document has none
-    if (review.languageId !== s.document.languageId) review = await vscode.languages.setTextDocumentLanguage(review, s.document.languageId);
+    if (review.languageId !== s.document.languageId)
+      review = await vscode.languages.setTextDocumentLanguage(review, s.document.languageId);
     if (this.leaving || s.phase !== 'review') return;
     const { text, hunks } = s.reviewText();
     const first = hunks.length ? hunkLines(text, hunks[0]).first : 0;
     const name = s.document.uri.path.split('/').pop() || 'document';
-    await vscode.commands.executeCommand('vscode.diff', s.document.uri, s.reviewUri, `Diffuse ${s.title}: ${name} ↔ proposal`, {
-      viewColumn: this.column,
-      preview: false, // a preview tab would take the place of the user's own (preview) tab
-      preserveFocus: !this.focus,
-      selection: new vscode.Range(first, 0, first, 0), // the first change in view
-    } satisfies vscode.TextDocumentShowOptions);
+    await vscode.commands.executeCommand(
+      'vscode.diff',
+      s.document.uri,
+      s.reviewUri,
+      `Diffuse ${s.title}: ${name} ↔ proposal`,
+      {
+        viewColumn: this.column,
+        preview: false, // a preview tab would take the place of the user's own (preview) tab
+        preserveFocus: !this.focus,
+        selection: new vscode.Range(first, 0, first, 0), // the first change in view
+      } satisfies vscode.TextDocumentShowOptions,
+    );
   }
 
   /** Closes the diff (once) and shows the document in its place, focused. */
@@ -214,7 +236,11 @@ class DiffView {
       const visible = vscode.window.visibleTextEditors.find((e) => e.document === doc);
       if (!wasActive && visible) return visible;
       try {
-        return await vscode.window.showTextDocument(doc, { viewColumn: column, preserveFocus: !wasActive, preview: false });
+        return await vscode.window.showTextDocument(doc, {
+          viewColumn: column,
+          preserveFocus: !wasActive,
+          preview: false,
+        });
       } catch {
         return visible;
       }
@@ -225,7 +251,9 @@ class DiffView {
 
 function reviewOf(tab: vscode.Tab): vscode.Uri | undefined {
   const input = tab.input;
-  return input instanceof vscode.TabInputTextDiff && input.modified.scheme === REVIEW_SCHEME ? input.modified : undefined;
+  return input instanceof vscode.TabInputTextDiff && input.modified.scheme === REVIEW_SCHEME
+    ? input.modified
+    : undefined;
 }
 
 function tabsOf(review: vscode.Uri): vscode.Tab[] {

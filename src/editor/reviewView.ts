@@ -59,7 +59,10 @@ function decorationTypes() {
 }
 
 /** What the proposal removes, where it only inserts, and each changed region, in `doc`. */
-function proposalRanges(s: ProposalSession, doc: vscode.TextDocument): { removed: vscode.Range[]; inserts: vscode.Range[]; regions: vscode.Range[] } {
+function proposalRanges(
+  s: ProposalSession,
+  doc: vscode.TextDocument,
+): { removed: vscode.Range[]; inserts: vscode.Range[]; regions: vscode.Range[] } {
   const pos = (o: number): vscode.Position => doc.positionAt(o);
   const removed: vscode.Range[] = [];
   const inserts: vscode.Range[] = [];

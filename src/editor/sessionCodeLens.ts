@@ -31,20 +31,38 @@ export function registerSessionCodeLens(store: SessionStore): vscode.Disposable 
       const firstWithHunks = s.regions.find((r) => r.hunks.length > 0) ?? s.regions[0];
       const head = at(firstWithHunks.start + (firstWithHunks.hunks[0]?.start ?? 0));
       const lenses = [
-        new vscode.CodeLens(head, { title: `$(check) Accept${s.hunkCount > 1 ? ' All' : ''} (${key('Shift+Enter')})`, command: 'diffuse.accept', arguments: [uri] }),
-        new vscode.CodeLens(head, { title: `$(close) Reject${s.hunkCount > 1 ? ' All' : ''} (${key('Shift+Backspace')})`, command: 'diffuse.reject', arguments: [uri] }),
+        new vscode.CodeLens(head, {
+          title: `$(check) Accept${s.hunkCount > 1 ? ' All' : ''} (${key('Shift+Enter')})`,
+          command: 'diffuse.accept',
+          arguments: [uri],
+        }),
+        new vscode.CodeLens(head, {
+          title: `$(close) Reject${s.hunkCount > 1 ? ' All' : ''} (${key('Shift+Backspace')})`,
+          command: 'diffuse.reject',
+          arguments: [uri],
+        }),
         new vscode.CodeLens(head, { title: '$(diff) Show Proposal', command: 'diffuse.showReview', arguments: [uri] }),
       ];
       // e.g. that only part of the selection fit the model's window
       if (s.note) lenses.push(new vscode.CodeLens(head, { title: `$(info) ${s.note}`, command: '' }));
       if (s.hunkCount > 1) {
-        s.regions.forEach((r, ri) => r.hunks.forEach((h, hi) => {
-          const range = at(r.start + h.start);
-          lenses.push(
-            new vscode.CodeLens(range, { title: 'Accept Change', command: 'diffuse.acceptHunk', arguments: [uri, ri, hi] }),
-            new vscode.CodeLens(range, { title: 'Reject Change', command: 'diffuse.rejectHunk', arguments: [uri, ri, hi] }),
-          );
-        }));
+        s.regions.forEach((r, ri) =>
+          r.hunks.forEach((h, hi) => {
+            const range = at(r.start + h.start);
+            lenses.push(
+              new vscode.CodeLens(range, {
+                title: 'Accept Change',
+                command: 'diffuse.acceptHunk',
+                arguments: [uri, ri, hi],
+              }),
+              new vscode.CodeLens(range, {
+                title: 'Reject Change',
+                command: 'diffuse.rejectHunk',
+                arguments: [uri, ri, hi],
+              }),
+            );
+          }),
+        );
       }
       return lenses;
     },
@@ -70,14 +88,30 @@ function reviewLenses(s: ProposalSession): vscode.CodeLens[] {
   };
   if (!hunks.length) return [];
   const lenses = [
-    new vscode.CodeLens(line(hunks[0]), { title: `$(check) Accept${s.hunkCount > 1 ? ' All' : ''} (${key('Shift+Enter')})`, command: 'diffuse.accept', arguments: [uri] }),
-    new vscode.CodeLens(line(hunks[0]), { title: `$(close) Reject${s.hunkCount > 1 ? ' All' : ''} (${key('Shift+Backspace')})`, command: 'diffuse.reject', arguments: [uri] }),
+    new vscode.CodeLens(line(hunks[0]), {
+      title: `$(check) Accept${s.hunkCount > 1 ? ' All' : ''} (${key('Shift+Enter')})`,
+      command: 'diffuse.accept',
+      arguments: [uri],
+    }),
+    new vscode.CodeLens(line(hunks[0]), {
+      title: `$(close) Reject${s.hunkCount > 1 ? ' All' : ''} (${key('Shift+Backspace')})`,
+      command: 'diffuse.reject',
+      arguments: [uri],
+    }),
   ];
   if (hunks.length > 1) {
     for (const h of hunks) {
       lenses.push(
-        new vscode.CodeLens(line(h), { title: 'Accept Change', command: 'diffuse.acceptHunk', arguments: [uri, h.region, h.hunk] }),
-        new vscode.CodeLens(line(h), { title: 'Reject Change', command: 'diffuse.rejectHunk', arguments: [uri, h.region, h.hunk] }),
+        new vscode.CodeLens(line(h), {
+          title: 'Accept Change',
+          command: 'diffuse.acceptHunk',
+          arguments: [uri, h.region, h.hunk],
+        }),
+        new vscode.CodeLens(line(h), {
+          title: 'Reject Change',
+          command: 'diffuse.rejectHunk',
+          arguments: [uri, h.region, h.hunk],
+        }),
       );
     }
   }

@@ -56,7 +56,8 @@ export function readSettings(extensionPath: string): DiffuseSettings {
   const steps = get('steps');
   const chosen = get('backend') as string;
   const kind = isBackendKind(chosen) ? chosen : 'local';
-  const remote = kind === 'mercury' || kind === 'openai' ? remoteDefaults(kind) : { baseUrl: '', fimModel: '', chatModel: '' };
+  const remote =
+    kind === 'mercury' || kind === 'openai' ? remoteDefaults(kind) : { baseUrl: '', fimModel: '', chatModel: '' };
   const ep = get('executionProvider') as string;
   return {
     modelDir: modelPath ? resolveUserPath(modelPath) : path.join(extensionPath, 'models', SHIPPED_MODEL),
@@ -98,8 +99,16 @@ export function readSettings(extensionPath: string): DiffuseSettings {
 
 /** Settings that need a new denoiser process when they change. */
 export function affectsBackend(e: vscode.ConfigurationChangeEvent): boolean {
-  return ['modelPath', 'threads', 'executionProvider', 'backend', 'remote.baseUrl', 'remote.fimModel', 'remote.chatModel', 'remote.timeoutMs']
-    .some((k) => e.affectsConfiguration(`${SECTION}.${k}`));
+  return [
+    'modelPath',
+    'threads',
+    'executionProvider',
+    'backend',
+    'remote.baseUrl',
+    'remote.fimModel',
+    'remote.chatModel',
+    'remote.timeoutMs',
+  ].some((k) => e.affectsConfiguration(`${SECTION}.${k}`));
 }
 
 function resolveUserPath(p: string): string {

@@ -40,7 +40,9 @@ export function modelFoldersIn(root: string): string[] {
   } catch {
     return []; // an extension packaged without models/
   }
-  return names.sort().map((n) => path.join(root, n))
+  return names
+    .sort()
+    .map((n) => path.join(root, n))
     .filter((d) => fs.existsSync(path.join(d, 'denoiser.json')) && fs.existsSync(path.join(d, 'model.onnx')));
 }
 

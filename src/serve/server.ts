@@ -48,7 +48,10 @@ interface Served {
 
 export async function startServer(o: ServeOptions): Promise<RunningServer> {
   if (!isLoopbackHost(o.host) && !o.token) {
-    throw new BackendError(`diffuse serve on ${o.host} would let anyone on the network send code to the model: give it --token (or DIFFUSE_API_KEY)`, 'input');
+    throw new BackendError(
+      `diffuse serve on ${o.host} would let anyone on the network send code to the model: give it --token (or DIFFUSE_API_KEY)`,
+      'input',
+    );
   }
   const info = await o.denoiser.start();
   const served: Served = { denoiser: o.denoiser, info, token: o.token, queued: 0 };
@@ -69,10 +72,11 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
   o.log?.(`diffuse serve: ${info.name} at ${url}${o.token ? ' (token required)' : ''}`);
   return {
     url,
-    close: () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }
 
@@ -90,7 +94,10 @@ async function handle(s: Served, req: http.IncomingMessage, res: http.ServerResp
     sendJson(res, 200, { ...s.info, capabilities: s.denoiser.capabilities });
     return;
   }
-  const route = url.pathname === '/v1/fim/completions' ? 'fim' : /^\/v1\/diffuse\/(refine|fill|complete|nextEdit)$/.exec(url.pathname)?.[1] as Route | undefined;
+  const route =
+    url.pathname === '/v1/fim/completions'
+      ? 'fim'
+      : (/^\/v1\/diffuse\/(refine|fill|complete|nextEdit)$/.exec(url.pathname)?.[1] as Route | undefined);
   if (req.method !== 'POST' || !route) {
     sendError(res, 404, 'not_found', `no endpoint ${req.method} ${url.pathname}`);
     return;
@@ -117,7 +124,10 @@ async function handle(s: Served, req: http.IncomingMessage, res: http.ServerResp
 }
 
 /** The request's JSON object, or undefined once the client was told why there is none. */
-async function readParams(req: http.IncomingMessage, res: http.ServerResponse): Promise<Record<string, unknown> | undefined> {
+async function readParams(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+): Promise<Record<string, unknown> | undefined> {
   const body = await readBody(req);
   if (body === 'too large') {
     sendError(res, 413, 'request_too_large', `the request is larger than ${MAX_BODY_BYTES / 1024 / 1024} MiB`);
@@ -135,19 +145,30 @@ async function readParams(req: http.IncomingMessage, res: http.ServerResponse): 
 
 /** A served backend without next edit answers as the client would have been told. */
 function nextEdit(d: Backend, params: Record<string, unknown>, signal: AbortSignal): Promise<DenoiseResult> {
-  if (!d.nextEdit || !d.capabilities.nextEdit) throw new BackendError('this server\'s backend cannot propose next edits', 'unsupported');
+  if (!d.nextEdit || !d.capabilities.nextEdit)
+    throw new BackendError("this server's backend cannot propose next edits", 'unsupported');
   return d.nextEdit(params as never, { signal });
 }
 
 /** The worker protocol: progress events, then the result or the error. */
-async function native(d: Backend, route: Route, params: Record<string, unknown>, res: http.ServerResponse, signal: AbortSignal): Promise<void> {
+async function native(
+  d: Backend,
+  route: Route,
+  params: Record<string, unknown>,
+  res: http.ServerResponse,
+  signal: AbortSignal,
+): Promise<void> {
   startEvents(res);
   const onProgress = (p: ProgressParams): void => event(res, 'progress', p);
   try {
-    const result = route === 'refine' ? await d.refine(params as never, { signal, onProgress })
-      : route === 'fill' ? await d.fill(params as never, { signal, onProgress })
-        : route === 'nextEdit' ? await nextEdit(d, params, signal)
-        : await d.complete(params as never, { signal, onProgress: params.progress ? onProgress : undefined });
+    const result =
+      route === 'refine'
+        ? await d.refine(params as never, { signal, onProgress })
+        : route === 'fill'
+          ? await d.fill(params as never, { signal, onProgress })
+          : route === 'nextEdit'
+            ? await nextEdit(d, params, signal)
+            : await d.complete(params as never, { signal, onProgress: params.progress ? onProgress : undefined });
     event(res, 'result', result);
   } catch (e) {
     const err = asError(e);
@@ -157,25 +178,42 @@ async function native(d: Backend, route: Route, params: Record<string, unknown>,
 }
 
 /** OpenAI's FIM completion, streamed or not; with `diffusing`, one frame per denoising step. */
-async function fim(s: Served, p: Record<string, unknown>, res: http.ServerResponse, signal: AbortSignal): Promise<void> {
+async function fim(
+  s: Served,
+  p: Record<string, unknown>,
+  res: http.ServerResponse,
+  signal: AbortSignal,
+): Promise<void> {
   if (typeof p.prompt !== 'string' || (p.suffix !== undefined && typeof p.suffix !== 'string')) {
     sendError(res, 400, 'invalid_request', '"prompt" (and "suffix", if given) must be strings');
     return;
   }
-  const stops = (Array.isArray(p.stop) ? p.stop : typeof p.stop === 'string' ? [p.stop] : []).filter((x): x is string => typeof x === 'string' && x !== '');
+  const stops = (Array.isArray(p.stop) ? p.stop : typeof p.stop === 'string' ? [p.stop] : []).filter(
+    (x): x is string => typeof x === 'string' && x !== '',
+  );
   const id = `cmpl-${Date.now().toString(36)}`;
   const created = Math.floor(Date.now() / 1000);
-  const choice = (text: string, finish: string | null) => ({ id, object: 'text_completion', created, model: s.info.name, choices: [{ index: 0, text, finish_reason: finish }] });
+  const choice = (text: string, finish: string | null) => ({
+    id,
+    object: 'text_completion',
+    created,
+    model: s.info.name,
+    choices: [{ index: 0, text, finish_reason: finish }],
+  });
   const stream = p.stream === true;
   const diffusing = stream && p.diffusing === true;
   if (stream) startEvents(res);
   let result: DenoiseResult;
   try {
-    result = await s.denoiser.complete({
-      prefix: p.prompt, suffix: (p.suffix as string | undefined) ?? '',
-      maxTokens: typeof p.max_tokens === 'number' ? p.max_tokens : undefined,
-      sampler: typeof p.temperature === 'number' ? { temperature: p.temperature } : undefined,
-    }, { signal, onProgress: diffusing ? (q) => data(res, choice(q.spans[0]?.text ?? '', null)) : undefined });
+    result = await s.denoiser.complete(
+      {
+        prefix: p.prompt,
+        suffix: (p.suffix as string | undefined) ?? '',
+        maxTokens: typeof p.max_tokens === 'number' ? p.max_tokens : undefined,
+        sampler: typeof p.temperature === 'number' ? { temperature: p.temperature } : undefined,
+      },
+      { signal, onProgress: diffusing ? (q) => data(res, choice(q.spans[0]?.text ?? '', null)) : undefined },
+    );
   } catch (e) {
     const err = asError(e);
     if (stream) {
@@ -186,7 +224,10 @@ async function fim(s: Served, p: Record<string, unknown>, res: http.ServerRespon
   }
   const text = cutAtStop(result.edits[0]?.text ?? '', stops);
   if (!stream) {
-    sendJson(res, 200, { ...choice(text, 'stop'), usage: { prompt_tokens: result.canvasTokens, completion_tokens: 0, total_tokens: result.canvasTokens } });
+    sendJson(res, 200, {
+      ...choice(text, 'stop'),
+      usage: { prompt_tokens: result.canvasTokens, completion_tokens: 0, total_tokens: result.canvasTokens },
+    });
     return;
   }
   data(res, choice(text, 'stop'));

@@ -61,7 +61,13 @@ export interface CorrectionFocus {
 }
 
 /** One edit over `[start, end)` (or the part that fitted); its text is the original when nothing is kept. */
-export async function correctSelection(m: CorrectorModel, start: number, end: number, strength: number, focus: CorrectionFocus = {}): Promise<DenoiseResult> {
+export async function correctSelection(
+  m: CorrectorModel,
+  start: number,
+  end: number,
+  strength: number,
+  focus: CorrectionFocus = {},
+): Promise<DenoiseResult> {
   const margin = focus.margin ?? REPAIR_MARGIN;
   const local = (r: CharRange): CharRange => ({ start: r.start - start, end: r.end - start });
   const t0 = Date.now();
@@ -72,28 +78,50 @@ export async function correctSelection(m: CorrectorModel, start: number, end: nu
   const doubted = suspiciousRuns(before.prob, before.best, strength * REPAIR_DOUBT)
     .map((r) => ({ start: at(r.from), end: at(r.to) }))
     .filter((r) => r.end > r.start);
-  const substitutes = (focus.substitutes ?? []).map((e) => ({ ...local(e), text: e.text, confidence: 1 }))
+  const substitutes = (focus.substitutes ?? [])
+    .map((e) => ({ ...local(e), text: e.text, confidence: 1 }))
     .filter((e) => e.start >= 0 && e.end <= selection.length);
-  const runs = (focus.within ? focusedRuns(doubted, [], focus.within.map(local)) : doubted)
-    .filter((r) => !substitutes.some((e) => r.start < e.end && e.start < r.end));
+  const runs = (focus.within ? focusedRuns(doubted, [], focus.within.map(local)) : doubted).filter(
+    (r) => !substitutes.some((e) => r.start < e.end && e.start < r.end),
+  );
   let steps = 1;
   /** What progress counts to: the scoring pass alone, then the regeneration's budget and both scoring passes. */
   let budget = 1;
   const unchanged = (): DenoiseResult => ({
-    edits: [{ start, end, text: selection, confidence: 1 }], steps, stepBudget: budget, ms: Date.now() - t0, stoppedBy: 'done', canvasTokens: before.canvasTokens,
+    edits: [{ start, end, text: selection, confidence: 1 }],
+    steps,
+    stepBudget: budget,
+    ms: Date.now() - t0,
+    stoppedBy: 'done',
+    canvasTokens: before.canvasTokens,
   });
   if (runs.length === 0 && substitutes.length === 0) return unchanged();
   // Progress shows the whole selection, the regenerated stretches denoising inside it.
-  const onProgress = m.onProgress && ((q: ProgressParams) => m.onProgress!({
-    ...q, step: q.step + steps, maxSteps: q.maxSteps + 2,
-    spans: [{
-      text: applyEdits(selection, runs.map((r, i) => ({ ...r, text: q.spans[i].text }))),
-      masked: q.spans.reduce((n, s) => n + s.masked, 0),
-    }],
-  }));
-  const regenerated: DenoiseResult = runs.length > 0
-    ? await m.regenerate(runs.map((r) => ({ start: start + r.start, end: start + r.end })), REPAIR_EXTRA_SLOTS, onProgress)
-    : { edits: [], steps: 0, ms: 0, stoppedBy: 'done', canvasTokens: before.canvasTokens };
+  const onProgress =
+    m.onProgress &&
+    ((q: ProgressParams) =>
+      m.onProgress!({
+        ...q,
+        step: q.step + steps,
+        maxSteps: q.maxSteps + 2,
+        spans: [
+          {
+            text: applyEdits(
+              selection,
+              runs.map((r, i) => ({ ...r, text: q.spans[i].text })),
+            ),
+            masked: q.spans.reduce((n, s) => n + s.masked, 0),
+          },
+        ],
+      }));
+  const regenerated: DenoiseResult =
+    runs.length > 0
+      ? await m.regenerate(
+          runs.map((r) => ({ start: start + r.start, end: start + r.end })),
+          REPAIR_EXTRA_SLOTS,
+          onProgress,
+        )
+      : { edits: [], steps: 0, ms: 0, stoppedBy: 'done', canvasTokens: before.canvasTokens };
   steps += regenerated.steps;
   budget = (regenerated.stepBudget ?? regenerated.steps) + 2;
   const hunks = regenerated.edits
@@ -107,12 +135,19 @@ export async function correctSelection(m: CorrectorModel, start: number, end: nu
   const after = await m.score(m.text.slice(0, start) + candidate + m.text.slice(end), start, start + candidate.length);
   steps++;
   const landed = shiftedHunks(hunks);
-  const kept = hunks.filter((h, i) =>
-    stretchScore(after.logProb, after.offsets, landed[i].from, landed[i].to)
-      > stretchScore(before.logProb, before.offsets, h.start, h.end) + (substitutes.includes(h) ? focus.substituteMargin ?? margin : margin));
+  const kept = hunks.filter(
+    (h, i) =>
+      stretchScore(after.logProb, after.offsets, landed[i].from, landed[i].to) >
+      stretchScore(before.logProb, before.offsets, h.start, h.end) +
+        (substitutes.includes(h) ? (focus.substituteMargin ?? margin) : margin),
+  );
   if (kept.length === 0) return unchanged();
   return {
     edits: [{ start, end, text: applyEdits(selection, kept), confidence: Math.min(...kept.map((h) => h.confidence)) }],
-    steps, stepBudget: budget, ms: Date.now() - t0, stoppedBy: regenerated.stoppedBy, canvasTokens: regenerated.canvasTokens,
+    steps,
+    stepBudget: budget,
+    ms: Date.now() - t0,
+    stoppedBy: regenerated.stoppedBy,
+    canvasTokens: regenerated.canvasTokens,
   };
 }

@@ -11,11 +11,25 @@ import { denoise, type LogitsModel, type SamplerOptions, type StepState } from '
 import { cursorsProblem, selectionProblem } from '../core/text/requestChecks';
 import { realTokenTable, type SpecialTokens } from '../core/sampler/specialTokens';
 import { MAX_CHARS_PER_TOKEN } from '../core/text/textWindow';
-import { prepareSpans, spanProgressText, spanReplacement, type CharRange, type SpanEdges, type TokenCodec } from '../core/text/spanText';
+import {
+  prepareSpans,
+  spanProgressText,
+  spanReplacement,
+  type CharRange,
+  type SpanEdges,
+  type TokenCodec,
+} from '../core/text/spanText';
 import { carriedReplacements, rescoreRegions, textChange, undoesEdit } from '../core/nextEdit/nextEditRegions';
 import { correctSelection, type CorrectorModel, type ScoredSelection } from './correctSelection';
 import type {
-  CompleteParams, ContextSettings, DenoiseResult, FillParams, NextEditParams, ProgressParams, RefineParams, SamplerSettings,
+  CompleteParams,
+  ContextSettings,
+  DenoiseResult,
+  FillParams,
+  NextEditParams,
+  ProgressParams,
+  RefineParams,
+  SamplerSettings,
 } from '../backend/requests';
 
 export class BadInputError extends Error {}
@@ -39,7 +53,14 @@ const EDGE_TOKENS = 2;
 const MIN_SPAN_ROOM = 8;
 
 /** What a request brings besides its spans. */
-type RequestText = { text: string; requestId: string; sampler?: SamplerSettings; context?: ContextSettings; progress?: boolean; sentAt?: number };
+type RequestText = {
+  text: string;
+  requestId: string;
+  sampler?: SamplerSettings;
+  context?: ContextSettings;
+  progress?: boolean;
+  sentAt?: number;
+};
 /** How a request's spans are denoised. */
 type SpanKind = {
   variableLength: boolean;
@@ -87,18 +108,24 @@ export class Engine {
     if (bad) throw new BadInputError(bad);
     const strength = p.strength ?? DEFAULTS.strength;
     if (!(strength >= STRENGTH_RANGE.min && strength <= STRENGTH_RANGE.max)) {
-      throw new BadInputError(`strength must be from ${STRENGTH_RANGE.min} to ${STRENGTH_RANGE.max}, got ${p.strength}`);
+      throw new BadInputError(
+        `strength must be from ${STRENGTH_RANGE.min} to ${STRENGTH_RANGE.max}, got ${p.strength}`,
+      );
     }
     if (strength < 1) {
-      return this.run(p, [{ start: p.start, end: p.end }], hooks, (q, [r], h) => correctSelection(this.corrector(q, h), r.start, r.end, strength));
+      return this.run(p, [{ start: p.start, end: p.end }], hooks, (q, [r], h) =>
+        correctSelection(this.corrector(q, h), r.start, r.end, strength),
+      );
     }
-    return this.run(p, [{ start: p.start, end: p.end }], hooks, (q, r, h) => this.runLf(q, r, h, {
-      variableLength: true,
-      slotsFor: (orig) => Math.ceil(orig.length * DEFAULTS.refineSlack) + DEFAULTS.refineExtraSlots,
-      // A rewrite is asked for code too: left to end early, model v2 rewrote the demo's five
-      // lines of `median` into nothing.
-      mustWrite: true,
-    }));
+    return this.run(p, [{ start: p.start, end: p.end }], hooks, (q, r, h) =>
+      this.runLf(q, r, h, {
+        variableLength: true,
+        slotsFor: (orig) => Math.ceil(orig.length * DEFAULTS.refineSlack) + DEFAULTS.refineExtraSlots,
+        // A rewrite is asked for code too: left to end early, model v2 rewrote the demo's five
+        // lines of `median` into nothing.
+        mustWrite: true,
+      }),
+    );
   }
 
   fill(p: FillParams, hooks: EngineHooks = {}): Promise<DenoiseResult> {
@@ -106,8 +133,12 @@ export class Engine {
     if (bad) throw new BadInputError(bad);
     const cursors = [...new Set(p.cursors)].sort((a, b) => a - b);
     const slots = positiveInt(p.maxTokens ?? DEFAULTS.fillTokens, 'maxTokens');
-    return this.run(p, cursors.map((c) => ({ start: c, end: c })), hooks,
-      (q, r, h) => this.runLf(q, r, h, { variableLength: true, slotsFor: () => slots, mustWrite: true }));
+    return this.run(
+      p,
+      cursors.map((c) => ({ start: c, end: c })),
+      hooks,
+      (q, r, h) => this.runLf(q, r, h, { variableLength: true, slotsFor: () => slots, mustWrite: true }),
+    );
   }
 
   async complete(p: CompleteParams, hooks: EngineHooks = {}): Promise<DenoiseResult> {
@@ -116,20 +147,25 @@ export class Engine {
     const text = p.prefix + p.suffix;
     const at = p.prefix.length;
     p = this.withinBudget(p, slots);
-    const decode = (q: CompleteParams): Promise<DenoiseResult> => this.run({ ...q, text }, [{ start: at, end: at }], hooks,
-      (r, ranges, h) => this.runLf(r, ranges, h, { variableLength: true, slotsFor: () => slots, mustWrite: true }));
+    const decode = (q: CompleteParams): Promise<DenoiseResult> =>
+      this.run({ ...q, text }, [{ start: at, end: at }], hooks, (r, ranges, h) =>
+        this.runLf(r, ranges, h, { variableLength: true, slotsFor: () => slots, mustWrite: true }),
+      );
     const first = await decode(p);
     if (wanted === 1) return first;
     // More candidates: the request's own decoding first, then samples under other seeds while the
     // time budget lasts; best by confidence first, duplicates out.
     const runs = [first];
     const seed = p.sampler?.seed ?? DEFAULTS.seed;
-    const deadline = p.sampler?.timeBudgetMs !== undefined ? (p.sentAt ?? Date.now()) + p.sampler.timeBudgetMs : Infinity;
+    const deadline =
+      p.sampler?.timeBudgetMs !== undefined ? (p.sentAt ?? Date.now()) + p.sampler.timeBudgetMs : Infinity;
     for (let k = 1; k < wanted && Date.now() < deadline && first.stoppedBy !== 'deadline'; k++) {
       runs.push(await decode({ ...p, sampler: { ...p.sampler, temperature: CANDIDATE_TEMPERATURE, seed: seed + k } }));
     }
     const seen = new Set<string>();
-    const candidates = runs.map((r) => r.edits[0]).sort((a, b) => b.confidence - a.confidence)
+    const candidates = runs
+      .map((r) => r.edits[0])
+      .sort((a, b) => b.confidence - a.confidence)
       .filter((e) => {
         if (seen.has(e.text)) return false;
         seen.add(e.text);
@@ -167,13 +203,22 @@ export class Engine {
         const start = Math.min(...regions.map((r) => r.start));
         const end = Math.max(...regions.map((r) => r.end));
         const substitutes = carriedReplacements(before, q.text, regions);
-        const r = await correctSelection(model, start, end, NEXT_EDIT_STRENGTH,
-          { margin: NEXT_EDIT_MARGIN, substituteMargin: NEXT_EDIT_SUBSTITUTE_MARGIN, substitutes, within: regions });
+        const r = await correctSelection(model, start, end, NEXT_EDIT_STRENGTH, {
+          margin: NEXT_EDIT_MARGIN,
+          substituteMargin: NEXT_EDIT_SUBSTITUTE_MARGIN,
+          substitutes,
+          within: regions,
+        });
         steps += r.steps;
         canvasTokens = r.canvasTokens;
         const e = r.edits[0];
         const change = textChange(q.text.slice(e.start, e.end), e.text);
-        const proposal = change && { start: e.start + change.start, end: e.start + change.beforeEnd, text: e.text.slice(change.start, change.afterEnd), confidence: e.confidence };
+        const proposal = change && {
+          start: e.start + change.start,
+          end: e.start + change.beforeEnd,
+          text: e.text.slice(change.start, change.afterEnd),
+          confidence: e.confidence,
+        };
         if (proposal && !undoesEdit(before, q.text, proposal)) {
           return { edits: [proposal], steps, ms: Date.now() - t0, stoppedBy: r.stoppedBy, canvasTokens };
         }
@@ -194,7 +239,9 @@ export class Engine {
     const prefix = p.context?.prefixTokens ?? DEFAULTS.prefixTokens;
     const suffix = p.context?.suffixTokens ?? DEFAULTS.suffixTokens;
     const context = contextWithin(prefix, suffix, fits - slots - EDGE_TOKENS);
-    return context.prefixTokens === prefix && context.suffixTokens === suffix ? p : { ...p, context: { ...p.context, ...context } };
+    return context.prefixTokens === prefix && context.suffixTokens === suffix
+      ? p
+      : { ...p, context: { ...p.context, ...context } };
   }
 
   /** A run's model, timing its first call: with or without the context cache, that one reads the whole canvas. */
@@ -232,14 +279,21 @@ export class Engine {
    * endings: offsets of the original text, CRLF in the edits and the progress of a CRLF text.
    */
   private async run(
-    p: RequestText, ranges: CharRange[], hooks: EngineHooks,
+    p: RequestText,
+    ranges: CharRange[],
+    hooks: EngineHooks,
     job: (p: RequestText, ranges: CharRange[], hooks: EngineHooks) => Promise<DenoiseResult>,
   ): Promise<DenoiseResult> {
     const lf = toLf(p.text);
     const eol = (text: string): string => withEol(text, lf.crlf);
-    const onProgress = hooks.onProgress && ((q: ProgressParams) =>
-      hooks.onProgress!({ ...q, spans: q.spans.map((s) => ({ ...s, text: eol(s.text) })) }));
-    const result = await job({ ...p, text: lf.text }, ranges.map((r) => ({ start: lf.toLf(r.start), end: lf.toLf(r.end) })), { ...hooks, onProgress });
+    const onProgress =
+      hooks.onProgress &&
+      ((q: ProgressParams) => hooks.onProgress!({ ...q, spans: q.spans.map((s) => ({ ...s, text: eol(s.text) })) }));
+    const result = await job(
+      { ...p, text: lf.text },
+      ranges.map((r) => ({ start: lf.toLf(r.start), end: lf.toLf(r.end) })),
+      { ...hooks, onProgress },
+    );
     return {
       ...result,
       edits: result.edits.map((e) => ({ ...e, start: lf.fromLf(e.start), end: lf.fromLf(e.end), text: eol(e.text) })),
@@ -251,10 +305,14 @@ export class Engine {
     const { prepared, canvas, ranges: fitted } = this.layout(p, ranges, span);
     const slots = canvas.spans.reduce((n, s) => n + s.slots, 0);
     const options = samplerOptions(p.sampler, defaultStepBudget(slots), Math.min(t0, p.sentAt ?? t0));
-    const onStep = p.progress && hooks.onProgress
-      ? (s: StepState): void => hooks.onProgress!(this.progress(p.requestId, s, prepared.edges))
-      : undefined;
-    const result = await denoise(this.timedRun(), canvas, this.special, options, { onStep, isCancelled: hooks.isCancelled });
+    const onStep =
+      p.progress && hooks.onProgress
+        ? (s: StepState): void => hooks.onProgress!(this.progress(p.requestId, s, prepared.edges))
+        : undefined;
+    const result = await denoise(this.timedRun(), canvas, this.special, options, {
+      onStep,
+      isCancelled: hooks.isCancelled,
+    });
     if (result.stoppedBy === 'cancelled') throw new CancelledError();
     const edits = fitted.map((r, i) => ({
       start: r.start,
@@ -262,7 +320,14 @@ export class Engine {
       text: spanReplacement(this.codec, result.spans[i], prepared.edges[i]),
       confidence: result.confidence[i],
     }));
-    return { edits, steps: result.steps, stepBudget: options.maxSteps, ms: Date.now() - t0, stoppedBy: result.stoppedBy, canvasTokens: canvas.ids.length };
+    return {
+      edits,
+      steps: result.steps,
+      stepBudget: options.maxSteps,
+      ms: Date.now() - t0,
+      stoppedBy: result.stoppedBy,
+      canvasTokens: canvas.ids.length,
+    };
   }
 
   /**
@@ -271,8 +336,11 @@ export class Engine {
    * (bench/span-end.ts).
    */
   fillCanvas(text: string, cursors: number[], slots: number): Canvas {
-    return this.layout({ text, requestId: '' }, cursors.map((c) => ({ start: c, end: c })),
-      { variableLength: true, slotsFor: () => slots }).canvas;
+    return this.layout(
+      { text, requestId: '' },
+      cursors.map((c) => ({ start: c, end: c })),
+      { variableLength: true, slotsFor: () => slots },
+    ).canvas;
   }
 
   /** The ids whose text is only whitespace (or nothing), worked out once. */
@@ -305,16 +373,28 @@ export class Engine {
       prepared.spans.forEach((s, i) => {
         s.slots = Math.max(1, Math.floor(s.slots * scale));
         if (s.original.length > s.slots) {
-          const kept = this.keptPrefix(s.original, s.slots, prepared.edges[i].heal + p.text.slice(ranges[i].start, ranges[i].end));
+          const kept = this.keptPrefix(
+            s.original,
+            s.slots,
+            prepared.edges[i].heal + p.text.slice(ranges[i].start, ranges[i].end),
+          );
           s.original = s.original.subarray(0, kept.tokens);
           ranges[i].end = ranges[i].start + kept.chars - prepared.edges[i].heal.length;
           prepared.edges[i].tail = '';
         }
       });
     }
-    const canvas = buildCanvas(prepared.contexts, prepared.spans, {
-      prefix: prefixTokens, suffix: suffixTokens, total: this.contextLength,
-    }, this.special, { fileStart: prepared.fileStart, fileEnd: prepared.fileEnd });
+    const canvas = buildCanvas(
+      prepared.contexts,
+      prepared.spans,
+      {
+        prefix: prefixTokens,
+        suffix: suffixTokens,
+        total: this.contextLength,
+      },
+      this.special,
+      { fileStart: prepared.fileStart, fileEnd: prepared.fileEnd },
+    );
     return { prepared, canvas, ranges };
   }
 
@@ -324,7 +404,10 @@ export class Engine {
    * training taught the model to doubt visible tokens that do not fit).
    */
   private async score(p: RequestText, start: number, end: number): Promise<ScoredSelection> {
-    const { prepared, canvas, ranges } = this.layout(p, [{ start, end }], { variableLength: false, slotsFor: (o) => o.length });
+    const { prepared, canvas, ranges } = this.layout(p, [{ start, end }], {
+      variableLength: false,
+      slotsFor: (o) => o.length,
+    });
     const span = canvas.spans[0];
     const tokens = span.original.subarray(0, span.slots);
     const ids = canvas.ids.slice();
@@ -361,7 +444,14 @@ export class Engine {
       step: s.step,
       maxSteps: s.maxSteps,
       spans: s.spans.map((span, i) =>
-        spanProgressText(this.codec, { ids: s.ids, committed: s.committed, pad: this.special.pad, span, edges: edges[i] })),
+        spanProgressText(this.codec, {
+          ids: s.ids,
+          committed: s.committed,
+          pad: this.special.pad,
+          span,
+          edges: edges[i],
+        }),
+      ),
     };
   }
 }

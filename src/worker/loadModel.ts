@@ -6,7 +6,14 @@ import os from 'node:os';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import {
-  ModelFolderError, firstLine, readJson, readManifest, weightBytes, type DenoiserManifest, type FolderManifest, type GraphNames,
+  ModelFolderError,
+  firstLine,
+  readJson,
+  readManifest,
+  weightBytes,
+  type DenoiserManifest,
+  type FolderManifest,
+  type GraphNames,
 } from '../modelFolder/manifest';
 import { OnnxLogitsModel } from './onnxModel';
 import type { LoadStage } from '../core/view/loadLabel';
@@ -74,7 +81,8 @@ export function loadTokenizer(dir: string, manifest: DenoiserManifest): HfTokenC
   const file = path.join(dir, 'tokenizer.json');
   const tokJson = readJson(file) as { model?: unknown; added_tokens?: { id: number; content: string }[] };
   const tokConfig = readJson(path.join(dir, 'tokenizer_config.json'));
-  if (!tokJson.model) throw new ModelFolderError(`${file} has no "model" section; is it a Hugging Face tokenizer.json?`);
+  if (!tokJson.model)
+    throw new ModelFolderError(`${file} has no "model" section; is it a Hugging Face tokenizer.json?`);
   let codec: HfTokenCodec;
   try {
     const specials = (tokJson.added_tokens ?? []).map((t) => t.content);
@@ -83,7 +91,9 @@ export function loadTokenizer(dir: string, manifest: DenoiserManifest): HfTokenC
     throw new ModelFolderError(`${file} could not be loaded: ${firstLine(e)}`);
   }
   if (codec.vocabSize !== manifest.vocab_size) {
-    throw new ModelFolderError(`${file} has ${codec.vocabSize} tokens but ${path.join(dir, 'denoiser.json')} says vocab_size ${manifest.vocab_size}`);
+    throw new ModelFolderError(
+      `${file} has ${codec.vocabSize} tokens but ${path.join(dir, 'denoiser.json')} says vocab_size ${manifest.vocab_size}`,
+    );
   }
   return codec;
 }
@@ -92,7 +102,9 @@ export function loadTokenizer(dir: string, manifest: DenoiserManifest): HfTokenC
 function checkMemory(dir: string, free: number): void {
   const need = modelMemoryBytes(dir);
   if (need > free) {
-    throw new ModelFolderError(`model folder ${dir} needs about ${gb(need)} of memory to load (its weights and working buffers) but only ${gb(free)} is free; close other programs or convert the model with --dtype int8`);
+    throw new ModelFolderError(
+      `model folder ${dir} needs about ${gb(need)} of memory to load (its weights and working buffers) but only ${gb(free)} is free; close other programs or convert the model with --dtype int8`,
+    );
   }
 }
 
@@ -100,11 +112,21 @@ function checkMemory(dir: string, free: number): void {
  * Step 3: the onnxruntime session on the execution provider asked for (CPU after a provider
  * that cannot load), with the inputs and outputs the manifest names and no others.
  */
-export async function openSession(dir: string, names: GraphNames, threads: number, asked = 'cpu'): Promise<{ session: ort.InferenceSession; executionProvider: ExecutionProvider; note?: string }> {
-  if (!isExecutionProvider(asked)) throw new ModelFolderError(`execution provider ${JSON.stringify(asked)} is not one of ${EXECUTION_PROVIDERS.join(', ')}`);
+export async function openSession(
+  dir: string,
+  names: GraphNames,
+  threads: number,
+  asked = 'cpu',
+): Promise<{ session: ort.InferenceSession; executionProvider: ExecutionProvider; note?: string }> {
+  if (!isExecutionProvider(asked))
+    throw new ModelFolderError(
+      `execution provider ${JSON.stringify(asked)} is not one of ${EXECUTION_PROVIDERS.join(', ')}`,
+    );
   const onnxPath = path.join(dir, 'model.onnx');
-  const create = (ep: ExecutionProvider): Promise<ort.InferenceSession> => ort.InferenceSession.create(onnxPath, sessionOptions(ep, threads));
-  const unloadable = (e: unknown): ModelFolderError => new ModelFolderError(`${onnxPath} could not be loaded by onnxruntime: ${firstLine(e)}`);
+  const create = (ep: ExecutionProvider): Promise<ort.InferenceSession> =>
+    ort.InferenceSession.create(onnxPath, sessionOptions(ep, threads));
+  const unloadable = (e: unknown): ModelFolderError =>
+    new ModelFolderError(`${onnxPath} could not be loaded by onnxruntime: ${firstLine(e)}`);
   let opened: { session: ort.InferenceSession; executionProvider: ExecutionProvider; note?: string };
   try {
     opened = { session: await create(asked), executionProvider: asked };
@@ -138,15 +160,26 @@ function checkGraphNames(dir: string, names: GraphNames, session: ort.InferenceS
   const onnxPath = path.join(dir, 'model.onnx');
   const where = path.join(dir, 'denoiser.json');
   const c = names.cache;
-  const needInputs = [names.ids, ...(names.positions ? [names.positions] : []), ...(c ? [c.tokenPositions, c.pastKeys, c.pastValues] : [])];
+  const needInputs = [
+    names.ids,
+    ...(names.positions ? [names.positions] : []),
+    ...(c ? [c.tokenPositions, c.pastKeys, c.pastValues] : []),
+  ];
   for (const name of needInputs) {
-    if (!session.inputNames.includes(name)) throw new ModelFolderError(`${onnxPath} has inputs [${session.inputNames.join(', ')}] but ${where} names input "${name}"`);
+    if (!session.inputNames.includes(name))
+      throw new ModelFolderError(
+        `${onnxPath} has inputs [${session.inputNames.join(', ')}] but ${where} names input "${name}"`,
+      );
   }
   for (const name of [names.logits, ...(c ? [c.keys, c.values] : [])]) {
-    if (!session.outputNames.includes(name)) throw new ModelFolderError(`${onnxPath} has outputs [${session.outputNames.join(', ')}] but ${where} names output "${name}"`);
+    if (!session.outputNames.includes(name))
+      throw new ModelFolderError(
+        `${onnxPath} has outputs [${session.outputNames.join(', ')}] but ${where} names output "${name}"`,
+      );
   }
   const extra = session.inputNames.filter((n) => !needInputs.includes(n));
-  if (extra.length) throw new ModelFolderError(`${onnxPath} needs inputs [${extra.join(', ')}] that ${where} does not describe`);
+  if (extra.length)
+    throw new ModelFolderError(`${onnxPath} needs inputs [${extra.join(', ')}] that ${where} does not describe`);
 }
 
 /**
@@ -155,7 +188,11 @@ function checkGraphNames(dir: string, names: GraphNames, session: ort.InferenceS
  * its logits are float32, shaped as the contract says, and as wide as the vocabulary (the model
  * checks every answer; see OnnxLogitsModel).
  */
-async function testForwardPass(dir: string, { manifest, names }: FolderManifest, model: OnnxLogitsModel): Promise<void> {
+async function testForwardPass(
+  dir: string,
+  { manifest, names }: FolderManifest,
+  model: OnnxLogitsModel,
+): Promise<void> {
   const onnxPath = path.join(dir, 'model.onnx');
   const s = manifest.special_tokens;
   const n = manifest.context_length;
@@ -168,7 +205,9 @@ async function testForwardPass(dir: string, { manifest, names }: FolderManifest,
   try {
     await run.logits(ids, Int32Array.from([1, n - 2]));
   } catch (e) {
-    throw new ModelFolderError(`${onnxPath} failed a test forward pass of ${n} tokens (context_length): ${firstLine(e)}`);
+    throw new ModelFolderError(
+      `${onnxPath} failed a test forward pass of ${n} tokens (context_length): ${firstLine(e)}`,
+    );
   }
   if (names.cache) {
     try {

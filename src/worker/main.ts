@@ -1,15 +1,20 @@
 // The denoiser child process: loads a model folder and serves requests over vscode-jsonrpc on
 // Node's IPC channel. Requests run one at a time (the model is CPU-bound; interleaving two
 // would only make both slower); a cancelled request stops between denoising steps.
-import {
-  type CancellationToken, ResponseError, createMessageConnection,
-} from 'vscode-jsonrpc/node';
+import { type CancellationToken, ResponseError, createMessageConnection } from 'vscode-jsonrpc/node';
 import { IPCMessageReader, IPCMessageWriter } from 'vscode-jsonrpc/node';
 import { BadInputError, CancelledError, Engine } from './engine';
 import { ModelFolderError, loadModelFolder } from './loadModel';
 import type { DenoiseResult, ProgressParams } from '../backend/requests';
 import {
-  CompleteRequest, ErrorCodes, FillRequest, LoadProgressNotification, LoadRequest, NextEditRequest, ProgressNotification, RefineRequest,
+  CompleteRequest,
+  ErrorCodes,
+  FillRequest,
+  LoadProgressNotification,
+  LoadRequest,
+  NextEditRequest,
+  ProgressNotification,
+  RefineRequest,
   type ModelInfo,
 } from '../backend/local/protocol';
 
@@ -29,7 +34,11 @@ function hangIfAsked(params: unknown): void {
   }
 }
 
-function runQueued(token: CancellationToken, params: unknown, job: (e: Engine) => Promise<DenoiseResult>): Promise<DenoiseResult> {
+function runQueued(
+  token: CancellationToken,
+  params: unknown,
+  job: (e: Engine) => Promise<DenoiseResult>,
+): Promise<DenoiseResult> {
   const run = async (): Promise<DenoiseResult> => {
     if (token.isCancellationRequested) throw new ResponseError(ErrorCodes.cancelled, 'request cancelled');
     if (!engine) throw new ResponseError(ErrorCodes.notLoaded, 'no model is loaded');
@@ -69,9 +78,14 @@ function main(): void {
       });
       engine = new Engine(loaded.model, loaded.codec, loaded.manifest.special_tokens, loaded.manifest.context_length);
       return {
-        name: loaded.manifest.name, modelDir: p.modelDir, vocabSize: loaded.manifest.vocab_size,
-        contextLength: loaded.manifest.context_length, loadMs: Date.now() - t0, threads,
-        executionProvider: loaded.executionProvider, ...(loaded.note ? { providerNote: loaded.note } : {}),
+        name: loaded.manifest.name,
+        modelDir: p.modelDir,
+        vocabSize: loaded.manifest.vocab_size,
+        contextLength: loaded.manifest.context_length,
+        loadMs: Date.now() - t0,
+        threads,
+        executionProvider: loaded.executionProvider,
+        ...(loaded.note ? { providerNote: loaded.note } : {}),
       };
     } catch (e) {
       engine = undefined;

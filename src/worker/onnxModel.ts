@@ -1,6 +1,6 @@
 import * as ort from 'onnxruntime-node';
 import type { LogitsModel } from '../core/sampler/sampler';
-import { ContextCache, type CacheGraph, type CacheGraphOutput, } from '../core/sampler/contextCache';
+import { ContextCache, type CacheGraph, type CacheGraphOutput } from '../core/sampler/contextCache';
 import type { GraphNames } from '../modelFolder/manifest';
 
 /**
@@ -25,10 +25,17 @@ export class OnnxLogitsModel implements LogitsModel, CacheGraph {
     const feeds: Record<string, ort.Tensor> = { [this.names.ids]: int64(ids, [1, ids.length]) };
     if (this.names.positions) feeds[this.names.positions] = int64(positions, [1, positions.length]);
     const out = await this.session.run(feeds, [this.names.logits]);
-    const data = this.checkedLogits(out[this.names.logits], this.names.positions ? positions.length : ids.length, ids, positions);
+    const data = this.checkedLogits(
+      out[this.names.logits],
+      this.names.positions ? positions.length : ids.length,
+      ids,
+      positions,
+    );
     if (this.names.positions) return data;
     const picked = new Float32Array(positions.length * this.vocabSize);
-    positions.forEach((p, r) => picked.set(data.subarray(p * this.vocabSize, (p + 1) * this.vocabSize), r * this.vocabSize));
+    positions.forEach((p, r) =>
+      picked.set(data.subarray(p * this.vocabSize, (p + 1) * this.vocabSize), r * this.vocabSize),
+    );
     return picked;
   }
 
@@ -36,7 +43,12 @@ export class OnnxLogitsModel implements LogitsModel, CacheGraph {
    * The cache graph: `ids` at canvas positions `at` (null: 0..n-1) attending also to `past`
    * (the other tokens' keys and values, null: none); logits at rows `rows` of `ids`.
    */
-  async run(ids: Int32Array, at: Int32Array | null, past: { keys: Float32Array; values: Float32Array } | null, rows: Int32Array): Promise<CacheGraphOutput> {
+  async run(
+    ids: Int32Array,
+    at: Int32Array | null,
+    past: { keys: Float32Array; values: Float32Array } | null,
+    rows: Int32Array,
+  ): Promise<CacheGraphOutput> {
     const c = this.names.cache!;
     const { layers, heads, headDim } = c.shape;
     const m = past ? past.keys.length / (layers * heads * headDim) : 0;
@@ -51,7 +63,9 @@ export class OnnxLogitsModel implements LogitsModel, CacheGraph {
     const keys = out[c.keys];
     const want = [layers, heads, ids.length, headDim];
     if (keys.type !== 'float32' || keys.dims.join() !== want.join() || out[c.values].dims.join() !== want.join()) {
-      throw new Error(`model.onnx returned keys/values of shape [${keys.dims.join(', ')}]; denoiser.json's "cache" says [${want.join(', ')}]`);
+      throw new Error(
+        `model.onnx returned keys/values of shape [${keys.dims.join(', ')}]; denoiser.json's "cache" says [${want.join(', ')}]`,
+      );
     }
     return { logits, keys: keys.data as Float32Array, values: out[c.values].data as Float32Array };
   }
@@ -61,7 +75,8 @@ export class OnnxLogitsModel implements LogitsModel, CacheGraph {
    * logits [1, rows, vocab], one row per asked position with `positions`, per token without.
    */
   private checkedLogits(logits: ort.Tensor, rows: number, ids: Int32Array, positions: Int32Array): Float32Array {
-    if (logits.type !== 'float32') throw new Error(`model.onnx returned ${logits.type} logits; the contract needs float32`);
+    if (logits.type !== 'float32')
+      throw new Error(`model.onnx returned ${logits.type} logits; the contract needs float32`);
     const dims = logits.dims;
     const width = dims[dims.length - 1];
     if (width !== this.vocabSize) {
@@ -69,12 +84,18 @@ export class OnnxLogitsModel implements LogitsModel, CacheGraph {
     }
     if (dims.length !== 3 || dims[0] !== 1 || dims[1] !== rows) {
       const asked = this.names.positions ? `${positions.length} positions` : `${ids.length} tokens`;
-      throw new Error(`model.onnx returned logits of shape [${dims.join(', ')}] for ${asked}; the contract needs [1, ${rows}, ${this.vocabSize}]`);
+      throw new Error(
+        `model.onnx returned logits of shape [${dims.join(', ')}] for ${asked}; the contract needs [1, ${rows}, ${this.vocabSize}]`,
+      );
     }
     return logits.data as Float32Array;
   }
 }
 
 function int64(values: Int32Array, dims: number[]): ort.Tensor {
-  return new ort.Tensor('int64', BigInt64Array.from(values, (v) => BigInt(v)), dims);
+  return new ort.Tensor(
+    'int64',
+    BigInt64Array.from(values, (v) => BigInt(v)),
+    dims,
+  );
 }

@@ -26,7 +26,9 @@ export class HfTokenCodec implements TokenCodec {
   }
 
   encode(text: string): Int32Array {
-    return Int32Array.from(this.tokenizer.encode(escapeSpecialTokens(text, this.specialStrings), { add_special_tokens: false }).ids);
+    return Int32Array.from(
+      this.tokenizer.encode(escapeSpecialTokens(text, this.specialStrings), { add_special_tokens: false }).ids,
+    );
   }
 
   decode(ids: ArrayLike<number>): string {

@@ -17,8 +17,12 @@ const env = { ...process.env, PYTHONUNBUFFERED: '1', OMP_NUM_THREADS: '2' };
 
 describe('training pipeline (slow)', () => {
   test('Python unit tests pass (loss goes down, resume is bit-exact, export round-trips)', () => {
-    const r = spawnSync(PYTHON, ['-m', 'unittest', 'discover', '-s', 'training/tests', '-v'],
-      { cwd: ROOT, encoding: 'utf8', timeout: 15 * 60_000, env });
+    const r = spawnSync(PYTHON, ['-m', 'unittest', 'discover', '-s', 'training/tests', '-v'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 15 * 60_000,
+      env,
+    });
     assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
     assert.match(r.stderr, /\nOK/);
   });
@@ -37,15 +41,28 @@ describe('training pipeline (slow)', () => {
     const heldout = await encode(files.slice(0, 2));
     fs.writeFileSync(path.join(dir, 'train.bin'), train);
     fs.writeFileSync(path.join(dir, 'heldout.bin'), heldout);
-    const vocab = JSON.parse(fs.readFileSync(path.join(MODEL_DIR, 'tokenizer.json'), 'utf8')).model.vocab as Record<string, number>;
-    const ids = (re: RegExp) => Object.entries(vocab).filter(([t]) => re.test(t)).map(([, i]) => i).sort((a, b) => a - b);
-    fs.writeFileSync(path.join(dir, 'meta.json'), JSON.stringify({
-      vocab_size: Object.keys(vocab).length, special: { pad: 0, mask: 1, bos: 2, eos: 3 },
-      newline_token_ids: ids(/Ċ/), indent_token_ids: ids(/^[Ġĉ]+$/),
-      tokens: { train: train.length / 2, heldout: heldout.length / 2 },
-      tokens_by_lang: { train: { typescript: { tokens: train.length / 2 } } },
-    }));
-    for (const f of ['tokenizer.json', 'tokenizer_config.json']) fs.copyFileSync(path.join(MODEL_DIR, f), path.join(dir, f));
+    const vocab = JSON.parse(fs.readFileSync(path.join(MODEL_DIR, 'tokenizer.json'), 'utf8')).model.vocab as Record<
+      string,
+      number
+    >;
+    const ids = (re: RegExp) =>
+      Object.entries(vocab)
+        .filter(([t]) => re.test(t))
+        .map(([, i]) => i)
+        .sort((a, b) => a - b);
+    fs.writeFileSync(
+      path.join(dir, 'meta.json'),
+      JSON.stringify({
+        vocab_size: Object.keys(vocab).length,
+        special: { pad: 0, mask: 1, bos: 2, eos: 3 },
+        newline_token_ids: ids(/Ċ/),
+        indent_token_ids: ids(/^[Ġĉ]+$/),
+        tokens: { train: train.length / 2, heldout: heldout.length / 2 },
+        tokens_by_lang: { train: { typescript: { tokens: train.length / 2 } } },
+      }),
+    );
+    for (const f of ['tokenizer.json', 'tokenizer_config.json'])
+      fs.copyFileSync(path.join(MODEL_DIR, f), path.join(dir, f));
   }
 
   test('the GPU run, played on the CPU with a tiny model, returns a model the extension loads', async () => {
@@ -53,14 +70,22 @@ describe('training pipeline (slow)', () => {
     const work = path.join(tmp, 'work');
     await writeData(path.join(work, 'data'));
     const deviceEnv = {
-      ...env, PYTHON, DIFFUSE_WORK: work, DIFFUSE_GPU_DIR: path.join(tmp, 'no-gpu-dir'),
+      ...env,
+      PYTHON,
+      DIFFUSE_WORK: work,
+      DIFFUSE_GPU_DIR: path.join(tmp, 'no-gpu-dir'),
       DIFFUSE_TRAIN_ARGS: '--n-layer 2 --d-model 64 --n-head 2 --seq-len 128 --batch-size 8 --workers 1 --threads 1',
       DIFFUSE_PART_BYTES: '300k', // a tiny model must still come back in several parts
       DIFFUSE_EXPORT_RESERVE_S: '20',
     };
     const device = (out: string, steps: string[]) => {
       fs.mkdirSync(out, { recursive: true });
-      const r = spawnSync('bash', ['training/device-train.sh', ...steps], { cwd: ROOT, encoding: 'utf8', timeout: 5 * 60_000, env: { ...deviceEnv, OUT: out } });
+      const r = spawnSync('bash', ['training/device-train.sh', ...steps], {
+        cwd: ROOT,
+        encoding: 'utf8',
+        timeout: 5 * 60_000,
+        env: { ...deviceEnv, OUT: out },
+      });
       assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
       return r.stdout;
     };
@@ -90,14 +115,23 @@ describe('training pipeline (slow)', () => {
 
     // back here: reassembled, checked against the SHA-256 taken there, loaded by the CLI
     const model = path.join(tmp, 'model');
-    const r = spawnSync('bash', ['training/device-unpack.sh', out, model], { cwd: ROOT, encoding: 'utf8', timeout: 2 * 60_000, env: { ...env, DIFFUSE_WORK: work } });
+    const r = spawnSync('bash', ['training/device-unpack.sh', out, model], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 2 * 60_000,
+      env: { ...env, DIFFUSE_WORK: work },
+    });
     assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
     assert.match(r.stdout, /model\.onnx: OK/);
-    const answer = JSON.parse(r.stdout.trim().split('\n').pop()!) as { id: number; completion?: string; error?: string };
+    const answer = JSON.parse(r.stdout.trim().split('\n').pop()!) as {
+      id: number;
+      completion?: string;
+      error?: string;
+    };
     assert.equal(answer.error, undefined);
     assert.equal(typeof answer.completion, 'string');
     const info = JSON.parse(fs.readFileSync(path.join(model, 'denoiser.json'), 'utf8'));
-    assert.equal(info.name, 'model');  // its folder's name here, not the device's working folder
+    assert.equal(info.name, 'model'); // its folder's name here, not the device's working folder
     assert.equal(info.context_length, 128);
     assert.equal(info.trained_context_length, 128);
     assert.equal(info.training.steps, 30);
@@ -108,7 +142,9 @@ describe('training pipeline (slow)', () => {
     assert.match(card, /\| tokens trained \| 0\.0 M in 30 steps of 8 × 128 tokens \|/);
     assert.match(card, /\| throughput \| 0\.\d\d M tokens\/s .*CPU/);
     assert.match(card, /\| training data \| 0\.0 M tokens \(\+ 0\.0 M held out\): typescript 100\.0 % \|/);
-    const curve = JSON.parse(fs.readFileSync(path.join(model, 'training-curve.json'), 'utf8')) as { tokens_seen: number }[];
+    const curve = JSON.parse(fs.readFileSync(path.join(model, 'training-curve.json'), 'utf8')) as {
+      tokens_seen: number;
+    }[];
     assert.equal(curve[curve.length - 1].tokens_seen, 30 * 8 * 128);
     fs.rmSync(tmp, { recursive: true, force: true });
   });

@@ -14,10 +14,20 @@ import * as vscode from 'vscode';
 import { SHIPPED_MODEL } from '../../src/core/defaults';
 import type { FolderItem } from '../../src/editor/modelPicker';
 import type { DiffuseApi } from '../../src/extension';
-import { captureRequests, closeAll, diffuse, EXTENSION_ID, openEditor, refineAndAccept, setting, waitFor } from './helpers';
+import {
+  captureRequests,
+  closeAll,
+  diffuse,
+  EXTENSION_ID,
+  openEditor,
+  refineAndAccept,
+  setting,
+  waitFor,
+} from './helpers';
 
 const PYTHON = '/usr/bin/python3';
-const SOURCE = 'export function add(a: number, b: number): number {\n  return a + b;\n}\n\nexport function twice(x: number): number {\n  \n}\n';
+const SOURCE =
+  'export function add(a: number, b: number): number {\n  return a + b;\n}\n\nexport function twice(x: number): number {\n  \n}\n';
 
 /** Runs `diffuse.chooseModelFolder` and returns the items of the pick list it opens, and the command's end. */
 async function openPicker(api: DiffuseApi): Promise<{ items: FolderItem[]; done: Thenable<unknown> }> {
@@ -47,16 +57,27 @@ suite('a converted Dream folder', () => {
     folder = path.join(tmp, 'dream-tiny');
     const ck = path.join(tmp, 'ck-dream');
     // asynchronous: the extension host keeps serving VS Code while the converter runs (seconds)
-    const run = (args: string[]) => promisify(execFile)(PYTHON, args, { env: { ...process.env, OMP_NUM_THREADS: '1' } });
+    const run = (args: string[]) =>
+      promisify(execFile)(PYTHON, args, { env: { ...process.env, OMP_NUM_THREADS: '1' } });
     await run([path.join(root, 'training', 'tests', 'tiny_checkpoints.py'), 'dream', ck]);
-    await run([path.join(root, 'training', 'convert.py'), '--from', ck, '--out', folder, '--dtype', 'fp32', '--threads', '1']);
+    await run([
+      path.join(root, 'training', 'convert.py'),
+      '--from',
+      ck,
+      '--out',
+      folder,
+      '--dtype',
+      'fp32',
+      '--threads',
+      '1',
+    ]);
   });
 
   suiteTeardown(async function () {
     this.timeout(120_000);
     await vscode.commands.executeCommand('workbench.action.closeQuickOpen');
     await setting('modelPath', previous);
-    await waitFor(() => api.service.state.kind === 'ready', 60_000, 'the suite\'s model to load again');
+    await waitFor(() => api.service.state.kind === 'ready', 60_000, "the suite's model to load again");
     fs.rmSync(tmp, { recursive: true, force: true });
   });
 
@@ -74,9 +95,19 @@ suite('a converted Dream folder', () => {
     const size = `${(fs.statSync(path.join(folder, 'model.onnx')).size / 1e6).toFixed(1)} MB`;
     const loading = [...new Set(texts.filter((t) => t.includes('loading dream-tiny')))];
     assert.ok(loading.length > 0, `a loading text: ${JSON.stringify(texts)}`);
-    for (const t of loading) assert.match(t, new RegExp(`^\\$\\(loading~spin\\) Diffuse: loading dream-tiny \\(${size.replace('.', '\\.')}\\)( · [a-z ]+)? · \\d+ s$`));
+    for (const t of loading)
+      assert.match(
+        t,
+        new RegExp(
+          `^\\$\\(loading~spin\\) Diffuse: loading dream-tiny \\(${size.replace('.', '\\.')}\\)( · [a-z ]+)? · \\d+ s$`,
+        ),
+      );
     const steps = loading.map((t) => / · ([a-z ]+) · \d+ s$/.exec(t)?.[1]).filter(Boolean);
-    assert.deepEqual([...new Set(steps)], ['manifest', 'tokenizer', 'weights', 'test pass'], 'each step the worker reports, in order');
+    assert.deepEqual(
+      [...new Set(steps)],
+      ['manifest', 'tokenizer', 'weights', 'test pass'],
+      'each step the worker reports, in order',
+    );
     const s = api.service.state;
     assert.ok(s.kind === 'ready' && s.info.name === 'dream-tiny', JSON.stringify(s));
     assert.match(api.statusBar.text, /^\$\(sparkle\) Diffuse/);
@@ -94,7 +125,11 @@ suite('a converted Dream folder', () => {
       const fill = capture.calls.find((c) => c.kind === 'fill');
       assert.ok(fill?.result && fill.result.canvasTokens > 0, 'the fill went to the model');
       const offset = editor.document.offsetAt(at);
-      assert.deepEqual(fill.result.edits.map((e) => [e.start, e.end]), [[offset, offset]], 'one insertion, at the cursor');
+      assert.deepEqual(
+        fill.result.edits.map((e) => [e.start, e.end]),
+        [[offset, offset]],
+        'one insertion, at the cursor',
+      );
       assert.equal(editor.document.getText(), SOURCE, 'nothing is written before Accept');
       const session = api.sessions.get(editor.document);
       // a random tiny model may pad the whole span away: then there is nothing to review
@@ -103,7 +138,10 @@ suite('a converted Dream folder', () => {
       assert.equal(editor.document.getText(), SOURCE, 'Reject leaves the document as it was');
       // the review took the editor's place: Refine runs in the editor again
       await refineAndAccept(api, await vscode.window.showTextDocument(editor.document));
-      assert.ok(capture.calls.some((c) => c.kind === 'refine' && c.result), 'the refine went to the model');
+      assert.ok(
+        capture.calls.some((c) => c.kind === 'refine' && c.result),
+        'the refine went to the model',
+      );
     } finally {
       capture.restore();
       await closeAll();
@@ -118,12 +156,21 @@ suite('a converted Dream folder', () => {
     const manifest = JSON.parse(fs.readFileSync(path.join(folder, 'denoiser.json'), 'utf8'));
     const size = `${(fs.statSync(path.join(folder, 'model.onnx')).size / 1e6).toFixed(1)} MB`;
     assert.equal(tiny.label, '$(check) dream-tiny');
-    assert.equal(tiny.description, `${(manifest.converted.params / 1e6).toFixed(1)} M parameters · fp32 · ${size} · in use`);
-    assert.equal(tiny.detail, `dream, converted from ${path.join(tmp, 'ck-dream')} · licence: ${manifest.converted.licence} · ${folder}`);
+    assert.equal(
+      tiny.description,
+      `${(manifest.converted.params / 1e6).toFixed(1)} M parameters · fp32 · ${size} · in use`,
+    );
+    assert.equal(
+      tiny.detail,
+      `dream, converted from ${path.join(tmp, 'ck-dream')} · licence: ${manifest.converted.licence} · ${folder}`,
+    );
     const shipped = items.find((i) => i.folder?.name === SHIPPED_MODEL);
     assert.ok(shipped, 'the bundled model is listed');
     assert.match(shipped.description ?? '', /^[\d.]+ M parameters · int8 · [\d.]+ MB$/);
-    assert.match(shipped.detail ?? '', /^trained by Diffuse on [\d.]+ M tokens · licence not stated · bundled with Diffuse$/);
+    assert.match(
+      shipped.detail ?? '',
+      /^trained by Diffuse on [\d.]+ M tokens · licence not stated · bundled with Diffuse$/,
+    );
     assert.ok(items[items.length - 1].browse, 'Browse… comes last');
 
     // choosing the shipped model empties the setting (the default), and it loads
@@ -147,10 +194,17 @@ suite('a converted Dream folder', () => {
       assert.equal(tiny.description, 'cannot load');
       assert.match(tiny.detail ?? '', /model\.onnx is missing/);
       assert.ok(!tiny.detail!.includes('\n'), 'one line');
-      assert.ok(items.find((i) => i.folder?.name === SHIPPED_MODEL)?.label.startsWith('$(check)'), 'the shipped model is now the one in use');
+      assert.ok(
+        items.find((i) => i.folder?.name === SHIPPED_MODEL)?.label.startsWith('$(check)'),
+        'the shipped model is now the one in use',
+      );
       await vscode.commands.executeCommand('workbench.action.closeQuickOpen');
       await done;
-      assert.equal(vscode.workspace.getConfiguration('diffuse').inspect<string>('modelPath')?.globalValue, undefined, 'dismissing changes nothing');
+      assert.equal(
+        vscode.workspace.getConfiguration('diffuse').inspect<string>('modelPath')?.globalValue,
+        undefined,
+        'dismissing changes nothing',
+      );
     } finally {
       fs.renameSync(aside, path.join(folder, 'model.onnx'));
     }

@@ -7,7 +7,18 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { DiffuseApi } from '../../src/extension';
-import { captureRequests, closeAll, diffuse, linesLostOutside, longSource, openEditor, refineAndAccept, selectLines, setting, waitFor } from './helpers';
+import {
+  captureRequests,
+  closeAll,
+  diffuse,
+  linesLostOutside,
+  longSource,
+  openEditor,
+  refineAndAccept,
+  selectLines,
+  setting,
+  waitFor,
+} from './helpers';
 
 suite('Diffuse in VS Code', () => {
   let api: DiffuseApi;
@@ -26,13 +37,22 @@ suite('Diffuse in VS Code', () => {
 
   test('the commands are registered', async () => {
     const commands = await vscode.commands.getCommands(true);
-    for (const c of ['diffuse.refineSelection', 'diffuse.refineSelectionWithStrength', 'diffuse.fillAtCursor', 'diffuse.accept',
-      'diffuse.reject', 'diffuse.cancel', 'diffuse.chooseModelFolder', 'diffuse.restartDenoiser', 'diffuse.triggerGhostText']) {
+    for (const c of [
+      'diffuse.refineSelection',
+      'diffuse.refineSelectionWithStrength',
+      'diffuse.fillAtCursor',
+      'diffuse.accept',
+      'diffuse.reject',
+      'diffuse.cancel',
+      'diffuse.chooseModelFolder',
+      'diffuse.restartDenoiser',
+      'diffuse.triggerGhostText',
+    ]) {
       assert.ok(commands.includes(c), `${c} is registered`);
     }
   });
 
-  test('the status bar shows the running request\'s step, then the latency; the CodeLens never shows a different step', async () => {
+  test("the status bar shows the running request's step, then the latency; the CodeLens never shows a different step", async () => {
     const { editor, run } = await fillUnderWay();
     const session = api.sessions.get(editor.document)!;
     await waitFor(() => session.step >= 2, 30_000, 'a second step');
@@ -40,17 +60,33 @@ suite('Diffuse in VS Code', () => {
     const m = /Diffuse: fill step (\d+)\/(\d+)/.exec(shown);
     assert.ok(m, `the status bar shows the step: "${shown}"`);
     assert.equal(Number(m[2]), session.maxSteps);
-    const lenses = await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', editor.document.uri);
+    const lenses = await vscode.commands.executeCommand<vscode.CodeLens[]>(
+      'vscode.executeCodeLensProvider',
+      editor.document.uri,
+    );
     const titles = lenses.map((l) => l.command?.title ?? '');
     assert.equal(session.phase, 'running', 'still running when the lenses were read');
-    assert.ok(titles.some((t) => /Diffuse Fill: denoising/.test(t)), `a running lens: ${titles.join(' | ')}`);
-    assert.ok(titles.every((t) => !/step/.test(t)), `no lens repeats a step count that could lag: ${titles.join(' | ')}`);
+    assert.ok(
+      titles.some((t) => /Diffuse Fill: denoising/.test(t)),
+      `a running lens: ${titles.join(' | ')}`,
+    );
+    assert.ok(
+      titles.every((t) => !/step/.test(t)),
+      `no lens repeats a step count that could lag: ${titles.join(' | ')}`,
+    );
     await vscode.commands.executeCommand('diffuse.reject'); // cancels the run, or drops the proposal if it just ended
     await run;
     await waitFor(() => !/step/.test(api.statusBar.text), 5_000, 'the status bar to leave the step');
     assert.match(api.statusBar.text, /^\$\(sparkle\) Diffuse( \d+ ms)?( \$\(eye(-closed)?\)( [\d.]+)?)?$/);
-    const after = await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', editor.document.uri);
-    assert.deepEqual(after.map((l) => l.command?.title), [], 'no lens outlives the run');
+    const after = await vscode.commands.executeCommand<vscode.CodeLens[]>(
+      'vscode.executeCodeLensProvider',
+      editor.document.uri,
+    );
+    assert.deepEqual(
+      after.map((l) => l.command?.title),
+      [],
+      'no lens outlives the run',
+    );
   });
 
   test('refine a selection: the proposal is shown without touching the document, and Accept writes exactly it', async () => {
@@ -77,7 +113,10 @@ suite('Diffuse in VS Code', () => {
     assert.equal(doc.getText(), original, 'one undo restores the original');
   });
 
-  for (const [eol, name] of [['\n', 'LF'], ['\r\n', 'CRLF']] as const) {
+  for (const [eol, name] of [
+    ['\n', 'LF'],
+    ['\r\n', 'CRLF'],
+  ] as const) {
     test(`refine a selection longer than the model's window (${name}): Accept keeps every line outside what the model changed`, async function () {
       this.timeout(180_000);
       const editor = await openEditor(longSource(30, eol));
@@ -105,7 +144,11 @@ suite('Diffuse in VS Code', () => {
       const proposed = [session.regions[0].start, session.regions[0].end];
       await vscode.commands.executeCommand('diffuse.accept');
       const after = doc.getText();
-      assert.equal(linesLostOutside(original, after, from, to), 0, 'every line outside the changed range is byte-identical');
+      assert.equal(
+        linesLostOutside(original, after, from, to),
+        0,
+        'every line outside the changed range is byte-identical',
+      );
       assert.equal(after.slice(0, from), original.slice(0, from));
       assert.equal(after.slice(after.length - (original.length - to)), original.slice(to));
       assert.deepEqual(proposed, [from, to], 'the proposal covered exactly what the engine changed');
@@ -123,7 +166,14 @@ suite('Diffuse in VS Code', () => {
     // the real model runs; its answer is replaced by the original text, as a corrector gives it
     const capture = captureRequests(api, (c) => ({
       ...c.result!,
-      edits: [{ start: c.params.start!, end: c.params.end!, text: c.params.text!.slice(c.params.start, c.params.end), confidence: 0.9 }],
+      edits: [
+        {
+          start: c.params.start!,
+          end: c.params.end!,
+          text: c.params.text!.slice(c.params.start, c.params.end),
+          confidence: 0.9,
+        },
+      ],
     }));
     try {
       await vscode.commands.executeCommand('diffuse.refineSelection', 1);
@@ -133,7 +183,11 @@ suite('Diffuse in VS Code', () => {
     assert.equal(api.sessions.get(editor.document), undefined, 'no proposal is shown');
     const told = api.service.notices.slice(notices);
     assert.equal(told.length, 1);
-    assert.match(told[0], /^Diffuse: no change the model is sure of in lines? [\d–]+, checked at .+\.$/, 'it says which lines were checked, and when');
+    assert.match(
+      told[0],
+      /^Diffuse: no change the model is sure of in lines? [\d–]+, checked at .+\.$/,
+      'it says which lines were checked, and when',
+    );
   });
 
   test('a setting that restarts the denoiser, changed during a refine, keeps the proposal and restarts after it', async function () {
@@ -155,7 +209,11 @@ suite('Diffuse in VS Code', () => {
       await Promise.all([busy.run, refined]);
       assert.notEqual(session.endReason, 'failed', 'the refine was not cut off');
       assert.equal(session.phase, 'review', 'the proposal is kept');
-      await waitFor(() => api.service.workerPid !== pid && api.service.state.kind === 'ready', 60_000, 'the restart with the new setting');
+      await waitFor(
+        () => api.service.workerPid !== pid && api.service.state.kind === 'ready',
+        60_000,
+        'the restart with the new setting',
+      );
       assert.equal(session.phase, 'review', 'the restart does not drop the proposal either');
     } finally {
       await setting('threads', previous);
@@ -214,8 +272,10 @@ suite('Diffuse in VS Code', () => {
     // the next request runs normally: a proposal, or the model's answer that nothing changes
     const phase = api.sessions.get(editor.document)?.phase;
     const told = api.service.notices.slice(notices);
-    assert.ok(phase === 'review' || (phase === undefined && told.some((t) => /no change/.test(t))),
-      `the next request runs normally: phase ${phase}, told ${JSON.stringify(told)}`);
+    assert.ok(
+      phase === 'review' || (phase === undefined && told.some((t) => /no change/.test(t))),
+      `the next request runs normally: phase ${phase}, told ${JSON.stringify(told)}`,
+    );
   });
 
   test('ghost text: the provider answers at a cursor, typing what it shows is free, selections are skipped', async () => {
@@ -226,7 +286,11 @@ suite('Diffuse in VS Code', () => {
     const before = api.ghostText.stats.requests;
     editor.selection = new vscode.Selection(1, 2, 1, 2);
     await vscode.commands.executeCommand('diffuse.triggerGhostText');
-    await waitFor(() => api.ghostText.stats.requests > before, 10_000, 'VS Code to ask Diffuse for an inline completion');
+    await waitFor(
+      () => api.ghostText.stats.requests > before,
+      10_000,
+      'VS Code to ask Diffuse for an inline completion',
+    );
     const ctx = { triggerKind: vscode.InlineCompletionTriggerKind.Invoke, selectedCompletionInfo: undefined };
     const token = new vscode.CancellationTokenSource().token;
     // give the model a start on the line, a little at a time, until it proposes something visible
@@ -252,7 +316,10 @@ suite('Diffuse in VS Code', () => {
     // a selection means the user is not writing at a cursor
     editor.selection = new vscode.Selection(0, 0, 0, 6);
     const skipped = api.ghostText.stats.skipped;
-    assert.equal(await api.ghostText.provideInlineCompletionItems(editor.document, new vscode.Position(0, 6), ctx, token), undefined);
+    assert.equal(
+      await api.ghostText.provideInlineCompletionItems(editor.document, new vscode.Position(0, 6), ctx, token),
+      undefined,
+    );
     assert.equal(api.ghostText.stats.skipped, skipped + 1);
   });
 
@@ -299,16 +366,25 @@ suite('Diffuse in VS Code', () => {
     // the real worker answers; its candidates are set to known texts so the items can be checked
     const texts = ['Math.PI * r * r;', 'r * r * Math.PI;', 'Math.PI * r ** 2;'];
     const capture = captureRequests(api, (c) => ({
-      ...c.result!, candidates: texts.map((text, i) => ({ start: 0, end: 0, text, confidence: 0.9 - i / 10 })),
+      ...c.result!,
+      candidates: texts.map((text, i) => ({ start: 0, end: 0, text, confidence: 0.9 - i / 10 })),
     }));
     try {
       const items = await api.ghostText.provideInlineCompletionItems(editor.document, pos, manual, token);
       assert.equal(capture.calls[0].params.candidates, 3, 'the request asks for three candidates');
-      assert.deepEqual(items?.map((i) => i.insertText), texts);
+      assert.deepEqual(
+        items?.map((i) => i.insertText),
+        texts,
+      );
       // a worker without candidates answers with edits alone: one item
       capture.restore();
       await setting('ghostText.candidates', 1);
-      const one = await api.ghostText.provideInlineCompletionItems(editor.document, new vscode.Position(1, 9), manual, token);
+      const one = await api.ghostText.provideInlineCompletionItems(
+        editor.document,
+        new vscode.Position(1, 9),
+        manual,
+        token,
+      );
       assert.ok((one?.length ?? 0) <= 1);
       // the real worker's candidates, as they come (the settings change emptied the cache)
       await setting('ghostText.candidates', 3);
@@ -320,17 +396,26 @@ suite('Diffuse in VS Code', () => {
         real.restore();
       }
       const candidates = real.calls[0]?.result?.candidates ?? [];
-      assert.ok(candidates.length >= 1 && candidates.length <= 3, `the worker answers with 1–3 candidates (${candidates.length})`);
-      assert.ok(candidates.every((c, i) => i === 0 || c.confidence <= candidates[i - 1].confidence), 'best first');
+      assert.ok(
+        candidates.length >= 1 && candidates.length <= 3,
+        `the worker answers with 1–3 candidates (${candidates.length})`,
+      );
+      assert.ok(
+        candidates.every((c, i) => i === 0 || c.confidence <= candidates[i - 1].confidence),
+        'best first',
+      );
       const shown = (got ?? []).map((i) => i.insertText);
-      assert.ok(shown.length <= candidates.length && new Set(shown).size === shown.length, `distinct items: ${JSON.stringify(shown)}`);
+      assert.ok(
+        shown.length <= candidates.length && new Set(shown).size === shown.length,
+        `distinct items: ${JSON.stringify(shown)}`,
+      );
     } finally {
       capture.restore();
       await setting('ghostText.candidates', undefined);
     }
   });
 
-  test('ghost text: VS Code accepts Diffuse\'s suggestion word by word and line by line', async () => {
+  test("ghost text: VS Code accepts Diffuse's suggestion word by word and line by line", async () => {
     const editor = await openEditor('export function total(values: number[]): number {\n  \n}\n');
     const doc = editor.document;
     const pos = new vscode.Position(1, 2);
@@ -340,10 +425,17 @@ suite('Diffuse in VS Code', () => {
     // VS Code may ask before the editor has settled (and then not again): ask until the cache answers
     let asked = false;
     for (let i = 0; i < 5 && !asked; i++) {
-      api.ghostText.cache.put(doc.getText().slice(0, offset), doc.getText().slice(offset), 'let sum = 0;\n  for (const v of values) sum += v;');
+      api.ghostText.cache.put(
+        doc.getText().slice(0, offset),
+        doc.getText().slice(offset),
+        'let sum = 0;\n  for (const v of values) sum += v;',
+      );
       const hits = api.ghostText.stats.cacheHits;
       await vscode.commands.executeCommand('editor.action.inlineSuggest.trigger');
-      asked = await waitFor(() => api.ghostText.stats.cacheHits > hits, 3_000, 'VS Code to ask Diffuse').then(() => true, () => false);
+      asked = await waitFor(() => api.ghostText.stats.cacheHits > hits, 3_000, 'VS Code to ask Diffuse').then(
+        () => true,
+        () => false,
+      );
     }
     assert.ok(asked, `VS Code asked Diffuse and got the suggestion (${JSON.stringify(api.ghostText.stats)})`);
     let line = doc.lineAt(1).text;
@@ -373,7 +465,13 @@ suite('Diffuse in VS Code', () => {
     await vscode.commands.executeCommand('diffuse.accept');
     const text = editor.document.getText();
     const lines = original.split('\n');
-    const expected = [...lines.slice(0, 1), inserted[0] + lines[1], ...lines.slice(2, 8), inserted[1] + lines[8], ...lines.slice(9)].join('\n');
+    const expected = [
+      ...lines.slice(0, 1),
+      inserted[0] + lines[1],
+      ...lines.slice(2, 8),
+      inserted[1] + lines[8],
+      ...lines.slice(9),
+    ].join('\n');
     assert.equal(text, expected, 'each proposal is inserted at its cursor');
     await vscode.commands.executeCommand('undo');
     assert.equal(editor.document.getText(), original, 'one undo removes both');
@@ -387,7 +485,11 @@ suite('Diffuse in VS Code', () => {
     const start = doc.offsetAt(new vscode.Position(7, 0));
     const end = doc.offsetAt(new vscode.Position(13, 0));
     const session = api.sessions.start(doc, 'Refine', [{ start, end }]);
-    const proposal = doc.getText().slice(start, end).replace('let x = 0;', 'let x = 1;').replace('y += p.y;', 'y += p.y * 2;');
+    const proposal = doc
+      .getText()
+      .slice(start, end)
+      .replace('let x = 0;', 'let x = 1;')
+      .replace('y += p.y;', 'y += p.y * 2;');
     assert.ok(session.finish([proposal]));
     assert.equal(session.hunkCount, 2);
     const lenses = await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', doc.uri);
@@ -398,7 +500,11 @@ suite('Diffuse in VS Code', () => {
     assert.equal(session.phase, 'review', 'one change is left to decide');
     await vscode.commands.executeCommand('diffuse.rejectHunk', doc.uri.toString(), 0, 0);
     assert.equal(session.phase, 'ended');
-    assert.equal(doc.getText(), original.replace('y += p.y;', 'y += p.y * 2;'), 'the rejected change was never written');
+    assert.equal(
+      doc.getText(),
+      original.replace('y += p.y;', 'y += p.y * 2;'),
+      'the rejected change was never written',
+    );
     await vscode.commands.executeCommand('undo');
     assert.equal(doc.getText(), original, 'one undo takes the accepted change back');
   });
@@ -533,19 +639,29 @@ suite('review in a diff editor', () => {
     const session = api.sessions.start(doc, 'Refine', [{ start, end: start + from.length }]);
     assert.ok(session.finish([to]));
     const expected = text.slice(0, start) + to + text.slice(start + from.length);
-    await waitFor(() => diffTabs(session.reviewUri).length === 1 && vscode.window.activeTextEditor?.document.uri.scheme === 'diffuse-proposal',
-      10_000, 'the review\'s diff editor');
+    await waitFor(
+      () =>
+        diffTabs(session.reviewUri).length === 1 &&
+        vscode.window.activeTextEditor?.document.uri.scheme === 'diffuse-proposal',
+      10_000,
+      "the review's diff editor",
+    );
     return { editor, doc, session, version, expected };
   }
 
   function diffTabs(review: vscode.Uri): vscode.Tab[] {
-    return vscode.window.tabGroups.all.flatMap((g) => g.tabs)
+    return vscode.window.tabGroups.all
+      .flatMap((g) => g.tabs)
       .filter((t) => t.input instanceof vscode.TabInputTextDiff && t.input.modified.toString() === review.toString());
   }
 
   test('the diff shows the document against exactly what Accept writes; Accept is one undo step back to the saved file', async () => {
     const text = 'export function f(a: number): number {\n  const b = a + 1;\n  return b;\n}\n';
-    const { doc, session, version, expected } = await reviewing(text, '  const b = a + 1;\n', '  const b = a + 2;\n  const c = b * 2;\n');
+    const { doc, session, version, expected } = await reviewing(
+      text,
+      '  const b = a + 1;\n',
+      '  const b = a + 2;\n  const c = b * 2;\n',
+    );
     const tab = diffTabs(session.reviewUri)[0];
     const input = tab.input as vscode.TabInputTextDiff;
     assert.equal(input.original.toString(), doc.uri.toString(), 'the left side is the document itself');
@@ -555,8 +671,14 @@ suite('review in a diff editor', () => {
     assert.equal(doc.getText(), text, 'the review does not touch the document');
     assert.equal(doc.version, version);
     assert.equal(doc.isDirty, false, 'a saved file stays saved during the review');
-    const lenses = await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', session.reviewUri);
-    assert.ok(lenses.some((l) => /Accept/.test(l.command?.title ?? '')), 'the review document has its lenses too');
+    const lenses = await vscode.commands.executeCommand<vscode.CodeLens[]>(
+      'vscode.executeCodeLensProvider',
+      session.reviewUri,
+    );
+    assert.ok(
+      lenses.some((l) => /Accept/.test(l.command?.title ?? '')),
+      'the review document has its lenses too',
+    );
     await vscode.commands.executeCommand('diffuse.accept');
     assert.equal(doc.getText(), review.getText(), 'Accept writes exactly what the review showed');
     assert.equal(diffTabs(session.reviewUri).length, 0, 'the diff is closed');
@@ -570,7 +692,11 @@ suite('review in a diff editor', () => {
     const text = 'if (x) {\r\n\treturn 1;\r\n}\r\n';
     const { doc, session, version } = await reviewing(text, '\treturn 1;\r\n', '\tx++;\r\n\treturn x;\r\n');
     const review = await vscode.workspace.openTextDocument(session.reviewUri);
-    assert.equal(review.getText(), 'if (x) {\r\n\tx++;\r\n\treturn x;\r\n}\r\n', 'line endings and tabs as Accept would write them');
+    assert.equal(
+      review.getText(),
+      'if (x) {\r\n\tx++;\r\n\treturn x;\r\n}\r\n',
+      'line endings and tabs as Accept would write them',
+    );
     await vscode.commands.executeCommand('diffuse.reject');
     assert.equal(session.phase, 'ended');
     assert.equal(diffTabs(session.reviewUri).length, 0, 'the diff is closed');
@@ -580,7 +706,7 @@ suite('review in a diff editor', () => {
     assert.equal(vscode.window.activeTextEditor?.document, doc, 'the user is back in the document');
   });
 
-  test('closing the review\'s diff rejects the proposal: nothing is written', async () => {
+  test("closing the review's diff rejects the proposal: nothing is written", async () => {
     const text = 'const a = 1;\nconst b = 2;\n';
     const { doc, session, version } = await reviewing(text, 'const b = 2;\n', 'const b = 3;\n');
     await vscode.window.tabGroups.close(diffTabs(session.reviewUri));
@@ -590,7 +716,7 @@ suite('review in a diff editor', () => {
     assert.equal(doc.version, version);
   });
 
-  test('back in the document\'s own tab the proposal is still there, and Show Proposal brings the review back', async () => {
+  test("back in the document's own tab the proposal is still there, and Show Proposal brings the review back", async () => {
     const text = 'const a = 1;\nconst b = 2;\n';
     const { doc, session, version } = await reviewing(text, 'const b = 2;\n', 'const b = 3;\n');
     await vscode.window.showTextDocument(doc); // the user goes back to their tab
@@ -599,7 +725,11 @@ suite('review in a diff editor', () => {
     const show = lenses.find((l) => /Show Proposal/.test(l.command?.title ?? ''));
     assert.ok(show?.command, `a Show Proposal lens: ${lenses.map((l) => l.command?.title).join(' | ')}`);
     await vscode.commands.executeCommand(show.command.command, ...(show.command.arguments ?? []));
-    await waitFor(() => vscode.window.activeTextEditor?.document.uri.toString() === session.reviewUri.toString(), 5_000, 'the review in front');
+    await waitFor(
+      () => vscode.window.activeTextEditor?.document.uri.toString() === session.reviewUri.toString(),
+      5_000,
+      'the review in front',
+    );
     assert.equal(diffTabs(session.reviewUri).length, 1, 'the same review, not a second one');
     assert.equal(doc.version, version);
   });
@@ -609,7 +739,10 @@ suite('review in a diff editor', () => {
     const doc = editor.document;
     const start = doc.offsetAt(new vscode.Position(1, 0));
     const session = api.sessions.start(doc, 'Refine', [{ start, end: start + 'const b = 2;'.length }]);
-    assert.ok(await editor.edit((b) => b.insert(new vscode.Position(0, 0), '// typed\n')), 'the user types above the span');
+    assert.ok(
+      await editor.edit((b) => b.insert(new vscode.Position(0, 0), '// typed\n')),
+      'the user types above the span',
+    );
     const typedAt = Date.now();
     assert.ok(session.finish(['const b = 3;']));
     await new Promise((r) => setTimeout(r, 300));
@@ -618,7 +751,11 @@ suite('review in a diff editor', () => {
     assert.ok(await editor.edit((b) => b.insert(new vscode.Position(0, 0), '//')), 'and they can go on typing');
     await waitFor(() => diffTabs(session.reviewUri).length === 1, 5_000, 'the review after the pause');
     assert.ok(Date.now() - typedAt >= 1_000, 'opened after a pause of a second');
-    assert.equal(doc.getText(), '//// typed\nconst a = 1;\nconst b = 2;\n', 'the typing is all there, the proposal not written');
+    assert.equal(
+      doc.getText(),
+      '//// typed\nconst a = 1;\nconst b = 2;\n',
+      'the typing is all there, the proposal not written',
+    );
     const review = await vscode.workspace.openTextDocument(session.reviewUri);
     assert.equal(review.getText(), '//// typed\nconst a = 1;\nconst b = 3;\n', 'the review follows the typing');
   });
@@ -628,15 +765,26 @@ suite('review in a diff editor', () => {
     const { doc, session, version } = await reviewing(text, text, 'let x = 1;\nlet y = 0;\nlet z = 1;\n');
     assert.equal(session.hunkCount, 2);
     // each change's hover in the review offers to decide it alone
-    const hovers = await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', session.reviewUri, new vscode.Position(2, 4));
+    const hovers = await vscode.commands.executeCommand<vscode.Hover[]>(
+      'vscode.executeHoverProvider',
+      session.reviewUri,
+      new vscode.Position(2, 4),
+    );
     const said = hovers.flatMap((h) => h.contents.map((c) => (typeof c === 'string' ? c : c.value))).join('\n');
     assert.match(said, /Accept this change\]\(command:diffuse\.acceptHunk\?/, `the hover on line 3: ${said}`);
-    assert.ok(said.includes(encodeURIComponent(JSON.stringify([doc.uri.toString(), 0, 1]))), 'for the change on that line');
+    assert.ok(
+      said.includes(encodeURIComponent(JSON.stringify([doc.uri.toString(), 0, 1]))),
+      'for the change on that line',
+    );
     await vscode.commands.executeCommand('diffuse.acceptHunk', doc.uri.toString(), 0, 0);
     assert.equal(doc.getText(), 'let x = 1;\nlet y = 0;\nlet z = 0;\n', 'only the first change is written');
     assert.equal(diffTabs(session.reviewUri).length, 1, 'the review stays open for the other change');
     const review = await vscode.workspace.openTextDocument(session.reviewUri);
-    await waitFor(() => review.getText() === 'let x = 1;\nlet y = 0;\nlet z = 1;\n', 5_000, 'the review document to follow');
+    await waitFor(
+      () => review.getText() === 'let x = 1;\nlet y = 0;\nlet z = 1;\n',
+      5_000,
+      'the review document to follow',
+    );
     await vscode.commands.executeCommand('diffuse.accept');
     assert.equal(doc.getText(), 'let x = 1;\nlet y = 0;\nlet z = 1;\n');
     assert.equal(diffTabs(session.reviewUri).length, 0);

@@ -11,7 +11,11 @@ export async function diffuse(): Promise<DiffuseApi> {
   const ext = vscode.extensions.getExtension<DiffuseApi>(EXTENSION_ID);
   assert.ok(ext, `extension ${EXTENSION_ID} is not installed`);
   const api = await ext.activate();
-  await waitFor(() => api.service.state.kind === 'ready' || api.service.state.kind === 'error', 60_000, 'the model to load');
+  await waitFor(
+    () => api.service.state.kind === 'ready' || api.service.state.kind === 'error',
+    60_000,
+    'the model to load',
+  );
   assert.equal(api.service.state.kind, 'ready', `model did not load: ${JSON.stringify(api.service.state)}`);
   return api;
 }
@@ -112,8 +116,16 @@ export async function closeAll(): Promise<void> {
 export function longSource(functions: number, eol = '\n'): string {
   const lines: string[] = [];
   for (let i = 0; i < functions; i++) {
-    lines.push(`export function scale${i}(values: number[], factor = ${i + 1}): number[] {`, '  const out: number[] = [];',
-      '  for (const v of values) {', `    out.push(v * factor + ${i});`, '  }', '  return out;', '}', '');
+    lines.push(
+      `export function scale${i}(values: number[], factor = ${i + 1}): number[] {`,
+      '  const out: number[] = [];',
+      '  for (const v of values) {',
+      `    out.push(v * factor + ${i});`,
+      '  }',
+      '  return out;',
+      '}',
+      '',
+    );
   }
   return lines.join(eol);
 }
@@ -146,17 +158,26 @@ export interface CapturedRequest {
  * test rewrite a result (to give the editor an answer the shipped model rarely gives). `restore()`
  * puts the service back.
  */
-export function captureRequests(api: DiffuseApi, rewrite?: (c: CapturedRequest) => DenoiseResult): { calls: CapturedRequest[]; restore(): void } {
+export function captureRequests(
+  api: DiffuseApi,
+  rewrite?: (c: CapturedRequest) => DenoiseResult,
+): { calls: CapturedRequest[]; restore(): void } {
   const calls: CapturedRequest[] = [];
   const restore = api.service.intercept((d) => {
-    const recorded = (kind: 'refine' | 'fill' | 'complete') => async (params: CapturedRequest['params'], o?: RequestOptions): Promise<DenoiseResult> => {
-      const c: CapturedRequest = { kind, params };
-      calls.push(c);
-      c.result = await (d[kind] as (p: unknown, o?: RequestOptions) => Promise<DenoiseResult>).call(d, params, o);
-      if (rewrite) c.result = rewrite(c);
-      return c.result;
-    };
-    return Object.assign(Object.create(d) as Backend, { refine: recorded('refine'), fill: recorded('fill'), complete: recorded('complete') });
+    const recorded =
+      (kind: 'refine' | 'fill' | 'complete') =>
+      async (params: CapturedRequest['params'], o?: RequestOptions): Promise<DenoiseResult> => {
+        const c: CapturedRequest = { kind, params };
+        calls.push(c);
+        c.result = await (d[kind] as (p: unknown, o?: RequestOptions) => Promise<DenoiseResult>).call(d, params, o);
+        if (rewrite) c.result = rewrite(c);
+        return c.result;
+      };
+    return Object.assign(Object.create(d) as Backend, {
+      refine: recorded('refine'),
+      fill: recorded('fill'),
+      complete: recorded('complete'),
+    });
   });
   return { calls, restore };
 }
@@ -168,30 +189,50 @@ export function captureRequests(api: DiffuseApi, rewrite?: (c: CapturedRequest) 
  */
 export function scriptBackend(
   api: DiffuseApi,
-  answer: (kind: 'refine' | 'fill' | 'complete', params: CapturedRequest['params']) => { text: string; confidence?: number }[],
+  answer: (
+    kind: 'refine' | 'fill' | 'complete',
+    params: CapturedRequest['params'],
+  ) => { text: string; confidence?: number }[],
   frames = 2,
 ): { calls: CapturedRequest[]; restore(): void } {
   const calls: CapturedRequest[] = [];
   const restore = api.service.intercept((d) => {
-    const scripted = (kind: 'refine' | 'fill' | 'complete') => async (params: CapturedRequest['params'], o?: RequestOptions): Promise<DenoiseResult> => {
-      const c: CapturedRequest = { kind, params };
-      calls.push(c);
-      const texts = answer(kind, params);
-      const spans = kind === 'fill' ? (params.cursors as number[]).map((x) => ({ start: x, end: x }))
-        : kind === 'refine' ? [{ start: params.start!, end: params.end! }]
-          : [{ start: (params.prefix as string).length, end: (params.prefix as string).length }];
-      for (let step = 1; step <= frames; step++) {
-        if (o?.signal?.aborted) throw new BackendError('request cancelled', 'cancelled');
-        o?.onProgress?.({ requestId: 'scripted', step, maxSteps: frames, spans: texts.map((t) => ({ text: t.text.slice(0, Math.ceil(t.text.length * step / frames)), masked: 0 })) });
-        await new Promise((r) => setTimeout(r, 20));
-      }
-      c.result = {
-        edits: spans.map((r, i) => ({ ...r, text: texts[i].text, confidence: texts[i].confidence ?? 1 })),
-        steps: frames, ms: frames * 20, stoppedBy: 'done', canvasTokens: 0,
+    const scripted =
+      (kind: 'refine' | 'fill' | 'complete') =>
+      async (params: CapturedRequest['params'], o?: RequestOptions): Promise<DenoiseResult> => {
+        const c: CapturedRequest = { kind, params };
+        calls.push(c);
+        const texts = answer(kind, params);
+        const spans =
+          kind === 'fill'
+            ? (params.cursors as number[]).map((x) => ({ start: x, end: x }))
+            : kind === 'refine'
+              ? [{ start: params.start!, end: params.end! }]
+              : [{ start: (params.prefix as string).length, end: (params.prefix as string).length }];
+        for (let step = 1; step <= frames; step++) {
+          if (o?.signal?.aborted) throw new BackendError('request cancelled', 'cancelled');
+          o?.onProgress?.({
+            requestId: 'scripted',
+            step,
+            maxSteps: frames,
+            spans: texts.map((t) => ({ text: t.text.slice(0, Math.ceil((t.text.length * step) / frames)), masked: 0 })),
+          });
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        c.result = {
+          edits: spans.map((r, i) => ({ ...r, text: texts[i].text, confidence: texts[i].confidence ?? 1 })),
+          steps: frames,
+          ms: frames * 20,
+          stoppedBy: 'done',
+          canvasTokens: 0,
+        };
+        return c.result;
       };
-      return c.result;
-    };
-    return Object.assign(Object.create(d) as Backend, { refine: scripted('refine'), fill: scripted('fill'), complete: scripted('complete') });
+    return Object.assign(Object.create(d) as Backend, {
+      refine: scripted('refine'),
+      fill: scripted('fill'),
+      complete: scripted('complete'),
+    });
   });
   return { calls, restore };
 }

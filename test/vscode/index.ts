@@ -5,5 +5,12 @@ import { runMocha } from './runMocha';
 
 export function run(): Promise<void> {
   // reliability.test.js skips itself unless DIFFUSE_RELIABILITY_OUT is set (npm run reliability)
-  return runMocha([path.join(__dirname, 'extension.test.js'), path.join(__dirname, 'userFacing.test.js'), path.join(__dirname, 'nextEdit.test.js'), path.join(__dirname, 'remote.test.js'), path.join(__dirname, 'convertedModel.test.js'), path.join(__dirname, 'reliability.test.js')]);
+  return runMocha([
+    path.join(__dirname, 'extension.test.js'),
+    path.join(__dirname, 'userFacing.test.js'),
+    path.join(__dirname, 'nextEdit.test.js'),
+    path.join(__dirname, 'remote.test.js'),
+    path.join(__dirname, 'convertedModel.test.js'),
+    path.join(__dirname, 'reliability.test.js'),
+  ]);
 }

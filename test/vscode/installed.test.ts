@@ -8,7 +8,10 @@ suite('Diffuse installed from its VSIX', () => {
   test('runs from the installed copy and refines a selection', async () => {
     const ext = vscode.extensions.getExtension(EXTENSION_ID)!;
     assert.ok(ext, 'installed');
-    assert.ok(!ext.extensionPath.startsWith(process.env.DIFFUSE_REPO ?? '/nonexistent'), `loaded from ${ext.extensionPath}`);
+    assert.ok(
+      !ext.extensionPath.startsWith(process.env.DIFFUSE_REPO ?? '/nonexistent'),
+      `loaded from ${ext.extensionPath}`,
+    );
     assert.match(ext.extensionPath, /extensions/);
     const api = await diffuse();
     const editor = await openEditor();

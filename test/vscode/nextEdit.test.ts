@@ -31,7 +31,7 @@ suite('Next edit', () => {
     await closeAll();
   });
 
-  test('a rename is followed by one suggestion for the other uses; jump, accept, and one undo restores the user\'s edit', async () => {
+  test("a rename is followed by one suggestion for the other uses; jump, accept, and one undo restores the user's edit", async () => {
     await setting('nextEdit.enabled', true);
     const editor = await openEditor(CODE);
     await new Promise((r) => setTimeout(r, 200));
@@ -42,10 +42,14 @@ suite('Next edit', () => {
     assert.equal(editor.document.getText(), renamed, 'a suggestion does not touch the document');
     assert.equal(api.sessions.all().length, 1, 'one suggestion at a time');
     const proposed = s.reviewText().text;
-    assert.ok(proposed.includes('  let sum = 0;'), 'the user\'s edit is kept in the proposal');
+    assert.ok(proposed.includes('  let sum = 0;'), "the user's edit is kept in the proposal");
     assert.ok(/\n {4}sum \+= item\.price;\n|\n {2}return sum;\n/.test(proposed), `a stale use renamed:\n${proposed}`);
     assert.ok(!proposed.includes('count = 0'), 'the edit is not undone');
-    await waitFor(() => /next edit/.test(api.statusBar.text), 5_000, `the status bar to say a next edit waits: ${api.statusBar.text}`);
+    await waitFor(
+      () => /next edit/.test(api.statusBar.text),
+      5_000,
+      `the status bar to say a next edit waits: ${api.statusBar.text}`,
+    );
 
     const at = api.nextEdit.waiting!;
     await vscode.commands.executeCommand('diffuse.nextEdit.jump');
@@ -58,10 +62,14 @@ suite('Next edit', () => {
     assert.equal(editor.document.getText(), proposed, 'Accept writes what the review showed');
     await vscode.window.showTextDocument(editor.document);
     await vscode.commands.executeCommand('undo');
-    await waitFor(() => editor.document.getText() === renamed, 5_000, 'one undo to take the suggestion back and keep the rename');
+    await waitFor(
+      () => editor.document.getText() === renamed,
+      5_000,
+      'one undo to take the suggestion back and keep the rename',
+    );
   });
 
-  test('Escape\'s command dismisses the suggestion and leaves the document as the user left it', async () => {
+  test("Escape's command dismisses the suggestion and leaves the document as the user left it", async () => {
     await setting('nextEdit.enabled', true);
     const editor = await openEditor(CODE);
     await new Promise((r) => setTimeout(r, 200));

@@ -16,7 +16,17 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as vscode from 'vscode';
 import type { DiffuseApi } from '../../src/extension';
-import { captureRequests, closeAll, diffuse, linesLostOutside, longSource, openEditor, selectLines, setting, waitFor } from './helpers';
+import {
+  captureRequests,
+  closeAll,
+  diffuse,
+  linesLostOutside,
+  longSource,
+  openEditor,
+  selectLines,
+  setting,
+  waitFor,
+} from './helpers';
 import { SeededRandom } from '../../src/core/sampler/rng';
 
 const OUT = process.env.DIFFUSE_RELIABILITY_OUT;
@@ -25,10 +35,26 @@ const RUNS = Number(process.env.DIFFUSE_RELIABILITY_RUNS) || 100;
 suite('reliability (editor)', () => {
   let api: DiffuseApi;
   const figures = {
-    edits_during_refine: { runs: 0, lost_keystrokes: 0, corrupted_documents: 0, reject_identical: 0, accept_one_undo: 0, accept_as_shown: 0 },
+    edits_during_refine: {
+      runs: 0,
+      lost_keystrokes: 0,
+      corrupted_documents: 0,
+      reject_identical: 0,
+      accept_one_undo: 0,
+      accept_as_shown: 0,
+    },
     large_refine: { runs: 0, lines_outside_change_lost: 0 },
     /** Denominators and what happened in the runs, for reading the figures. */
-    checked: { keystrokes: 0, reviewed: 0, accepted: 0, rejected: 0, discarded_by_edit: 0, no_change: 0, failed: 0, edits_after_review_opened: 0 },
+    checked: {
+      keystrokes: 0,
+      reviewed: 0,
+      accepted: 0,
+      rejected: 0,
+      discarded_by_edit: 0,
+      no_change: 0,
+      failed: 0,
+      edits_after_review_opened: 0,
+    },
   };
   const problems: string[] = [];
 
@@ -81,25 +107,38 @@ suite('reliability (editor)', () => {
             break;
           }
           const where = pick(['before', 'inside', 'after', 'after']);
-          const line = where === 'before' ? Math.floor(rnd() * span.first)
-            : where === 'inside' ? span.first + Math.floor(rnd() * (span.last - span.first + 1))
-              : Math.min(doc.lineCount - 1, span.last + 1 + Math.floor(rnd() * 6));
+          const line =
+            where === 'before'
+              ? Math.floor(rnd() * span.first)
+              : where === 'inside'
+                ? span.first + Math.floor(rnd() * (span.last - span.first + 1))
+                : Math.min(doc.lineCount - 1, span.last + 1 + Math.floor(rnd() * 6));
           const col = Math.floor(rnd() * (doc.lineAt(line).text.length + 1));
           const at = new vscode.Position(line, col);
           const o = doc.offsetAt(at);
           const kind = pick(['type', 'type', 'delete', 'newline']);
           // the edit on the text alone, and the marker it types, if any
           const m = `/*k${marker++}*/`;
-          const replay = kind === 'type' ? (t: string) => t.slice(0, o) + m + t.slice(o)
-            : kind === 'newline' ? (t: string) => t.slice(0, o) + '\n' + t.slice(o)
-              : at.isEqual(doc.lineAt(line).range.end) ? undefined : (t: string) => t.slice(0, o) + t.slice(o + 1);
+          const replay =
+            kind === 'type'
+              ? (t: string) => t.slice(0, o) + m + t.slice(o)
+              : kind === 'newline'
+                ? (t: string) => t.slice(0, o) + '\n' + t.slice(o)
+                : at.isEqual(doc.lineAt(line).range.end)
+                  ? undefined
+                  : (t: string) => t.slice(0, o) + t.slice(o + 1);
           if (!replay) continue;
           // undefined: the editor went while the edit was on its way (the review opened in its place)
-          const ok = await Promise.resolve(editor.edit((b) => {
-            if (kind === 'type') b.insert(at, m);
-            else if (kind === 'newline') b.insert(at, '\n');
-            else b.delete(new vscode.Range(at, at.translate(0, 1)));
-          })).then((x) => x, () => undefined);
+          const ok = await Promise.resolve(
+            editor.edit((b) => {
+              if (kind === 'type') b.insert(at, m);
+              else if (kind === 'newline') b.insert(at, '\n');
+              else b.delete(new vscode.Range(at, at.translate(0, 1)));
+            }),
+          ).then(
+            (x) => x,
+            () => undefined,
+          );
           if (ok) {
             expected = replay(expected);
             if (kind === 'type') markers.push(m);
@@ -136,9 +175,13 @@ suite('reliability (editor)', () => {
           // the review's diff: the document against what Accept will write. VS Code asks for the
           // review document again after an edit's change event, a moment later: what the user sees
           // is the review once that has happened (within a second), not the read just before it.
-          const reviewNow = () => vscode.workspace.openTextDocument(session.reviewUri).then((d) => d.getText(), () => undefined);
+          const reviewNow = () =>
+            vscode.workspace.openTextDocument(session.reviewUri).then(
+              (d) => d.getText(),
+              () => undefined,
+            );
           let shown = await reviewNow();
-          for (const t0 = Date.now(); shown !== session.reviewText().text && Date.now() - t0 < 1_000;) {
+          for (const t0 = Date.now(); shown !== session.reviewText().text && Date.now() - t0 < 1_000; ) {
             await new Promise((r) => setTimeout(r, 20));
             shown = await reviewNow();
           }
@@ -149,10 +192,15 @@ suite('reliability (editor)', () => {
             await vscode.commands.executeCommand('diffuse.accept');
             const after = doc.getText();
             if (after === shown) figures.edits_during_refine.accept_as_shown++;
-            else problems.push(`run ${run}: the document after Accept is not what the review showed (${firstDifference(shown ?? '', after)})`);
+            else
+              problems.push(
+                `run ${run}: the document after Accept is not what the review showed (${firstDifference(shown ?? '', after)})`,
+              );
             if (after !== want) {
               figures.edits_during_refine.corrupted_documents++;
-              problems.push(`run ${run}: Accept wrote something else than the proposal over its range (${firstDifference(want, after)}; the session: ${session.endReason}; region ${r.start}-${r.end} holds ${JSON.stringify(before.slice(r.start, r.end).slice(0, 40))}, was ${JSON.stringify(r.original.slice(0, 40))})`);
+              problems.push(
+                `run ${run}: Accept wrote something else than the proposal over its range (${firstDifference(want, after)}; the session: ${session.endReason}; region ${r.start}-${r.end} holds ${JSON.stringify(before.slice(r.start, r.end).slice(0, 40))}, was ${JSON.stringify(r.original.slice(0, 40))})`,
+              );
             }
             // typing inside the span discards the proposal, so every marker lies outside what Accept replaces
             figures.edits_during_refine.lost_keystrokes += lost(after);

@@ -39,7 +39,11 @@ function renameInRegion(prompt: string): string {
 async function useBackend(api: DiffuseApi, kind: string, baseUrl?: string): Promise<void> {
   await setting('remote.baseUrl', baseUrl);
   await setting('backend', kind === 'local' ? undefined : kind);
-  await waitFor(() => api.service.backend === kind && api.service.state.kind === 'ready', 60_000, `the ${kind} backend to be ready`);
+  await waitFor(
+    () => api.service.backend === kind && api.service.state.kind === 'ready',
+    60_000,
+    `the ${kind} backend to be ready`,
+  );
 }
 
 /** Runs a command that makes a proposal and returns the session in review. */
@@ -68,12 +72,16 @@ suite('Diffuse with remote backends', () => {
         if (kind === 'edit') return renameInRegion(String((body.messages as { content: string }[])[0].content));
         const user = String((body.messages as { content: string }[])[1].content);
         // an instruction to double becomes a rewrite; without one the bug is fixed
-        return /Instruction: double/.test(user) ? '```ts\n  return 2 * (a + b);\n```' : `\`\`\`ts\n${FIXED_LINE}\n\`\`\``;
+        return /Instruction: double/.test(user)
+          ? '```ts\n  return 2 * (a + b);\n```'
+          : `\`\`\`ts\n${FIXED_LINE}\n\`\`\``;
       },
     });
     const root = vscode.extensions.getExtension(EXTENSION_ID)!.extensionPath;
-    server = spawn(process.execPath, [path.join(root, 'bin', 'diffuse.js'), 'serve', '--port', '0', '--threads', '1'],
-      { env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    server = spawn(process.execPath, [path.join(root, 'bin', 'diffuse.js'), 'serve', '--port', '0', '--threads', '1'], {
+      env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     serveUrl = await new Promise<string>((resolve, reject) => {
       let out = '';
       server!.stdout!.on('data', (d) => {
@@ -102,15 +110,26 @@ suite('Diffuse with remote backends', () => {
     this.timeout(120_000);
     await vscode.commands.executeCommand('diffuse.setApiKey', 'mercury', KEY);
     await useBackend(api, 'mercury', mercury.url);
-    assert.match(api.statusBar.text, /Diffuse · mercury/, `the status bar says which backend answers: ${api.statusBar.text}`);
+    assert.match(
+      api.statusBar.text,
+      /Diffuse · mercury/,
+      `the status bar says which backend answers: ${api.statusBar.text}`,
+    );
 
     let editor = await openEditor(SOURCE);
     const token = new vscode.CancellationTokenSource().token;
     const at = new vscode.Position(5, 2);
     editor.selection = new vscode.Selection(at, at);
-    const items = await api.ghostText.provideInlineCompletionItems(editor.document, at,
-      { triggerKind: vscode.InlineCompletionTriggerKind.Invoke, selectedCompletionInfo: undefined }, token);
-    assert.deepEqual(items?.map((i) => i.insertText), ['return x * 2;']);
+    const items = await api.ghostText.provideInlineCompletionItems(
+      editor.document,
+      at,
+      { triggerKind: vscode.InlineCompletionTriggerKind.Invoke, selectedCompletionInfo: undefined },
+      token,
+    );
+    assert.deepEqual(
+      items?.map((i) => i.insertText),
+      ['return x * 2;'],
+    );
     const fim = mercury.requests.at(-1)!;
     assert.equal(fim.path, '/v1/fim/completions');
     assert.equal(fim.body.model, 'mercury-edit');
@@ -131,7 +150,10 @@ suite('Diffuse with remote backends', () => {
     const chat = mercury.requests.at(-1)!;
     assert.equal(chat.path, '/v1/chat/completions');
     assert.equal(chat.body.diffusing, true);
-    assert.match(String((chat.body.messages as { content: string }[])[1].content), /<\|selection\|> {2}return a - b;<\|\/selection\|>/);
+    assert.match(
+      String((chat.body.messages as { content: string }[])[1].content),
+      /<\|selection\|> {2}return a - b;<\|\/selection\|>/,
+    );
     await vscode.commands.executeCommand('diffuse.reject');
     assert.equal(editor.document.getText(), SOURCE, 'Reject leaves the document as it was');
 
@@ -171,9 +193,18 @@ suite('Diffuse with remote backends', () => {
       assert.equal(asked.length, 1, 'one request after the pause');
       assert.equal(asked[0].body.model, 'mercury-edit');
       const prompt = String((asked[0].body.messages as { content: string }[])[0].content);
-      assert.match(prompt, /<\|recently_viewed_code_snippets\|>\n<\|recently_viewed_code_snippet\|>\ncode_snippet_file_path: .+\nexport interface Item \{\n {2}price: number;/);
-      assert.ok(!/code_snippet_file_path:[^\n]*\n {2}let sum/.test(prompt), 'the current file is not one of the snippets');
-      assert.match(prompt, /<\|edit_diff_history\|>\n--- a\/.+\n\+\+\+ b\/.+\n@@[^\n]*@@\n[\s\S]*- {2}let count = 0;\n\+ {2}let sum = 0;/);
+      assert.match(
+        prompt,
+        /<\|recently_viewed_code_snippets\|>\n<\|recently_viewed_code_snippet\|>\ncode_snippet_file_path: .+\nexport interface Item \{\n {2}price: number;/,
+      );
+      assert.ok(
+        !/code_snippet_file_path:[^\n]*\n {2}let sum/.test(prompt),
+        'the current file is not one of the snippets',
+      );
+      assert.match(
+        prompt,
+        /<\|edit_diff_history\|>\n--- a\/.+\n\+\+\+ b\/.+\n@@[^\n]*@@\n[\s\S]*- {2}let count = 0;\n\+ {2}let sum = 0;/,
+      );
       assert.match(prompt, /<\|code_to_edit\|>\n[\s\S]*let sum<\|cursor\|> = 0;/);
 
       const s = api.nextEdit.session!;
@@ -190,7 +221,11 @@ suite('Diffuse with remote backends', () => {
       assert.equal(editor.document.getText(), proposed);
       await vscode.window.showTextDocument(editor.document);
       await vscode.commands.executeCommand('undo');
-      await waitFor(() => editor.document.getText() === renamed, 5_000, 'one undo to take the suggestion back and keep the rename');
+      await waitFor(
+        () => editor.document.getText() === renamed,
+        5_000,
+        'one undo to take the suggestion back and keep the rename',
+      );
     } finally {
       await setting('nextEdit.enabled', undefined);
     }
@@ -219,7 +254,11 @@ suite('Diffuse with remote backends', () => {
 
   test('diffuse: a diffuse serve answers exactly as the local model does, corrector and joint cursors included', async function () {
     this.timeout(180_000);
-    const ask = async (): Promise<{ refine: string | undefined; fill: string[] | undefined; ghost: string | undefined }> => {
+    const ask = async (): Promise<{
+      refine: string | undefined;
+      fill: string[] | undefined;
+      ghost: string | undefined;
+    }> => {
       const editor = await openEditor(SOURCE);
       selectLines(editor, 0, 2);
       await vscode.commands.executeCommand('diffuse.refineSelection', 1);
@@ -231,8 +270,12 @@ suite('Diffuse with remote backends', () => {
       api.sessions.get(editor.document)?.end('test over');
       const at = new vscode.Position(5, 2);
       editor.selection = new vscode.Selection(at, at);
-      const items = await api.ghostText.provideInlineCompletionItems(editor.document, at,
-        { triggerKind: vscode.InlineCompletionTriggerKind.Invoke, selectedCompletionInfo: undefined }, new vscode.CancellationTokenSource().token);
+      const items = await api.ghostText.provideInlineCompletionItems(
+        editor.document,
+        at,
+        { triggerKind: vscode.InlineCompletionTriggerKind.Invoke, selectedCompletionInfo: undefined },
+        new vscode.CancellationTokenSource().token,
+      );
       await closeAll();
       return { refine, fill, ghost: items?.[0]?.insertText as string | undefined };
     };

@@ -27,7 +27,12 @@ async function openFile(page: Page, name: string, shows: string): Promise<void> 
     // file's while the list filters (shapes.ts stayed in front after three tries)
     const row = await page.waitForSelector(`.quick-input-list .monaco-list-row:has-text("${name}")`);
     await row.click();
-    const front = await page.waitForSelector(`.tabs-container .tab.active:has-text("${name}")`, { timeout: 10_000 }).then(() => true, () => false);
+    const front = await page
+      .waitForSelector(`.tabs-container .tab.active:has-text("${name}")`, { timeout: 10_000 })
+      .then(
+        () => true,
+        () => false,
+      );
     if (front) break;
     if (attempt === 3) throw new Error(`Quick Open did not bring ${name} to the front in ${attempt} tries`);
   }
@@ -48,19 +53,34 @@ async function palette(page: Page, command: string): Promise<void> {
   await page.keyboard.type(command);
   // click the row whose label is exactly the command ("Refine Selection" is a prefix of another title)
   const label = new RegExp(`^${command.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
-  const row = page.locator('.quick-input-list .monaco-list-row').filter({ has: page.locator('.label-name', { hasText: label }) });
+  const row = page
+    .locator('.quick-input-list .monaco-list-row')
+    .filter({ has: page.locator('.label-name', { hasText: label }) });
   await row.first().click();
 }
 
-module.exports = async function ui({ page, log }: { page: Page; workspace: string; log: (...m: unknown[]) => void }): Promise<void> {
+module.exports = async function ui({
+  page,
+  log,
+}: {
+  page: Page;
+  workspace: string;
+  log: (...m: unknown[]) => void;
+}): Promise<void> {
   fs.mkdirSync(shots, { recursive: true });
   await page.waitForSelector('.monaco-workbench', { timeout: 60_000 });
   // the model is loaded when the status bar item says it is ready
-  await page.waitForSelector('#diffuse\\.diffuse\\.diffuse\\.status:has-text("Diffuse"), [id$="diffuse.status"]', { timeout: 60_000 });
+  await page.waitForSelector('#diffuse\\.diffuse\\.diffuse\\.status:has-text("Diffuse"), [id$="diffuse.status"]', {
+    timeout: 60_000,
+  });
   log('workbench up');
   // DIFFUSE_UI_ONLY=instruction: only the last part (Refine with Instruction through mercury), to work on it
   if (process.env.DIFFUSE_UI_ONLY === 'instruction') {
-    await page.waitForFunction(() => !document.querySelector('[id$="diffuse.status"]')?.textContent?.includes('loading'), undefined, { timeout: 60_000 });
+    await page.waitForFunction(
+      () => !document.querySelector('[id$="diffuse.status"]')?.textContent?.includes('loading'),
+      undefined,
+      { timeout: 60_000 },
+    );
     await instructionRefine(page, log);
     return;
   }
@@ -69,7 +89,11 @@ module.exports = async function ui({ page, log }: { page: Page; workspace: strin
   await goToLine(page, 14);
   for (let i = 0; i < 6; i++) await page.keyboard.press('Shift+ArrowDown');
   await page.waitForSelector('[id$="diffuse.status"]:has-text("Diffuse")');
-  await page.waitForFunction(() => !document.querySelector('[id$="diffuse.status"]')?.textContent?.includes('loading'), undefined, { timeout: 60_000 });
+  await page.waitForFunction(
+    () => !document.querySelector('[id$="diffuse.status"]')?.textContent?.includes('loading'),
+    undefined,
+    { timeout: 60_000 },
+  );
   const before = await editorText(page);
   // the whole file as the editor shows it (the cursor moves: select lines 14–19 again after)
   const sampleLines = await documentLines(page);
@@ -82,8 +106,11 @@ module.exports = async function ui({ page, log }: { page: Page; workspace: strin
   await page.keyboard.type('1');
   await page.keyboard.press('Enter');
   // live: the CodeLens shows the step while the image beside the span evolves
-  await page.waitForFunction(() => /step ([4-9]|\d\d+)\//.test(document.querySelector('[id$="diffuse.status"]')?.textContent ?? ''),
-    undefined, { timeout: 30_000 });
+  await page.waitForFunction(
+    () => /step ([4-9]|\d\d+)\//.test(document.querySelector('[id$="diffuse.status"]')?.textContent ?? ''),
+    undefined,
+    { timeout: 30_000 },
+  );
   await page.screenshot({ path: path.join(shots, 'live-denoising.png') });
   log('live view captured');
   await waitForReview(page, 120_000);
@@ -91,14 +118,20 @@ module.exports = async function ui({ page, log }: { page: Page; workspace: strin
   await page.waitForSelector('.codelens-decoration:has-text("denoising")', { state: 'detached', timeout: 10_000 });
   await page.screenshot({ path: path.join(shots, 'inline-diff.png') });
   const shown = await reviewShowsAll(page, sampleLines, '6-line refine');
-  log(`6-line refine: all ${sampleLines.length} original lines and the ${shown.length} lines Accept will write are on screen, unobscured`
-    + ` (${shown.wide} of them wider than the side, read by scrolling right)`);
+  log(
+    `6-line refine: all ${sampleLines.length} original lines and the ${shown.length} lines Accept will write are on screen, unobscured` +
+      ` (${shown.wide} of them wider than the side, read by scrolling right)`,
+  );
   await clickAccept(page);
   await writtenAsShown(page, shown, '6-line refine');
   log('accepted: the document is exactly what the review showed');
   await page.keyboard.press('Control+Z');
-  await page.waitForFunction((b) => document.querySelector('.editor-instance .monaco-editor .view-lines')?.textContent?.replace(/\u00a0/g, ' ') === b,
-    before, { timeout: 10_000 });
+  await page.waitForFunction(
+    (b) =>
+      document.querySelector('.editor-instance .monaco-editor .view-lines')?.textContent?.replace(/\u00a0/g, ' ') === b,
+    before,
+    { timeout: 10_000 },
+  );
   log('one undo restored the original');
   // ghost text at a fresh line inside a function, asked for with the keybinding
   await goToLine(page, 9);
@@ -111,7 +144,10 @@ module.exports = async function ui({ page, log }: { page: Page; workspace: strin
   for (const typed of ['', 'const ', 'd', 'i', 's', 't']) {
     await page.keyboard.type(typed);
     await page.keyboard.press('Alt+Backslash');
-    ghostShown = await page.waitForSelector(ghost, { timeout: 8_000 }).then(() => true, () => false);
+    ghostShown = await page.waitForSelector(ghost, { timeout: 8_000 }).then(
+      () => true,
+      () => false,
+    );
     if (ghostShown) break;
   }
   if (!ghostShown) throw new Error('no ghost text appeared');
@@ -134,7 +170,9 @@ module.exports = async function ui({ page, log }: { page: Page; workspace: strin
     await goToLine(page, 10);
     await page.keyboard.press('End');
     await palette(page, 'Add Cursor Below');
-    await page.waitForSelector('.monaco-editor .cursors-layer .cursor.secondary', { state: 'attached', timeout: 10_000 }).catch(() => undefined);
+    await page
+      .waitForSelector('.monaco-editor .cursors-layer .cursor.secondary', { state: 'attached', timeout: 10_000 })
+      .catch(() => undefined);
     await page.keyboard.press('Control+Alt+F');
     await waitForReview(page, 60_000);
   };
@@ -142,13 +180,18 @@ module.exports = async function ui({ page, log }: { page: Page; workspace: strin
   await page.screenshot({ path: path.join(shots, 'fill-two-cursors.png') });
   await reviewShowsAll(page, withNewLine, 'fill at two cursors');
   await page.keyboard.press('Control+Shift+Backspace');
-  await page.waitForSelector(`${ACCEPT_ACTION}, .codelens-decoration a:has-text("Accept")`, { state: 'detached', timeout: 10_000 });
+  await page.waitForSelector(`${ACCEPT_ACTION}, .codelens-decoration a:has-text("Accept")`, {
+    state: 'detached',
+    timeout: 10_000,
+  });
   if ((await documentLines(page)).join('\n') !== withNewLine.join('\n')) throw new Error('Reject changed the document');
   log('fill at two cursors reviewed and rejected with the keybinding');
   await fillOnce();
   const filled = await reviewShowsAll(page, withNewLine, 'fill at two cursors');
-  log(`fill at two cursors: all ${withNewLine.length} lines and the ${filled.length} lines Accept will write are on screen, unobscured`
-    + ` (${filled.wide} wider than the side)`);
+  log(
+    `fill at two cursors: all ${withNewLine.length} lines and the ${filled.length} lines Accept will write are on screen, unobscured` +
+      ` (${filled.wide} wider than the side)`,
+  );
   await clickAccept(page);
   await writtenAsShown(page, filled, 'fill at two cursors');
   log('fill accepted: the document is exactly what the review showed');
@@ -173,14 +216,17 @@ module.exports = async function ui({ page, log }: { page: Page; workspace: strin
   await waitForReview(page, 120_000);
   await page.screenshot({ path: path.join(shots, 'large-refine.png') });
   const large = await reviewShowsAll(page, shapesLines, '60-line refine');
-  log(`60-line refine: all ${shapesLines.length} original lines and the ${large.length} lines Accept will write are on screen, unobscured`
-    + ` (${large.wide} wider than the side)`);
+  log(
+    `60-line refine: all ${shapesLines.length} original lines and the ${large.length} lines Accept will write are on screen, unobscured` +
+      ` (${large.wide} wider than the side)`,
+  );
   await clickAccept(page);
   await writtenAsShown(page, large, '60-line refine');
   log('60-line refine accepted: the document is exactly what the review showed');
   await page.keyboard.press('Control+Z');
   await page.waitForTimeout(300);
-  if ((await documentLines(page)).join('\n') !== shapesLines.join('\n')) throw new Error('one undo did not restore shapes.ts');
+  if ((await documentLines(page)).join('\n') !== shapesLines.join('\n'))
+    throw new Error('one undo did not restore shapes.ts');
 
   // Escape cancels a run: Fill at every `return` of the file (a long joint run), Escape once it steps
   await goToLine(page, 13);
@@ -195,9 +241,12 @@ module.exports = async function ui({ page, log }: { page: Page; workspace: strin
   await page.keyboard.press('Escape');
   await page.waitForSelector(`${status}:not(:has-text("step"))`, { timeout: 10_000 });
   // no lens outlives its run: the running lens goes, and no Accept lens comes
-  await page.waitForSelector('.codelens-decoration:has-text("Diffuse Fill"), .codelens-decoration a:has-text("Cancel")',
-    { state: 'detached', timeout: 10_000 });
-  if (await page.$('.codelens-decoration a:has-text("Accept")')) throw new Error('a cancelled run still offered a proposal');
+  await page.waitForSelector(
+    '.codelens-decoration:has-text("Diffuse Fill"), .codelens-decoration a:has-text("Cancel")',
+    { state: 'detached', timeout: 10_000 },
+  );
+  if (await page.$('.codelens-decoration a:has-text("Accept")'))
+    throw new Error('a cancelled run still offered a proposal');
   if ((await editorText(page)) !== beforeFill) throw new Error('cancelling changed the document');
   log('Escape cancelled');
 
@@ -224,7 +273,11 @@ const INSTRUCTION = 'Sum the points with one reduce';
  * watch: more than one distinct live image must be drawn before the review opens.
  */
 async function instructionRefine(page: Page, log: (...m: unknown[]) => void): Promise<void> {
-  const api = await startMercuryStandIn({ key: STANDIN_KEY, frameMs: 120, answer: (kind) => (kind === 'chat' ? `\`\`\`ts\n${REWRITE}\n\`\`\`` : 'x') });
+  const api = await startMercuryStandIn({
+    key: STANDIN_KEY,
+    frameMs: 120,
+    answer: (kind) => (kind === 'chat' ? `\`\`\`ts\n${REWRITE}\n\`\`\`` : 'x'),
+  });
   try {
     await palette(page, 'Diffuse: Set API Key…');
     await page.waitForSelector('.quick-input-list .monaco-list-row:has-text("mercury")');
@@ -239,17 +292,25 @@ async function instructionRefine(page: Page, log: (...m: unknown[]) => void): Pr
     await page.keyboard.press('F1');
     await page.waitForSelector('.quick-input-widget:not([style*="display: none"]) input');
     await page.keyboard.type('Open Remote Settings (JSON)');
-    await page.locator('.quick-input-list .monaco-list-row')
-      .filter({ has: page.locator('.label-name', { hasText: /^Preferences: Open Remote Settings \(JSON\)/ }) }).first().click();
+    await page
+      .locator('.quick-input-list .monaco-list-row')
+      .filter({ has: page.locator('.label-name', { hasText: /^Preferences: Open Remote Settings \(JSON\)/ }) })
+      .first()
+      .click();
     await page.waitForSelector('.tabs-container .tab.active:has-text("settings.json")');
     await page.waitForTimeout(500);
     await page.click('.editor-instance .monaco-editor .view-lines');
     await page.keyboard.press('Control+A');
-    await page.keyboard.insertText(JSON.stringify({ 'diffuse.backend': 'mercury', 'diffuse.remote.baseUrl': api.url }, null, 2));
+    await page.keyboard.insertText(
+      JSON.stringify({ 'diffuse.backend': 'mercury', 'diffuse.remote.baseUrl': api.url }, null, 2),
+    );
     await page.keyboard.press('Control+S');
     await page.waitForSelector('[id$="diffuse.status"]:has-text("mercury")', { timeout: 30_000 });
     await page.keyboard.press('Control+W');
-    await page.waitForSelector('.tabs-container .tab:has-text("settings.json")', { state: 'detached', timeout: 10_000 });
+    await page.waitForSelector('.tabs-container .tab:has-text("settings.json")', {
+      state: 'detached',
+      timeout: 10_000,
+    });
     log(`backend mercury against the stand-in at ${api.url}`);
 
     await openFile(page, 'sample.ts', 'centroid');
@@ -272,8 +333,11 @@ async function instructionRefine(page: Page, log: (...m: unknown[]) => void): Pr
           const c = getComputedStyle(span, '::after').content;
           if (c.includes('data:image/svg')) images.push(c);
         }
-        const reviewing = !!document.querySelector('.editor-actions a.action-label[aria-label^="Accept Proposal"]')
-          || Array.from(document.querySelectorAll('.codelens-decoration a')).some((a) => a.textContent?.includes('Accept'));
+        const reviewing =
+          !!document.querySelector('.editor-actions a.action-label[aria-label^="Accept Proposal"]') ||
+          Array.from(document.querySelectorAll('.codelens-decoration a')).some((a) =>
+            a.textContent?.includes('Accept'),
+          );
         return { images, reviewing };
       });
       for (const i of live.images) states.add(i);
@@ -284,22 +348,32 @@ async function instructionRefine(page: Page, log: (...m: unknown[]) => void): Pr
       if (live.reviewing && !live.images.length) break;
       await page.waitForTimeout(40);
     }
-    if (states.size < 2) throw new Error(`the live view drew ${states.size} distinct frame(s) of the diffusing stream; more than one expected`);
-    if (!shot) throw new Error(`no screenshot of the live view was taken mid-stream (${states.size} distinct frames seen)`);
+    if (states.size < 2)
+      throw new Error(
+        `the live view drew ${states.size} distinct frame(s) of the diffusing stream; more than one expected`,
+      );
+    if (!shot)
+      throw new Error(`no screenshot of the live view was taken mid-stream (${states.size} distinct frames seen)`);
     log(`refine with instruction: ${states.size} distinct live frames drawn while the stream ran`);
     await waitForReview(page, 30_000);
     await page.screenshot({ path: path.join(shots, 'refine-instruction.png') });
     const chat = api.requests.find((r) => r.path === '/v1/chat/completions');
-    if (chat?.body.diffusing !== true) throw new Error('Refine with Instruction did not ask /v1/chat/completions with diffusing frames');
-    if (!String((chat.body.messages as { content: string }[])[1].content).includes(`Instruction: ${INSTRUCTION}`)) throw new Error('the instruction was not sent');
+    if (chat?.body.diffusing !== true)
+      throw new Error('Refine with Instruction did not ask /v1/chat/completions with diffusing frames');
+    if (!String((chat.body.messages as { content: string }[])[1].content).includes(`Instruction: ${INSTRUCTION}`))
+      throw new Error('the instruction was not sent');
     const proposal = await reviewShowsAll(page, original, 'refine with instruction');
     if (!proposal.join('\n').includes(REWRITE)) throw new Error('the review does not show the rewrite Mercury sent');
     await page.keyboard.press('Control+Shift+Backspace');
-    await page.waitForSelector(`${ACCEPT_ACTION}, .codelens-decoration a:has-text("Accept")`, { state: 'detached', timeout: 10_000 });
+    await page.waitForSelector(`${ACCEPT_ACTION}, .codelens-decoration a:has-text("Accept")`, {
+      state: 'detached',
+      timeout: 10_000,
+    });
     if ((await editorText(page)) !== before) throw new Error('Reject changed the document');
     log('refine with instruction reviewed (the rewrite beside the original) and rejected');
     if (process.env.DIFFUSE_UPDATE_MEDIA) {
-      for (const f of ['refine-instruction-live.png', 'refine-instruction.png']) fs.copyFileSync(path.join(shots, f), path.join(__dirname, '..', '..', 'media', f));
+      for (const f of ['refine-instruction-live.png', 'refine-instruction.png'])
+        fs.copyFileSync(path.join(shots, f), path.join(__dirname, '..', '..', 'media', f));
     }
   } finally {
     await api.close();
@@ -328,15 +402,23 @@ async function linesOnScreen(page: Page): Promise<{ shown: SeenLine[]; covered: 
     const shown: { editor: number; number: number; text: string; wide: boolean }[] = [];
     const covered: string[] = [];
     const group = document.querySelector('.editor-group-container.active') ?? document;
-    const editors = Array.from(group.querySelectorAll('.monaco-editor')).filter((e) => (e as HTMLElement).offsetParent !== null
-      && e.querySelector('.view-lines') && !e.closest('.quick-input-widget, .suggest-widget, .monaco-hover'));
+    const editors = Array.from(group.querySelectorAll('.monaco-editor')).filter(
+      (e) =>
+        (e as HTMLElement).offsetParent !== null &&
+        e.querySelector('.view-lines') &&
+        !e.closest('.quick-input-widget, .suggest-widget, .monaco-hover'),
+    );
     editors.forEach((editor, index) => {
       const guard = editor.querySelector('.overflow-guard')!.getBoundingClientRect();
       const textArea = editor.querySelector('.lines-content')!.parentElement!.getBoundingClientRect();
       const minimap = editor.querySelector('.minimap') as HTMLElement | null;
       const scrollbar = editor.querySelector('.editor-scrollable > .scrollbar.vertical') as HTMLElement | null;
-      const right = Math.min(guard.right, ...[minimap, scrollbar].filter((e) => e && e.getBoundingClientRect().width > 0)
-        .map((e) => e!.getBoundingClientRect().left));
+      const right = Math.min(
+        guard.right,
+        ...[minimap, scrollbar]
+          .filter((e) => e && e.getBoundingClientRect().width > 0)
+          .map((e) => e!.getBoundingClientRect().left),
+      );
       const lines = Array.from(editor.querySelectorAll('.view-lines .view-line')) as HTMLElement[];
       // boxes of decorations drawn out of the flow (what once drew new lines over real ones)
       const floating: DOMRect[] = [];
@@ -346,7 +428,14 @@ async function linesOnScreen(page: Page): Promise<{ shown: SeenLine[]; covered: 
           if (st.position !== 'absolute' || st.content === 'none' || st.content === 'normal') continue;
           const line = span.closest('.view-line')!.getBoundingClientRect();
           const top = line.top + (parseFloat(st.top) || 0);
-          floating.push(new DOMRect(line.left + (parseFloat(st.left) || 0), top, Math.max(parseFloat(st.width) || 0, guard.width), line.height));
+          floating.push(
+            new DOMRect(
+              line.left + (parseFloat(st.left) || 0),
+              top,
+              Math.max(parseFloat(st.width) || 0, guard.width),
+              line.height,
+            ),
+          );
         }
       }
       const numbers = Array.from(editor.querySelectorAll('.margin-view-overlays .line-numbers')) as HTMLElement[];
@@ -370,10 +459,14 @@ async function linesOnScreen(page: Page): Promise<{ shown: SeenLine[]; covered: 
           // scrolled past, not hidden, and are read on another page
           // (and the horizontal scrollbar lies over the bottom line while there are wide lines)
           if (hit?.closest('.sticky-widget, .scrollbar.horizontal')) sticky = true;
-          else if (hit && !line.contains(hit) && !hit.closest('.cursor, .cursors-layer')) hidden = `under ${hit.className || hit.tagName}`;
+          else if (hit && !line.contains(hit) && !hit.closest('.cursor, .cursors-layer'))
+            hidden = `under ${hit.className || hit.tagName}`;
         }
         if (sticky) continue;
-        if (!hidden && floating.some((f) => f.top < box.bottom - 2 && f.bottom > box.top + 2 && f.left < right && f.right > box.left)) {
+        if (
+          !hidden &&
+          floating.some((f) => f.top < box.bottom - 2 && f.bottom > box.top + 2 && f.left < right && f.right > box.left)
+        ) {
           hidden = 'under a decoration drawn over it';
         }
         if (hidden) covered.push(`${where}: ${hidden}`);
@@ -396,7 +489,10 @@ async function readAllLines(page: Page): Promise<SeenLine[]> {
   let last = '';
   for (let i = 0; i < 60; i++) {
     const { shown, covered } = await linesOnScreen(page);
-    if (covered.length) throw new Error(`code hidden on screen: ${covered.slice(0, 5).join('; ')}${covered.length > 5 ? ` (+${covered.length - 5})` : ''}`);
+    if (covered.length)
+      throw new Error(
+        `code hidden on screen: ${covered.slice(0, 5).join('; ')}${covered.length > 5 ? ` (+${covered.length - 5})` : ''}`,
+      );
     for (const l of shown) seen.set(`${l.editor}:${l.number}`, l);
     const key = shown.map((l) => `${l.editor}:${l.number}`).join(',');
     if (key === last) break; // the end: scrolling changed nothing
@@ -443,14 +539,18 @@ async function reviewShowsAll(page: Page, original: string[], what: string): Pro
   const seen = await readAllLines(page);
   const editors = [...new Set(seen.map((l) => l.editor))];
   const docs = editors.map((e) => editorLines(seen, e));
-  const same = (a: string[] | undefined, b: string[]): boolean => !!a && a.length === b.length && a.every((x, i) => x.trimEnd() === b[i].trimEnd());
+  const same = (a: string[] | undefined, b: string[]): boolean =>
+    !!a && a.length === b.length && a.every((x, i) => x.trimEnd() === b[i].trimEnd());
   const o = docs.findIndex((d) => same(d, original));
   if (o < 0) {
     const got = docs.map((d) => (d ? `${d.length} lines` : 'lines missing'));
-    throw new Error(`${what}: the review does not show every original line unobscured (original ${original.length} lines; editors: ${got.join(', ')})`);
+    throw new Error(
+      `${what}: the review does not show every original line unobscured (original ${original.length} lines; editors: ${got.join(', ')})`,
+    );
   }
   const p = docs.findIndex((d, i) => i !== o && d !== undefined);
-  if (p < 0) throw new Error(`${what}: the review shows no whole document of what Accept will write beside the original`);
+  if (p < 0)
+    throw new Error(`${what}: the review shows no whole document of what Accept will write beside the original`);
   const wide = seen.filter((l) => l.editor === editors[p] && l.wide).length;
   return Object.assign(docs[p]!, { wide });
 }
@@ -461,8 +561,10 @@ async function writtenAsShown(page: Page, shown: string[], what: string): Promis
   const diff = now.findIndex((l, i) => l.trimEnd() !== (shown[i] ?? '').trimEnd());
   if (diff >= 0 || now.length !== shown.length) {
     const at = diff >= 0 ? diff : Math.min(now.length, shown.length);
-    throw new Error(`${what}: Accept wrote something else than the review showed: line ${at + 1} is ${JSON.stringify(now[at])}, `
-      + `the review showed ${JSON.stringify(shown[at])} (${now.length} vs ${shown.length} lines)`);
+    throw new Error(
+      `${what}: Accept wrote something else than the review showed: line ${at + 1} is ${JSON.stringify(now[at])}, ` +
+        `the review showed ${JSON.stringify(shown[at])} (${now.length} vs ${shown.length} lines)`,
+    );
   }
 }
 
@@ -476,8 +578,15 @@ async function waitForReview(page: Page, timeout: number): Promise<void> {
 async function clickAccept(page: Page): Promise<void> {
   const action = page.locator(ACCEPT_ACTION);
   if (await action.count()) await action.first().click();
-  else await page.locator('.codelens-decoration a', { hasText: /^\S*\s*Accept( All)? \(/ }).first().click();
-  await page.waitForSelector(`${ACCEPT_ACTION}, .codelens-decoration a:has-text("Accept")`, { state: 'detached', timeout: 10_000 });
+  else
+    await page
+      .locator('.codelens-decoration a', { hasText: /^\S*\s*Accept( All)? \(/ })
+      .first()
+      .click();
+  await page.waitForSelector(`${ACCEPT_ACTION}, .codelens-decoration a:has-text("Accept")`, {
+    state: 'detached',
+    timeout: 10_000,
+  });
   await page.waitForTimeout(300);
 }
 

@@ -29,12 +29,23 @@ suite('Diffuse as a user meets it', () => {
       assert.equal(await api.ghostText.provideInlineCompletionItems(editor.document, pos, auto, token), undefined);
       const outcome = api.ghostText.lastOutcome;
       assert.ok(outcome && !outcome.shown && outcome.reason === 'below threshold', JSON.stringify(outcome));
-      await waitFor(() => /\$\(eye-closed\) \d\.\d\d$/.test(api.statusBar.text), 5_000, `the status bar to say it was held back: ${api.statusBar.text}`);
+      await waitFor(
+        () => /\$\(eye-closed\) \d\.\d\d$/.test(api.statusBar.text),
+        5_000,
+        `the status bar to say it was held back: ${api.statusBar.text}`,
+      );
       assert.ok(api.statusBar.text.endsWith(outcome.confidence!.toFixed(2)), 'with the confidence');
-      assert.match(String(api.statusBar.tooltip), /held back: confidence 0\.\d\d is below diffuse\.ghostText\.minConfidence \(1\)\. Press Alt\+\\ to see it/);
+      assert.match(
+        String(api.statusBar.tooltip),
+        /held back: confidence 0\.\d\d is below diffuse\.ghostText\.minConfidence \(1\)\. Press Alt\+\\ to see it/,
+      );
       await setting('ghostText.minConfidence', 0);
       assert.ok(await api.ghostText.provideInlineCompletionItems(editor.document, pos, auto, token));
-      await waitFor(() => /\$\(eye\) \d\.\d\d$/.test(api.statusBar.text), 5_000, `the status bar to say it was shown: ${api.statusBar.text}`);
+      await waitFor(
+        () => /\$\(eye\) \d\.\d\d$/.test(api.statusBar.text),
+        5_000,
+        `the status bar to say it was shown: ${api.statusBar.text}`,
+      );
     } finally {
       await setting('ghostText.minConfidence', undefined);
       await setting('ghostText.enabled', false);
@@ -48,12 +59,25 @@ suite('Diffuse as a user meets it', () => {
     const word = new vscode.Range(2, 13, 2, 17);
     const capture = captureRequests(api);
     try {
-      const items = await api.ghostText.provideInlineCompletionItems(editor.document, pos,
-        { triggerKind: vscode.InlineCompletionTriggerKind.Invoke, selectedCompletionInfo: { range: word, text: 'n_head' } }, token);
+      const items = await api.ghostText.provideInlineCompletionItems(
+        editor.document,
+        pos,
+        {
+          triggerKind: vscode.InlineCompletionTriggerKind.Invoke,
+          selectedCompletionInfo: { range: word, text: 'n_head' },
+        },
+        token,
+      );
       assert.ok(items && items.length > 0, 'the manual request shows its result');
       for (const item of items) {
-        assert.ok(String(item.insertText).startsWith('n_head'), `VS Code shows only items that extend the selected suggestion: ${item.insertText}`);
-        assert.ok(item.range?.start.isEqual(word.start) && item.range.end.isEqual(pos), 'over the word the suggestion replaces');
+        assert.ok(
+          String(item.insertText).startsWith('n_head'),
+          `VS Code shows only items that extend the selected suggestion: ${item.insertText}`,
+        );
+        assert.ok(
+          item.range?.start.isEqual(word.start) && item.range.end.isEqual(pos),
+          'over the word the suggestion replaces',
+        );
       }
       const prefix = capture.calls[0].params.prefix as string;
       assert.ok(prefix.endsWith('const size = n_head'), 'the model completes after the accepted suggestion');
@@ -82,7 +106,10 @@ suite('Diffuse as a user meets it', () => {
     assert.ok(seen.length >= 1, 'steps were shown');
     for (const pair of seen) assert.equal(pair.split(' | ')[0], pair.split(' | ')[1], 'status bar and live view agree');
     const budget = capture.calls[0].result!.stepBudget;
-    assert.ok(budget && seen.every((p) => p.endsWith(`/${budget}`)), `the denominator is the result's step budget (${budget}): ${seen.join(', ')}`);
+    assert.ok(
+      budget && seen.every((p) => p.endsWith(`/${budget}`)),
+      `the denominator is the result's step budget (${budget}): ${seen.join(', ')}`,
+    );
   });
 
   test('an execution provider that cannot load falls back to the CPU and says why, once', async function () {
@@ -90,7 +117,11 @@ suite('Diffuse as a user meets it', () => {
     const notices = api.service.notices.length;
     try {
       await setting('executionProvider', 'cuda'); // no CUDA libraries on the test machines
-      await waitFor(() => api.service.state.kind === 'ready' && api.service.notices.length > notices, 60_000, 'the model to load on the CPU');
+      await waitFor(
+        () => api.service.state.kind === 'ready' && api.service.notices.length > notices,
+        60_000,
+        'the model to load on the CPU',
+      );
       const told = api.service.notices.slice(notices);
       assert.equal(told.length, 1, JSON.stringify(told));
       assert.match(told[0], /^Diffuse: .*cuda.*CPU/i);

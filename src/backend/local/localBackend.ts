@@ -7,17 +7,38 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import {
-  CancellationTokenSource, ResponseError, createMessageConnection, type MessageConnection, type RequestType,
+  CancellationTokenSource,
+  ResponseError,
+  createMessageConnection,
+  type MessageConnection,
+  type RequestType,
 } from 'vscode-jsonrpc/node';
 import { IPCMessageReader, IPCMessageWriter } from 'vscode-jsonrpc/node';
 import {
-  BackendError, instructionUnsupported, type BackendInfo, type Capabilities, type CompleteInput, type Backend, type BackendState, type NextEditInput,
-  type FillInput, type LoadProgress, type RefineInput, type RequestOptions,
+  BackendError,
+  instructionUnsupported,
+  type BackendInfo,
+  type Capabilities,
+  type CompleteInput,
+  type Backend,
+  type BackendState,
+  type NextEditInput,
+  type FillInput,
+  type LoadProgress,
+  type RefineInput,
+  type RequestOptions,
 } from '../backend';
 import { knownWeightBytes } from '../../modelFolder/manifest';
 import type { DenoiseResult, ProgressParams } from '../requests';
 import {
-  CompleteRequest, ErrorCodes, FillRequest, LoadProgressNotification, LoadRequest, NextEditRequest, ProgressNotification, RefineRequest,
+  CompleteRequest,
+  ErrorCodes,
+  FillRequest,
+  LoadProgressNotification,
+  LoadRequest,
+  NextEditRequest,
+  ProgressNotification,
+  RefineRequest,
   type ModelInfo,
 } from './protocol';
 
@@ -74,7 +95,13 @@ const STABLE_AFTER_MS = 60_000;
 
 /** The local engine does everything but follow an instruction (it is not a chat model). */
 export const LOCAL_CAPABILITIES: Capabilities = {
-  instruction: false, corrector: true, frames: true, jointSpans: true, confidence: true, candidates: true, nextEdit: true,
+  instruction: false,
+  corrector: true,
+  frames: true,
+  jointSpans: true,
+  confidence: true,
+  candidates: true,
+  nextEdit: true,
 };
 
 /** What the client adds to a request's input before sending it (see RequestBase in ../requests.ts). */
@@ -263,7 +290,12 @@ export class LocalBackend implements Backend {
     });
     this.child = child;
     child.stderr?.setEncoding('utf8');
-    child.stderr?.on('data', (d: string) => d.split('\n').filter(Boolean).forEach((l) => this.opts.log?.(`[worker] ${l}`)));
+    child.stderr?.on('data', (d: string) =>
+      d
+        .split('\n')
+        .filter(Boolean)
+        .forEach((l) => this.opts.log?.(`[worker] ${l}`)),
+    );
     const connection = createMessageConnection(new IPCMessageReader(child), new IPCMessageWriter(child));
     this.connection = connection;
     connection.onNotification(ProgressNotification, (p) => {
@@ -271,7 +303,8 @@ export class LocalBackend implements Backend {
       this.progress.get(p.requestId)?.(p);
     });
     connection.onNotification(LoadProgressNotification, (p) => {
-      if (this.child === child && this.current.kind === 'starting') this.setState({ kind: 'starting', load: { ...load, stage: p.stage } });
+      if (this.child === child && this.current.kind === 'starting')
+        this.setState({ kind: 'starting', load: { ...load, stage: p.stage } });
     });
     connection.listen();
     child.on('exit', (code, signal) => this.onExit(child, code, signal));
@@ -279,22 +312,35 @@ export class LocalBackend implements Backend {
     const exited = new Promise<never>((_, reject) => {
       this.loading = reject;
     });
-    const loadMs = (this.opts.loadTimeoutMs ?? DEFAULT_LOAD_TIMEOUT_MS) + Math.floor((load.bytes ?? 0) / 1e9) * LOAD_MS_PER_GB;
+    const loadMs =
+      (this.opts.loadTimeoutMs ?? DEFAULT_LOAD_TIMEOUT_MS) + Math.floor((load.bytes ?? 0) / 1e9) * LOAD_MS_PER_GB;
     let loadTimer: NodeJS.Timeout | undefined;
     const tooLong = new Promise<never>((_, reject) => {
-      loadTimer = setTimeout(() => reject(new BackendError(
-        `the denoiser did not finish loading ${this.opts.modelDir} within ${+(loadMs / 1000).toFixed(1)} s`, 'model')), loadMs);
+      loadTimer = setTimeout(
+        () =>
+          reject(
+            new BackendError(
+              `the denoiser did not finish loading ${this.opts.modelDir} within ${+(loadMs / 1000).toFixed(1)} s`,
+              'model',
+            ),
+          ),
+        loadMs,
+      );
     });
     try {
       const info = await Promise.race([
         connection.sendRequest(LoadRequest, {
-          modelDir: this.opts.modelDir, threads: this.opts.threads, executionProvider: this.opts.executionProvider,
+          modelDir: this.opts.modelDir,
+          threads: this.opts.threads,
+          executionProvider: this.opts.executionProvider,
         }),
         exited,
         tooLong,
       ]).finally(() => clearTimeout(loadTimer));
       this.loading = undefined;
-      this.opts.log?.(`loaded ${info.name} from ${info.modelDir} in ${info.loadMs} ms (${info.threads} thread${info.threads > 1 ? 's' : ''})`);
+      this.opts.log?.(
+        `loaded ${info.name} from ${info.modelDir} in ${info.loadMs} ms (${info.threads} thread${info.threads > 1 ? 's' : ''})`,
+      );
       this.setState({ kind: 'ready', info: backendInfo(info) });
       // A worker that stays up for a minute has recovered: forget earlier crashes.
       this.stableTimer = setTimeout(() => (this.crashes = 0), STABLE_AFTER_MS);
@@ -319,9 +365,14 @@ export class LocalBackend implements Backend {
     this.hangCause = undefined;
     const message = hang ?? `the denoiser process ${how}`;
     // Fail pending requests with the cause before the connection's own "disposed" rejection.
-    this.failPending((during) => hang && during === 'request'
-      ? new BackendError(hang, 'timeout')
-      : new BackendError(`${message} while ${during === 'request' ? 'handling the request' : 'loading the model'}`, 'crash'));
+    this.failPending((during) =>
+      hang && during === 'request'
+        ? new BackendError(hang, 'timeout')
+        : new BackendError(
+            `${message} while ${during === 'request' ? 'handling the request' : 'loading the model'}`,
+            'crash',
+          ),
+    );
     this.armWatchdog();
     this.connection?.dispose();
     this.connection = undefined;
@@ -370,8 +421,17 @@ function loadProgress(modelDir: string): LoadProgress {
 }
 
 function backendInfo(m: ModelInfo): BackendInfo {
-  return { backend: 'local', name: m.name, where: m.modelDir, contextLength: m.contextLength, vocabSize: m.vocabSize, loadMs: m.loadMs, threads: m.threads,
-    executionProvider: m.executionProvider, ...(m.providerNote ? { note: m.providerNote } : {}) };
+  return {
+    backend: 'local',
+    name: m.name,
+    where: m.modelDir,
+    contextLength: m.contextLength,
+    vocabSize: m.vocabSize,
+    loadMs: m.loadMs,
+    threads: m.threads,
+    executionProvider: m.executionProvider,
+    ...(m.providerNote ? { note: m.providerNote } : {}),
+  };
 }
 
 function toBackendError(e: unknown): BackendError {

@@ -3,7 +3,14 @@
 // the backend vocabulary of ../requests.ts; both sides import this file and nothing else is shared.
 import { NotificationType, RequestType } from 'vscode-jsonrpc';
 import type { LoadStage } from '../../core/view/loadLabel';
-import type { CompleteParams, DenoiseResult, FillParams, NextEditParams, ProgressParams, RefineParams } from '../requests';
+import type {
+  CompleteParams,
+  DenoiseResult,
+  FillParams,
+  NextEditParams,
+  ProgressParams,
+  RefineParams,
+} from '../requests';
 
 export interface LoadParams {
   modelDir: string;

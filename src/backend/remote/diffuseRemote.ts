@@ -3,8 +3,19 @@
 // denoising steps, joint cursors, candidates and confidence. Requests are the worker protocol
 // as JSON; answers stream progress events and then the result (server.ts).
 import {
-  BackendError, instructionUnsupported, isBackendErrorCode, type BackendInfo, type Capabilities, type CompleteInput, type Backend, type BackendErrorCode,
-  type BackendState, type FillInput, type NextEditInput, type RefineInput, type RequestOptions,
+  BackendError,
+  instructionUnsupported,
+  isBackendErrorCode,
+  type BackendInfo,
+  type Capabilities,
+  type CompleteInput,
+  type Backend,
+  type BackendErrorCode,
+  type BackendState,
+  type FillInput,
+  type NextEditInput,
+  type RefineInput,
+  type RequestOptions,
 } from '../backend';
 import { HttpClient } from './http';
 import type { DenoiseResult, ProgressParams } from '../requests';
@@ -27,7 +38,14 @@ type ServerInfo = BackendInfo & { capabilities: Capabilities };
 export class DiffuseRemoteBackend implements Backend {
   readonly kind = 'diffuse';
   /** Until the server says otherwise: what every `diffuse serve` does. */
-  capabilities: Capabilities = { instruction: false, corrector: true, frames: true, jointSpans: true, confidence: true, candidates: true };
+  capabilities: Capabilities = {
+    instruction: false,
+    corrector: true,
+    frames: true,
+    jointSpans: true,
+    confidence: true,
+    candidates: true,
+  };
   state: BackendState = { kind: 'stopped' };
   private readonly http: HttpClient | undefined;
   private readonly configError: BackendError | undefined;
@@ -59,12 +77,18 @@ export class DiffuseRemoteBackend implements Backend {
 
   complete(p: CompleteInput, o: RequestOptions = {}): Promise<DenoiseResult> {
     const budget = p.sampler?.timeBudgetMs;
-    return this.call('complete', p, o, budget !== undefined ? budget + NETWORK_ALLOWANCE_MS : this.opts.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+    return this.call(
+      'complete',
+      p,
+      o,
+      budget !== undefined ? budget + NETWORK_ALLOWANCE_MS : (this.opts.timeoutMs ?? DEFAULT_TIMEOUT_MS),
+    );
   }
 
   /** Served by the engine behind the server (its capabilities say whether it can). */
   nextEdit(p: NextEditInput, o: RequestOptions = {}): Promise<DenoiseResult> {
-    if (this.capabilities.nextEdit === false) return Promise.reject(new BackendError('this diffuse server cannot propose next edits', 'unsupported'));
+    if (this.capabilities.nextEdit === false)
+      return Promise.reject(new BackendError('this diffuse server cannot propose next edits', 'unsupported'));
     return this.call('nextEdit', p, o, this.opts.timeoutMs ?? DEFAULT_TIMEOUT_MS);
   }
 
@@ -78,7 +102,8 @@ export class DiffuseRemoteBackend implements Backend {
     try {
       if (this.configError) throw this.configError;
       const info = await this.http!.getJson<ServerInfo>('/diffuse/info', { timeoutMs: INFO_TIMEOUT_MS });
-      if (!info || typeof info.name !== 'string') throw new BackendError(`${this.http!.host} is not a diffuse server (no /v1/diffuse/info)`, 'model');
+      if (!info || typeof info.name !== 'string')
+        throw new BackendError(`${this.http!.host} is not a diffuse server (no /v1/diffuse/info)`, 'model');
       if (info.capabilities) this.capabilities = { ...info.capabilities, instruction: false };
       const mine: BackendInfo = { ...info, backend: 'diffuse', where: this.opts.baseUrl };
       delete (mine as Partial<ServerInfo>).capabilities;
@@ -97,22 +122,31 @@ export class DiffuseRemoteBackend implements Backend {
     let result: DenoiseResult | undefined;
     let failure: BackendError | undefined;
     const onProgress = o.onProgress;
-    await this.http!.postStream(`/diffuse/${route}`, onProgress ? { ...(params as object), progress: true } : params, { signal: o.signal, timeoutMs }, (e) => {
-      let payload: unknown;
-      try {
-        payload = JSON.parse(e.data);
-      } catch {
-        throw new BackendError(`${this.http!.host} sent a malformed event`, 'crash');
-      }
-      if (e.event === 'progress') onProgress?.(payload as ProgressParams);
-      else if (e.event === 'result') result = payload as DenoiseResult;
-      else if (e.event === 'error') {
-        const { code, message } = payload as { code?: BackendErrorCode; message?: string };
-        failure = new BackendError(String(message ?? 'the server failed').split('\n')[0], isBackendErrorCode(code) ? code : 'internal');
-      }
-    });
+    await this.http!.postStream(
+      `/diffuse/${route}`,
+      onProgress ? { ...(params as object), progress: true } : params,
+      { signal: o.signal, timeoutMs },
+      (e) => {
+        let payload: unknown;
+        try {
+          payload = JSON.parse(e.data);
+        } catch {
+          throw new BackendError(`${this.http!.host} sent a malformed event`, 'crash');
+        }
+        if (e.event === 'progress') onProgress?.(payload as ProgressParams);
+        else if (e.event === 'result') result = payload as DenoiseResult;
+        else if (e.event === 'error') {
+          const { code, message } = payload as { code?: BackendErrorCode; message?: string };
+          failure = new BackendError(
+            String(message ?? 'the server failed').split('\n')[0],
+            isBackendErrorCode(code) ? code : 'internal',
+          );
+        }
+      },
+    );
     if (failure) throw failure;
-    if (!result || !Array.isArray(result.edits)) throw new BackendError(`${this.http!.host} ended the answer without a result`, 'crash');
+    if (!result || !Array.isArray(result.edits))
+      throw new BackendError(`${this.http!.host} ended the answer without a result`, 'crash');
     return result;
   }
 

@@ -51,7 +51,10 @@ export function checkBaseUrl(raw: string): URL {
     throw new BackendError(`the base URL "${raw}" is not a URL`, 'model');
   }
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
-    throw new BackendError(`the base URL ${url.origin} must use https:// (plain http:// only to this machine)`, 'model');
+    throw new BackendError(
+      `the base URL ${url.origin} must use https:// (plain http:// only to this machine)`,
+      'model',
+    );
   }
   url.pathname = url.pathname.replace(/\/+$/, '');
   return url;
@@ -62,7 +65,10 @@ export class HttpClient {
   private readonly agent: http.Agent;
   private disposed = false;
 
-  constructor(baseUrl: string, private readonly apiKey: string | undefined) {
+  constructor(
+    baseUrl: string,
+    private readonly apiKey: string | undefined,
+  ) {
     this.base = checkBaseUrl(baseUrl);
     const Agent = this.base.protocol === 'https:' ? https.Agent : http.Agent;
     this.agent = new Agent({ keepAlive: true, maxSockets: 8 });
@@ -74,38 +80,53 @@ export class HttpClient {
 
   /** POSTs JSON and returns the parsed JSON answer. */
   async postJson<T>(path: string, body: unknown, o: PostOptions): Promise<T> {
-    const text = await this.withDeadline(o, (signal) => this.send('POST', path, body, signal, async (res) => readAll(res)));
+    const text = await this.withDeadline(o, (signal) =>
+      this.send('POST', path, body, signal, async (res) => readAll(res)),
+    );
     return parseJson<T>(text, this.host);
   }
 
   /** GETs JSON. */
   async getJson<T>(path: string, o: PostOptions): Promise<T> {
-    const text = await this.withDeadline(o, (signal) => this.send('GET', path, undefined, signal, async (res) => readAll(res)));
+    const text = await this.withDeadline(o, (signal) =>
+      this.send('GET', path, undefined, signal, async (res) => readAll(res)),
+    );
     return parseJson<T>(text, this.host);
   }
 
   /** POSTs JSON and calls `onEvent` for every server-sent event of the answer, until it ends. */
   async postStream(path: string, body: unknown, o: PostOptions, onEvent: (e: StreamEvent) => void): Promise<void> {
-    await this.withDeadline(o, (signal) => this.send('POST', path, body, signal, (res) => new Promise<void>((resolve, reject) => {
-      let failed: Error | undefined;
-      const parser = createParser({
-        onEvent: (e) => {
-          if (failed) return;
-          try {
-            onEvent({ data: e.data, event: e.event });
-          } catch (err) {
-            failed = err as Error;
-            res.destroy();
-            reject(failed);
-          }
-        },
-      });
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => parser.feed(chunk));
-      res.on('end', () => (failed ? undefined : resolve()));
-      res.on('error', (e) => reject(failed ?? e));
-      res.on('aborted', () => reject(failed ?? new BackendError(`${this.host} closed the connection mid-answer`, 'crash')));
-    })));
+    await this.withDeadline(o, (signal) =>
+      this.send(
+        'POST',
+        path,
+        body,
+        signal,
+        (res) =>
+          new Promise<void>((resolve, reject) => {
+            let failed: Error | undefined;
+            const parser = createParser({
+              onEvent: (e) => {
+                if (failed) return;
+                try {
+                  onEvent({ data: e.data, event: e.event });
+                } catch (err) {
+                  failed = err as Error;
+                  res.destroy();
+                  reject(failed);
+                }
+              },
+            });
+            res.setEncoding('utf8');
+            res.on('data', (chunk: string) => parser.feed(chunk));
+            res.on('end', () => (failed ? undefined : resolve()));
+            res.on('error', (e) => reject(failed ?? e));
+            res.on('aborted', () =>
+              reject(failed ?? new BackendError(`${this.host} closed the connection mid-answer`, 'crash')),
+            );
+          }),
+      ),
+    );
   }
 
   dispose(): void {
@@ -130,14 +151,20 @@ export class HttpClient {
           return await attempt(abort.signal);
         } catch (e) {
           if (!(e instanceof BusyError) || tries >= BUSY_TRIES || e.retryMs > MAX_RETRY_WAIT_MS) {
-            throw e instanceof BusyError ? new BackendError(`${this.host} is busy (${e.status}) after ${tries} tr${tries > 1 ? 'ies' : 'y'}; try again later`, 'busy') : e;
+            throw e instanceof BusyError
+              ? new BackendError(
+                  `${this.host} is busy (${e.status}) after ${tries} tr${tries > 1 ? 'ies' : 'y'}; try again later`,
+                  'busy',
+                )
+              : e;
           }
           await sleep(e.retryMs, abort.signal);
         }
       }
     } catch (e) {
       if (o.signal?.aborted) throw new BackendError('request cancelled', 'cancelled');
-      if (timedOut) throw new BackendError(`${this.host} did not answer within ${+(o.timeoutMs / 1000).toFixed(1)} s`, 'timeout');
+      if (timedOut)
+        throw new BackendError(`${this.host} did not answer within ${+(o.timeoutMs / 1000).toFixed(1)} s`, 'timeout');
       if (e instanceof BackendError) throw e;
       throw this.networkError(e);
     } finally {
@@ -146,29 +173,39 @@ export class HttpClient {
     }
   }
 
-  private send<T>(method: string, path: string, body: unknown, signal: AbortSignal, read: (res: http.IncomingMessage) => Promise<T>): Promise<T> {
+  private send<T>(
+    method: string,
+    path: string,
+    body: unknown,
+    signal: AbortSignal,
+    read: (res: http.IncomingMessage) => Promise<T>,
+  ): Promise<T> {
     if (this.disposed) return Promise.reject(new BackendError('the backend was shut down', 'cancelled'));
     const url = new URL(this.base.pathname + path, this.base);
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     const lib = url.protocol === 'https:' ? https : http;
     return new Promise<T>((resolve, reject) => {
-      const req = lib.request(url, {
-        method,
-        agent: this.agent,
-        signal,
-        headers: {
-          accept: 'application/json, text/event-stream',
-          ...(payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {}),
-          ...(this.apiKey ? { authorization: `Bearer ${this.apiKey}` } : {}),
+      const req = lib.request(
+        url,
+        {
+          method,
+          agent: this.agent,
+          signal,
+          headers: {
+            accept: 'application/json, text/event-stream',
+            ...(payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {}),
+            ...(this.apiKey ? { authorization: `Bearer ${this.apiKey}` } : {}),
+          },
         },
-      }, (res) => {
-        const status = res.statusCode ?? 0;
-        if (status >= 200 && status < 300) {
-          read(res).then(resolve, reject);
-          return;
-        }
-        readAll(res).then((text) => reject(this.statusError(status, res.headers, text)), reject);
-      });
+        (res) => {
+          const status = res.statusCode ?? 0;
+          if (status >= 200 && status < 300) {
+            read(res).then(resolve, reject);
+            return;
+          }
+          readAll(res).then((text) => reject(this.statusError(status, res.headers, text)), reject);
+        },
+      );
       req.on('error', reject);
       req.end(payload);
     });
@@ -185,19 +222,24 @@ export class HttpClient {
       // not JSON: nothing of it is kept
     }
     if (status === 429 || status === 503) return new BusyError(status, retryAfterMs(headers['retry-after']));
-    if (status === 401 || status === 403) return new BackendError(`${where} refused the API key (${status}): set it with "Diffuse: Set API Key…"`, 'auth');
+    if (status === 401 || status === 403)
+      return new BackendError(`${where} refused the API key (${status}): set it with "Diffuse: Set API Key…"`, 'auth');
     if (status === 402) return new BackendError(`${where}: the account has no credit left (402)`, 'quota');
     if (status === 400 && /context_length/.test(code)) return new ContextTooLongError(where);
     if (status === 404) return new BackendError(`${where} has no such endpoint or model (404)`, 'model');
-    if (status >= 400 && status < 500) return new BackendError(`${where} rejected the request (${status}${code ? ` ${code}` : ''})`, 'input');
+    if (status >= 400 && status < 500)
+      return new BackendError(`${where} rejected the request (${status}${code ? ` ${code}` : ''})`, 'input');
     return new BackendError(`${where} failed to answer (${status}${code ? ` ${code}` : ''})`, 'crash');
   }
 
   private networkError(e: unknown): BackendError {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ECONNREFUSED') return new BackendError(`cannot reach ${this.host}: nothing listens there (ECONNREFUSED)`, 'model');
-    if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return new BackendError(`cannot reach ${this.host}: unknown host (${code})`, 'model');
-    if (code === 'ECONNRESET' || code === 'EPIPE') return new BackendError(`${this.host} closed the connection mid-answer (${code})`, 'crash');
+    if (code === 'ECONNREFUSED')
+      return new BackendError(`cannot reach ${this.host}: nothing listens there (ECONNREFUSED)`, 'model');
+    if (code === 'ENOTFOUND' || code === 'EAI_AGAIN')
+      return new BackendError(`cannot reach ${this.host}: unknown host (${code})`, 'model');
+    if (code === 'ECONNRESET' || code === 'EPIPE')
+      return new BackendError(`${this.host} closed the connection mid-answer (${code})`, 'crash');
     const message = e instanceof Error ? e.message.split('\n')[0] : String(e);
     return new BackendError(`${this.host}: ${message}${code ? ` (${code})` : ''}`, 'crash');
   }
@@ -205,7 +247,10 @@ export class HttpClient {
 
 /** The server is busy: retry after `retryMs`. */
 class BusyError extends Error {
-  constructor(readonly status: number, readonly retryMs: number) {
+  constructor(
+    readonly status: number,
+    readonly retryMs: number,
+  ) {
     super(`busy (${status})`);
   }
 }

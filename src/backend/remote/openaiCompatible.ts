@@ -11,8 +11,16 @@ import { nextEditFromAnswer, nextEditPrompt } from '../../core/prompts/nextEditP
 import { answerText, refineMessages, shrinkContext, type ChatMessage } from '../../core/prompts/refinePrompt';
 import { cursorsProblem, selectionProblem } from '../../core/text/requestChecks';
 import {
-  BackendError, type BackendInfo, type Capabilities, type CompleteInput, type Backend, type BackendState,
-  type FillInput, type NextEditInput, type RefineInput, type RequestOptions,
+  BackendError,
+  type BackendInfo,
+  type Capabilities,
+  type CompleteInput,
+  type Backend,
+  type BackendState,
+  type FillInput,
+  type NextEditInput,
+  type RefineInput,
+  type RequestOptions,
 } from '../backend';
 import { ContextTooLongError, HttpClient, type StreamEvent } from './http';
 import type { DenoiseResult, SpanEdit } from '../requests';
@@ -73,14 +81,22 @@ export class OpenAICompatibleBackend implements Backend {
     this.kind = opts.kind;
     this.diffusing = opts.kind === 'mercury';
     this.capabilities = {
-      instruction: true, corrector: false, frames: true, jointSpans: false, confidence: false, candidates: false,
+      instruction: true,
+      corrector: false,
+      frames: true,
+      jointSpans: false,
+      confidence: false,
+      candidates: false,
       // `/edit/completions` is Inception's own endpoint; other OpenAI-compatible servers lack it
       nextEdit: opts.kind === 'mercury',
     };
     let http: HttpClient | undefined;
     try {
       if (opts.kind === 'mercury' && !opts.apiKey) {
-        throw new BackendError('no Mercury API key: run "Diffuse: Set API Key…" (or set INCEPTION_API_KEY for the CLI)', 'auth');
+        throw new BackendError(
+          'no Mercury API key: run "Diffuse: Set API Key…" (or set INCEPTION_API_KEY for the CLI)',
+          'auth',
+        );
       }
       http = new HttpClient(opts.baseUrl, opts.apiKey);
     } catch (e) {
@@ -94,7 +110,11 @@ export class OpenAICompatibleBackend implements Backend {
       this.setState({ kind: 'error', message: this.configError.message });
       throw this.configError;
     }
-    const info: BackendInfo = { backend: this.kind, name: `${this.opts.fimModel} / ${this.opts.chatModel}`, where: this.opts.baseUrl };
+    const info: BackendInfo = {
+      backend: this.kind,
+      name: `${this.opts.fimModel} / ${this.opts.chatModel}`,
+      where: this.opts.baseUrl,
+    };
     if (this.state.kind !== 'error') this.setState({ kind: 'ready', info });
     return info;
   }
@@ -103,7 +123,13 @@ export class OpenAICompatibleBackend implements Backend {
     const t0 = Date.now();
     const timeoutMs = p.sampler?.timeBudgetMs ?? COMPLETE_TIMEOUT_MS;
     const text = await this.fim(
-      { prefix: p.prefix, suffix: p.suffix, maxTokens: p.maxTokens ?? DEFAULT_FIM_TOKENS, temperature: p.sampler?.temperature, timeoutMs },
+      {
+        prefix: p.prefix,
+        suffix: p.suffix,
+        maxTokens: p.maxTokens ?? DEFAULT_FIM_TOKENS,
+        temperature: p.sampler?.temperature,
+        timeoutMs,
+      },
       { ...o, onProgress: undefined },
     );
     const edit: SpanEdit = { start: p.prefix.length, end: p.prefix.length, text, confidence: NO_MEASURE };
@@ -125,20 +151,33 @@ export class OpenAICompatibleBackend implements Backend {
     o.signal?.addEventListener('abort', stop);
     let texts: string[];
     try {
-      texts = await Promise.all(cursors.map((c, i) => this.fim({
-        prefix: p.text.slice(0, c), suffix: p.text.slice(c), maxTokens: p.maxTokens ?? DEFAULT_FIM_TOKENS,
-        temperature: p.sampler?.temperature, timeoutMs: this.opts.timeoutMs ?? DEFAULT_REMOTE_TIMEOUT_MS, live: true,
-      }, {
-        signal: all.signal,
-        onProgress: o.onProgress && ((f) => {
-          if (all.signal.aborted) return;
-          spans[i] = f.spans[0];
-          o.onProgress!({ requestId: '', step: ++frames, maxSteps: 0, spans: spans.map((s) => ({ ...s })) });
-        }),
-      }).catch((e: unknown) => {
-        all.abort();
-        throw e;
-      })));
+      texts = await Promise.all(
+        cursors.map((c, i) =>
+          this.fim(
+            {
+              prefix: p.text.slice(0, c),
+              suffix: p.text.slice(c),
+              maxTokens: p.maxTokens ?? DEFAULT_FIM_TOKENS,
+              temperature: p.sampler?.temperature,
+              timeoutMs: this.opts.timeoutMs ?? DEFAULT_REMOTE_TIMEOUT_MS,
+              live: true,
+            },
+            {
+              signal: all.signal,
+              onProgress:
+                o.onProgress &&
+                ((f) => {
+                  if (all.signal.aborted) return;
+                  spans[i] = f.spans[0];
+                  o.onProgress!({ requestId: '', step: ++frames, maxSteps: 0, spans: spans.map((s) => ({ ...s })) });
+                }),
+            },
+          ).catch((e: unknown) => {
+            all.abort();
+            throw e;
+          }),
+        ),
+      );
     } finally {
       o.signal?.removeEventListener('abort', stop);
     }
@@ -151,21 +190,36 @@ export class OpenAICompatibleBackend implements Backend {
     const bad = selectionProblem(p.text, p.start, p.end);
     if (bad) throw new BackendError(bad, 'input');
     const selection = p.text.slice(p.start, p.end);
-    const instruction = p.instruction?.trim()
-      || ((p.strength ?? 0) >= 1 ? 'Rewrite the selected code so that it is correct, clear and idiomatic, with the same behaviour.' : undefined);
-    const ask = (before: string, after: string): ChatMessage[] => refineMessages({
-      path: p.file?.path ?? 'untitled', language: p.file?.language ?? 'plaintext', before, selection, after, instruction,
-    });
+    const instruction =
+      p.instruction?.trim() ||
+      ((p.strength ?? 0) >= 1
+        ? 'Rewrite the selected code so that it is correct, clear and idiomatic, with the same behaviour.'
+        : undefined);
+    const ask = (before: string, after: string): ChatMessage[] =>
+      refineMessages({
+        path: p.file?.path ?? 'untitled',
+        language: p.file?.language ?? 'plaintext',
+        before,
+        selection,
+        after,
+        instruction,
+      });
     const maxTokens = Math.max(CHAT_MIN_TOKENS, Math.ceil(selection.length * CHAT_TOKENS_PER_CHAR) * 2);
     let frames = 0;
     const body = (messages: ChatMessage[]) => ({
-      model: this.opts.chatModel, messages, max_tokens: maxTokens, stream: true,
+      model: this.opts.chatModel,
+      messages,
+      max_tokens: maxTokens,
+      stream: true,
       ...(p.sampler?.temperature !== undefined ? { temperature: p.sampler.temperature } : {}),
       ...(this.diffusing ? { diffusing: true } : {}),
     });
     const run = async (messages: ChatMessage[]): Promise<string> => {
       let answer = '';
-      await this.checked().postStream('/chat/completions', body(messages), { signal: o.signal, timeoutMs: this.opts.timeoutMs ?? DEFAULT_REMOTE_TIMEOUT_MS },
+      await this.checked().postStream(
+        '/chat/completions',
+        body(messages),
+        { signal: o.signal, timeoutMs: this.opts.timeoutMs ?? DEFAULT_REMOTE_TIMEOUT_MS },
         (e) => {
           const frame = this.frame<ChatFrame>(e);
           if (!frame) return;
@@ -175,16 +229,25 @@ export class OpenAICompatibleBackend implements Backend {
           if (typeof content !== 'string') throw this.malformed();
           answer = this.diffusing ? content : answer + content;
           frames++;
-          o.onProgress?.({ requestId: '', step: frames, maxSteps: 0, spans: [{ text: answerText(answer, selection), masked: 0 }] });
-        });
+          o.onProgress?.({
+            requestId: '',
+            step: frames,
+            maxSteps: 0,
+            spans: [{ text: answerText(answer, selection), masked: 0 }],
+          });
+        },
+      );
       return answer;
     };
     const before = p.text.slice(0, p.start);
     const after = p.text.slice(p.end);
-    const answer = await this.onceShorter(() => run(ask(before, after)), () => {
-      const less = shrinkContext(before, after);
-      return run(ask(less.prefix, less.suffix));
-    });
+    const answer = await this.onceShorter(
+      () => run(ask(before, after)),
+      () => {
+        const less = shrinkContext(before, after);
+        return run(ask(less.prefix, less.suffix));
+      },
+    );
     const edit: SpanEdit = { start: p.start, end: p.end, text: answerText(answer, selection), confidence: NO_MEASURE };
     return { edits: [edit], steps: frames, ms: Date.now() - t0, stoppedBy: 'done', canvasTokens: 0 };
   }
@@ -192,12 +255,20 @@ export class OpenAICompatibleBackend implements Backend {
   /** Mercury Edit's next edit: the editable region around the cursor rewritten, or unchanged (no edit). */
   async nextEdit(p: NextEditInput, o: RequestOptions = {}): Promise<DenoiseResult> {
     const t0 = Date.now();
-    if (!this.capabilities.nextEdit) throw new BackendError(`${this.kind} servers have no next-edit endpoint: choose the mercury or local backend`, 'unsupported');
+    if (!this.capabilities.nextEdit)
+      throw new BackendError(
+        `${this.kind} servers have no next-edit endpoint: choose the mercury or local backend`,
+        'unsupported',
+      );
     const bad = cursorsProblem(p.text, [p.cursor]);
     if (bad) throw new BackendError(bad, 'input');
     const lf = toLf(p.text);
     const prompt = nextEditPrompt({
-      path: p.file?.path ?? 'untitled', text: lf.text, cursor: lf.toLf(p.cursor), history: p.history ?? [], snippets: p.snippets,
+      path: p.file?.path ?? 'untitled',
+      text: lf.text,
+      cursor: lf.toLf(p.cursor),
+      history: p.history ?? [],
+      snippets: p.snippets,
     });
     const body = {
       model: this.opts.fimModel,
@@ -205,12 +276,24 @@ export class OpenAICompatibleBackend implements Backend {
       max_tokens: Math.max(CHAT_MIN_TOKENS, Math.ceil((prompt.end - prompt.start) * CHAT_TOKENS_PER_CHAR) * 2),
       ...(p.sampler?.temperature !== undefined ? { temperature: p.sampler.temperature } : {}),
     };
-    const answer = await this.watched(() => this.checked().postJson<EditAnswer>('/edit/completions', body, { signal: o.signal, timeoutMs: NEXT_EDIT_TIMEOUT_MS }));
+    const answer = await this.watched(() =>
+      this.checked().postJson<EditAnswer>('/edit/completions', body, {
+        signal: o.signal,
+        timeoutMs: NEXT_EDIT_TIMEOUT_MS,
+      }),
+    );
     const content = answer?.choices?.[0]?.message?.content;
     if (typeof content !== 'string') throw this.malformed();
     const edit = nextEditFromAnswer(content, lf.text, prompt);
     const edits = edit
-      ? [{ start: lf.fromLf(edit.start), end: lf.fromLf(edit.end), text: withEol(edit.text, lf.crlf), confidence: NO_MEASURE }]
+      ? [
+          {
+            start: lf.fromLf(edit.start),
+            end: lf.fromLf(edit.end),
+            text: withEol(edit.text, lf.crlf),
+            confidence: NO_MEASURE,
+          },
+        ]
       : [];
     return { edits, steps: 1, ms: Date.now() - t0, stoppedBy: 'done', canvasTokens: 0 };
   }
@@ -222,18 +305,31 @@ export class OpenAICompatibleBackend implements Backend {
 
   /** One FIM answer; streamed when `live` (Fill's live view), in one piece for ghost text. */
   private async fim(
-    { prefix, suffix, maxTokens, temperature, timeoutMs, live = false }:
-      { prefix: string; suffix: string; maxTokens: number; temperature?: number; timeoutMs: number; live?: boolean },
+    {
+      prefix,
+      suffix,
+      maxTokens,
+      temperature,
+      timeoutMs,
+      live = false,
+    }: { prefix: string; suffix: string; maxTokens: number; temperature?: number; timeoutMs: number; live?: boolean },
     o: RequestOptions,
   ): Promise<string> {
     const body = (pre: string, suf: string) => ({
-      model: this.opts.fimModel, prompt: pre, suffix: suf, max_tokens: maxTokens, temperature: temperature ?? 0,
+      model: this.opts.fimModel,
+      prompt: pre,
+      suffix: suf,
+      max_tokens: maxTokens,
+      temperature: temperature ?? 0,
       stream: live,
       ...(live && this.diffusing ? { diffusing: true } : {}),
     });
     const ask = async (pre: string, suf: string): Promise<string> => {
       if (!live) {
-        const answer = await this.checked().postJson<FimAnswer>('/fim/completions', body(pre, suf), { signal: o.signal, timeoutMs });
+        const answer = await this.checked().postJson<FimAnswer>('/fim/completions', body(pre, suf), {
+          signal: o.signal,
+          timeoutMs,
+        });
         const text = answer?.choices?.[0]?.text;
         if (typeof text !== 'string') throw this.malformed();
         return text;
@@ -251,10 +347,13 @@ export class OpenAICompatibleBackend implements Backend {
       });
       return text;
     };
-    return this.onceShorter(() => ask(prefix, suffix), () => {
-      const less = shrinkContext(prefix, suffix);
-      return ask(less.prefix, less.suffix);
-    });
+    return this.onceShorter(
+      () => ask(prefix, suffix),
+      () => {
+        const less = shrinkContext(prefix, suffix);
+        return ask(less.prefix, less.suffix);
+      },
+    );
   }
 
   /** Runs `first`; when the server says the context is too long, runs `shorter` once instead. */
@@ -304,7 +403,10 @@ export class OpenAICompatibleBackend implements Backend {
   }
 
   private malformed(): BackendError {
-    return new BackendError(`${this.http?.host ?? this.opts.baseUrl} sent a malformed frame (not the OpenAI format)`, 'crash');
+    return new BackendError(
+      `${this.http?.host ?? this.opts.baseUrl} sent a malformed frame (not the OpenAI format)`,
+      'crash',
+    );
   }
 
   private setState(s: BackendState): void {
@@ -312,4 +414,3 @@ export class OpenAICompatibleBackend implements Backend {
     this.opts.onState?.(s);
   }
 }
-

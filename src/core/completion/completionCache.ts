@@ -21,7 +21,10 @@ export class CompletionCache {
   put(prefix: string, suffix: string, completion: string): void {
     if (!completion) return;
     const e = { prefixTail: prefix.slice(-this.keyChars), suffixHead: suffix.slice(0, this.keyChars), completion };
-    this.entries = [e, ...this.entries.filter((x) => !(x.prefixTail === e.prefixTail && x.suffixHead === e.suffixHead))];
+    this.entries = [
+      e,
+      ...this.entries.filter((x) => !(x.prefixTail === e.prefixTail && x.suffixHead === e.suffixHead)),
+    ];
     this.entries.length = Math.min(this.entries.length, this.capacity);
   }
 

@@ -33,7 +33,10 @@ export function trimCompletion(raw: string, ctx: TrimContext): string {
   }
   lines = lines.slice(0, maxLines);
   // Do not repeat what already follows the cursor: a final line equal to the next line of code.
-  const nextLine = ctx.suffix.split('\n').slice(restOfLine.trim() ? 1 : 0).find((l) => l.trim() !== '');
+  const nextLine = ctx.suffix
+    .split('\n')
+    .slice(restOfLine.trim() ? 1 : 0)
+    .find((l) => l.trim() !== '');
   if (lines.length > 1 && nextLine !== undefined && lines[lines.length - 1].trim() === nextLine.trim()) lines.pop();
   text = lines.join('\n');
   if (restOfLine.trim()) {

@@ -28,7 +28,10 @@ export function unifiedDiff(path: string, before: string, after: string, context
 export class EditHistory {
   private readonly edits = new Map<string, string[]>();
 
-  constructor(private readonly maxEdits = HISTORY_EDITS, private readonly maxChars = HISTORY_CHARS) {}
+  constructor(
+    private readonly maxEdits = HISTORY_EDITS,
+    private readonly maxChars = HISTORY_CHARS,
+  ) {}
 
   /** Records one edit of document `key` (shown as `path` in the diff); an edit that changed nothing is ignored. */
   record(key: string, path: string, before: string, after: string): void {

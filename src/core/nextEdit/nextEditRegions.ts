@@ -30,11 +30,70 @@ const TOKEN = /[A-Za-z_$][\w$]*|\d[\w.]*/g;
 
 /** Words that occur everywhere and say nothing about what an edit changed. */
 const KEYWORDS = new Set([
-  'function', 'return', 'const', 'let', 'var', 'if', 'else', 'for', 'while', 'do', 'switch', 'case', 'break', 'continue',
-  'new', 'this', 'class', 'extends', 'import', 'export', 'from', 'as', 'default', 'async', 'await', 'yield', 'typeof',
-  'instanceof', 'in', 'of', 'true', 'false', 'null', 'undefined', 'void', 'try', 'catch', 'finally', 'throw',
-  'def', 'self', 'None', 'True', 'False', 'and', 'or', 'not', 'is', 'elif', 'pass', 'with', 'lambda', 'global',
-  'public', 'private', 'protected', 'static', 'readonly', 'type', 'interface', 'string', 'number', 'boolean', 'int',
+  'function',
+  'return',
+  'const',
+  'let',
+  'var',
+  'if',
+  'else',
+  'for',
+  'while',
+  'do',
+  'switch',
+  'case',
+  'break',
+  'continue',
+  'new',
+  'this',
+  'class',
+  'extends',
+  'import',
+  'export',
+  'from',
+  'as',
+  'default',
+  'async',
+  'await',
+  'yield',
+  'typeof',
+  'instanceof',
+  'in',
+  'of',
+  'true',
+  'false',
+  'null',
+  'undefined',
+  'void',
+  'try',
+  'catch',
+  'finally',
+  'throw',
+  'def',
+  'self',
+  'None',
+  'True',
+  'False',
+  'and',
+  'or',
+  'not',
+  'is',
+  'elif',
+  'pass',
+  'with',
+  'lambda',
+  'global',
+  'public',
+  'private',
+  'protected',
+  'static',
+  'readonly',
+  'type',
+  'interface',
+  'string',
+  'number',
+  'boolean',
+  'int',
 ]);
 
 /** The one changed stretch between two texts (common prefix and suffix taken off), or undefined when equal. */
@@ -87,7 +146,11 @@ function lineRange(text: string, starts: number[], line: number): CharRange {
 }
 
 /** What the edit took away and what it touched, the first before the second. */
-export function changedTokens(before: string, after: string, change: TextChange): { removed: string[]; touched: string[] } {
+export function changedTokens(
+  before: string,
+  after: string,
+  change: TextChange,
+): { removed: string[]; touched: string[] } {
   const bStarts = lineStarts(before);
   const aStarts = lineStarts(after);
   const bLines = [lineAt(bStarts, change.start), lineAt(bStarts, Math.max(change.start, change.beforeEnd - 1))];
@@ -149,7 +212,11 @@ export function rescoreRegions(before: string, after: string, o: RegionOptions =
  * Whether replacing `after[start, end)` by `text` undoes the user's edit: it brings back a token
  * the edit removed (the old name of a rename), or makes the whole text what it was before.
  */
-export function undoesEdit(before: string, after: string, proposal: { start: number; end: number; text: string }): boolean {
+export function undoesEdit(
+  before: string,
+  after: string,
+  proposal: { start: number; end: number; text: string },
+): boolean {
   const next = after.slice(0, proposal.start) + proposal.text + after.slice(proposal.end);
   if (next === before) return true;
   const change = textChange(before, after);
@@ -165,7 +232,11 @@ export function undoesEdit(before: string, after: string, proposal: { start: num
  * of the `within` ranges (all of them when there are none), plus the `forced` ones (the tokens an
  * edit made stale), merged where they overlap or touch, in order.
  */
-export function focusedRuns(doubted: readonly CharRange[], forced: readonly CharRange[] = [], within?: readonly CharRange[]): CharRange[] {
+export function focusedRuns(
+  doubted: readonly CharRange[],
+  forced: readonly CharRange[] = [],
+  within?: readonly CharRange[],
+): CharRange[] {
   const inside = (r: CharRange): boolean => !within || within.some((w) => r.start < w.end && w.start < r.end);
   const all = [...doubted.filter(inside), ...forced].filter((r) => r.end > r.start).sort((a, b) => a.start - b.start);
   const out: CharRange[] = [];
@@ -203,13 +274,18 @@ export function tokenReplacement(before: string, after: string): { from: string;
  * replaced (every other use of a renamed name, every other copy of a changed literal): the
  * substitutions the local next edit offers the model to rate.
  */
-export function carriedReplacements(before: string, after: string, regions: readonly CharRange[]): { start: number; end: number; text: string }[] {
+export function carriedReplacements(
+  before: string,
+  after: string,
+  regions: readonly CharRange[],
+): { start: number; end: number; text: string }[] {
   const r = tokenReplacement(before, after);
   if (!r) return [];
   const out: { start: number; end: number; text: string }[] = [];
   for (const region of regions) {
     for (const m of after.slice(region.start, region.end).matchAll(TOKEN)) {
-      if (m[0] === r.from) out.push({ start: region.start + m.index!, end: region.start + m.index! + m[0].length, text: r.to });
+      if (m[0] === r.from)
+        out.push({ start: region.start + m.index!, end: region.start + m.index! + m[0].length, text: r.to });
     }
   }
   return out.sort((a, b) => a.start - b.start);

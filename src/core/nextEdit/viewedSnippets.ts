@@ -32,7 +32,8 @@ export interface View {
 function snippetLines(view: View, lineCount: number, maxLines: number): { from: number; to: number } {
   const first = Math.max(0, Math.min(view.first, lineCount - 1));
   const last = Math.max(first, Math.min(view.last, lineCount - 1));
-  const focus = view.focus !== undefined && view.focus >= first && view.focus <= last ? view.focus : Math.floor((first + last) / 2);
+  const focus =
+    view.focus !== undefined && view.focus >= first && view.focus <= last ? view.focus : Math.floor((first + last) / 2);
   const from = Math.max(first, Math.min(focus - Math.floor(maxLines / 2), last - maxLines + 1));
   return { from, to: Math.min(last, from + maxLines - 1) };
 }
@@ -42,7 +43,12 @@ function snippetLines(view: View, lineCount: number, maxLines: number): { from: 
  * text without its line break) joined by LF whatever the document's line endings. Only those
  * lines are read, so the editor can call it on every scroll of a large file.
  */
-export function snippetOf(view: View, lineCount: number, lineAt: (line: number) => string, maxLines = SNIPPET_LINES): string {
+export function snippetOf(
+  view: View,
+  lineCount: number,
+  lineAt: (line: number) => string,
+  maxLines = SNIPPET_LINES,
+): string {
   const { from, to } = snippetLines(view, lineCount, maxLines);
   return Array.from({ length: to - from + 1 }, (_, k) => lineAt(from + k)).join('\n');
 }
@@ -51,7 +57,10 @@ export class ViewedSnippets {
   /** By document key, in the order last viewed (oldest first). */
   private readonly byKey = new Map<string, ViewedSnippet>();
 
-  constructor(private readonly kept = SNIPPETS_KEPT, private readonly maxChars = SNIPPETS_CHARS) {}
+  constructor(
+    private readonly kept = SNIPPETS_KEPT,
+    private readonly maxChars = SNIPPETS_CHARS,
+  ) {}
 
   /** The user now sees `text` of document `key` (shown as `path`); a blank view is not kept. */
   record(key: string, path: string, text: string): void {

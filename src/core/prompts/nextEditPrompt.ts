@@ -55,7 +55,9 @@ export function nextEditPrompt(p: NextEditPromptInput): NextEditPrompt {
   const end = lineStart(line + EDIT_LINES_BELOW + 1);
   const windowStart = lineStart(Math.max(0, line - FILE_WINDOW_LINES / 2));
   const windowEnd = lineStart(line + FILE_WINDOW_LINES / 2);
-  const snippets = (p.snippets ?? []).map((s) => `${SNIPPET_OPEN}\ncode_snippet_file_path: ${s.path}\n${s.text}\n${SNIPPET_CLOSE}\n`).join('');
+  const snippets = (p.snippets ?? [])
+    .map((s) => `${SNIPPET_OPEN}\ncode_snippet_file_path: ${s.path}\n${s.text}\n${SNIPPET_CLOSE}\n`)
+    .join('');
   const region = text.slice(start, cursor) + CURSOR + text.slice(cursor, end);
   const content = [
     `${SNIPPETS_OPEN}\n${snippets}\n${SNIPPETS_CLOSE}`,
@@ -70,16 +72,29 @@ export function nextEditPrompt(p: NextEditPromptInput): NextEditPrompt {
  * when the answer is the region unchanged, is empty, or is not code. The answer loses its code
  * fence, any echoed markers and the cursor; the region's own trailing newline is kept.
  */
-export function nextEditFromAnswer(answer: string, text: string, region: { start: number; end: number }):
-  { start: number; end: number; text: string } | undefined {
+export function nextEditFromAnswer(
+  answer: string,
+  text: string,
+  region: { start: number; end: number },
+): { start: number; end: number; text: string } | undefined {
   let body = answer;
   const fence = /```[^\n]*\n([\s\S]*?)(?:\n```|$)/.exec(body);
   if (fence) body = fence[1];
-  body = body.split(CURSOR).join('').replace(`${EDIT_OPEN}\n`, '').replace(EDIT_OPEN, '').replace(`\n${EDIT_CLOSE}`, '').replace(EDIT_CLOSE, '');
+  body = body
+    .split(CURSOR)
+    .join('')
+    .replace(`${EDIT_OPEN}\n`, '')
+    .replace(EDIT_OPEN, '')
+    .replace(`\n${EDIT_CLOSE}`, '')
+    .replace(EDIT_CLOSE, '');
   const original = text.slice(region.start, region.end);
   if (original.endsWith('\n') && !body.endsWith('\n')) body += '\n';
   if (body.trim() === '') return undefined;
   const change = textChange(original, body);
   if (!change) return undefined;
-  return { start: region.start + change.start, end: region.start + change.beforeEnd, text: body.slice(change.start, change.afterEnd) };
+  return {
+    start: region.start + change.start,
+    end: region.start + change.beforeEnd,
+    text: body.slice(change.start, change.afterEnd),
+  };
 }

@@ -23,7 +23,8 @@ export const SELECTION_START = '<|selection|>';
 export const SELECTION_END = '<|/selection|>';
 
 /** Without an instruction Refine is a corrector: correct code must come back as it was. */
-export const DEFAULT_INSTRUCTION = 'Fix what is wrong in the selected code and keep what is right. If nothing is wrong, return it unchanged.';
+export const DEFAULT_INSTRUCTION =
+  'Fix what is wrong in the selected code and keep what is right. If nothing is wrong, return it unchanged.';
 
 const SYSTEM = [
   'You edit one selected region of a source file.',

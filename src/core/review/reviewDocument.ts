@@ -27,9 +27,11 @@ export interface PlacedHunk {
  */
 export function reviewDocument(text: string, regions: readonly ReviewRegion[]): { text: string; hunks: PlacedHunk[] } {
   const edits: { start: number; end: number; text: string; region: number; hunk: number }[] = [];
-  regions.forEach((r, ri) => r.hunks.forEach((h, hi) => {
-    edits.push({ start: r.start + h.start, end: r.start + h.end, text: h.text, region: ri, hunk: hi });
-  }));
+  regions.forEach((r, ri) =>
+    r.hunks.forEach((h, hi) => {
+      edits.push({ start: r.start + h.start, end: r.start + h.end, text: h.text, region: ri, hunk: hi });
+    }),
+  );
   edits.sort((a, b) => a.start - b.start || a.end - b.end);
   let out = '';
   let at = 0;

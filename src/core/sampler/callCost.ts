@@ -21,7 +21,8 @@ export class CallCost {
   observe(tokens: number, ms: number): void {
     if (!(tokens > 0) || !(ms >= 0)) return;
     const rate = ms / tokens;
-    this.msPerToken = this.msPerToken === undefined ? rate : NEWEST_WEIGHT * rate + (1 - NEWEST_WEIGHT) * this.msPerToken;
+    this.msPerToken =
+      this.msPerToken === undefined ? rate : NEWEST_WEIGHT * rate + (1 - NEWEST_WEIGHT) * this.msPerToken;
   }
 
   /** Canvas tokens a full call reads within `ms`, or undefined while no call was measured. */
@@ -34,7 +35,11 @@ export class CallCost {
  * The context of a request cut to `maxTokens` (prefix and suffix keep their proportion), never
  * below MIN_BUDGET_CONTEXT and never above what was asked; unchanged when it already fits.
  */
-export function contextWithin(prefix: number, suffix: number, maxTokens: number): { prefixTokens: number; suffixTokens: number } {
+export function contextWithin(
+  prefix: number,
+  suffix: number,
+  maxTokens: number,
+): { prefixTokens: number; suffixTokens: number } {
   if (prefix + suffix <= maxTokens) return { prefixTokens: prefix, suffixTokens: suffix };
   const share = Math.max(0, maxTokens) / (prefix + suffix);
   const cut = (asked: number, least: number): number => Math.max(Math.min(asked, least), Math.floor(asked * share));

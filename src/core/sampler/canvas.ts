@@ -59,7 +59,9 @@ export function buildCanvas(
   let trimmedMiddles = middles;
   if (middleTotal > room / 2 && middles.length > 0) {
     const keepEach = Math.max(2, Math.floor(room / 2 / middles.length / 2));
-    trimmedMiddles = middles.map((m) => (m.length <= 2 * keepEach ? m : concat([m.subarray(0, keepEach), m.subarray(m.length - keepEach)])));
+    trimmedMiddles = middles.map((m) =>
+      m.length <= 2 * keepEach ? m : concat([m.subarray(0, keepEach), m.subarray(m.length - keepEach)]),
+    );
     middleTotal = trimmedMiddles.reduce((n, m) => n + m.length, 0);
   }
   const outer = Math.max(0, room - middleTotal);

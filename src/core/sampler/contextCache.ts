@@ -39,7 +39,12 @@ export interface CacheGraph {
    * `ids` at canvas positions `at` (null: 0..n-1), attending also to `past` (the other tokens'
    * keys and values, in canvas order; null: none); logits at rows `rows` of `ids`.
    */
-  run(ids: Int32Array, at: Int32Array | null, past: { keys: Float32Array; values: Float32Array } | null, rows: Int32Array): Promise<CacheGraphOutput>;
+  run(
+    ids: Int32Array,
+    at: Int32Array | null,
+    past: { keys: Float32Array; values: Float32Array } | null,
+    rows: Int32Array,
+  ): Promise<CacheGraphOutput>;
 }
 
 /**
@@ -82,7 +87,12 @@ export class ContextCache implements LogitsModel {
     const row = new Int32Array(ids.length);
     at.forEach((p, i) => (row[p] = i));
     const past = this.pastWithout(active, ids.length - at.length);
-    const out = await this.graph.run(Int32Array.from(at, (p) => ids[p]), Int32Array.from(at), past, Int32Array.from(asked, (p) => row[p]));
+    const out = await this.graph.run(
+      Int32Array.from(at, (p) => ids[p]),
+      Int32Array.from(at),
+      past,
+      Int32Array.from(asked, (p) => row[p]),
+    );
     ref.calls++;
     this.counts.cached++;
     return out.logits;

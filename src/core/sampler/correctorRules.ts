@@ -16,7 +16,12 @@ export interface TokenRun {
  * token at that slot. Runs at most `gap` tokens apart are merged: a wrong token often makes its
  * neighbour look unlikely too, and one regenerated stretch can fix both.
  */
-export function suspiciousRuns(original: ArrayLike<number>, best: ArrayLike<number>, ratio: number, gap = 1): TokenRun[] {
+export function suspiciousRuns(
+  original: ArrayLike<number>,
+  best: ArrayLike<number>,
+  ratio: number,
+  gap = 1,
+): TokenRun[] {
   const runs: TokenRun[] = [];
   for (let i = 0; i < original.length; i++) {
     if (!(original[i] < ratio * best[i])) continue;

@@ -85,9 +85,15 @@ export async function denoise(
   const s = newState(canvas, special, model.vocabSize, options);
   const now = hooks.now ?? Date.now;
   const rng = new SeededRandom(options.seed);
-  const report = (): void => hooks.onStep?.({
-    step: s.steps, maxSteps: options.maxSteps, ids: s.ids, committed: s.committed, confidence: s.confidence, spans: canvas.spans,
-  });
+  const report = (): void =>
+    hooks.onStep?.({
+      step: s.steps,
+      maxSteps: options.maxSteps,
+      ids: s.ids,
+      committed: s.committed,
+      confidence: s.confidence,
+      spans: canvas.spans,
+    });
   let corrected = options.remask <= 0;
   /** Each open slot's candidate at the last step, for a finish at the deadline. */
   let lastCandidates = new Map<number, number>();
@@ -117,13 +123,22 @@ export async function denoise(
     }
     const view = modelView(s);
     const callStart = now();
-    const logits = await model.logits(view.ids, Int32Array.from(masked, (p) => view.index[p]));
+    const logits = await model.logits(
+      view.ids,
+      Int32Array.from(masked, (p) => view.index[p]),
+    );
     longestCallMs = Math.max(longestCallMs, now() - callStart);
     s.steps++;
     // A model call can take a while: honour cancellation before changing anything.
     if (hooks.isCancelled?.()) return result(s, 'cancelled');
     const candidates = Array.from(masked, (p, row) => ({
-      p, ...chooseToken(logits, row, s.vocab, { temperature: options.temperature, topP: options.topP, rng, allowed: allowedAt(s, p) }),
+      p,
+      ...chooseToken(logits, row, s.vocab, {
+        temperature: options.temperature,
+        topP: options.topP,
+        rng,
+        allowed: allowedAt(s, p),
+      }),
     }));
     lastCandidates = new Map(candidates.map((c) => [c.p, c.id]));
     const eligible = committable(s, candidates, options.leftToRight === true);
@@ -133,12 +148,19 @@ export async function denoise(
       const waiting = candidates.find((c) => !mayEnd(s, c.p));
       const best = waiting ?? [...candidates].sort(byConfidence)[0];
       const row = masked.indexOf(best.p);
-      eligible.push({ p: best.p, ...chooseToken(logits, row, s.vocab, { temperature: 0, topP: 1, rng, allowed: s.allowed.plain }) });
+      eligible.push({
+        p: best.p,
+        ...chooseToken(logits, row, s.vocab, { temperature: 0, topP: 1, rng, allowed: s.allowed.plain }),
+      });
     }
     // The budget spreads the open slots the model was shown over the calls left. A variable-
     // length span's hidden surplus slots are not counted: they end up pad in one commit, and
     // counting them forced unsure tokens in early (held-out exact at 4 calls 7.9 → 9.9 %).
-    const n = commitCount(eligible.map((c) => c.confidence), options.maxSteps - s.steps + 1, options);
+    const n = commitCount(
+      eligible.map((c) => c.confidence),
+      options.maxSteps - s.steps + 1,
+      options,
+    );
     const chosen = eligible.slice(0, n);
     for (const c of chosen) if (c.id !== s.special.expand && !s.committed[c.p]) commitSlot(s, c.p, c.id, c.confidence);
     // Right to left, so that a slot inserted by one expansion does not move the next one.
@@ -175,14 +197,18 @@ function newState(canvas: Canvas, special: SpecialTokens, vocab: number, options
   const spanOf = new Int32Array(canvas.ids.length).fill(-1);
   canvas.spans.forEach((sp, i) => spanOf.fill(i, sp.offset, sp.offset + sp.slots));
   return {
-    canvas, special, vocab,
+    canvas,
+    special,
+    vocab,
     allowed: allowedTables(vocab, special, canvas.spans),
     ids: canvas.ids.slice(),
     committed: new Uint8Array(canvas.ids.length),
     confidence: new Float32Array(canvas.ids.length),
     spanOf,
     // A variable-length span starts by showing one window of masks.
-    shown: Int32Array.from(canvas.spans, (sp) => (sp.variableLength ? Math.min(sp.slots, options.blockLength) : sp.slots)),
+    shown: Int32Array.from(canvas.spans, (sp) =>
+      sp.variableLength ? Math.min(sp.slots, options.blockLength) : sp.slots,
+    ),
     steps: 0,
   };
 }
@@ -288,7 +314,9 @@ function modelView(s: DenoiseState): { ids: Int32Array; index: Int32Array } {
 function committable(s: DenoiseState, candidates: Candidate[], leftToRight: boolean): Candidate[] {
   if (leftToRight) return inOrderUpToPad(s, candidates);
   const wantsToken = new Set(candidates.filter((c) => c.id !== s.special.pad).map((c) => c.p));
-  return candidates.filter((c) => c.id !== s.special.pad || (padFits(s, c.p, wantsToken) && mayEnd(s, c.p))).sort(byConfidence);
+  return candidates
+    .filter((c) => c.id !== s.special.pad || (padFits(s, c.p, wantsToken) && mayEnd(s, c.p)))
+    .sort(byConfidence);
 }
 
 /**
@@ -321,12 +349,14 @@ function padFits(s: DenoiseState, p: number, wantsToken: Set<number>): boolean {
  */
 function inOrderUpToPad(s: DenoiseState, candidates: Candidate[]): Candidate[] {
   const ended = new Set<number>();
-  return [...candidates].sort((a, b) => a.p - b.p).filter((c) => {
-    if (ended.has(s.spanOf[c.p])) return false;
-    if (c.id !== s.special.pad) return true;
-    ended.add(s.spanOf[c.p]);
-    return mayEnd(s, c.p);
-  });
+  return [...candidates]
+    .sort((a, b) => a.p - b.p)
+    .filter((c) => {
+      if (ended.has(s.spanOf[c.p])) return false;
+      if (c.id !== s.special.pad) return true;
+      ended.add(s.spanOf[c.p]);
+      return mayEnd(s, c.p);
+    });
 }
 
 /**

@@ -51,7 +51,9 @@ export function chooseToken(logits: Float32Array, row: number, vocab: number, op
     // together hold less than 1 - topP, so the sorted walk reaches topP before any of them. At
     // Qwen's 151k tokens sorting every token cost 170 ms a slot (bench/vocab-cost.ts).
     const floor = (1 - opts.topP) / (2 * vocab);
-    const order = Array.from(probs.keys()).filter((v) => probs[v] > 0 && probs[v] >= floor).sort((a, b) => probs[b] - probs[a] || a - b);
+    const order = Array.from(probs.keys())
+      .filter((v) => probs[v] > 0 && probs[v] >= floor)
+      .sort((a, b) => probs[b] - probs[a] || a - b);
     candidates = [];
     mass = 0;
     for (const v of order) {
@@ -74,7 +76,13 @@ export function chooseToken(logits: Float32Array, row: number, vocab: number, op
 }
 
 /** Probability the model gives `id` at one row (softmax over the allowed tokens, float64). */
-export function tokenProbability(logits: Float32Array, row: number, vocab: number, id: number, allowed: Uint8Array): number {
+export function tokenProbability(
+  logits: Float32Array,
+  row: number,
+  vocab: number,
+  id: number,
+  allowed: Uint8Array,
+): number {
   const base = row * vocab;
   let max = -Infinity;
   for (let v = 0; v < vocab; v++) if (allowed[v] && logits[base + v] > max) max = logits[base + v];

@@ -55,11 +55,17 @@ export interface PreparedSpans {
  * that end after a newline and then pad, so it knows where such a span ends; mid-line span
  * ends it learned far less. The newline stays in the document and is dropped from the result.
  */
-export function prepareSpans(codec: TokenCodec, text: string, ranges: readonly CharRange[], opts: SpanTextOptions): PreparedSpans {
+export function prepareSpans(
+  codec: TokenCodec,
+  text: string,
+  ranges: readonly CharRange[],
+  opts: SpanTextOptions,
+): PreparedSpans {
   if (ranges.length === 0) throw new Error('no span to denoise');
   for (let i = 0; i < ranges.length; i++) {
     const r = ranges[i];
-    if (r.start < 0 || r.end > text.length || r.start > r.end) throw new Error(`span ${r.start}-${r.end} is outside the text (length ${text.length})`);
+    if (r.start < 0 || r.end > text.length || r.start > r.end)
+      throw new Error(`span ${r.start}-${r.end} is outside the text (length ${text.length})`);
     if (i > 0 && r.start < ranges[i - 1].end) throw new Error('spans overlap or are out of order');
   }
   const contexts: Int32Array[] = [];
@@ -119,7 +125,11 @@ function healLastToken(codec: TokenCodec, before: string): Healing {
   if (context.length === 0) return { context, heal: '' };
   const candidate = codec.decode(context.subarray(context.length - 1));
   if (candidate.length === 0 || candidate.endsWith('\n') || !before.endsWith(candidate)) return { context, heal: '' };
-  return { context: context.subarray(0, context.length - 1), heal: candidate, firstAllowed: codec.idsStartingWith(candidate) };
+  return {
+    context: context.subarray(0, context.length - 1),
+    heal: candidate,
+    firstAllowed: codec.idsStartingWith(candidate),
+  };
 }
 
 /** Words that stand for the code after whitespace (healAfterWhitespace). */
@@ -169,7 +179,9 @@ function healAfterWhitespace(codec: TokenCodec, before: string, spanStartsWithSp
   context.set(headIds);
   context.set(wsIds, headIds.length);
   const firstAllowed = spanStartsWithSpace
-    ? (heal ? codec.idsStartingWith(heal) : undefined)
+    ? heal
+      ? codec.idsStartingWith(heal)
+      : undefined
     : codec.idsStartingWith(heal, (rest) => rest.length > 0 && !/^[ \t]/.test(rest));
   return { context, heal, firstAllowed };
 }
@@ -195,7 +207,13 @@ export const MASK_GLYPH = '\u2591';
  */
 export function spanProgressText(
   codec: TokenCodec,
-  { ids, committed, pad, span: { offset, slots }, edges }: {
+  {
+    ids,
+    committed,
+    pad,
+    span: { offset, slots },
+    edges,
+  }: {
     /** The canvas mid-denoising: its ids, which slots are committed, and the pad id. */
     ids: Int32Array;
     committed: Uint8Array;

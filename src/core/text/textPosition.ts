@@ -11,10 +11,12 @@ export function lineRangeOffsets(text: string, first: number, last: number): { s
 /** Offset of 1-based `line` and 1-based `column`. */
 export function positionOffset(text: string, line: number, column: number): number {
   const starts = lineStarts(text);
-  if (!(line >= 1 && line <= starts.length)) throw new RangeError(`line ${line} is outside the file (it has ${starts.length} lines)`);
+  if (!(line >= 1 && line <= starts.length))
+    throw new RangeError(`line ${line} is outside the file (it has ${starts.length} lines)`);
   const lineEnd = line < starts.length ? starts[line] - 1 : text.length;
   const offset = starts[line - 1] + column - 1;
-  if (!(column >= 1 && offset <= lineEnd)) throw new RangeError(`column ${column} is outside line ${line} (it has ${lineEnd - starts[line - 1]} characters)`);
+  if (!(column >= 1 && offset <= lineEnd))
+    throw new RangeError(`column ${column} is outside line ${line} (it has ${lineEnd - starts[line - 1]} characters)`);
   return offset;
 }
 
@@ -27,6 +29,7 @@ function lineStarts(text: string): number[] {
 /** The 1-based column VS Code shows for `character` of `line`: a tab advances to the next multiple of `tabSize`. */
 export function visualColumn(line: string, character: number, tabSize: number): number {
   let col = 0;
-  for (let i = 0; i < character && i < line.length; i++) col = line[i] === '\t' ? col + tabSize - (col % tabSize) : col + 1;
+  for (let i = 0; i < character && i < line.length; i++)
+    col = line[i] === '\t' ? col + tabSize - (col % tabSize) : col + 1;
   return col + 1;
 }

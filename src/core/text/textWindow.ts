@@ -32,9 +32,17 @@ export function windowAround(text: string, start: number, end: number, before: n
 
 /** The window a request needs: the engine's context budgets in characters, plus a margin on each side. */
 export function contextWindow(
-  text: string, start: number, end: number,
-  budget: { prefixTokens: number; suffixTokens: number }, marginChars: number,
+  text: string,
+  start: number,
+  end: number,
+  budget: { prefixTokens: number; suffixTokens: number },
+  marginChars: number,
 ): TextWindow {
-  return windowAround(text, start, end,
-    budget.prefixTokens * MAX_CHARS_PER_TOKEN + marginChars, budget.suffixTokens * MAX_CHARS_PER_TOKEN + marginChars);
+  return windowAround(
+    text,
+    start,
+    end,
+    budget.prefixTokens * MAX_CHARS_PER_TOKEN + marginChars,
+    budget.suffixTokens * MAX_CHARS_PER_TOKEN + marginChars,
+  );
 }

@@ -34,7 +34,9 @@ export function loadLabel(v: LoadView): { text: string; tooltip: string } {
   const size = v.bytes !== undefined ? ` (${formatBytes(v.bytes)})` : '';
   const seconds = `${Math.floor(v.elapsedMs / 1000)} s`;
   const words = v.stage !== undefined ? LOAD_STAGE_WORDS[v.stage] : undefined;
-  const step = words ? `step ${LOAD_STAGES.indexOf(v.stage!) + 1} of ${LOAD_STAGES.length}, ${words.long}` : 'starting the worker';
+  const step = words
+    ? `step ${LOAD_STAGES.indexOf(v.stage!) + 1} of ${LOAD_STAGES.length}, ${words.long}`
+    : 'starting the worker';
   return {
     text: `loading ${v.name}${size}${words ? ` · ${words.short}` : ''} · ${seconds}`,
     tooltip: `Diffuse: loading the model folder ${v.name}${size ? `${size.slice(0, -1)} of weights)` : ''}: ${step}; ${seconds} so far`,

@@ -36,7 +36,9 @@ export function summaryLines(s: CardSummary, bytes?: number): { sizes: string; o
     s.params !== undefined ? `${formatCount(s.params)} parameters` : undefined,
     s.dtype,
     bytes !== undefined ? formatBytes(bytes) : undefined,
-  ].filter(Boolean).join(' · ');
+  ]
+    .filter(Boolean)
+    .join(' · ');
   const origin = [s.source, s.licence ? `licence: ${s.licence}` : 'licence not stated'].filter(Boolean).join(' · ');
   return { sizes, origin };
 }
@@ -76,7 +78,9 @@ function manifestSummary(manifest: unknown): CardSummary {
   const tokens = count(training.tokens_seen);
   return {
     params: count(training.params),
-    source: Object.keys(training).length ? `trained by Diffuse${tokens ? ` on ${formatCount(tokens)} tokens` : ''}` : undefined,
+    source: Object.keys(training).length
+      ? `trained by Diffuse${tokens ? ` on ${formatCount(tokens)} tokens` : ''}`
+      : undefined,
   };
 }
 
@@ -84,12 +88,16 @@ function cardTextSummary(card: string): CardSummary {
   const licence = /^[ \t]*(?:[-*][ \t]*)?\|?[ \t]*licen[cs]e[ \t]*(?::|\|)[ \t]*([^|\n]+)/im.exec(card)?.[1];
   const source = /^[ \t]*[-*][ \t]*source[ \t]*:[ \t]*`?([^`\n]+)`?/im.exec(card)?.[1];
   // "| parameters | 20.45 M |" (model-card.mjs's facts table) or "- 2.2 M parameters" (convert.py)
-  const params = /parameters[ \t]*\|[ \t]*([\d.]+)[ \t]*([KMB])\b/i.exec(card) ?? /([\d.]+)[ \t]*([KMB])[ \t]+parameters/i.exec(card);
+  const params =
+    /parameters[ \t]*\|[ \t]*([\d.]+)[ \t]*([KMB])\b/i.exec(card) ??
+    /([\d.]+)[ \t]*([KMB])[ \t]+parameters/i.exec(card);
   const dtype = /\b(fp32|fp16|bf16|int8)[ \t]+weights\b|\bweights[ \t]+(fp32|fp16|bf16|int8)\b/i.exec(card);
   return {
     licence: licence?.trim().replace(/\.?[ \t]*The licence of the weights applies to this folder\.?$/, '') || undefined,
     source: source?.trim() || undefined,
-    params: params ? Number(params[1]) * { K: 1e3, M: 1e6, B: 1e9 }[params[2].toUpperCase() as 'K' | 'M' | 'B'] : undefined,
+    params: params
+      ? Number(params[1]) * { K: 1e3, M: 1e6, B: 1e9 }[params[2].toUpperCase() as 'K' | 'M' | 'B']
+      : undefined,
     dtype: dtype ? (dtype[1] ?? dtype[2]).toLowerCase() : undefined,
   };
 }

@@ -54,11 +54,19 @@ export function renderSpanImage(lines: readonly ImageRun[][], theme: ImageTheme,
       const text = expandTabs(run.text, col, theme.tabSize);
       const x = PAD_X + col * cw;
       const w = text.length * cw;
-      const bg = run.style === 'added' ? theme.addedBackground : run.style === 'removed' ? theme.removedBackground : undefined;
+      const bg =
+        run.style === 'added' ? theme.addedBackground : run.style === 'removed' ? theme.removedBackground : undefined;
       if (bg) body.push(`<rect x="${x}" y="${y}" width="${w}" height="${lh}" fill="${bg}"/>`);
-      const fill = run.style === 'pending' ? theme.pending : run.style === 'fresh' ? theme.fresh
-        : run.style === 'caption' ? theme.captionColor : theme.foreground;
-      const extra = run.style === 'caption' ? ' font-style="italic"' : run.style === 'fresh' ? ' font-weight="bold"' : '';
+      const fill =
+        run.style === 'pending'
+          ? theme.pending
+          : run.style === 'fresh'
+            ? theme.fresh
+            : run.style === 'caption'
+              ? theme.captionColor
+              : theme.foreground;
+      const extra =
+        run.style === 'caption' ? ' font-style="italic"' : run.style === 'fresh' ? ' font-weight="bold"' : '';
       // One <text> per run at its own column keeps runs aligned with their backgrounds even when
       // the image's font is not exactly the editor's.
       body.push(`<text x="${x}" y="${baseline}" fill="${fill}"${extra}>${escapeXml(text)}</text>`);
@@ -68,9 +76,10 @@ export function renderSpanImage(lines: readonly ImageRun[][], theme: ImageTheme,
   });
   const width = Math.ceil(PAD_X * 2 + cols * cw);
   const height = Math.ceil(PAD_Y * 2 + Math.max(1, rows.length) * lh);
-  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">`
-    + `<rect x="0.5" y="0.5" width="${width - 1}" height="${height - 1}" rx="3" fill="${theme.background}" stroke="${theme.border}"/>`
-    + `<g font-family="${escapeXml(theme.fontFamily)}" font-size="${theme.fontSize}px" xml:space="preserve">${body.join('')}</g></svg>`;
+  const svg =
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">` +
+    `<rect x="0.5" y="0.5" width="${width - 1}" height="${height - 1}" rx="3" fill="${theme.background}" stroke="${theme.border}"/>` +
+    `<g font-family="${escapeXml(theme.fontFamily)}" font-size="${theme.fontSize}px" xml:space="preserve">${body.join('')}</g></svg>`;
   return { svg, width, height };
 }
 
@@ -92,7 +101,10 @@ function expandTabs(text: string, col: number, tabSize: number): string {
 }
 
 function escapeXml(s: string): string {
-  return s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!)
-    // characters XML 1.0 does not allow would make the whole image invalid
-    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, '\ufffd');
+  return (
+    s
+      .replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!)
+      // characters XML 1.0 does not allow would make the whole image invalid
+      .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, '\ufffd')
+  );
 }
