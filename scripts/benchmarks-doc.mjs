@@ -1,0 +1,376 @@
+// Writes docs/benchmarks.md from bench/results/*.json and docs/settings.md from package.json's
+// contributes.configuration, so that no figure and no setting in docs/ is typed by hand.
+//   node scripts/benchmarks-doc.mjs           write both files
+//   node scripts/benchmarks-doc.mjs --check   exit 1 when either differs from what it would write
+// test/docs.test.ts runs the check. Each results file is rendered by the renderer of its kind
+// (told apart by its keys); a file of an unknown kind is listed key by key, never left out.
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
+const RESULTS = path.join(ROOT, 'bench', 'results');
+export const OUTPUTS = { benchmarks: 'docs/benchmarks.md', settings: 'docs/settings.md' };
+
+/** The command that writes each results file (bench/bench.ts --model DIR writes <folder>.json). */
+const WRITTEN_BY = {
+  'latest.json': '`npm run bench`',
+  'editor-view.json': '`npm run model:eval:editor`',
+  'next-edit.json': '`npm run bench:next-edit` (its standard output)',
+  'reliability.json': '`npm run reliability`',
+};
+const benchOfFolder = (file) => `\`npm run bench -- --model DIR\` on a folder named ${file.replace(/\.json$/, '')}`;
+
+// ---- small formatting helpers ----
+
+const pct = (x) => (x === null || x === undefined ? '–' : `${Math.round(x * 1000) / 10} %`);
+const pctOf = (x) => (x === null || x === undefined ? '–' : `${x} %`);
+const ms = (x) => (x === null || x === undefined ? '–' : `${x} ms`);
+const day = (iso) => String(iso ?? '').slice(0, 10);
+const threads = (n) => `${n} thread${n === 1 ? '' : 's'}`;
+
+function table(head, rows) {
+  const line = (cells) => `| ${cells.map((c) => String(c).replace(/\|/g, '\\|')).join(' | ')} |`;
+  return [line(head), line(head.map(() => '---')), ...rows.map(line)].join('\n');
+}
+
+// ---- renderers, one per kind of results file ----
+
+const VIEW_ROWS = [
+  ['indent', "cursor after a new line's indentation"],
+  ['midline', 'mid-line, after a typed prefix'],
+  ['empty_line', 'empty line (column 0)'],
+  ['block', '2–4 lines after an indented cursor'],
+  ['all', '**all**'],
+  ['tab_files', 'tab-indented files'],
+  ['space_files', 'space-indented files'],
+];
+
+function editorViewTable(summary) {
+  const row = (label, s) => [label, s.cases, pctOf(s.exact), pctOf(s.normalised_exact), s.extra_indent, pctOf(s.blank)];
+  const rows = VIEW_ROWS.filter(([k]) => summary[k]).map(([k, label]) => row(label, summary[k]));
+  if (summary.crlf_twins) {
+    rows.push(row('CRLF twins', summary.crlf_twins.crlf), row('… the same cases in LF', summary.crlf_twins.lf));
+  }
+  return table(
+    [
+      'ghost text where the editor asks',
+      'cases',
+      'byte-exact',
+      'whitespace-normalised exact',
+      'extra indentation',
+      'blank',
+    ],
+    rows,
+  );
+}
+
+function confidenceLines(c) {
+  const shown = [0.3, 0.5, 0.7, 0.75, 0.8, 0.9]
+    .map((t) => c.curve?.find((p) => Math.abs(p.threshold - t) < 1e-9))
+    .filter(Boolean);
+  const out = [];
+  if (c.default_threshold !== null && c.default_threshold !== undefined)
+    out.push(
+      '',
+      `At the default threshold ${c.default_threshold}: ${pct(c.coverage)} of requests show a suggestion, ` +
+        `${pct(c.precision)} of those byte-exact.`,
+    );
+  if (shown.length)
+    out.push(
+      '',
+      table(
+        ['confidence threshold', 'requests shown', 'of those, byte-exact'],
+        shown.map((p) => [p.threshold, pct(p.coverage), pct(p.precision)]),
+      ),
+    );
+  return out;
+}
+
+function nextEditLines(n) {
+  const kinds = n.by_kind ?? {};
+  const rows = [
+    ['rename-declaration', 'rename at the declaration'],
+    ['rename-use', 'rename at a use'],
+    ['literal', 'repeated literal'],
+    ['parameter', 'parameter added'],
+    ['quiet-comment', 'nothing needed: a comment line added'],
+    ['quiet-literal', 'nothing needed: a literal used once changed'],
+  ]
+    .filter(([k]) => kinds[k])
+    .map(([k, label]) => [label, kinds[k].cases, kinds[k].proposed, kinds[k].exact]);
+  return [
+    table(
+      ['next edit', 'figure'],
+      [
+        ['cases with a follow-up', n.cases],
+        ['share proposed', pct(n.proposed)],
+        ['share with an exact follow-up', pct(n.exact_follow_up)],
+        ['wrong (share of proposals)', pct(n.wrong)],
+        [`quiet when nothing is needed (${n.quiet_cases} cases)`, pct(n.quiet_when_nothing_needed)],
+        ['time per case', ms(n.ms_per_case)],
+      ],
+    ),
+    '',
+    table(['kind of case', 'cases', 'proposed', 'exact'], rows),
+  ];
+}
+
+function benchLines(r) {
+  const out = [
+    `Model ${r.model}, ${day(r.date)}, ${r.machine}, the model on ${threads(r.threads)}${r.quick ? ', --quick' : ''}.`,
+  ];
+  const latency = [
+    ['ghost', `ghost text (${r.ghost?.cases} cursors)`],
+    ['refine64', `refine64 (${r.refine64?.cases} selections, strength 1)`],
+    ['fim128', `fim128 (${r.fim128?.cases} spans of 128 slots)`],
+  ].filter(([k]) => r[k]);
+  if (latency.length)
+    out.push(
+      '',
+      table(
+        ['case', 'p50', 'p95', 'model calls'],
+        latency.map(([k, label]) => [label, ms(r[k].p50_ms), ms(r[k].p95_ms), r[k].mean_model_calls]),
+      ),
+    );
+  const p = r.parallel_vs_sequential;
+  if (p)
+    out.push(
+      '',
+      table(
+        [`parallel vs one token per step (${p.cases} single-line infills)`, ''],
+        [
+          ['speedup (output characters per second)', `${p.speedup}×`],
+          ['exact match, parallel / sequential', `${p.exact_parallel} % / ${p.exact_sequential} %`],
+          ['model calls per line, parallel / sequential', `${p.calls_parallel} / ${p.calls_sequential}`],
+          ['calls a left-to-right model would make (tokens + 1)', p.autoregressive_calls],
+        ],
+      ),
+    );
+  const f = r.forward_ms;
+  if (f)
+    out.push(
+      '',
+      table(
+        ['forward pass (32 positions asked)', '128 tokens', '256 tokens', '512 tokens'],
+        [1, 2].map((t) => [threads(t), ms(f[`128_t${t}`]), ms(f[`256_t${t}`]), ms(f[`512_t${t}`])]),
+      ),
+    );
+  const g = r.ghost_profile;
+  if (g)
+    out.push(
+      '',
+      `A ghost-text request in-process (${g.cases} cases): ${ms(g.request_ms)} = ONNX ${ms(g.onnx_ms)} ` +
+        `(${g.model_calls} calls) + tokenizer ${ms(g.tokenizer_ms)} + sampler ${ms(g.sampler_ms)}, ` +
+        `of which the softmax over the vocabulary is ${ms(g.softmax_ms)}.` +
+        (r.ghost?.ipc_ms_mean !== undefined
+          ? ` Through the worker: ${ms(r.ghost.worker_ms_mean)} in the worker, ${ms(r.ghost.ipc_ms_mean)} outside it.`
+          : ''),
+    );
+  out.push('', `Model load ${ms(r.load_ms)}; worker peak RSS ${r.worker_rss_mb} MB; whole run ${r.bench_seconds} s.`);
+  if (r.editor_view) out.push('', editorViewTable(r.editor_view));
+  if (r.ghost_confidence) out.push(...confidenceLines(r.ghost_confidence));
+  const rr = r.refine_repair;
+  if (rr)
+    out.push(
+      '',
+      table(
+        [`Refine at the default strength (${rr.cases} held-out regions, half with one injected fault)`, ''],
+        [
+          ['clean regions left unchanged', pct(rr.clean_unchanged)],
+          ['cases where a line without a fault changed', pct(rr.damaged)],
+          ['faults repaired exactly', pct(rr.repaired_exact)],
+          ['faulty regions left unchanged', pct(rr.faulty_unchanged)],
+        ],
+      ),
+    );
+  const s = r.serve;
+  if (s) {
+    const tp = (t) =>
+      `${t.requests_per_s} requests/s, p50 ${ms(t.p50_ms)}, p95 ${ms(t.p95_ms)}, ${t.cut_by_budget} of ${t.requests} cut by the budget`;
+    out.push(
+      '',
+      table(
+        [`through \`diffuse serve\` (${s.cases} ghost cursors)`, ''],
+        [
+          ['p50 in-process / through serve', `${ms(s.direct_p50_ms)} / ${ms(s.serve_p50_ms)}`],
+          ['p95 in-process / through serve', `${ms(s.direct_p95_ms)} / ${ms(s.serve_p95_ms)}`],
+          [
+            "serve's cost: p50 difference (median of paired differences)",
+            `${ms(s.overhead_p50_ms)} (${ms(s.overhead_paired_median_ms)})`,
+          ],
+          [`${s.serve_throughput.clients} clients at once through serve`, tp(s.serve_throughput)],
+          [`${s.direct_throughput.clients} clients at once in-process`, tp(s.direct_throughput)],
+        ],
+      ),
+    );
+  }
+  if (r.next_edit) out.push('', ...nextEditLines(r.next_edit));
+  return out;
+}
+
+function editorViewLines(r) {
+  return [
+    `Model ${r.model}, ${r.per_kind} cursors per kind.`,
+    '',
+    editorViewTable(r.summary),
+    ...confidenceLines(r.ghost_confidence ?? {}),
+  ];
+}
+
+function reliabilityLines(r) {
+  const rows = [];
+  const k = r.worker_kills;
+  if (k)
+    rows.push([
+      '`worker_kills`',
+      `${k.kills} kills of the worker mid-refine: ${k.failed_with_cause} of ${k.in_flight} requests failed with the kill as cause; recovery p50 ${ms(k.recovery_ms_p50)}, max ${ms(k.recovery_ms_max)}`,
+    ]);
+  const b = r.bad_inputs;
+  if (b)
+    rows.push([
+      '`bad_inputs`',
+      `${b.cases} cases: ${b.one_line_causes} refused with a one-line cause, ${b.answered} answered, ${b.wrong} wrong, ${b.hangs} hangs, ${b.host_crashes} host crashes`,
+    ]);
+  const c = r.cancel_storm;
+  if (c)
+    rows.push([
+      '`cancel_storm`',
+      `${c.requests} requests each cancelled by the next: peak RSS ${c.peak_rss_before_mb} → ${c.peak_rss_after_mb} MB (+${c.rss_growth_pct} %), ${c.left_running} left running`,
+    ]);
+  const n = r.no_network;
+  if (n)
+    rows.push([
+      '`no_network`',
+      `${n.sockets_opened} inet sockets in ${n.processes_watched} processes over ${n.samples} samples`,
+    ]);
+  const e = r.edits_during_refine;
+  if (e)
+    rows.push([
+      '`edits_during_refine`',
+      `${e.runs} Refines in VS Code with edits meanwhile: ${e.lost_keystrokes} lost keystrokes, ${e.corrupted_documents} corrupted documents; ${e.reject_identical} Rejects byte-identical, ${e.accept_one_undo} Accepts one undo step`,
+    ]);
+  const l = r.large_refine;
+  if (l)
+    rows.push([
+      '`large_refine`',
+      `${l.runs} Refines longer than the window: ${l.lines_outside_change_lost} lines lost outside the change`,
+    ]);
+  const m = r.remote;
+  if (m)
+    rows.push([
+      '`remote`',
+      `${m.requests} requests with injected faults (${m.mercury_requests} mercury, ${m.diffuse_requests} diffuse): ${m.answered} answered, ${m.failures} failed, ${m.one_line_causes} with a one-line cause; ${m.hangs} hangs, ${m.host_crashes} host crashes, ${m.sockets_left_open} sockets left open`,
+    ]);
+  return [
+    `Version ${r.version}, model ${r.model}, ${day(r.date)}, ${r.machine}, load average ${r.load_average}.`,
+    '',
+    table(['part', 'figures'], rows),
+    '',
+    'The cases and their messages are in the JSON file (`details`, `by_case`).',
+  ];
+}
+
+/** Any other results file: its scalar figures, key by key. */
+function genericLines(r) {
+  const rows = [];
+  const walk = (v, key) => {
+    if (v !== null && typeof v === 'object' && !Array.isArray(v))
+      for (const [k, x] of Object.entries(v)) walk(x, key ? `${key}.${k}` : k);
+    else if (!Array.isArray(v)) rows.push([`\`${key}\``, v]);
+  };
+  walk(r, '');
+  return [table(['key', 'value'], rows)];
+}
+
+const KINDS = [
+  { is: (r) => 'worker_kills' in r, title: 'Reliability', render: reliabilityLines },
+  { is: (r) => 'forward_ms' in r && 'ghost' in r, title: 'Speed and quality', render: benchLines },
+  { is: (r) => 'summary' in r && 'per_kind' in r, title: 'Ghost text where the editor asks', render: editorViewLines },
+  { is: (r) => Object.keys(r).join() === 'next_edit', title: 'Next edit', render: (r) => nextEditLines(r.next_edit) },
+  { is: () => true, title: 'Results', render: genericLines },
+];
+
+export function benchmarksDoc() {
+  const files = fs
+    .readdirSync(RESULTS)
+    .filter((f) => f.endsWith('.json'))
+    .sort((a, b) => (a === 'latest.json' ? -1 : b === 'latest.json' ? 1 : a.localeCompare(b)));
+  const out = [
+    '# Benchmarks',
+    '',
+    'Generated by `npm run docs:benchmarks` (scripts/benchmarks-doc.mjs) from the files in',
+    '[bench/results/](../bench/results/); do not edit it by hand. test/docs.test.ts fails when it',
+    'differs from what the script writes now. Each section names the command that wrote its file;',
+    'rerun that command, then `npm run docs:benchmarks`. Percentages are of the cases in the row.',
+  ];
+  for (const file of files) {
+    const r = JSON.parse(fs.readFileSync(path.join(RESULTS, file), 'utf8'));
+    const kind = KINDS.find((k) => k.is(r));
+    const by = WRITTEN_BY[file] ?? (kind.render === benchLines ? benchOfFolder(file) : 'a command not named here');
+    out.push('', `## ${kind.title}: ${file}`, '', `Written by ${by} to bench/results/${file}.`, '', ...kind.render(r));
+  }
+  return out.join('\n') + '\n';
+}
+
+// ---- settings ----
+
+function settingText(p) {
+  const text = (p.markdownDescription ?? p.description ?? '').replace(/\s*\n\s*/g, ' ');
+  const values = p.enum ? ` Values: ${p.enum.map((v) => `\`${v}\``).join(', ')}.` : '';
+  return text + values;
+}
+
+function range(p) {
+  if (p.minimum === undefined && p.maximum === undefined) return '';
+  return `${p.minimum ?? ''}–${p.maximum ?? ''}`;
+}
+
+export function settingsDoc() {
+  const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+  const props = pkg.contributes.configuration.properties;
+  const rows = Object.entries(props).map(([key, p]) => [
+    `\`${key}\``,
+    p.type,
+    `\`${JSON.stringify(p.default)}\``,
+    range(p),
+    p.scope ?? 'window',
+    settingText(p),
+  ]);
+  return [
+    '# Settings',
+    '',
+    "Generated by `npm run docs:benchmarks` (scripts/benchmarks-doc.mjs) from package.json's",
+    '`contributes.configuration`; do not edit it by hand. The defaults come from src/core/defaults.ts',
+    '(test/defaults.test.ts checks that they agree).',
+    '',
+    'A `machine` setting is read only from User settings (in a remote window: the Remote tab), never',
+    "from a workspace's, so a folder you open cannot send your code to another server.",
+    '',
+    table(['setting', 'type', 'default', 'range', 'scope', 'what it does'], rows),
+    '',
+  ].join('\n');
+}
+
+function main() {
+  const check = process.argv.includes('--check');
+  const wanted = { [OUTPUTS.benchmarks]: benchmarksDoc(), [OUTPUTS.settings]: settingsDoc() };
+  const stale = [];
+  for (const [file, text] of Object.entries(wanted)) {
+    const full = path.join(ROOT, file);
+    const now = fs.existsSync(full) ? fs.readFileSync(full, 'utf8') : undefined;
+    if (now === text) continue;
+    if (check) stale.push(file);
+    else {
+      fs.mkdirSync(path.dirname(full), { recursive: true });
+      fs.writeFileSync(full, text);
+      console.log(`wrote ${file}`);
+    }
+  }
+  if (stale.length) {
+    console.error(`${stale.join(', ')}: not what scripts/benchmarks-doc.mjs writes now; run npm run docs:benchmarks`);
+    process.exit(1);
+  }
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) main();
