@@ -1,8 +1,8 @@
-// The next-edit benchmark's cases and its scoring (bench/nextEdit.ts): the figures mean what
+// The next-edit benchmark's cases and its scoring (bench/quality/nextEdit.ts): the figures mean what
 // README says only if these hold.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { casesOf, isExactFollowUp } from '../bench/nextEdit';
+import { casesOf, isExactFollowUp } from '../bench/quality/nextEdit';
 
 const FILE = [
   'function price(items) {',

@@ -15,13 +15,13 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { LocalBackend } from '../src/backend/local/localBackend';
-import { BackendError, type Backend } from '../src/backend/backend';
-import { DiffuseRemoteBackend, type DiffuseRemoteOptions } from '../src/backend/remote/diffuseRemote';
-import { OpenAICompatibleBackend } from '../src/backend/remote/openaiCompatible';
-import { startServer } from '../src/serve/server';
-import { startMercuryStandIn, type Fault, type MercuryStandIn } from '../test/fixtures/mercuryStandIn';
-import { ROOT } from './cases';
+import { LocalBackend } from '../../src/backend/local/localBackend';
+import { BackendError, type Backend } from '../../src/backend/backend';
+import { DiffuseRemoteBackend, type DiffuseRemoteOptions } from '../../src/backend/remote/diffuseRemote';
+import { OpenAICompatibleBackend } from '../../src/backend/remote/openaiCompatible';
+import { startServer } from '../../src/serve/server';
+import { startMercuryStandIn, type Fault, type MercuryStandIn } from '../../test/fixtures/mercuryStandIn';
+import { ROOT } from '../shared/cases';
 import { socketInodes } from './sockets';
 
 /** A request may take this much longer than its deadline before it counts as a hang. */

@@ -1,8 +1,8 @@
-// `esbuild bench/vocab-cost.ts --bundle --platform=node --outfile=out/vocab-cost.js && node out/vocab-cost.js`: the sampler's cost per slot (src/core/sampler/tokenChoice.ts chooseToken, the
+// `esbuild bench/speed/vocabCost.ts --bundle --platform=node --outfile=out/vocabCost.js && node out/vocabCost.js`: the sampler's cost per slot (src/core/sampler/tokenChoice.ts chooseToken, the
 // softmax over the vocabulary in float64) at the shipped model's vocabulary and at Qwen2.5's, the
 // one Dream, DiffuCoder and Open-dCoder use. Random logits (normal, sd 3), every token allowed.
-import { chooseToken } from '../src/core/sampler/tokenChoice';
-import { SeededRandom } from '../src/core/sampler/rng';
+import { chooseToken } from '../../src/core/sampler/tokenChoice';
+import { SeededRandom } from '../../src/core/sampler/rng';
 
 function time(vocab: number, temperature: number, topP: number, rows = 32, reps = 20): number {
   const rng = new SeededRandom(1);

@@ -6,14 +6,17 @@
 // complete answer (pad is right) and after each incomplete one, its first lines (pad is wrong).
 // A model that reads the code puts the first high and the second low, at any window width.
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { SHIPPED_MODEL } from '../src/core/defaults';
-import { realTokenTable } from '../src/core/sampler/specialTokens';
-import { tokenProbability } from '../src/core/sampler/tokenChoice';
-import { Engine } from '../src/worker/engine';
-import { loadModelFolder } from '../src/worker/loadModel';
-import { ROOT } from './cases';
-import { loadProblems, sample } from '../training/humaneval.mjs';
+import { SHIPPED_MODEL } from '../../src/core/defaults';
+import { realTokenTable } from '../../src/core/sampler/specialTokens';
+import { tokenProbability } from '../../src/core/sampler/tokenChoice';
+import { Engine } from '../../src/worker/engine';
+import { loadModelFolder } from '../../src/worker/loadModel';
+import { ROOT } from '../shared/cases';
+
+// Loaded at run time, not bundled: the script finds its data next to itself (import.meta.url).
+type HumanEval = typeof import('../../training/humaneval.mjs');
 
 interface Problem {
   prompt: string;
@@ -31,6 +34,9 @@ const { values } = parseArgs({
 });
 
 async function main(): Promise<void> {
+  const { loadProblems, sample } = (await import(
+    pathToFileURL(path.join(ROOT, 'training', 'humaneval.mjs')).href
+  )) as HumanEval;
   const loaded = await loadModelFolder(path.resolve(values.model!), 1);
   const { model, codec, manifest } = loaded;
   const special = manifest.special_tokens;

@@ -2,12 +2,12 @@
 // runs, in-process, with its model and tokenizer wrapped in timers. What is neither ONNX nor
 // the tokenizer is the sampler's own work: building the canvas, the softmax over the
 // vocabulary at every masked slot, choosing and committing tokens.
-import { Engine } from '../src/worker/engine';
-import type { LoadedModel } from '../src/worker/loadModel';
-import type { LogitsModel } from '../src/core/sampler/sampler';
-import type { TokenCodec } from '../src/core/text/spanText';
-import { tokenProbability } from '../src/core/sampler/tokenChoice';
-import { round } from './cases';
+import { Engine } from '../../src/worker/engine';
+import type { LoadedModel } from '../../src/worker/loadModel';
+import type { LogitsModel } from '../../src/core/sampler/sampler';
+import type { TokenCodec } from '../../src/core/text/spanText';
+import { tokenProbability } from '../../src/core/sampler/tokenChoice';
+import { round } from '../shared/cases';
 
 export interface GhostProfile {
   cases: number;

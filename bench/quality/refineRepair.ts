@@ -1,10 +1,13 @@
 // Refine as a corrector, measured: three-line regions of held-out code, each once with one
 // realistic fault injected and once clean, refined at the default strength. Counts how often
 // clean code comes back unchanged, a fault is repaired exactly, and lines without a fault change.
+// Part of `npm run bench`; alone: `npm run bench:repair [-- --cases=100 --strength=S --dump]`.
 import fs from 'node:fs';
-import { SeededRandom } from '../src/core/sampler/rng';
-import type { LocalBackend } from '../src/backend/local/localBackend';
-import { HELDOUT_SAMPLE } from './cases';
+import path from 'node:path';
+import { SHIPPED_MODEL } from '../../src/core/defaults';
+import { SeededRandom } from '../../src/core/sampler/rng';
+import { LocalBackend } from '../../src/backend/local/localBackend';
+import { HELDOUT_SAMPLE, ROOT } from '../shared/cases';
 
 export interface RepairCase {
   /** The file's text with the region as it is given to Refine (the fault injected or not). */
@@ -163,3 +166,28 @@ export async function runRefineRepair(client: LocalBackend, n: number, strength?
   }
   return { figures: repairFigures(outcomes), outcomes };
 }
+
+async function main(): Promise<void> {
+  const n = Number(process.argv.find((a) => a.startsWith('--cases='))?.slice(8) ?? 100);
+  const strength = process.argv.find((a) => a.startsWith('--strength='))?.slice(11);
+  const model = process.env.DIFFUSE_BENCH_MODEL ?? path.join(ROOT, 'models', SHIPPED_MODEL);
+  const client = new LocalBackend({ workerPath: path.join(ROOT, 'dist', 'worker.js'), modelDir: model, threads: 1 });
+  await client.start();
+  const { figures, outcomes } = await runRefineRepair(client, n, strength ? Number(strength) : undefined);
+  client.dispose();
+  if (process.argv.includes('--dump')) {
+    for (const o of outcomes) {
+      const given = o.case.text.slice(o.case.start, o.case.end);
+      if (o.proposal !== given)
+        console.log(JSON.stringify({ fault: o.case.fault, given, proposal: o.proposal, clean: o.case.clean }));
+    }
+  }
+  console.log(JSON.stringify(figures, null, 2));
+}
+
+// run as the bundled script (npm run bench:repair), not when npm run bench imports the cases
+if (/refineRepair\.js$/.test(process.argv[1] ?? ''))
+  main().catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });

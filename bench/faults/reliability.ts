@@ -18,13 +18,13 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { SHIPPED_MODEL } from '../src/core/defaults';
+import { SHIPPED_MODEL } from '../../src/core/defaults';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { LocalBackend } from '../src/backend/local/localBackend';
-import { BackendError } from '../src/backend/backend';
+import { LocalBackend } from '../../src/backend/local/localBackend';
+import { BackendError } from '../../src/backend/backend';
 import { runBadInputs } from './badInputs';
 import { runRemote, type RemoteFigures } from './remoteFaults';
-import { ROOT, quantile, round } from './cases';
+import { ROOT, quantile, round } from '../shared/cases';
 import { SocketWatch } from './sockets';
 
 const MODEL = path.join(ROOT, 'models', SHIPPED_MODEL);

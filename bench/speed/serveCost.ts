@@ -4,12 +4,12 @@
 // then throughput with 8 ghost clients at once, through serve and directly, on the one worker
 // (requests per second counts answers and failures alike: each one freed its client to ask again).
 // startServer() runs in this process, so both ends of the HTTP hop are paid on one event loop.
-import { BackendError, type Backend } from '../src/backend/backend';
-import { DiffuseRemoteBackend } from '../src/backend/remote/diffuseRemote';
-import type { DenoiseResult } from '../src/backend/requests';
-import { startServer } from '../src/serve/server';
-import { CaseSource, quantile, round } from './cases';
-import { GHOST } from './editorView';
+import { BackendError, type Backend } from '../../src/backend/backend';
+import { DiffuseRemoteBackend } from '../../src/backend/remote/diffuseRemote';
+import type { DenoiseResult } from '../../src/backend/requests';
+import { startServer } from '../../src/serve/server';
+import { CaseSource, quantile, round } from '../shared/cases';
+import { GHOST } from '../quality/editorView';
 
 /** Ghost-text clients at once in the throughput run, as a team's editors would be. */
 export const CONCURRENT_CLIENTS = 8;

@@ -8,11 +8,11 @@
 // --docs: held-out files as JSON lines (default bench/heldout-sample.jsonl; after
 // `npm run model:corpus`, training/work/corpus/heldout.jsonl has all of the held-out split).
 import path from 'node:path';
-import { SHIPPED_MODEL } from '../src/core/defaults';
-import { Engine } from '../src/worker/engine';
-import { loadModelFolder } from '../src/worker/loadModel';
-import type { SamplerSettings } from '../src/backend/requests';
-import { CaseSource, HELDOUT_SAMPLE, ROOT, normalise, round, runInfills } from './cases';
+import { SHIPPED_MODEL } from '../../src/core/defaults';
+import { Engine } from '../../src/worker/engine';
+import { loadModelFolder } from '../../src/worker/loadModel';
+import type { SamplerSettings } from '../../src/backend/requests';
+import { CaseSource, HELDOUT_SAMPLE, ROOT, normalise, round, runInfills } from '../shared/cases';
 
 const MODEL = process.env.DIFFUSE_BENCH_MODEL ?? path.join(ROOT, 'models', SHIPPED_MODEL);
 const args = process.argv.slice(2);

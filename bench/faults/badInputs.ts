@@ -6,11 +6,11 @@ import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { SHIPPED_MODEL } from '../src/core/defaults';
-import { LocalBackend } from '../src/backend/local/localBackend';
-import { BackendError } from '../src/backend/backend';
-import type { DenoiseResult } from '../src/backend/requests';
-import { ROOT } from './cases';
+import { SHIPPED_MODEL } from '../../src/core/defaults';
+import { LocalBackend } from '../../src/backend/local/localBackend';
+import { BackendError } from '../../src/backend/backend';
+import type { DenoiseResult } from '../../src/backend/requests';
+import { ROOT } from '../shared/cases';
 
 const HANG_MS = 30_000;
 const MODEL = path.join(ROOT, 'models', SHIPPED_MODEL);

@@ -4,13 +4,13 @@
 // after `npm run model:corpus`; each line carries the package's version and licence from the
 // corpus manifest. Deterministic: the same corpus gives the same sample.
 //
-//   node bench/make-sample.mjs [--corpus training/work/corpus] [--max-bytes 1500000]
+//   node bench/shared/makeSample.mjs [--corpus training/work/corpus] [--max-bytes 1500000]
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const { values: opts } = parseArgs({
   options: {
     corpus: { type: 'string', default: path.join(root, 'training', 'work', 'corpus') },
@@ -25,7 +25,7 @@ const about = new Map();
 for (const p of manifest.packages) if (p.split !== 'train' && !about.has(p.name)) about.set(p.name, p);
 const files = fs.readFileSync(path.join(opts.corpus, 'heldout.jsonl'), 'utf8').split('\n').filter(Boolean)
   .map((l) => JSON.parse(l))
-  // files with room for cases (bench/cases.ts picks lines 5 to n-15), none huge
+  // files with room for cases (bench/shared/cases.ts picks lines 5 to n-15), none huge
   .filter((d) => d.text.split('\n').length >= 30 && d.text.length <= 16000 && about.has(d.package));
 
 // a fixed shuffle (FNV-1a of the path), then round-robin over packages

@@ -14,10 +14,10 @@
 // a call counts as followed up when it gains exactly one argument, whatever its text.
 import fs from 'node:fs';
 import path from 'node:path';
-import { SHIPPED_MODEL } from '../src/core/defaults';
-import { LocalBackend } from '../src/backend/local/localBackend';
-import type { Backend } from '../src/backend/backend';
-import { HELDOUT_SAMPLE, ROOT } from './cases';
+import { SHIPPED_MODEL } from '../../src/core/defaults';
+import { LocalBackend } from '../../src/backend/local/localBackend';
+import type { Backend } from '../../src/backend/backend';
+import { HELDOUT_SAMPLE, ROOT } from '../shared/cases';
 
 interface Replacement {
   start: number;
@@ -309,7 +309,7 @@ async function main(): Promise<void> {
 }
 
 // run as the bundled script (npm run bench:next-edit), not when a test imports the cases
-if (/next-edit\.js$/.test(process.argv[1] ?? ''))
+if (/nextEdit\.js$/.test(process.argv[1] ?? ''))
   main().catch((e) => {
     console.error(e);
     process.exit(1);

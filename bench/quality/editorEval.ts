@@ -4,9 +4,9 @@
 // (--no-card: only prints). --per-kind=N (default 200, as in the bench), --candidates=N, --dump (every case's answer).
 import fs from 'node:fs';
 import path from 'node:path';
-import { SHIPPED_MODEL } from '../src/core/defaults';
-import { LocalBackend } from '../src/backend/local/localBackend';
-import { ROOT } from './cases';
+import { SHIPPED_MODEL } from '../../src/core/defaults';
+import { LocalBackend } from '../../src/backend/local/localBackend';
+import { ROOT } from '../shared/cases';
 import { editorViewMarkdown, runEditorView } from './editorView';
 
 async function main(): Promise<void> {

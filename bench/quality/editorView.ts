@@ -4,15 +4,15 @@
 // on what the editor would insert (after its own trimming), with the whitespace-normalised score
 // beside it so the gap between the two stays visible.
 import fs from 'node:fs';
-import { trimCompletion } from '../src/core/completion/completionTrim';
-import { SeededRandom } from '../src/core/sampler/rng';
-import type { LocalBackend } from '../src/backend/local/localBackend';
-import type { SamplerSettings } from '../src/backend/requests';
-import { MAX_CHARS_PER_TOKEN } from '../src/core/text/textWindow';
-import { DEFAULTS, SETTING_DEFAULTS } from '../src/core/defaults';
-import { GHOST_PREFIX_MARGIN_CHARS, GHOST_SUFFIX_MARGIN_CHARS } from '../src/editor/requestWindow';
-import { indentStyle, isTabIndented, spacesToTabs } from '../training/corpus/tabs.mjs';
-import { HELDOUT_SAMPLE, normalise } from './cases';
+import { trimCompletion } from '../../src/core/completion/completionTrim';
+import { SeededRandom } from '../../src/core/sampler/rng';
+import type { LocalBackend } from '../../src/backend/local/localBackend';
+import type { SamplerSettings } from '../../src/backend/requests';
+import { MAX_CHARS_PER_TOKEN } from '../../src/core/text/textWindow';
+import { DEFAULTS, SETTING_DEFAULTS } from '../../src/core/defaults';
+import { GHOST_PREFIX_MARGIN_CHARS, GHOST_SUFFIX_MARGIN_CHARS } from '../../src/editor/requestWindow';
+import { indentStyle, isTabIndented, spacesToTabs } from '../../training/corpus/tabs.mjs';
+import { HELDOUT_SAMPLE, normalise } from '../shared/cases';
 
 export type CaseKind = 'indent' | 'midline' | 'empty_line' | 'block';
 export const CASE_KINDS: readonly CaseKind[] = ['indent', 'midline', 'empty_line', 'block'];

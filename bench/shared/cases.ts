@@ -2,7 +2,7 @@
 // model never trained on), from a seeded generator so every run sees the same cases.
 import fs from 'node:fs';
 import path from 'node:path';
-import { normalise, similarity } from '../training/similarity.mjs';
+import { normalise, similarity } from '../../training/similarity.mjs';
 
 export { normalise, similarity };
 

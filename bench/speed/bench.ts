@@ -5,16 +5,16 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { SHIPPED_MODEL } from '../src/core/defaults';
-import { LocalBackend } from '../src/backend/local/localBackend';
-import { loadModelFolder } from '../src/worker/loadModel';
-import type { LogitsModel } from '../src/core/sampler/sampler';
-import type { SamplerSettings } from '../src/backend/requests';
-import { CaseSource, ROOT, mean, quantile, round, runInfills } from './cases';
-import { GHOST, editorViewMarkdown, runEditorView } from './editorView';
+import { SHIPPED_MODEL } from '../../src/core/defaults';
+import { LocalBackend } from '../../src/backend/local/localBackend';
+import { loadModelFolder } from '../../src/worker/loadModel';
+import type { LogitsModel } from '../../src/core/sampler/sampler';
+import type { SamplerSettings } from '../../src/backend/requests';
+import { CaseSource, ROOT, mean, quantile, round, runInfills } from '../shared/cases';
+import { GHOST, editorViewMarkdown, runEditorView } from '../quality/editorView';
 import { profileGhost } from './profile';
-import { runRefineRepair } from './refineRepair';
-import { heldoutCases, runNextEdit } from './nextEdit';
+import { runRefineRepair } from '../quality/refineRepair';
+import { heldoutCases, runNextEdit } from '../quality/nextEdit';
 import { CONCURRENT_CLIENTS, runServeCost, type ServeFigures } from './serveCost';
 
 // --model DIR benches another folder (say one made by `npm run model:convert`); its results go to
@@ -218,7 +218,7 @@ async function editorCases(client: LocalBackend, results: Results): Promise<void
     results.serve = await runServeCost(client, { latency: N.serve, throughput: N.serveThroughput });
     console.log('serve', results.serve);
   }
-  // Next edit from the local model on held-out code (bench/nextEdit.ts; alone: npm run bench:next-edit).
+  // Next edit from the local model on held-out code (bench/quality/nextEdit.ts; alone: npm run bench:next-edit).
   if (!MODEL_FLAG) {
     results.next_edit = await runNextEdit(client, heldoutCases(QUICK ? 20 : Infinity));
     console.log('next_edit', results.next_edit);
