@@ -14,6 +14,7 @@ import { SessionStore } from './editor/proposalSession';
 import { registerRefineSelection } from './editor/refineSelection';
 import { registerSessionCodeLens } from './editor/sessionCodeLens';
 import { registerStatusBar } from './editor/statusBar';
+import { probe, type TestProbe } from './editor/testProbe';
 
 /** What activate() returns: used by the integration tests to observe the extension. */
 export interface DiffuseApi {
@@ -23,6 +24,8 @@ export interface DiffuseApi {
   statusBar: vscode.StatusBarItem;
   nextEdit: NextEditController;
   modelPicker: ModelPicker;
+  /** What the tests cannot read off the screen: notifications, request counts, a backend wrapper. */
+  probe: TestProbe;
 }
 
 export function activate(context: vscode.ExtensionContext): DiffuseApi {
@@ -57,6 +60,7 @@ export function activate(context: vscode.ExtensionContext): DiffuseApi {
     statusBar: statusBar.item,
     nextEdit: nextEdit.controller,
     modelPicker: modelPicker.picker,
+    probe,
   };
 }
 

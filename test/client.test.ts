@@ -8,22 +8,25 @@ import { after, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { LocalBackend } from '../src/backend/local/localBackend';
 import type { BackendError, BackendState } from '../src/backend/backend';
-import { MODEL_DIR, client, modelCopy } from './helpers';
+import { MODEL_DIR, ROOT, WORKER, client, modelCopy } from './helpers';
 
 const SHIPPED_VOCAB = JSON.parse(fs.readFileSync(path.join(MODEL_DIR, 'denoiser.json'), 'utf8')).vocab_size;
 
 const SOURCE =
   'export function add(a: number, b: number): number {\n  return a + b;\n}\n\nexport const answer = add(40, 2);\n';
 const LINE = { start: SOURCE.indexOf('  return'), end: SOURCE.indexOf('}\n') };
-// A request or model folder whose text or path holds this marker makes the worker block forever
-// (see src/worker/main.ts); the workers forked by this file inherit the variable.
+// A request or model folder whose text or path holds this marker makes the worker block forever:
+// the clients here fork the real worker through test/fixtures/hangingWorker.cjs, which inherits
+// the two variables.
 const HANG = 'diffuse-test-hang-here';
 process.env.DIFFUSE_TEST_HANG_MARKER = HANG;
+process.env.DIFFUSE_TEST_INNER_WORKER = WORKER;
+const HANGING_WORKER = path.join(ROOT, 'test', 'fixtures', 'hangingWorker.cjs');
 
 describe('denoiser client lifecycle', () => {
   const clients: LocalBackend[] = [];
   const make = (o: Parameters<typeof client>[0] = {}): LocalBackend => {
-    const c = client(o);
+    const c = client({ workerPath: HANGING_WORKER, ...o });
     clients.push(c);
     return c;
   };

@@ -24,6 +24,7 @@ import type { DenoiseResult, ProgressParams } from '../backend/requests';
 import { apiKeySecret } from './apiKeys';
 import { requestWindow } from './requestWindow';
 import { affectsBackend, readSettings, type DiffuseSettings } from './settings';
+import { probe } from './testProbe';
 
 export type RequestKind = 'refine' | 'fill' | 'complete' | 'nextEdit';
 
@@ -61,19 +62,7 @@ export class BackendService implements vscode.Disposable {
   /** Fires when the backend is about to be replaced (new model or settings): cached answers are stale. */
   readonly onWillRestart = this.restarting.event;
   private readonly disposables: vscode.Disposable[] = [];
-  /** Tests wrap the backend to record or script its answers (see test/vscode/helpers.ts). */
-  private wrap: ((d: Backend) => Backend) | undefined;
   lastLatencyMs: number | undefined;
-  /**
-   * Messages of notifications shown: backend errors and `inform`. The integration tests read
-   * them, because VS Code offers no way to read the notifications it shows.
-   */
-  readonly notices: string[] = [];
-  /**
-   * Requests sent, per kind: the integration tests' only way to see that several cursors went
-   * into one request (the document shows the same either way).
-   */
-  readonly counts: Record<RequestKind, number> = { refine: 0, fill: 0, complete: 0, nextEdit: 0 };
 
   constructor(
     private readonly extensionPath: string,
@@ -118,16 +107,14 @@ export class BackendService implements vscode.Disposable {
     this.restartPending = true;
   }
 
-  /** Shows an information message (recorded for the integration tests). */
+  /** Shows an information message. */
   inform(text: string): void {
-    this.notices.push(text);
-    void vscode.window.showInformationMessage(text);
+    void vscode.window.showInformationMessage(probe.notice(text));
   }
 
-  /** Shows a warning with actions (recorded for the integration tests); resolves to the action chosen. */
+  /** Shows a warning with actions; resolves to the action chosen. */
   warn(text: string, ...actions: string[]): Thenable<string | undefined> {
-    this.notices.push(text);
-    return vscode.window.showWarningMessage(text, ...actions);
+    return vscode.window.showWarningMessage(probe.notice(text), ...actions);
   }
 
   settings(): DiffuseSettings {
@@ -187,14 +174,6 @@ export class BackendService implements vscode.Disposable {
     await this.building.then((d) => d.start()).catch(() => undefined);
   }
 
-  /** Integration tests: wrap the backend (record its requests, or answer from a script); undo with the returned function. */
-  intercept(wrap: (d: Backend) => Backend): () => void {
-    this.wrap = wrap;
-    return () => {
-      this.wrap = undefined;
-    };
-  }
-
   /**
    * The part of a document a Refine or Fill of [start, end) sends: the local model's token budgets
    * (plus a margin), a remote model's `diffuse.remote.contextChars` on each side.
@@ -241,13 +220,13 @@ export class BackendService implements vscode.Disposable {
     const sub = o.token?.onCancellationRequested(onAbort);
     if (o.signal?.aborted || o.token?.isCancellationRequested) abort.abort();
     const activity: Activity = { kind };
-    this.counts[kind]++;
+    probe.requests[kind]++;
     this.activities.add(activity);
     this.changed.fire();
     const t0 = Date.now();
     try {
       const built = await this.building;
-      const denoiser = this.wrap ? this.wrap(built) : built;
+      const denoiser = probe.backend(built);
       const result = await run(denoiser, {
         signal: abort.signal,
         onProgress: (p) => {
@@ -324,10 +303,7 @@ export class BackendService implements vscode.Disposable {
     if (state.kind === 'ready') {
       this.notifiedError = undefined;
       // e.g. the CUDA provider could not load and the model runs on the CPU
-      if (state.info.note) {
-        this.notices.push(`Diffuse: ${state.info.note}`);
-        void vscode.window.showWarningMessage(`Diffuse: ${state.info.note}`);
-      }
+      if (state.info.note) void vscode.window.showWarningMessage(probe.notice(`Diffuse: ${state.info.note}`));
     }
     if (state.kind === 'error' && this.notifiedError !== state.message) {
       this.notifiedError = state.message;
@@ -341,7 +317,7 @@ export class BackendService implements vscode.Disposable {
     const text = local
       ? `Diffuse could not load its model: ${message}`
       : `Diffuse (${this.backend}) cannot answer: ${message}`;
-    this.notices.push(text);
+    probe.notice(text);
     const actions = local
       ? ['Choose Model Folder…', 'Open Settings', 'Show Log']
       : ['Set API Key…', 'Open Settings', 'Show Log'];

@@ -13,6 +13,7 @@ import type { BackendService } from './backendService';
 import { CONFIRM_MESSAGE_MS } from './messageDurations';
 import { GHOST_PREFIX_MARGIN_CHARS, GHOST_SUFFIX_MARGIN_CHARS } from './requestWindow';
 import { SECTION, type DiffuseSettings } from './settings';
+import { probe } from './testProbe';
 
 /** Text right of the cursor longer than this (or any word) means the user is editing, not writing. */
 const MAX_TEXT_RIGHT_OF_CURSOR = 4;
@@ -32,12 +33,6 @@ export interface GhostOutcome {
 export class GhostTextProvider implements vscode.InlineCompletionItemProvider, vscode.Disposable {
   private inFlight: AbortController | undefined;
   readonly cache = new CompletionCache();
-  /**
-   * Counters for the integration tests (test/vscode/extension.test.ts), their only view of
-   * decisions that leave nothing on screen: a skipped or held-back request looks the same as a
-   * slow one. Nothing in the extension reads them.
-   */
-  readonly stats = { requests: 0, cacheHits: 0, skipped: 0, belowConfidence: 0 };
   /** The last request's outcome (the status bar shows it). */
   lastOutcome: GhostOutcome | undefined;
   private readonly outcome = new vscode.EventEmitter<GhostOutcome>();
@@ -72,7 +67,7 @@ export class GhostTextProvider implements vscode.InlineCompletionItemProvider, v
     const at = this.requestAt(doc, position, context, settings);
     const cached = this.cache.get(at.prefix, at.suffix);
     if (cached !== undefined) {
-      this.stats.cacheHits++;
+      probe.ghostText.cacheHits++;
       return at.items([cached]);
     }
     if (!manual && settings.ghostText.delayMs > 0) {
@@ -82,7 +77,7 @@ export class GhostTextProvider implements vscode.InlineCompletionItemProvider, v
     this.inFlight?.abort();
     const abort = new AbortController();
     this.inFlight = abort;
-    this.stats.requests++;
+    probe.ghostText.requests++;
     const where = `at ${visualPosition(doc, position)}`;
     try {
       const { candidates } = settings.ghostText;
@@ -169,7 +164,7 @@ export class GhostTextProvider implements vscode.InlineCompletionItemProvider, v
     const answers = result.candidates?.length ? result.candidates : result.edits.slice(0, 1);
     const measured = this.service.capabilities?.confidence !== false;
     const sure = manual || !measured ? answers : answers.filter((a) => a.confidence >= minConfidence);
-    if (sure.length < answers.length) this.stats.belowConfidence++;
+    if (sure.length < answers.length) probe.ghostText.belowConfidence++;
     const completions = [
       ...new Set(sure.map((a) => trimCompletion(a.text, { linePrefix: at.linePrefix, suffix: at.suffix, maxLines }))),
     ].filter((c) => c);
@@ -209,7 +204,7 @@ export class GhostTextProvider implements vscode.InlineCompletionItemProvider, v
   }
 
   private skip(): undefined {
-    this.stats.skipped++;
+    probe.ghostText.skipped++;
     return undefined;
   }
 }

@@ -13,6 +13,7 @@ import { BackendError } from '../backend/backend';
 import type { BackendService } from './backendService';
 import type { GhostTextProvider } from './ghostText';
 import type { ProposalSession, SessionStore } from './proposalSession';
+import { probe } from './testProbe';
 
 export const NEXT_EDIT_TITLE = 'Next edit';
 /** The pause after the last keystroke before a next edit is asked for (a little above ghost text's). */
@@ -31,11 +32,6 @@ export class NextEditController implements vscode.Disposable {
   session: ProposalSession | undefined;
   /** The document version at which ghost text was last shown: no suggestion over it. */
   private ghostShownAt: { uri: string; version: number } | undefined;
-  /**
-   * Requests asked and suggestions shown: the integration tests' only way to see that nothing
-   * was asked with the feature off (no request leaves no trace in the document).
-   */
-  readonly counts = { asked: 0, proposed: 0 };
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChange = this.changed.event;
   private readonly disposables: vscode.Disposable[] = [];
@@ -150,7 +146,7 @@ export class NextEditController implements vscode.Disposable {
     const version = doc.version;
     const abort = new AbortController();
     this.inFlight = abort;
-    this.counts.asked++;
+    probe.nextEdit.asked++;
     const remote = this.service.backend !== 'local';
     try {
       const result = await this.service.nextEdit(
@@ -169,7 +165,7 @@ export class NextEditController implements vscode.Disposable {
       const s = this.store.start(doc, NEXT_EDIT_TITLE, [{ start: e.start, end: e.end }]);
       if (!s.finish([e.text])) return;
       this.session = s;
-      this.counts.proposed++;
+      probe.nextEdit.proposed++;
       this.updateContext();
       this.changed.fire();
     } catch (err) {

@@ -21,28 +21,10 @@ import {
 let engine: Engine | undefined;
 let queue: Promise<unknown> = Promise.resolve();
 
-/**
- * Tests of the client's watchdogs need a worker that hangs the way a native deadlock would: no
- * answer, no exit. A request (or a load) whose parameters contain this variable's value blocks the
- * thread for good.
- */
-const HANG_MARKER = process.env.DIFFUSE_TEST_HANG_MARKER;
-
-function hangIfAsked(params: unknown): void {
-  if (HANG_MARKER && JSON.stringify(params).includes(JSON.stringify(HANG_MARKER).slice(1, -1))) {
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
-  }
-}
-
-function runQueued(
-  token: CancellationToken,
-  params: unknown,
-  job: (e: Engine) => Promise<DenoiseResult>,
-): Promise<DenoiseResult> {
+function runQueued(token: CancellationToken, job: (e: Engine) => Promise<DenoiseResult>): Promise<DenoiseResult> {
   const run = async (): Promise<DenoiseResult> => {
     if (token.isCancellationRequested) throw new ResponseError(ErrorCodes.cancelled, 'request cancelled');
     if (!engine) throw new ResponseError(ErrorCodes.notLoaded, 'no model is loaded');
-    hangIfAsked(params);
     try {
       return await job(engine);
     } catch (e) {
@@ -67,7 +49,6 @@ function main(): void {
 
   // Loading is never cancelled: a half-loaded session is worse than a late one.
   connection.onRequest(LoadRequest, async (p): Promise<ModelInfo> => {
-    hangIfAsked(p);
     const t0 = Date.now();
     const threads = p.threads && p.threads > 0 ? Math.floor(p.threads) : 1;
     try {
@@ -93,10 +74,10 @@ function main(): void {
       throw e;
     }
   });
-  connection.onRequest(RefineRequest, (p, token) => runQueued(token, p, (e) => e.refine(p, hooks(token))));
-  connection.onRequest(FillRequest, (p, token) => runQueued(token, p, (e) => e.fill(p, hooks(token))));
-  connection.onRequest(CompleteRequest, (p, token) => runQueued(token, p, (e) => e.complete(p, hooks(token))));
-  connection.onRequest(NextEditRequest, (p, token) => runQueued(token, p, (e) => e.nextEdit(p, hooks(token))));
+  connection.onRequest(RefineRequest, (p, token) => runQueued(token, (e) => e.refine(p, hooks(token))));
+  connection.onRequest(FillRequest, (p, token) => runQueued(token, (e) => e.fill(p, hooks(token))));
+  connection.onRequest(CompleteRequest, (p, token) => runQueued(token, (e) => e.complete(p, hooks(token))));
+  connection.onRequest(NextEditRequest, (p, token) => runQueued(token, (e) => e.nextEdit(p, hooks(token))));
   // The parent going away ends the worker: it never outlives the editor or CLI that started it.
   process.on('disconnect', () => process.exit(0));
   connection.listen();

@@ -125,7 +125,7 @@ suite('Diffuse in VS Code', () => {
       selectLines(editor, 20, 198); // 179 lines: far more tokens than the 1024-token window
       const selStart = doc.offsetAt(editor.selection.start);
       const selEnd = doc.offsetAt(editor.selection.end);
-      const notices = api.service.notices.length;
+      const notices = api.probe.notices.length;
       const capture = captureRequests(api);
       try {
         await vscode.commands.executeCommand('diffuse.refineSelection', 1); // a rewrite, so there is a change to accept
@@ -152,7 +152,7 @@ suite('Diffuse in VS Code', () => {
       assert.equal(after.slice(0, from), original.slice(0, from));
       assert.equal(after.slice(after.length - (original.length - to)), original.slice(to));
       assert.deepEqual(proposed, [from, to], 'the proposal covered exactly what the engine changed');
-      const told = api.service.notices.slice(notices).join('\n');
+      const told = api.probe.notices.slice(notices).join('\n');
       assert.match(told, /only lines 21–\d+ of the selection \(lines 21–199\)/, `the user is told: "${told}"`);
       await vscode.commands.executeCommand('undo');
       assert.equal(doc.getText(), original);
@@ -162,7 +162,7 @@ suite('Diffuse in VS Code', () => {
   test('a refine whose answer equals the original says "no change the model is sure of" instead of a diff', async () => {
     const editor = await openEditor();
     selectLines(editor, 1, 2);
-    const notices = api.service.notices.length;
+    const notices = api.probe.notices.length;
     // the real model runs; its answer is replaced by the original text, as a corrector gives it
     const capture = captureRequests(api, (c) => ({
       ...c.result!,
@@ -181,7 +181,7 @@ suite('Diffuse in VS Code', () => {
       capture.restore();
     }
     assert.equal(api.sessions.get(editor.document), undefined, 'no proposal is shown');
-    const told = api.service.notices.slice(notices);
+    const told = api.probe.notices.slice(notices);
     assert.equal(told.length, 1);
     assert.match(
       told[0],
@@ -267,11 +267,11 @@ suite('Diffuse in VS Code', () => {
     await setting('threshold', undefined);
     await setting('steps', undefined);
     selectLines(editor, 1, 1);
-    const notices = api.service.notices.length;
+    const notices = api.probe.notices.length;
     await vscode.commands.executeCommand('diffuse.refineSelection', 1);
     // the next request runs normally: a proposal, or the model's answer that nothing changes
     const phase = api.sessions.get(editor.document)?.phase;
-    const told = api.service.notices.slice(notices);
+    const told = api.probe.notices.slice(notices);
     assert.ok(
       phase === 'review' || (phase === undefined && told.some((t) => /no change/.test(t))),
       `the next request runs normally: phase ${phase}, told ${JSON.stringify(told)}`,
@@ -283,11 +283,11 @@ suite('Diffuse in VS Code', () => {
     // shown. The content is not judged; only that ghost text comes, and how the cache and skips behave.
     await setting('temperature', 1);
     const editor = await openEditor('export function area(r: number): number {\n  \n}\n');
-    const before = api.ghostText.stats.requests;
+    const before = api.probe.ghostText.requests;
     editor.selection = new vscode.Selection(1, 2, 1, 2);
     await vscode.commands.executeCommand('diffuse.triggerGhostText');
     await waitFor(
-      () => api.ghostText.stats.requests > before,
+      () => api.probe.ghostText.requests > before,
       10_000,
       'VS Code to ask Diffuse for an inline completion',
     );
@@ -307,20 +307,20 @@ suite('Diffuse in VS Code', () => {
     const text = items[0].insertText as string;
     assert.ok(text.trim().length > 0);
     // type its first character: the rest comes from the cache, without a model request
-    const requests = api.ghostText.stats.requests;
+    const requests = api.probe.ghostText.requests;
     await editor.edit((b) => b.insert(pos, text[0]));
     const next = pos.translate(0, 1);
     const again = await api.ghostText.provideInlineCompletionItems(editor.document, next, ctx, token);
     assert.equal(again?.[0].insertText, text.slice(1));
-    assert.equal(api.ghostText.stats.requests, requests, 'no new request');
+    assert.equal(api.probe.ghostText.requests, requests, 'no new request');
     // a selection means the user is not writing at a cursor
     editor.selection = new vscode.Selection(0, 0, 0, 6);
-    const skipped = api.ghostText.stats.skipped;
+    const skipped = api.probe.ghostText.skipped;
     assert.equal(
       await api.ghostText.provideInlineCompletionItems(editor.document, new vscode.Position(0, 6), ctx, token),
       undefined,
     );
-    assert.equal(api.ghostText.stats.skipped, skipped + 1);
+    assert.equal(api.probe.ghostText.skipped, skipped + 1);
   });
 
   test('ghost text below diffuse.ghostText.minConfidence is not shown automatically, but is when asked for', async () => {
@@ -335,19 +335,19 @@ suite('Diffuse in VS Code', () => {
     await setting('ghostText.timeBudgetMs', 60_000); // no deadline: the same request gives the same answer
     const capture = captureRequests(api);
     try {
-      const below = api.ghostText.stats.belowConfidence;
+      const below = api.probe.ghostText.belowConfidence;
       assert.equal(await api.ghostText.provideInlineCompletionItems(editor.document, pos, auto, token), undefined);
       const confidence = capture.calls[0]?.result?.edits[0]?.confidence;
       assert.ok(confidence !== undefined && confidence < 1, `the model's answer is less than certain (${confidence})`);
-      assert.equal(api.ghostText.stats.belowConfidence, below + 1, 'hidden for its confidence');
+      assert.equal(api.probe.ghostText.belowConfidence, below + 1, 'hidden for its confidence');
       await api.ghostText.provideInlineCompletionItems(editor.document, pos, manual, token);
       assert.equal(capture.calls.length, 2, 'nothing was cached from the hidden answer');
-      assert.equal(api.ghostText.stats.belowConfidence, below + 1, 'Alt+\\ shows what the model has');
+      assert.equal(api.probe.ghostText.belowConfidence, below + 1, 'Alt+\\ shows what the model has');
       await setting('ghostText.minConfidence', confidence);
-      const requests = api.ghostText.stats.requests;
+      const requests = api.probe.ghostText.requests;
       await api.ghostText.provideInlineCompletionItems(editor.document, pos, auto, token);
-      assert.equal(api.ghostText.stats.requests, requests + 1, 'the settings change emptied the cache');
-      assert.equal(api.ghostText.stats.belowConfidence, below + 1, 'at the threshold it is shown');
+      assert.equal(api.probe.ghostText.requests, requests + 1, 'the settings change emptied the cache');
+      assert.equal(api.probe.ghostText.belowConfidence, below + 1, 'at the threshold it is shown');
     } finally {
       capture.restore();
       await setting('ghostText.minConfidence', undefined);
@@ -430,14 +430,14 @@ suite('Diffuse in VS Code', () => {
         doc.getText().slice(offset),
         'let sum = 0;\n  for (const v of values) sum += v;',
       );
-      const hits = api.ghostText.stats.cacheHits;
+      const hits = api.probe.ghostText.cacheHits;
       await vscode.commands.executeCommand('editor.action.inlineSuggest.trigger');
-      asked = await waitFor(() => api.ghostText.stats.cacheHits > hits, 3_000, 'VS Code to ask Diffuse').then(
+      asked = await waitFor(() => api.probe.ghostText.cacheHits > hits, 3_000, 'VS Code to ask Diffuse').then(
         () => true,
         () => false,
       );
     }
-    assert.ok(asked, `VS Code asked Diffuse and got the suggestion (${JSON.stringify(api.ghostText.stats)})`);
+    assert.ok(asked, `VS Code asked Diffuse and got the suggestion (${JSON.stringify(api.probe.ghostText)})`);
     let line = doc.lineAt(1).text;
     for (let i = 0; i < 50 && doc.lineAt(1).text === line; i++) {
       await vscode.commands.executeCommand('editor.action.inlineSuggest.acceptNextWord');
@@ -455,9 +455,9 @@ suite('Diffuse in VS Code', () => {
     const editor = await openEditor();
     const original = editor.document.getText();
     editor.selections = [new vscode.Selection(1, 0, 1, 0), new vscode.Selection(8, 0, 8, 0)];
-    const fills = api.service.counts.fill;
+    const fills = api.probe.requests.fill;
     await vscode.commands.executeCommand('diffuse.fillAtCursor');
-    assert.equal(api.service.counts.fill, fills + 1, 'both cursors went into one request');
+    assert.equal(api.probe.requests.fill, fills + 1, 'both cursors went into one request');
     const session = api.sessions.get(editor.document)!;
     assert.equal(session.phase, 'review');
     assert.equal(session.regions.length, 2);
@@ -579,20 +579,20 @@ suite('Diffuse in VS Code', () => {
     const broken = fs.mkdtempSync(path.join(os.tmpdir(), 'diffuse-broken-'));
     fs.writeFileSync(path.join(broken, 'denoiser.json'), '{"contract": 1}');
     const previous = vscode.workspace.getConfiguration('diffuse').inspect<string>('modelPath')?.globalValue;
-    const notices = api.service.notices.length;
+    const notices = api.probe.notices.length;
     const states: string[] = [];
     const sub = api.service.onDidChange(() => states.push(api.service.state.kind));
     try {
       await setting('modelPath', broken);
       await waitFor(() => api.service.state.kind === 'error', 30_000, 'the model load to fail');
-      await waitFor(() => api.service.notices.length === notices + 1, 5_000, 'the notification');
-      assert.match(api.service.notices[notices], /could not load its model: .*missing/);
+      await waitFor(() => api.probe.notices.length === notices + 1, 5_000, 'the notification');
+      assert.match(api.probe.notices[notices], /could not load its model: .*missing/);
       const editor = await openEditor();
       const original = editor.document.getText();
       selectLines(editor, 1, 2);
       await vscode.commands.executeCommand('diffuse.refineSelection', 1);
       await vscode.commands.executeCommand('diffuse.fillAtCursor');
-      assert.equal(api.service.notices.length, notices + 1, 'requests to a broken model add no notification');
+      assert.equal(api.probe.notices.length, notices + 1, 'requests to a broken model add no notification');
       assert.equal(editor.document.getText(), original, 'failed requests leave the document as it was');
       assert.equal(api.sessions.get(editor.document), undefined, 'and leave no proposal or run behind');
     } catch (e) {

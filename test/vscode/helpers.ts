@@ -73,13 +73,13 @@ export function selectLines(editor: vscode.TextEditor, first: number, last: numb
 export async function refineAndAccept(api: DiffuseApi, editor: vscode.TextEditor): Promise<string | undefined> {
   const original = editor.document.getText();
   selectLines(editor, 1, 3);
-  const notices = api.service.notices.length;
+  const notices = api.probe.notices.length;
   await vscode.commands.executeCommand('diffuse.refineSelection', 1);
   assert.equal(editor.document.getText(), original, 'running and reviewing do not touch the document');
   const session = api.sessions.get(editor.document);
   if (!session) {
     // a model that keeps correct code proposes nothing, and says so
-    assert.match(api.service.notices.slice(notices).join('\n'), /no change the model is sure of/);
+    assert.match(api.probe.notices.slice(notices).join('\n'), /no change the model is sure of/);
     return undefined;
   }
   assert.equal(session.phase, 'review');
@@ -163,7 +163,7 @@ export function captureRequests(
   rewrite?: (c: CapturedRequest) => DenoiseResult,
 ): { calls: CapturedRequest[]; restore(): void } {
   const calls: CapturedRequest[] = [];
-  const restore = api.service.intercept((d) => {
+  const restore = api.probe.intercept((d) => {
     const recorded =
       (kind: 'refine' | 'fill' | 'complete') =>
       async (params: CapturedRequest['params'], o?: RequestOptions): Promise<DenoiseResult> => {
@@ -196,7 +196,7 @@ export function scriptBackend(
   frames = 2,
 ): { calls: CapturedRequest[]; restore(): void } {
   const calls: CapturedRequest[] = [];
-  const restore = api.service.intercept((d) => {
+  const restore = api.probe.intercept((d) => {
     const scripted =
       (kind: 'refine' | 'fill' | 'complete') =>
       async (params: CapturedRequest['params'], o?: RequestOptions): Promise<DenoiseResult> => {

@@ -83,10 +83,10 @@ suite('Next edit', () => {
   test('with diffuse.nextEdit.enabled off nothing is asked and nothing proposed', async () => {
     await setting('nextEdit.enabled', false);
     const editor = await openEditor(CODE);
-    const asked = api.nextEdit.counts.asked;
+    const asked = api.probe.nextEdit.asked;
     const renamed = await renameDeclaration(editor);
     await new Promise((r) => setTimeout(r, 2_000));
-    assert.equal(api.nextEdit.counts.asked, asked, 'no request');
+    assert.equal(api.probe.nextEdit.asked, asked, 'no request');
     assert.equal(api.nextEdit.session, undefined);
     assert.equal(api.sessions.all().length, 0);
     assert.equal(editor.document.getText(), renamed);

@@ -235,13 +235,13 @@ suite('Diffuse with remote backends', () => {
     this.timeout(60_000);
     await vscode.commands.executeCommand('diffuse.setApiKey', 'mercury', 'sk_wrong');
     await useBackend(api, 'mercury', mercury.url);
-    const notices = api.service.notices.length;
+    const notices = api.probe.notices.length;
     const editor = await openEditor(SOURCE);
     selectLines(editor, 1, 1);
     await vscode.commands.executeCommand('diffuse.refineSelection');
     await waitFor(() => api.service.state.kind === 'error', 10_000, 'the backend to stop');
     assert.equal(api.sessions.get(editor.document), undefined, 'no proposal');
-    const told = api.service.notices.slice(notices);
+    const told = api.probe.notices.slice(notices);
     assert.equal(told.length, 1, JSON.stringify(told));
     assert.match(told[0], /^Diffuse \(mercury\) cannot answer: 127\.0\.0\.1:\d+ refused the API key \(401\)/);
     assert.ok(!told[0].includes('sk_wrong'), 'the key is never shown');
@@ -287,12 +287,12 @@ suite('Diffuse with remote backends', () => {
       assert.match(api.statusBar.text, /Diffuse · diffuse/);
       const remote = await ask();
       assert.deepEqual(remote, local);
-      const notices = api.service.notices.length;
+      const notices = api.probe.notices.length;
       const editor = await openEditor(SOURCE);
       selectLines(editor, 1, 1);
       await vscode.commands.executeCommand('diffuse.refineSelectionWithInstruction', 'anything');
       assert.equal(api.sessions.get(editor.document), undefined);
-      assert.match(api.service.notices.slice(notices).join('\n'), /the diffuse backend cannot follow an instruction/);
+      assert.match(api.probe.notices.slice(notices).join('\n'), /the diffuse backend cannot follow an instruction/);
     } finally {
       await setting('ghostText.timeBudgetMs', undefined);
     }

@@ -114,15 +114,15 @@ suite('Diffuse as a user meets it', () => {
 
   test('an execution provider that cannot load falls back to the CPU and says why, once', async function () {
     this.timeout(120_000);
-    const notices = api.service.notices.length;
+    const notices = api.probe.notices.length;
     try {
       await setting('executionProvider', 'cuda'); // no CUDA libraries on the test machines
       await waitFor(
-        () => api.service.state.kind === 'ready' && api.service.notices.length > notices,
+        () => api.service.state.kind === 'ready' && api.probe.notices.length > notices,
         60_000,
         'the model to load on the CPU',
       );
-      const told = api.service.notices.slice(notices);
+      const told = api.probe.notices.slice(notices);
       assert.equal(told.length, 1, JSON.stringify(told));
       assert.match(told[0], /^Diffuse: .*cuda.*CPU/i);
       assert.ok(!told[0].includes('\n'), 'one line');
