@@ -24,9 +24,14 @@ import { LocalBackend } from '../../src/backend/local/localBackend';
 import { BackendError } from '../../src/backend/backend';
 import { runBadInputs } from './badInputs';
 import { runRemote, type RemoteFigures } from './remoteFaults';
+import { readArgs } from '../shared/args';
 import { ROOT, quantile, round } from '../shared/cases';
 import { SocketWatch } from './sockets';
 
+const { values: FLAGS } = readArgs({
+  'no-editor': { type: 'boolean', default: false },
+  only: { type: 'string' },
+});
 const MODEL = path.join(ROOT, 'models', SHIPPED_MODEL);
 const WORKER = path.join(ROOT, 'dist', 'worker.js');
 const OUT = path.join(ROOT, 'bench', 'results', 'reliability.json');
@@ -253,7 +258,7 @@ function vscodeWorkers(): number[] {
  * watching the sockets of the workers the extension starts there meanwhile.
  */
 async function editorFigures(watch: SocketWatch): Promise<{ figures?: Record<string, unknown>; note?: string }> {
-  if (process.argv.includes('--no-editor')) return { note: 'the VS Code part was not run (--no-editor)' };
+  if (FLAGS['no-editor']) return { note: 'the VS Code part was not run (--no-editor)' };
   if (!fs.existsSync(EDITOR_TEST)) return { note: `${path.relative(ROOT, EDITOR_TEST)} is not in the tree yet` };
   fs.rmSync(EDITOR_OUT, { force: true });
   const child = spawn(process.execPath, ['scripts/vscode-test/test.mjs', 'suite'], {
@@ -278,8 +283,7 @@ async function editorFigures(watch: SocketWatch): Promise<{ figures?: Record<str
 async function main(): Promise<void> {
   const t0 = Date.now();
   const hostCrashes = countHostCrashes();
-  if (process.argv.includes('--only') && process.argv[process.argv.indexOf('--only') + 1] === 'remote')
-    return onlyRemote(hostCrashes, t0);
+  if (FLAGS.only === 'remote') return onlyRemote(hostCrashes, t0);
   const clients: LocalBackend[] = [];
   const make = (): LocalBackend => {
     const c = new LocalBackend({ workerPath: WORKER, modelDir: MODEL, threads: 1 });

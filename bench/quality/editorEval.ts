@@ -6,19 +6,26 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { SHIPPED_MODEL } from '../../src/core/defaults';
 import { LocalBackend } from '../../src/backend/local/localBackend';
+import { asNumber, readArgs } from '../shared/args';
 import { ROOT } from '../shared/cases';
 import { editorViewMarkdown, runEditorView } from './editorView';
 
 async function main(): Promise<void> {
-  const n = Number(process.argv.find((a) => a.startsWith('--per-kind='))?.slice(11) ?? 200);
+  const { values: flags } = readArgs({
+    'per-kind': { type: 'string', default: '200' },
+    candidates: { type: 'string', default: '1' },
+    'no-card': { type: 'boolean', default: false },
+    dump: { type: 'boolean', default: false },
+  });
+  const n = asNumber(flags['per-kind'], 'per-kind');
   const model = process.env.DIFFUSE_BENCH_MODEL ?? path.join(ROOT, 'models', SHIPPED_MODEL);
   const client = new LocalBackend({ workerPath: path.join(ROOT, 'dist', 'worker.js'), modelDir: model, threads: 1 });
   await client.start();
-  const candidates = Number(process.argv.find((a) => a.startsWith('--candidates='))?.slice(13) ?? 1);
+  const candidates = asNumber(flags.candidates, 'candidates');
   const r = await runEditorView(client, n, {}, candidates);
   client.dispose();
   const { scored, ...rest } = r;
-  const record = !process.argv.includes('--no-card');
+  const record = !flags['no-card'];
   if (record) {
     const out = path.join(ROOT, 'bench', 'results');
     fs.mkdirSync(out, { recursive: true });
@@ -27,7 +34,7 @@ async function main(): Promise<void> {
       JSON.stringify({ model: path.basename(model), per_kind: n, ...rest }, null, 2) + '\n',
     );
   }
-  if (process.argv.includes('--dump')) {
+  if (flags.dump) {
     for (const x of scored)
       console.log(
         JSON.stringify({

@@ -17,6 +17,7 @@ import path from 'node:path';
 import { SHIPPED_MODEL } from '../../src/core/defaults';
 import { LocalBackend } from '../../src/backend/local/localBackend';
 import type { Backend } from '../../src/backend/backend';
+import { asNumber, readArgs } from '../shared/args';
 import { HELDOUT_SAMPLE, ROOT } from '../shared/cases';
 
 interface Replacement {
@@ -299,7 +300,8 @@ export function heldoutCases(limit = Infinity): NextEditCase[] {
 }
 
 async function main(): Promise<void> {
-  const n = Number(process.argv.find((a) => a.startsWith('--cases='))?.slice(8) ?? Infinity);
+  const { values: flags } = readArgs({ cases: { type: 'string', default: 'Infinity' } });
+  const n = asNumber(flags.cases, 'cases');
   const model = process.env.DIFFUSE_BENCH_MODEL ?? path.join(ROOT, 'models', SHIPPED_MODEL);
   const client = new LocalBackend({ workerPath: path.join(ROOT, 'dist', 'worker.js'), modelDir: model, threads: 1 });
   await client.start();

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { SHIPPED_MODEL } from '../../src/core/defaults';
 import { SeededRandom } from '../../src/core/sampler/rng';
 import { LocalBackend } from '../../src/backend/local/localBackend';
+import { asNumber, readArgs } from '../shared/args';
 import { HELDOUT_SAMPLE, ROOT } from '../shared/cases';
 
 export interface RepairCase {
@@ -168,14 +169,19 @@ export async function runRefineRepair(client: LocalBackend, n: number, strength?
 }
 
 async function main(): Promise<void> {
-  const n = Number(process.argv.find((a) => a.startsWith('--cases='))?.slice(8) ?? 100);
-  const strength = process.argv.find((a) => a.startsWith('--strength='))?.slice(11);
+  const { values: flags } = readArgs({
+    cases: { type: 'string', default: '100' },
+    strength: { type: 'string' },
+    dump: { type: 'boolean', default: false },
+  });
+  const n = asNumber(flags.cases, 'cases');
+  const strength = flags.strength === undefined ? undefined : asNumber(flags.strength, 'strength');
   const model = process.env.DIFFUSE_BENCH_MODEL ?? path.join(ROOT, 'models', SHIPPED_MODEL);
   const client = new LocalBackend({ workerPath: path.join(ROOT, 'dist', 'worker.js'), modelDir: model, threads: 1 });
   await client.start();
-  const { figures, outcomes } = await runRefineRepair(client, n, strength ? Number(strength) : undefined);
+  const { figures, outcomes } = await runRefineRepair(client, n, strength);
   client.dispose();
-  if (process.argv.includes('--dump')) {
+  if (flags.dump) {
     for (const o of outcomes) {
       const given = o.case.text.slice(o.case.start, o.case.end);
       if (o.proposal !== given)

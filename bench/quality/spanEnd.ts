@@ -7,12 +7,12 @@
 // A model that reads the code puts the first high and the second low, at any window width.
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
 import { SHIPPED_MODEL } from '../../src/core/defaults';
 import { realTokenTable } from '../../src/core/sampler/specialTokens';
 import { tokenProbability } from '../../src/core/sampler/tokenChoice';
 import { Engine } from '../../src/worker/engine';
 import { loadModelFolder } from '../../src/worker/loadModel';
+import { readArgs } from '../shared/args';
 import { ROOT } from '../shared/cases';
 
 // Loaded at run time, not bundled: the script finds its data next to itself (import.meta.url).
@@ -24,13 +24,11 @@ interface Problem {
   canonical_solution: string;
 }
 
-const { values } = parseArgs({
-  options: {
-    model: { type: 'string', default: path.join(ROOT, 'models', SHIPPED_MODEL) },
-    masks: { type: 'string', default: '4,16' },
-    problems: { type: 'string', default: '150' },
-    seed: { type: 'string', default: '2' },
-  },
+const { values } = readArgs({
+  model: { type: 'string', default: path.join(ROOT, 'models', SHIPPED_MODEL) },
+  masks: { type: 'string', default: '4,16' },
+  problems: { type: 'string', default: '150' },
+  seed: { type: 'string', default: '2' },
 });
 
 async function main(): Promise<void> {

@@ -10,6 +10,7 @@ import { LocalBackend } from '../../src/backend/local/localBackend';
 import { loadModelFolder } from '../../src/worker/loadModel';
 import type { LogitsModel } from '../../src/core/sampler/sampler';
 import type { SamplerSettings } from '../../src/backend/requests';
+import { readArgs } from '../shared/args';
 import { CaseSource, ROOT, mean, quantile, round, runInfills } from '../shared/cases';
 import { GHOST, editorViewMarkdown, runEditorView } from '../quality/editorView';
 import { profileGhost } from './profile';
@@ -17,14 +18,20 @@ import { runRefineRepair } from '../quality/refineRepair';
 import { heldoutCases, runNextEdit } from '../quality/nextEdit';
 import { CONCURRENT_CLIENTS, runServeCost, type ServeFigures } from './serveCost';
 
-// --model DIR benches another folder (say one made by `npm run model:convert`); its results go to
-// bench/results/<folder name>.json and .md, so latest.* stay the shipped model's
-const MODEL_FLAG = process.argv.includes('--model') ? process.argv[process.argv.indexOf('--model') + 1] : undefined;
+const { values: flags } = readArgs({
+  // --model DIR benches another folder (say one made by `npm run model:convert`); its results go to
+  // bench/results/<folder name>.json and .md, so latest.* stay the shipped model's
+  model: { type: 'string' },
+  // fewer cases of each part, for a quick look
+  quick: { type: 'boolean', default: false },
+  // --only serve runs that part alone and replaces only its key (and its table) in the last results
+  only: { type: 'string' },
+});
+const MODEL_FLAG = flags.model;
 const MODEL = MODEL_FLAG ?? process.env.DIFFUSE_BENCH_MODEL ?? path.join(ROOT, 'models', SHIPPED_MODEL);
 const RESULTS = MODEL_FLAG ? path.basename(path.resolve(MODEL_FLAG)) : 'latest';
-const QUICK = process.argv.includes('--quick');
-// --only serve runs that part alone and replaces only its key (and its table) in the last results
-const ONLY = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
+const QUICK = flags.quick;
+const ONLY = flags.only;
 const N = {
   ghost: QUICK ? 10 : 100,
   refine: QUICK ? 4 : 20,

@@ -12,22 +12,27 @@ import { SHIPPED_MODEL } from '../../src/core/defaults';
 import { Engine } from '../../src/worker/engine';
 import { loadModelFolder } from '../../src/worker/loadModel';
 import type { SamplerSettings } from '../../src/backend/requests';
+import { asNumber, readArgs } from '../shared/args';
 import { CaseSource, HELDOUT_SAMPLE, ROOT, normalise, round, runInfills } from '../shared/cases';
 
 const MODEL = process.env.DIFFUSE_BENCH_MODEL ?? path.join(ROOT, 'models', SHIPPED_MODEL);
-const args = process.argv.slice(2);
-const flag = (name: string, d: string): string => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args.splice(i, 2)[1] : d;
-};
-const N = Number(flag('--cases', '300'));
-const TRACE = Number(flag('--trace', '0'));
-const DOCS = flag('--docs', HELDOUT_SAMPLE);
+// the positional arguments are sampler settings as JSON, one row of the table each
+const { values: flags, positionals: settings } = readArgs(
+  {
+    cases: { type: 'string', default: '300' },
+    trace: { type: 'string', default: '0' },
+    docs: { type: 'string', default: HELDOUT_SAMPLE },
+  },
+  true,
+);
+const N = asNumber(flags.cases, 'cases');
+const TRACE = asNumber(flags.trace, 'trace');
+const DOCS = flags.docs;
 const MAX_TOKENS = 24;
 
 const SWEEP: SamplerSettings[] =
-  args.length > 0
-    ? args.map((a) => JSON.parse(a))
+  settings.length > 0
+    ? settings.map((a) => JSON.parse(a))
     : [
         { tokensPerStep: 1, steps: 1000 },
         {},
