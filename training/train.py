@@ -9,20 +9,8 @@ Every key of CONFIG below is a command-line option (--seq-len 512, --bos-first f
 A run resumes exactly from OUT/last.pt when it exists, so runs chain: constant LR after a
 warm-up, with an optional linear cool-down (--cooldown-steps) before a run that ends in an export.
 
-The objective mixes, per row of the batch:
-  (a) plain MDLM: mask each token with probability t ~ U(eps,1), cross-entropy on the masked
-      tokens weighted 1/t (the ELBO of masked diffusion);
-  (b) variable-length infill: 1-3 line-aligned spans, each followed by surplus `pad` slots, masked
-      with probability t inside the span regions only; the model learns to end a span with pads.
-      A share of these rows instead gets 1-2 spans where the editor puts them (editor_spans): the
-      rest of a line after its indentation, the rest of a line after a typed prefix, or a block
-      of lines starting after the first line's indentation. Another share (frontier_row) shows one
-      span as the sampler does while it writes: the answer's first tokens written, a window of
-      masks (answer's end, then pads), the suffix; so the model learns where a span ends from
-      the code rather than from how many masks it is shown;
-  (c) on some rows, a few visible tokens replaced by random ones, with loss on those and on as many
-      unchanged visible tokens, so the logits at a visible position say "this token is right" (Refine).
-All loss terms are normalised by the number of tokens in the batch (B*S), as in MDLM.
+The objective (what a batch masks, where the loss is taken and with what weight) is in
+objective.py.
 
 Speed (GPU): bf16 autocast, torch.compile, fused attention (scaled_dot_product_attention), fused
 AdamW, and fixed shapes: the loss positions of a batch are a fixed number of slots (loss_slots of
@@ -41,7 +29,7 @@ import signal
 import sys
 import time
 from contextlib import nullcontext
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 import torch
@@ -50,6 +38,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from model import Denoiser, DenoiserConfig  # noqa: E402
+from objective import make_batch  # noqa: E402
 from step_profile import StepProfiler  # noqa: E402
 
 # ----------------------------------------------------------------------------------------------
@@ -158,265 +147,6 @@ def space_token_ids(folder, meta):
 def sample_windows(tokens, rng, n, length):
     starts = rng.integers(0, len(tokens) - length, size=n)
     return np.stack([tokens[s:s + length] for s in starts]).astype(np.int64)
-
-
-# ---------------------------------------------------------------------------------------------- objective
-def stratified_t(rng, n, eps):
-    """n mask rates covering U(eps,1) evenly (one random offset): lower loss variance than iid."""
-    u = (rng.random() + np.arange(n) / max(n, 1)) % 1.0
-    return eps + (1.0 - eps) * u
-
-
-def line_spans(body, is_newline, rng, a):
-    """1..max_spans non-overlapping, non-touching spans [s, e) that start at a line start (the row
-    start or right after a newline token) and end right after a newline token (or, on a share
-    free_span_frac of rows, start and end at any token); their total is
-    about U(span_min_frac, span_max_frac) of the row and never above span_max_frac."""
-    L = len(body)
-    if rng.random() < a.free_span_frac:
-        # Cursor-like spans start and end anywhere (ghost text ends before the line's newline,
-        # a fill sits mid-line), so the model also learns pads that are not after a newline.
-        starts, ends = np.arange(L), np.arange(1, L + 1)
-    else:
-        nl = is_newline[body]
-        starts = np.flatnonzero(np.concatenate([[True], nl[:-1]]))
-        ends = np.flatnonzero(nl) + 1
-    if len(ends) == 0:
-        return []
-    k = int(rng.integers(1, a.max_spans + 1))
-    each = rng.uniform(a.span_min_frac, a.span_max_frac) * L / k
-    budget = int(a.span_max_frac * L)
-    spans = []
-    for _ in range(k):
-        for _attempt in range(8):
-            s = int(starts[rng.integers(len(starts))])
-            used = sum(e - b for b, e in spans)
-            cand = ends[(ends > s) & (ends <= s + budget - used)]
-            if len(cand) == 0:
-                continue
-            e = int(cand[np.argmin(np.abs(cand - s - each))])
-            if all(e < s2 or s > e2 for s2, e2 in spans):
-                spans.append((s, e))
-                break
-    return sorted(spans)
-
-
-def line_table(body, is_newline, is_space):
-    """The complete lines of a row (those after its first newline that end with a newline
-    token) as int arrays: start (after the newline), content start (after the indentation), end
-    (after the line's newline token). The row's first line may be cut, so it is left out."""
-    nl = np.flatnonzero(is_newline[body])
-    if len(nl) < 2:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    starts, ends = nl[:-1] + 1, nl[1:] + 1
-    content = starts.copy()
-    space = is_space[body]
-    for j in range(len(starts)):
-        c = starts[j]
-        while c < ends[j] - 1 and space[c]:
-            c += 1
-        content[j] = c
-    return starts, content, ends
-
-
-def editor_spans(body, is_newline, is_space, rng, a):
-    """1-2 spans (s, e, kind) where an editor asks for text, non-overlapping and apart:
-    'line': the rest of a line after its indentation (the indentation stays in the prefix), up to
-            and with its newline (the engine takes the newline after a cursor into the span);
-    'mid':  the rest of a line after a typed prefix (a random point after the first content
-            token); a quarter of them end before the newline (text after the cursor stays);
-    'block': from after a line's indentation to the end of 2..block_max_lines lines.
-    Total length at most span_max_frac of the row."""
-    L = len(body)
-    _, content, ends = line_table(body, is_newline, is_space)
-    has_text = np.flatnonzero(ends - 1 > content)
-    if len(has_text) == 0:
-        return []
-    budget = int(a.span_max_frac * L)
-    spans = []
-    for _ in range(1 if rng.random() < 0.75 else 2):
-        for _attempt in range(8):
-            j = int(has_text[rng.integers(len(has_text))])
-            c, e = int(content[j]), int(ends[j])
-            u = rng.random()
-            if u < a.editor_mid_frac:
-                if e - 1 - c < 2:
-                    continue
-                kind, s = "mid", int(rng.integers(c + 1, e - 1))
-                if rng.random() < 0.25:
-                    e = int(rng.integers(s + 1, e))  # ends before the newline
-            elif u < a.editor_mid_frac + a.editor_block_frac:
-                last = min(len(ends) - 1, j + int(rng.integers(1, a.block_max_lines)))
-                kind, s, e = "block", c, int(ends[last])
-            else:
-                kind, s = "line", c
-            used = sum(e2 - s2 for s2, e2, _ in spans)
-            if e - s > budget - used or not all(e < s2 or s > e2 for s2, e2, _ in spans):
-                continue
-            spans.append((s, e, kind))
-            break
-    return sorted(spans)
-
-
-def infill_row(body, spans, rng, pad, *, surplus_max=0, wide_share=0.5):
-    """Insert after each span a random number of surplus pad slots, then cut the row back to its
-    length. Half the spans (wide_share) get 0 .. len+surplus_max pads (ghost text and fills give
-    a short answer many slots: 24 for a completion, 48 for a fill), the others 0 .. len/2+4
-    (refine-like slack). Returns the target row, a bool mask of the span regions (true tokens
-    and pads) and the regions as (start, true_end, end) in row coordinates, clipped to the row."""
-    L = len(body)
-    pieces, regions, prev, at = [], [], 0, 0
-    for s, e in spans:
-        wide = surplus_max > 0 and rng.random() < wide_share
-        n_pad = int(rng.integers(0, (e - s) + surplus_max + 1)) if wide else int(rng.integers(0, (e - s) // 2 + 4 + 1))
-        pieces += [body[prev:s], body[s:e], np.full(n_pad, pad, dtype=body.dtype)]
-        at += s - prev
-        regions.append((at, at + e - s, at + e - s + n_pad))
-        at += e - s + n_pad
-        prev = e
-    pieces.append(body[prev:])
-    row = np.concatenate(pieces)[:L]
-    regions = [(min(s, L), min(t, L), min(e, L)) for s, t, e in regions if s < L]
-    region = np.zeros(L, dtype=bool)
-    for s, _, e in regions:
-        region[s:e] = True
-    return row, region, regions
-
-
-def frontier_row(body, s, e, rng, *, pad, window, is_newline, spare=None):
-    """The span [s, e) as the sampler shows it while it writes a variable-length span: the
-    answer's first c tokens written (visible), then a window of masks, then the suffix. The
-    sampler hides the span's slots beyond the window, so the model must judge from the code, not
-    from the number of masks, whether the answer goes on; with plain surplus spans it learnt the
-    number of masks instead (model v2, HumanEval lines: 16 masks after a complete line, pad at
-    0.03; 4 masks after a line that needs more, pad at 0.83).
-    Half the windows are the sampler's width, the rest 1..2x it. Mostly the window covers the
-    answer's end, with c the answer's end (a complete answer: only pads are right), a line end or
-    any token: its targets are the answer's last tokens, then pads. On a quarter of the rows whose
-    answer is longer than the window, it goes on past the window: the window is all answer, the
-    rest of the answer is hidden (the row then takes `spare`, the stream's next tokens, to keep
-    its length). Returns the row and the window as (start, true_end, end), cut to the body's length."""
-    L, n = len(body), e - s
-    w = window if rng.random() < 0.5 else int(rng.integers(1, 2 * window + 1))
-    goes_on = spare is not None and w < n <= w + len(spare) and rng.random() < 0.25
-    lo, hi = (0, n - w) if goes_on else (max(0, n - w), n)
-    ends = lo + np.flatnonzero(is_newline[body[s + lo:s + hi]]) + 1  # line ends c in (lo, hi]
-    u = rng.random()
-    if u < 0.35 and not goes_on:
-        c = n
-    elif u < 0.7 and len(ends):
-        c = int(ends[rng.integers(len(ends))])
-    else:
-        c = int(rng.integers(lo, hi + 1))
-    if goes_on:
-        c = min(c, n - w - 1)  # at least one answer token stays hidden
-        row, in_window = np.concatenate([body[:s + c + w], body[e:], spare[:n - c - w]]), w
-    else:
-        tail = body[s + c:e]
-        row, in_window = np.concatenate([body[:s + c], tail, np.full(w - len(tail), pad, dtype=body.dtype), body[e:]]), len(tail)
-    at = s + c
-    return row[:L], (min(at, L), min(at + in_window, L), min(at + w, L))
-
-
-def loss_slot_count(a, B, S):
-    """Loss positions per micro-batch: a fixed number (a multiple of 64), so shapes never change."""
-    return max(64, int(math.ceil(a.loss_slots * B * S / 64)) * 64)
-
-
-def make_batch(windows, rng, a, data, spare=None):
-    """windows [B, L] stream tokens -> model inputs and the flat list of loss positions; spare
-    [B, X]: the stream's tokens after each window (frontier rows whose answer goes on use them).
-    Returns input_ids [B,S], flat positions/targets/weights [M], M = loss_slot_count (fixed)."""
-    B, L = windows.shape
-    S = L + (1 if a.bos_first else 0)
-    n_mdlm = int(round(B * a.mdlm_frac))
-    t_rows = np.concatenate([stratified_t(rng, n_mdlm, a.eps), stratified_t(rng, B - n_mdlm, a.eps)])
-    ids = np.empty((B, S), dtype=np.int64)
-    pos, tgt, wts = [], [], []
-    norm = 1.0 / (B * S)  # MDLM: sum over the batch, divided by its number of tokens
-    for r in range(B):
-        row, region = row_layout(windows[r], r >= n_mdlm, rng, a, data, spare=None if spare is None else spare[r])
-        if a.bos_first:  # the bos slot is context, never a target
-            row = np.concatenate([[data.bos], row])
-            region = np.concatenate([[False], region])
-        t = t_rows[r]
-        masked = region & (rng.random(S) < t)
-        inp = np.where(masked, data.mask, row)
-        idx = np.flatnonzero(masked)
-        pos.append(r * S + idx)
-        tgt.append(row[idx])
-        wts.append(np.full(len(idx), norm / t))
-        if rng.random() < a.sub_frac:
-            chosen = substitute(inp, masked, rng, a, data)
-            if chosen is not None:
-                pos.append(r * S + chosen)
-                tgt.append(row[chosen])  # the original token, both where swapped and where kept
-                wts.append(np.full(len(chosen), a.sub_loss_weight * norm))
-        ids[r] = inp
-    return fixed_loss_slots(ids, np.concatenate(pos), np.concatenate(tgt), np.concatenate(wts), rng, M=loss_slot_count(a, B, S))
-
-
-def row_layout(body, infill, rng, a, data, *, spare):
-    """A row's target tokens and the region where its masks may fall: the whole row (an MDLM row,
-    or an infill row without a place for a span), its spans with surplus pads (infill_row), or
-    one span as the sampler shows it while it writes (frontier_row)."""
-    spans, wide = infill_spans(body, rng, a, data) if infill else ([], 0.5)
-    if spans and rng.random() < a.frontier_frac:
-        s, e = spans[int(rng.integers(len(spans)))]
-        row, (w0, _, w1) = frontier_row(body, s, e, rng, pad=data.pad, window=a.frontier_window,
-                                        is_newline=data.is_newline, spare=spare)
-        region = np.zeros(len(body), dtype=bool)
-        region[w0:w1] = True
-        return row, region
-    if spans:
-        row, region, _ = infill_row(body, spans, rng, data.pad, surplus_max=a.pad_surplus_max, wide_share=wide)
-        return row, region
-    return body, np.ones(len(body), dtype=bool)
-
-
-def infill_spans(body, rng, a, data):
-    """An infill row's spans and the share of them that get wide pad surpluses (infill_row): on
-    editor_span_frac of the rows where the editor asks (editor_spans; ghost text and fills give a
-    short answer many slots, hence 0.8), else, or when the row has no such place, line_spans."""
-    editor = rng.random() < a.editor_span_frac
-    spans = [(s, e) for s, e, _ in editor_spans(body, data.is_newline, data.is_space, rng, a)] if editor else []
-    return spans or line_spans(body, data.is_newline, rng, a), 0.8 if editor else 0.5
-
-
-def substitute(inp, masked, rng, a, data):
-    """The Refine signal: n visible tokens of the row `inp` replaced (in place) by random ordinary
-    ones, never by the token they had, and n others left as they are. Returns both sets (the loss
-    is taken on each, with the original token as target), or None when the row has too few
-    visible tokens."""
-    visible = np.flatnonzero(~masked & ~data.is_special[inp])
-    n = max(1, int(round(rng.uniform(a.sub_rate_min, a.sub_rate_max) * len(visible))))
-    if len(visible) < 2 * n:
-        return None
-    chosen = rng.choice(visible, 2 * n, replace=False)
-    swap = chosen[:n]
-    k = rng.integers(len(data.ordinary), size=n)
-    new = data.ordinary[k]
-    same = new == inp[swap]  # a substitution must change the token
-    new[same] = data.ordinary[(k[same] + 1) % len(data.ordinary)]
-    inp[swap] = new
-    return chosen
-
-
-def fixed_loss_slots(ids, pos, tgt, wts, rng, *, M):
-    """The batch with exactly M loss positions, so the compiled graph sees one shape: a rare
-    surplus is a uniform subsample, weights scaled so the loss's expectation is unchanged; the
-    slots left over are dummy positions (row 0, slot 0) with weight 0."""
-    if len(pos) > M:
-        keep = np.sort(rng.choice(len(pos), M, replace=False))
-        pos, tgt, wts = pos[keep], tgt[keep], wts[keep] * (len(wts) / M)
-    extra = M - len(pos)
-    return dict(
-        live=np.array(len(pos), dtype=np.int64),  # loss positions in use (the rest is padding)
-        input_ids=ids,
-        positions=np.concatenate([pos, np.zeros(extra, dtype=np.int64)]),
-        targets=np.concatenate([tgt, np.zeros(extra, dtype=np.int64)]),
-        weights=np.concatenate([wts, np.zeros(extra)]).astype(np.float32),
-    )
 
 
 # ---------------------------------------------------------------------------------------------- loss
@@ -562,10 +292,7 @@ def want_compile(a, device):
 def main(argv=None):
     a = parse_args(argv)
     ddp, rank, world, device = init_process(a)
-    master = rank == 0
-    autocast = torch.autocast(device_type=device.type, dtype=torch.bfloat16)
     assert a.batch_size % a.grad_accum == 0, "batch_size must be a multiple of grad_accum"
-    micro = a.batch_size // a.grad_accum
 
     data = TokenData(a.data)
     os.makedirs(a.out, exist_ok=True)
@@ -577,62 +304,51 @@ def main(argv=None):
     if ck is not None:
         resume(ck, opt, run)
     model, loss_fn, compiled = wrap_model(raw_model, a, device, ddp)
-
-    peak = peak_flops(a, device)
-    device_name = (f"{world} x {torch.cuda.get_device_name(device)}" if device.type == "cuda"
-                   else f"{world} x CPU, {a.threads} threads")
-
-    # MFU counts the head only where a loss is taken (not the padded slots it also runs on)
-    def batch_flops(live):
-        return raw_model.train_flops(micro * a.seq_len, a.seq_len, live)
-
-    if master:
-        print(f"model {raw_model.num_params() / 1e6:.2f} M params {asdict(cfg)}; device {device}"
-              f"{' ' + torch.cuda.get_device_name(device) if device.type == 'cuda' else ''}, world {world}; "
-              f"{'compiled' if compiled else 'eager'}, {'fused AdamW' if fused else 'AdamW'}, {a.workers} loader workers; "
-              f"{batch_flops(0.32 * micro * a.seq_len) / (micro * a.seq_len) / 1e6:.0f} MFLOP per token; "
-              f"{'resuming' if ck is not None else 'init from ' + a.init_from if a.init_from else 'fresh'} "
-              f"at step {run.step}, {run.tokens_seen:,} tokens", flush=True)
-
-    def save():
-        if master:
-            save_checkpoint(ckpt_path, raw_model, opt, cfg=cfg, a=a, data=data, run=run)
-
-    def run_eval():
-        if master:
-            evaluate_and_log(raw_model, data, a, device=device, autocast=autocast, run=run)
-        run.last_eval_step, run.recent_losses = run.step, []
-
-    def step_micro_batch(b, last):
-        window.flops += batch_flops(int(b["live"])) * world
-        return forward_backward(model, loss_fn, b, device=device, autocast=autocast, grad_accum=a.grad_accum, no_sync=ddp and not last)
+    t = Trainer(a=a, data=data, cfg=cfg, raw_model=raw_model, model=model, loss_fn=loss_fn, compiled=compiled,
+                opt=opt, device=device, ddp=ddp, rank=rank, world=world, ckpt_path=ckpt_path)
+    if t.master:
+        print_setup(t, run, fused=fused, resumed=ck is not None)
 
     stop_signal, old_handlers = stop_on_signals()
-    tokens_per_step = a.batch_size * a.seq_len * world
-    batches = batch_loader(data, a, rank, micro, run.step * a.grad_accum, pin=device.type == "cuda")
-    window = LogWindow()  # the compile warm-up's FLOPs land here, not in the first log line
-    run.start_time = last_ckpt = last_eval = time.time()
+    batches = batch_loader(data, a, rank, t.micro, run.step * a.grad_accum, pin=device.type == "cuda")
+    run.start_time = time.time()
     if compiled and a.max_steps != run.step:
-        if not compiles(step_micro_batch, one_batch(data, a, rank, micro, run.step * a.grad_accum), device, master):
-            model, compiled, loss_fn = ddp_wrap(raw_model, device) if ddp else raw_model, False, WeightedCrossEntropy.apply
-        opt.zero_grad(set_to_none=True)  # the warm-up's gradients
+        t = warm_up_compiler(t, run)
     run.start_step, run.loop_start = run.step, time.time()
-    window = LogWindow()  # the log's clock starts here
+    train_until_stopped(t, run, batches, stop_signal)
+
+    save_checkpoint(t, run)
+    if run.last_eval_step != run.step:
+        evaluate_and_log(t, run)
+    for sig, h in old_handlers.items():
+        signal.signal(sig, h)
+    if t.master:
+        reason = f"signal {stop_signal[0]}" if stop_signal else "limit reached"
+        print(f"stopped ({reason}) at step {run.step}, {run.tokens_seen / 1e6:.2f} M tokens; checkpoint {ckpt_path}", flush=True)
+    if ddp:
+        # Every process waits for the others (process 0 still saves and evaluates) and lets go of
+        # its DDP wrapper before the group goes: without both, a process sometimes hung in the
+        # wrapper's teardown after the group was destroyed (gloo: 2 of 7 runs of the test; 0 of 22 after).
+        dist.barrier()
+        t.model = model = None
+        dist.destroy_process_group()
+    return dict(step=run.step, tokens_seen=run.tokens_seen, model=raw_model)
+
+
+def train_until_stopped(t, run, batches, stop_signal):
+    """Optimiser steps until a limit or a signal (in stop_signal), with a checkpoint and an
+    evaluation whenever their clocks say so, and a log line every log_every steps. The log's
+    clock starts here; checkpoint and evaluation clocks at run.start_time."""
+    a = t.a
+    tokens_per_step = a.batch_size * a.seq_len * t.world
+    last_ckpt = last_eval = run.start_time
+    window = LogWindow()
     # Steps 11.. : past the first steps' allocations and the loader's start.
-    profiler = StepProfiler(a.profile_steps if master else 0, run.start_step + 10, device)
-
-    def next_batch():
-        """The next batch, counting the time spent waiting for the loader (a GPU kept waiting
-        shows here as a large share of the log window)."""
-        t = time.time()
-        b = next(batches)
-        window.wait += time.time() - t
-        return b
-
-    model.train()
+    profiler = StepProfiler(a.profile_steps if t.master else 0, run.start_step + 10, t.device)
+    t.model.train()
     while True:
         now = time.time()
-        stop, want_ckpt, want_eval = agree(ddp, device, [
+        stop, want_ckpt, want_eval = agree(t.ddp, t.device, [
             bool(stop_signal) or limit_reached(a, run, now),
             now - last_ckpt >= a.ckpt_minutes * 60,
             now - last_eval >= a.eval_minutes * 60,
@@ -642,43 +358,26 @@ def main(argv=None):
         if want_ckpt or want_eval:
             paused = time.time()
             if want_ckpt:
-                save()
+                save_checkpoint(t, run)
                 last_ckpt = time.time()
             if want_eval:
-                run_eval()
+                evaluate_and_log(t, run)
                 last_eval = time.time()
             window.start += time.time() - paused  # throughput counts training only
 
         lr = lr_at(a, run, tokens_per_step)
         profiler.before_step(run.step)
         window.profiled = window.profiled or profiler.active()
-        step_loss = optimizer_step(model, opt, lr, a, lambda last: step_micro_batch(next_batch(), last))
+        step_loss = optimizer_step(t, batches, window, lr)
         profiler.after_step()
         run.step += 1
         run.tokens_seen += tokens_per_step
         window.losses.append(step_loss)  # a device tensor: read at the log, so steps queue without waiting
         window.tokens += tokens_per_step
         if run.step % a.log_every == 0 or stop_signal:
-            log_window(window, run, lr, peak=peak, world=world, device_name=device_name, out=a.out if master else None)
+            log_window(t, window, run, lr)
             window = LogWindow()
-
     run.recent_losses += [float(x) for x in window.losses]
-    save()
-    if run.last_eval_step != run.step:
-        run_eval()
-    for sig, h in old_handlers.items():
-        signal.signal(sig, h)
-    if master:
-        reason = f"signal {stop_signal[0]}" if stop_signal else "limit reached"
-        print(f"stopped ({reason}) at step {run.step}, {run.tokens_seen / 1e6:.2f} M tokens; checkpoint {ckpt_path}", flush=True)
-    if ddp:
-        # Every process waits for the others (process 0 still saves and evaluates) and lets go of
-        # its DDP wrapper before the group goes: without both, a process sometimes hung in the
-        # wrapper's teardown after the group was destroyed (gloo: 2 of 7 runs of the test; 0 of 22 after).
-        dist.barrier()
-        model = None
-        dist.destroy_process_group()
-    return dict(step=run.step, tokens_seen=run.tokens_seen, model=raw_model)
 
 
 # ---------------------------------------------------------------------------------------------- main's steps
@@ -705,6 +404,53 @@ class LogWindow:
     flops: float = 0.0
     wait: float = 0.0  # seconds spent waiting for the loader
     profiled: bool = False
+
+
+@dataclass
+class Trainer:
+    """What the steps of this process use and the run does not change: the options, the data, the
+    model (raw_model: its parameters; model: what the steps run, DDP-wrapped and compiled when
+    wanted) with its loss, the optimiser, the device and this process's place in the group."""
+    a: argparse.Namespace
+    data: "TokenData"
+    cfg: DenoiserConfig
+    raw_model: Denoiser
+    model: torch.nn.Module
+    loss_fn: object
+    compiled: bool
+    opt: torch.optim.Optimizer
+    device: torch.device
+    ddp: bool
+    rank: int
+    world: int
+    ckpt_path: str
+
+    @property
+    def master(self):
+        return self.rank == 0
+
+    @property
+    def micro(self):
+        """Rows per micro-batch."""
+        return self.a.batch_size // self.a.grad_accum
+
+    @property
+    def autocast(self):
+        return torch.autocast(device_type=self.device.type, dtype=torch.bfloat16)
+
+    @property
+    def peak(self):
+        return peak_flops(self.a, self.device)
+
+    @property
+    def device_name(self):
+        return (f"{self.world} x {torch.cuda.get_device_name(self.device)}" if self.device.type == "cuda"
+                else f"{self.world} x CPU, {self.a.threads} threads")
+
+    def batch_flops(self, live):
+        """Training FLOPs of one micro-batch; MFU counts the head only where a loss is taken
+        (`live` positions, not the padded slots it also runs on)."""
+        return self.raw_model.train_flops(self.micro * self.a.seq_len, self.a.seq_len, live)
 
 
 def init_process(a):
@@ -820,34 +566,64 @@ def forward_backward(model, loss_fn, b, *, device, autocast, grad_accum, no_sync
     return loss.detach()
 
 
-def compiles(step_micro_batch, batch, device, master):
-    """Compiles the model before the clock of the logs starts, on a batch the run will see anyway
-    (the caller drops the gradients; no random stream moves). False: the compiler failed, and
-    the run trains eager."""
+def print_setup(t, run, *, fused, resumed):
+    d = t.device
+    print(f"model {t.raw_model.num_params() / 1e6:.2f} M params {asdict(t.cfg)}; device {d}"
+          f"{' ' + torch.cuda.get_device_name(d) if d.type == 'cuda' else ''}, world {t.world}; "
+          f"{'compiled' if t.compiled else 'eager'}, {'fused AdamW' if fused else 'AdamW'}, {t.a.workers} loader workers; "
+          f"{t.batch_flops(0.32 * t.micro * t.a.seq_len) / (t.micro * t.a.seq_len) / 1e6:.0f} MFLOP per token; "
+          f"{'resuming' if resumed else 'init from ' + t.a.init_from if t.a.init_from else 'fresh'} "
+          f"at step {run.step}, {run.tokens_seen:,} tokens", flush=True)
+
+
+def warm_up_compiler(t, run):
+    """Compiles the model before the clock of the logs starts, on the batch the run starts with
+    (its gradients are dropped; no random stream moves). When the compiler fails, the run trains
+    eager: returns the Trainer to go on with."""
     t0 = time.time()
     try:
-        step_micro_batch(batch, True)
-        torch.cuda.synchronize(device) if device.type == "cuda" else None
+        micro_batch(t, one_batch(t.data, t.a, t.rank, t.micro, run.step * t.a.grad_accum), LogWindow(), last=True)
+        torch.cuda.synchronize(t.device) if t.device.type == "cuda" else None
     except Exception as e:  # noqa: BLE001  any compiler failure: train uncompiled
-        if master:
+        if t.master:
             print(f"torch.compile failed ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}); training eager", flush=True)
-        return False
-    if master:
-        print(f"compiled in {time.time() - t0:.0f} s", flush=True)
-    return True
+        t = replace(t, model=ddp_wrap(t.raw_model, t.device) if t.ddp else t.raw_model, compiled=False,
+                    loss_fn=WeightedCrossEntropy.apply)
+    else:
+        if t.master:
+            print(f"compiled in {time.time() - t0:.0f} s", flush=True)
+    t.opt.zero_grad(set_to_none=True)  # the warm-up's gradients
+    return t
 
 
-def optimizer_step(model, opt, lr, a, micro_step):
-    """One optimiser step at learning rate lr over grad_accum micro-batches (micro_step(last)
-    runs the next one); returns the step's loss as a device tensor."""
-    for g in opt.param_groups:
+def next_batch(batches, window):
+    """The next batch, counting the time spent waiting for the loader (a GPU kept waiting shows
+    here as a large share of the log window)."""
+    start = time.time()
+    b = next(batches)
+    window.wait += time.time() - start
+    return b
+
+
+def micro_batch(t, b, window, *, last):
+    """forward_backward on the batch b, its FLOPs counted in the log window; `last`: the step's
+    last micro-batch (the one whose backward DDP all-reduces)."""
+    window.flops += t.batch_flops(int(b["live"])) * t.world
+    return forward_backward(t.model, t.loss_fn, b, device=t.device, autocast=t.autocast, grad_accum=t.a.grad_accum,
+                            no_sync=t.ddp and not last)
+
+
+def optimizer_step(t, batches, window, lr):
+    """One optimiser step at learning rate lr over grad_accum micro-batches from `batches`;
+    returns the step's loss as a device tensor."""
+    for g in t.opt.param_groups:
         g["lr"] = lr
     step_loss = 0.0
-    for m in range(a.grad_accum):
-        step_loss = step_loss + micro_step(m == a.grad_accum - 1)
-    torch.nn.utils.clip_grad_norm_(model.parameters(), a.grad_clip)
-    opt.step()
-    opt.zero_grad(set_to_none=True)
+    for m in range(t.a.grad_accum):
+        step_loss = step_loss + micro_batch(t, next_batch(batches, window), window, last=m == t.a.grad_accum - 1)
+    torch.nn.utils.clip_grad_norm_(t.model.parameters(), t.a.grad_clip)
+    t.opt.step()
+    t.opt.zero_grad(set_to_none=True)
     return step_loss
 
 
@@ -894,9 +670,10 @@ def lr_at(a, run, tokens_per_step):
     return a.lr * warm * cool
 
 
-def log_window(window, run, lr, *, peak, world, device_name, out):
+def log_window(t, window, run, lr):
     """Reads the window's losses (waiting for its queued steps), adds them to the run's recent
-    losses and prints and appends (to out/log.jsonl; None: not this process) its log line."""
+    losses and (process 0) prints its log line and appends it to log.jsonl."""
+    peak = t.peak
     losses = [float(x) for x in window.losses]
     run.recent_losses += losses
     elapsed = time.time() - window.start
@@ -905,35 +682,41 @@ def log_window(window, run, lr, *, peak, world, device_name, out):
     if window.profiled:
         rec["profiled"] = True  # the profiler's overhead is in this window's speed
     if peak:
-        rec["mfu"] = window.flops / elapsed / (peak * world)
-    rec["device"] = device_name
-    if out is not None:
-        append_jsonl(os.path.join(out, "log.jsonl"), rec)
+        rec["mfu"] = window.flops / elapsed / (peak * t.world)
+    rec["device"] = t.device_name
+    if t.master:
+        append_jsonl(os.path.join(t.a.out, "log.jsonl"), rec)
         print(f"step {run.step} tokens {run.tokens_seen / 1e6:.2f}M loss {rec['loss']:.4f} lr {lr:.2e} "
               f"{rec['tokens_per_s']:.0f} tok/s" + (f" MFU {100 * rec['mfu']:.1f} %" if peak else "")
               + f" loader wait {100 * rec['loader_wait']:.0f} %" + (" (profiled)" if window.profiled else ""), flush=True)
 
 
-def save_checkpoint(path, raw_model, opt, *, cfg, a, data, run):
-    obj = dict(model=raw_model.state_dict(), optimizer=opt.state_dict(), model_config=asdict(cfg),
-               args=vars(a), meta=data.meta, step=run.step, tokens_seen=run.tokens_seen,
+def save_checkpoint(t, run):
+    """Process 0 writes last.pt: the weights, the optimiser, where the run is and its random streams."""
+    if not t.master:
+        return
+    obj = dict(model=t.raw_model.state_dict(), optimizer=t.opt.state_dict(), model_config=asdict(t.cfg),
+               args=vars(t.a), meta=t.data.meta, step=run.step, tokens_seen=run.tokens_seen,
                opt_start_step=run.opt_start_step,
                rng=dict(torch=torch.get_rng_state(), numpy=np.random.get_state(), python=random.getstate()))
-    tmp = path + ".tmp"
+    tmp = t.ckpt_path + ".tmp"
     torch.save(obj, tmp)
-    os.replace(tmp, path)  # atomic: a kill mid-write never leaves a broken last.pt
+    os.replace(tmp, t.ckpt_path)  # atomic: a kill mid-write never leaves a broken last.pt
 
 
-def evaluate_and_log(raw_model, data, a, *, device, autocast, run):
-    """The held-out evaluation, appended to eval.jsonl with the mean training loss since the last."""
-    raw_model.eval()
-    r = evaluate(raw_model, data, a, device, autocast)
-    raw_model.train()
-    r = dict(step=run.step, tokens_seen=run.tokens_seen, **r,
-             train_loss=float(np.mean(run.recent_losses)) if run.recent_losses else None, time=time.time())
-    append_jsonl(os.path.join(a.out, "eval.jsonl"), r)
-    print("eval " + " ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}"
-                             for k, v in r.items() if k != "time"), flush=True)
+def evaluate_and_log(t, run):
+    """Process 0: the held-out evaluation, appended to eval.jsonl with the mean training loss
+    since the last. Every process: that loss starts again from here."""
+    if t.master:
+        t.raw_model.eval()
+        r = evaluate(t.raw_model, t.data, t.a, t.device, t.autocast)
+        t.raw_model.train()
+        r = dict(step=run.step, tokens_seen=run.tokens_seen, **r,
+                 train_loss=float(np.mean(run.recent_losses)) if run.recent_losses else None, time=time.time())
+        append_jsonl(os.path.join(t.a.out, "eval.jsonl"), r)
+        print("eval " + " ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}"
+                                 for k, v in r.items() if k != "time"), flush=True)
+    run.last_eval_step, run.recent_losses = run.step, []
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ import torch
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 import export  # noqa: E402
+import objective  # noqa: E402
 import step_profile  # noqa: E402
 import train  # noqa: E402
 from model import Denoiser, DenoiserConfig  # noqa: E402
@@ -361,7 +362,7 @@ class TrainingTest(unittest.TestCase):
         seen_pads = 0
         for _ in range(200):
             body = train.sample_windows(data.train, rng, 1, 63)[0]
-            spans = train.line_spans(body, data.is_newline, rng, meta_args)
+            spans = objective.line_spans(body, data.is_newline, rng, meta_args)
             self.assertTrue(spans)
             self.assertLessEqual(len(spans), 3)
             self.assertLessEqual(sum(e - s for s, e in spans), 0.6 * len(body))
@@ -370,7 +371,7 @@ class TrainingTest(unittest.TestCase):
                 self.assertIn(body[e - 1], NEWLINES)
             for (_, e1), (s2, _) in zip(spans, spans[1:]):
                 self.assertLess(e1, s2)
-            row, region, regions = train.infill_row(body, spans, rng, data.pad)
+            row, region, regions = objective.infill_row(body, spans, rng, data.pad)
             self.assertEqual(len(row), len(body))
             pad_slots = np.zeros(len(row), dtype=bool)
             for (s, t, e), (s0, e0) in zip(regions, spans):
@@ -387,7 +388,7 @@ class TrainingTest(unittest.TestCase):
         free_args = SimpleNamespace(**{**train.CONFIG, "free_span_frac": 1.0})
         for _ in range(50):
             body = train.sample_windows(data.train, rng, 1, 63)[0]
-            spans = train.line_spans(body, data.is_newline, rng, free_args)
+            spans = objective.line_spans(body, data.is_newline, rng, free_args)
             self.assertTrue(spans)
             for (_, e1), (s2, _) in zip(spans, spans[1:]):
                 self.assertLess(e1, s2)
@@ -395,10 +396,10 @@ class TrainingTest(unittest.TestCase):
         # the batch builder: masks only inside span regions for infill rows, gathers in buckets
         a = SimpleNamespace(**{**train.CONFIG, "sub_frac": 0.0, "bos_first": True})
         windows = train.sample_windows(data.train, rng, 8, 63)
-        b = train.make_batch(windows, rng, a, data)
+        b = objective.make_batch(windows, rng, a, data)
         self.assertEqual(b["input_ids"].shape, (8, 64))
         self.assertTrue((b["input_ids"][:, 0] == data.bos).all())
-        self.assertEqual(len(b["positions"]), train.loss_slot_count(a, 8, 64))
+        self.assertEqual(len(b["positions"]), objective.loss_slot_count(a, 8, 64))
         live = b["weights"] > 0
         self.assertTrue((b["input_ids"].reshape(-1)[b["positions"][live]] == data.mask).all())
 
@@ -414,9 +415,9 @@ class TrainingTest(unittest.TestCase):
         for _ in range(400):
             stream = train.sample_windows(data.train, rng, 1, 63 + 31)[0]
             body, spare = stream[:63], stream[63:]
-            spans = train.line_spans(body, data.is_newline, rng, a)
+            spans = objective.line_spans(body, data.is_newline, rng, a)
             s, e = spans[int(rng.integers(len(spans)))]
-            row, (w0, t, w1) = train.frontier_row(body, s, e, rng, pad=data.pad, window=4, is_newline=data.is_newline, spare=spare)
+            row, (w0, t, w1) = objective.frontier_row(body, s, e, rng, pad=data.pad, window=4, is_newline=data.is_newline, spare=spare)
             self.assertEqual(len(row), len(body))
             c = w0 - s
             self.assertTrue(np.array_equal(row[:t], body[:t]))  # prefix, written answer, the window's answer
@@ -438,7 +439,7 @@ class TrainingTest(unittest.TestCase):
         self.assertGreater(len(widths), 5)
 
         # in a batch, frontier rows are masked only inside their window
-        b = train.make_batch(train.sample_windows(data.train, rng, 16, 64), rng,
+        b = objective.make_batch(train.sample_windows(data.train, rng, 16, 64), rng,
                              SimpleNamespace(**{**train.CONFIG, "mdlm_frac": 0.0, "frontier_frac": 1.0, "sub_frac": 0.0}), data)
         live = b["weights"] > 0
         self.assertGreater(int((b["targets"][live] == data.pad).sum()), 0)
@@ -474,7 +475,7 @@ class TrainingTest(unittest.TestCase):
         kinds, multi_line_blocks = {}, 0
         for _ in range(400):
             body = train.sample_windows(data.train, rng, 1, 63)[0]
-            spans = train.editor_spans(body, data.is_newline, data.is_space, rng, a)
+            spans = objective.editor_spans(body, data.is_newline, data.is_space, rng, a)
             self.assertTrue(spans)
             self.assertLessEqual(sum(e - s for s, e, _ in spans), a.span_max_frac * len(body))
             for (_, e1, _), (s2, _, _) in zip(spans, spans[1:]):
@@ -502,7 +503,7 @@ class TrainingTest(unittest.TestCase):
         self.assertGreater(min(kinds.values()), 60, kinds)
 
         # a batch of editor-span rows teaches the span's end: pad targets follow the spans
-        b = train.make_batch(train.sample_windows(data.train, rng, 16, 64), rng,
+        b = objective.make_batch(train.sample_windows(data.train, rng, 16, 64), rng,
                              SimpleNamespace(**{**train.CONFIG, "mdlm_frac": 0.0, "editor_span_frac": 1.0, "sub_frac": 0.0}), data)
         live = b["weights"] > 0
         self.assertGreater(int((b["targets"][live] == data.pad).sum()), 0)
@@ -526,8 +527,8 @@ class TrainingTest(unittest.TestCase):
         data = train.TokenData(self.data)
         rng = np.random.default_rng(9)
         windows = train.sample_windows(data.train, rng, 8, 64)
-        full = train.make_batch(windows, np.random.default_rng(1), SimpleNamespace(**{**train.CONFIG, "loss_slots": 1.0, "mdlm_frac": 1.0}), data)
-        tight = train.make_batch(windows, np.random.default_rng(1), SimpleNamespace(**{**train.CONFIG, "loss_slots": 0.1, "mdlm_frac": 1.0}), data)
+        full = objective.make_batch(windows, np.random.default_rng(1), SimpleNamespace(**{**train.CONFIG, "loss_slots": 1.0, "mdlm_frac": 1.0}), data)
+        tight = objective.make_batch(windows, np.random.default_rng(1), SimpleNamespace(**{**train.CONFIG, "loss_slots": 0.1, "mdlm_frac": 1.0}), data)
         self.assertEqual(len(tight["positions"]), 64)
         n_full = int((full["weights"] > 0).sum())
         self.assertGreater(n_full, 64)  # the tight batch had to subsample
