@@ -283,12 +283,57 @@ function genericLines(r) {
   return [table(['key', 'value'], rows)];
 }
 
+// How each kind is measured: prose, no figures (those come from the files).
+const GHOST_CASES =
+  "- **Ghost text where the editor asks**: the cursor after a new line's indentation, mid-line after a typed prefix, an empty line, and a block of 2–4 lines after an indented cursor, in space- and tab-indented files, with a quarter of the cases again in CRLF. Each answer is trimmed as the editor trims it and scored byte for byte against what the file had; the whitespace-normalised score beside it shows what a looser score would hide.";
+const CONFIDENCE =
+  '- **Confidence threshold**: the share of requests whose confidence reaches the threshold (shown automatically), and the share of those that are byte-exact. The default `diffuse.ghostText.minConfidence` is the lowest threshold at which at least half of what is shown is exact.';
+const NEXT_EDIT =
+  '- **Next edit**: cases made from held-out files: a local renamed at its declaration or at one use, a repeated literal changed once, a parameter added to a function with calls below, and cases that need nothing (a comment line added, a literal used once changed). A proposal is exact when it applies one or more of the needed follow-ups and nothing else; for an added parameter a call counts when it gains exactly one argument. Wrong is the share of proposals that are not exact.';
+
 const KINDS = [
-  { is: (r) => 'worker_kills' in r, title: 'Reliability', render: reliabilityLines },
-  { is: (r) => 'forward_ms' in r && 'ghost' in r, title: 'Speed and quality', render: benchLines },
-  { is: (r) => 'summary' in r && 'per_kind' in r, title: 'Ghost text where the editor asks', render: editorViewLines },
-  { is: (r) => Object.keys(r).join() === 'next_edit', title: 'Next edit', render: (r) => nextEditLines(r.next_edit) },
-  { is: () => true, title: 'Results', render: genericLines },
+  {
+    is: (r) => 'worker_kills' in r,
+    title: 'Reliability',
+    render: reliabilityLines,
+    method: [
+      '- **Recovery** counts from the kill to the next request answered: a process start and a model load.',
+      '- **Bad inputs**: a refusal counts only as a model, input or usage error with a one-line message; an awkward but valid input must be answered with edits inside the text. Each case has 30 s before it counts as a hang.',
+      '- **Cancel storm**: the worker is warmed by 2,000 requests first; the figure is the growth of the peak resident size (VmHWM), which rises only when the worker needs more memory than ever before.',
+      "- **No network**: inet sockets among the open files of the client and of every worker, polled every 10 ms; the watch is first shown a listener of the script's own, which it must see.",
+      '- **Remote**: one fault per HTTP request against the loopback Mercury stand-in and a real `serve()`, each case with its expected outcome; a hang is a request that neither answers nor fails within its deadline plus 2 s.',
+      '- **Edits during refine** and **large refine** run in a real VS Code (`test/vscode/reliability.test.ts`, see docs/development.md).',
+    ],
+  },
+  {
+    is: (r) => 'forward_ms' in r && 'ghost' in r,
+    title: 'Speed and quality',
+    render: benchLines,
+    method: [
+      '- Cases are drawn from files of held-out packages (bench/heldout-sample.jsonl: packages the model never trained on) and run through the same client and worker the editor uses. All figures of one file come from one run on one machine.',
+      '- **ghost**: a ghost-text request as the editor sends it, with its time budget; **refine64**: Refine at strength 1; **fim128**: a fill of 128 slots.',
+      '- **Parallel vs one token per step**: the same single-line infills with the default schedule and with one token committed per model call.',
+      '- **Forward pass**: one model call over a canvas of that many tokens, logits asked at 32 positions.',
+      GHOST_CASES,
+      CONFIDENCE,
+      '- **Refine at the default strength**: held-out regions, half with one injected fault (two letters swapped or one dropped, a wrong operator, a missing `)`, `;` or `,`, a misspelt keyword), half without.',
+      "- **Through `diffuse serve`**: the `diffuse` backend against a `serve()` in the bench's own process, so both ends of the HTTP hop share one event loop; the same cursors in-process and through serve, alternating which goes first.",
+      NEXT_EDIT,
+    ],
+  },
+  {
+    is: (r) => 'summary' in r && 'per_kind' in r,
+    title: 'Ghost text where the editor asks',
+    render: editorViewLines,
+    method: [GHOST_CASES, CONFIDENCE],
+  },
+  {
+    is: (r) => Object.keys(r).join() === 'next_edit',
+    title: 'Next edit',
+    render: (r) => nextEditLines(r.next_edit),
+    method: [NEXT_EDIT],
+  },
+  { is: () => true, title: 'Results', render: genericLines, method: [] },
 ];
 
 export function benchmarksDoc() {
@@ -304,12 +349,16 @@ export function benchmarksDoc() {
     'differs from what the script writes now. Each section names the command that wrote its file;',
     'rerun that command, then `npm run docs:benchmarks`. Percentages are of the cases in the row.',
   ];
+  const used = [];
   for (const file of files) {
     const r = JSON.parse(fs.readFileSync(path.join(RESULTS, file), 'utf8'));
     const kind = KINDS.find((k) => k.is(r));
     const by = WRITTEN_BY[file] ?? (kind.render === benchLines ? benchOfFolder(file) : 'a command not named here');
     out.push('', `## ${kind.title}: ${file}`, '', `Written by ${by} to bench/results/${file}.`, '', ...kind.render(r));
+    if (!used.includes(kind)) used.push(kind);
   }
+  const methods = [...new Set(used.flatMap((k) => k.method))];
+  if (methods.length) out.push('', '## How the figures are measured', '', ...methods);
   return out.join('\n') + '\n';
 }
 
