@@ -6,7 +6,16 @@ import { normalise, similarity } from '../../training/similarity.mjs';
 
 export { normalise, similarity };
 
-export const ROOT = path.resolve(__dirname, '..');
+/** The repository: the nearest folder above this code's bundle (out/run/, out/test/) with a package.json. */
+export const ROOT = repositoryAbove(__dirname);
+
+function repositoryAbove(dir: string): string {
+  while (!fs.existsSync(path.join(dir, 'package.json'))) {
+    if (path.dirname(dir) === dir) throw new Error(`no package.json above ${__dirname}`);
+    dir = path.dirname(dir);
+  }
+  return dir;
+}
 
 interface Doc {
   package: string;

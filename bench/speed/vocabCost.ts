@@ -1,6 +1,7 @@
-// `esbuild bench/speed/vocabCost.ts --bundle --platform=node --outfile=out/vocabCost.js && node out/vocabCost.js`: the sampler's cost per slot (src/core/sampler/tokenChoice.ts chooseToken, the
-// softmax over the vocabulary in float64) at the shipped model's vocabulary and at Qwen2.5's, the
-// one Dream, DiffuCoder and Open-dCoder use. Random logits (normal, sd 3), every token allowed.
+// `node scripts/run-ts.mjs bench/speed/vocabCost.ts`: the sampler's cost per slot
+// (src/core/sampler/tokenChoice.ts chooseToken, the softmax over the vocabulary in float64) at the
+// shipped model's vocabulary and at Qwen2.5's, the one Dream, DiffuCoder and Open-dCoder use.
+// Random logits (normal, sd 3), every token allowed.
 import { chooseToken } from '../../src/core/sampler/tokenChoice';
 import { SeededRandom } from '../../src/core/sampler/rng';
 
