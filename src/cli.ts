@@ -6,16 +6,20 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { parseArgs } from 'node:util';
 import { createTwoFilesPatch } from 'diff';
-import { SHIPPED_MODEL } from './core/defaults';
+import { REPAIR_DEFAULTS, SHIPPED_MODEL } from './core/defaults';
 import { unifiedDiff } from './core/nextEdit/editHistory';
 import { textChange } from './core/nextEdit/nextEditRegions';
 import { stepLabel } from './core/view/stepLabel';
 import { applyEdits } from './core/text/textEdit';
 import { lineRangeOffsets, positionOffset } from './core/text/textPosition';
-import { apiKeyVariable, createBackend, remoteDefaults } from './backend/createBackend';
+import { apiKeyVariable, type BackendHooks, createBackend, remoteDefaults } from './backend/createBackend';
 import { BACKENDS, BackendError, type BackendKind, type BackendSource, type Backend } from './backend/backend';
 import type { ContextSettings, DenoiseResult, ProgressParams, SamplerSettings } from './backend/requests';
+import { BackendPool } from './serve/pool';
 import { startServer } from './serve/server';
+import { gitRoot, repairSummary } from './repair/repairSummary';
+import { CheckSetupError, repairFile } from './repair/repairFile';
+import { ScratchCopyError } from './repair/scratchCopy';
 
 /** The model shipped with the package. */
 const DEFAULT_MODEL_DIR = path.join(__dirname, '..', 'models', SHIPPED_MODEL);
@@ -26,7 +30,8 @@ const COMMANDS = [
   'fill FILE --at LINE:COL [--max-tokens N]                     print the filled text as a diff',
   'complete                       JSON lines in ({"id","prefix","suffix","maxTokens"?}), JSON lines out',
   'next-edit --before FILE --after FILE [--cursor LINE:COL]     print the edit that follows as a diff',
-  'serve [--host H] [--port P] [--token T]                      the local engine over HTTP',
+  'repair FILE --check CMD [--lines A-B] [--root DIR] [--max-checks N] [--timeout-ms T]   a verified fix as a diff',
+  'serve [--host H] [--port P] [--token T] [--workers N]        the local engine over HTTP',
 ];
 
 /** Every option, once: the parser's table and the usage text both come from here. */
@@ -40,6 +45,20 @@ const OPTIONS = {
   lines: { type: 'string', arg: 'A-B', help: 'refine: the lines to refine' },
   strength: { type: 'string', arg: 'S', help: 'refine: below 1 corrects, 1 rewrites' },
   instruction: { type: 'string', arg: 'TEXT', help: 'refine: what to do (mercury, openai)' },
+  'show-anyway': {
+    type: 'boolean',
+    default: false,
+    help: 'refine: print a rewrite the model rates below the original too',
+  },
+  check: { type: 'string', arg: 'CMD', help: 'repair: the shell command that must pass (run in a copy of ROOT)' },
+  root: { type: 'string', arg: 'DIR', help: "repair: the project copied for the check (default: FILE's git root)" },
+  'max-checks': { type: 'string', arg: 'N', help: `repair: most checks (default ${REPAIR_DEFAULTS.maxChecks})` },
+  'timeout-ms': { type: 'string', arg: 'T', help: `repair: time limit (default ${REPAIR_DEFAULTS.timeoutMs})` },
+  'check-timeout-ms': {
+    type: 'string',
+    arg: 'T',
+    help: `repair: one check's limit (default ${REPAIR_DEFAULTS.checkTimeoutMs})`,
+  },
   at: { type: 'string', arg: 'LINE:COL', help: 'fill: the cursor' },
   'max-tokens': { type: 'string', arg: 'N', help: 'fill: slots at the cursor' },
   before: { type: 'string', arg: 'FILE', help: "next-edit: the file before the user's edit" },
@@ -60,6 +79,7 @@ const OPTIONS = {
   host: { type: 'string', arg: 'H', help: 'serve: address (default 127.0.0.1)' },
   port: { type: 'string', arg: 'P', help: `serve: port (default ${DEFAULT_PORT}, 0 = any free one)` },
   token: { type: 'string', arg: 'T', help: 'serve: bearer token clients must send (or DIFFUSE_API_KEY)' },
+  workers: { type: 'string', arg: 'N', help: 'serve: local workers, each its own model session (default 1)' },
   help: { type: 'boolean', short: 'h', default: false, help: 'this text' },
 } as const;
 
@@ -154,17 +174,18 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (!command) throw new UsageError('no command given', true);
-  if (!['refine', 'fill', 'complete', 'next-edit', 'serve'].includes(command))
+  if (!['refine', 'fill', 'complete', 'next-edit', 'repair', 'serve'].includes(command))
     throw new UsageError(`unknown command "${command}"`, true);
   const settings = requestSettings(values);
   const source = backendSource(values, command);
   if (command === 'serve' && source.kind !== 'local')
     throw new UsageError('diffuse serve serves the local engine: leave out --backend');
-  const denoiser = createBackend(source, {
+  const hooks = {
     workerPath: path.join(__dirname, 'worker.js'),
-    log: process.env.DIFFUSE_DEBUG ? (l) => process.stderr.write(l + '\n') : undefined,
+    log: process.env.DIFFUSE_DEBUG ? (l: string) => process.stderr.write(l + '\n') : undefined,
     restartDelayMs: 200,
-  });
+  };
+  const denoiser = command === 'serve' ? servedBackend(source, hooks, values) : createBackend(source, hooks);
   try {
     switch (command) {
       case 'refine':
@@ -175,6 +196,8 @@ async function main(argv: string[]): Promise<number> {
         return await completeLines(denoiser, settings);
       case 'next-edit':
         return await nextEdit(denoiser, values);
+      case 'repair':
+        return await repairCommand(denoiser, file, values);
       case 'serve':
         return await serveUntilStopped(denoiser, values);
     }
@@ -256,8 +279,14 @@ async function editFile(
     );
   }
   const updated = applyEdits(text, result.edits);
+  const below = result.belowOriginal;
+  if (below && !values['show-anyway'])
+    process.stderr.write(
+      `the model's rewrite scores below your code (${below.proposal.toFixed(2)} against ${below.original.toFixed(2)}, ` +
+        'mean log-probability a token): no diff; --show-anyway prints it\n',
+    );
   // Refine below strength 1 corrects: correct code comes back as it was.
-  if (updated === text) process.stderr.write('no change the model is sure of\n');
+  else if (updated === text) process.stderr.write('no change the model is sure of\n');
   else process.stdout.write(createTwoFilesPatch(file, file + ' (diffuse)', text, updated, '', '', { context: 3 }));
   process.stderr.write(
     denoiser.kind === 'local' || denoiser.kind === 'diffuse'
@@ -302,6 +331,62 @@ async function nextEdit(denoiser: Backend, values: Values): Promise<number> {
     `${denoiser.kind}: ${result.steps} model call${result.steps === 1 ? '' : 's'}, ${result.ms} ms\n`,
   );
   return 0;
+}
+
+/**
+ * `diffuse repair`: a fix that passes `--check`, as a diff against FILE on stdout; one summary line
+ * on stderr. Exit 0 fixed, 1 no fix found, 3 the check already passes, 2 the check cannot run.
+ */
+async function repairCommand(backend: Backend, file: string | undefined, values: Values): Promise<number> {
+  if (!file) throw new UsageError('diffuse repair needs a FILE');
+  if (!values.check) throw new UsageError('diffuse repair needs --check "CMD" (the test or compiler that must pass)');
+  const text = readSource(file);
+  const root = path.resolve(values.root ?? gitRoot(path.dirname(path.resolve(file))));
+  const relPath = path.relative(root, path.resolve(file));
+  if (relPath.startsWith('..') || path.isAbsolute(relPath))
+    throw new UsageError(`${file} is not inside --root ${root}`);
+  let lines: { first: number; last: number } | undefined;
+  if (values.lines) {
+    const m = /^(\d+)(?:-(\d+))?$/.exec(values.lines);
+    if (!m) throw new UsageError(`--lines must look like 10-20, got "${values.lines}"`);
+    lines = { first: Number(m[1]), last: Number(m[2] ?? m[1]) };
+  }
+  if (backend.kind !== 'local' && backend.kind !== 'diffuse')
+    throw new UsageError(`diffuse repair searches with a model that scores code: use --backend local or diffuse`);
+  const report = await repairFile({
+    backend,
+    root,
+    relPath,
+    text,
+    language: languageOf(file),
+    command: values.check,
+    lines,
+    maxChecks: num(values['max-checks'], 'max-checks') ?? REPAIR_DEFAULTS.maxChecks,
+    timeoutMs: num(values['timeout-ms'], 'timeout-ms') ?? REPAIR_DEFAULTS.timeoutMs,
+    checkTimeoutMs: num(values['check-timeout-ms'], 'check-timeout-ms') ?? REPAIR_DEFAULTS.checkTimeoutMs,
+    parallel: 1,
+    onEvent: values.progress ? (e) => process.stderr.write(`${JSON.stringify(e)}\n`) : undefined,
+  }).catch((e: unknown) => {
+    if (e instanceof ScratchCopyError || e instanceof CheckSetupError) throw new UsageError(e.message);
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT')
+      throw new UsageError(`the check cannot run: ${(e as Error).message}`);
+    throw e;
+  });
+  process.stderr.write(`${repairSummary(report)}\n`);
+  if (report.status === 'passes') return 3;
+  if (report.status === 'no-fix' || !report.fix) return 1;
+  process.stdout.write(createTwoFilesPatch(file, `${file} (repaired)`, text, report.fix.text, '', '', { context: 3 }));
+  return 0;
+}
+
+/** What `diffuse serve` serves: one local worker, or `--workers N` of them behind one queue. */
+function servedBackend(source: BackendSource, hooks: BackendHooks, values: Values): Backend {
+  const n = num(values.workers, 'workers') ?? 1;
+  if (!Number.isInteger(n) || n < 1)
+    throw new UsageError(`--workers must be a whole number from 1, got "${values.workers}"`);
+  return n === 1
+    ? createBackend(source, hooks)
+    : new BackendPool(Array.from({ length: n }, () => createBackend(source, hooks)));
 }
 
 async function serveUntilStopped(denoiser: Backend, values: Values): Promise<number> {

@@ -57,7 +57,9 @@ function ruleBroken(file: string, to: string): string | undefined {
   }
   if (under('src/editor')(file) && (under('src/worker')(to) || under('src/serve')(to)))
     return 'the editor runs no worker or server code';
-  const hostless = ['src/worker', 'src/backend', 'src/serve', 'src/modelFolder'].some((d) => under(d)(file));
+  const hostless = ['src/worker', 'src/backend', 'src/serve', 'src/modelFolder', 'src/repair'].some((d) =>
+    under(d)(file),
+  );
   if (hostless && to === 'vscode') return 'only the editor imports vscode';
   if (hostless && under('src/editor')(to)) return 'only extension.ts imports the editor';
   if (under('src/worker')(file) && (under('src/backend/remote')(to) || under('src/serve')(to)))

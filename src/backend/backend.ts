@@ -10,6 +10,8 @@ import type {
   NextEditParams,
   ProgressParams,
   RefineParams,
+  ScoreParams,
+  ScoreResult,
 } from './requests';
 
 export const BACKENDS = ['local', 'mercury', 'openai', 'diffuse'] as const;
@@ -35,13 +37,31 @@ export interface Capabilities {
   candidates: boolean;
   /** Next edit: proposes the edit that follows the user's last one (`Backend.nextEdit`). */
   nextEdit?: boolean;
+  /** Scores given text token by token (`Backend.score`), which Repair ranks candidates by. */
+  score?: boolean;
 }
 
 /** Where a backend's model lives: a model folder for the local worker, a URL for the others. */
 export type BackendSource =
   | { kind: 'local'; modelDir: string; threads: number; executionProvider?: string }
-  | { kind: 'mercury' | 'openai'; baseUrl: string; fimModel: string; chatModel: string; apiKey?: string }
+  | {
+      kind: 'mercury' | 'openai';
+      baseUrl: string;
+      fimModel: string;
+      chatModel: string;
+      apiKey?: string;
+      /** A model family's infilling tokens for servers without `/fim/completions` (`auto`: from the model's name). */
+      fimTemplate?: string;
+    }
   | { kind: 'diffuse'; baseUrl: string; apiKey?: string };
+
+/**
+ * How a remote backend asks for fill-in-the-middle, once the server has shown what it has:
+ * `fim` Mercury's `POST /fim/completions`; `suffix` OpenAI's `POST /completions` with `suffix`;
+ * `template` `/completions` with the model's own infilling tokens in a raw prompt; `chat` a chat
+ * prompt asking for the middle only.
+ */
+export type FimRoute = 'fim' | 'suffix' | 'template' | 'chat';
 
 /** What answers, once it is ready. */
 export interface BackendInfo {
@@ -58,6 +78,10 @@ export interface BackendInfo {
   executionProvider?: string;
   /** Something the user should know about how it loaded (a provider that fell back to the CPU). */
   note?: string;
+  /** The models the server lists (`GET /v1/models`), where it lists them. */
+  models?: string[];
+  /** How fill-in-the-middle is asked (remote backends; absent until the first request has found out). */
+  fimRoute?: FimRoute;
 }
 
 /** A local model folder while it loads: what the status bar shows ("loading NAME (SIZE) · step · 12 s"). */
@@ -89,6 +113,7 @@ export type RefineInput = Omit<RefineParams, 'requestId' | 'progress' | 'sentAt'
 export type FillInput = Omit<FillParams, 'requestId' | 'progress' | 'sentAt'>;
 export type CompleteInput = Omit<CompleteParams, 'requestId' | 'progress' | 'sentAt'>;
 export type NextEditInput = Omit<NextEditParams, 'requestId' | 'progress' | 'sentAt'>;
+export type ScoreInput = Omit<ScoreParams, 'requestId' | 'progress' | 'sentAt'>;
 
 /**
  * Why a request failed, for the user: `model` (the model or server cannot serve: bad folder,
@@ -142,6 +167,10 @@ export interface Backend {
   complete(p: CompleteInput, o?: RequestOptions): Promise<DenoiseResult>;
   /** The edit that follows the user's last one: one edit of `p.text`, or none; where `capabilities.nextEdit`. */
   nextEdit?(p: NextEditInput, o?: RequestOptions): Promise<DenoiseResult>;
+  /** Each token's log-probability with all visible; only backends whose capabilities include `score`. */
+  score?(p: ScoreInput, o?: RequestOptions): Promise<ScoreResult>;
+  /** The models the server offers now, asked again (remote backends with `GET /v1/models`). */
+  listModels?(): Promise<string[]>;
   /** Process id of the local worker, where there is one (status menu, tests). */
   readonly pid?: number;
   dispose(): void;

@@ -129,6 +129,14 @@ export interface DenoiseResult {
    * (candidates[0] is edits[0]); absent otherwise.
    */
   candidates?: SpanEdit[];
+  /**
+   * A rewrite (Refine at strength 1) the model rates below the original it would replace: each
+   * one's mean log-probability under the same context, the original's higher by more than the
+   * engine's margin. `edits` still hold the rewrite; a client shows it only when the user asks
+   * ("Show anyway"). Absent when the rewrite is not below, and from backends that cannot score
+   * (remote chat models).
+   */
+  belowOriginal?: { original: number; proposal: number };
 }
 
 export interface ProgressParams {
@@ -137,4 +145,31 @@ export interface ProgressParams {
   maxSteps: number;
   /** Each span's text now, masked slots drawn as ░. */
   spans: { text: string; masked: number }[];
+}
+
+/**
+ * How likely the model finds each token of `text[start, end)`, all of them visible (one model
+ * call): what Repair ranks its candidates by and where it finds the model's doubt.
+ */
+export interface ScoreParams extends RequestBase {
+  text: string;
+  start: number;
+  end: number;
+}
+
+export interface TokenScore {
+  /** The token's characters in the request's text. */
+  start: number;
+  end: number;
+  /** Natural log of the token's probability at its slot. */
+  logProb: number;
+  /** Probability of the model's best token at the slot (how much better it knows). */
+  bestProb: number;
+}
+
+export interface ScoreResult {
+  /** The tokens of the range that fitted the model's window, in order. */
+  tokens: TokenScore[];
+  ms: number;
+  canvasTokens: number;
 }

@@ -89,3 +89,15 @@ export const SETTING_DEFAULTS = {
 } as const;
 
 export type SettingName = keyof typeof SETTING_DEFAULTS;
+
+/**
+ * Repair's budgets (the editor's `diffuse.repair.*` settings and `diffuse repair`'s flags): the
+ * issue's goal is a fix within 40 checks and 60 s on two cores; `npm run bench:repair-check`
+ * measures what they buy (docs/repair.md has the figures).
+ */
+export const REPAIR_DEFAULTS = {
+  maxChecks: 40,
+  timeoutMs: 60_000,
+  /** One check's limit: a test suite that hangs is stopped, not waited for. */
+  checkTimeoutMs: 20_000,
+};

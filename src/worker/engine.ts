@@ -19,8 +19,14 @@ import {
   type SpanEdges,
   type TokenCodec,
 } from '../core/text/spanText';
-import { carriedReplacements, rescoreRegions, textChange, undoesEdit } from '../core/nextEdit/nextEditRegions';
-import { correctSelection, type CorrectorModel, type ScoredSelection } from './correctSelection';
+import {
+  carriedReplacements,
+  coversEveryUse,
+  rescoreRegions,
+  textChange,
+  undoesEdit,
+} from '../core/nextEdit/nextEditRegions';
+import { correctSelection, rateRewrite, type CorrectorModel, type ScoredSelection } from './correctSelection';
 import type {
   CompleteParams,
   ContextSettings,
@@ -30,6 +36,9 @@ import type {
   ProgressParams,
   RefineParams,
   SamplerSettings,
+  ScoreParams,
+  ScoreResult,
+  TokenScore,
 } from '../backend/requests';
 
 export class BadInputError extends Error {}
@@ -91,6 +100,12 @@ const NEXT_EDIT_STRENGTH = DEFAULTS.strength;
 const NEXT_EDIT_MARGIN = 3;
 const NEXT_EDIT_SUBSTITUTE_MARGIN = 0;
 
+/**
+ * A rewrite (Refine at strength 1) whose mean log-probability is this much below the original's
+ * comes back flagged `belowOriginal` (see requests.ts), not as a proposal.
+ */
+const BELOW_ORIGINAL_MARGIN = -1e9;
+
 export class Engine {
   private blank?: Int32Array;
   /** What a full call costs on this machine now (see core/sampler/callCost.ts). */
@@ -117,15 +132,29 @@ export class Engine {
         correctSelection(this.corrector(q, h), r.start, r.end, strength),
       );
     }
-    return this.run(p, [{ start: p.start, end: p.end }], hooks, (q, r, h) =>
-      this.runLf(q, r, h, {
+    return this.run(p, [{ start: p.start, end: p.end }], hooks, async (q, r, h) => {
+      const result = await this.runLf(q, r, h, {
         variableLength: true,
         slotsFor: (orig) => Math.ceil(orig.length * DEFAULTS.refineSlack) + DEFAULTS.refineExtraSlots,
         // A rewrite is asked for code too: left to end early, model v2 rewrote the demo's five
         // lines of `median` into nothing.
         mustWrite: true,
-      }),
-    );
+      });
+      const e = result.edits[0];
+      if (e.text === q.text.slice(e.start, e.end)) return result;
+      // the rewrite against the code it replaces, on the corrector's measure (issue 27: at strength 1
+      // the shipped model rewrote working code into one line, and nothing checked)
+      // both in as many slots as the rewrite was written in, so a rewrite that ends early is rated
+      // with the pads that end it (a mean over its own tokens alone prefers the shortest)
+      const tokens = (t: string): number => this.codec.encode(t).length;
+      const slots = Math.max(
+        Math.ceil(tokens(q.text.slice(e.start, e.end)) * DEFAULTS.refineSlack) + DEFAULTS.refineExtraSlots,
+        tokens(e.text) + 1,
+      );
+      const rating = await rateRewrite(this.corrector(q, h), e.start, e.end, e.text, slots);
+      const rated = { ...result, steps: result.steps + 2, stepBudget: (result.stepBudget ?? result.steps) + 2 };
+      return rating.original - rating.proposal > BELOW_ORIGINAL_MARGIN ? { ...rated, belowOriginal: rating } : rated;
+    });
   }
 
   fill(p: FillParams, hooks: EngineHooks = {}): Promise<DenoiseResult> {
@@ -219,7 +248,7 @@ export class Engine {
           text: e.text.slice(change.start, change.afterEnd),
           confidence: e.confidence,
         };
-        if (proposal && !undoesEdit(before, q.text, proposal)) {
+        if (proposal && !undoesEdit(before, q.text, proposal) && coversEveryUse(before, q.text, proposal)) {
           return { edits: [proposal], steps, ms: Date.now() - t0, stoppedBy: r.stoppedBy, canvasTokens };
         }
       }
@@ -264,7 +293,7 @@ export class Engine {
   private corrector(q: RequestText, h: EngineHooks): CorrectorModel {
     return {
       text: q.text,
-      score: (text, start, end) => this.score({ ...q, text }, start, end),
+      score: (text, start, end, slots) => this.score({ ...q, text }, start, end, slots),
       regenerate: (ranges, extraSlots, onProgress) =>
         this.runLf(q, ranges, { ...h, onProgress }, { variableLength: true, slotsFor: (o) => o.length + extraSlots }),
       throwIfCancelled: () => {
@@ -403,30 +432,60 @@ export class Engine {
    * and the probability of the model's best token at its slot (the substitution noise of
    * training taught the model to doubt visible tokens that do not fit).
    */
-  private async score(p: RequestText, start: number, end: number): Promise<ScoredSelection> {
+  private async score(p: RequestText, start: number, end: number, slots?: number): Promise<ScoredSelection> {
     const { prepared, canvas, ranges } = this.layout(p, [{ start, end }], {
-      variableLength: false,
-      slotsFor: (o) => o.length,
+      variableLength: slots !== undefined,
+      slotsFor: (o) => slots ?? o.length,
     });
     const span = canvas.spans[0];
     const tokens = span.original.subarray(0, span.slots);
     const ids = canvas.ids.slice();
     ids.set(tokens, span.offset);
-    const positions = Int32Array.from(tokens, (_, k) => span.offset + k);
+    // In `slots` slots the text is followed by pads, rated too: how sure the model is the span ends there.
+    const rated = slots === undefined ? tokens : Int32Array.from({ length: span.slots }, (_, k) => ids[span.offset + k]);
+    if (slots !== undefined) ids.fill(this.special.pad, span.offset + tokens.length, span.offset + span.slots);
+    const positions = Int32Array.from(rated, (_, k) => span.offset + k);
     const logits = await this.model.logits(ids, positions);
     const vocab = this.model.vocabSize;
-    const plain = realTokenTable(vocab, this.special, false);
-    const logProb = new Float64Array(tokens.length);
-    const best = new Float64Array(tokens.length);
-    const prob = new Float64Array(tokens.length);
-    tokens.forEach((id, k) => {
-      prob[k] = tokenProbability(logits, k, vocab, id, plain);
+    const plain = realTokenTable(vocab, this.special, slots !== undefined);
+    const logProb = new Float64Array(rated.length);
+    const best = new Float64Array(rated.length);
+    const prob = new Float64Array(rated.length);
+    positions.forEach((at, k) => {
+      prob[k] = tokenProbability(logits, k, vocab, ids[at], plain);
       logProb[k] = Math.log(Math.max(prob[k], 1e-12));
       best[k] = chooseToken(logits, k, vocab, { temperature: 0, topP: 1, allowed: plain }).confidence;
     });
     const heal = prepared.edges[0].heal.length;
     const offsets = tokenOffsets(tokens, (x) => this.codec.decode(x)).map((o) => o - heal);
+    // the pads start where the text ends
+    while (offsets.length < rated.length + 1) offsets.push(offsets[offsets.length - 1]);
     return { end: ranges[0].end, prob, best, logProb, offsets, canvasTokens: ids.length };
+  }
+
+  /**
+   * Each token of `text[start, end)` scored with all of them visible (the corrector's pass, one
+   * call), in the text's own offsets: Repair's ranking of candidates and its measure of doubt.
+   */
+  async scoreTokens(p: ScoreParams): Promise<ScoreResult> {
+    const t0 = Date.now();
+    const problem = selectionProblem(p.text, p.start, p.end);
+    if (problem) throw new BadInputError(problem);
+    const lf = toLf(p.text);
+    const start = lf.toLf(p.start);
+    const scored = await this.score({ ...p, text: lf.text }, start, lf.toLf(p.end));
+    const tokens: TokenScore[] = [];
+    for (let k = 0; k < scored.logProb.length; k++) {
+      const from = Math.max(0, scored.offsets[k]);
+      const to = Math.max(from, scored.offsets[k + 1]);
+      tokens.push({
+        start: lf.fromLf(start + from),
+        end: lf.fromLf(start + to),
+        logProb: scored.logProb[k],
+        bestProb: scored.best[k],
+      });
+    }
+    return { tokens, ms: Date.now() - t0, canvasTokens: scored.canvasTokens };
   }
 
   /** The longest run of at most `max` leading tokens whose text is a prefix of `text`. */

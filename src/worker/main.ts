@@ -15,14 +15,15 @@ import {
   NextEditRequest,
   ProgressNotification,
   RefineRequest,
+  ScoreRequest,
   type ModelInfo,
 } from '../backend/local/protocol';
 
 let engine: Engine | undefined;
 let queue: Promise<unknown> = Promise.resolve();
 
-function runQueued(token: CancellationToken, job: (e: Engine) => Promise<DenoiseResult>): Promise<DenoiseResult> {
-  const run = async (): Promise<DenoiseResult> => {
+function runQueued<R = DenoiseResult>(token: CancellationToken, job: (e: Engine) => Promise<R>): Promise<R> {
+  const run = async (): Promise<R> => {
     if (token.isCancellationRequested) throw new ResponseError(ErrorCodes.cancelled, 'request cancelled');
     if (!engine) throw new ResponseError(ErrorCodes.notLoaded, 'no model is loaded');
     try {
@@ -78,6 +79,7 @@ function main(): void {
   connection.onRequest(FillRequest, (p, token) => runQueued(token, (e) => e.fill(p, hooks(token))));
   connection.onRequest(CompleteRequest, (p, token) => runQueued(token, (e) => e.complete(p, hooks(token))));
   connection.onRequest(NextEditRequest, (p, token) => runQueued(token, (e) => e.nextEdit(p, hooks(token))));
+  connection.onRequest(ScoreRequest, (p, token) => runQueued(token, (e) => e.scoreTokens(p)));
   // The parent going away ends the worker: it never outlives the editor or CLI that started it.
   process.on('disconnect', () => process.exit(0));
   connection.listen();

@@ -23,15 +23,17 @@ import {
   type Backend,
   type BackendState,
   type NextEditInput,
+  type ScoreInput,
   type FillInput,
   type LoadProgress,
   type RefineInput,
   type RequestOptions,
 } from '../backend';
 import { knownWeightBytes } from '../../modelFolder/manifest';
-import type { DenoiseResult, ProgressParams } from '../requests';
+import type { DenoiseResult, ProgressParams, ScoreResult } from '../requests';
 import {
   CompleteRequest,
+  ScoreRequest,
   ErrorCodes,
   FillRequest,
   LoadProgressNotification,
@@ -102,6 +104,7 @@ export const LOCAL_CAPABILITIES: Capabilities = {
   confidence: true,
   candidates: true,
   nextEdit: true,
+  score: true,
 };
 
 /** What the client adds to a request's input before sending it (see RequestBase in ../requests.ts). */
@@ -164,6 +167,10 @@ export class LocalBackend implements Backend {
     return this.request(NextEditRequest, p, o);
   }
 
+  score(p: ScoreInput, o: RequestOptions = {}): Promise<ScoreResult> {
+    return this.request(ScoreRequest, p, o);
+  }
+
   /** Stops the worker and starts a new one (for example with another model folder). */
   async restart(change: Partial<Pick<LocalBackendOptions, 'modelDir' | 'threads'>> = {}): Promise<BackendInfo> {
     Object.assign(this.opts, change);
@@ -189,11 +196,11 @@ export class LocalBackend implements Backend {
     return this.child?.pid;
   }
 
-  private async request<I>(
-    type: RequestType<Stamped<NoInfer<I>>, DenoiseResult, void>,
+  private async request<I, R = DenoiseResult>(
+    type: RequestType<Stamped<NoInfer<I>>, R, void>,
     params: I,
     o: RequestOptions,
-  ): Promise<DenoiseResult> {
+  ): Promise<R> {
     const signal = o.signal;
     if (signal?.aborted) throw cancelled();
     // Listen for the abort before waiting for the worker: a request cancelled while the model

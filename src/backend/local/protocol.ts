@@ -10,6 +10,8 @@ import type {
   NextEditParams,
   ProgressParams,
   RefineParams,
+  ScoreParams,
+  ScoreResult,
 } from '../requests';
 
 export interface LoadParams {
@@ -46,6 +48,7 @@ export const RefineRequest = new RequestType<RefineParams, DenoiseResult, void>(
 export const FillRequest = new RequestType<FillParams, DenoiseResult, void>('diffuse/fill');
 export const CompleteRequest = new RequestType<CompleteParams, DenoiseResult, void>('diffuse/complete');
 export const NextEditRequest = new RequestType<NextEditParams, DenoiseResult, void>('diffuse/nextEdit');
+export const ScoreRequest = new RequestType<ScoreParams, ScoreResult, void>('diffuse/score');
 export const ProgressNotification = new NotificationType<ProgressParams>('diffuse/progress');
 export const LoadProgressNotification = new NotificationType<LoadProgressParams>('diffuse/loadProgress');
 

@@ -1,0 +1,1 @@
+# Makes `stats` importable from tests/ when pytest runs at this folder.

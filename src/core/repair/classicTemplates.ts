@@ -1,0 +1,194 @@
+// The classic repair templates of generate-and-validate repair (GenProg, PAR, TBar and their
+// kin): small edits that undo the mistakes people make most — a comparison or arithmetic operator
+// swapped, a bound off by one, two arguments swapped, the wrong variable, a negated condition, a
+// line too many. They need no model; what makes them useful is the order they are checked in,
+// which the model's score of the whole region gives (search.ts). Strings and comments are never
+// edited.
+
+import type { TextEdit } from '../text/textEdit';
+
+export interface TemplateEdit {
+  edit: TextEdit;
+  /** Which template made it (reported per template in the figures). */
+  template: string;
+  /** The 1-based line it changes. */
+  line: number;
+}
+
+interface Lexeme {
+  kind: 'name' | 'number' | 'op' | 'string' | 'comment' | 'space' | 'other';
+  text: string;
+  start: number;
+}
+
+const LEXEME =
+  /(#[^\n]*|\/\/[^\n]*)|("""[\s\S]*?"""|'''[\s\S]*?'''|"(?:\\.|[^"\\\n])*"|'(?:\\.|[^'\\\n])*'|`(?:\\.|[^`\\])*`)|([A-Za-z_$][\w$]*)|(\d+(?:\.\d+)?)|(===|!==|\*\*|\/\/|<=|>=|==|!=|&&|\|\||[-+*/%<>=!])|(\s+)|(.)/g;
+
+export function lex(text: string, language: string): Lexeme[] {
+  const out: Lexeme[] = [];
+  for (const m of text.matchAll(LEXEME)) {
+    const start = m.index;
+    if (m[1] !== undefined) {
+      const isComment = language === 'python' ? m[1].startsWith('#') : m[1].startsWith('//');
+      // `//` is Python's floor division, `#` no comment in TypeScript: split off the operator
+      if (!isComment) {
+        out.push({
+          kind: m[1].startsWith('//') ? 'op' : 'other',
+          text: m[1].slice(0, m[1].startsWith('//') ? 2 : 1),
+          start,
+        });
+        out.push(
+          ...lex(m[1].slice(m[1].startsWith('//') ? 2 : 1), language).map((l) => ({
+            ...l,
+            start: l.start + start + (m[1].startsWith('//') ? 2 : 1),
+          })),
+        );
+        continue;
+      }
+      out.push({ kind: 'comment', text: m[0], start });
+    } else if (m[2] !== undefined) out.push({ kind: 'string', text: m[0], start });
+    else if (m[3] !== undefined) out.push({ kind: 'name', text: m[0], start });
+    else if (m[4] !== undefined) out.push({ kind: 'number', text: m[0], start });
+    else if (m[5] !== undefined) out.push({ kind: 'op', text: m[0], start });
+    else if (m[6] !== undefined) out.push({ kind: 'space', text: m[0], start });
+    else out.push({ kind: 'other', text: m[0], start });
+  }
+  return out;
+}
+
+const SWAPS: string[][] = [
+  ['<', '<=', '>', '>='],
+  ['==', '!='],
+  ['===', '!=='],
+  ['+', '-'],
+  ['*', '/', '//'],
+  ['and', 'or'],
+  ['&&', '||'],
+  ['min', 'max'],
+  ['True', 'False'],
+  ['true', 'false'],
+  ['append', 'extend'],
+];
+
+const KEYWORDS = new Set(
+  (
+    'def return if elif else for while in not and or is None True False lambda pass break continue import from as ' +
+    'class try except finally raise with yield global nonlocal assert del async await function const let var new ' +
+    'this typeof instanceof of null undefined true false switch case default do export interface type extends ' +
+    'implements public private protected static readonly void number string boolean any unknown never print len ' +
+    'range self'
+  ).split(' '),
+);
+
+/** Every template edit of lines `first`..`last` (1-based, inclusive) of `text`. */
+export function classicTemplates(text: string, language: string, first: number, last: number): TemplateEdit[] {
+  const lineStarts = [0];
+  for (let i = 0; i < text.length; i++) if (text[i] === '\n') lineStarts.push(i + 1);
+  const regionStart = lineStarts[first - 1] ?? text.length;
+  const regionEnd = last < lineStarts.length ? lineStarts[last] : text.length;
+  const region = text.slice(regionStart, regionEnd);
+  const lexemes = lex(region, language).map((l) => ({ ...l, start: l.start + regionStart }));
+  const lineOf = (offset: number) => {
+    let lo = 0;
+    let hi = lineStarts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (lineStarts[mid] <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo + 1;
+  };
+  const out: TemplateEdit[] = [];
+  const add = (start: number, end: number, replacement: string, template: string) =>
+    out.push({ edit: { start, end, text: replacement }, template, line: lineOf(start) });
+  const code = lexemes.filter((l) => l.kind !== 'space' && l.kind !== 'comment');
+  // names of values: not the ones called or defined as functions or classes
+  const callables = new Set(
+    code
+      .filter(
+        (l, k) =>
+          l.kind === 'name' && (code[k + 1]?.text === '(' || /^(def|function|class)$/.test(code[k - 1]?.text ?? '')),
+      )
+      .map((l) => l.text),
+  );
+  const scopeNames = [
+    ...new Set(
+      code.filter((l) => l.kind === 'name' && !KEYWORDS.has(l.text) && !callables.has(l.text)).map((l) => l.text),
+    ),
+  ];
+
+  code.forEach((l, k) => {
+    const end = l.start + l.text.length;
+    for (const group of SWAPS) {
+      if (!group.includes(l.text)) continue;
+      if ((l.text === '<' || l.text === '>') && language !== 'python' && isTypeBracket(code, k)) continue;
+      for (const other of group) if (other !== l.text) add(l.start, end, other, 'operator');
+    }
+    if (l.kind === 'number' && /^\d+$/.test(l.text)) {
+      const n = Number(l.text);
+      add(l.start, end, String(n + 1), 'off-by-one');
+      if (n > 0) add(l.start, end, String(n - 1), 'off-by-one');
+    }
+    const next = code[k + 1];
+    // a bound or index one off: `r` → `r + 1` / `r - 1` where a value ends before `)`, `]` or `:`
+    if ((l.kind === 'name' || l.kind === 'number') && next && /^[)\]:,]$/.test(next.text) && !KEYWORDS.has(l.text)) {
+      add(end, end, ' + 1', 'off-by-one');
+      add(end, end, ' - 1', 'off-by-one');
+    }
+    // ` + 1` / ` - 1` too many
+    if ((l.text === '+' || l.text === '-') && next?.text === '1') {
+      const before = lexemes.findIndex((x) => x.start === l.start);
+      const from = lexemes[before - 1]?.kind === 'space' ? lexemes[before - 1].start : l.start;
+      add(from, next.start + 1, '', 'off-by-one');
+    }
+    if (l.kind === 'name' && scopeNames.includes(l.text) && code[k - 1]?.text !== '.') {
+      for (const other of scopeNames) if (other !== l.text) add(l.start, end, other, 'variable');
+    }
+    if (l.text === 'not' && language === 'python') add(l.start, code[k + 1]?.start ?? end, '', 'condition');
+    if (l.text === '!' && language !== 'python' && next) add(l.start, next.start, '', 'condition');
+    if ((l.text === 'if' || l.text === 'while') && next) {
+      add(next.start, next.start, language === 'python' ? 'not ' : '!', 'condition');
+    }
+  });
+  out.push(...argumentSwaps(code, add));
+  for (let line = Math.max(first, 1); line <= last && line <= lineStarts.length; line++) {
+    const start = lineStarts[line - 1];
+    const end = line < lineStarts.length ? lineStarts[line] : text.length;
+    if (text.slice(start, end).trim() !== '') add(start, end, '', 'line deleted');
+  }
+  return dedupe(out, text);
+}
+
+/** `<` / `>` of a generic type in TypeScript: a name before and a name or `>` soon after. */
+function isTypeBracket(code: Lexeme[], k: number): boolean {
+  const t = code[k].text;
+  const before = code[k - 1];
+  const after = code[k + 1];
+  return t === '<'
+    ? before?.kind === 'name' && /^[A-Z]/.test(after?.text ?? '')
+    : before?.kind === 'name' && /^[A-Z]/.test(before.text);
+}
+
+/** Two adjacent arguments of a call swapped, when both are one simple token. */
+function argumentSwaps(code: Lexeme[], add: (s: number, e: number, t: string, tmpl: string) => number): TemplateEdit[] {
+  for (let k = 0; k + 3 < code.length; k++) {
+    const [a, comma, b, close] = [code[k], code[k + 1], code[k + 2], code[k + 3]];
+    const simple = (l: Lexeme) => l.kind === 'name' || l.kind === 'number' || l.kind === 'string';
+    const opensCall = code[k - 1]?.text === '(' || code[k - 1]?.text === ',';
+    if (opensCall && simple(a) && comma.text === ',' && simple(b) && (close.text === ')' || close.text === ',')) {
+      add(a.start, b.start + b.text.length, `${b.text}, ${a.text}`, 'arguments swapped');
+    }
+  }
+  return [];
+}
+
+function dedupe(edits: TemplateEdit[], text: string): TemplateEdit[] {
+  const seen = new Set<string>();
+  return edits.filter(({ edit }) => {
+    if (text.slice(edit.start, edit.end) === edit.text) return false;
+    const key = `${edit.start}:${edit.end}:${edit.text}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
