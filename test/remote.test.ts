@@ -7,13 +7,20 @@ import { answerText, refineMessages, SELECTION_END, SELECTION_START } from '../s
 import { BackendError } from '../src/backend/backend';
 import { DiffuseRemoteBackend } from '../src/backend/remote/diffuseRemote';
 import { checkBaseUrl, retryAfterMs } from '../src/backend/remote/http';
-import { OpenAICompatibleBackend } from '../src/backend/remote/openaiCompatible';
+import { MERCURY_CHAT_MODEL, MERCURY_FIM_MODEL, OpenAICompatibleBackend } from '../src/backend/remote/openaiCompatible';
+import { remoteDefaults } from '../src/backend/createBackend';
 import type { ProgressParams } from '../src/backend/requests';
+import OpenAI from 'openai';
+import type { Backend, CompleteInput, RequestOptions } from '../src/backend/backend';
+import type { DenoiseResult } from '../src/backend/requests';
+import { BackendPool } from '../src/serve/pool';
 import { MAX_BODY_BYTES, startServer, type RunningServer } from '../src/serve/server';
 import { startMercuryStandIn, type MercuryStandIn } from './fixtures/mercuryStandIn';
 import { client, runCli, tmpFile } from './helpers';
 
 const KEY = 'sk_test_standin';
+/** Inception's models as its documentation lists them on 2026-12-07. */
+const MERCURY_MODELS = ['mercury-2', 'mercury-3', 'mercury-edit-2'];
 const CODE = 'function add(a, b) {\n  return a - b;\n}\n';
 const FIXED = '  return a + b;\n';
 
@@ -85,8 +92,8 @@ describe('mercury backend against the documented API (loopback stand-in)', () =>
     new OpenAICompatibleBackend({
       kind: 'mercury',
       baseUrl: api.url,
-      fimModel: 'mercury-edit',
-      chatModel: 'mercury-2',
+      fimModel: MERCURY_FIM_MODEL,
+      chatModel: MERCURY_CHAT_MODEL,
       apiKey: o.apiKey ?? KEY,
       timeoutMs: o.timeoutMs,
     });
@@ -94,10 +101,49 @@ describe('mercury backend against the documented API (loopback stand-in)', () =>
   before(async () => {
     api = await startMercuryStandIn({
       key: KEY,
+      models: MERCURY_MODELS,
       answer: (kind) => (kind === 'fim' ? 'a + b;' : `Fixed:\n\`\`\`typescript\n${FIXED}\`\`\``),
     });
   });
   after(() => api.close());
+
+  test("the built-in defaults are today's names, and the server's list says what there is", async () => {
+    assert.deepEqual(remoteDefaults('mercury'), {
+      baseUrl: 'https://api.inceptionlabs.ai/v1',
+      fimModel: 'mercury-edit-2',
+      chatModel: 'mercury-2',
+    });
+    const d = mercury();
+    try {
+      assert.deepEqual((await d.start()).models, MERCURY_MODELS);
+      assert.deepEqual(await d.listModels(), MERCURY_MODELS, 'asked again for the pick list');
+    } finally {
+      d.dispose();
+    }
+  });
+
+  test('a model the server does not list fails in one line that names the ones it has, and nothing is sent', async () => {
+    const d = new OpenAICompatibleBackend({
+      kind: 'mercury',
+      baseUrl: api.url,
+      fimModel: 'mercury-edit',
+      chatModel: 'mercury-coder-small',
+      apiKey: KEY,
+    });
+    const n = api.requests.length;
+    try {
+      const e = await failure(d.complete({ prefix: 'a', suffix: '' }));
+      assert.equal(e.code, 'model');
+      assert.match(e.message, /has no model "mercury-edit"; it has mercury-2, mercury-3, mercury-edit-2$/);
+      assert.match(
+        (await failure(d.refine({ text: CODE, start: 0, end: 5, instruction: 'x' }))).message,
+        /no model "mercury-coder-small"/,
+      );
+      assert.equal(api.requests.length, n);
+    } finally {
+      d.dispose();
+    }
+  });
 
   test('ghost text is one FIM request with the documented fields', async () => {
     const d = mercury();
@@ -120,7 +166,7 @@ describe('mercury backend against the documented API (loopback stand-in)', () =>
         'suffix',
         'temperature',
       ]);
-      assert.equal(sent.body.model, 'mercury-edit');
+      assert.equal(sent.body.model, 'mercury-edit-2');
       assert.equal(sent.body.stream, false);
     } finally {
       d.dispose();
@@ -164,8 +210,8 @@ describe('mercury backend against the documented API (loopback stand-in)', () =>
     const d = new OpenAICompatibleBackend({
       kind: 'openai',
       baseUrl: api.url,
-      fimModel: 'm',
-      chatModel: 'm',
+      fimModel: 'mercury-edit-2',
+      chatModel: 'mercury-2',
       apiKey: KEY,
     });
     try {
@@ -349,8 +395,128 @@ describe('diffuse serve with the real worker and model', () => {
     assert.equal((await post('x'.repeat(MAX_BODY_BYTES + 10))).status, 413);
   });
 
+  test('the official openai client completes with and without a suffix, streamed or not, and is told chat is not served', async () => {
+    const ai = new OpenAI({ baseURL: running.url, apiKey: 'team-token', maxRetries: 0 });
+    assert.deepEqual(
+      (await ai.models.list()).data.map((m) => m.id),
+      ['diffuse-v2'],
+    );
+    const ask = { model: 'diffuse-v2', prompt: 'function add(a, b) {\n  return ', max_tokens: 8, temperature: 0 };
+    const infill = await ai.completions.create({ ...ask, suffix: ';\n}\n' });
+    assert.equal(infill.object, 'text_completion');
+    assert.equal(typeof infill.choices[0].text, 'string');
+    assert.equal(infill.choices[0].finish_reason, 'stop');
+    const plain = await ai.completions.create(ask);
+    assert.equal(typeof plain.choices[0].text, 'string', 'without a suffix the model completes the prompt');
+    let streamed = '';
+    for await (const chunk of await ai.completions.create({ ...ask, suffix: ';\n}\n', stream: true }))
+      streamed += chunk.choices[0]?.text ?? '';
+    assert.equal(streamed, infill.choices[0].text, 'streamed or not, the same answer');
+    await assert.rejects(
+      ai.chat.completions.create({ model: 'diffuse-v2', messages: [{ role: 'user', content: 'add two numbers' }] }),
+      (e: unknown) => e instanceof OpenAI.BadRequestError && /this model cannot follow instructions/.test(e.message),
+    );
+    await assert.rejects(
+      ai.completions.create({ ...ask, model: 'gpt-4o' }),
+      (e: unknown) => e instanceof OpenAI.NotFoundError && /this server has diffuse-v2/.test(e.message),
+    );
+    await assert.rejects(
+      new OpenAI({ baseURL: running.url, apiKey: 'wrong', maxRetries: 0 }).completions.create(ask),
+      (e: unknown) => e instanceof OpenAI.AuthenticationError,
+    );
+  });
+
   test('a server beyond loopback refuses to start without a token', async () => {
     await assert.rejects(startServer({ denoiser: local, host: '0.0.0.0', port: 0 }), /give it --token/);
+  });
+});
+
+/** A worker that answers when the test says so, and records what it ran. */
+function heldWorker(name: string, ran: string[]): Backend & { release(): void } {
+  const held: (() => void)[] = [];
+  return {
+    kind: 'local',
+    capabilities: {
+      instruction: false,
+      corrector: true,
+      frames: true,
+      jointSpans: true,
+      confidence: true,
+      candidates: true,
+    },
+    state: { kind: 'stopped' },
+    start: async () => ({ backend: 'local', name, where: name }),
+    refine: () => Promise.reject(new Error('unused')),
+    fill: () => Promise.reject(new Error('unused')),
+    complete: (p: CompleteInput, _o?: RequestOptions) =>
+      new Promise<DenoiseResult>((resolve) => {
+        ran.push(`${name}:${p.prefix}`);
+        held.push(() =>
+          resolve({
+            edits: [{ start: 0, end: 0, text: name, confidence: 1 }],
+            steps: 1,
+            ms: 0,
+            stoppedBy: 'done',
+            canvasTokens: 0,
+          }),
+        );
+      }),
+    release: () => held.shift()?.(),
+    dispose: () => undefined,
+  };
+}
+
+describe('diffuse serve --workers: a pool of workers behind one queue', () => {
+  test('two workers run two requests at once; the third waits, first come first served; one that leaves the line never runs', async () => {
+    const ran: string[] = [];
+    const a = heldWorker('a', ran);
+    const b = heldWorker('b', ran);
+    const pool = new BackendPool([a, b]);
+    const first = pool.complete({ prefix: '1', suffix: '' });
+    const second = pool.complete({ prefix: '2', suffix: '' });
+    const leaving = new AbortController();
+    const third = pool.complete({ prefix: '3', suffix: '' }, { signal: leaving.signal });
+    const fourth = pool.complete({ prefix: '4', suffix: '' });
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(ran, ['a:1', 'b:2'], 'both workers busy at once');
+    assert.deepEqual(pool.load, { busy: 2, waiting: 2 });
+    leaving.abort();
+    assert.equal((await failure(third)).code, 'cancelled');
+    b.release();
+    assert.equal((await second).edits[0].text, 'b');
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(ran, ['a:1', 'b:2', 'b:4'], 'the freed worker takes the next in line, not the one that left');
+    a.release();
+    b.release();
+    assert.equal((await first).edits[0].text, 'a');
+    assert.equal((await fourth).edits[0].text, 'b');
+    assert.deepEqual(pool.load, { busy: 0, waiting: 0 });
+    pool.dispose();
+  });
+
+  test('diffuse serve with 2 real workers answers concurrent clients, both workers busy at once', async () => {
+    const pool = new BackendPool([client(), client()]);
+    const served = await startServer({ denoiser: pool, host: '127.0.0.1', port: 0 });
+    try {
+      const ai = new OpenAI({ baseURL: served.url, apiKey: 'none', maxRetries: 0 });
+      let busiest = 0;
+      const watch = setInterval(() => {
+        busiest = Math.max(busiest, pool.load.busy);
+      }, 2);
+      const answers = await Promise.all(
+        ['const a = ', 'const b = ', 'const c = ', 'const d = '].map((prompt) =>
+          ai.completions.create({ model: 'diffuse-v2', prompt, suffix: ';\n', max_tokens: 8, temperature: 0 }),
+        ),
+      );
+      clearInterval(watch);
+      assert.equal(answers.length, 4);
+      assert.ok(answers.every((r) => typeof r.choices[0].text === 'string'));
+      assert.equal(busiest, 2, 'the two workers ran at the same time');
+      assert.notEqual(pool.workers[0].pid, pool.workers[1].pid, 'each worker is its own process and model session');
+    } finally {
+      await served.close();
+      pool.dispose();
+    }
   });
 });
 
@@ -359,6 +525,7 @@ describe('the CLI with remote backends', () => {
   before(async () => {
     api = await startMercuryStandIn({
       key: KEY,
+      models: MERCURY_MODELS,
       answer: (kind) => (kind === 'fim' ? 'a + b' : `\`\`\`\n${FIXED}\`\`\``),
     });
   });
@@ -403,12 +570,12 @@ describe('the CLI with remote backends', () => {
     assert.match(r.stderr, /── step 1 ──/);
     assert.equal(api.requests.at(-1)!.body.model, 'mercury-2');
     const f = await runCli(
-      ['fill', file, '--at', '2:10', '--backend', 'mercury', '--base-url', api.url, '--remote-model', 'mercury-coder'],
+      ['fill', file, '--at', '2:10', '--backend', 'mercury', '--base-url', api.url, '--remote-model', 'mercury-3'],
       '',
       env,
     );
     assert.equal(f.code, 0, f.stderr);
-    assert.equal(api.requests.at(-1)!.body.model, 'mercury-coder');
+    assert.equal(api.requests.at(-1)!.body.model, 'mercury-3');
   });
 
   test('a missing key, a plain-http remote host and an instruction to the local model are one-line usage errors', async () => {
@@ -427,6 +594,12 @@ describe('the CLI with remote backends', () => {
     const local = await runCli(['refine', tmpFile('a.ts', CODE), '--lines', '2', '--instruction', 'x']);
     assert.equal(local.code, 2);
     assert.match(local.stderr, /the local backend cannot follow an instruction/);
+  });
+
+  test('diffuse serve --workers takes a whole number from 1', async () => {
+    const r = await runCli(['serve', '--workers', '0', '--port', '0']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /--workers must be a whole number from 1, got "0"/);
   });
 
   test('diffuse serve prints its URL, and --backend diffuse refines through it', async () => {

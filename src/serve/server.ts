@@ -1,14 +1,17 @@
-// `diffuse serve`: a denoiser (the local worker and its model folder) behind HTTP, for a team or
-// another machine. It speaks two dialects:
-//   POST /v1/fim/completions    OpenAI's FIM request (`prompt`, `suffix`, `max_tokens`, `temperature`,
+// `diffuse serve`: a denoiser (the local worker and its model folder, or a pool of them) behind
+// HTTP, for a team or another machine. It speaks two dialects:
+//   POST /v1/completions        OpenAI's completion, with its infilling `suffix` or without (what the
+//   POST /v1/fim/completions    official client and editors' OpenAI-compatible providers send) and
+//                               Mercury's FIM request: `prompt`, `suffix`, `max_tokens`, `temperature`,
 //                               `stop`, `stream`, and Mercury's `diffusing`: one frame per denoising
-//                               step, each the whole current text with masked slots as ░)
+//                               step, each the whole current text with masked slots as ░
+//   POST /v1/chat/completions   a clear 400: an infilling model follows no instructions
 //   POST /v1/diffuse/refine|fill|complete|nextEdit
 //                               the worker protocol itself (the `diffuse` backend): progress events,
 //                               then the result, so Refine keeps its corrector and Fill its joint cursors
 //   GET  /v1/models, /v1/diffuse/info
 // Loopback unless a token is set; every request then needs `Authorization: Bearer <token>`.
-// Requests queue for the one worker (it runs one at a time); the queue and the body are bounded,
+// Requests queue for the worker (one at a time each; `--workers N` runs N); the queue and the body are bounded,
 // and a client that goes away cancels its request between two denoising steps.
 import { timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
@@ -95,15 +98,36 @@ async function handle(s: Served, req: http.IncomingMessage, res: http.ServerResp
     return;
   }
   const route =
-    url.pathname === '/v1/fim/completions'
+    url.pathname === '/v1/fim/completions' || url.pathname === '/v1/completions'
       ? 'fim'
-      : (/^\/v1\/diffuse\/(refine|fill|complete|nextEdit)$/.exec(url.pathname)?.[1] as Route | undefined);
+      : url.pathname === '/v1/chat/completions'
+        ? 'chat'
+        : (/^\/v1\/diffuse\/(refine|fill|complete|nextEdit)$/.exec(url.pathname)?.[1] as Route | undefined);
   if (req.method !== 'POST' || !route) {
     sendError(res, 404, 'not_found', `no endpoint ${req.method} ${url.pathname}`);
     return;
   }
   const params = await readParams(req, res);
   if (!params) return;
+  if (route === 'chat') {
+    sendError(
+      res,
+      400,
+      'invalid_request_error',
+      `this model cannot follow instructions: ${s.info.name} fills in the middle; ask POST /v1/completions with "prompt" and "suffix"`,
+    );
+    return;
+  }
+  // the OpenAI client always names a model: only the served one (or none, as the diffuse backend sends) is answered
+  if (route === 'fim' && params.model !== undefined && params.model !== s.info.name) {
+    sendError(
+      res,
+      404,
+      'model_not_found',
+      `The model "${String(params.model).slice(0, 100)}" does not exist; this server has ${s.info.name}`,
+    );
+    return;
+  }
   if (s.queued >= MAX_QUEUED) {
     res.setHeader('retry-after', '1');
     sendError(res, 503, 'overloaded', `${MAX_QUEUED} requests are waiting for the model`);
@@ -184,6 +208,9 @@ async function fim(
   res: http.ServerResponse,
   signal: AbortSignal,
 ): Promise<void> {
+  // OpenAI's completions also take `prompt` as an array of one string, and `suffix` null as none
+  if (Array.isArray(p.prompt) && p.prompt.length === 1) p.prompt = p.prompt[0];
+  if (p.suffix === null) p.suffix = undefined;
   if (typeof p.prompt !== 'string' || (p.suffix !== undefined && typeof p.suffix !== 'string')) {
     sendError(res, 400, 'invalid_request', '"prompt" (and "suffix", if given) must be strings');
     return;

@@ -24,6 +24,25 @@ export class ContextTooLongError extends BackendError {
   }
 }
 
+/**
+ * What a refusal means, read from the error body's machine-readable fields and its message
+ * (matched here, never quoted): the endpoint is not there, the `suffix` field is refused (vLLM's
+ * "suffix is not currently supported"), or the server does not know the model.
+ */
+export type RefusalHint = 'no_route' | 'suffix_unsupported' | 'unknown_model';
+
+/** An HTTP status the server answered, with what it means where that is known. */
+export class RemoteStatusError extends BackendError {
+  constructor(
+    message: string,
+    code: BackendError['code'],
+    readonly status: number,
+    readonly hint?: RefusalHint,
+  ) {
+    super(message, code);
+  }
+}
+
 export interface PostOptions {
   signal?: AbortSignal;
   /** The whole request (all retries, the whole stream) must end within this. */
@@ -214,22 +233,31 @@ export class HttpClient {
   private statusError(status: number, headers: http.IncomingHttpHeaders, body: string): Error {
     const where = this.host;
     // only the envelope's machine-readable fields are kept: its message can quote the request
-    let code = '';
-    try {
-      const e = (JSON.parse(body) as { error?: { code?: unknown; type?: unknown } }).error;
-      code = String(e?.code ?? e?.type ?? '');
-    } catch {
-      // not JSON: nothing of it is kept
-    }
+    const { code, message } = envelope(body);
+    const hint = refusalHint(status, code, message);
     if (status === 429 || status === 503) return new BusyError(status, retryAfterMs(headers['retry-after']));
     if (status === 401 || status === 403)
       return new BackendError(`${where} refused the API key (${status}): set it with "Diffuse: Set API Key…"`, 'auth');
     if (status === 402) return new BackendError(`${where}: the account has no credit left (402)`, 'quota');
     if (status === 400 && /context_length/.test(code)) return new ContextTooLongError(where);
-    if (status === 404) return new BackendError(`${where} has no such endpoint or model (404)`, 'model');
+    if (hint === 'unknown_model')
+      return new RemoteStatusError(`${where} has no such model (${status})`, 'model', status, hint);
+    if (hint === 'suffix_unsupported')
+      return new RemoteStatusError(
+        `${where} refuses the suffix of a completion (${status})`,
+        'unsupported',
+        status,
+        hint,
+      );
+    if (status === 404 || status === 405)
+      return new RemoteStatusError(`${where} has no such endpoint or model (${status})`, 'model', status, hint);
     if (status >= 400 && status < 500)
-      return new BackendError(`${where} rejected the request (${status}${code ? ` ${code}` : ''})`, 'input');
-    return new BackendError(`${where} failed to answer (${status}${code ? ` ${code}` : ''})`, 'crash');
+      return new RemoteStatusError(
+        `${where} rejected the request (${status}${code ? ` ${code}` : ''})`,
+        'input',
+        status,
+      );
+    return new RemoteStatusError(`${where} failed to answer (${status}${code ? ` ${code}` : ''})`, 'crash', status);
   }
 
   private networkError(e: unknown): BackendError {
@@ -253,6 +281,39 @@ class BusyError extends Error {
   ) {
     super(`busy (${status})`);
   }
+}
+
+/** The code and message of an error body: OpenAI's `{error: {…}}`, vLLM's older flat form, or FastAPI's `{detail}`. */
+function envelope(body: string): { code: string; message: string } {
+  try {
+    const j = JSON.parse(body) as {
+      error?: { code?: unknown; type?: unknown; message?: unknown } | string;
+      code?: unknown;
+      type?: unknown;
+      message?: unknown;
+      detail?: unknown;
+    };
+    const e = typeof j.error === 'object' && j.error ? j.error : j;
+    return {
+      code: String(e.code ?? e.type ?? ''),
+      message: String(e.message ?? (typeof j.error === 'string' ? j.error : (j.detail ?? ''))),
+    };
+  } catch {
+    return { code: '', message: '' }; // not JSON: nothing of it is kept
+  }
+}
+
+/** What a refusal means (the message is matched, not kept). */
+export function refusalHint(status: number, code: string, message: string): RefusalHint | undefined {
+  if (status === 400 && /\bsuffix\b/i.test(message) && /not (currently )?supported|unsupported/i.test(message))
+    return 'suffix_unsupported';
+  if (
+    (status === 404 || status === 400) &&
+    (/model_not_found/i.test(code) || /\bmodel\b.*(does not exist|not found|unknown)/i.test(message))
+  )
+    return 'unknown_model';
+  if (status === 404 || status === 405) return 'no_route';
+  return undefined;
 }
 
 /** Retry-After in seconds or as an HTTP date; the default when absent or unreadable. */

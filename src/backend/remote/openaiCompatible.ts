@@ -1,12 +1,17 @@
-// The `mercury` and `openai` backends: Inception's Mercury API, or any server with the same
-// OpenAI-compatible endpoints. Ghost text and Fill at Cursor ask `POST /fim/completions` (one
-// request per cursor, accepted together); Refine asks `POST /chat/completions` with the selection
-// marked in its file. Mercury streams with `diffusing: true`, and then every frame carries the
+// The `mercury` and `openai` backends: Inception's Mercury API, or any server with OpenAI-compatible
+// endpoints (vLLM, SGLang, llama.cpp's server, Ollama, LM Studio). At start the backend asks
+// `GET /models`, and a request for a model the server does not list fails in one line that names
+// the ones it has. Ghost text and Fill at Cursor ask for fill-in-the-middle (one request per cursor,
+// accepted together) the first way the server answers, found once and then kept (FimRoute):
+// `POST /fim/completions`, `POST /completions` with `suffix`, `/completions` with the model's own
+// infilling tokens (core/prompts/fimPrompt.ts), or a chat prompt for the middle. Refine asks
+// `POST /chat/completions` with the selection marked in its file. Mercury streams with `diffusing: true`, and then every frame carries the
 // whole current text of the answer (its denoising, drawn live); a plain OpenAI stream carries
-// deltas, appended. Next edit (Mercury only) asks `POST /edit/completions` with Mercury Edit's
+// deltas, appended (vLLM's diffusion models send each finished block as one delta). Next edit (Mercury only) asks `POST /edit/completions` with Mercury Edit's
 // one-message prompt (core/prompts/nextEditPrompt.ts) and gets the editable region back, rewritten or not.
 // Reads top to bottom: build the request, stream, map errors.
 import { toLf, withEol } from '../../core/text/lineEndings';
+import { cutAtStop, fimChatMessages, fimTemplateFor, middleFromAnswer } from '../../core/prompts/fimPrompt';
 import { nextEditFromAnswer, nextEditPrompt } from '../../core/prompts/nextEditPrompt';
 import { answerText, refineMessages, shrinkContext, type ChatMessage } from '../../core/prompts/refinePrompt';
 import { cursorsProblem, selectionProblem } from '../../core/text/requestChecks';
@@ -18,15 +23,17 @@ import {
   type Backend,
   type BackendState,
   type FillInput,
+  type FimRoute,
   type NextEditInput,
   type RefineInput,
   type RequestOptions,
 } from '../backend';
-import { ContextTooLongError, HttpClient, type StreamEvent } from './http';
+import { ContextTooLongError, HttpClient, RemoteStatusError, type StreamEvent } from './http';
 import type { DenoiseResult, SpanEdit } from '../requests';
 
 export const MERCURY_BASE_URL = 'https://api.inceptionlabs.ai/v1';
-export const MERCURY_FIM_MODEL = 'mercury-edit';
+/** Inception's current names (docs.inceptionlabs.ai, 2026-12-07): Mercury Edit 2 serves FIM and next edit. */
+export const MERCURY_FIM_MODEL = 'mercury-edit-2';
 export const MERCURY_CHAT_MODEL = 'mercury-2';
 
 export interface OpenAICompatibleOptions {
@@ -35,6 +42,8 @@ export interface OpenAICompatibleOptions {
   fimModel: string;
   chatModel: string;
   apiKey?: string;
+  /** `diffuse.remote.fimTemplate`: `auto` (from the model's name), `none`, or a family of FIM_TEMPLATES. */
+  fimTemplate?: string;
   /** Deadline of a Refine or Fill request; ghost text uses its own time budget. */
   timeoutMs?: number;
   onState?: (s: BackendState) => void;
@@ -52,12 +61,30 @@ const CHAT_TOKENS_PER_CHAR = 0.5;
 const CHAT_MIN_TOKENS = 512;
 /** A next edit is asked after a pause and is worthless late. */
 const NEXT_EDIT_TIMEOUT_MS = 15_000;
+/** `GET /models` at start; a server without it is used without a list. */
+const MODELS_TIMEOUT_MS = 10_000;
+/** Names an unknown-model error lists before "and N more". */
+const NAMES_SHOWN = 8;
 
 /** No confidence comes back from these APIs: results say 1, and `capabilities.confidence` says it is no measure. */
 const NO_MEASURE = 1;
 
 interface FimAnswer {
-  choices?: { text?: unknown; delta?: { content?: unknown } }[];
+  choices?: { text?: unknown; delta?: { content?: unknown }; message?: { content?: unknown } }[];
+}
+interface ModelList {
+  data?: { id?: unknown }[];
+}
+
+/** One FIM request, whichever way it is asked. */
+interface FimAsk {
+  prefix: string;
+  suffix: string;
+  maxTokens: number;
+  temperature?: number;
+  timeoutMs: number;
+  /** Streamed (Fill's live view); ghost text asks in one piece. */
+  live?: boolean;
 }
 interface EditAnswer {
   choices?: { message?: { content?: unknown } }[];
@@ -76,6 +103,13 @@ export class OpenAICompatibleBackend implements Backend {
   private readonly diffusing: boolean;
   /** Why a refused key or an empty account stopped the backend: later requests fail with the same code. */
   private stoppedBy: 'auth' | 'quota' = 'auth';
+  private ready: Promise<BackendInfo> | undefined;
+  private info: BackendInfo | undefined;
+  /** What `GET /models` listed; undefined for a server without the list. */
+  private models: string[] | undefined;
+  /** The way FIM is asked now; `fimFound` once a request was answered that way. */
+  private fimRoute: FimRoute = 'fim';
+  private fimFound = false;
 
   constructor(private readonly opts: OpenAICompatibleOptions) {
     this.kind = opts.kind;
@@ -105,18 +139,62 @@ export class OpenAICompatibleBackend implements Backend {
     this.http = http;
   }
 
-  async start(): Promise<BackendInfo> {
+  /** Checks the key and reads the model list, once; later calls return the same promise. */
+  start(): Promise<BackendInfo> {
+    this.ready ??= this.connect();
+    return this.ready;
+  }
+
+  /** The server's models now (the editor's pick list), or [] for a server without the list. */
+  async listModels(): Promise<string[]> {
+    await this.start();
+    this.models = await this.readModels();
+    return this.models ?? [];
+  }
+
+  private async connect(): Promise<BackendInfo> {
     if (this.configError) {
       this.setState({ kind: 'error', message: this.configError.message });
       throw this.configError;
     }
-    const info: BackendInfo = {
+    this.models = await this.watched(() => this.readModels());
+    this.info = {
       backend: this.kind,
       name: `${this.opts.fimModel} / ${this.opts.chatModel}`,
       where: this.opts.baseUrl,
+      ...(this.models ? { models: this.models } : {}),
     };
-    if (this.state.kind !== 'error') this.setState({ kind: 'ready', info });
-    return info;
+    if (this.state.kind !== 'error') this.setState({ kind: 'ready', info: this.info });
+    return this.info;
+  }
+
+  /** `GET /models`' ids; undefined where the server has no list (a refused key still fails). */
+  private async readModels(): Promise<string[] | undefined> {
+    try {
+      const list = await this.http!.getJson<ModelList>('/models', { timeoutMs: MODELS_TIMEOUT_MS });
+      const ids = (Array.isArray(list?.data) ? list.data : []).map((m) => m?.id).filter((x) => typeof x === 'string');
+      return ids.length ? (ids as string[]) : undefined;
+    } catch (e) {
+      if (e instanceof BackendError && (e.code === 'auth' || e.code === 'quota')) throw e;
+      this.opts.log?.(`${this.kind}: no model list from the server (${e instanceof Error ? e.message : e})`);
+      return undefined;
+    }
+  }
+
+  /** Fails in one line before anything is sent when the server lists its models and `model` is not one. */
+  private checkModel(model: string): void {
+    if (!this.models || this.models.includes(model)) return;
+    throw this.unknownModel(model);
+  }
+
+  private unknownModel(model: string): BackendError {
+    const names = this.models ?? [];
+    const shown = names.slice(0, NAMES_SHOWN).join(', ');
+    const more = names.length > NAMES_SHOWN ? ` and ${names.length - NAMES_SHOWN} more` : '';
+    return new BackendError(
+      `${this.http?.host ?? this.opts.baseUrl} has no model "${model}"${names.length ? `; it has ${shown}${more}` : ''}`,
+      'model',
+    );
   }
 
   async complete(p: CompleteInput, o: RequestOptions = {}): Promise<DenoiseResult> {
@@ -205,9 +283,12 @@ export class OpenAICompatibleBackend implements Backend {
         instruction,
       });
     const maxTokens = Math.max(CHAT_MIN_TOKENS, Math.ceil(selection.length * CHAT_TOKENS_PER_CHAR) * 2);
+    const model = this.opts.chatModel || this.opts.fimModel;
+    await this.start();
+    this.checkModel(model);
     let frames = 0;
     const body = (messages: ChatMessage[]) => ({
-      model: this.opts.chatModel,
+      model,
       messages,
       max_tokens: maxTokens,
       stream: true,
@@ -216,26 +297,28 @@ export class OpenAICompatibleBackend implements Backend {
     });
     const run = async (messages: ChatMessage[]): Promise<string> => {
       let answer = '';
-      await this.checked().postStream(
-        '/chat/completions',
-        body(messages),
-        { signal: o.signal, timeoutMs: this.opts.timeoutMs ?? DEFAULT_REMOTE_TIMEOUT_MS },
-        (e) => {
-          const frame = this.frame<ChatFrame>(e);
-          if (!frame) return;
-          const choice = frame.choices?.[0];
-          const content = choice?.delta?.content ?? choice?.message?.content;
-          if (content === undefined || content === null) return;
-          if (typeof content !== 'string') throw this.malformed();
-          answer = this.diffusing ? content : answer + content;
-          frames++;
-          o.onProgress?.({
-            requestId: '',
-            step: frames,
-            maxSteps: 0,
-            spans: [{ text: answerText(answer, selection), masked: 0 }],
-          });
-        },
+      await this.modelKnown(model, () =>
+        this.checked().postStream(
+          '/chat/completions',
+          body(messages),
+          { signal: o.signal, timeoutMs: this.opts.timeoutMs ?? DEFAULT_REMOTE_TIMEOUT_MS },
+          (e) => {
+            const frame = this.frame<ChatFrame>(e);
+            if (!frame) return;
+            const choice = frame.choices?.[0];
+            const content = choice?.delta?.content ?? choice?.message?.content;
+            if (content === undefined || content === null) return;
+            if (typeof content !== 'string') throw this.malformed();
+            answer = this.diffusing ? content : answer + content;
+            frames++;
+            o.onProgress?.({
+              requestId: '',
+              step: frames,
+              maxSteps: 0,
+              spans: [{ text: answerText(answer, selection), masked: 0 }],
+            });
+          },
+        ),
       );
       return answer;
     };
@@ -262,6 +345,8 @@ export class OpenAICompatibleBackend implements Backend {
       );
     const bad = cursorsProblem(p.text, [p.cursor]);
     if (bad) throw new BackendError(bad, 'input');
+    await this.start();
+    this.checkModel(this.opts.fimModel);
     const lf = toLf(p.text);
     const prompt = nextEditPrompt({
       path: p.file?.path ?? 'untitled',
@@ -277,10 +362,12 @@ export class OpenAICompatibleBackend implements Backend {
       ...(p.sampler?.temperature !== undefined ? { temperature: p.sampler.temperature } : {}),
     };
     const answer = await this.watched(() =>
-      this.checked().postJson<EditAnswer>('/edit/completions', body, {
-        signal: o.signal,
-        timeoutMs: NEXT_EDIT_TIMEOUT_MS,
-      }),
+      this.modelKnown(this.opts.fimModel, () =>
+        this.checked().postJson<EditAnswer>('/edit/completions', body, {
+          signal: o.signal,
+          timeoutMs: NEXT_EDIT_TIMEOUT_MS,
+        }),
+      ),
     );
     const content = answer?.choices?.[0]?.message?.content;
     if (typeof content !== 'string') throw this.malformed();
@@ -303,57 +390,133 @@ export class OpenAICompatibleBackend implements Backend {
     this.setState({ kind: 'stopped' });
   }
 
-  /** One FIM answer; streamed when `live` (Fill's live view), in one piece for ghost text. */
-  private async fim(
-    {
-      prefix,
-      suffix,
-      maxTokens,
-      temperature,
-      timeoutMs,
-      live = false,
-    }: { prefix: string; suffix: string; maxTokens: number; temperature?: number; timeoutMs: number; live?: boolean },
-    o: RequestOptions,
-  ): Promise<string> {
-    const body = (pre: string, suf: string) => ({
-      model: this.opts.fimModel,
-      prompt: pre,
-      suffix: suf,
-      max_tokens: maxTokens,
-      temperature: temperature ?? 0,
+  /**
+   * One FIM answer, asked the way the server was found to answer. Until a request has been
+   * answered, a refusal that means "not this way" (no such endpoint, a refused `suffix`) moves on
+   * to the next way instead of failing; after that, it fails like any error.
+   */
+  private async fim(ask: FimAsk, o: RequestOptions): Promise<string> {
+    // one deadline for the whole answer, however many ways it takes to find the server's
+    const deadline = Date.now() + ask.timeoutMs;
+    await this.start();
+    for (;;) {
+      const route = this.fimRoute;
+      const a = { ...ask, timeoutMs: Math.max(1, deadline - Date.now()) };
+      try {
+        const text = await this.onceShorter(
+          () => this.fimBy(route, a, o),
+          () => this.fimBy(route, { ...a, ...shrinkContext(a.prefix, a.suffix) }, o),
+        );
+        if (!this.fimFound && this.fimRoute === route) {
+          this.fimFound = true;
+          this.opts.log?.(`${this.kind}: fill-in-the-middle is asked by ${route}`);
+          if (this.info && this.state.kind === 'ready') {
+            this.info = { ...this.info, fimRoute: route };
+            this.setState({ kind: 'ready', info: this.info });
+          }
+        }
+        return text;
+      } catch (e) {
+        const next = !this.fimFound && refusesRoute(e) ? this.routeAfter(route) : undefined;
+        if (!next) throw e;
+        if (this.fimRoute === route) this.fimRoute = next; // a parallel request may have moved on already
+      }
+    }
+  }
+
+  /** The way to try after `route` was refused. */
+  private routeAfter(route: FimRoute): FimRoute | undefined {
+    const setting = this.opts.fimTemplate ?? 'auto';
+    const template = fimTemplateFor(this.opts.fimModel, setting);
+    switch (route) {
+      case 'fim':
+        // a template the user chose is meant: OpenAI's `suffix` form is not tried first
+        return template && setting !== 'auto' ? 'template' : 'suffix';
+      case 'suffix':
+        return template ? 'template' : 'chat';
+      case 'template':
+        return 'chat';
+      case 'chat':
+        return undefined;
+    }
+  }
+
+  private async fimBy(route: FimRoute, a: FimAsk, o: RequestOptions): Promise<string> {
+    const live = a.live === true;
+    const common = {
+      max_tokens: a.maxTokens,
+      temperature: a.temperature ?? 0,
       stream: live,
-      ...(live && this.diffusing ? { diffusing: true } : {}),
-    });
-    const ask = async (pre: string, suf: string): Promise<string> => {
-      if (!live) {
-        const answer = await this.checked().postJson<FimAnswer>('/fim/completions', body(pre, suf), {
+    };
+    if (route === 'chat') {
+      const model = this.opts.chatModel || this.opts.fimModel;
+      this.checkModel(model);
+      const body = { model, messages: fimChatMessages({ prefix: a.prefix, suffix: a.suffix }), ...common };
+      const shape = (t: string) => middleFromAnswer(t, a.prefix, a.suffix);
+      return shape(await this.ask('/chat/completions', body, a, o, shape));
+    }
+    this.checkModel(this.opts.fimModel);
+    if (route === 'template') {
+      const t = fimTemplateFor(this.opts.fimModel, this.opts.fimTemplate)!;
+      const body = { model: this.opts.fimModel, prompt: t.prompt(a.prefix, a.suffix), stop: t.stop, ...common };
+      const shape = (x: string) => cutAtStop(x, t.stop);
+      return shape(await this.ask('/completions', body, a, o, shape));
+    }
+    const body = {
+      model: this.opts.fimModel,
+      prompt: a.prefix,
+      suffix: a.suffix,
+      ...common,
+      ...(route === 'fim' && live && this.diffusing ? { diffusing: true } : {}),
+    };
+    return this.ask(route === 'fim' ? '/fim/completions' : '/completions', body, a, o, (x) => x);
+  }
+
+  /** Sends one completion and returns its text: streamed (each frame shown through `shape`) when `live`. */
+  private async ask(
+    path: string,
+    body: Record<string, unknown>,
+    a: FimAsk,
+    o: RequestOptions,
+    shape: (text: string) => string,
+  ): Promise<string> {
+    const pick = (c: NonNullable<FimAnswer['choices']>[number] | undefined) =>
+      c?.text ?? c?.delta?.content ?? c?.message?.content;
+    return this.modelKnown(String(body.model), async () => {
+      if (!a.live) {
+        const answer = await this.checked().postJson<FimAnswer>(path, body, {
           signal: o.signal,
-          timeoutMs,
+          timeoutMs: a.timeoutMs,
         });
-        const text = answer?.choices?.[0]?.text;
+        const text = pick(answer?.choices?.[0]);
         if (typeof text !== 'string') throw this.malformed();
         return text;
       }
       let text = '';
-      await this.checked().postStream('/fim/completions', body(pre, suf), { signal: o.signal, timeoutMs }, (e) => {
+      await this.checked().postStream(path, body, { signal: o.signal, timeoutMs: a.timeoutMs }, (e) => {
         const frame = this.frame<FimAnswer>(e);
         if (!frame) return;
-        const choice = frame.choices?.[0];
-        const part = choice?.text ?? choice?.delta?.content;
-        if (part === undefined || part === null) return;
+        const part = pick(frame.choices?.[0]);
+        // a role-only first delta, or the closing frame, carries no text: no frame to show
+        if (part === undefined || part === null || part === '') return;
         if (typeof part !== 'string') throw this.malformed();
-        text = this.diffusing ? part : text + part;
-        o.onProgress?.({ requestId: '', step: 0, maxSteps: 0, spans: [{ text, masked: 0 }] });
+        text = body.diffusing ? part : text + part;
+        o.onProgress?.({ requestId: '', step: 0, maxSteps: 0, spans: [{ text: shape(text), masked: 0 }] });
       });
       return text;
-    };
-    return this.onceShorter(
-      () => ask(prefix, suffix),
-      () => {
-        const less = shrinkContext(prefix, suffix);
-        return ask(less.prefix, less.suffix);
-      },
-    );
+    });
+  }
+
+  /** Runs a request for `model`; a server that says it has no such model gets its list named. */
+  private async modelKnown<T>(model: string, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (e) {
+      if (!(e instanceof RemoteStatusError && e.hint === 'unknown_model')) throw e;
+      // the list at start was stale, or the server has none: ask again, for the message
+      this.models = (await this.readModels().catch(() => undefined)) ?? this.models;
+      throw this.unknownModel(model);
+    }
   }
 
   /** Runs `first`; when the server says the context is too long, runs `shorter` once instead. */
@@ -413,4 +576,9 @@ export class OpenAICompatibleBackend implements Backend {
     this.state = s;
     this.opts.onState?.(s);
   }
+}
+
+/** A refusal that means "not this way": the endpoint is missing, or the `suffix` field is refused. */
+function refusesRoute(e: unknown): boolean {
+  return e instanceof RemoteStatusError && (e.hint === 'no_route' || e.hint === 'suffix_unsupported');
 }
