@@ -9,10 +9,13 @@ the model contract's files (docs/design.md, "The model contract"): model.onnx wi
 graph (the shipped model's inputs and outputs: export.py --cache), denoiser.json, the tokenizer
 files and MODEL_CARD.md. Weights are int8 by default (quantize.py), fp16 or fp32 on request.
 
-Each architecture is one small class below naming only what differs: the tensor-name table, the
-config keys, whether the logit of token i is read at position i-1 (Dream's shift, baked into the
-graph so the contract's "logits[i] predicts token i" holds), and where the mask id comes from.
-Every tensor of the checkpoint is mapped or the conversion stops; every shape is asserted.
+The graph is model.py's Denoiser (export.py's cache graph): what an architecture differs in is a
+field of its DenoiserConfig (grouped-query attention, q/k/v biases, an untied head, and Dream's
+shift: the logit of token i read at position i-1, baked into the graph so the contract's
+"logits[i] predicts token i" holds). Each architecture is one small class below naming only what
+differs: the table from its tensor names to the Denoiser's, its config keys, and where the mask
+id comes from. Every tensor of the checkpoint is mapped or the conversion stops; every shape is
+asserted (build_model, as nanoGPT's from_pretrained).
 
 The conversion is checked, not trusted: the graph is run by onnxruntime-node on a code sample and
 compared with transformers' own Qwen2 / Llama forward of the same weights (attention made
@@ -20,25 +23,20 @@ bidirectional, the shift applied): max |delta logit| and argmax agreement, for a
 cached one. A folder whose fp32 check fails is not written; the figures go into MODEL_CARD.md.
 """
 import argparse
-import inspect
 import json
-import math
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
-import warnings
 
 import numpy as np
 import torch
-import torch.nn as nn
-import torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from export import CACHE_INPUTS, CACHE_OUTPUTS, CONTRACT_VERSION  # noqa: E402
-from model import RMSNorm, apply_rope, rope_at  # noqa: E402
+from export import CACHE_INPUTS, CACHE_OUTPUTS, CONTRACT_VERSION, export_onnx  # noqa: E402
+from model import Denoiser, DenoiserConfig  # noqa: E402
 from quantize import int8_lookup, quantize_model, quantize_weight, replace_graph  # noqa: E402
 
 ROLES = ("pad", "mask", "bos", "eos")
@@ -70,109 +68,6 @@ export function clamp(x: number, lo: number, hi: number): number {
 
 
 # ---------------------------------------------------------------------------------------------
-# The graph: one module for every architecture (LLaMA-like blocks with grouped-query attention)
-# ---------------------------------------------------------------------------------------------
-
-class Shape:
-    """What the graph computes, read from config.json by an architecture class."""
-
-    def __init__(self, vocab, d_model, n_layer, n_head, n_kv_head, ffn_hidden, rope_theta, norm_eps,
-                 qkv_bias, tied, shift, out_vocab=None):
-        assert d_model % n_head == 0, f"hidden size {d_model} is not a multiple of {n_head} heads"
-        assert n_head % n_kv_head == 0, f"{n_head} query heads are not a multiple of {n_kv_head} key-value heads"
-        self.vocab, self.d_model, self.n_layer, self.n_head, self.n_kv_head = vocab, d_model, n_layer, n_head, n_kv_head
-        self.head_dim = d_model // n_head
-        assert self.head_dim % 2 == 0
-        self.ffn_hidden, self.rope_theta, self.norm_eps = ffn_hidden, float(rope_theta), float(norm_eps)
-        self.qkv_bias, self.tied, self.shift = bool(qkv_bias), bool(tied), bool(shift)
-        # the logits are as wide as the tokenizer: rows past it (padding to a multiple of 64 in
-        # the checkpoint) are tokens no text encodes to, and the contract wants width = vocabulary
-        self.out_vocab = out_vocab or vocab
-
-    def as_dict(self):
-        return dict(self.__dict__)
-
-
-class Block(nn.Module):
-    def __init__(self, s):
-        super().__init__()
-        self.s = s
-        kv = s.n_kv_head * s.head_dim
-        self.attn_norm = RMSNorm(s.d_model, s.norm_eps)
-        self.q = nn.Linear(s.d_model, s.d_model, bias=s.qkv_bias)
-        self.k = nn.Linear(s.d_model, kv, bias=s.qkv_bias)
-        self.v = nn.Linear(s.d_model, kv, bias=s.qkv_bias)
-        self.o = nn.Linear(s.d_model, s.d_model, bias=False)
-        self.mlp_norm = RMSNorm(s.d_model, s.norm_eps)
-        self.gate = nn.Linear(s.d_model, s.ffn_hidden, bias=False)
-        self.up = nn.Linear(s.d_model, s.ffn_hidden, bias=False)
-        self.down = nn.Linear(s.ffn_hidden, s.d_model, bias=False)
-
-    def forward(self, x, cos, sin, past_k, past_v):
-        """x [1,n,D] at the positions cos/sin were made for; past_k/past_v [kv,m,hd]. Every token
-        attends to all m + n (bidirectional). Returns x and the n tokens' keys and values."""
-        s = self.s
-        n = x.shape[1]
-        g = s.n_head // s.n_kv_head
-        h = self.attn_norm(x)
-        q = self.q(h).view(1, n, s.n_head, s.head_dim).transpose(1, 2)
-        k = self.k(h).view(1, n, s.n_kv_head, s.head_dim).transpose(1, 2)
-        v = self.v(h).view(1, n, s.n_kv_head, s.head_dim).transpose(1, 2)
-        q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
-        keys = torch.cat([past_k.unsqueeze(0), k], dim=2)  # [1,kv,m+n,hd]
-        values = torch.cat([past_v.unsqueeze(0), v], dim=2)
-        # query head j*g+i reads key-value head j (transformers' repeat_kv), without copying keys
-        qg = q.reshape(1, s.n_kv_head, g, n, s.head_dim)
-        att = (qg @ keys.unsqueeze(2).transpose(-2, -1)) * (1.0 / math.sqrt(s.head_dim))
-        y = att.softmax(dim=-1) @ values.unsqueeze(2)  # [1,kv,g,n,hd]
-        y = y.reshape(1, s.n_head, n, s.head_dim).transpose(1, 2).reshape(1, n, s.d_model)
-        x = x + self.o(y)
-        h = self.mlp_norm(x)
-        return x + self.down(F.silu(self.gate(h)) * self.up(h)), k[0], v[0]
-
-
-class DiffusionLM(nn.Module):
-    """The converted model with the context cache's inputs (model.py's Denoiser.forward_cached):
-    input_ids [1,n] at canvas positions token_positions [1,n], past_keys/past_values
-    [L,kv_heads,m,hd], positions [1,r] (rows of input_ids) -> logits [1,r,V], keys and values
-    [L,kv_heads,n,hd]. With `shift`, the logit of the token at canvas position p is read from
-    the hidden state at p-1 (at p = 0 from itself), which must be among the n computed tokens."""
-
-    def __init__(self, s):
-        super().__init__()
-        self.s = s
-        self.embed = nn.Embedding(s.out_vocab, s.d_model)
-        self.blocks = nn.ModuleList(Block(s) for _ in range(s.n_layer))
-        self.norm = RMSNorm(s.d_model, s.norm_eps)
-        if not s.tied:
-            self.head = nn.Linear(s.d_model, s.out_vocab, bias=False)
-
-    def forward(self, input_ids, token_positions, past_keys, past_values, positions):
-        x = self.embed(input_ids)
-        tp = token_positions[0]
-        cos, sin = rope_at(tp, self.s.head_dim, self.s.rope_theta)
-        keys, values = [], []
-        for i, block in enumerate(self.blocks):
-            x, k, v = block(x, cos, sin, past_keys[i], past_values[i])
-            keys.append(k)
-            values.append(v)
-        h = self.norm(x)
-        rows = positions[0]
-        if self.s.shift:
-            want = (tp.index_select(0, rows) - 1).clamp(min=0)
-            rows = (tp.unsqueeze(0) == want.unsqueeze(1)).to(torch.float32).argmax(dim=1)
-        h = h.index_select(1, rows)
-        w = self.embed.weight if self.s.tied else self.head.weight
-        return F.linear(h, w).float(), torch.stack(keys), torch.stack(values)
-
-    def plain(self, input_ids, positions):
-        """The plain call: the whole canvas, no past."""
-        s = self.s
-        empty = torch.zeros(s.n_layer, s.n_kv_head, 0, s.head_dim)
-        return self(input_ids, torch.arange(input_ids.shape[1])[None], empty, empty, positions)[0]
-
-
-# ---------------------------------------------------------------------------------------------
 # Architectures: only what differs
 # ---------------------------------------------------------------------------------------------
 
@@ -180,7 +75,8 @@ class Architecture:
     name = ""
     architectures = ()  # config.json "architectures" this class converts
     shift = False  # logit of token i read at position i-1
-    # checkpoint tensor name -> DiffusionLM parameter name ({i}: the layer)
+    # checkpoint tensor name -> model.py Denoiser parameter name ({i}: the layer; [q], [k], [v]:
+    # the query, key or value rows of the block's one q/k/v projection)
     tensors = {}
     global_tensors = {}
     ignored = ()  # checkpoint tensors that are not parameters (suffixes)
@@ -190,7 +86,9 @@ class Architecture:
     def __init__(self, config):
         self.config = config
 
-    def shape(self, out_vocab):
+    def model_config(self, vocab=None):
+        """model.py's DenoiserConfig of the checkpoint, with a vocabulary of `vocab` tokens (default:
+        the checkpoint's embedding rows)."""
         raise NotImplementedError
 
     def context(self):
@@ -215,17 +113,17 @@ class Qwen2Like(Architecture):
     """Qwen2 tensor names and config keys (Dream, DiffuCoder, DreamOn, Open-dCoder)."""
     tensors = {
         "model.layers.{i}.input_layernorm.weight": "blocks.{i}.attn_norm.weight",
-        "model.layers.{i}.self_attn.q_proj.weight": "blocks.{i}.q.weight",
-        "model.layers.{i}.self_attn.q_proj.bias": "blocks.{i}.q.bias",
-        "model.layers.{i}.self_attn.k_proj.weight": "blocks.{i}.k.weight",
-        "model.layers.{i}.self_attn.k_proj.bias": "blocks.{i}.k.bias",
-        "model.layers.{i}.self_attn.v_proj.weight": "blocks.{i}.v.weight",
-        "model.layers.{i}.self_attn.v_proj.bias": "blocks.{i}.v.bias",
-        "model.layers.{i}.self_attn.o_proj.weight": "blocks.{i}.o.weight",
+        "model.layers.{i}.self_attn.q_proj.weight": "blocks.{i}.attn.qkv.weight[q]",
+        "model.layers.{i}.self_attn.q_proj.bias": "blocks.{i}.attn.qkv.bias[q]",
+        "model.layers.{i}.self_attn.k_proj.weight": "blocks.{i}.attn.qkv.weight[k]",
+        "model.layers.{i}.self_attn.k_proj.bias": "blocks.{i}.attn.qkv.bias[k]",
+        "model.layers.{i}.self_attn.v_proj.weight": "blocks.{i}.attn.qkv.weight[v]",
+        "model.layers.{i}.self_attn.v_proj.bias": "blocks.{i}.attn.qkv.bias[v]",
+        "model.layers.{i}.self_attn.o_proj.weight": "blocks.{i}.attn.proj.weight",
         "model.layers.{i}.post_attention_layernorm.weight": "blocks.{i}.mlp_norm.weight",
-        "model.layers.{i}.mlp.gate_proj.weight": "blocks.{i}.gate.weight",
-        "model.layers.{i}.mlp.up_proj.weight": "blocks.{i}.up.weight",
-        "model.layers.{i}.mlp.down_proj.weight": "blocks.{i}.down.weight",
+        "model.layers.{i}.mlp.gate_proj.weight": "blocks.{i}.mlp.gate.weight",
+        "model.layers.{i}.mlp.up_proj.weight": "blocks.{i}.mlp.up.weight",
+        "model.layers.{i}.mlp.down_proj.weight": "blocks.{i}.mlp.down.weight",
     }
     global_tensors = {"model.embed_tokens.weight": "embed.weight", "model.norm.weight": "norm.weight",
                       "lm_head.weight": "head.weight"}
@@ -238,13 +136,13 @@ class Qwen2Like(Architecture):
         rs = c.get("rope_scaling")
         assert not rs or rs.get("type", rs.get("rope_type")) == "default", f"rope_scaling {rs} is not converted"
 
-    def shape(self, out_vocab):
+    def model_config(self, vocab=None):
         c = self.config
-        n_head = c["num_attention_heads"]
-        return Shape(vocab=c["vocab_size"], d_model=c["hidden_size"], n_layer=c["num_hidden_layers"], n_head=n_head,
-                     n_kv_head=c.get("num_key_value_heads") or n_head, ffn_hidden=c["intermediate_size"],
-                     rope_theta=c.get("rope_theta", 10000.0), norm_eps=c.get("rms_norm_eps", 1e-6), qkv_bias=True,
-                     tied=c.get("tie_word_embeddings", False), shift=self.shift, out_vocab=out_vocab)
+        return DenoiserConfig(vocab_size=vocab or c["vocab_size"], d_model=c["hidden_size"], n_layer=c["num_hidden_layers"],
+                              n_head=c["num_attention_heads"], n_kv_head=c.get("num_key_value_heads") or 0,
+                              ffn_hidden=c["intermediate_size"], rope_theta=float(c.get("rope_theta", 10000.0)),
+                              norm_eps=float(c.get("rms_norm_eps", 1e-6)), qkv_bias=True,
+                              tied=bool(c.get("tie_word_embeddings", False)), logit_shift=self.shift)
 
     def context(self):
         return int(self.config.get("max_position_embeddings") or 32768)
@@ -287,17 +185,17 @@ class LLaDA(Architecture):
     default_mask_id = 126336
     tensors = {
         "model.transformer.blocks.{i}.attn_norm.weight": "blocks.{i}.attn_norm.weight",
-        "model.transformer.blocks.{i}.q_proj.weight": "blocks.{i}.q.weight",
-        "model.transformer.blocks.{i}.q_proj.bias": "blocks.{i}.q.bias",
-        "model.transformer.blocks.{i}.k_proj.weight": "blocks.{i}.k.weight",
-        "model.transformer.blocks.{i}.k_proj.bias": "blocks.{i}.k.bias",
-        "model.transformer.blocks.{i}.v_proj.weight": "blocks.{i}.v.weight",
-        "model.transformer.blocks.{i}.v_proj.bias": "blocks.{i}.v.bias",
-        "model.transformer.blocks.{i}.attn_out.weight": "blocks.{i}.o.weight",
+        "model.transformer.blocks.{i}.q_proj.weight": "blocks.{i}.attn.qkv.weight[q]",
+        "model.transformer.blocks.{i}.q_proj.bias": "blocks.{i}.attn.qkv.bias[q]",
+        "model.transformer.blocks.{i}.k_proj.weight": "blocks.{i}.attn.qkv.weight[k]",
+        "model.transformer.blocks.{i}.k_proj.bias": "blocks.{i}.attn.qkv.bias[k]",
+        "model.transformer.blocks.{i}.v_proj.weight": "blocks.{i}.attn.qkv.weight[v]",
+        "model.transformer.blocks.{i}.v_proj.bias": "blocks.{i}.attn.qkv.bias[v]",
+        "model.transformer.blocks.{i}.attn_out.weight": "blocks.{i}.attn.proj.weight",
         "model.transformer.blocks.{i}.ff_norm.weight": "blocks.{i}.mlp_norm.weight",
-        "model.transformer.blocks.{i}.ff_proj.weight": "blocks.{i}.gate.weight",
-        "model.transformer.blocks.{i}.up_proj.weight": "blocks.{i}.up.weight",
-        "model.transformer.blocks.{i}.ff_out.weight": "blocks.{i}.down.weight",
+        "model.transformer.blocks.{i}.ff_proj.weight": "blocks.{i}.mlp.gate.weight",
+        "model.transformer.blocks.{i}.up_proj.weight": "blocks.{i}.mlp.up.weight",
+        "model.transformer.blocks.{i}.ff_out.weight": "blocks.{i}.mlp.down.weight",
     }
     global_tensors = {"model.transformer.wte.weight": "embed.weight", "model.transformer.ln_f.weight": "norm.weight",
                       "model.transformer.ff_out.weight": "head.weight"}
@@ -311,24 +209,22 @@ class LLaDA(Architecture):
             if k in c:
                 assert c[k] == v, f"config.json {k} = {c[k]!r}: only {v!r} is converted"
 
-    def shape(self, out_vocab):
+    def model_config(self, vocab=None):
         c = self.config
-        n_head = c["n_heads"]
-        hidden = c.get("mlp_hidden_size") or c["mlp_ratio"] * c["d_model"]
-        return Shape(vocab=c.get("embedding_size") or c["vocab_size"], d_model=c["d_model"], n_layer=c["n_layers"],
-                     n_head=n_head, n_kv_head=c.get("n_kv_heads") or n_head, ffn_hidden=hidden,
-                     rope_theta=c.get("rope_theta", 10000.0), norm_eps=c.get("rms_norm_eps", 1e-5),
-                     qkv_bias=c.get("include_qkv_bias", False), tied=c.get("weight_tying", False), shift=False,
-                     out_vocab=out_vocab)
+        return DenoiserConfig(vocab_size=vocab or c.get("embedding_size") or c["vocab_size"], d_model=c["d_model"],
+                              n_layer=c["n_layers"], n_head=c["n_heads"], n_kv_head=c.get("n_kv_heads") or 0,
+                              ffn_hidden=c.get("mlp_hidden_size") or c["mlp_ratio"] * c["d_model"],
+                              rope_theta=float(c.get("rope_theta", 10000.0)), norm_eps=float(c.get("rms_norm_eps", 1e-5)),
+                              qkv_bias=bool(c.get("include_qkv_bias", False)), tied=bool(c.get("weight_tying", False)))
 
     def context(self):
         return int(self.config.get("max_sequence_length") or 4096)
 
     def reference(self, state):
         from transformers import LlamaConfig, LlamaForCausalLM
-        s = self.shape(None)
+        s = self.model_config()
         assert not s.qkv_bias, "transformers' Llama has no q/k/v-only bias: no reference for this checkpoint"
-        cfg = LlamaConfig(vocab_size=s.vocab, hidden_size=s.d_model, intermediate_size=s.ffn_hidden,
+        cfg = LlamaConfig(vocab_size=s.vocab_size, hidden_size=s.d_model, intermediate_size=s.ffn_hidden,
                           num_hidden_layers=s.n_layer, num_attention_heads=s.n_head, num_key_value_heads=s.n_kv_head,
                           rms_norm_eps=s.norm_eps, rope_theta=s.rope_theta, tie_word_embeddings=s.tied,
                           max_position_embeddings=self.context(), attention_bias=False, mlp_bias=False)
@@ -489,60 +385,57 @@ def special_ids(folder, config, arch):
 
 
 def build_model(arch, state, out_vocab):
-    """The DiffusionLM with the checkpoint's weights: every tensor mapped, every shape asserted."""
-    s = arch.shape(out_vocab)
-    assert out_vocab <= s.vocab, f"the tokenizer has {out_vocab} tokens but the embedding only {s.vocab} rows"
-    model = DiffusionLM(s)
-    params = model.state_dict()
-    table = arch.table(s.n_layer)
+    """model.py's Denoiser with the checkpoint's weights, as nanoGPT's from_pretrained fills its
+    GPT: every tensor placed by the architecture's table, every shape asserted, every parameter
+    filled. The embedding (and head) keep their first out_vocab rows: the tokenizer's tokens."""
+    rows = arch.model_config().vocab_size
+    assert out_vocab <= rows, f"the tokenizer has {out_vocab} tokens but the embedding only {rows} rows"
+    cfg = arch.model_config(out_vocab)
+    model = Denoiser(cfg)
+    params = model.state_dict()  # shares the parameters' storage: copying into it fills the model
+    table = arch.table(cfg.n_layer)
     done = set()
     for src, t in state.items():
         if src.endswith(arch.ignored):
             continue
         assert src in table, f"checkpoint tensor {src} {tuple(t.shape)} has no place in the {arch.name} table"
         dst = table[src]
-        if dst == "head.weight" and s.tied:
+        name, part = (dst[:-3], dst[-2]) if dst.endswith("]") else (dst, None)
+        if name == "head.weight" and cfg.tied:
             raise AssertionError(f"{src}: the config ties the embeddings, yet the checkpoint has an output head")
+        assert name in params, f"{src}: the graph has no {name} (config.json says otherwise)"
         t = t.float()
-        if dst in ("embed.weight", "head.weight"):
-            assert t.shape == (s.vocab, s.d_model), f"{src}: shape {tuple(t.shape)}, config says {(s.vocab, s.d_model)}"
+        if name in ("embed.weight", "head.weight"):
+            assert t.shape == (rows, cfg.d_model), f"{src}: shape {tuple(t.shape)}, config says {(rows, cfg.d_model)}"
             t = t[:out_vocab]
-        assert tuple(t.shape) == tuple(params[dst].shape), f"{src}: shape {tuple(t.shape)}, the graph needs {tuple(params[dst].shape)}"
-        params[dst].copy_(t)
+        target = params[name] if part is None else params[name][qkv_rows(cfg, part)]
+        assert tuple(t.shape) == tuple(target.shape), f"{src}: shape {tuple(t.shape)}, the graph needs {tuple(target.shape)}"
+        target.copy_(t)
         done.add(dst)
-    missing = [k for k in params if k not in done]
+    places = [p for k in params for p in ([f"{k}[{x}]" for x in "qkv"] if ".attn.qkv." in k else [k])]
+    missing = [k for k in places if k not in done]
     assert not missing, f"the checkpoint has no tensor for {missing[:5]}"
     return model.eval()
+
+
+def qkv_rows(cfg, part):
+    """The rows of a block's q/k/v projection that hold the queries ("q"), keys or values."""
+    kv = cfg.n_kv_head * cfg.head_dim
+    start, size = {"q": (0, cfg.d_model), "k": (cfg.d_model, kv), "v": (cfg.d_model + kv, kv)}[part]
+    return slice(start, start + size)
+
+
+def shape_record(cfg, rows):
+    """denoiser.json's converted.shape (and the card's): the graph's shape, `rows` the
+    checkpoint's embedding rows."""
+    return dict(vocab=rows, d_model=cfg.d_model, n_layer=cfg.n_layer, n_head=cfg.n_head, n_kv_head=cfg.n_kv_head,
+                head_dim=cfg.head_dim, ffn_hidden=cfg.ffn_hidden, rope_theta=cfg.rope_theta, norm_eps=cfg.norm_eps,
+                qkv_bias=cfg.qkv_bias, tied=cfg.tied, shift=cfg.logit_shift, out_vocab=cfg.vocab_size)
 
 
 # ---------------------------------------------------------------------------------------------
 # Export, dtype, and the check
 # ---------------------------------------------------------------------------------------------
-
-def export_graph(model, path):
-    """The context cache's graph (export.py's names and axes, batch 1; it also serves plain
-    calls). A model past 2 GB is exported with its weights outside the protobuf."""
-    s = model.s
-    ids = torch.randint(0, s.out_vocab, (1, 6))
-    args = (ids, torch.tensor([[1, 2, 5, 7, 8, 9]]), torch.zeros(s.n_layer, s.n_kv_head, 4, s.head_dim),
-            torch.zeros(s.n_layer, s.n_kv_head, 4, s.head_dim), torch.tensor([[1, 4]]))
-    axes = {"input_ids": {1: "n"}, "token_positions": {1: "n"}, "past_keys": {2: "m"}, "past_values": {2: "m"},
-            "positions": {1: "r"}, "logits": {1: "r"}, "keys": {2: "n"}, "values": {2: "n"}}
-    kwargs = dict(input_names=list(CACHE_INPUTS.values()), output_names=list(CACHE_OUTPUTS.values()),
-                  dynamic_axes=axes, opset_version=17, do_constant_folding=False, export_params=True)
-    params = inspect.signature(torch.onnx.export).parameters
-    if "dynamo" in params:
-        kwargs["dynamo"] = False
-    if "training" in params:  # keep every initializer under its own name (see export.py)
-        kwargs["training"] = torch.onnx.TrainingMode.PRESERVE
-    model.train()
-    try:
-        with torch.no_grad(), warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            torch.onnx.export(model, args, path, **kwargs)
-    finally:
-        model.eval()
-
 
 def save_onnx(m, path):
     import onnx
@@ -633,17 +526,17 @@ def check_ids(folder, special, context, size):
     return torch.tensor([[special["bos"]] + ids + [special["eos"]]]), [p + 1 for p in span]
 
 
-def compare(path, ref, ids, span, shift, s):
+def compare(path, ref, ids, span, *, cfg):
     """The converted graph against the reference logits `ref` [1,n,V] on canvas `ids`:
     a plain call (every row) and a cached one (the span and the rows its logits are read from
     recomputed, every other token's keys and values from the plain call, not stale)."""
     n = ids.shape[1]
-    empty = np.zeros((s.n_layer, s.n_kv_head, 0, s.head_dim), np.float32)
+    empty = np.zeros((cfg.n_layer, cfg.n_kv_head, 0, cfg.head_dim), np.float32)
     full = run_onnx(path, {"input_ids": ids.numpy(), "token_positions": np.arange(n)[None], "past_keys": empty,
                            "past_values": empty, "positions": np.arange(n)[None]}, ["logits", "keys", "values"])
     r = ref[0].numpy()
     plain = full["logits"][0]
-    active = sorted(set(span) | ({p - 1 for p in span if p > 0} if shift else set()))
+    active = sorted(set(span) | ({p - 1 for p in span if p > 0} if cfg.logit_shift else set()))
     rest = [p for p in range(n) if p not in active]
     cached = run_onnx(path, {"input_ids": ids[:, active].numpy(), "token_positions": np.array([active]),
                              "past_keys": full["keys"][:, :, rest], "past_values": full["values"][:, :, rest],
@@ -679,6 +572,7 @@ def parse_args(argv=None):
 
 
 def convert(a):
+    """The model folder a.out from the checkpoint folder a.src, or nothing when the check fails."""
     src = a.src
     config = read_json(os.path.join(src, "config.json"))
     arch = pick_architecture(config, a.arch)
@@ -689,68 +583,37 @@ def convert(a):
     special, special_source, vocab = special_ids(src, config, arch)
     state = read_state(src)
     model = build_model(arch, state, vocab)
-    s = model.s
+    cfg, params = model.cfg, model.num_params()
     trained = arch.context()
     context = a.context or min(512, trained)
     if context > trained:
         raise SystemExit(f"--context {context} exceeds the {trained}-token window of {src}/config.json")
-    params = sum(p.numel() for p in model.parameters())
-    print(f"{src}: {arch.name}, {params / 1e6:.1f} M parameters in the graph, {s.n_layer} layers x {s.d_model}, "
-          f"{s.n_head} query / {s.n_kv_head} key-value heads, vocabulary {vocab} (checkpoint {s.vocab}), "
+    rows = arch.model_config().vocab_size
+    print(f"{src}: {arch.name}, {params / 1e6:.1f} M parameters in the graph, {cfg.n_layer} layers x {cfg.d_model}, "
+          f"{cfg.n_head} query / {cfg.n_kv_head} key-value heads, vocabulary {vocab} (checkpoint {rows}), "
           f"special {special}", flush=True)
 
     out = os.path.abspath(a.out)
-    parent = os.path.dirname(out)
-    os.makedirs(parent, exist_ok=True)
-    work = tempfile.mkdtemp(prefix=".convert-", dir=parent)
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    work = tempfile.mkdtemp(prefix=".convert-", dir=os.path.dirname(out))
     try:
-        import onnx
-        raw = os.path.join(work, "export", "model.onnx")
-        os.makedirs(os.path.dirname(raw))
-        export_graph(model, raw)
-        del model
-        m = onnx.load(raw)
-        shutil.rmtree(os.path.dirname(raw))
-        fp32_path = os.path.join(work, "fp32", "model.onnx")
-        os.makedirs(os.path.dirname(fp32_path))
-        save_onnx(m, fp32_path)
-        del m  # a 7 B model's graph is 30 GB: free it before the reference is built
-
+        fp32_path = export_fp32(model, work)
+        del model  # a 7 B model's weights: free them before the reference is built
         ref_model = arch.reference(state)
         del state
         ids, span = check_ids(src, special, context, vocab)
-        ref = reference_logits(ref_model, ids, s.shift)[:, :, :vocab]
+        ref = reference_logits(ref_model, ids, cfg.logit_shift)[:, :, :vocab]
         del ref_model
-        check = {"fp32": compare(fp32_path, ref, ids, span, s.shift, s)}
-        tol = fp32_tolerance(check["fp32"]["max_abs_logit"])
-        f = check["fp32"]
-        print(f"check fp32: max |dlogit| {f['max_abs_logit_diff']:.2e} (cached {f['cached_max_abs_logit_diff']:.2e}, "
-              f"tolerance {tol:.1e}), argmax agreement {f['argmax_agreement']:.3f} (cached {f['cached_argmax_agreement']:.3f})", flush=True)
-        if not (f["max_abs_logit_diff"] <= tol and f["cached_max_abs_logit_diff"] <= tol
-                and f["argmax_agreement"] == 1.0 and f["cached_argmax_agreement"] == 1.0):
-            raise SystemExit(f"the converted fp32 graph does not match transformers' forward (tolerance {tol:.1e}); "
-                             f"{a.out} not written")
+        check = {"fp32": check_fp32(fp32_path, ref, ids, span, cfg=cfg, out=a.out)}
         final = fp32_path
         if a.dtype != "fp32":
-            final = os.path.join(work, a.dtype, "model.onnx")
-            os.makedirs(os.path.dirname(final))
-            m = onnx.load(fp32_path)
-            n = to_int8(m, "embed.weight") if a.dtype == "int8" else to_fp16(m)
-            save_onnx(m, final)
-            del m
-            check[a.dtype] = compare(final, ref, ids, span, s.shift, s)
+            final, n = narrow_weights(fp32_path, os.path.join(work, a.dtype, "model.onnx"), a.dtype)
+            check[a.dtype] = compare(final, ref, ids, span, cfg=cfg)
             c = check[a.dtype]
             print(f"check {a.dtype} ({n} weights): max |dlogit| {c['max_abs_logit_diff']:.2e}, argmax agreement "
                   f"{c['argmax_agreement']:.3f} (cached {c['cached_argmax_agreement']:.3f})", flush=True)
-
-        folder = os.path.join(work, "folder")
-        os.makedirs(folder)
-        for name in os.listdir(os.path.dirname(final)):
-            shutil.move(os.path.join(os.path.dirname(final), name), os.path.join(folder, name))
-        for name in ("tokenizer.json", "tokenizer_config.json"):
-            shutil.copyfile(os.path.join(src, name), os.path.join(folder, name))
-        cache = {"layers": s.n_layer, "heads": s.n_head, "kv_heads": s.n_kv_head, "head_dim": s.head_dim}
-        if s.shift:
+        cache = {"layers": cfg.n_layer, "heads": cfg.n_head, "kv_heads": cfg.n_kv_head, "head_dim": cfg.head_dim}
+        if cfg.logit_shift:
             cache["logit_shift"] = 1
         info = {
             "contract": CONTRACT_VERSION,
@@ -763,22 +626,73 @@ def convert(a):
             "vocab_size": vocab,
             "special_tokens": special,
             "converted": {"from": os.path.abspath(src), "architecture": arch.name, "config_architectures": config.get("architectures"),
-                          "dtype": a.dtype, "params": params, "shape": s.as_dict(), "special_token_sources": special_source,
-                          "check": check, "licence": licence_of(src, arch)},
+                          "dtype": a.dtype, "params": params, "shape": shape_record(cfg, rows),
+                          "special_token_sources": special_source, "check": check, "licence": licence_of(src, arch)},
         }
-        with open(os.path.join(folder, "denoiser.json"), "w") as fh:
-            json.dump(info, fh, indent=2)
-            fh.write("\n")
-        with open(os.path.join(folder, "MODEL_CARD.md"), "w") as fh:
-            fh.write(model_card(info, src))
+        write_folder(os.path.join(work, "folder"), os.path.dirname(final), src, info)
         if os.path.exists(out):
             shutil.rmtree(out)
-        os.replace(folder, out)
+        os.replace(os.path.join(work, "folder"), out)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     size = sum(os.path.getsize(os.path.join(out, x)) for x in os.listdir(out))
     print(f"wrote {a.out}: {size / 1e6:.1f} MB ({a.dtype})", flush=True)
     return info
+
+
+def export_fp32(model, work):
+    """The context cache's graph of `model` (export.py's), saved under work/fp32 by save_onnx;
+    returns its path."""
+    import onnx
+    raw = os.path.join(work, "export", "model.onnx")
+    os.makedirs(os.path.dirname(raw))
+    export_onnx(model, raw, cache=True)
+    m = onnx.load(raw)
+    shutil.rmtree(os.path.dirname(raw))
+    path = os.path.join(work, "fp32", "model.onnx")
+    os.makedirs(os.path.dirname(path))
+    save_onnx(m, path)
+    return path
+
+
+def check_fp32(path, ref, ids, span, *, cfg, out):
+    """compare() of the fp32 graph; stops the conversion (nothing written to `out`) unless every
+    logit is within the tolerance and every argmax agrees, plain and cached."""
+    f = compare(path, ref, ids, span, cfg=cfg)
+    tol = fp32_tolerance(f["max_abs_logit"])
+    print(f"check fp32: max |dlogit| {f['max_abs_logit_diff']:.2e} (cached {f['cached_max_abs_logit_diff']:.2e}, "
+          f"tolerance {tol:.1e}), argmax agreement {f['argmax_agreement']:.3f} (cached {f['cached_argmax_agreement']:.3f})", flush=True)
+    if not (f["max_abs_logit_diff"] <= tol and f["cached_max_abs_logit_diff"] <= tol
+            and f["argmax_agreement"] == 1.0 and f["cached_argmax_agreement"] == 1.0):
+        raise SystemExit(f"the converted fp32 graph does not match transformers' forward (tolerance {tol:.1e}); "
+                         f"{out} not written")
+    return f
+
+
+def narrow_weights(fp32_path, path, dtype):
+    """The fp32 graph with int8 (to_int8) or fp16 (to_fp16) weights, saved at path; returns the
+    path and how many weights changed."""
+    import onnx
+    os.makedirs(os.path.dirname(path))
+    m = onnx.load(fp32_path)
+    n = to_int8(m, "embed.weight") if dtype == "int8" else to_fp16(m)
+    save_onnx(m, path)
+    return path, n
+
+
+def write_folder(folder, graph_dir, src, info):
+    """The model folder: the graph's files (model.onnx, and model.onnx.data for a large model),
+    the checkpoint's tokenizer files, denoiser.json and MODEL_CARD.md."""
+    os.makedirs(folder)
+    for name in os.listdir(graph_dir):
+        shutil.move(os.path.join(graph_dir, name), os.path.join(folder, name))
+    for name in ("tokenizer.json", "tokenizer_config.json"):
+        shutil.copyfile(os.path.join(src, name), os.path.join(folder, name))
+    with open(os.path.join(folder, "denoiser.json"), "w") as fh:
+        json.dump(info, fh, indent=2)
+        fh.write("\n")
+    with open(os.path.join(folder, "MODEL_CARD.md"), "w") as fh:
+        fh.write(model_card(info, src))
 
 
 def licence_of(src, arch):

@@ -17,7 +17,7 @@ import os
 import shutil
 import sys
 import warnings
-from dataclasses import asdict, fields
+from dataclasses import fields
 
 import torch
 
@@ -115,10 +115,9 @@ def export_onnx(model, path, cache=False):
     0..n-1), so the folder holds the weights once."""
     if cache:
         c = model.cfg
-        hd = c.d_model // c.n_head
         ids = torch.randint(4, c.vocab_size, (1, 6))
-        args = (ids, torch.tensor([[0, 2, 5, 7, 8, 9]]), torch.zeros(c.n_layer, c.n_head, 4, hd),
-                torch.zeros(c.n_layer, c.n_head, 4, hd), torch.tensor([[1, 4]]))
+        past = torch.zeros(c.n_layer, c.n_kv_head, 4, c.head_dim)
+        args = (ids, torch.tensor([[0, 2, 5, 7, 8, 9]]), past, past.clone(), torch.tensor([[1, 4]]))
         names = dict(input_names=list(CACHE_INPUTS.values()), output_names=list(CACHE_OUTPUTS.values()))
         axes = {"input_ids": {1: "n"}, "token_positions": {1: "n"}, "past_keys": {2: "m"}, "past_values": {2: "m"},
                 "positions": {1: "r"}, "logits": {1: "r"}, "keys": {2: "n"}, "values": {2: "n"}}
@@ -318,7 +317,7 @@ def main(argv=None):
         "vocab_size": cfg.vocab_size,
         "special_tokens": special,
         "training": {"tokens_seen": int(ck.get("tokens_seen", 0)), "steps": int(ck.get("step", 0)),
-                     "params": model.num_params(), "config": asdict(cfg), "args": train_args},
+                     "params": model.num_params(), "config": cfg.as_dict(), "args": train_args},
     }
     if meta and meta.get("tokens"):  # the data it was trained on, for the card's data mix
         info["training"]["data"] = {"tokens": meta["tokens"]}

@@ -7,9 +7,13 @@ prediction, for a visible token it is the model's opinion of whether that token 
 forward(input_ids [B,S], positions [B,N] or None) -> float32 logits [B,N,V] (or [B,S,V]).
 The vocabulary head is most of the FLOPs at this size, so it only runs at the positions asked for.
 This file must run on Debian's torch 1.13 (CPU) and on a current CUDA torch, and export to ONNX.
+
+The same definition carries the open diffusion coders convert.py converts (Dream, DreamOn,
+Open-dCoder: Qwen2 blocks; LLaDA: LLaMA blocks): what they differ in is a field of the config
+(grouped-query attention, q/k/v biases, an untied output head, Dream's logit shift).
 """
 import math
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import torch
 import torch.nn as nn
@@ -28,11 +32,31 @@ class DenoiserConfig:
     ffn_hidden: int = 0  # 0: 8/3 * d_model (SwiGLU keeps the MLP's parameter count of a 4x GELU MLP), rounded up to 64
     rope_theta: float = 10000.0
     norm_eps: float = 1e-5
+    # What converted checkpoints differ in (convert.py); the defaults are Diffuse's own model.
+    n_kv_head: int = 0        # key-value heads (grouped-query attention, Qwen2 and LLaMA); 0: n_head
+    qkv_bias: bool = False    # biases on the query, key and value projections (Qwen2)
+    tied: bool = True         # the output head is the embedding matrix; False: a head of its own
+    logit_shift: bool = False  # Dream: the logit of token i is read from the hidden state at i-1
 
     def __post_init__(self):
         if not self.ffn_hidden:
             self.ffn_hidden = 64 * math.ceil(self.d_model * 8 / 3 / 64)
-        assert self.d_model % self.n_head == 0 and (self.d_model // self.n_head) % 2 == 0
+        if not self.n_kv_head:
+            self.n_kv_head = self.n_head
+        assert self.d_model % self.n_head == 0, f"hidden size {self.d_model} is not a multiple of {self.n_head} heads"
+        assert self.n_head % self.n_kv_head == 0, \
+            f"{self.n_head} query heads are not a multiple of {self.n_kv_head} key-value heads"
+        assert (self.d_model // self.n_head) % 2 == 0
+
+    @property
+    def head_dim(self):
+        return self.d_model // self.n_head
+
+    def as_dict(self):
+        """The fields, the conversion's only where they differ from Diffuse's own model: its
+        checkpoints and denoiser.json name the shape they always did."""
+        own = dict(n_kv_head=self.n_head, qkv_bias=False, tied=True, logit_shift=False)
+        return {k: v for k, v in asdict(self).items() if k not in own or v != own[k]}
 
 
 class RMSNorm(nn.Module):
@@ -70,40 +94,55 @@ def apply_rope(x, cos, sin):
     return out.to(x.dtype)
 
 
+def attend(q, k, v, groups):
+    """softmax(q k^T / sqrt(hd)) v, written out (torch 1.13 has no fused kernel; the ONNX graph
+    never uses one). q [B,H,S,hd], k and v [B,H/groups,T,hd]: with grouped-query attention
+    (groups > 1) query head j*groups+i reads key-value head j (transformers' repeat_kv),
+    without copying the keys."""
+    if groups > 1:
+        B, H, S, hd = q.shape
+        y = attend(q.reshape(B, H // groups, groups, S, hd), k.unsqueeze(2), v.unsqueeze(2), 1)
+        return y.reshape(B, H, S, hd)
+    att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(q.shape[-1]))
+    return att.float().softmax(dim=-1).to(v.dtype) @ v
+
+
 class Attention(nn.Module):
     def __init__(self, cfg):
         super().__init__()
-        self.n_head = cfg.n_head
-        self.qkv = nn.Linear(cfg.d_model, 3 * cfg.d_model, bias=False)
+        self.n_head, self.n_kv_head, self.head_dim = cfg.n_head, cfg.n_kv_head, cfg.head_dim
+        # one projection for queries, keys and values: [D | kv | kv] output rows
+        self.qkv = nn.Linear(cfg.d_model, cfg.d_model + 2 * cfg.n_kv_head * cfg.head_dim, bias=cfg.qkv_bias)
         self.proj = nn.Linear(cfg.d_model, cfg.d_model, bias=False)
 
     def rotated_qkv(self, x, cos, sin):
-        """Queries, keys and values [B,H,S,hd] of x [B,S,D], queries and keys rotated (RoPE)."""
+        """Queries [B,H,S,hd], keys and values [B,kv,S,hd] of x [B,S,D], queries and keys rotated (RoPE)."""
         B, S, D = x.shape
-        q, k, v = self.qkv(x).split(D, dim=-1)
-        q, k, v = (t.view(B, S, self.n_head, D // self.n_head).transpose(1, 2) for t in (q, k, v))
+        kv = self.n_kv_head * self.head_dim
+        # equal parts split by size: one Split node in the ONNX graph (a list of sizes makes Slices)
+        q, k, v = self.qkv(x).split(D if kv == D else [D, kv, kv], dim=-1)
+        q = q.view(B, S, self.n_head, self.head_dim).transpose(1, 2)
+        k, v = (t.view(B, S, self.n_kv_head, self.head_dim).transpose(1, 2) for t in (k, v))
         return apply_rope(q, cos, sin), apply_rope(k, cos, sin), v
 
     def forward(self, x, cos, sin):
         B, S, D = x.shape
         q, k, v = self.rotated_qkv(x, cos, sin)
-        if HAS_SDPA:
+        if HAS_SDPA and self.n_kv_head == self.n_head:
             y = F.scaled_dot_product_attention(q, k, v)  # bidirectional: no mask, no is_causal
         else:
-            att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(q.shape[-1]))
-            y = att.float().softmax(dim=-1).to(v.dtype) @ v
+            y = attend(q, k, v, self.n_head // self.n_kv_head)
         return self.proj(y.transpose(1, 2).reshape(B, S, D))
 
     def forward_cached(self, x, cos, sin, past_k, past_v):
-        """x [1,n,D] of the tokens being computed; past_k/past_v [H,m,hd]: the (rotated) keys and
+        """x [1,n,D] of the tokens being computed; past_k/past_v [kv,m,hd]: the (rotated) keys and
         values of the other tokens of the canvas, computed earlier. Each token attends to all
-        m + n. Returns the output and the n tokens' own keys and values [H,n,hd]."""
+        m + n. Returns the output and the n tokens' own keys and values [kv,n,hd]."""
         B, S, D = x.shape
         q, k, v = self.rotated_qkv(x, cos, sin)
         keys = torch.cat([past_k.unsqueeze(0), k], dim=2)
         values = torch.cat([past_v.unsqueeze(0), v], dim=2)
-        att = (q @ keys.transpose(-2, -1)) * (1.0 / math.sqrt(q.shape[-1]))
-        y = att.float().softmax(dim=-1).to(v.dtype) @ values
+        y = attend(q, keys, values, self.n_head // self.n_kv_head)
         return self.proj(y.transpose(1, 2).reshape(B, S, D)), k[0], v[0]
 
 
@@ -145,11 +184,15 @@ class Denoiser(nn.Module):
         self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layer))
         self.norm = RMSNorm(cfg.d_model, cfg.norm_eps)
         # The output head is the embedding matrix itself (tied): saves 2 M of 5 M parameters.
+        # Converted checkpoints may have one of their own.
+        self.head = None if cfg.tied else nn.Linear(cfg.d_model, cfg.vocab_size, bias=False)
         self.reset_parameters()
 
     def reset_parameters(self):
         for name, p in self.named_parameters():
-            if p.dim() == 1:
+            if name.endswith(".bias"):
+                nn.init.zeros_(p)
+            elif p.dim() == 1:
                 nn.init.ones_(p)  # RMSNorm gains
             else:
                 std = 0.02
@@ -172,10 +215,12 @@ class Denoiser(nn.Module):
         head = c.vocab_size * c.d_model
         return 3 * (2 * block_weights * tokens + attention * tokens + 2 * head * head_positions)
 
+    def head_weight(self):
+        return self.embed.weight if self.head is None else self.head.weight
+
     def hidden(self, input_ids):
         x = self.embed(input_ids)
-        cos, sin = rope_tables(input_ids.shape[1], self.cfg.d_model // self.cfg.n_head,
-                               self.cfg.rope_theta, input_ids.device)
+        cos, sin = rope_tables(input_ids.shape[1], self.cfg.head_dim, self.cfg.rope_theta, input_ids.device)
         for block in self.blocks:
             x = block(x, cos, sin)
         return self.norm(x)
@@ -185,21 +230,25 @@ class Denoiser(nn.Module):
         cache inputs). input_ids [1,n]: the tokens to compute, at canvas positions token_positions
         [1,n]; past_keys/past_values [L,H,m,hd]: every other token's keys and values from an
         earlier call; positions [1,r]: rows of input_ids to return logits for. Returns logits
-        [1,r,V] and the n tokens' keys and values [L,H,n,hd]. With m = 0 and token_positions
-        0..n-1 this is forward() exactly."""
+        [1,r,V] and the n tokens' keys and values [L,H,n,hd] (H: the key-value heads). With m = 0
+        and token_positions 0..n-1 this is forward() exactly.
+        With logit_shift, the logit of the token at canvas position p is read from the hidden
+        state at p-1 (at p = 0 from itself), which must be among the n computed tokens."""
         x = self.embed(input_ids)
-        cos, sin = rope_at(token_positions[0], self.cfg.d_model // self.cfg.n_head, self.cfg.rope_theta)
+        cos, sin = rope_at(token_positions[0], self.cfg.head_dim, self.cfg.rope_theta)
         keys, values = [], []
         for i, block in enumerate(self.blocks):
             x, k, v = block.forward_cached(x, cos, sin, past_keys[i], past_values[i])
             keys.append(k)
             values.append(v)
+        if self.cfg.logit_shift:
+            positions = shifted_rows(token_positions, positions)
         return self.head_at(self.norm(x), positions), torch.stack(keys), torch.stack(values)
 
     def head_at(self, h, positions):
         """float32 logits [B,N,V] of the hidden states h [B,S,D] at positions [B,N]."""
         h = torch.gather(h, 1, positions.unsqueeze(-1).expand(-1, -1, h.shape[-1]))
-        return F.linear(h, self.embed.weight).float()
+        return F.linear(h, self.head_weight()).float()
 
     def forward(self, input_ids, positions=None, flat_positions=None):
         """input_ids [B,S] int64. positions [B,N] int64: logits only there -> [B,N,V].
@@ -211,4 +260,13 @@ class Denoiser(nn.Module):
             h = h.reshape(-1, h.shape[-1]).index_select(0, flat_positions)
         elif positions is not None:
             return self.head_at(h, positions)
-        return F.linear(h, self.embed.weight).float()
+        return F.linear(h, self.head_weight()).float()
+
+
+def shifted_rows(token_positions, positions):
+    """Dream's shift in the cache's terms: for each row of `positions` [1,r] (rows of the n
+    computed tokens, at canvas positions token_positions [1,n]), the row whose canvas position is
+    one before (the same row at position 0)."""
+    tp = token_positions[0]
+    want = (tp.index_select(0, positions[0]) - 1).clamp(min=0)
+    return (tp.unsqueeze(0) == want.unsqueeze(1)).to(torch.float32).argmax(dim=1).unsqueeze(0)

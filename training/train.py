@@ -29,7 +29,7 @@ import signal
 import sys
 import time
 from contextlib import nullcontext
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
@@ -568,7 +568,7 @@ def forward_backward(model, loss_fn, b, *, device, autocast, grad_accum, no_sync
 
 def print_setup(t, run, *, fused, resumed):
     d = t.device
-    print(f"model {t.raw_model.num_params() / 1e6:.2f} M params {asdict(t.cfg)}; device {d}"
+    print(f"model {t.raw_model.num_params() / 1e6:.2f} M params {t.cfg.as_dict()}; device {d}"
           f"{' ' + torch.cuda.get_device_name(d) if d.type == 'cuda' else ''}, world {t.world}; "
           f"{'compiled' if t.compiled else 'eager'}, {'fused AdamW' if fused else 'AdamW'}, {t.a.workers} loader workers; "
           f"{t.batch_flops(0.32 * t.micro * t.a.seq_len) / (t.micro * t.a.seq_len) / 1e6:.0f} MFLOP per token; "
@@ -695,7 +695,7 @@ def save_checkpoint(t, run):
     """Process 0 writes last.pt: the weights, the optimiser, where the run is and its random streams."""
     if not t.master:
         return
-    obj = dict(model=t.raw_model.state_dict(), optimizer=t.opt.state_dict(), model_config=asdict(t.cfg),
+    obj = dict(model=t.raw_model.state_dict(), optimizer=t.opt.state_dict(), model_config=t.cfg.as_dict(),
                args=vars(t.a), meta=t.data.meta, step=run.step, tokens_seen=run.tokens_seen,
                opt_start_step=run.opt_start_step,
                rng=dict(torch=torch.get_rng_state(), numpy=np.random.get_state(), python=random.getstate()))
