@@ -375,10 +375,14 @@ function range(p) {
   return `${p.minimum ?? ''}–${p.maximum ?? ''}`;
 }
 
-export function settingsDoc() {
-  const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+export function settingsDoc(pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'))) {
   const props = pkg.contributes.configuration.properties;
-  const rows = Object.entries(props).map(([key, p]) => [
+  // in the order the Settings editor shows them: by `order` where given, then as written
+  const entries = Object.entries(props)
+    .map((e, i) => ({ e, rank: e[1].order ?? Number.POSITIVE_INFINITY, i }))
+    .sort((a, b) => a.rank - b.rank || a.i - b.i)
+    .map((x) => x.e);
+  const rows = entries.map(([key, p]) => [
     `\`${key}\``,
     p.type,
     `\`${JSON.stringify(p.default)}\``,
