@@ -2,9 +2,12 @@
 // and one session store. Everything created here is disposed with the extension.
 import * as vscode from 'vscode';
 import { registerApiKeys } from './editor/apiKeys';
+import { registerBackendPicker } from './editor/backendPicker';
 import { registerCommands } from './editor/commands';
 import { BackendService } from './editor/backendService';
+import { registerContextKeys } from './editor/contextKeys';
 import { registerFillAtCursor } from './editor/fillAtCursor';
+import { registerGhostExplain } from './editor/ghostExplain';
 import { GhostTextProvider, registerGhostText } from './editor/ghostText';
 import { registerInlineDiffView } from './editor/reviewView';
 import { registerLiveRender } from './editor/liveRender';
@@ -15,6 +18,7 @@ import { registerRefineSelection } from './editor/refineSelection';
 import { registerSessionCodeLens } from './editor/sessionCodeLens';
 import { registerStatusBar } from './editor/statusBar';
 import { probe, type TestProbe } from './editor/testProbe';
+import { registerWelcome } from './editor/welcome';
 
 /** What activate() returns: used by the integration tests to observe the extension. */
 export interface DiffuseApi {
@@ -47,8 +51,12 @@ export function activate(context: vscode.ExtensionContext): DiffuseApi {
     registerRefineSelection(service, sessions),
     registerFillAtCursor(service, sessions),
     registerGhostText(service, ghostText),
+    registerGhostExplain(ghostText),
     registerCommands(service, sessions),
     registerApiKeys(context.secrets, () => service.backend),
+    registerBackendPicker(service, context.secrets),
+    registerContextKeys(service),
+    registerWelcome(context),
     nextEdit.disposable,
     modelPicker.disposable,
   );

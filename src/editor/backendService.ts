@@ -22,6 +22,7 @@ import {
 } from '../backend/backend';
 import type { DenoiseResult, ProgressParams } from '../backend/requests';
 import { apiKeySecret } from './apiKeys';
+import { showFailure } from './requestErrors';
 import { requestWindow } from './requestWindow';
 import { affectsBackend, readSettings, type DiffuseSettings } from './settings';
 import { probe } from './testProbe';
@@ -56,6 +57,8 @@ export class BackendService implements vscode.Disposable {
   readonly onDidChange = this.changed.event;
   private readonly activities = new Set<Activity>();
   private notifiedError: string | undefined;
+  /** The last state line logged (see onState). */
+  private loggedState: string | undefined;
   /** Settings that need a new backend changed while a Refine or Fill ran (see restartForSettings). */
   private restartPending = false;
   private readonly restarting = new vscode.EventEmitter<void>();
@@ -299,7 +302,10 @@ export class BackendService implements vscode.Disposable {
   }
 
   private onState(state: BackendState): void {
-    this.log.info(`denoiser: ${state.kind}${'message' in state ? ` (${state.message})` : ''}`);
+    // a load reports each of its steps as a new 'starting' state: the log says "starting" once
+    const line = `denoiser: ${state.kind}${'message' in state ? ` (${state.message})` : ''}`;
+    if (line !== this.loggedState) this.log.info(line);
+    this.loggedState = line;
     if (state.kind === 'ready') {
       this.notifiedError = undefined;
       // e.g. the CUDA provider could not load and the model runs on the CPU
@@ -312,23 +318,15 @@ export class BackendService implements vscode.Disposable {
     this.changed.fire();
   }
 
-  private async notifyBackendError(message: string): Promise<void> {
+  /** The one notification of a backend that cannot serve; a command that fails on it shows it again. */
+  notifyBackendError(message: string): Promise<void> {
     const local = this.backend === 'local';
-    const text = local
-      ? `Diffuse could not load its model: ${message}`
-      : `Diffuse (${this.backend}) cannot answer: ${message}`;
-    probe.notice(text);
-    const actions = local
-      ? ['Choose Model Folder…', 'Open Settings', 'Show Log']
-      : ['Set API Key…', 'Open Settings', 'Show Log'];
-    const choice = await vscode.window.showErrorMessage(text, ...actions);
-    if (choice === 'Choose Model Folder…') void vscode.commands.executeCommand('diffuse.chooseModelFolder');
-    else if (choice === 'Set API Key…') void vscode.commands.executeCommand('diffuse.setApiKey');
-    else if (choice === 'Open Settings')
-      void vscode.commands.executeCommand(
-        'workbench.action.openSettings',
-        local ? 'diffuse.modelPath' : 'diffuse.backend',
-      );
-    else if (choice === 'Show Log') this.log.show(true);
+    if (local) return showFailure(`Diffuse could not load its model: ${message}`, ['Choose Model Folder…', 'Show Log']);
+    // a refused or missing key is fixed by a key; an unreachable server or unknown model by another backend
+    const key = /API key|\b40[13]\b/.test(message);
+    return showFailure(
+      `Diffuse (${this.backend}) cannot answer: ${message}`,
+      key ? ['Set API Key…', 'Choose Backend…', 'Show Log'] : ['Choose Backend…', 'Set API Key…', 'Show Log'],
+    );
   }
 }

@@ -72,8 +72,7 @@ async function showMenu(service: BackendService, store: SessionStore): Promise<v
     },
     {
       label: '$(server) Choose Backend…',
-      run: 'workbench.action.openSettings',
-      args: ['diffuse.backend'],
+      run: 'diffuse.chooseBackend',
       detail: `now: ${service.backend}${service.backend === 'local' ? ' (nothing leaves this machine)' : ''}`,
     },
     { label: '$(key) Set API Key…', run: 'diffuse.setApiKey' },

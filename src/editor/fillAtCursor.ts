@@ -47,6 +47,6 @@ export async function fill(service: BackendService, store: SessionStore, editor:
     }
   } catch (e) {
     session.end('failed');
-    reportCommandError('fill', e);
+    reportCommandError(service, 'Fill', e);
   }
 }

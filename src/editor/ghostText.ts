@@ -35,6 +35,8 @@ export class GhostTextProvider implements vscode.InlineCompletionItemProvider, v
   readonly cache = new CompletionCache();
   /** The last request's outcome (the status bar shows it). */
   lastOutcome: GhostOutcome | undefined;
+  /** Automatic suggestions held back below the confidence threshold this session (ghostExplain.ts, the status bar). */
+  heldBack = 0;
   private readonly outcome = new vscode.EventEmitter<GhostOutcome>();
   readonly onDidDecide = this.outcome.event;
   private readonly disposables: vscode.Disposable[];
@@ -199,6 +201,7 @@ export class GhostTextProvider implements vscode.InlineCompletionItemProvider, v
           ? 'failed'
           : 'nothing to show';
     this.service.log.info(`ghost text ${where}: ${conf}, ${what}`);
+    if (!o.shown && !o.manual && o.reason === 'below threshold') this.heldBack++;
     this.lastOutcome = o;
     this.outcome.fire(o);
   }

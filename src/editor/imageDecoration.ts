@@ -1,8 +1,13 @@
 // Places an SVG image (see core/view/spanImage) next to a range of the editor: attached after the end of
-// the range's first line, pushed right of the range's longest line, and taken out of the line's
-// flow so it can be taller than one line without moving any code. The live view draws with it (the
-// review is a diff editor, see reviewDiff.ts).
+// the range's first visible line, pushed right of the range's longest line, and taken out of the
+// line's flow so it can be taller than one line without moving any code. It is kept where the
+// viewport shows it: hung from the first line of the range on screen (a range taller than the
+// viewport scrolls its first line away), and never pushed past the columns a viewport is sure to
+// show (a selection with one very long line would put it off to the right, under the minimap): there
+// it overlaps the ends of the long lines instead. The live view draws with it (the review is a diff
+// editor, see reviewDiff.ts).
 import * as vscode from 'vscode';
+import { placeImage } from '../core/view/imagePlacement';
 import { renderSpanImage, svgDataUri, type ImageRun, type ImageTheme } from '../core/view/spanImage';
 
 /** Colors and font metrics for images in `editor`, following the editor's settings and theme kind. */
@@ -58,15 +63,26 @@ export function imagesBeside(editor: vscode.TextEditor, items: readonly ImageIte
   });
 }
 
+/**
+ * Columns of text any editor shows: the extension API does not tell the viewport's width, so this is
+ * `editor.wordWrapColumn` (80 by default), which a window of 1280 px with the side bar and the
+ * minimap open shows in full at the default font size.
+ */
+function shownColumns(editor: vscode.TextEditor): number {
+  return vscode.workspace.getConfiguration('editor', editor.document.uri).get<number>('wordWrapColumn', 80);
+}
+
 function imageBeside(editor: vscode.TextEditor, theme: ImageTheme, item: ImageItem, minColumn: number) {
   const doc = editor.document;
   const image = renderSpanImage(item.lines, theme, item.caption);
   const { range } = item;
-  const first = range.start.line;
   const spanLast = Math.max(
-    first,
-    range.end.character === 0 && range.end.line > first ? range.end.line - 1 : range.end.line,
+    range.start.line,
+    range.end.character === 0 && range.end.line > range.start.line ? range.end.line - 1 : range.end.line,
   );
+  // the first line of the range on screen, so that the image is not hung above the viewport
+  const top = editor.visibleRanges[0]?.start.line ?? 0;
+  const first = top > range.start.line && top <= spanLast ? top : range.start.line;
   // the image hangs down from the first line: keep it right of every line it spans, not just the span's
   const imageRows = Math.ceil(image.height / theme.lineHeight);
   const bottom = first + imageRows - 1;
@@ -74,15 +90,23 @@ function imageBeside(editor: vscode.TextEditor, theme: ImageTheme, item: ImageIt
   const cols = (line: number): number => expandedLength(doc.lineAt(line).text, theme.tabSize);
   let widest = 0;
   for (let l = first; l <= last; l++) widest = Math.max(widest, cols(l));
-  const left = Math.max(widest + 3, minColumn);
+  const { left, scale } = placeImage(
+    Math.max(widest + 3, minColumn),
+    image.width / theme.charWidth,
+    shownColumns(editor),
+  );
+  // an SVG scales: a smaller image keeps all of its text on screen
+  const width = Math.floor(image.width * scale);
+  const height = Math.floor(image.height * scale);
+  const imageColumns = Math.ceil(width / theme.charWidth);
   const lineEnd = doc.lineAt(first).range.end;
   const options: vscode.DecorationOptions = {
     range: new vscode.Range(lineEnd, lineEnd),
     renderOptions: {
       after: {
         contentIconPath: vscode.Uri.parse(svgDataUri(image.svg)),
-        width: `${image.width}px`,
-        height: `${image.height}px`,
+        width: `${width}px`,
+        height: `${height}px`,
         margin: `0 0 0 ${left - cols(first)}ch`,
         // Taken out of the line's flow (decorations cannot add lines): positioned at the line's top,
         // above the following lines, and transparent to the mouse so the code below stays usable.
@@ -91,7 +115,7 @@ function imageBeside(editor: vscode.TextEditor, theme: ImageTheme, item: ImageIt
       },
     },
   };
-  return { options, bottom, right: left + Math.ceil(image.width / theme.charWidth) };
+  return { options, bottom, right: left + imageColumns };
 }
 
 function expandedLength(text: string, tabSize: number): number {

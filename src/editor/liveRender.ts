@@ -65,5 +65,9 @@ export function registerLiveRender(store: SessionStore): vscode.Disposable {
     image,
     store.onDidChange(drawFor),
     vscode.window.onDidChangeVisibleTextEditors((editors) => editors.forEach(draw)),
+    // the image hangs from the first line of the span on screen: scrolling can change which
+    vscode.window.onDidChangeTextEditorVisibleRanges((e) => {
+      if (store.get(e.textEditor.document)?.phase === 'running') draw(e.textEditor);
+    }),
   );
 }

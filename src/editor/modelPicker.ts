@@ -163,14 +163,20 @@ async function browse(): Promise<FolderSummary | undefined> {
   return picked?.[0] ? summarizeFolder(picked[0].fsPath) : undefined;
 }
 
-/** A folder that cannot load is chosen only on purpose (to fix it while Diffuse points at it, say). */
+/**
+ * A folder that cannot load is chosen only on purpose (to fix it while Diffuse points at it, say):
+ * the default button (Enter) keeps the folder in use, and "Use Anyway" must be clicked.
+ */
 async function confirmBroken(f: FolderSummary): Promise<boolean> {
+  const keep: vscode.MessageItem = { title: 'Keep the Current Folder' };
+  const anyway: vscode.MessageItem = { title: 'Use Anyway' };
   const choice = await vscode.window.showWarningMessage(
     `Diffuse: ${f.name} cannot load: ${f.problem}`,
     { modal: true },
-    'Use Anyway',
+    keep,
+    anyway,
   );
-  return choice === 'Use Anyway';
+  return choice === anyway;
 }
 
 function samePath(a: string, b: string): boolean {

@@ -166,7 +166,7 @@ export async function refine(
     if (partial) service.inform(`Diffuse Refine: ${partial}.`);
   } catch (e) {
     session.end('failed');
-    reportCommandError('refine', e);
+    reportCommandError(service, 'Refine', e);
   }
 }
 

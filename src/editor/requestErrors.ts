@@ -1,25 +1,60 @@
-// How a failed request is reported for a command the user ran. A model that failed to load was
-// already reported once by the service (so was a refused key), and cancellation is not an error.
+// How a failed request is reported for a command the user ran: every command the user starts
+// reports its own failure, in a notification whose first button is what fixes it (set the key,
+// choose a model folder or another backend, restart). A backend that cannot serve at all (a model
+// that failed to load, a refused key) was already reported by the service; the command shows that
+// same notification again (VS Code shows identical notifications once), so a user who dismissed it
+// still learns why their command did nothing. Cancellation is not an error.
 import * as vscode from 'vscode';
 import { BackendError } from '../backend/backend';
-import { PROBLEM_MESSAGE_MS } from './messageDurations';
+import type { BackendService } from './backendService';
+import { probe } from './testProbe';
 
-export function reportCommandError(what: string, e: unknown): void {
+/** The buttons a failure notification may carry, and the command each runs. */
+export const FIXES = {
+  'Set API Key…': 'diffuse.setApiKey',
+  'Choose Backend…': 'diffuse.chooseBackend',
+  'Choose Model Folder…': 'diffuse.chooseModelFolder',
+  'Restart Backend': 'diffuse.restartDenoiser',
+  'Show Log': 'diffuse.showLog',
+} as const;
+export type Fix = keyof typeof FIXES;
+
+/** Shows an error (or a warning) with the buttons that fix it, and runs the one chosen. */
+export async function showFailure(text: string, fixes: Fix[], severity: 'error' | 'warning' = 'error'): Promise<void> {
+  const show = severity === 'error' ? vscode.window.showErrorMessage : vscode.window.showWarningMessage;
+  const choice = await show(probe.notice(text), ...fixes);
+  if (choice) await vscode.commands.executeCommand(FIXES[choice]);
+}
+
+/** What fixes a failure of this kind, first the likeliest. */
+export function fixesFor(code: BackendError['code'], local: boolean): Fix[] {
+  switch (code) {
+    case 'auth':
+      return ['Set API Key…', 'Choose Backend…'];
+    case 'model':
+      return local ? ['Choose Model Folder…', 'Show Log'] : ['Choose Backend…', 'Show Log'];
+    case 'quota':
+    case 'busy':
+    case 'unsupported':
+      return ['Choose Backend…', 'Show Log'];
+    case 'crash':
+    case 'timeout':
+      return ['Restart Backend', 'Show Log'];
+    default:
+      return ['Show Log'];
+  }
+}
+
+export function reportCommandError(service: BackendService, what: string, e: unknown): void {
   const err = e instanceof BackendError ? e : new BackendError(e instanceof Error ? e.message : String(e), 'internal');
   if (err.code === 'cancelled') return;
-  if (err.code === 'model' || err.code === 'auth' || err.code === 'quota') {
-    // the service has shown the cause once, with what to do (choose a folder, set the key)
-    void vscode.window.setStatusBarMessage(
-      `Diffuse: ${what} needs a working ${err.code === 'model' ? 'model' : 'API key or account'} (see the notification)`,
-      PROBLEM_MESSAGE_MS,
-    );
+  const s = service.state;
+  if (s.kind === 'error' && (err.code === 'model' || err.code === 'auth' || err.code === 'quota')) {
+    // the backend stopped: the same notification the service showed, with the same buttons
+    void service.notifyBackendError(s.message);
     return;
   }
-  if (err.code === 'unsupported') {
-    void vscode.window.showWarningMessage(`Diffuse ${what}: ${err.message}`);
-    return;
-  }
-  void vscode.window.showErrorMessage(`Diffuse ${what} failed: ${err.message}`, 'Show Log').then((c) => {
-    if (c) void vscode.commands.executeCommand('diffuse.showLog');
-  });
+  const local = service.backend === 'local';
+  const severity = err.code === 'unsupported' || err.code === 'input' ? 'warning' : 'error';
+  void showFailure(`Diffuse ${what} failed: ${err.message}`, fixesFor(err.code, local), severity);
 }

@@ -93,8 +93,11 @@ class Reviews implements vscode.TextDocumentContentProvider, vscode.Disposable {
     // the review document) told VS Code of no change, or of one to a document it was still
     // loading, which it drops: the review would show the text from before that keystroke.
     void view.opened.then(() => {
-      if (s.phase === 'review' && this.served.get(s.reviewUri.toString()) !== s.reviewText().text)
+      if (s.phase === 'review' && this.served.get(s.reviewUri.toString()) !== s.reviewText().text) {
         this.changed.fire(s.reviewUri);
+        // new content can leave the diff scrolled to its top
+        setTimeout(() => void view.revealFirstChange(), 100);
+      }
     });
   }
 
@@ -220,6 +223,27 @@ class DiffView {
         selection: new vscode.Range(first, 0, first, 0), // the first change in view
       } satisfies vscode.TextDocumentShowOptions,
     );
+    await this.revealFirstChange();
+  }
+
+  /**
+   * Scrolls the proposal side to the first change when it is out of view. The `selection` vscode.diff
+   * is opened with is not always honoured: the diff computed after the editor appears, or the review
+   * document served again, can leave it at line 1 (a Fill at two cursors, once in two).
+   */
+  async revealFirstChange(): Promise<void> {
+    const s = this.session;
+    for (let tries = 0; tries < 20 && !this.leaving && s.phase === 'review'; tries++) {
+      const editor = vscode.window.visibleTextEditors.find((e) => e.document.uri.toString() === s.reviewUri.toString());
+      if (editor) {
+        const { text, hunks } = s.reviewText();
+        const first = hunks.length ? hunkLines(text, hunks[0]).first : 0;
+        const at = new vscode.Range(first, 0, first, 0);
+        editor.revealRange(at, vscode.TextEditorRevealType.InCenterIfOutsideViewport);
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
   }
 
   /** Closes the diff (once) and shows the document in its place, focused. */

@@ -6,7 +6,7 @@
 import * as vscode from 'vscode';
 import { statusText } from '../core/view/statusText';
 import type { BackendService } from './backendService';
-import type { GhostTextProvider } from './ghostText';
+import type { GhostOutcome, GhostTextProvider } from './ghostText';
 import type { ProposalSession, SessionStore } from './proposalSession';
 
 /** Creates the item and keeps it current; returns it (the integration tests read its text) and its disposable. */
@@ -19,6 +19,8 @@ export function registerStatusBar(
   const item = vscode.window.createStatusBarItem('diffuse.status', vscode.StatusBarAlignment.Right, 100);
   item.name = 'Diffuse';
   item.command = 'diffuse.showMenu';
+  // the last ghost-text outcome, until a Refine or Fill starts: after one, its confidence is stale
+  let lastGhost: GhostOutcome | undefined;
   const update = (): void => {
     const s = service.state;
     const a = service.watchedActivity;
@@ -28,7 +30,8 @@ export function registerStatusBar(
       state: s,
       busy: a && { kind: a.kind, title: run?.title, step: run?.step, maxSteps: run?.maxSteps, budgeted: !!a.maxSteps },
       latencyMs: service.lastLatencyMs,
-      ghost: ghost.lastOutcome,
+      ghost: lastGhost,
+      heldBack: ghost.heldBack,
       nextEditLine: nextEdit?.waiting && nextEdit.waiting.start.line + 1,
       now: Date.now(),
     });
@@ -54,8 +57,14 @@ export function registerStatusBar(
   const subs = [
     item,
     service.onDidChange(update),
-    ghost.onDidDecide(update),
-    sessions.onDidChange(update),
+    ghost.onDidDecide((o) => {
+      lastGhost = o;
+      update();
+    }),
+    sessions.onDidChange((session) => {
+      if (session.phase === 'running') lastGhost = undefined;
+      update();
+    }),
     { dispose: () => tickWhileLoading(false) },
   ];
   if (nextEdit) subs.push(nextEdit.onDidChange(update));

@@ -15,6 +15,8 @@ export class TestProbe {
   readonly ghostText = { requests: 0, cacheHits: 0, skipped: 0, belowConfidence: 0 };
   /** Next edit: requests asked (none with the feature off) and suggestions shown. */
   readonly nextEdit = { asked: 0, proposed: 0 };
+  /** On the first run: resolves once the walkthrough opened (true), so that a test can wait for it and close it. */
+  firstRun: Promise<boolean> | undefined;
   private wrapper: ((b: Backend) => Backend) | undefined;
 
   /** Records a notification's message; returns it, so a call site reads `show(probe.notice(text))`. */

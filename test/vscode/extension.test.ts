@@ -574,7 +574,7 @@ suite('Diffuse in VS Code', () => {
     assert.equal(editor.document.lineAt(8).text, '  TYPEDlet y = 0;');
   });
 
-  test('a broken model folder gives one actionable notification, not one per request', async function () {
+  test('a broken model folder gives one actionable notification, which each failed command shows again', async function () {
     this.timeout(180_000); // two model restarts on a busy machine
     const broken = fs.mkdtempSync(path.join(os.tmpdir(), 'diffuse-broken-'));
     fs.writeFileSync(path.join(broken, 'denoiser.json'), '{"contract": 1}');
@@ -592,7 +592,11 @@ suite('Diffuse in VS Code', () => {
       selectLines(editor, 1, 2);
       await vscode.commands.executeCommand('diffuse.refineSelection', 1);
       await vscode.commands.executeCommand('diffuse.fillAtCursor');
-      assert.equal(api.probe.notices.length, notices + 1, 'requests to a broken model add no notification');
+      // each command the user started reports its failure: the same notification again (VS Code shows
+      // identical notifications once, so the screen still holds one), never a second, different one
+      const told = api.probe.notices.slice(notices);
+      assert.equal(told.length, 3, `the load, then Refine and Fill: ${JSON.stringify(told)}`);
+      assert.deepEqual(new Set(told).size, 1, 'one notification, shown again');
       assert.equal(editor.document.getText(), original, 'failed requests leave the document as it was');
       assert.equal(api.sessions.get(editor.document), undefined, 'and leave no proposal or run behind');
     } catch (e) {

@@ -4,9 +4,15 @@
 // Refine, a Fill at two cursors on a new empty line, a 60-line Refine) is scrolled through from top
 // to end: every original line and every line Accept will write must be on screen with its line
 // number and nothing over it, and the document after Accept exactly the document the review showed.
+// Before those, what a new user meets: the walkthrough a first run opens, ghost text that explains
+// after three held-back suggestions why it is silent, and a context menu without Refine with
+// Instruction for the local model; the Fill's review opens at its first change; the live view
+// beside a line longer than the editor is drawn whole on screen.
 // Last, Refine with Instruction through the mercury backend against the loopback stand-in of
-// Mercury's API (started in this process): the key set with Set API Key…, the backend chosen in the
-// user settings' JSON, the live frames drawn while they stream (screenshot) and the review (screenshot).
+// Mercury's API (started in this process): a wrong key set with Set API Key…, the backend chosen
+// with Choose Backend… (written to this remote window's Remote settings, shown in the status bar),
+// the 401 reported with a notification whose Set API Key… fixes it, then the live frames drawn
+// while they stream (screenshot) and the review (screenshot).
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
@@ -61,6 +67,7 @@ async function palette(page: Page, command: string): Promise<void> {
 
 module.exports = async function ui({
   page,
+  workspace,
   log,
 }: {
   page: Page;
@@ -74,6 +81,7 @@ module.exports = async function ui({
     timeout: 60_000,
   });
   log('workbench up');
+  await firstRunWalkthrough(page, log);
   // DIFFUSE_UI_ONLY=instruction: only the last part (Refine with Instruction through mercury), to work on it
   if (process.env.DIFFUSE_UI_ONLY === 'instruction') {
     await page.waitForFunction(
@@ -85,6 +93,7 @@ module.exports = async function ui({
     return;
   }
   await openFile(page, 'sample.ts', 'centroid');
+  await ghostExplains(page, workspace, log);
   // select lines 14–19 (the loop of centroid) with the keyboard
   await goToLine(page, 14);
   for (let i = 0; i < 6; i++) await page.keyboard.press('Shift+ArrowDown');
@@ -99,6 +108,8 @@ module.exports = async function ui({
   const sampleLines = await documentLines(page);
   await goToLine(page, 14);
   for (let i = 0; i < 6; i++) await page.keyboard.press('Shift+ArrowDown');
+  await contextMenuOffers(page, { instruction: false });
+  log('context menu: Refine Selection offered, Refine with Instruction hidden (the local model cannot follow one)');
   // strength 1 rewrites the span: below 1 Refine changes only what the model doubts, often nothing in correct code
   await palette(page, 'Diffuse: Refine Selection with Strength…');
   await page.waitForSelector('.quick-input-widget input[placeholder], .quick-input-widget .quick-input-message');
@@ -177,6 +188,7 @@ module.exports = async function ui({
     await waitForReview(page, 60_000);
   };
   await fillOnce();
+  await firstChangeOnScreen(page, 'fill at two cursors');
   await page.screenshot({ path: path.join(shots, 'fill-two-cursors.png') });
   await reviewShowsAll(page, withNewLine, 'fill at two cursors');
   await page.keyboard.press('Control+Shift+Backspace');
@@ -250,8 +262,152 @@ module.exports = async function ui({
   if ((await editorText(page)) !== beforeFill) throw new Error('cancelling changed the document');
   log('Escape cancelled');
 
+  await liveViewOnScreen(page, log);
   await instructionRefine(page, log);
 };
+
+/** Set API Key… from the palette: the backend from the quick pick, the key typed into the masked input. */
+async function setApiKey(page: Page, key: string): Promise<void> {
+  await palette(page, 'Diffuse: Set API Key…');
+  await page.waitForSelector('.quick-input-list .monaco-list-row:has-text("mercury")');
+  await page.keyboard.type('mercury');
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('.quick-input-widget input[type="password"]');
+  await page.keyboard.type(key);
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('.quick-input-widget', { state: 'hidden', timeout: 10_000 });
+}
+
+/** A fresh profile is a first run: the walkthrough is on screen, with what the built-in model can do. */
+async function firstRunWalkthrough(page: Page, log: (...m: unknown[]) => void): Promise<void> {
+  await page.waitForSelector('text=Get Started with Diffuse', { timeout: 30_000 });
+  await page.waitForSelector('text=What the built-in model can and cannot do', { timeout: 10_000 });
+  await page.screenshot({ path: path.join(shots, 'walkthrough.png') });
+  await palette(page, 'View: Close All Editors');
+  await page.waitForSelector('text=Get Started with Diffuse', { state: 'detached', timeout: 10_000 });
+  log('first run: the walkthrough opened by itself');
+}
+
+/**
+ * Ghost text that explains itself: with the threshold at 1 (a workspace setting) every automatic
+ * suggestion is held back; after the third, one notification says why and offers the ways out.
+ * Runs before anything else types, since the message comes once a session.
+ */
+async function ghostExplains(page: Page, workspace: string, log: (...m: unknown[]) => void): Promise<void> {
+  await page.waitForFunction(
+    () => !document.querySelector('[id$="diffuse.status"]')?.textContent?.includes('loading'),
+    undefined,
+    { timeout: 60_000 },
+  );
+  const settings = path.join(workspace, '.vscode', 'settings.json');
+  fs.mkdirSync(path.dirname(settings), { recursive: true });
+  fs.writeFileSync(settings, JSON.stringify({ 'diffuse.ghostText.minConfidence': 1 }));
+  try {
+    await page.waitForTimeout(1500); // VS Code reads the new file
+    const before = await editorText(page);
+    await goToLine(page, 9);
+    await page.keyboard.press('End');
+    await page.keyboard.press('Enter');
+    const toast = '.notification-toast:has-text("ghost-text suggestions")';
+    for (const typed of ['c', 'o', 'n', 's', 't', ' ', 'z', ' ']) {
+      await page.keyboard.type(typed);
+      if (await page.waitForSelector(toast, { timeout: 1_500 }).catch(() => undefined)) break;
+    }
+    await page.waitForSelector(toast, { timeout: 10_000 });
+    for (const action of ['Show anyway (Alt+\\)', 'Lower threshold', 'Choose a stronger model'])
+      await page.waitForSelector(`${toast} .monaco-button:has-text("${action}")`, { timeout: 2_000 });
+    const status = await page.getAttribute('[id$="diffuse.status"] a, [id$="diffuse.status"]', 'aria-label');
+    await page.screenshot({ path: path.join(shots, 'ghost-held-back.png') });
+    log(`ghost text held back 3 times: one message with its three actions (status bar: ${status})`);
+    await palette(page, 'Notifications: Clear All Notifications');
+    await page.keyboard.press('Escape');
+    for (let i = 0; i < 20 && (await editorText(page)) !== before; i++) {
+      await page.keyboard.press('Control+Z');
+      await page.waitForTimeout(100);
+    }
+    if ((await editorText(page)) !== before) throw new Error('undo did not bring the original back');
+  } finally {
+    fs.rmSync(settings);
+    await page.waitForTimeout(1000);
+  }
+}
+
+/** The editor's context menu on the selection: Refine Selection, and Refine with Instruction only where the backend can. */
+async function contextMenuOffers(page: Page, o: { instruction: boolean }): Promise<void> {
+  const box = await page.locator('.editor-instance .monaco-editor .selected-text').first().boundingBox();
+  if (!box) throw new Error('no selection on screen');
+  await page.mouse.click(box.x + 10, box.y + box.height / 2, { button: 'right' });
+  const item = (label: string) => page.locator('.monaco-menu .action-label', { hasText: label });
+  await item('Refine Selection').first().waitFor({ timeout: 10_000 });
+  const has = (await item('Refine Selection with Instruction').count()) > 0;
+  await page.keyboard.press('Escape');
+  if (has !== o.instruction)
+    throw new Error(`the context menu ${has ? 'offers' : 'lacks'} Refine Selection with Instruction…`);
+}
+
+/** In review: a change (an inserted line or characters) is on screen in the diff, not scrolled away. */
+async function firstChangeOnScreen(page: Page, what: string): Promise<void> {
+  const shown = await page.evaluate(() => {
+    const diff = document.querySelector('.editor-group-container.active .monaco-diff-editor');
+    if (!diff) return 'no diff editor';
+    const area = diff.getBoundingClientRect();
+    const changes = Array.from(diff.querySelectorAll('.line-insert, .char-insert, .gutter-insert')).map((e) =>
+      e.getBoundingClientRect(),
+    );
+    return changes.some((r) => r.height > 0 && r.top >= area.top && r.bottom <= area.bottom)
+      ? ''
+      : 'no change on screen';
+  });
+  if (shown) throw new Error(`${what}: the review opened away from its first change (${shown})`);
+}
+
+/**
+ * The live view beside a selection whose one line is far longer than the editor is wide: the image
+ * is drawn whole inside the text area (left of the minimap), not after the long line off screen.
+ */
+async function liveViewOnScreen(page: Page, log: (...m: unknown[]) => void): Promise<void> {
+  await openFile(page, 'longline.ts', 'summary');
+  const before = await editorText(page);
+  await goToLine(page, 3);
+  for (let i = 0; i < 3; i++) await page.keyboard.press('Shift+ArrowDown');
+  await page.keyboard.press('Control+Alt+R');
+  const status = '[id$="diffuse.status"]';
+  await page.waitForSelector(`${status}:has-text("step")`, { timeout: 30_000 });
+  const box = await page.waitForFunction(
+    () => {
+      const editor = document.querySelector('.editor-group-container.active .monaco-editor');
+      if (!editor) return undefined;
+      const guard = editor.querySelector('.overflow-guard')!.getBoundingClientRect();
+      const text = editor.querySelector('.lines-content')!.parentElement!.getBoundingClientRect();
+      const minimap = editor.querySelector('.minimap') as HTMLElement | null;
+      const right = Math.min(guard.right, minimap?.getBoundingClientRect().left || guard.right);
+      for (const span of Array.from(editor.querySelectorAll('.view-lines span'))) {
+        const st = getComputedStyle(span, '::after');
+        if (!st.content.includes('data:image/svg')) continue;
+        const at = span.getBoundingClientRect();
+        const left = at.left + (parseFloat(st.marginLeft) || 0);
+        const image = { left, right: left + parseFloat(st.width), top: at.top, bottom: at.top + parseFloat(st.height) };
+        return { image, area: { left: Math.max(guard.left, text.left), right, top: guard.top, bottom: guard.bottom } };
+      }
+      return undefined;
+    },
+    undefined,
+    { timeout: 15_000 },
+  );
+  const { image, area } = (await box.jsonValue())!;
+  await page.screenshot({ path: path.join(shots, 'live-long-line.png') });
+  const inside =
+    image.left >= area.left - 1 &&
+    image.right <= area.right + 1 &&
+    image.top >= area.top - 1 &&
+    image.bottom <= area.bottom + 1;
+  await page.keyboard.press('Escape');
+  await page.waitForSelector(`${status}:not(:has-text("step"))`, { timeout: 10_000 });
+  if ((await editorText(page)) !== before) throw new Error('cancelling changed the document');
+  if (!inside)
+    throw new Error(`the live view is drawn off screen: ${JSON.stringify(image)} outside ${JSON.stringify(area)}`);
+  log(`live view beside a 230-column line: whole on screen at x ${Math.round(image.left)}–${Math.round(image.right)}`);
+}
 
 const STANDIN_KEY = 'sk_ui_standin';
 /** What the stand-in's Mercury writes for the instruction: centroid's loop as one reduce. */
@@ -279,38 +435,46 @@ async function instructionRefine(page: Page, log: (...m: unknown[]) => void): Pr
     answer: (kind) => (kind === 'chat' ? `\`\`\`ts\n${REWRITE}\n\`\`\`` : 'x'),
   });
   try {
-    await palette(page, 'Diffuse: Set API Key…');
+    // first a wrong key: the Refine with Instruction that meets the 401 says so, with the button that fixes it
+    await setApiKey(page, 'sk_wrong_ui');
+    // Choose Backend…: in this remote window (code-server) the machine-scoped backend lands in the
+    // Remote settings, where it applies, and the status bar shows it
+    await palette(page, 'Diffuse: Choose Backend…');
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Mercury (Inception)' }).first().click();
+    await page.waitForSelector('.quick-input-widget:has-text("base URL") input');
+    await page.keyboard.press('Control+A');
+    await page.keyboard.type(api.url);
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('[id$="diffuse.status"]:has-text("mercury")', { timeout: 30_000 });
+    await page.waitForSelector('.notification-toast:has-text("Remote [")', { timeout: 10_000 });
+    await page.screenshot({ path: path.join(shots, 'choose-backend.png') });
+    await palette(page, 'Notifications: Clear All Notifications');
+    log('Choose Backend… → Mercury: written to the Remote settings, the status bar shows mercury');
+
+    await openFile(page, 'sample.ts', 'centroid');
+    await goToLine(page, 14);
+    for (let i = 0; i < 6; i++) await page.keyboard.press('Shift+ArrowDown');
+    await contextMenuOffers(page, { instruction: true });
+    await palette(page, 'Diffuse: Refine Selection with Instruction…');
+    await page.waitForSelector('.quick-input-widget:not([style*="display: none"]) input');
+    await page.keyboard.type(INSTRUCTION);
+    await page.keyboard.press('Enter');
+    const toast = '.notification-toast:has-text("refused the API key (401)")';
+    await page.waitForSelector(toast, { timeout: 15_000 });
+    await page.screenshot({ path: path.join(shots, 'refine-401.png') });
+    // its button runs Set API Key… for the backend in use; the right key brings it back
+    await page.locator(`${toast} .monaco-button`, { hasText: 'Set API Key…' }).first().click();
     await page.waitForSelector('.quick-input-list .monaco-list-row:has-text("mercury")');
     await page.keyboard.type('mercury');
     await page.keyboard.press('Enter');
     await page.waitForSelector('.quick-input-widget input[type="password"]');
     await page.keyboard.type(STANDIN_KEY);
     await page.keyboard.press('Enter');
-    await page.waitForSelector('.quick-input-widget', { state: 'hidden', timeout: 10_000 });
-    // the backend and its URL are machine-scoped: in this remote window (code-server) they live in
-    // the remote settings, typed into their JSON
-    await page.keyboard.press('F1');
-    await page.waitForSelector('.quick-input-widget:not([style*="display: none"]) input');
-    await page.keyboard.type('Open Remote Settings (JSON)');
-    await page
-      .locator('.quick-input-list .monaco-list-row')
-      .filter({ has: page.locator('.label-name', { hasText: /^Preferences: Open Remote Settings \(JSON\)/ }) })
-      .first()
-      .click();
-    await page.waitForSelector('.tabs-container .tab.active:has-text("settings.json")');
-    await page.waitForTimeout(500);
-    await page.click('.editor-instance .monaco-editor .view-lines');
-    await page.keyboard.press('Control+A');
-    await page.keyboard.insertText(
-      JSON.stringify({ 'diffuse.backend': 'mercury', 'diffuse.remote.baseUrl': api.url }, null, 2),
-    );
-    await page.keyboard.press('Control+S');
-    await page.waitForSelector('[id$="diffuse.status"]:has-text("mercury")', { timeout: 30_000 });
-    await page.keyboard.press('Control+W');
-    await page.waitForSelector('.tabs-container .tab:has-text("settings.json")', {
-      state: 'detached',
-      timeout: 10_000,
+    await page.waitForSelector('[id$="diffuse.status"]:has-text("mercury"):not(:has(.codicon-error))', {
+      timeout: 30_000,
     });
+    if (await page.$('.notification-toast')) await palette(page, 'Notifications: Clear All Notifications');
+    log('a 401 during Refine with Instruction: a notification whose Set API Key… fixed it');
     log(`backend mercury against the stand-in at ${api.url}`);
 
     await openFile(page, 'sample.ts', 'centroid');

@@ -52,6 +52,36 @@ suite('Diffuse as a user meets it', () => {
     }
   });
 
+  test('after 3 held-back suggestions one message says why, once a session, and the tooltip counts them', async () => {
+    const editor = await openEditor('export function area(r: number): number {\n  return \n}\n\nconst k = \n');
+    const explained = (): string[] => api.probe.notices.filter((n) => /held back \d+ ghost-text suggestions/.test(n));
+    const before = explained().length;
+    await setting('ghostText.enabled', true);
+    await setting('ghostText.minConfidence', 1);
+    try {
+      const auto = { triggerKind: vscode.InlineCompletionTriggerKind.Automatic, selectedCompletionInfo: undefined };
+      const at = [new vscode.Position(1, 9), new vscode.Position(4, 10)];
+      for (let i = 0; i < 5; i++) {
+        const pos = at[i % 2];
+        editor.selection = new vscode.Selection(pos, pos);
+        await api.ghostText.provideInlineCompletionItems(editor.document, pos, auto, token);
+      }
+      assert.ok(api.ghostText.heldBack >= 5, `held back: ${api.ghostText.heldBack}`);
+      const told = explained();
+      // once per session: an earlier test may already have crossed the three
+      assert.equal(told.length, before === 0 ? 1 : before, JSON.stringify(told));
+      if (before === 0) assert.match(told[0], /confidence \(at best 0\.\d\d\) was below your threshold of 1\./);
+      await waitFor(
+        () => /\d+ automatic suggestions were held back this session/.test(String(api.statusBar.tooltip)),
+        5_000,
+        `the tooltip to count them: ${api.statusBar.tooltip}`,
+      );
+    } finally {
+      await setting('ghostText.minConfidence', undefined);
+      await setting('ghostText.enabled', false);
+    }
+  });
+
   test('Alt+\\ with the suggestion list open answers with an item that continues the selected suggestion', async () => {
     const editor = await openEditor('const n_head = 4;\nconst n_embd = 8;\nconst size = n_he\n');
     const pos = new vscode.Position(2, 17);
