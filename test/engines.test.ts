@@ -52,7 +52,11 @@ describe('fill-in-the-middle prompts for servers without /fim/completions', () =
     assert.equal(middleFromAnswer('```js\na + b\n```', PREFIX, SUFFIX), 'a + b');
     assert.equal(middleFromAnswer('  return a + b', PREFIX, SUFFIX), 'a + b', 'the repeated line start is dropped');
     assert.equal(middleFromAnswer('a + b;\n}\n', PREFIX, SUFFIX), 'a + b', 'cut where the suffix begins');
-    assert.equal(middleFromAnswer('a + b;\n}', 'x = f(\n', '\n}\n'), 'a + b;', 'a closing line the answer did not open');
+    assert.equal(
+      middleFromAnswer('a + b;\n}', 'x = f(\n', '\n}\n'),
+      'a + b;',
+      'a closing line the answer did not open',
+    );
     assert.equal(middleFromAnswer(`a + b${FILL_MARKER}`, PREFIX, SUFFIX), 'a + b');
     assert.equal(middleFromAnswer('(x)', 'f(', ')'), '(x)', 'a one-character overlap is new text, not a repeat');
     assert.equal(
@@ -282,6 +286,68 @@ describe('the openai backend against vLLM serving DiffusionGemma (loopback stand
       assert.equal(e.code, 'auth');
       assert.ok(!e.message.includes('wrong'));
       assert.equal(d.state.kind, 'error');
+    } finally {
+      d.dispose();
+    }
+  });
+});
+
+// A real engine, where one runs: `DIFFUSE_ENGINE_URL` is its /v1 URL (for vLLM serving
+// test/fixtures/tiny_diffusion_gemma.py's model, see there). Random weights answer noise, so only
+// the protocol, the budget and cancellation are asserted.
+const ENGINE = process.env.DIFFUSE_ENGINE_URL;
+
+describe('the openai backend against a real engine (DIFFUSE_ENGINE_URL)', {
+  skip: ENGINE ? false : 'no engine: set DIFFUSE_ENGINE_URL to a vLLM, SGLang or llama.cpp server',
+}, () => {
+  test('ghost text, Fill and Refine with an instruction answer; the budget holds and an abort cancels', async () => {
+    const probe = new OpenAICompatibleBackend({ kind: 'openai', baseUrl: ENGINE!, fimModel: '', chatModel: '' });
+    const [model] = await probe.listModels();
+    probe.dispose();
+    assert.ok(model, 'the engine lists its model');
+    const states: BackendInfo[] = [];
+    const d = new OpenAICompatibleBackend({
+      kind: 'openai',
+      baseUrl: ENGINE!,
+      fimModel: model,
+      chatModel: model,
+      timeoutMs: 120_000,
+      onState: (s) => s.kind === 'ready' && states.push(s.info),
+    });
+    try {
+      const ghost = await d.complete({
+        prefix: PREFIX,
+        suffix: SUFFIX,
+        maxTokens: 16,
+        sampler: { timeBudgetMs: 60_000 },
+      });
+      assert.equal(typeof ghost.edits[0].text, 'string');
+      assert.ok(states.at(-1)?.fimRoute, 'the way FIM is asked was found');
+      const frames: ProgressParams[] = [];
+      const fill = await d.fill(
+        { text: `${PREFIX}${SUFFIX}`, cursors: [PREFIX.length], maxTokens: 16 },
+        { onProgress: (p) => frames.push(p) },
+      );
+      assert.equal(fill.edits.length, 1);
+      const start = CODE.indexOf('  return');
+      const refine = await d.refine({ text: CODE, start, end: start + 16, instruction: 'fix the sum' });
+      assert.equal(refine.edits.length, 1);
+      const t0 = Date.now();
+      const late = await d
+        .complete({ prefix: PREFIX, suffix: SUFFIX, maxTokens: 256, sampler: { timeBudgetMs: 1 } })
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+      assert.ok(Date.now() - t0 < 1000, 'the budget holds');
+      if (late) assert.equal((late as BackendError).code, 'timeout');
+      const abort = new AbortController();
+      const pending = d.fill(
+        { text: `${PREFIX}${SUFFIX}`, cursors: [PREFIX.length], maxTokens: 256 },
+        { signal: abort.signal },
+      );
+      setTimeout(() => abort.abort(), 5);
+      assert.equal((await failure(pending)).code, 'cancelled');
     } finally {
       d.dispose();
     }
