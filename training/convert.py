@@ -574,12 +574,7 @@ def parse_args(argv=None):
 def convert(a):
     """The model folder a.out from the checkpoint folder a.src, or nothing when the check fails."""
     src = a.src
-    config = read_json(os.path.join(src, "config.json"))
-    arch = pick_architecture(config, a.arch)
-    arch.check_config()
-    for f in ("tokenizer.json", "tokenizer_config.json"):
-        if not os.path.exists(os.path.join(src, f)):
-            raise SystemExit(f"{os.path.join(src, f)} is missing")
+    config, arch = read_config(src, a.arch)
     special, special_source, vocab = special_ids(src, config, arch)
     state = read_state(src)
     model = build_model(arch, state, vocab)
@@ -638,6 +633,18 @@ def convert(a):
     size = sum(os.path.getsize(os.path.join(out, x)) for x in os.listdir(out))
     print(f"wrote {a.out}: {size / 1e6:.1f} MB ({a.dtype})", flush=True)
     return info
+
+
+def read_config(src, arch_name):
+    """config.json and the architecture that converts it (--arch, else config.json's own name),
+    once the tokenizer files are known to be there."""
+    config = read_json(os.path.join(src, "config.json"))
+    arch = pick_architecture(config, arch_name)
+    arch.check_config()
+    for f in ("tokenizer.json", "tokenizer_config.json"):
+        if not os.path.exists(os.path.join(src, f)):
+            raise SystemExit(f"{os.path.join(src, f)} is missing")
+    return config, arch
 
 
 def export_fp32(model, work):

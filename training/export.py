@@ -273,17 +273,7 @@ def main(argv=None):
         return
     if not a.out:
         raise SystemExit("export.py: --out (the model folder) is required")
-    if a.random_init:
-        torch.manual_seed(a.seed)
-        cfg = DenoiserConfig(**parse_overrides(a.config))
-        model, ck, log_dir = Denoiser(cfg), {}, a.log_dir
-    else:
-        ck = torch_load(a.ckpt)
-        cfg = DenoiserConfig(**ck["model_config"])
-        model = Denoiser(cfg)
-        model.load_state_dict(state_from_compact(ck["model_int8"]) if "model_int8" in ck else ck["model"])
-        log_dir = a.log_dir or os.path.dirname(a.ckpt)
-    model.eval()  # fp32, no autocast: the graph's weights and arithmetic are float32
+    model, ck, log_dir = load_model(a)
     meta = ck.get("meta")
     if a.meta:
         with open(a.meta) as f:
@@ -291,6 +281,37 @@ def main(argv=None):
     special = resolve_special_ids(a.tokenizer, meta)
 
     os.makedirs(a.out, exist_ok=True)
+    size = write_graph(model, a)
+    info = folder_info(a, model, ck, meta, special=special, log_dir=log_dir)
+    with open(os.path.join(a.out, "denoiser.json"), "w") as f:
+        json.dump(info, f, indent=2)
+        f.write("\n")
+    if a.tokenizer:
+        for name in ("tokenizer.json", "tokenizer_config.json"):
+            shutil.copyfile(os.path.join(a.tokenizer, name), os.path.join(a.out, name))
+    kept, added = update_curve(os.path.join(a.out, "training-curve.json"), log_dir, info["training"]["tokens_seen"])
+    print(f"exported {a.out}: model.onnx {size / 1e6:.1f} MB, {model.num_params() / 1e6:.2f} M params, "
+          f"{info['training']['tokens_seen'] / 1e6:.1f} M tokens; curve {kept} + {added} points", flush=True)
+
+
+def load_model(a):
+    """The model to export (fp32, eval mode): random (--random-init) or the checkpoint's, which
+    may be a compact one. Returns it, the checkpoint ({} for a random one) and the folder of its
+    training logs."""
+    if a.random_init:
+        torch.manual_seed(a.seed)
+        model, ck, log_dir = Denoiser(DenoiserConfig(**parse_overrides(a.config))), {}, a.log_dir
+    else:
+        ck = torch_load(a.ckpt)
+        model = Denoiser(DenoiserConfig(**ck["model_config"]))
+        model.load_state_dict(state_from_compact(ck["model_int8"]) if "model_int8" in ck else ck["model"])
+        log_dir = a.log_dir or os.path.dirname(a.ckpt)
+    model.eval()  # fp32, no autocast: the graph's weights and arithmetic are float32
+    return model, ck, log_dir
+
+
+def write_graph(model, a):
+    """OUT/model.onnx (int8 unless --fp32), checked, and the --reference logits; returns its size."""
     onnx_path = os.path.join(a.out, "model.onnx")
     export_onnx(model, onnx_path, cache=a.cache)
     if not a.fp32:
@@ -298,7 +319,13 @@ def main(argv=None):
     size = check_onnx(onnx_path, model)
     if a.reference:
         write_reference(model, a.reference)
+    return size
 
+
+def folder_info(a, model, ck, meta, *, special, log_dir):
+    """denoiser.json: the contract's names, context lengths and special ids, and what the training
+    was (tokens, steps, config, options, data mix, throughput)."""
+    cfg = model.cfg
     train_args = {k: v for k, v in ck.get("args", {}).items() if k not in ("data", "out", "init_from")}
     # The window the model was trained on is the longest input it is known to handle (RoPE runs on
     # at any length, but attention over positions never seen in training is not what was trained).
@@ -327,15 +354,7 @@ def main(argv=None):
     speed = throughput(log_dir, info["training"]["tokens_seen"])
     if speed:
         info["training"]["throughput"] = speed
-    with open(os.path.join(a.out, "denoiser.json"), "w") as f:
-        json.dump(info, f, indent=2)
-        f.write("\n")
-    if a.tokenizer:
-        for name in ("tokenizer.json", "tokenizer_config.json"):
-            shutil.copyfile(os.path.join(a.tokenizer, name), os.path.join(a.out, name))
-    kept, added = update_curve(os.path.join(a.out, "training-curve.json"), log_dir, info["training"]["tokens_seen"])
-    print(f"exported {a.out}: model.onnx {size / 1e6:.1f} MB, {model.num_params() / 1e6:.2f} M params, "
-          f"{info['training']['tokens_seen'] / 1e6:.1f} M tokens; curve {kept} + {added} points", flush=True)
+    return info
 
 
 if __name__ == "__main__":
