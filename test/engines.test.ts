@@ -5,6 +5,8 @@
 // could not be installed here. The stand-in's text is the test's; what is asserted is the
 // protocol, the time budget, cancellation and the trimming, not what a model would write.
 import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import type { BackendInfo, BackendState } from '../src/backend/backend';
 import { BackendError } from '../src/backend/backend';
@@ -253,6 +255,28 @@ describe('the openai backend against vLLM serving DiffusionGemma (loopback stand
     } finally {
       d.dispose();
       await slow.close();
+    }
+  });
+
+  test('a server whose model list never answers does not hold ghost text past its budget', async () => {
+    const silent = http.createServer(() => undefined); // hears every request, answers none
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as AddressInfo;
+    const d = new OpenAICompatibleBackend({
+      kind: 'openai',
+      baseUrl: `http://127.0.0.1:${port}/v1`,
+      fimModel: GEMMA,
+      chatModel: GEMMA,
+    });
+    try {
+      const t0 = Date.now();
+      const e = await failure(d.complete({ prefix: PREFIX, suffix: SUFFIX, sampler: { timeBudgetMs: 200 } }));
+      assert.equal(e.code, 'timeout');
+      assert.ok(Date.now() - t0 < 600, `${Date.now() - t0} ms`);
+    } finally {
+      d.dispose();
+      silent.closeAllConnections();
+      await new Promise((r) => silent.close(r));
     }
   });
 

@@ -398,7 +398,7 @@ export class OpenAICompatibleBackend implements Backend {
   private async fim(ask: FimAsk, o: RequestOptions): Promise<string> {
     // one deadline for the whole answer, however many ways it takes to find the server's
     const deadline = Date.now() + ask.timeoutMs;
-    await this.start();
+    await this.startBy(deadline);
     for (;;) {
       const route = this.fimRoute;
       const a = { ...ask, timeoutMs: Math.max(1, deadline - Date.now()) };
@@ -422,6 +422,18 @@ export class OpenAICompatibleBackend implements Backend {
         if (this.fimRoute === route) this.fimRoute = next; // a parallel request may have moved on already
       }
     }
+  }
+
+  /** `start()`, but a ghost-text request waits for it only until its own deadline. */
+  private startBy(deadline: number): Promise<BackendInfo> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new BackendError(`${this.http?.host ?? this.opts.baseUrl} did not answer in time`, 'timeout')),
+        Math.max(0, deadline - Date.now()),
+      );
+    });
+    return Promise.race([this.start(), late]).finally(() => clearTimeout(timer));
   }
 
   /** The way to try after `route` was refused. */
