@@ -426,6 +426,12 @@ describe('diffuse serve with the real worker and model', () => {
     );
   });
 
+  test("a load balancer's health check needs no token and learns nothing but ok", async () => {
+    const health = await fetch(running.url.replace(/\/v1$/, '/health'));
+    assert.equal(health.status, 200);
+    assert.deepEqual(await health.json(), { status: 'ok' });
+  });
+
   test('a server beyond loopback refuses to start without a token', async () => {
     await assert.rejects(startServer({ denoiser: local, host: '0.0.0.0', port: 0 }), /give it --token/);
   });

@@ -10,6 +10,8 @@
 //                               the worker protocol itself (the `diffuse` backend): progress events,
 //                               then the result, so Refine keeps its corrector and Fill its joint cursors
 //   GET  /v1/models, /v1/diffuse/info
+//   GET  /health                 for a load balancer in front of several servers: 200, or 503 when
+//                               the queue is full (no token needed; it says nothing else)
 // Loopback unless a token is set; every request then needs `Authorization: Bearer <token>`.
 // Requests queue for the worker (one at a time each; `--workers N` runs N); the queue and the body are bounded,
 // and a client that goes away cancels its request between two denoising steps.
@@ -84,11 +86,17 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
 }
 
 async function handle(s: Served, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  // a load balancer's health check carries no token; it learns only whether the queue has room
+  if (req.method === 'GET' && url.pathname === '/health') {
+    const room = s.queued < MAX_QUEUED;
+    sendJson(res, room ? 200 : 503, { status: room ? 'ok' : 'full' });
+    return;
+  }
   if (s.token && !authorized(req.headers.authorization, s.token)) {
     sendError(res, 401, 'auth', 'a valid bearer token is needed');
     return;
   }
-  const url = new URL(req.url ?? '/', 'http://localhost');
   if (req.method === 'GET' && url.pathname === '/v1/models') {
     sendJson(res, 200, { object: 'list', data: [{ id: s.info.name, object: 'model', owned_by: 'diffuse' }] });
     return;
