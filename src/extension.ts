@@ -15,6 +15,7 @@ import { registerModelPicker, type ModelPicker } from './editor/modelPicker';
 import { registerNextEdit, type NextEditController } from './editor/nextEdit';
 import { SessionStore } from './editor/proposalSession';
 import { registerRefineSelection } from './editor/refineSelection';
+import { registerRepair } from './editor/repair';
 import { registerSessionCodeLens } from './editor/sessionCodeLens';
 import { registerStatusBar } from './editor/statusBar';
 import { probe, type TestProbe } from './editor/testProbe';
@@ -49,6 +50,7 @@ export function activate(context: vscode.ExtensionContext): DiffuseApi {
     registerInlineDiffView(sessions),
     registerSessionCodeLens(sessions),
     registerRefineSelection(service, sessions),
+    registerRepair(service, sessions, context),
     registerFillAtCursor(service, sessions),
     registerGhostText(service, ghostText),
     registerGhostExplain(ghostText),

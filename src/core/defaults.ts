@@ -44,6 +44,18 @@ export const DEFAULTS = {
  */
 export const STRENGTH_RANGE = { min: 0.1, max: 1 } as const;
 
+/**
+ * Repair's budgets (the editor's `diffuse.repair.*` settings and `diffuse repair`'s flags): the
+ * issue's goal is a fix within 40 checks and 60 s on two cores; `npm run bench:repair-check`
+ * measures what they buy (docs/repair.md has the figures).
+ */
+export const REPAIR_DEFAULTS = {
+  maxChecks: 40,
+  timeoutMs: 60_000,
+  /** One check's limit: a test suite that hangs is stopped, not waited for. */
+  checkTimeoutMs: 20_000,
+};
+
 /** Defaults of the `diffuse.*` settings, by setting name. */
 export const SETTING_DEFAULTS = {
   modelPath: '',
@@ -86,18 +98,11 @@ export const SETTING_DEFAULTS = {
   'remote.contextChars': 12000,
   /** Deadline of a remote Refine or Fill (ghost text answers within its time budget). */
   'remote.timeoutMs': 60000,
+  /** Empty: Repair asks which check to run (a task, a proposal, a typed command) and remembers it. */
+  'repair.check': '',
+  'repair.maxChecks': REPAIR_DEFAULTS.maxChecks,
+  'repair.timeoutMs': REPAIR_DEFAULTS.timeoutMs,
 } as const;
 
 export type SettingName = keyof typeof SETTING_DEFAULTS;
 
-/**
- * Repair's budgets (the editor's `diffuse.repair.*` settings and `diffuse repair`'s flags): the
- * issue's goal is a fix within 40 checks and 60 s on two cores; `npm run bench:repair-check`
- * measures what they buy (docs/repair.md has the figures).
- */
-export const REPAIR_DEFAULTS = {
-  maxChecks: 40,
-  timeoutMs: 60_000,
-  /** One check's limit: a test suite that hangs is stopped, not waited for. */
-  checkTimeoutMs: 20_000,
-};

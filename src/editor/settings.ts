@@ -41,6 +41,13 @@ export interface DiffuseSettings {
   nextEdit: {
     enabled: boolean;
   };
+  repair: {
+    /** The user's own check command ('' = none); only user (or remote) settings count, never a workspace's. */
+    check: string;
+    maxChecks: number;
+    /** The whole repair's time limit. */
+    timeoutMs: number;
+  };
 }
 
 export const SECTION = 'diffuse';
@@ -93,6 +100,13 @@ export function readSettings(extensionPath: string): DiffuseSettings {
     },
     nextEdit: {
       enabled: get('nextEdit.enabled'),
+    },
+    repair: {
+      // the package.json scope ("machine") already keeps workspaces out; reading only the user's
+      // own value says so here too, where a workspace would make Diffuse run a command
+      check: String(c.inspect<string>('repair.check')?.globalValue ?? SETTING_DEFAULTS['repair.check']),
+      maxChecks: Math.max(1, Math.floor(get('repair.maxChecks'))),
+      timeoutMs: Math.max(1000, get('repair.timeoutMs')),
     },
   };
 }
