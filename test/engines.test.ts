@@ -14,6 +14,7 @@ import { refusalHint } from '../src/backend/remote/http';
 import { OpenAICompatibleBackend } from '../src/backend/remote/openaiCompatible';
 import type { ProgressParams } from '../src/backend/requests';
 import { FILL_MARKER, fimChatMessages, fimTemplateFor, middleFromAnswer } from '../src/core/prompts/fimPrompt';
+import { startLlamaCppStandIn } from './fixtures/llamaCppStandIn';
 import { startVllmStandIn, type VllmStandIn } from './fixtures/vllmStandIn';
 
 const GEMMA = 'google/diffusiongemma-26b-a4b';
@@ -135,7 +136,7 @@ describe('the openai backend against vLLM serving DiffusionGemma (loopback stand
     }
   });
 
-  test('ghost text finds the way once: no /fim/completions (404), suffix refused (400), then the chat prompt', async () => {
+  test('ghost text finds the way once: no /fim/completions nor /infill (404), suffix refused (400), then the chat prompt', async () => {
     const states: BackendInfo[] = [];
     const d = backend({ onState: (s) => s.kind === 'ready' && states.push(s.info) });
     try {
@@ -144,7 +145,7 @@ describe('the openai backend against vLLM serving DiffusionGemma (loopback stand
       assert.equal(r.edits[0].text, 'a + b', 'fence, repeated line and suffix trimmed');
       assert.deepEqual(
         vllm.requests.slice(n).map((q) => q.path),
-        ['/v1/models', '/v1/fim/completions', '/v1/completions', '/v1/chat/completions'],
+        ['/v1/models', '/v1/fim/completions', '/infill', '/v1/completions', '/v1/chat/completions'],
       );
       assert.equal(states.at(-1)!.fimRoute, 'chat', 'the status bar can say how FIM is asked');
       const m = vllm.requests.length;
@@ -312,6 +313,47 @@ describe('the openai backend against vLLM serving DiffusionGemma (loopback stand
       assert.equal(d.state.kind, 'error');
     } finally {
       d.dispose();
+    }
+  });
+});
+
+describe("the openai backend against llama.cpp's server (loopback stand-in)", () => {
+  test("ghost text and Fill go to /infill beside /v1, where the server applies the model's own FIM tokens", async () => {
+    const llama = await startLlamaCppStandIn({ alias: 'qwen2.5-coder-1.5b', answer: () => 'a + b' });
+    const d = new OpenAICompatibleBackend({
+      kind: 'openai',
+      baseUrl: llama.url,
+      fimModel: 'qwen2.5-coder-1.5b',
+      chatModel: 'qwen2.5-coder-1.5b',
+    });
+    try {
+      const ghost = await d.complete({
+        prefix: PREFIX,
+        suffix: SUFFIX,
+        maxTokens: 16,
+        sampler: { timeBudgetMs: 2000 },
+      });
+      assert.equal(ghost.edits[0].text, 'a + b');
+      assert.deepEqual(
+        llama.requests.map((q) => q.path),
+        ['/v1/models', '/v1/fim/completions', '/infill'],
+      );
+      const sent = llama.requests.at(-1)!.body;
+      assert.equal(sent.input_prefix, PREFIX);
+      assert.equal(sent.input_suffix, SUFFIX);
+      assert.equal(sent.n_predict, 16);
+      assert.equal(d.state.kind === 'ready' && d.state.info.fimRoute, 'infill');
+      const frames: ProgressParams[] = [];
+      const fill = await d.fill(
+        { text: `${PREFIX}${SUFFIX}`, cursors: [PREFIX.length] },
+        { onProgress: (p) => frames.push(p) },
+      );
+      assert.equal(fill.edits[0].text, 'a + b', 'streamed pieces without [DONE] are joined');
+      assert.equal(frames.length, 2);
+      assert.equal(llama.requests.at(-1)!.path, '/infill', 'found once');
+    } finally {
+      d.dispose();
+      await llama.close();
     }
   });
 });

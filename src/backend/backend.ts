@@ -57,11 +57,12 @@ export type BackendSource =
 
 /**
  * How a remote backend asks for fill-in-the-middle, once the server has shown what it has:
- * `fim` Mercury's `POST /fim/completions`; `suffix` OpenAI's `POST /completions` with `suffix`;
+ * `fim` Mercury's `POST /fim/completions`; `infill` llama.cpp's server's `POST /infill` (the
+ * model's own FIM tokens, server side); `suffix` OpenAI's `POST /completions` with `suffix`;
  * `template` `/completions` with the model's own infilling tokens in a raw prompt; `chat` a chat
  * prompt asking for the middle only.
  */
-export type FimRoute = 'fim' | 'suffix' | 'template' | 'chat';
+export type FimRoute = 'fim' | 'infill' | 'suffix' | 'template' | 'chat';
 
 /** What answers, once it is ready. */
 export interface BackendInfo {

@@ -97,6 +97,11 @@ export class HttpClient {
     return this.base.host;
   }
 
+  /** The base URL's path, without a trailing slash ("/v1"). */
+  get basePath(): string {
+    return this.base.pathname;
+  }
+
   /** POSTs JSON and returns the parsed JSON answer. */
   async postJson<T>(path: string, body: unknown, o: PostOptions): Promise<T> {
     const text = await this.withDeadline(o, (signal) =>

@@ -1,14 +1,16 @@
 // The `mercury` and `openai` backends: Inception's Mercury API, or any server with OpenAI-compatible
 // endpoints (vLLM, SGLang, llama.cpp's server, Ollama, LM Studio). At start the backend asks
 // `GET /models`, and a request for a model the server does not list fails in one line that names
-// the ones it has. Ghost text and Fill at Cursor ask for fill-in-the-middle (one request per cursor,
-// accepted together) the first way the server answers, found once and then kept (FimRoute):
-// `POST /fim/completions`, `POST /completions` with `suffix`, `/completions` with the model's own
-// infilling tokens (core/prompts/fimPrompt.ts), or a chat prompt for the middle. Refine asks
-// `POST /chat/completions` with the selection marked in its file. Mercury streams with `diffusing: true`, and then every frame carries the
-// whole current text of the answer (its denoising, drawn live); a plain OpenAI stream carries
-// deltas, appended (vLLM's diffusion models send each finished block as one delta). Next edit (Mercury only) asks `POST /edit/completions` with Mercury Edit's
-// one-message prompt (core/prompts/nextEditPrompt.ts) and gets the editable region back, rewritten or not.
+// the ones it has. Ghost text and Fill at Cursor ask for fill-in-the-middle (one request per
+// cursor, accepted together) the first way the server answers, found once and then kept
+// (FimRoute): `POST /fim/completions`, llama.cpp's `POST /infill`, `POST /completions` with
+// `suffix`, `/completions` with the model's own infilling tokens (core/prompts/fimPrompt.ts), or
+// a chat prompt for the middle. Refine asks `POST /chat/completions` with the selection marked in
+// its file. Mercury streams with `diffusing: true`, and then every frame carries the whole
+// current text of the answer (its denoising, drawn live); a plain OpenAI stream carries deltas,
+// appended (vLLM's diffusion models send each finished block as one delta). Next edit (Mercury
+// only) asks `POST /edit/completions` with Mercury Edit's one-message prompt
+// (core/prompts/nextEditPrompt.ts) and gets the editable region back, rewritten or not.
 // Reads top to bottom: build the request, stream, map errors.
 import { toLf, withEol } from '../../core/text/lineEndings';
 import { cutAtStop, fimChatMessages, fimTemplateFor, middleFromAnswer } from '../../core/prompts/fimPrompt';
@@ -71,6 +73,8 @@ const NO_MEASURE = 1;
 
 interface FimAnswer {
   choices?: { text?: unknown; delta?: { content?: unknown }; message?: { content?: unknown } }[];
+  /** llama.cpp's `/infill`. */
+  content?: unknown;
 }
 interface ModelList {
   data?: { id?: unknown }[];
@@ -442,6 +446,8 @@ export class OpenAICompatibleBackend implements Backend {
     const template = fimTemplateFor(this.opts.fimModel, setting);
     switch (route) {
       case 'fim':
+        return 'infill';
+      case 'infill':
         // a template the user chose is meant: OpenAI's `suffix` form is not tried first
         return template && setting !== 'auto' ? 'template' : 'suffix';
       case 'suffix':
@@ -468,6 +474,18 @@ export class OpenAICompatibleBackend implements Backend {
       return shape(await this.ask('/chat/completions', body, a, o, shape));
     }
     this.checkModel(this.opts.fimModel);
+    if (route === 'infill') {
+      // llama.cpp's server has it at its root, beside /v1 (the URL resolves the "..")
+      const path = this.http!.basePath.endsWith('/v1') ? '/../infill' : '/infill';
+      const body = {
+        input_prefix: a.prefix,
+        input_suffix: a.suffix,
+        n_predict: a.maxTokens,
+        temperature: a.temperature ?? 0,
+        stream: live,
+      };
+      return this.ask(path, { model: this.opts.fimModel, ...body }, a, o, (x) => x);
+    }
     if (route === 'template') {
       const t = fimTemplateFor(this.opts.fimModel, this.opts.fimTemplate)!;
       const body = { model: this.opts.fimModel, prompt: t.prompt(a.prefix, a.suffix), stop: t.stop, ...common };
@@ -492,15 +510,18 @@ export class OpenAICompatibleBackend implements Backend {
     o: RequestOptions,
     shape: (text: string) => string,
   ): Promise<string> {
-    const pick = (c: NonNullable<FimAnswer['choices']>[number] | undefined) =>
-      c?.text ?? c?.delta?.content ?? c?.message?.content;
+    // OpenAI's choices, or llama.cpp's `/infill` answer, whose text is its top-level `content`
+    const pick = (answer: FimAnswer | undefined) => {
+      const c = answer?.choices?.[0];
+      return c?.text ?? c?.delta?.content ?? c?.message?.content ?? answer?.content;
+    };
     return this.modelKnown(String(body.model), async () => {
       if (!a.live) {
         const answer = await this.checked().postJson<FimAnswer>(path, body, {
           signal: o.signal,
           timeoutMs: a.timeoutMs,
         });
-        const text = pick(answer?.choices?.[0]);
+        const text = pick(answer);
         if (typeof text !== 'string') throw this.malformed();
         return text;
       }
@@ -508,7 +529,7 @@ export class OpenAICompatibleBackend implements Backend {
       await this.checked().postStream(path, body, { signal: o.signal, timeoutMs: a.timeoutMs }, (e) => {
         const frame = this.frame<FimAnswer>(e);
         if (!frame) return;
-        const part = pick(frame.choices?.[0]);
+        const part = pick(frame);
         // a role-only first delta, or the closing frame, carries no text: no frame to show
         if (part === undefined || part === null || part === '') return;
         if (typeof part !== 'string') throw this.malformed();
