@@ -140,19 +140,60 @@ async function main() {
   const outDir = path.join(work, 'corpus');
 
   // 1. sources (cached under work/: a second build downloads nothing)
-  const npmDone = opts['no-fetch'] ? Promise.resolve() : installNpm(path.join(here, 'corpus-packages.txt'), npmDir, log);
   const sample = Number(opts.sample);
   const sampled = (name) => sample <= 1 || Math.floor(hashUnit('diffuse-sample:' + name) * sample) === 0;
-  const debian = await fetchDebian(work, log, { download: !opts['no-fetch'], keep: (p) => sampled(p.name) });
-  await npmDone;
+  const debian = await fetchSources(work, npmDir, { fetch: !opts['no-fetch'], sampled }, log);
   times.fetchSeconds = (Date.now() - t0) / 1000;
-
   const humanevalFile = fs.existsSync(opts.humaneval) ? opts.humaneval
     : path.join(here, '..', '..', 'shared', 'benchmarks', 'human-eval-infilling', 'HumanEval-SingleLineInfilling.jsonl.gz');
   const decon = new Decontaminator(loadHumanEvalProblems(humanevalFile));
   log(`decontamination: ${decon.keys.length} HumanEval problems from ${humanevalFile}`);
+  const packages = listPackages(npmDir, debian, sampled);
+  log(`packages: ${packages.length}`);
 
-  const packages = [
+  // 2. every package's documents, filtered, deduplicated and capped, into the split's files
+  const seen = newCorpusState(decon);
+  fs.rmSync(outDir, { recursive: true, force: true });
+  fs.mkdirSync(outDir, { recursive: true });
+  const out = openCorpusFiles(outDir);
+  const manifestPackages = [];
+  let done = 0;
+  for (const pkg of packages) {
+    done += 1;
+    if (done % 1000 === 0) log(`${done}/${packages.length} packages; ${JSON.stringify(seen.langChars)}`);
+    const { docs, chars } = packageDocs(pkg, seen);
+    if (!docs.length) continue;
+    const split = packageSplit(pkg.name, docs, chars, heldoutPercent);
+    writeDocs(out, split, pkg.name, docs, seen);
+    manifestPackages.push({ name: pkg.name, version: pkg.version, license: pkg.license, source: pkg.source, group: pkg.group, split, files: docs.length, chars });
+  }
+  out.close();
+  times.totalSeconds = (Date.now() - t0) / 1000;
+
+  // 3. the manifest
+  const settings = { LANGUAGE_CAPS, TAB_CONVERT, PACKAGE_CAP_CHARS, HELDOUT_PACKAGE_MAX_CHARS, heldoutPercent, NEAR_DUP_THRESHOLD, debianGroups: DEBIAN_GROUPS.map((g) => ({ name: g.name, budgetMB: g.budgetMB })) };
+  const manifest = corpusManifest(manifestPackages, { settings, times, seen, shards: out.shards });
+  fs.writeFileSync(path.join(outDir, 'manifest.json'), JSON.stringify(manifest, null, 1));
+  const { totals, mix, stats } = manifest;
+  log(`corpus: train ${totals.train.files} files ${(totals.train.chars / 1e6).toFixed(1)} M chars in ${totals.train.packages} packages; ` +
+    `held out ${totals.heldout.files} files ${(totals.heldout.chars / 1e6).toFixed(1)} M chars in ${totals.heldout.packages} packages`);
+  log(`corpus: exact duplicates ${stats.exactDuplicate}, near duplicates ${stats.nearDuplicate}, contaminated ${stats.contaminated.files} ${JSON.stringify(stats.contaminated.byRule)}`);
+  log(`corpus: mix (train, M chars) ${Object.entries(mix.train).map(([l, m]) => `${l} ${(m.chars / 1e6).toFixed(1)}`).join(', ')}`);
+}
+
+/** npm's packages installed into npmDir and Debian's unpacked under work/ (each fetched only
+ * when `fetch` and not there yet; Debian's `sampled` ones only); returns Debian's. */
+async function fetchSources(work, npmDir, { fetch, sampled }, log) {
+  const npmDone = fetch ? installNpm(path.join(here, 'corpus-packages.txt'), npmDir, log) : Promise.resolve();
+  const debian = await fetchDebian(work, log, { download: fetch, keep: (p) => sampled(p.name) });
+  await npmDone;
+  return debian;
+}
+
+/** The packages to read, npm's (the `sampled` ones) and Debian's, the Python standard library
+ * one unit per module, in the order of a hash of their name. */
+function listPackages(npmDir, debian, sampled) {
+  return [
     ...npmPackages(npmDir).filter((p) => sampled(p.name)),
     ...debian.flatMap((p) => {
       const pkg = { name: p.name, version: p.version, license: debianLicense(p.root, p.name), root: p.root, source: 'debian', group: p.group };
@@ -160,16 +201,24 @@ async function main() {
     }),
   ].map((p) => ({ ...p, order: hashUnit('diffuse-order:' + p.name) }))
     .sort((a, b) => a.order - b.order);
-  log(`packages: ${packages.length}`);
+}
 
-  const stats = { rejected: {}, variant: 0, exactDuplicate: 0, nearDuplicate: 0, packageCap: 0, languageCap: 0, contaminated: { files: 0, byRule: {}, problems: {}, examples: [] } };
-  const seenExact = new Set();
-  const near = new NearDupIndex(NEAR_DUP_THRESHOLD);
-  const langChars = Object.fromEntries(Object.keys(LANGUAGE_CAPS).map((l) => [l, 0]));
-  const mix = { train: {}, heldout: {} };
-  const tabs = {};
-  fs.rmSync(outDir, { recursive: true, force: true });
-  fs.mkdirSync(outDir, { recursive: true });
+/** What the build has kept so far, across packages: exact and near-duplicate indexes, characters
+ * per language (the caps), the mix per split, tab counts and the filters' counts. */
+function newCorpusState(decon) {
+  return {
+    decon,
+    stats: { rejected: {}, variant: 0, exactDuplicate: 0, nearDuplicate: 0, packageCap: 0, languageCap: 0, contaminated: { files: 0, byRule: {}, problems: {}, examples: [] } },
+    seenExact: new Set(),
+    near: new NearDupIndex(NEAR_DUP_THRESHOLD),
+    langChars: Object.fromEntries(Object.keys(LANGUAGE_CAPS).map((l) => [l, 0])),
+    mix: { train: {}, heldout: {} },
+    tabs: {},
+  };
+}
+
+/** heldout.jsonl and the train shards (a new one every SHARD_CHARS characters). */
+function openCorpusFiles(outDir) {
   const shards = [];
   let shardFd = null;
   let shardChars = 0;
@@ -185,91 +234,115 @@ async function main() {
     fs.writeSync(shardFd, line);
     shardChars += chars;
   };
+  return {
+    shards,
+    /** One JSON line of `chars` text characters into heldout.jsonl or the current train shard. */
+    write(split, line, chars) {
+      if (split === 'heldout') fs.writeSync(heldoutFd, line);
+      else writeTrain(line, chars);
+    },
+    close() {
+      if (shardFd !== null) fs.closeSync(shardFd);
+      fs.closeSync(heldoutFd);
+    },
+  };
+}
 
-  const manifestPackages = [];
-  let done = 0;
-  for (const pkg of packages) {
-    done += 1;
-    if (done % 1000 === 0) log(`${done}/${packages.length} packages; ${JSON.stringify(langChars)}`);
-    // build variants: keep the preferred copy of each file (src/ and .ts before dist/ and .js)
-    const variants = new Map();
-    for (const f of candidateFiles(pkg)) {
-      if (pkg.only && f.rel.split('/')[0].replace(/\.py$/, '') !== pkg.only) continue;
-      if (langChars[f.lang] >= LANGUAGE_CAPS[f.lang]) { stats.languageCap += 1; continue; }
-      const key = variantKey(f.rel);
-      const prev = variants.get(key);
-      if (prev && variantPreference(prev.rel) >= variantPreference(f.rel)) { stats.variant += 1; continue; }
-      if (prev) stats.variant += 1;
-      variants.set(key, f);
-    }
-    const split = isHeldOut(pkg.name, heldoutPercent) ? 'heldout' : 'train';
-    const docs = [];
-    let chars = 0;
-    for (const f of [...variants.values()].sort((a, b) => (a.rel < b.rel ? -1 : 1))) {
-      let text;
-      try {
-        if (fs.statSync(f.abs).size > MAX_CHARS * 2) { stats.rejected.large = (stats.rejected.large ?? 0) + 1; continue; }
-        text = normaliseLineEnds(fs.readFileSync(f.abs, 'utf8'));
-      } catch { continue; }
-      const reason = rejectReason(f.rel, text);
-      if (reason) { stats.rejected[reason] = (stats.rejected[reason] ?? 0) + 1; continue; }
-      if (chars + text.length > PACKAGE_CAP_CHARS) { stats.packageCap += 1; continue; }
-      if (langChars[f.lang] + text.length > LANGUAGE_CAPS[f.lang]) { stats.languageCap += 1; continue; }
-      const ek = exactKey(text);
-      if (seenExact.has(ek)) { stats.exactDuplicate += 1; continue; }
-      seenExact.add(ek);
-      const sig = minhashSignature(text);
-      if (sig && near.find(sig) >= 0) { stats.nearDuplicate += 1; continue; }
-      const hit = decon.check(text);
-      if (hit) {
-        const c = stats.contaminated;
-        c.files += 1;
-        c.byRule[hit.rule] = (c.byRule[hit.rule] ?? 0) + 1;
-        c.problems[hit.problem] = (c.problems[hit.problem] ?? 0) + 1;
-        if (c.examples.length < 50) c.examples.push(`${pkg.name}/${f.rel} (${hit.rule}, ${hit.problem})`);
-        continue;
-      }
-      if (sig) near.add(sig);
-      chars += text.length;
-      langChars[f.lang] += text.length;
-      docs.push({ rel: f.rel, lang: f.lang, text });
-    }
-    if (!docs.length) continue;
-    // a package that is a large part of its language (bash-completion is most of the shell) would
-    // take that language out of training: held out only when under 2 % of the language's cap
-    const byLang = {};
-    for (const d of docs) byLang[d.lang] = (byLang[d.lang] ?? 0) + d.text.length;
-    const mainLang = Object.entries(byLang).sort((a, b) => b[1] - a[1])[0][0];
-    const heldoutMax = Math.min(HELDOUT_PACKAGE_MAX_CHARS, 0.02 * LANGUAGE_CAPS[mainLang]);
-    const finalSplit = split === 'heldout' && chars <= heldoutMax ? 'heldout' : 'train';
-    for (const d of docs) {
-      const t = (tabs[d.lang] ??= { files: 0, tabBefore: 0, converted: 0, tabAfter: 0 });
-      t.files += 1;
-      let text = d.text;
-      const tabbed = isTabIndented(text);
-      if (tabbed) t.tabBefore += 1;
-      const share = TAB_CONVERT[d.lang];
-      if (!tabbed && share && hashUnit('diffuse-tabs:' + pkg.name + '/' + d.rel) < share) {
-        const { unit, spaceLines } = indentStyle(text);
-        if (spaceLines >= 3 && (unit === 2 || unit === 4 || unit === 8)) {
-          text = spacesToTabs(text, unit);
-          t.converted += 1;
-        }
-      }
-      if (tabbed || text !== d.text) t.tabAfter += 1;
-      const m = (mix[finalSplit][d.lang] ??= { files: 0, chars: 0 });
-      m.files += 1;
-      m.chars += text.length;
-      const line = JSON.stringify({ package: pkg.name, path: d.rel, lang: d.lang, text }) + '\n';
-      if (finalSplit === 'heldout') fs.writeSync(heldoutFd, line);
-      else writeTrain(line, text.length);
-    }
-    manifestPackages.push({ name: pkg.name, version: pkg.version, license: pkg.license, source: pkg.source, group: pkg.group, split: finalSplit, files: docs.length, chars });
+/** The package's documents that pass: the preferred build variant of each file (src/ and .ts
+ * before dist/ and .js), then the filters, the package and language caps, exact and near
+ * duplicates and decontamination, each counted in seen.stats. */
+function packageDocs(pkg, seen) {
+  const { stats, langChars } = seen;
+  const variants = new Map();
+  for (const f of candidateFiles(pkg)) {
+    if (pkg.only && f.rel.split('/')[0].replace(/\.py$/, '') !== pkg.only) continue;
+    if (langChars[f.lang] >= LANGUAGE_CAPS[f.lang]) { stats.languageCap += 1; continue; }
+    const key = variantKey(f.rel);
+    const prev = variants.get(key);
+    if (prev && variantPreference(prev.rel) >= variantPreference(f.rel)) { stats.variant += 1; continue; }
+    if (prev) stats.variant += 1;
+    variants.set(key, f);
   }
-  if (shardFd !== null) fs.closeSync(shardFd);
-  fs.closeSync(heldoutFd);
-  times.totalSeconds = (Date.now() - t0) / 1000;
+  const docs = [];
+  let chars = 0;
+  for (const f of [...variants.values()].sort((a, b) => (a.rel < b.rel ? -1 : 1))) {
+    let text;
+    try {
+      if (fs.statSync(f.abs).size > MAX_CHARS * 2) { stats.rejected.large = (stats.rejected.large ?? 0) + 1; continue; }
+      text = normaliseLineEnds(fs.readFileSync(f.abs, 'utf8'));
+    } catch { continue; }
+    const reason = rejectReason(f.rel, text);
+    if (reason) { stats.rejected[reason] = (stats.rejected[reason] ?? 0) + 1; continue; }
+    if (chars + text.length > PACKAGE_CAP_CHARS) { stats.packageCap += 1; continue; }
+    if (langChars[f.lang] + text.length > LANGUAGE_CAPS[f.lang]) { stats.languageCap += 1; continue; }
+    const ek = exactKey(text);
+    if (seen.seenExact.has(ek)) { stats.exactDuplicate += 1; continue; }
+    seen.seenExact.add(ek);
+    const sig = minhashSignature(text);
+    if (sig && seen.near.find(sig) >= 0) { stats.nearDuplicate += 1; continue; }
+    const hit = seen.decon.check(text);
+    if (hit) {
+      const c = stats.contaminated;
+      c.files += 1;
+      c.byRule[hit.rule] = (c.byRule[hit.rule] ?? 0) + 1;
+      c.problems[hit.problem] = (c.problems[hit.problem] ?? 0) + 1;
+      if (c.examples.length < 50) c.examples.push(`${pkg.name}/${f.rel} (${hit.rule}, ${hit.problem})`);
+      continue;
+    }
+    if (sig) seen.near.add(sig);
+    chars += text.length;
+    langChars[f.lang] += text.length;
+    docs.push({ rel: f.rel, lang: f.lang, text });
+  }
+  return { docs, chars };
+}
 
+/** 'heldout' or 'train'. A package that is a large part of its language (bash-completion is most
+ * of the shell) would take that language out of training: held out only when under 2 % of the
+ * language's cap. */
+function packageSplit(name, docs, chars, heldoutPercent) {
+  if (!isHeldOut(name, heldoutPercent)) return 'train';
+  const byLang = {};
+  for (const d of docs) byLang[d.lang] = (byLang[d.lang] ?? 0) + d.text.length;
+  const mainLang = Object.entries(byLang).sort((a, b) => b[1] - a[1])[0][0];
+  const heldoutMax = Math.min(HELDOUT_PACKAGE_MAX_CHARS, 0.02 * LANGUAGE_CAPS[mainLang]);
+  return chars <= heldoutMax ? 'heldout' : 'train';
+}
+
+/** The document's text as written: a share (TAB_CONVERT) of space-indented files converted to
+ * tabs, counted in seen.tabs. */
+function convertTabs(pkgName, d, seen) {
+  const t = (seen.tabs[d.lang] ??= { files: 0, tabBefore: 0, converted: 0, tabAfter: 0 });
+  t.files += 1;
+  let text = d.text;
+  const tabbed = isTabIndented(text);
+  if (tabbed) t.tabBefore += 1;
+  const share = TAB_CONVERT[d.lang];
+  if (!tabbed && share && hashUnit('diffuse-tabs:' + pkgName + '/' + d.rel) < share) {
+    const { unit, spaceLines } = indentStyle(text);
+    if (spaceLines >= 3 && (unit === 2 || unit === 4 || unit === 8)) {
+      text = spacesToTabs(text, unit);
+      t.converted += 1;
+    }
+  }
+  if (tabbed || text !== d.text) t.tabAfter += 1;
+  return text;
+}
+
+/** The package's documents into the split's file, tab-converted (convertTabs) and counted in the mix. */
+function writeDocs(out, split, pkgName, docs, seen) {
+  for (const d of docs) {
+    const text = convertTabs(pkgName, d, seen);
+    const m = (seen.mix[split][d.lang] ??= { files: 0, chars: 0 });
+    m.files += 1;
+    m.chars += text.length;
+    out.write(split, JSON.stringify({ package: pkgName, path: d.rel, lang: d.lang, text }) + '\n', text.length);
+  }
+}
+
+/** manifest.json: the settings, timings, totals per split, the mix, tab and filter counts,
+ * licences and every package. */
+function corpusManifest(manifestPackages, { settings, times, seen, shards }) {
   const totals = {};
   for (const split of ['train', 'heldout']) {
     const ps = manifestPackages.filter((p) => p.split === split);
@@ -277,24 +350,19 @@ async function main() {
   }
   const licenses = {};
   for (const p of manifestPackages) licenses[p.license] = (licenses[p.license] ?? 0) + 1;
-  const manifest = {
+  return {
     version: 2,
     built: new Date().toISOString(),
-    settings: { LANGUAGE_CAPS, TAB_CONVERT, PACKAGE_CAP_CHARS, HELDOUT_PACKAGE_MAX_CHARS, heldoutPercent, NEAR_DUP_THRESHOLD, debianGroups: DEBIAN_GROUPS.map((g) => ({ name: g.name, budgetMB: g.budgetMB })) },
+    settings,
     times,
     totals,
-    mix,
-    tabs,
-    stats,
+    mix: seen.mix,
+    tabs: seen.tabs,
+    stats: seen.stats,
     licenses: Object.fromEntries(Object.entries(licenses).sort((a, b) => b[1] - a[1])),
     shards: { train: shards, heldout: 'heldout.jsonl' },
     packages: manifestPackages.sort((a, b) => (a.name < b.name ? -1 : 1)),
   };
-  fs.writeFileSync(path.join(outDir, 'manifest.json'), JSON.stringify(manifest, null, 1));
-  log(`corpus: train ${totals.train.files} files ${(totals.train.chars / 1e6).toFixed(1)} M chars in ${totals.train.packages} packages; ` +
-    `held out ${totals.heldout.files} files ${(totals.heldout.chars / 1e6).toFixed(1)} M chars in ${totals.heldout.packages} packages`);
-  log(`corpus: exact duplicates ${stats.exactDuplicate}, near duplicates ${stats.nearDuplicate}, contaminated ${stats.contaminated.files} ${JSON.stringify(stats.contaminated.byRule)}`);
-  log(`corpus: mix (train, M chars) ${Object.entries(mix.train).map(([l, m]) => `${l} ${(m.chars / 1e6).toFixed(1)}`).join(', ')}`);
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

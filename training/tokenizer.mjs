@@ -259,47 +259,61 @@ async function main() {
   const corpusDir = path.join(opts.work, 'corpus');
   const tokDir = path.join(opts.work, 'tokenizer');
   const dataDir = path.join(opts.work, 'data');
-  const scratch = path.join(opts.work, 'tokenizer-text');
-  const vocabSize = Number(opts.vocab);
-  const report = {};
-
-  if (!opts['encode-only']) {
-    const { files, step } = writeSample(corpusDir, scratch, Number(opts['sample-mb']) * 1e6);
-    log(`tokenizer: training BPE on ${files.length} sample files (every ${step}. document)`);
-    const trained = trainFull(PRE_TOKENIZER, files, scratch);
-    log(`tokenizer: trained ${trained.model.merges.length} merges`);
-    const final = truncateBpe(trained, vocabSize, PRE_TOKENIZER);
-    fs.mkdirSync(tokDir, { recursive: true });
-    fs.writeFileSync(path.join(tokDir, 'tokenizer.json'), JSON.stringify(final));
-    fs.writeFileSync(path.join(tokDir, 'tokenizer_config.json'), JSON.stringify(tokenizerConfig(), null, 2));
-    log(`tokenizer: ${Object.keys(final.model.vocab).length} tokens, ${final.model.merges.length} merges`);
-    if (opts.measure) {
-      // chars/token on held-out documents for other vocabulary sizes and for v1's pre-tokenizer
-      const held = [...readDocs(path.join(corpusDir, 'heldout.jsonl'))];
-      const n = Number(opts['measure-docs']);
-      const sample = held.filter((_, i) => i % Math.max(1, Math.floor(held.length / n)) === 0).map((d) => escapeSpecialTokens(d.text));
-      const trainedV1 = trainFull(PRE_TOKENIZER_V1, files, scratch);
-      report.measure = { heldoutDocs: sample.length, heldoutChars: sample.reduce((a, t) => a + t.length, 0), v2: {}, v1PreTokenizer: {} };
-      for (const v of opts.measure.split(',').map(Number)) {
-        report.measure.v2[v] = Number((await charsPerToken(truncateBpe(trained, v, PRE_TOKENIZER), sample, scratch)).toFixed(4));
-        report.measure.v1PreTokenizer[v] = Number((await charsPerToken(truncateBpe(trainedV1, v, PRE_TOKENIZER_V1), sample, scratch)).toFixed(4));
-        log(`tokenizer: vocab ${v}: ${report.measure.v2[v]} chars/token (v1's pre-tokenizer: ${report.measure.v1PreTokenizer[v]})`);
-      }
-    }
-    fs.rmSync(scratch, { recursive: true, force: true });
-    // the committed copy follows the project's own build only (not trial builds in other folders)
-    const committed = path.resolve(opts.work) === path.join(here, 'work') ? path.join(here, 'tokenizer-v2') : path.join(tokDir, 'published');
-    fs.mkdirSync(committed, { recursive: true });
-    fs.copyFileSync(path.join(tokDir, 'tokenizer.json'), path.join(committed, 'tokenizer.json'));
-    fs.copyFileSync(path.join(tokDir, 'tokenizer_config.json'), path.join(committed, 'tokenizer_config.json'));
-  }
-
-  if (opts['encode-only'] && !fs.existsSync(path.join(tokDir, 'tokenizer.json'))) {
+  let measure;
+  if (!opts['encode-only']) measure = await buildTokenizer(opts, { corpusDir, tokDir }, log);
+  else if (!fs.existsSync(path.join(tokDir, 'tokenizer.json'))) {
     // a fresh work folder: encode with the committed tokenizer v2, the one model v2 is trained with
     fs.mkdirSync(tokDir, { recursive: true });
     for (const f of ['tokenizer.json', 'tokenizer_config.json']) fs.copyFileSync(path.join(here, 'tokenizer-v2', f), path.join(tokDir, f));
     log('tokenizer: encoding with the committed training/tokenizer-v2');
   }
+  await encodeCorpus(corpusDir, tokDir, dataDir, log);
+  if (measure) fs.writeFileSync(path.join(tokDir, 'measure.json'), JSON.stringify(measure, null, 1));
+  addTokensToManifest(corpusDir, dataDir);
+  log('tokenizer: done');
+}
+
+/** Trains the BPE on a sample of the corpus and writes it to tokDir and its committed copy
+ * (training/tokenizer-v2 for the project's own work folder, else tokDir/published). With
+ * --measure, returns chars/token on held-out documents for other vocabulary sizes and for v1's
+ * pre-tokenizer. */
+async function buildTokenizer(opts, { corpusDir, tokDir }, log) {
+  const scratch = path.join(opts.work, 'tokenizer-text');
+  const { files, step } = writeSample(corpusDir, scratch, Number(opts['sample-mb']) * 1e6);
+  log(`tokenizer: training BPE on ${files.length} sample files (every ${step}. document)`);
+  const trained = trainFull(PRE_TOKENIZER, files, scratch);
+  log(`tokenizer: trained ${trained.model.merges.length} merges`);
+  const final = truncateBpe(trained, Number(opts.vocab), PRE_TOKENIZER);
+  fs.mkdirSync(tokDir, { recursive: true });
+  fs.writeFileSync(path.join(tokDir, 'tokenizer.json'), JSON.stringify(final));
+  fs.writeFileSync(path.join(tokDir, 'tokenizer_config.json'), JSON.stringify(tokenizerConfig(), null, 2));
+  log(`tokenizer: ${Object.keys(final.model.vocab).length} tokens, ${final.model.merges.length} merges`);
+  let measure;
+  if (opts.measure) {
+    const held = [...readDocs(path.join(corpusDir, 'heldout.jsonl'))];
+    const n = Number(opts['measure-docs']);
+    const sample = held.filter((_, i) => i % Math.max(1, Math.floor(held.length / n)) === 0).map((d) => escapeSpecialTokens(d.text));
+    const trainedV1 = trainFull(PRE_TOKENIZER_V1, files, scratch);
+    measure = { heldoutDocs: sample.length, heldoutChars: sample.reduce((a, t) => a + t.length, 0), v2: {}, v1PreTokenizer: {} };
+    for (const v of opts.measure.split(',').map(Number)) {
+      measure.v2[v] = Number((await charsPerToken(truncateBpe(trained, v, PRE_TOKENIZER), sample, scratch)).toFixed(4));
+      measure.v1PreTokenizer[v] = Number((await charsPerToken(truncateBpe(trainedV1, v, PRE_TOKENIZER_V1), sample, scratch)).toFixed(4));
+      log(`tokenizer: vocab ${v}: ${measure.v2[v]} chars/token (v1's pre-tokenizer: ${measure.v1PreTokenizer[v]})`);
+    }
+  }
+  fs.rmSync(scratch, { recursive: true, force: true });
+  // the committed copy follows the project's own build only (not trial builds in other folders)
+  const committed = path.resolve(opts.work) === path.join(here, 'work') ? path.join(here, 'tokenizer-v2') : path.join(tokDir, 'published');
+  fs.mkdirSync(committed, { recursive: true });
+  fs.copyFileSync(path.join(tokDir, 'tokenizer.json'), path.join(committed, 'tokenizer.json'));
+  fs.copyFileSync(path.join(tokDir, 'tokenizer_config.json'), path.join(committed, 'tokenizer_config.json'));
+  return measure;
+}
+
+/** The corpus's splits encoded with tokDir's tokenizer into dataDir's train.bin and heldout.bin,
+ * with meta.json (special ids, newline and indentation ids, token counts per language, hashes)
+ * and a copy of the tokenizer files. */
+async function encodeCorpus(corpusDir, tokDir, dataDir, log) {
   const tok = Tokenizer.fromFile(path.join(tokDir, 'tokenizer.json'));
   const json = JSON.parse(fs.readFileSync(path.join(tokDir, 'tokenizer.json'), 'utf8'));
   const vocab = json.model.vocab;
@@ -334,9 +348,6 @@ async function main() {
   }, null, 1));
   fs.copyFileSync(path.join(tokDir, 'tokenizer.json'), path.join(dataDir, 'tokenizer.json'));
   fs.copyFileSync(path.join(tokDir, 'tokenizer_config.json'), path.join(dataDir, 'tokenizer_config.json'));
-  if (report.measure) fs.writeFileSync(path.join(tokDir, 'measure.json'), JSON.stringify(report.measure, null, 1));
-  addTokensToManifest(corpusDir, dataDir);
-  log('tokenizer: done');
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
