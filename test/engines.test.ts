@@ -63,6 +63,11 @@ describe('fill-in-the-middle prompts for servers without /fim/completions', () =
     assert.equal(middleFromAnswer(`a + b${FILL_MARKER}`, PREFIX, SUFFIX), 'a + b');
     assert.equal(middleFromAnswer('(x)', 'f(', ')'), '(x)', 'a one-character overlap is new text, not a repeat');
     assert.equal(
+      middleFromAnswer('g(1);\nh(2', 'f(', ');'),
+      'g(1);\nh(2',
+      'a short suffix inside new code is not a cut',
+    );
+    assert.equal(
       middleFromAnswer('  x = 1;\n  if (x) {\n    y();\n  }', 'function f() {\n', '\n}\n'),
       '  x = 1;\n  if (x) {\n    y();\n  }',
       'an inner closing brace is kept: "}" alone is too common to cut at',
@@ -354,6 +359,43 @@ describe("the openai backend against llama.cpp's server (loopback stand-in)", ()
     } finally {
       d.dispose();
       await llama.close();
+    }
+  });
+});
+
+describe('a server that takes `suffix` without using it', () => {
+  test('its completion, which runs on past the cursor, is cut where the suffix begins', async () => {
+    // the stand-in refuses `suffix` as vLLM does; this one accepts it and continues the prompt
+    const ignoring = http.createServer(async (req, res) => {
+      for await (const _ of req);
+      const path = new URL(req.url ?? '/', 'http://x').pathname;
+      const send = (status: number, body: unknown) => {
+        res.writeHead(status, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(body));
+      };
+      if (path === '/v1/completions')
+        send(200, {
+          object: 'text_completion',
+          choices: [{ index: 0, text: 'a + b;\n}\n\nfunction sub(a, b) {', finish_reason: 'length' }],
+        });
+      else send(404, { error: { message: 'Not Found', type: 'not_found', code: 404 } });
+    });
+    await new Promise<void>((resolve) => ignoring.listen(0, '127.0.0.1', resolve));
+    const { port } = ignoring.address() as AddressInfo;
+    const d = new OpenAICompatibleBackend({
+      kind: 'openai',
+      baseUrl: `http://127.0.0.1:${port}/v1`,
+      fimModel: 'm',
+      chatModel: 'm',
+    });
+    try {
+      const r = await d.complete({ prefix: PREFIX, suffix: SUFFIX, sampler: { timeBudgetMs: 2000 } });
+      assert.equal(r.edits[0].text, 'a + b');
+      assert.equal(d.state.kind === 'ready' && d.state.info.fimRoute, 'suffix');
+    } finally {
+      d.dispose();
+      ignoring.closeAllConnections();
+      await new Promise((r) => ignoring.close(r));
     }
   });
 });

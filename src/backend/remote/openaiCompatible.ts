@@ -13,7 +13,13 @@
 // (core/prompts/nextEditPrompt.ts) and gets the editable region back, rewritten or not.
 // Reads top to bottom: build the request, stream, map errors.
 import { toLf, withEol } from '../../core/text/lineEndings';
-import { cutAtStop, fimChatMessages, fimTemplateFor, middleFromAnswer } from '../../core/prompts/fimPrompt';
+import {
+  cutAtStop,
+  cutAtSuffix,
+  fimChatMessages,
+  fimTemplateFor,
+  middleFromAnswer,
+} from '../../core/prompts/fimPrompt';
 import { nextEditFromAnswer, nextEditPrompt } from '../../core/prompts/nextEditPrompt';
 import { answerText, refineMessages, shrinkContext, type ChatMessage } from '../../core/prompts/refinePrompt';
 import { cursorsProblem, selectionProblem } from '../../core/text/requestChecks';
@@ -499,7 +505,10 @@ export class OpenAICompatibleBackend implements Backend {
       ...common,
       ...(route === 'fim' && live && this.diffusing ? { diffusing: true } : {}),
     };
-    return this.ask(route === 'fim' ? '/fim/completions' : '/completions', body, a, o, (x) => x);
+    if (route === 'fim') return this.ask('/fim/completions', body, a, o, (x) => x);
+    // a server that takes `suffix` without using it continues past the cursor: cut where the suffix begins
+    const shape = (x: string) => cutAtSuffix(x, a.suffix);
+    return shape(await this.ask('/completions', body, a, o, shape));
   }
 
   /** Sends one completion and returns its text: streamed (each frame shown through `shape`) when `live`. */

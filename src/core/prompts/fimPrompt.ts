@@ -88,6 +88,8 @@ export function fimChatMessages(p: FimChatInput): ChatMessage[] {
 
 /** A repeat of the prefix's end shorter than this is kept unless it starts a line ("(" after "f(" is new text). */
 const MIN_ECHO_CHARS = 16;
+/** This much of the suffix's start, found in the answer, is where the answer ran into it. */
+const SUFFIX_PROBE_CHARS = 32;
 /** The suffix's first line must be this long to be looked for inside the answer ("}" is too common). */
 const MIN_SUFFIX_LINE_CHARS = 8;
 
@@ -136,12 +138,13 @@ function withoutEchoedPrefix(text: string, prefix: string): string {
 }
 
 /**
- * Cuts where the answer runs into the suffix: where the rest of the answer is the start of the
- * suffix (at least two visible characters: ";\n}" before a suffix ";\n}\n"), where a line is the
+ * Cuts where the answer runs into the suffix: where the answer writes out the suffix's start, or
+ * its rest is the start of the suffix (at least two visible characters: ";\n}" before a suffix
+ * ";\n}\n"; a server that ignores `suffix` runs on past it), where a line is the
  * start of the suffix and the answer closes more brackets than it opens ("}" alone is too common
  * otherwise), or at the suffix's first line when that line is distinctive enough to be found.
  */
-function cutAtSuffix(text: string, suffix: string): string {
+export function cutAtSuffix(text: string, suffix: string): string {
   const head = suffix.replace(/^\s+/, '');
   if (!head) return text;
   const newlineFirst = /^[ \t]*\r?\n/.test(suffix);
@@ -150,10 +153,17 @@ function cutAtSuffix(text: string, suffix: string): string {
     // the suffix brings its own line break: the one before the cut would double it
     return newlineFirst ? kept.replace(/\r?\n[ \t]*$/, '') : kept;
   };
+  const probe = head.slice(0, SUFFIX_PROBE_CHARS);
+  const visible = (t: string) => t.replace(/\s/g, '').length;
+  // ");" alone turns up in new code; ";\n}" across a line break, or 8 characters, do not by chance
+  const distinctive = visible(probe) >= 8 || (visible(probe) >= 2 && probe.trimEnd().includes('\n'));
   for (let i = 0; i < text.length; i++) {
     if (text[i] !== head[0]) continue;
-    const rest = text.slice(i).trimEnd();
-    if (rest.replace(/\s/g, '').length >= 2 && head.startsWith(rest)) return cut(i);
+    const from = text.slice(i);
+    // the suffix's start written out (and maybe more after it), or the answer ending in its start
+    if (distinctive && from.startsWith(probe)) return cut(i);
+    const rest = from.trimEnd();
+    if (visible(rest) >= 2 && head.startsWith(rest)) return cut(i);
   }
   const firstLine = head.split('\n')[0].trim();
   const overClosed = bracketBalance(text) < 0;
