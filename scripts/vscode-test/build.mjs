@@ -13,6 +13,7 @@ await esbuild.build({
     'nextEdit.test',
     'remote.test',
     'convertedModel.test',
+    'repair.test',
     'reliability.test',
     'installed.test',
     'ui',

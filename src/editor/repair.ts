@@ -143,6 +143,10 @@ function unsavedBuffers(root: string, except: vscode.TextDocument): Map<string, 
   return out;
 }
 
+function plural(n: number, what: string): string {
+  return `${n} ${what}${n === 1 ? '' : 's'}`;
+}
+
 /** What the notification says while the search runs. */
 class LiveStatus {
   region = 'running the check on the file as it is';
@@ -154,7 +158,9 @@ class LiveStatus {
   constructor(readonly maxChecks: number) {}
 
   line(): string {
-    const counts = this.checks ? ` · ${this.candidates} candidates · ${this.checks}/${this.maxChecks} checks` : '';
+    const counts = this.checks
+      ? ` · ${plural(this.candidates, 'candidate')} · ${this.checks}/${this.maxChecks} checks`
+      : '';
     return `${this.region}${counts}${this.lastFailure ? ` · last failure: ${this.lastFailure}` : ''}`;
   }
 }
@@ -260,11 +266,12 @@ async function runRepair(
     const seconds = ((Date.now() - t0) / 1000).toFixed(1);
     const tried = [...live.templates];
     const templates = tried.length
-      ? `${tried.length} template${tried.length === 1 ? '' : 's'} (${tried.slice(0, 6).join(', ')}${tried.length > 6 ? ', …' : ''})`
+      ? `${plural(tried.length, 'template')} (${tried.slice(0, 6).join(', ')}${tried.length > 6 ? ', …' : ''})`
       : 'no template';
     void service.warn(
-      `Diffuse Repair found no fix that passes ${check.label}: tried ${templates}, ${result.candidates} candidates, ` +
-        `${result.checks} checks in ${seconds} s (stopped by ${result.stoppedBy}). Last failure: ${result.cause}`,
+      `Diffuse Repair found no fix that passes ${check.label}: tried ${templates}, ` +
+        `${plural(result.candidates, 'candidate')}, ${plural(result.checks, 'check')} in ${seconds} s ` +
+        `(stopped by ${result.stoppedBy}). Last failure: ${result.cause}`,
     );
     return;
   }

@@ -109,25 +109,27 @@ function hasPythonTests(dir: string): boolean {
 /** A task's command line, when it has one Repair can run (a shell or process task). */
 export function taskCommandLine(task: vscode.Task, relFile: string): string | undefined {
   const e = task.execution;
-  let line: string | undefined;
-  if (e instanceof vscode.ShellExecution) {
-    const command = e.commandLine ?? (e.command === undefined ? undefined : quoted(e.command));
-    line = command === undefined ? undefined : [command, ...(e.args ?? []).map(quoted)].join(' ');
-  } else if (e instanceof vscode.ProcessExecution) {
-    line = [e.process, ...e.args].map((a) => quoted(a)).join(' ');
-  }
-  if (line === undefined) return undefined;
-  // the variables a check is likely to use; any other one Repair cannot fill in, so the task is not offered
+  // the variables a check is likely to use, filled in before quoting; a task with any other one
+  // is not offered (Repair cannot fill it in)
   const fill = (t: string): string =>
     t.replace(/\$\{(workspaceFolder|relativeFile|file)\}/g, (_, v: string) =>
       v === 'workspaceFolder' ? '.' : relFile,
     );
-  const filled = fill(line);
-  if (/\$\{[^}]*\}/.test(filled)) return undefined;
+  const arg = (a: string | vscode.ShellQuotedString): string =>
+    quoted(typeof a === 'string' ? fill(a) : { value: fill(a.value), quoting: a.quoting });
+  let line: string | undefined;
+  if (e instanceof vscode.ShellExecution) {
+    const command =
+      e.commandLine !== undefined ? fill(e.commandLine) : e.command === undefined ? undefined : arg(e.command);
+    line = command === undefined ? undefined : [command, ...(e.args ?? []).map(arg)].join(' ');
+  } else if (e instanceof vscode.ProcessExecution) {
+    line = [e.process, ...e.args].map(arg).join(' ');
+  }
+  if (line === undefined || /\$\{[^}]*\}/.test(line)) return undefined;
   const options = e instanceof vscode.ShellExecution || e instanceof vscode.ProcessExecution ? e.options : undefined;
-  const cwd = options?.cwd === undefined ? undefined : fill(options.cwd);
-  if (cwd && cwd !== '.' && !/\$\{/.test(cwd) && !path.isAbsolute(cwd)) return `cd ${quoted(cwd)} && ${filled}`;
-  return cwd && cwd !== '.' ? undefined : filled;
+  const cwd = options?.cwd === undefined ? '.' : fill(options.cwd);
+  if (cwd === '.') return line;
+  return /\$\{/.test(cwd) || path.isAbsolute(cwd) ? undefined : `cd ${quoted(cwd)} && ${line}`;
 }
 
 function quoted(a: string | vscode.ShellQuotedString): string {

@@ -11,6 +11,7 @@ export function run(): Promise<void> {
     path.join(__dirname, 'nextEdit.test.js'),
     path.join(__dirname, 'remote.test.js'),
     path.join(__dirname, 'convertedModel.test.js'),
+    path.join(__dirname, 'repair.test.js'),
     path.join(__dirname, 'reliability.test.js'),
   ]);
 }
