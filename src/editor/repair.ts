@@ -18,6 +18,7 @@ import { ScratchCopyError } from '../repair/scratchCopy';
 import type { BackendService } from './backendService';
 import type { ProposalSession, SessionStore } from './proposalSession';
 import { CheckChooser, type RepairCheck, trustRefusal } from './repairCheck';
+import { reportCommandError } from './requestErrors';
 import { probe } from './testProbe';
 
 export const REPAIR_COMMAND = 'diffuse.repair';
@@ -37,8 +38,9 @@ export function registerRepair(
 ): vscode.Disposable {
   const chooser = new CheckChooser(context.workspaceState);
   return vscode.Disposable.from(
-    vscode.commands.registerCommand(REPAIR_COMMAND, (args?: RepairArgs) =>
-      repair(service, store, chooser, { ask: true, ...args }),
+    // the editor's context menu passes the document's URI; the Quick Fix its RepairArgs
+    vscode.commands.registerCommand(REPAIR_COMMAND, (args?: RepairArgs | vscode.Uri) =>
+      repair(service, store, chooser, args instanceof vscode.Uri ? { ask: true } : { ask: true, ...args }),
     ),
     vscode.languages.registerCodeActionsProvider(
       { scheme: 'file' },
@@ -316,18 +318,25 @@ function showCandidate(session: ProposalSession, region: string, check: number, 
 }
 
 function reportRepairError(service: BackendService, check: RepairCheck, e: unknown): void {
-  if (e instanceof BackendError && e.code === 'cancelled') return;
+  // the model failed (a crash, a refused key): the same report, with the same buttons, as Refine's
+  if (e instanceof BackendError) {
+    reportCommandError(service, 'Repair', e);
+    return;
+  }
   const setup = e instanceof CheckSetupError || e instanceof ScratchCopyError;
   const message = e instanceof Error ? e.message : String(e);
   service.log.warn(`repair with "${check.command}" failed: ${message}`);
+  const choose = 'Choose Another Check…';
   void vscode.window
     .showErrorMessage(
       probe.notice(
-        setup
-          ? `Diffuse Repair: ${message} (check: ${check.command}). Choose another check with Diffuse: Repair….`
-          : `Diffuse Repair failed: ${message}`,
+        setup ? `Diffuse Repair: ${message} (check: ${check.command}).` : `Diffuse Repair failed: ${message}`,
       ),
+      ...(setup ? [choose] : []),
       'Show Log',
     )
-    .then((c) => c && service.log.show(true));
+    .then((c) => {
+      if (c === choose) void vscode.commands.executeCommand(REPAIR_COMMAND, { ask: true } satisfies RepairArgs);
+      else if (c) service.log.show(true);
+    });
 }
