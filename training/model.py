@@ -95,9 +95,9 @@ def apply_rope(x, cos, sin):
 
 
 def attend(q, k, v, groups):
-    """softmax(q k^T / sqrt(hd)) v, written out (torch 1.13 has no fused kernel; the ONNX graph
-    never uses one). q [B,H,S,hd], k and v [B,H/groups,T,hd]: with grouped-query attention
-    (groups > 1) query head j*groups+i reads key-value head j (transformers' repeat_kv),
+    """softmax(q k^T / sqrt(hd)) v written out, where the fused kernel does not serve (torch 1.13,
+    the context cache's graph, grouped-query attention). q [B,H,S,hd], k and v [B,H/groups,T,hd]:
+    with groups > 1 query head j*groups+i reads key-value head j (transformers' repeat_kv),
     without copying the keys."""
     if groups > 1:
         B, H, S, hd = q.shape
@@ -231,8 +231,8 @@ class Denoiser(nn.Module):
         [1,n]; past_keys/past_values [L,H,m,hd]: every other token's keys and values from an
         earlier call; positions [1,r]: rows of input_ids to return logits for. Returns logits
         [1,r,V] and the n tokens' keys and values [L,H,n,hd] (H: the key-value heads). With m = 0
-        and token_positions 0..n-1 this is forward() exactly.
-        With logit_shift, the logit of the token at canvas position p is read from the hidden
+        and token_positions 0..n-1 this is forward() exactly, but for the shift: with
+        logit_shift (only here, the graph convert.py exports), the logit of the token at canvas position p is read from the hidden
         state at p-1 (at p = 0 from itself), which must be among the n computed tokens."""
         x = self.embed(input_ids)
         cos, sin = rope_at(token_positions[0], self.cfg.head_dim, self.cfg.rope_theta)
