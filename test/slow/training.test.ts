@@ -30,7 +30,13 @@ describe('training pipeline (slow)', () => {
   /** Token files as the corpus writes them (bos … eos per file), from this repo's own sources. */
   async function writeData(dir: string): Promise<void> {
     const tok = RustTokenizer.fromFile(path.join(MODEL_DIR, 'tokenizer.json'));
-    const files = fs.readdirSync(path.join(ROOT, 'src', 'core')).map((f) => path.join(ROOT, 'src', 'core', f));
+    // the sampler's sources (src/core is in sub-folders by idea; all of it is 0.1 M tokens)
+    const sampler = path.join(ROOT, 'src', 'core', 'sampler');
+    const files = fs
+      .readdirSync(sampler)
+      .filter((f) => f.endsWith('.ts'))
+      .sort()
+      .map((f) => path.join(sampler, f));
     const encode = async (list: string[]): Promise<Buffer> => {
       const ids: number[] = [];
       for (const f of list) ids.push(2, ...(await tok.encode(fs.readFileSync(f, 'utf8'))).getIds(), 3);
