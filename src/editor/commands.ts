@@ -78,6 +78,11 @@ async function showMenu(service: BackendService, store: SessionStore): Promise<v
     { label: '$(key) Set API Key…', run: 'diffuse.setApiKey' },
     { label: '$(debug-restart) Restart Backend', run: 'diffuse.restartDenoiser' },
     { label: '$(output) Show Log', run: 'diffuse.showLog' },
+    {
+      label: '$(book) Get Started',
+      run: 'diffuse.openWalkthrough',
+      detail: 'what the built-in model can do, and a stronger one',
+    },
     { label: '$(settings-gear) Settings', run: 'workbench.action.openSettings', args: ['@ext:diffuse.diffuse'] },
   ];
   const pick = await vscode.window.showQuickPick(items, { title: 'Diffuse', placeHolder: statusLine(service) });

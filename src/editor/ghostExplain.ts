@@ -10,9 +10,10 @@ import { probe } from './testProbe';
 
 /** Held-back suggestions before the message: enough to be a pattern, early enough to matter. */
 export const EXPLAIN_AFTER = 3;
-const SHOW_ANYWAY = 'Show anyway (Alt+\\)';
-const LOWER = 'Lower threshold';
-const STRONGER = 'Choose a stronger model';
+// short enough that a notification's three buttons show whole
+const SHOW_ANYWAY = 'Show (Alt+\\)';
+const LOWER = 'Lower Threshold';
+const STRONGER = 'Stronger Model…';
 /** The lowest threshold "Lower threshold" sets: below it most suggestions shown are wrong (MODEL_CARD.md). */
 const LOWEST = 0.3;
 

@@ -85,7 +85,9 @@ export class ModelPicker implements vscode.Disposable {
       { label: '', kind: vscode.QuickPickItemKind.Separator },
       {
         label: '$(folder-opened) Browse…',
-        detail: 'another folder with denoiser.json and model.onnx (npm run model:convert makes one)',
+        detail:
+          'another folder with denoiser.json and model.onnx: `npm run model:convert` in the Diffuse source ' +
+          'repository (Python with PyTorch) makes one from an open diffusion coder',
         browse: true,
       },
     ];

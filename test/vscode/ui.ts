@@ -31,8 +31,8 @@ async function openFile(page: Page, name: string, shows: string): Promise<void> 
     await page.keyboard.type(name);
     // the row itself, clicked: Enter picks the focused row, which can still be the previous
     // file's while the list filters (shapes.ts stayed in front after three tries)
-    const row = await page.waitForSelector(`.quick-input-list .monaco-list-row:has-text("${name}")`);
-    await row.click();
+    // a locator, not an element handle: the list re-renders while it filters, and a handle can go stale
+    await page.locator(`.quick-input-list .monaco-list-row:has-text("${name}")`).first().click();
     const front = await page
       .waitForSelector(`.tabs-container .tab.active:has-text("${name}")`, { timeout: 10_000 })
       .then(
@@ -82,6 +82,11 @@ module.exports = async function ui({
   });
   log('workbench up');
   await firstRunWalkthrough(page, log);
+  // DIFFUSE_UI_ONLY=first-hour: only what a new user meets (issue 27), to work on it
+  if (process.env.DIFFUSE_UI_ONLY === 'first-hour') {
+    await firstHour(page, workspace, log);
+    return;
+  }
   // DIFFUSE_UI_ONLY=instruction: only the last part (Refine with Instruction through mercury), to work on it
   if (process.env.DIFFUSE_UI_ONLY === 'instruction') {
     await page.waitForFunction(
@@ -266,6 +271,43 @@ module.exports = async function ui({
   await instructionRefine(page, log);
 };
 
+/**
+ * The first-hour checks alone (the whole run makes them in its course): ghost text's explanation,
+ * the context menu, a Fill at two cursors whose review opens at its first change, the live view
+ * beside a long line, then the remote part (Choose Backend…, a 401, Refine with Instruction).
+ */
+async function firstHour(page: Page, workspace: string, log: (...m: unknown[]) => void): Promise<void> {
+  await openFile(page, 'sample.ts', 'centroid');
+  await ghostExplains(page, workspace, log);
+  await goToLine(page, 14);
+  for (let i = 0; i < 6; i++) await page.keyboard.press('Shift+ArrowDown');
+  await contextMenuOffers(page, { instruction: false });
+  log('context menu: Refine Selection offered, Refine with Instruction hidden (the local model cannot follow one)');
+  const before = await editorText(page);
+  await goToLine(page, 9);
+  await page.keyboard.press('End');
+  await page.keyboard.press('Enter');
+  await page.keyboard.press('Escape');
+  await goToLine(page, 10);
+  await page.keyboard.press('End');
+  await palette(page, 'Add Cursor Below');
+  await page.keyboard.press('Control+Alt+F');
+  await waitForReview(page, 60_000);
+  await firstChangeOnScreen(page, 'fill at two cursors');
+  await page.keyboard.press('Control+Shift+Backspace');
+  await page.waitForSelector(`${ACCEPT_ACTION}, .codelens-decoration a:has-text("Accept")`, {
+    state: 'detached',
+    timeout: 10_000,
+  });
+  for (let i = 0; i < 20 && (await editorText(page)) !== before; i++) {
+    await page.keyboard.press('Control+Z');
+    await page.waitForTimeout(100);
+  }
+  log('fill at two cursors: the review opened with its first change on screen');
+  await liveViewOnScreen(page, log);
+  await instructionRefine(page, log);
+}
+
 /** Set API Key… from the palette: the backend from the quick pick, the key typed into the masked input. */
 async function setApiKey(page: Page, key: string): Promise<void> {
   await palette(page, 'Diffuse: Set API Key…');
@@ -314,7 +356,7 @@ async function ghostExplains(page: Page, workspace: string, log: (...m: unknown[
       if (await page.waitForSelector(toast, { timeout: 1_500 }).catch(() => undefined)) break;
     }
     await page.waitForSelector(toast, { timeout: 10_000 });
-    for (const action of ['Show anyway (Alt+\\)', 'Lower threshold', 'Choose a stronger model'])
+    for (const action of ['Show (Alt+', 'Lower Threshold', 'Stronger Model…'])
       await page.waitForSelector(`${toast} .monaco-button:has-text("${action}")`, { timeout: 2_000 });
     const status = await page.getAttribute('[id$="diffuse.status"] a, [id$="diffuse.status"]', 'aria-label');
     await page.screenshot({ path: path.join(shots, 'ghost-held-back.png') });
@@ -368,8 +410,9 @@ async function firstChangeOnScreen(page: Page, what: string): Promise<void> {
 async function liveViewOnScreen(page: Page, log: (...m: unknown[]) => void): Promise<void> {
   await openFile(page, 'longline.ts', 'summary');
   const before = await editorText(page);
-  await goToLine(page, 3);
-  for (let i = 0; i < 3; i++) await page.keyboard.press('Shift+ArrowDown');
+  // the whole function: long enough a run to measure while it steps
+  await goToLine(page, 2);
+  for (let i = 0; i < 5; i++) await page.keyboard.press('Shift+ArrowDown');
   await page.keyboard.press('Control+Alt+R');
   const status = '[id$="diffuse.status"]';
   await page.waitForSelector(`${status}:has-text("step")`, { timeout: 30_000 });
@@ -446,10 +489,15 @@ async function instructionRefine(page: Page, log: (...m: unknown[]) => void): Pr
     await page.keyboard.type(api.url);
     await page.keyboard.press('Enter');
     await page.waitForSelector('[id$="diffuse.status"]:has-text("mercury")', { timeout: 30_000 });
-    await page.waitForSelector('.notification-toast:has-text("Remote [")', { timeout: 10_000 });
+    const told = await page.waitForSelector('.notification-toast:has-text("Diffuse now uses the mercury backend")', {
+      timeout: 10_000,
+    });
+    const where = /Diffuse now uses[^)]*\)/.exec((await told.textContent()) ?? '')?.[0] ?? '';
     await page.screenshot({ path: path.join(shots, 'choose-backend.png') });
     await palette(page, 'Notifications: Clear All Notifications');
-    log('Choose Backend… → Mercury: written to the Remote settings, the status bar shows mercury');
+    if (!/Remote \[.+\] settings/.test(where))
+      throw new Error(`Choose Backend… did not write to the Remote settings: ${where}`);
+    log(`Choose Backend… → Mercury: "${where.trim()}"; the status bar shows mercury`);
 
     await openFile(page, 'sample.ts', 'centroid');
     await goToLine(page, 14);
@@ -461,6 +509,7 @@ async function instructionRefine(page: Page, log: (...m: unknown[]) => void): Pr
     await page.keyboard.press('Enter');
     const toast = '.notification-toast:has-text("refused the API key (401)")';
     await page.waitForSelector(toast, { timeout: 15_000 });
+    await page.waitForTimeout(500); // the toast slides in
     await page.screenshot({ path: path.join(shots, 'refine-401.png') });
     // its button runs Set API Key… for the backend in use; the right key brings it back
     await page.locator(`${toast} .monaco-button`, { hasText: 'Set API Key…' }).first().click();
