@@ -33,7 +33,19 @@ describe('diffuse CLI', () => {
 
   test('refine prints every step and a diff of the selected lines, and leaves the file alone', async () => {
     const before = fs.readFileSync(SAMPLE, 'utf8');
-    const r = await runCli(['refine', SAMPLE, '--lines', '9-12', '--strength', '1', '--progress', '--seed', '1']);
+    // --show-anyway: the rewrite is printed whatever the model makes of it (see the next test)
+    const r = await runCli([
+      'refine',
+      SAMPLE,
+      '--lines',
+      '9-12',
+      '--strength',
+      '1',
+      '--progress',
+      '--seed',
+      '1',
+      '--show-anyway',
+    ]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /── step 1\/\d+/);
     // the same denominator as the progress: the step budget, and how much of it was used
@@ -42,6 +54,22 @@ describe('diffuse CLI', () => {
     assert.match(r.stdout, /^--- .*sample\.ts/m);
     assert.match(r.stdout, /^\+\+\+ .*sample\.ts \(diffuse\)/m);
     assert.equal(fs.readFileSync(SAMPLE, 'utf8'), before);
+  });
+
+  test('refine at strength 1: a rewrite the model rates below the code gives no diff and says why; --show-anyway prints it', async () => {
+    // lines 31-33 of a slice of minimatch's brace-expressions.js (bench/heldout-sample.jsonl): the
+    // shipped model rewrites them into `else`, and rates that far below them
+    const file = `${ROOT}/test/fixtures/braceRanges.js`;
+    const r = await runCli(['refine', file, '--lines', '31-33', '--strength', '1']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, '', 'no diff');
+    assert.match(
+      r.stderr,
+      /^the model's rewrite scores below your code \(-?[\d.]+ against -?[\d.]+, mean log-probability a token\)/m,
+    );
+    const shown = await runCli(['refine', file, '--lines', '31-33', '--strength', '1', '--show-anyway']);
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.match(shown.stdout, /^-\s+rangeStart = '';$/m, 'the rewrite as a diff');
   });
 
   test('refine at the default strength leaves correct code alone and says so', async () => {

@@ -64,6 +64,32 @@ function knows(want: string, margin = 8): LogitsModel & { calls: number } {
   return model;
 }
 
+/** A model that writes `writes` into masked slots but, shown every token, rates by `rates`. */
+function torn(writes: string, rates: string): LogitsModel & { calls: number } {
+  const w = knows(writes);
+  const r = knows(rates);
+  const model = {
+    vocabSize: V,
+    calls: 0,
+    logits(ids: Int32Array, positions: Int32Array): Promise<Float32Array> {
+      model.calls++;
+      return (ids.includes(special.mask) ? w : r).logits(ids, positions);
+    },
+  };
+  return model;
+}
+
+/** `model` where it denoises; shown every token (the rating of a rewrite), it has no preference. */
+function writesOnly(model: LogitsModel): LogitsModel {
+  return {
+    vocabSize: V,
+    logits: (ids, positions) =>
+      ids.includes(special.mask)
+        ? model.logits(ids, positions)
+        : Promise.resolve(new Float32Array(positions.length * V)),
+  };
+}
+
 const engine = (model: LogitsModel, contextLength = 256): Engine => new Engine(model, codec, special, contextLength);
 
 describe('engine', () => {
@@ -72,7 +98,7 @@ describe('engine', () => {
     // span keeps 30 slots. The 40 characters ask for ceil(41 × 1.25) + 4 = 56 slots (the line's
     // newline rides along); cut to 30, the span keeps its first 30 characters.
     const text = 'a'.repeat(40) + '\nend\n';
-    const r = await engine(knows('b'.repeat(40) + '\nend\n'), 64).refine({
+    const r = await engine(writesOnly(knows('b'.repeat(40) + '\nend\n')), 64).refine({
       requestId: '1',
       text,
       start: 0,
@@ -158,6 +184,33 @@ describe('engine', () => {
       [{ start: 0, end: 9, text: 'x = a + b' }],
     );
     assert.equal(model.calls, 3, 'scored, regenerated, scored again');
+  });
+});
+
+describe('refine at strength 1 against the original', () => {
+  test('a rewrite the model rates below the original comes back flagged, the rewrite kept for "Show anyway"', async () => {
+    const model = torn('y = 0\n', 'x = a + b\n');
+    const r = await engine(model).refine({ requestId: '1', text: 'x = a + b\n', start: 0, end: 9, strength: 1 });
+    assert.equal(r.edits[0].text, 'y = 0');
+    assert.ok(r.belowOriginal, 'flagged');
+    assert.ok(r.belowOriginal.original > r.belowOriginal.proposal + 1, JSON.stringify(r.belowOriginal));
+    assert.equal(model.calls, r.steps + 2, 'the rewrite, then one scoring call for each text');
+  });
+
+  test('a rewrite the model rates above the original is a normal proposal', async () => {
+    const model = knows('x = a - b\n');
+    const r = await engine(model).refine({ requestId: '1', text: 'x = a + b\n', start: 0, end: 9, strength: 1 });
+    assert.equal(r.edits[0].text, 'x = a - b');
+    assert.equal(r.belowOriginal, undefined);
+  });
+
+  test('a rewrite that writes the original back costs no scoring call', async () => {
+    const text = 'x = a + b\n';
+    const model = knows(text);
+    const r = await engine(model).refine({ requestId: '1', text, start: 0, end: 9, strength: 1 });
+    assert.equal(r.edits[0].text, 'x = a + b');
+    assert.equal(r.belowOriginal, undefined);
+    assert.equal(model.calls, r.steps);
   });
 });
 

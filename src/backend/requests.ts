@@ -173,3 +173,28 @@ export interface ScoreResult {
   ms: number;
   canvasTokens: number;
 }
+
+/** The likeliest tokens at each slot of `text[start, end)` masked (`Backend.alternatives`). */
+export interface AlternativesParams extends RequestBase {
+  text: string;
+  start: number;
+  end: number;
+  /** Alternatives a slot (default 16). */
+  top?: number;
+  /** Texts to measure in place of the range (`AlternativesResult.candidates`). */
+  candidates?: string[];
+}
+
+export interface AlternativesResult {
+  /** Text before `start` that the first slot's tokens include (token healing), and after `end` the last's. */
+  heal: string;
+  tail: string;
+  /** Per slot, the likeliest tokens first: each one's text and natural log-probability. */
+  slots: { text: string; logProb: number }[][];
+  /**
+   * Per asked candidate, the natural log-probability of its tokens in the masked slots (slots it
+   * leaves empty counted as pad); null when it needs more slots than the range has.
+   */
+  candidates?: (number | null)[];
+  ms: number;
+}

@@ -156,6 +156,12 @@ export async function refine(
       changed && partial
         ? `only ${lines(changed.part.start, changed.part.end)} refined (the model's window)`
         : undefined;
+    if (changed && result.belowOriginal) {
+      // never hand over code the model itself rates worse (issue 27): say so, show it on request
+      session.end('the model rates its rewrite below your code');
+      offerAnyway(service, store, editor, { start, end }, changed, result.belowOriginal, lines(0, end - start));
+      return;
+    }
     if (!changed || !session.finish([changed.text], [changed.part])) {
       // the lines and the time make a second run's message differ from the first's, which it replaces
       const checked = `${lines(0, end - start)}, checked at ${new Date().toLocaleTimeString()}`;
@@ -169,6 +175,41 @@ export async function refine(
     reportCommandError(service, 'Refine', e);
   }
 }
+
+/**
+ * A rewrite the model rates below the code it would replace: a message with "Show anyway" in the
+ * place of the review; the review opens only when the user asks, and only on the code it was made for.
+ */
+function offerAnyway(
+  service: BackendService,
+  store: SessionStore,
+  editor: vscode.TextEditor,
+  selection: { start: number; end: number },
+  changed: NonNullable<ReturnType<typeof changedPart>>,
+  rating: { original: number; proposal: number },
+  where: string,
+): void {
+  const doc = editor.document;
+  const version = doc.version;
+  const perToken = (x: number): string => x.toFixed(2);
+  void service
+    .warn(
+      `Diffuse: the model's rewrite scores below your code in ${where} (${perToken(rating.proposal)} against ` +
+        `${perToken(rating.original)}, mean log-probability a token), so your code is left as it is.`,
+      SHOW_ANYWAY,
+    )
+    .then((choice) => {
+      if (choice !== SHOW_ANYWAY) return;
+      if (doc.isClosed || doc.version !== version) {
+        service.inform('Diffuse: the code changed since that Refine; refine it again.');
+        return;
+      }
+      const session = store.start(doc, 'Refine', [selection]);
+      if (session.finish([changed.text], [changed.part])) revealChange(editor, session.firstChange());
+    });
+}
+
+export const SHOW_ANYWAY = 'Show anyway';
 
 /** Scrolls the proposal's first change into view when it is not (a long selection scrolls away from it). */
 export function revealChange(editor: vscode.TextEditor, range: vscode.Range | undefined): void {

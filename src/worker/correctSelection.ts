@@ -60,6 +60,27 @@ export interface CorrectionFocus {
   substituteMargin?: number;
 }
 
+/** How the model rates a selection and a rewrite of it: each one's mean log-probability (nats a token). */
+export interface RewriteRating {
+  original: number;
+  proposal: number;
+}
+
+/**
+ * The corrector's measure over a whole rewrite (Refine at strength 1): the selection and `text`
+ * in its place, each scored with every token visible in the same context (one model call each),
+ * compared by `stretchScore` over all of its tokens, as the corrector compares a stretch.
+ */
+export async function rateRewrite(m: CorrectorModel, start: number, end: number, text: string): Promise<RewriteRating> {
+  const before = await m.score(m.text, start, end);
+  m.throwIfCancelled();
+  const after = await m.score(m.text.slice(0, start) + text + m.text.slice(end), start, start + text.length);
+  return {
+    original: stretchScore(before.logProb, before.offsets, 0, before.end - start),
+    proposal: stretchScore(after.logProb, after.offsets, 0, after.end - start),
+  };
+}
+
 /** One edit over `[start, end)` (or the part that fitted); its text is the original when nothing is kept. */
 export async function correctSelection(
   m: CorrectorModel,
