@@ -425,6 +425,14 @@ def qkv_rows(cfg, part):
     return slice(start, start + size)
 
 
+def cache_record(cfg):
+    """denoiser.json "cache": the keys' and values' shape, with the key-value heads, and Dream's shift."""
+    cache = {"layers": cfg.n_layer, "heads": cfg.n_head, "kv_heads": cfg.n_kv_head, "head_dim": cfg.head_dim}
+    if cfg.logit_shift:
+        cache["logit_shift"] = 1
+    return cache
+
+
 def shape_record(cfg, rows):
     """denoiser.json's converted.shape (and the card's): the graph's shape, `rows` the
     checkpoint's embedding rows."""
@@ -607,15 +615,12 @@ def convert(a):
             c = check[a.dtype]
             print(f"check {a.dtype} ({n} weights): max |dlogit| {c['max_abs_logit_diff']:.2e}, argmax agreement "
                   f"{c['argmax_agreement']:.3f} (cached {c['cached_argmax_agreement']:.3f})", flush=True)
-        cache = {"layers": cfg.n_layer, "heads": cfg.n_head, "kv_heads": cfg.n_kv_head, "head_dim": cfg.head_dim}
-        if cfg.logit_shift:
-            cache["logit_shift"] = 1
         info = {
             "contract": CONTRACT_VERSION,
             "name": a.name or os.path.basename(out),
             "inputs": CACHE_INPUTS,
             "outputs": CACHE_OUTPUTS,
-            "cache": cache,
+            "cache": cache_record(cfg),
             "context_length": context,
             "trained_context_length": trained,
             "vocab_size": vocab,
