@@ -4,6 +4,8 @@
 // backend answers; what a backend cannot do is a field they check before asking.
 import type { LoadStage } from '../core/view/loadLabel';
 import type {
+  AlternativesParams,
+  AlternativesResult,
   CompleteParams,
   DenoiseResult,
   FillParams,
@@ -37,7 +39,10 @@ export interface Capabilities {
   candidates: boolean;
   /** Next edit: proposes the edit that follows the user's last one (`Backend.nextEdit`). */
   nextEdit?: boolean;
-  /** Scores given text token by token (`Backend.score`), which Repair ranks candidates by. */
+  /**
+   * Scores given text token by token and ranks the tokens at masked slots (`Backend.score`,
+   * `Backend.alternatives`): what Repair ranks its candidates by.
+   */
   score?: boolean;
 }
 
@@ -115,6 +120,7 @@ export type FillInput = Omit<FillParams, 'requestId' | 'progress' | 'sentAt'>;
 export type CompleteInput = Omit<CompleteParams, 'requestId' | 'progress' | 'sentAt'>;
 export type NextEditInput = Omit<NextEditParams, 'requestId' | 'progress' | 'sentAt'>;
 export type ScoreInput = Omit<ScoreParams, 'requestId' | 'progress' | 'sentAt'>;
+export type AlternativesInput = Omit<AlternativesParams, 'requestId' | 'progress' | 'sentAt'>;
 
 /**
  * Why a request failed, for the user: `model` (the model or server cannot serve: bad folder,
@@ -170,6 +176,8 @@ export interface Backend {
   nextEdit?(p: NextEditInput, o?: RequestOptions): Promise<DenoiseResult>;
   /** Each token's log-probability with all visible; only backends whose capabilities include `score`. */
   score?(p: ScoreInput, o?: RequestOptions): Promise<ScoreResult>;
+  /** The likeliest tokens at each masked slot of a range; only backends whose capabilities include `score`. */
+  alternatives?(p: AlternativesInput, o?: RequestOptions): Promise<AlternativesResult>;
   /** The models the server offers now, asked again (remote backends with `GET /v1/models`). */
   listModels?(): Promise<string[]>;
   /** Process id of the local worker, where there is one (status menu, tests). */

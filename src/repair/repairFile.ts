@@ -131,8 +131,13 @@ export function repairModel(backend: Backend, signal?: AbortSignal): RepairModel
     throw new Error(`the ${backend.kind} backend cannot score code, which the search ranks candidates by`);
   }
   const score = backend.score.bind(backend);
+  const alternatives = backend.alternatives?.bind(backend);
   return {
     score: async (text, start, end) => (await score({ text, start, end, context: SCORE_CONTEXT }, { signal })).tokens,
+    alternatives: alternatives
+      ? (text, start, end, candidates) =>
+          alternatives({ text, start, end, candidates, context: SCORE_CONTEXT }, { signal })
+      : undefined,
     propose: async (text, start, end, maxTokens, n) => {
       const r = await backend.complete(
         { prefix: text.slice(0, start), suffix: text.slice(end), maxTokens, candidates: n },

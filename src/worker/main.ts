@@ -16,6 +16,7 @@ import {
   ProgressNotification,
   RefineRequest,
   ScoreRequest,
+  AlternativesRequest,
   type ModelInfo,
 } from '../backend/local/protocol';
 
@@ -80,6 +81,7 @@ function main(): void {
   connection.onRequest(CompleteRequest, (p, token) => runQueued(token, (e) => e.complete(p, hooks(token))));
   connection.onRequest(NextEditRequest, (p, token) => runQueued(token, (e) => e.nextEdit(p, hooks(token))));
   connection.onRequest(ScoreRequest, (p, token) => runQueued(token, (e) => e.scoreTokens(p)));
+  connection.onRequest(AlternativesRequest, (p, token) => runQueued(token, (e) => e.alternatives(p)));
   // The parent going away ends the worker: it never outlives the editor or CLI that started it.
   process.on('disconnect', () => process.exit(0));
   connection.listen();

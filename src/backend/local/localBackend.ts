@@ -24,16 +24,18 @@ import {
   type BackendState,
   type NextEditInput,
   type ScoreInput,
+  type AlternativesInput,
   type FillInput,
   type LoadProgress,
   type RefineInput,
   type RequestOptions,
 } from '../backend';
 import { knownWeightBytes } from '../../modelFolder/manifest';
-import type { DenoiseResult, ProgressParams, ScoreResult } from '../requests';
+import type { AlternativesResult, DenoiseResult, ProgressParams, ScoreResult } from '../requests';
 import {
   CompleteRequest,
   ScoreRequest,
+  AlternativesRequest,
   ErrorCodes,
   FillRequest,
   LoadProgressNotification,
@@ -169,6 +171,10 @@ export class LocalBackend implements Backend {
 
   score(p: ScoreInput, o: RequestOptions = {}): Promise<ScoreResult> {
     return this.request(ScoreRequest, p, o);
+  }
+
+  alternatives(p: AlternativesInput, o: RequestOptions = {}): Promise<AlternativesResult> {
+    return this.request(AlternativesRequest, p, o);
   }
 
   /** Stops the worker and starts a new one (for example with another model folder). */

@@ -4,6 +4,8 @@
 import { NotificationType, RequestType } from 'vscode-jsonrpc';
 import type { LoadStage } from '../../core/view/loadLabel';
 import type {
+  AlternativesParams,
+  AlternativesResult,
   CompleteParams,
   DenoiseResult,
   FillParams,
@@ -48,6 +50,9 @@ export const RefineRequest = new RequestType<RefineParams, DenoiseResult, void>(
 export const FillRequest = new RequestType<FillParams, DenoiseResult, void>('diffuse/fill');
 export const CompleteRequest = new RequestType<CompleteParams, DenoiseResult, void>('diffuse/complete');
 export const NextEditRequest = new RequestType<NextEditParams, DenoiseResult, void>('diffuse/nextEdit');
+export const AlternativesRequest = new RequestType<AlternativesParams, AlternativesResult, void>(
+  'diffuse/alternatives',
+);
 export const ScoreRequest = new RequestType<ScoreParams, ScoreResult, void>('diffuse/score');
 export const ProgressNotification = new NotificationType<ProgressParams>('diffuse/progress');
 export const LoadProgressNotification = new NotificationType<LoadProgressParams>('diffuse/loadProgress');

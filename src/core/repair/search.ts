@@ -25,6 +25,19 @@ export interface RepairModel {
   score(text: string, start: number, end: number): Promise<TokenScore[]>;
   /** Up to `n` distinct texts the model writes in place of `text[start, end)`, masked, in at most `maxTokens` tokens. */
   propose?(text: string, start: number, end: number, maxTokens: number, n: number): Promise<string[]>;
+  /**
+   * The likeliest tokens at each slot of `text[start, end)` masked (one call); their texts include
+   * `heal` before the range and `tail` after it.
+   */
+  alternatives?(text: string, start: number, end: number, candidates?: string[]): Promise<MaskedAlternatives>;
+}
+
+export interface MaskedAlternatives {
+  heal: string;
+  tail: string;
+  slots: { text: string; logProb: number }[][];
+  /** Per asked candidate, its log-probability in the masked slots (null: it does not fit them). */
+  candidates?: (number | null)[];
 }
 
 export interface CheckOutcome {
@@ -54,7 +67,7 @@ export interface Candidate {
 
 export type RepairEvent =
   | { kind: 'region'; region: RepairRegion }
-  | { kind: 'candidates'; count: number; region: RepairRegion }
+  | { kind: 'candidates'; count: number; region: RepairRegion; ranked: Candidate[] }
   | { kind: 'checking'; candidate: Candidate; text: string }
   | { kind: 'checked'; candidate: Candidate; outcome: CheckOutcome; checks: number };
 
@@ -97,6 +110,7 @@ const DOUBTED_TOKENS = 6;
 const TOKEN_PROPOSALS = 3;
 const DOUBTED_LINES = 2;
 const LINE_PROPOSALS = 4;
+const INSERT_PROPOSALS = 3;
 /** More candidates than this in one region are pre-ordered by line doubt and cut before scoring. */
 const MAX_SCORED = 320;
 /** The failing output's lines rank a little ahead (nats). */
@@ -106,6 +120,10 @@ const POINTED_BONUS = 1;
  * passes weak tests by doing less, so a deletion must win by more than a replacement.
  */
 const DELETION_PRIOR = -2;
+/** Lines on either side of an edit that its score reads. */
+const WINDOW_LINES = 2;
+/** The share of the time left that scoring candidates may take (the rest is for checks). */
+const SCORING_SHARE = 0.5;
 /** Context the scoring calls read around the region (tokens): the region is what is compared. */
 export const SCORE_CONTEXT = { prefixTokens: 64, suffixTokens: 32 };
 
@@ -144,7 +162,7 @@ export async function searchRepair(o: RepairSearchOptions): Promise<RepairSearch
     });
     for (const c of ranked) bySource[c.source].candidates++;
     state.candidates += ranked.length;
-    o.onEvent?.({ kind: 'candidates', count: ranked.length, region });
+    o.onEvent?.({ kind: 'candidates', count: ranked.length, region, ranked });
 
     let passing: Candidate | undefined;
     let furtherLeft = o.lookFurther ?? 3;
@@ -210,56 +228,184 @@ async function rankedCandidates(
   now: () => number,
 ): Promise<Candidate[]> {
   const starts = lineOffsets(o.text);
-  const start = starts[region.first - 1] ?? o.text.length;
-  const end = region.last < starts.length ? starts[region.last] : o.text.length;
+  const offsetOf = (line: number) => (line <= starts.length ? starts[line - 1] : o.text.length);
   const lineOf = (offset: number) => {
     let line = 0;
     while (line < starts.length && starts[line] <= offset) line++;
     return line;
   };
-  // a function's header (its name and signature) is not where a failing test's bug is
-  const editFirst = region.header && region.last > region.first ? region.first + 1 : region.first;
-  const editStart = starts[editFirst - 1] ?? start;
-  const original = await o.model.score(o.text, start, end);
-  const originalSum = original.reduce((s, t) => s + t.logProb, 0);
-  const originalMean = original.length ? originalSum / original.length : 0;
+  // a function's header (its name and signature) and its docstring are not where a failing
+  // test's bug is
+  let editFirst = region.header && region.last > region.first ? region.first + 1 : region.first;
+  if (region.header) editFirst = afterDocstring(o.text, starts, editFirst, region.last);
+  const editStart = offsetOf(editFirst);
+  const editEnd = offsetOf(region.last + 1);
+  const original = await o.model.score(o.text, editStart, editEnd);
   const doubt = (t: TokenScore) => Math.log(Math.max(t.bestProb, 1e-12)) - t.logProb;
   const lineDoubt = new Map<number, number>();
   for (const t of original) lineDoubt.set(lineOf(t.start), Math.max(lineDoubt.get(lineOf(t.start)) ?? 0, doubt(t)));
 
   const raw: Omit<Candidate, 'score'>[] = [];
-  const editable = original.filter((t) => t.start >= editStart);
-  if (o.model.propose) raw.push(...(await modelProposals(o, region, editFirst, editable, doubt, starts, lineDoubt)));
+  const sites = new MaskedSites();
+  if (o.model.propose) {
+    raw.push(...(await modelProposals(o, sites, region, editFirst, original, doubt, starts, lineDoubt)));
+  }
   for (const t of classicTemplates(o.text, o.language, editFirst, region.last)) {
     raw.push({ edit: t.edit, source: 'classic', template: t.template });
   }
   const priority = (c: Omit<Candidate, 'score'>) =>
     (region.pointed.includes(lineOf(c.edit.start)) ? 100 : 0) + (lineDoubt.get(lineOf(c.edit.start)) ?? 0);
-  const fresh = raw.filter((c) => !seen.has(applyEdits(o.text, [c.edit])));
-  const kept =
-    fresh.length > MAX_SCORED ? [...fresh].sort((a, b) => priority(b) - priority(a)).slice(0, MAX_SCORED) : fresh;
+  const fresh = raw
+    .filter((c) => !seen.has(applyEdits(o.text, [c.edit])))
+    .sort((a, b) => priority(b) - priority(a))
+    .slice(0, MAX_SCORED);
 
+  // Each candidate is scored on a window of lines around its edit, against the original's score
+  // of the same window: the edit changes what is near it, and a short window is a cheap call.
+  const windowOf = (c: Omit<Candidate, 'score'>) => {
+    const first = Math.max(editFirst, lineOf(c.edit.start) - WINDOW_LINES);
+    const last = Math.min(region.last, lineOf(Math.max(c.edit.start, c.edit.end - 1)) + WINDOW_LINES);
+    return { start: offsetOf(first), end: offsetOf(last + 1) };
+  };
+  const originalWindows = new Map<string, { sum: number; mean: number; count: number }>();
+  const scoreWindow = async (text: string, start: number, end: number) => {
+    const tokens = await o.model.score(text, start, end);
+    const sum = tokens.reduce((s, t) => s + t.logProb, 0);
+    return { sum, count: tokens.length, mean: tokens.length ? sum / tokens.length : 0 };
+  };
+  // scoring may take this share of the time left; what is not scored by then is checked after
+  const scoringEnds = now() + SCORING_SHARE * (o.deadline - now());
+  const maskedScores = await maskedSiteScores(o, original, fresh, () => o.signal?.aborted || now() >= scoringEnds);
   const scored: Candidate[] = [];
-  for (const c of kept) {
-    if (o.signal?.aborted || now() >= o.deadline) break;
-    const text = applyEdits(o.text, [c.edit]);
+  const unscored: Candidate[] = [];
+  for (const c of fresh) {
+    if (o.signal?.aborted || now() >= scoringEnds) {
+      unscored.push({ ...c, score: -Infinity });
+      continue;
+    }
+    const masked = maskedScores.get(c);
+    if (masked !== undefined) {
+      scored.push({ ...c, score: masked + (region.pointed.includes(lineOf(c.edit.start)) ? POINTED_BONUS : 0) });
+      continue;
+    }
+    const w = windowOf(c);
+    const key = `${w.start}:${w.end}`;
+    let before = originalWindows.get(key);
+    if (!before) {
+      before = await scoreWindow(o.text, w.start, w.end);
+      originalWindows.set(key, before);
+    }
     const delta = c.edit.text.length - (c.edit.end - c.edit.start);
-    const tokens = await o.model.score(text, start, end + delta);
-    const sum = tokens.reduce((s, t) => s + t.logProb, 0) + (original.length - tokens.length) * originalMean;
+    const after = await scoreWindow(applyEdits(o.text, [c.edit]), w.start, w.end + delta);
+    // a token removed counts at the window's mean, so that deleting hard code is no improvement
+    const sum = after.sum + (before.count - after.count) * before.mean;
     scored.push({
       ...c,
       score:
         sum -
-        originalSum +
+        before.sum +
         (region.pointed.includes(lineOf(c.edit.start)) ? POINTED_BONUS : 0) +
         (c.template === 'line deleted' ? DELETION_PRIOR : 0),
     });
   }
-  return scored.sort((a, b) => b.score - a.score);
+  return [...scored.sort((a, b) => b.score - a.score), ...unscored];
+}
+
+/**
+ * Candidates that replace whole tokens, ranked the way a masked model reads a fill: the site's
+ * tokens masked, the candidate's log-probability in those slots against the original's (one
+ * call per site, every candidate of the site in it). No copy of the original to lean on, which
+ * is what makes a visible-token score favour the code as written.
+ */
+async function maskedSiteScores(
+  o: RepairSearchOptions,
+  tokens: TokenScore[],
+  candidates: Omit<Candidate, 'score'>[],
+  stop: () => boolean | undefined,
+): Promise<Map<Omit<Candidate, 'score'>, number>> {
+  const out = new Map<Omit<Candidate, 'score'>, number>();
+  if (!o.model.alternatives) return out;
+  const starts = new Set(
+    tokens.flatMap((t) => [t.start, t.start + /^\s*/.exec(o.text.slice(t.start, t.end))![0].length]),
+  );
+  const ends = new Set(tokens.map((t) => t.end));
+  const bySite = new Map<string, Omit<Candidate, 'score'>[]>();
+  for (const c of candidates) {
+    if (c.edit.end <= c.edit.start || !starts.has(c.edit.start) || !ends.has(c.edit.end)) continue;
+    const key = `${c.edit.start}:${c.edit.end}`;
+    bySite.set(key, [...(bySite.get(key) ?? []), c]);
+  }
+  for (const cs of bySite.values()) {
+    if (stop()) break;
+    const { start, end } = cs[0].edit;
+    const m = await o.model.alternatives(o.text, start, end, [o.text.slice(start, end), ...cs.map((c) => c.edit.text)]);
+    const was = m.candidates?.[0];
+    if (was === null || was === undefined) continue;
+    cs.forEach((c, i) => {
+      const lp = m.candidates![i + 1];
+      if (lp !== null) out.set(c, lp - was);
+    });
+  }
+  return out;
+}
+
+/**
+ * The model's masked alternatives per one-token site, asked once per site: a one-token
+ * replacement is ranked by how much likelier the model finds it than the original with the slot
+ * masked (no copy of the original to lean on), which is also where its own proposals come from.
+ */
+class MaskedSites {
+  private readonly cache = new Map<string, Promise<SiteAlternatives | undefined>>();
+
+  get(o: RepairSearchOptions, site: { start: number; end: number }): Promise<SiteAlternatives | undefined> {
+    if (!o.model.alternatives) return Promise.resolve(undefined);
+    const key = `${site.start}:${site.end}`;
+    let found = this.cache.get(key);
+    if (!found) {
+      found = o.model.alternatives(o.text, site.start, site.end).then((m) => siteAlternatives(m));
+      this.cache.set(key, found);
+    }
+    return found;
+  }
+}
+
+interface SiteAlternatives {
+  /** The alternatives' texts as they would replace the site, likeliest first. */
+  texts: string[];
+  /** A text's log-probability at the site; below every listed one when it is not listed. */
+  logProb(text: string): number;
+}
+
+function siteAlternatives(m: MaskedAlternatives): SiteAlternatives | undefined {
+  if (m.slots.length !== 1 || m.slots[0].length === 0) return undefined;
+  const listed = new Map<string, number>();
+  for (const a of m.slots[0]) {
+    if (!a.text.startsWith(m.heal) || !a.text.endsWith(m.tail)) continue;
+    const text = a.text.slice(m.heal.length, a.text.length - m.tail.length);
+    if (!listed.has(text)) listed.set(text, a.logProb);
+  }
+  const floor = m.slots[0][m.slots[0].length - 1].logProb - 1;
+  return { texts: [...listed.keys()], logProb: (text) => listed.get(text) ?? floor };
+}
+
+/** The first line at or after `first` that is not the docstring opening the body (Python). */
+function afterDocstring(text: string, starts: number[], first: number, last: number): number {
+  const line = (n: number) => text.slice(starts[n - 1], n < starts.length ? starts[n] : text.length);
+  let n = first;
+  while (n <= last && line(n).trim() === '') n++;
+  const open = /^\s*[rRbBuU]{0,2}("""|''')/.exec(line(n));
+  if (!open) return first;
+  let quotes = 0;
+  for (let k = n; k <= last; k++) {
+    quotes += line(k).split(open[1]).length - 1;
+    if (quotes >= 2) return k + 1 <= last ? k + 1 : first;
+  }
+  return first;
 }
 
 async function modelProposals(
   o: RepairSearchOptions,
+  sites: MaskedSites,
   region: RepairRegion,
   editFirst: number,
   original: TokenScore[],
@@ -273,6 +419,19 @@ async function modelProposals(
   for (const t of [...tokens].sort((a, b) => doubt(b) - doubt(a)).slice(0, DOUBTED_TOKENS)) {
     // the token without the whitespace before it, so that the model writes only the token
     const lead = /^\s*/.exec(o.text.slice(t.start, t.end))![0].length;
+    const site = { start: t.start + lead, end: t.end };
+    const masked = await sites.get(o, site);
+    if (masked) {
+      // the model's own ranked alternatives at the masked token: no sampling needed
+      const was = o.text.slice(site.start, site.end);
+      // a name the file does not hold is a piece of a longer word, not a fix
+      const words = new Set(o.text.match(/[A-Za-z_$][\w$]*/g) ?? []);
+      const whole = (x: string) => /^\S+$/.test(x) && (!/^[A-Za-z_$]/.test(x) || words.has(x));
+      for (const text of masked.texts.filter((x) => whole(x) && x !== was).slice(0, TOKEN_PROPOSALS + 2)) {
+        out.push({ edit: { ...site, text }, source: 'model', template: 'doubted token' });
+      }
+      continue;
+    }
     for (const text of await propose(o.text, t.start + lead, t.end, 2, TOKEN_PROPOSALS)) {
       if (!/^\S+$/.test(text)) continue; // a token's place holds one word or operator
       out.push({ edit: { start: t.start + lead, end: t.end, text }, source: 'model', template: 'doubted token' });
@@ -292,6 +451,25 @@ async function modelProposals(
     for (const text of await propose(o.text, lineStart + indent, lineEnd, slots, LINE_PROPOSALS)) {
       if (text.trim() === '' || text.includes('\n')) continue; // a one-line template writes one line
       out.push({ edit: { start: lineStart + indent, end: lineEnd, text }, source: 'model', template: 'line' });
+    }
+    // a line missing below this one: the model writes it where the next line starts
+    const next = line < starts.length ? starts[line] : undefined;
+    if (next === undefined || line >= region.last) continue;
+    const nextIndent = /^[ \t]*/.exec(o.text.slice(next))![0];
+    for (const text of await propose(
+      o.text,
+      next + nextIndent.length,
+      next + nextIndent.length,
+      16,
+      INSERT_PROPOSALS,
+    )) {
+      const written = text.replace(/\n+$/, '');
+      if (written.trim() === '' || written.includes('\n')) continue;
+      out.push({
+        edit: { start: next, end: next, text: `${nextIndent}${written.trim()}\n` },
+        source: 'model',
+        template: 'line inserted',
+      });
     }
   }
   return out;
