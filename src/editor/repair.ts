@@ -11,6 +11,7 @@ import * as vscode from 'vscode';
 import { BackendError, type Backend } from '../backend/backend';
 import { REPAIR_DEFAULTS } from '../core/defaults';
 import { failureCause } from '../core/repair/failurePointers';
+import { MASK_GLYPH } from '../core/text/spanText';
 import type { RepairEvent } from '../core/repair/search';
 import { CheckSetupError, repairFile, type RepairReport } from '../repair/repairFile';
 import { repairSummary } from '../repair/repairSummary';
@@ -160,9 +161,9 @@ class LiveStatus {
   constructor(readonly maxChecks: number) {}
 
   line(): string {
-    const counts = this.checks
-      ? ` · ${plural(this.candidates, 'candidate')} · ${this.checks}/${this.maxChecks} checks`
-      : '';
+    const counts =
+      (this.candidates ? ` · ${plural(this.candidates, 'candidate')}` : '') +
+      (this.checks ? ` · ${this.checks}/${this.maxChecks} checks` : '');
     return `${this.region}${counts}${this.lastFailure ? ` · last failure: ${this.lastFailure}` : ''}`;
   }
 }
@@ -179,12 +180,17 @@ async function runRepair(
   const s = service.settings().repair;
   const text = doc.getText();
   const version = doc.version;
-  // the whole file until the search says where it looks; the live view and Escape work on it
-  const session = store.start(doc, 'Repair', [{ start: 0, end: text.length }]);
-  const live = new LiveStatus(s.maxChecks);
-  let searched = { start: 0, end: text.length };
   const offsetOfLine = (line: number): number =>
     line > doc.lineCount ? text.length : doc.offsetAt(new vscode.Position(line - 1, 0));
+  // where the user pointed (the selection, the error's line) until the search says where it looks;
+  // the live view and Escape work on the session
+  let searched = where.lines
+    ? { start: offsetOfLine(where.lines.first), end: offsetOfLine(where.lines.last + 1) }
+    : where.cursorLine
+      ? { start: offsetOfLine(where.cursorLine), end: offsetOfLine(where.cursorLine + 1) }
+      : { start: 0, end: text.length };
+  const session = store.start(doc, 'Repair', [searched]);
+  const live = new LiveStatus(s.maxChecks);
   const onEvent = (e: RepairEvent | { kind: 'baseline'; passed: boolean; cause: string }): void => {
     if (session.phase !== 'running') return;
     if (e.kind === 'baseline') {
@@ -309,7 +315,8 @@ function narrow(session: ProposalSession, text: string, { start, end }: { start:
   r.start = start;
   r.end = end;
   r.original = text.slice(start, end);
-  r.live = undefined;
+  // drawn at once, pending, until a candidate is checked
+  session.progress({ requestId: 'repair', step: 0, maxSteps: 0, spans: [{ text: MASK_GLYPH.repeat(4), masked: 4 }] });
 }
 
 /** Draws the region as the candidate being checked has it beside the region, like a running Refine's step. */

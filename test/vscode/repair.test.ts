@@ -217,17 +217,21 @@ suite('Repair', () => {
 
   test('no fix within the budget: one notification says what was tried and the last failure', async function () {
     this.timeout(120_000);
-    await setting('repair.maxChecks', 1);
+    await setting('repair.maxChecks', 2);
     try {
       const told = api.probe.notices.length;
-      const { doc, run } = await repairStats();
-      await run;
+      // a project whose test fails whatever the file says
+      const doc = await vscode.workspace.openTextDocument(path.join(project, '..', 'repair-nofix', 'mean.py'));
+      await vscode.window.showTextDocument(doc);
+      const before = snapshot(path.join(project, '..', 'repair-nofix'));
+      await vscode.commands.executeCommand('diffuse.repair', { uri: doc.uri.toString(), line: 6, ask: false });
+      assert.deepEqual(snapshot(path.join(project, '..', 'repair-nofix')), before, 'nothing written');
       assert.equal(api.sessions.get(doc), undefined, 'no review');
       const notices = api.probe.notices.slice(told);
       assert.equal(notices.length, 1, JSON.stringify(notices));
       assert.match(
         notices[0],
-        /^Diffuse Repair found no fix that passes python3 -m pytest -x -q: tried \d+ templates? \(.+\), \d+ candidates, 1 check in \d+\.\d s \(stopped by checks\)\. Last failure: .*(assert|Error)/,
+        /^Diffuse Repair found no fix that passes python3 -m pytest -x -q: tried \d+ templates? \(.+\), \d+ candidates, 2 checks in \d+\.\d s \(stopped by checks\)\. Last failure: FAILED tests\/test_mean\.py::test_mean_then_fails - \w+/,
       );
     } finally {
       await setting('repair.maxChecks', undefined);
