@@ -351,8 +351,6 @@ async function repairCommand(backend: Backend, file: string | undefined, values:
     if (!m) throw new UsageError(`--lines must look like 10-20, got "${values.lines}"`);
     lines = { first: Number(m[1]), last: Number(m[2] ?? m[1]) };
   }
-  if (backend.kind !== 'local' && backend.kind !== 'diffuse')
-    throw new UsageError(`diffuse repair searches with a model that scores code: use --backend local or diffuse`);
   const report = await repairFile({
     backend,
     root,

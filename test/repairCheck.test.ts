@@ -8,7 +8,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { LocalBackend } from '../src/backend/local/localBackend';
+import { DiffuseRemoteBackend } from '../src/backend/remote/diffuseRemote';
+import { OpenAICompatibleBackend } from '../src/backend/remote/openaiCompatible';
 import { ProjectCheck, runCommand } from '../src/repair/projectCheck';
+import { repairFile } from '../src/repair/repairFile';
+import { startServer } from '../src/serve/server';
+import { startMercuryStandIn } from './fixtures/mercuryStandIn';
 import { scratchCopy } from '../src/repair/scratchCopy';
 import { client, ROOT, runCli } from './helpers';
 
@@ -187,3 +192,101 @@ describe('diffuse repair', { skip: hasPytest ? false : 'pytest is not installed'
     assert.equal(never.stdout, '');
   });
 });
+
+describe('repair through the other backends', { skip: hasPytest ? false : 'pytest is not installed' }, () => {
+  test('a chat model (the Mercury stand-in): its failing answer goes back with the new output, a passing one is kept', async () => {
+    const answers = ['        if v <= best:\n', '        if v > best:\n'];
+    let asked = 0;
+    const api = await startMercuryStandIn({
+      key: KEY,
+      models: ['mercury-2', 'mercury-edit-2'],
+      answer: (kind) => {
+        if (kind !== 'chat') return '';
+        const body = stripFunction(answers[Math.min(asked++, answers.length - 1)]);
+        return `\`\`\`python\n${body}\`\`\``;
+      },
+    });
+    const backend = new OpenAICompatibleBackend({
+      kind: 'mercury',
+      baseUrl: api.url,
+      fimModel: 'mercury-edit-2',
+      chatModel: 'mercury-2',
+      apiKey: KEY,
+    });
+    try {
+      const text = fs.readFileSync(path.join(EXAMPLE, 'stats.py'), 'utf8');
+      const report = await repairFile({
+        backend,
+        root: EXAMPLE,
+        relPath: 'stats.py',
+        text,
+        language: 'python',
+        command: 'python3 -m pytest -x -q tests',
+        maxChecks: 10,
+        timeoutMs: 60_000,
+        checkTimeoutMs: 20_000,
+        parallel: 1,
+      });
+      assert.equal(report.status, 'fixed');
+      assert.ok(report.fix);
+      assert.match(report.fix.text, /if v > best:/);
+      assert.equal(report.checks, 2);
+      const chats = api.requests.filter((r) => r.path.endsWith('/chat/completions'));
+      assert.equal(chats.length, 2);
+      const second = JSON.stringify(chats[1].body);
+      assert.match(second, /python3 -m pytest -x -q tests/);
+      assert.match(second, /if v <= best:/, 'the second round refines the first answer');
+      assert.match(second, /assert \[1, 1, 1, 1, 1\]/, "with the first answer's own failure");
+    } finally {
+      backend.dispose();
+      await api.close();
+    }
+  });
+
+  test('diffuse serve answers the search (score and masked alternatives) over HTTP', async () => {
+    const local = client();
+    const running = await startServer({ denoiser: local, host: '127.0.0.1', port: 0 });
+    const remote = new DiffuseRemoteBackend({ baseUrl: running.url });
+    try {
+      await remote.start();
+      assert.equal(remote.capabilities.score, true);
+      const text = fs.readFileSync(path.join(EXAMPLE, 'stats.py'), 'utf8');
+      const report = await repairFile({
+        backend: remote,
+        root: EXAMPLE,
+        relPath: 'stats.py',
+        text,
+        language: 'python',
+        command: 'python3 -m pytest -x -q tests',
+        maxChecks: 40,
+        timeoutMs: 120_000,
+        checkTimeoutMs: 20_000,
+        parallel: 1,
+      });
+      assert.equal(report.status, 'fixed', JSON.stringify(report));
+      assert.ok(report.fix);
+      assert.match(report.fix.text, /if v >=? best:/);
+    } finally {
+      remote.dispose();
+      await running.close();
+      local.dispose();
+    }
+  });
+});
+
+const KEY = 'sk_test_standin';
+
+/** The region Refine sends is the function running_max; the answer is its new text with `line` in it. */
+function stripFunction(line: string): string {
+  return [
+    'def running_max(values):',
+    '    best = values[0]',
+    '    out = []',
+    '    for v in values:',
+    line.replace(/\n$/, ''),
+    '            best = v',
+    '        out.append(best)',
+    '    return out',
+    '',
+  ].join('\n');
+}

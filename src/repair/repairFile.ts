@@ -17,6 +17,7 @@ import {
   searchRepair,
 } from '../core/repair/search';
 import { type RepairRegion, whereToLook } from '../core/repair/whereToLook';
+import { chatRepair } from './chatRepair';
 import { ProjectCheck } from './projectCheck';
 
 /** The check cannot run at all (its command is missing, the project cannot be copied). */
@@ -96,19 +97,38 @@ export async function repairFile(o: RepairOptions): Promise<RepairReport> {
         why: `${f.name}, in the file`,
       }));
     }
+    if (regions.length === 0) {
+      regions = [{ first: 1, last: o.text.split('\n').length, pointed: [], why: 'the file' }];
+    }
     await o.backend.start();
-    const result = await searchRepair({
-      text: o.text,
-      language: o.language,
-      regions,
-      model: repairModel(o.backend, o.signal),
-      check: (text) => check.run(text, o.signal),
-      maxChecks: o.maxChecks,
-      deadline: t0 + o.timeoutMs,
-      parallel: o.parallel,
-      signal: o.signal,
-      onEvent: o.onEvent,
-    });
+    const byChat = !o.backend.capabilities.score && o.backend.capabilities.instruction;
+    const result = byChat
+      ? await chatRepair({
+          backend: o.backend,
+          text: o.text,
+          language: o.language,
+          relPath: o.relPath,
+          command: o.command,
+          region: regions[0],
+          output: baseline.output,
+          check: (text) => check.run(text, o.signal),
+          rounds: Math.min(CHAT_ROUNDS, o.maxChecks),
+          deadline: t0 + o.timeoutMs,
+          signal: o.signal,
+          onEvent: o.onEvent,
+        })
+      : await searchRepair({
+          text: o.text,
+          language: o.language,
+          regions,
+          model: repairModel(o.backend, o.signal),
+          check: (text) => check.run(text, o.signal),
+          maxChecks: o.maxChecks,
+          deadline: t0 + o.timeoutMs,
+          parallel: o.parallel,
+          signal: o.signal,
+          onEvent: o.onEvent,
+        });
     return {
       status: result.fix ? 'fixed' : 'no-fix',
       fix: result.fix,
@@ -125,10 +145,15 @@ export async function repairFile(o: RepairOptions): Promise<RepairReport> {
   }
 }
 
+/** Rounds a chat model gets: each answer checked, its failure sent back. */
+export const CHAT_ROUNDS = 3;
+
 /** The search's view of a backend: scores through `score`, proposals through fill-in-the-middle. */
 export function repairModel(backend: Backend, signal?: AbortSignal): RepairModel {
   if (!backend.score || !backend.capabilities.score) {
-    throw new Error(`the ${backend.kind} backend cannot score code, which the search ranks candidates by`);
+    throw new CheckSetupError(
+      `the ${backend.kind} backend can neither score code nor follow an instruction: choose the local, mercury or openai backend`,
+    );
   }
   const score = backend.score.bind(backend);
   const alternatives = backend.alternatives?.bind(backend);

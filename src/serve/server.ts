@@ -40,7 +40,7 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-type Route = 'refine' | 'fill' | 'complete' | 'nextEdit';
+type Route = 'refine' | 'fill' | 'complete' | 'nextEdit' | 'score' | 'alternatives';
 
 /** What every request of one server shares: its backend, what it said at start, the token, the queue. */
 interface Served {
@@ -110,7 +110,9 @@ async function handle(s: Served, req: http.IncomingMessage, res: http.ServerResp
       ? 'fim'
       : url.pathname === '/v1/chat/completions'
         ? 'chat'
-        : (/^\/v1\/diffuse\/(refine|fill|complete|nextEdit)$/.exec(url.pathname)?.[1] as Route | undefined);
+        : (/^\/v1\/diffuse\/(refine|fill|complete|nextEdit|score|alternatives)$/.exec(url.pathname)?.[1] as
+            | Route
+            | undefined);
   if (req.method !== 'POST' || !route) {
     sendError(res, 404, 'not_found', `no endpoint ${req.method} ${url.pathname}`);
     return;
@@ -182,6 +184,13 @@ function nextEdit(d: Backend, params: Record<string, unknown>, signal: AbortSign
   return d.nextEdit(params as never, { signal });
 }
 
+/** Repair's measures of code (the engine's score and masked alternatives), when its backend has them. */
+function scoring(d: Backend, route: 'score' | 'alternatives', params: Record<string, unknown>, signal: AbortSignal) {
+  if (!d.capabilities.score || !d.score || !d.alternatives)
+    throw new BackendError("this server's backend cannot score code", 'unsupported');
+  return route === 'score' ? d.score(params as never, { signal }) : d.alternatives(params as never, { signal });
+}
+
 /** The worker protocol: progress events, then the result or the error. */
 async function native(
   d: Backend,
@@ -200,7 +209,9 @@ async function native(
           ? await d.fill(params as never, { signal, onProgress })
           : route === 'nextEdit'
             ? await nextEdit(d, params, signal)
-            : await d.complete(params as never, { signal, onProgress: params.progress ? onProgress : undefined });
+            : route === 'score' || route === 'alternatives'
+              ? await scoring(d, route, params, signal)
+              : await d.complete(params as never, { signal, onProgress: params.progress ? onProgress : undefined });
     event(res, 'result', result);
   } catch (e) {
     const err = asError(e);

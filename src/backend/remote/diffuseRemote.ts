@@ -16,9 +16,11 @@ import {
   type NextEditInput,
   type RefineInput,
   type RequestOptions,
+  type ScoreInput,
+  type AlternativesInput,
 } from '../backend';
 import { HttpClient } from './http';
-import type { DenoiseResult, ProgressParams } from '../requests';
+import type { AlternativesResult, DenoiseResult, ProgressParams, ScoreResult } from '../requests';
 
 export interface DiffuseRemoteOptions {
   baseUrl: string;
@@ -92,6 +94,23 @@ export class DiffuseRemoteBackend implements Backend {
     return this.call('nextEdit', p, o, this.opts.timeoutMs ?? DEFAULT_TIMEOUT_MS);
   }
 
+  /** Repair's measures, served by the engine behind the server (its capabilities say whether it can). */
+  score(p: ScoreInput, o: RequestOptions = {}): Promise<ScoreResult> {
+    if (!this.capabilities.score)
+      return Promise.reject(new BackendError('this diffuse server cannot score code', 'unsupported'));
+    return this.call<ScoreResult>('score', p, o, this.opts.timeoutMs ?? DEFAULT_TIMEOUT_MS, (r) =>
+      Array.isArray(r.tokens),
+    );
+  }
+
+  alternatives(p: AlternativesInput, o: RequestOptions = {}): Promise<AlternativesResult> {
+    if (!this.capabilities.score)
+      return Promise.reject(new BackendError('this diffuse server cannot score code', 'unsupported'));
+    return this.call<AlternativesResult>('alternatives', p, o, this.opts.timeoutMs ?? DEFAULT_TIMEOUT_MS, (r) =>
+      Array.isArray(r.slots),
+    );
+  }
+
   dispose(): void {
     this.http?.dispose();
     this.setState({ kind: 'stopped' });
@@ -117,9 +136,15 @@ export class DiffuseRemoteBackend implements Backend {
     }
   }
 
-  private async call(route: string, params: unknown, o: RequestOptions, timeoutMs: number): Promise<DenoiseResult> {
+  private async call<R = DenoiseResult>(
+    route: string,
+    params: unknown,
+    o: RequestOptions,
+    timeoutMs: number,
+    isResult: (r: R) => boolean = (r) => Array.isArray((r as DenoiseResult).edits),
+  ): Promise<R> {
     await this.start();
-    let result: DenoiseResult | undefined;
+    let result: R | undefined;
     let failure: BackendError | undefined;
     const onProgress = o.onProgress;
     await this.http!.postStream(
@@ -134,7 +159,7 @@ export class DiffuseRemoteBackend implements Backend {
           throw new BackendError(`${this.http!.host} sent a malformed event`, 'crash');
         }
         if (e.event === 'progress') onProgress?.(payload as ProgressParams);
-        else if (e.event === 'result') result = payload as DenoiseResult;
+        else if (e.event === 'result') result = payload as R;
         else if (e.event === 'error') {
           const { code, message } = payload as { code?: BackendErrorCode; message?: string };
           failure = new BackendError(
@@ -145,7 +170,7 @@ export class DiffuseRemoteBackend implements Backend {
       },
     );
     if (failure) throw failure;
-    if (!result || !Array.isArray(result.edits))
+    if (!result || !isResult(result))
       throw new BackendError(`${this.http!.host} ended the answer without a result`, 'crash');
     return result;
   }

@@ -51,7 +51,7 @@ export interface CheckOutcome {
   exitCode?: number | null;
 }
 
-export type CandidateSource = 'model' | 'classic';
+export type CandidateSource = 'model' | 'classic' | 'chat';
 
 export interface Candidate {
   edit: TextEdit;
@@ -132,6 +132,7 @@ export async function searchRepair(o: RepairSearchOptions): Promise<RepairSearch
   const bySource: Record<CandidateSource, SourceFigures> = {
     model: { candidates: 0, checked: 0, passed: 0 },
     classic: { candidates: 0, checked: 0, passed: 0 },
+    chat: { candidates: 0, checked: 0, passed: 0 },
   };
   const seen = new Set<string>([o.text]);
   const state = { checks: 0, candidates: 0, lastFailure: undefined as string | undefined };
