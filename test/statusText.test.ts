@@ -32,6 +32,30 @@ describe('status bar text', () => {
     assert.match(s.tooltip, /mercury \(mercury-coder\) at https:\/\/api\.example: the code .* is sent there/);
   });
 
+  test('the tooltip says how a remote server is asked for fill-in-the-middle, once the first request found out', () => {
+    const info = { backend: 'openai', name: 'google/diffusion-gemma', where: 'http://127.0.0.1:8000/v1' };
+    const before = statusText(view({ backend: 'openai', state: { kind: 'ready', info } }));
+    assert.doesNotMatch(before.tooltip, /Ghost text and Fill at Cursor ask/, 'nothing is claimed before it is known');
+    const chat = statusText(view({ backend: 'openai', state: { kind: 'ready', info: { ...info, fimRoute: 'chat' } } }));
+    assert.match(
+      chat.tooltip,
+      /\nGhost text and Fill at Cursor ask through a chat prompt that asks for the middle only \(the server has no infilling endpoint\)\.$/,
+    );
+    const fim = statusText(
+      view({ backend: 'mercury', state: { kind: 'ready', info: { ...info, backend: 'mercury', fimRoute: 'fim' } } }),
+    );
+    assert.match(fim.tooltip, /ask through POST \/fim\/completions\./);
+    assert.equal(fim.text, '$(sparkle) Diffuse · mercury', 'the text stays short');
+  });
+
+  test('a remote backend whose key was refused is an error naming the backend, with the refusal in the tooltip', () => {
+    const message = '127.0.0.1:4000 refused the API key (401): set it with "Diffuse: Set API Key…"';
+    const s = statusText(view({ backend: 'mercury', state: { kind: 'error', message } }));
+    assert.equal(s.text, '$(error) Diffuse · mercury');
+    assert.equal(s.tooltip, `Diffuse (mercury) cannot answer. ${message}\nClick for options.`);
+    assert.equal(s.error, true);
+  });
+
   test('a model that failed to load is an error with its message and a hint to click', () => {
     const s = statusText(view({ state: { kind: 'error', message: 'denoiser.json is missing' } }));
     assert.equal(s.text, '$(error) Diffuse');

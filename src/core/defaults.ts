@@ -94,6 +94,8 @@ export const SETTING_DEFAULTS = {
   /** Empty: the backend's own (Mercury's: MERCURY_FIM_MODEL and MERCURY_CHAT_MODEL there). */
   'remote.fimModel': '',
   'remote.chatModel': '',
+  /** Infilling tokens for a server without /fim/completions: chosen from the model's name (core/prompts/fimPrompt.ts). */
+  'remote.fimTemplate': 'auto',
   /** Characters of code on each side of the span sent to a remote model (about 3,000 tokens each). */
   'remote.contextChars': 12000,
   /** Deadline of a remote Refine or Fill (ghost text answers within its time budget). */
@@ -105,4 +107,3 @@ export const SETTING_DEFAULTS = {
 } as const;
 
 export type SettingName = keyof typeof SETTING_DEFAULTS;
-

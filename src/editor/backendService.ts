@@ -298,7 +298,14 @@ export class BackendService implements vscode.Disposable {
       return { kind: 'local', modelDir: s.modelDir, threads: s.threads, executionProvider: s.executionProvider };
     const apiKey = (await this.secrets.get(apiKeySecret(b.kind))) || undefined;
     if (b.kind === 'diffuse') return { kind: 'diffuse', baseUrl: b.baseUrl, apiKey };
-    return { kind: b.kind, baseUrl: b.baseUrl, fimModel: b.fimModel, chatModel: b.chatModel, apiKey };
+    return {
+      kind: b.kind,
+      baseUrl: b.baseUrl,
+      fimModel: b.fimModel,
+      chatModel: b.chatModel,
+      fimTemplate: b.fimTemplate,
+      apiKey,
+    };
   }
 
   private onState(state: BackendState): void {

@@ -4,6 +4,7 @@ import * as vscode from 'vscode';
 import { SETTING_DEFAULTS, SHIPPED_MODEL, STRENGTH_RANGE, type SettingName } from '../core/defaults';
 import { remoteDefaults } from '../backend/createBackend';
 import { isBackendKind, type BackendKind } from '../backend/backend';
+import { FIM_TEMPLATE_SETTINGS } from '../core/prompts/fimPrompt';
 import type { ContextSettings, SamplerSettings } from '../backend/requests';
 
 export interface DiffuseSettings {
@@ -18,6 +19,8 @@ export interface DiffuseSettings {
     baseUrl: string;
     fimModel: string;
     chatModel: string;
+    /** `auto`, `none` or a family of core/prompts/fimPrompt.ts's FIM_TEMPLATES (an unknown name reads as `auto`). */
+    fimTemplate: string;
     /** Characters of code on each side of the span sent to a remote model. */
     contextChars: number;
     timeoutMs: number;
@@ -75,6 +78,7 @@ export function readSettings(extensionPath: string): DiffuseSettings {
       baseUrl: get('remote.baseUrl').trim() || remote.baseUrl,
       fimModel: get('remote.fimModel').trim() || remote.fimModel,
       chatModel: get('remote.chatModel').trim() || remote.chatModel,
+      fimTemplate: fimTemplateSetting(get('remote.fimTemplate')),
       contextChars: Math.max(200, Math.floor(get('remote.contextChars'))),
       timeoutMs: Math.max(1000, get('remote.timeoutMs')),
     },
@@ -121,8 +125,14 @@ export function affectsBackend(e: vscode.ConfigurationChangeEvent): boolean {
     'remote.baseUrl',
     'remote.fimModel',
     'remote.chatModel',
+    'remote.fimTemplate',
     'remote.timeoutMs',
   ].some((k) => e.affectsConfiguration(`${SECTION}.${k}`));
+}
+
+function fimTemplateSetting(v: string): string {
+  const name = String(v).trim().toLowerCase();
+  return (FIM_TEMPLATE_SETTINGS as readonly string[]).includes(name) ? name : 'auto';
 }
 
 function resolveUserPath(p: string): string {

@@ -132,8 +132,13 @@ suite('Diffuse with remote backends', () => {
     );
     const fim = mercury.requests.at(-1)!;
     assert.equal(fim.path, '/v1/fim/completions');
-    assert.equal(fim.body.model, 'mercury-edit');
+    assert.equal(fim.body.model, 'mercury-edit-2', "Inception's current FIM model (2026-12-07)");
     assert.equal(fim.authorization, `Bearer ${KEY}`, 'the key from SecretStorage');
+    assert.match(
+      String(api.statusBar.tooltip),
+      /Ghost text and Fill at Cursor ask through POST \/fim\/completions\./,
+      'the tooltip says how fill-in-the-middle is asked',
+    );
 
     const fill = await proposal(api, editor, 'diffuse.fillAtCursor');
     assert.equal(fill.regions[0].proposal, 'return x * 2;');
@@ -191,7 +196,7 @@ suite('Diffuse with remote backends', () => {
 
       const asked = mercury.requests.slice(sent).filter((r) => r.path === '/v1/edit/completions');
       assert.equal(asked.length, 1, 'one request after the pause');
-      assert.equal(asked[0].body.model, 'mercury-edit');
+      assert.equal(asked[0].body.model, 'mercury-edit-2');
       const prompt = String((asked[0].body.messages as { content: string }[])[0].content);
       assert.match(
         prompt,
@@ -258,10 +263,11 @@ suite('Diffuse with remote backends', () => {
     await vscode.commands.executeCommand('diffuse.setApiKey', 'mercury', 'sk_wrong');
     try {
       await vscode.commands.executeCommand('diffuse.chooseBackend', 'mercury', mercury.url);
+      // the key is checked at start (GET /v1/models): the backend stops before any command
       await waitFor(
-        () => api.service.backend === 'mercury' && api.service.state.kind !== 'starting',
+        () => api.service.backend === 'mercury' && api.service.state.kind === 'error',
         30_000,
-        'mercury to be tried',
+        'mercury to refuse the key',
       );
       const notices = api.probe.notices.length;
       const editor = await openEditor(SOURCE);
@@ -276,26 +282,47 @@ suite('Diffuse with remote backends', () => {
     }
   });
 
-  test('mercury: a refused key stops the backend with one notification that offers Set API Key…', async function () {
+  test('mercury: a key refused at start stops the backend with one line naming Set API Key…, and the status bar says so', async function () {
     this.timeout(60_000);
     await vscode.commands.executeCommand('diffuse.setApiKey', 'mercury', 'sk_wrong');
-    await useBackend(api, 'mercury', mercury.url);
     const notices = api.probe.notices.length;
-    const editor = await openEditor(SOURCE);
-    selectLines(editor, 1, 1);
-    await vscode.commands.executeCommand('diffuse.refineSelection');
-    await waitFor(() => api.service.state.kind === 'error', 10_000, 'the backend to stop');
-    assert.equal(api.sessions.get(editor.document), undefined, 'no proposal');
-    const told = api.probe.notices.slice(notices);
-    // the backend's one notification; the Refine that met the 401 shows that same one again (VS Code shows it once)
-    assert.equal(new Set(told).size, 1, JSON.stringify(told));
-    assert.match(told[0], /^Diffuse \(mercury\) cannot answer: 127\.0\.0\.1:\d+ refused the API key \(401\)/);
-    assert.ok(!told[0].includes('sk_wrong'), 'the key is never shown');
     const sent = mercury.requests.length;
-    await vscode.commands.executeCommand('diffuse.refineSelection');
-    assert.equal(mercury.requests.length, sent, 'nothing more is sent until the key changes');
-    await vscode.commands.executeCommand('diffuse.setApiKey', 'mercury', KEY);
-    await waitFor(() => api.service.state.kind === 'ready', 10_000, 'a new key to restart the backend');
+    try {
+      await setting('remote.baseUrl', mercury.url);
+      await setting('backend', 'mercury');
+      await waitFor(
+        () => api.service.backend === 'mercury' && api.service.state.kind === 'error',
+        10_000,
+        'the backend to stop at start',
+      );
+      await waitFor(() => api.probe.notices.length > notices, 5_000, 'the notification');
+      const told = api.probe.notices.slice(notices);
+      assert.equal(told.length, 1, `one notification: ${JSON.stringify(told)}`);
+      assert.match(
+        told[0],
+        /^Diffuse \(mercury\) cannot answer: 127\.0\.0\.1:\d+ refused the API key \(401\): set it with "Diffuse: Set API Key…"$/,
+      );
+      assert.ok(!told[0].includes('\n'), 'one line');
+      assert.ok(!told[0].includes('sk_wrong'), 'the key is never shown');
+      assert.equal(api.statusBar.text, '$(error) Diffuse · mercury');
+      assert.match(String(api.statusBar.tooltip), /cannot answer\. 127\.0\.0\.1:\d+ refused the API key \(401\)/);
+      assert.equal(mercury.requests.length, sent, 'no code was sent: the key was checked with GET /v1/models');
+
+      // a command meets the stopped backend: it shows that same line again (VS Code shows it once), sends nothing
+      const editor = await openEditor(SOURCE);
+      selectLines(editor, 1, 1);
+      await vscode.commands.executeCommand('diffuse.refineSelection');
+      assert.equal(api.sessions.get(editor.document), undefined, 'no proposal');
+      assert.equal(mercury.requests.length, sent, 'nothing is sent until the key changes');
+      assert.deepEqual([...new Set(api.probe.notices.slice(notices))], told);
+
+      await vscode.commands.executeCommand('diffuse.setApiKey', 'mercury', KEY);
+      await waitFor(() => api.service.state.kind === 'ready', 10_000, 'a new key to restart the backend');
+      assert.match(api.statusBar.text, /^\$\(sparkle\) Diffuse · mercury/);
+    } finally {
+      await vscode.commands.executeCommand('diffuse.setApiKey', 'mercury', KEY);
+      await useBackend(api, 'local');
+    }
   });
 
   test('diffuse: a diffuse serve answers exactly as the local model does, corrector and joint cursors included', async function () {

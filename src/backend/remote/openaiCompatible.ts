@@ -167,6 +167,8 @@ export class OpenAICompatibleBackend implements Backend {
       this.setState({ kind: 'error', message: this.configError.message });
       throw this.configError;
     }
+    // the status bar says "connecting" while the server is asked; a refused key stops here, once
+    this.setState({ kind: 'starting' });
     this.models = await this.watched(() => this.readModels());
     this.info = {
       backend: this.kind,
@@ -174,7 +176,7 @@ export class OpenAICompatibleBackend implements Backend {
       where: this.opts.baseUrl,
       ...(this.models ? { models: this.models } : {}),
     };
-    if (this.state.kind !== 'error') this.setState({ kind: 'ready', info: this.info });
+    if (this.state.kind === 'starting') this.setState({ kind: 'ready', info: this.info }); // not if disposed meanwhile
     return this.info;
   }
 

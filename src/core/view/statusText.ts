@@ -1,17 +1,30 @@
 // What the status bar item says, from plain values: which backend answers and its state (loading,
-// with the folder, its size, the load's step and seconds / ready / busy with its step / error),
-// the last request's latency, and what became of the last ghost-text suggestion. editor/statusBar.ts
-// gathers the values and paints the result; everything it shows is decided here.
+// with the folder, its size, the load's step and seconds / ready, with how a remote server is asked
+// for fill-in-the-middle / busy with its step / error), the last request's latency, and what became
+// of the last ghost-text suggestion. editor/statusBar.ts gathers the values and paints the result;
+// everything it shows is decided here.
 import { type LoadStage, loadLabel } from './loadLabel';
 import { stepLabel } from './stepLabel';
 
 /** The backend's state, as much of it as the item shows (backend/backend.ts's BackendState fits). */
 export type StatusState =
   | { kind: 'starting'; load?: { name: string; bytes?: number; stage?: LoadStage; startedAt: number } }
-  | { kind: 'ready'; info: { backend: string; name: string; where: string; threads?: number } }
+  | { kind: 'ready'; info: { backend: string; name: string; where: string; threads?: number; fimRoute?: FimRouteName } }
   | { kind: 'error'; message: string }
   | { kind: 'restarting'; message: string }
   | { kind: 'stopped' };
+
+/** How a remote backend asks for fill-in-the-middle (backend/backend.ts's FimRoute fits). */
+export type FimRouteName = 'fim' | 'infill' | 'suffix' | 'template' | 'chat';
+
+/** Each way of asking for fill-in-the-middle, in the words the tooltip uses. */
+const FIM_ROUTE_WORDS: Record<FimRouteName, string> = {
+  fim: 'POST /fim/completions',
+  infill: "llama.cpp's POST /infill (the model's own infilling tokens, applied by the server)",
+  suffix: 'POST /completions with a suffix',
+  template: "POST /completions with the model's own infilling tokens (diffuse.remote.fimTemplate)",
+  chat: 'a chat prompt that asks for the middle only (the server has no infilling endpoint)',
+};
 
 /** What became of the last ghost-text request (editor/ghostText.ts's GhostOutcome fits). */
 export interface GhostView {
@@ -76,9 +89,11 @@ export function statusText(v: StatusView): StatusText {
       i.backend === 'local'
         ? `${i.name} ready (${plural(i.threads ?? 1, 'thread')}; nothing leaves this machine)`
         : `${i.backend} (${i.name}) at ${i.where}: the code around the cursor or selection is sent there`;
+    // known once the first ghost text or Fill found what the server answers
+    const fim = i.fimRoute ? `\nGhost text and Fill at Cursor ask through ${FIM_ROUTE_WORDS[i.fimRoute]}.` : '';
     return {
       text: `$(sparkle) Diffuse${remote}${latency}${extra.text}`,
-      tooltip: `Diffuse: ${who}${latency ? `; last request took${latency}` : ''}${extra.tooltip}`,
+      tooltip: `Diffuse: ${who}${latency ? `; last request took${latency}` : ''}${fim}${extra.tooltip}`,
       error: false,
     };
   }
