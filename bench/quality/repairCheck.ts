@@ -6,7 +6,7 @@
 // and files written in the project before Accept (must be 0); per fault kind and per source of the
 // fix. Beside it, Refine's corrector on the same faulty functions (one call, then the same check).
 //
-//   npm run bench:repair-check [-- --cases=40 --all --max-checks=40 --timeout-ms=60000]
+//   npm run bench:repair-check [-- --cases=42 --all --max-checks=40 --timeout-ms=60000]
 //
 // Writes bench/results/repair-check.json. The faults are this file's own, seeded, and every one
 // is kept only when it makes the problem's tests fail; no case is ever used to train.
@@ -167,20 +167,36 @@ async function passes(p: Problem, solution: string): Promise<boolean> {
   return r.passed;
 }
 
-/** One fault per problem, the kinds taken in turn; a fault that leaves the tests passing is not kept. */
+/**
+ * One fault per problem, the kinds in turn so that each kind has as many cases as the others: a
+ * kind takes the next problem (in a seeded order) it applies to and that its fault makes fail.
+ */
 export async function faultCases(count: number, seed = 1): Promise<FaultCase[]> {
   const rng = new SeededRandom(seed);
   const kinds = Object.keys(FAULTS);
-  const all = problems();
-  const order = all.map((_, i) => i);
-  for (let i = order.length - 1; i > 0; i--) {
+  const left = problems();
+  for (let i = left.length - 1; i > 0; i--) {
     const j = rng.nextInt(i + 1);
-    [order[i], order[j]] = [order[j], order[i]];
+    [left[i], left[j]] = [left[j], left[i]];
   }
   const out: FaultCase[] = [];
-  for (const i of order) {
-    if (out.length >= count) break;
-    const p = all[i];
+  let turn = 0;
+  while (out.length < count && kinds.length > 0) {
+    const kind = kinds[turn % kinds.length];
+    const made = await firstFault(left, kind, rng);
+    if (!made) {
+      kinds.splice(kinds.indexOf(kind), 1); // no problem left that this kind applies to
+      continue;
+    }
+    out.push(made);
+    left.splice(left.indexOf(made.problem), 1);
+    turn++;
+  }
+  return out;
+}
+
+async function firstFault(problems: Problem[], kind: string, rng: SeededRandom): Promise<FaultCase | undefined> {
+  for (const p of problems) {
     const lines = p.solution.split('\n');
     const fn = functionRanges(p.solution, 'python').find((f) => f.name === p.entry);
     if (!fn) continue;
@@ -188,17 +204,13 @@ export async function faultCases(count: number, seed = 1): Promise<FaultCase[]> 
     const header = fn.first - 1;
     const docEnd = docstringEnd(lines, header);
     const body = lines.map((_, k) => k).filter((k) => k > (docEnd ?? header) && k < fn.last && lines[k].trim() !== '');
-    for (let t = 0; t < kinds.length; t++) {
-      const kind = kinds[(out.length + t) % kinds.length];
-      const made = FAULTS[kind](lines, body, rng);
-      if (!made) continue;
-      const faulty = made.lines.join('\n');
-      if (faulty === p.solution || (await passes(p, faulty))) continue;
-      out.push({ problem: p, fault: kind, faulty, line: made.line });
-      break;
-    }
+    const made = FAULTS[kind](lines, body, rng);
+    if (!made) continue;
+    const faulty = made.lines.join('\n');
+    if (faulty === p.solution || (await passes(p, faulty))) continue;
+    return { problem: p, fault: kind, faulty, line: made.line };
   }
-  return out;
+  return undefined;
 }
 
 /** The index of the line that closes the docstring right below line `header`, if there is one. */
@@ -244,7 +256,7 @@ function quantile(xs: number[], q: number): number | null {
 
 async function main(): Promise<void> {
   const { values } = readArgs({
-    cases: { type: 'string', default: '40' },
+    cases: { type: 'string', default: '42' },
     all: { type: 'boolean', default: false },
     'max-checks': { type: 'string', default: String(REPAIR_DEFAULTS.maxChecks) },
     'timeout-ms': { type: 'string', default: String(REPAIR_DEFAULTS.timeoutMs) },

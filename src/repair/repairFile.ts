@@ -118,6 +118,7 @@ export async function repairFile(o: RepairOptions): Promise<RepairReport> {
           onEvent: o.onEvent,
         })
       : await searchRepair({
+          failure: baseline.output,
           text: o.text,
           language: o.language,
           regions,

@@ -60,8 +60,7 @@ const SWAPS: string[][] = [
   ['<', '<=', '>', '>='],
   ['==', '!='],
   ['===', '!=='],
-  ['+', '-'],
-  ['*', '/', '//'],
+  ['+', '-', '*', '/', '//', '%'],
   ['and', 'or'],
   ['&&', '||'],
   ['min', 'max'],
@@ -80,8 +79,18 @@ const KEYWORDS = new Set(
   ).split(' '),
 );
 
-/** Every template edit of lines `first`..`last` (1-based, inclusive) of `text`. */
-export function classicTemplates(text: string, language: string, first: number, last: number): TemplateEdit[] {
+/**
+ * Every template edit of lines `first`..`last` (1-based, inclusive) of `text`; the names the
+ * variable template tries come from lines `scopeFirst`..`last` (a function's parameters are in
+ * its header, which is not edited).
+ */
+export function classicTemplates(
+  text: string,
+  language: string,
+  first: number,
+  last: number,
+  scopeFirst = first,
+): TemplateEdit[] {
   const lineStarts = [0];
   for (let i = 0; i < text.length; i++) if (text[i] === '\n') lineStarts.push(i + 1);
   const regionStart = lineStarts[first - 1] ?? text.length;
@@ -102,9 +111,18 @@ export function classicTemplates(text: string, language: string, first: number, 
   const add = (start: number, end: number, replacement: string, template: string) =>
     out.push({ edit: { start, end, text: replacement }, template, line: lineOf(start) });
   const code = lexemes.filter((l) => l.kind !== 'space' && l.kind !== 'comment');
+  const scopeStart = lineStarts[Math.min(scopeFirst, first) - 1] ?? regionStart;
+  const scopeCode = lex(text.slice(scopeStart, regionEnd), language).filter(
+    (l) => l.kind !== 'space' && l.kind !== 'comment',
+  );
+  const definedFunctions = new Set(
+    [...text.matchAll(language === 'python' ? /\bdef\s+([A-Za-z_]\w*)/g : /\bfunction\s+([A-Za-z_$][\w$]*)/g)].map(
+      (m) => m[1],
+    ),
+  );
   // names of values: not the ones called or defined as functions or classes
   const callables = new Set(
-    code
+    scopeCode
       .filter(
         (l, k) =>
           l.kind === 'name' && (code[k + 1]?.text === '(' || /^(def|function|class)$/.test(code[k - 1]?.text ?? '')),
@@ -113,7 +131,7 @@ export function classicTemplates(text: string, language: string, first: number, 
   );
   const scopeNames = [
     ...new Set(
-      code.filter((l) => l.kind === 'name' && !KEYWORDS.has(l.text) && !callables.has(l.text)).map((l) => l.text),
+      scopeCode.filter((l) => l.kind === 'name' && !KEYWORDS.has(l.text) && !callables.has(l.text)).map((l) => l.text),
     ),
   ];
 
@@ -141,8 +159,22 @@ export function classicTemplates(text: string, language: string, first: number, 
       const from = lexemes[before - 1]?.kind === 'space' ? lexemes[before - 1].start : l.start;
       add(from, next.start + 1, '', 'off-by-one');
     }
-    if (l.kind === 'name' && scopeNames.includes(l.text) && code[k - 1]?.text !== '.') {
+    const called = code[k + 1]?.text === '(';
+    const valuePlace = l.kind === 'name' && !KEYWORDS.has(l.text) && code[k - 1]?.text !== '.';
+    if (valuePlace && !called && !/^(def|function|class)$/.test(code[k - 1]?.text ?? '')) {
       for (const other of scopeNames) if (other !== l.text) add(l.start, end, other, 'variable');
+    }
+    // the wrong function called: another of the file's own (a recursion's name, a helper)
+    if (valuePlace && called) {
+      for (const other of definedFunctions) if (other !== l.text) add(l.start, end, other, 'variable');
+    }
+    if (language === 'python' && l.text === 'in' && code[k - 1]?.text !== 'not' && !isForTarget(code, k)) {
+      add(l.start, l.start, 'not ', 'condition');
+    }
+    if (language === 'python' && l.text === 'not' && next?.text === 'in') add(l.start, next.start, '', 'condition');
+    if (language === 'python' && l.text === 'is') {
+      if (next?.text === 'not') add(end, next.start + 3, '', 'condition');
+      else add(end, end, ' not', 'condition');
     }
     if (l.text === 'not' && language === 'python') add(l.start, code[k + 1]?.start ?? end, '', 'condition');
     if (l.text === '!' && language !== 'python' && next) add(l.start, next.start, '', 'condition');
@@ -157,6 +189,15 @@ export function classicTemplates(text: string, language: string, first: number, 
     if (text.slice(start, end).trim() !== '') add(start, end, '', 'line deleted');
   }
   return dedupe(out, text);
+}
+
+/** `in` of a `for … in` header (Python), which no condition template may touch. */
+function isForTarget(code: Lexeme[], k: number): boolean {
+  for (let j = k - 1; j >= 0 && j >= k - 8; j--) {
+    if (code[j].text === 'for') return true;
+    if (code[j].text === ':' || code[j].text === 'if') return false;
+  }
+  return false;
 }
 
 /** `<` / `>` of a generic type in TypeScript: a name before and a name or `>` soon after. */
@@ -191,4 +232,36 @@ function dedupe(edits: TemplateEdit[], text: string): TemplateEdit[] {
     seen.add(key);
     return true;
   });
+}
+
+const UNDEFINED_NAME = [
+  /NameError: name '([A-Za-z_]\w*)' is not defined/,
+  /UnboundLocalError: (?:local variable|cannot access local variable) '([A-Za-z_]\w*)'/,
+  /ReferenceError: ([A-Za-z_$][\w$]*) is not defined/,
+];
+const PY_INITS = ['[]', '0', 'set()', '{}', "''", 'None', '1'];
+const JS_INITS = ['[]', '0', '{}', "''", 'null', '1'];
+
+/**
+ * A line that gave a name its first value, deleted: the check says the name is not defined, so a
+ * line giving it a first value is tried at the top of the lines searched, with the usual ones.
+ */
+export function missingNameTemplates(text: string, language: string, first: number, output: string): TemplateEdit[] {
+  const name = UNDEFINED_NAME.map((re) => re.exec(output)?.[1]).find((n) => n !== undefined);
+  if (!name) return [];
+  const lineStarts = [0];
+  for (let i = 0; i < text.length; i++) if (text[i] === '\n') lineStarts.push(i + 1);
+  const at = lineStarts[first - 1];
+  if (at === undefined) return [];
+  const indent = /^[ \t]*/.exec(text.slice(at))![0];
+  const inits = language === 'python' ? PY_INITS : JS_INITS;
+  return inits.map((init) => ({
+    edit: {
+      start: at,
+      end: at,
+      text: language === 'python' ? `${indent}${name} = ${init}\n` : `${indent}let ${name} = ${init};\n`,
+    },
+    template: 'line inserted',
+    line: first,
+  }));
 }

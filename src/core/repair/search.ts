@@ -8,7 +8,7 @@
 // `diffuse serve`, and a test's fakes.
 
 import { applyEdits, type TextEdit } from '../text/textEdit';
-import { classicTemplates } from './classicTemplates';
+import { classicTemplates, missingNameTemplates } from './classicTemplates';
 import type { RepairRegion } from './whereToLook';
 
 /** One token of a scored range: where it is in the text, its log-probability, its slot's best token's probability. */
@@ -77,6 +77,8 @@ export interface RepairSearchOptions {
   regions: RepairRegion[];
   model: RepairModel;
   check: (text: string) => Promise<CheckOutcome>;
+  /** The failing check's output on `text` (some templates read it: a name it says is undefined). */
+  failure?: string;
   maxChecks: number;
   /** Epoch ms by which the search stops (a check under way finishes). */
   deadline: number;
@@ -251,9 +253,11 @@ async function rankedCandidates(
   if (o.model.propose) {
     raw.push(...(await modelProposals(o, sites, region, editFirst, original, doubt, starts, lineDoubt)));
   }
-  for (const t of classicTemplates(o.text, o.language, editFirst, region.last)) {
-    raw.push({ edit: t.edit, source: 'classic', template: t.template });
-  }
+  const templates = [
+    ...missingNameTemplates(o.text, o.language, editFirst, o.failure ?? ''),
+    ...classicTemplates(o.text, o.language, editFirst, region.last, region.first),
+  ];
+  for (const t of templates) raw.push({ edit: t.edit, source: 'classic', template: t.template });
   const priority = (c: Omit<Candidate, 'score'>) =>
     (region.pointed.includes(lineOf(c.edit.start)) ? 100 : 0) + (lineDoubt.get(lineOf(c.edit.start)) ?? 0);
   const fresh = raw
