@@ -3,7 +3,7 @@
 // the real model and real checks are in repairCheck.test.ts).
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { classicTemplates } from '../src/core/repair/classicTemplates';
+import { classicTemplates, missingNameTemplates } from '../src/core/repair/classicTemplates';
 import { failureCause, failurePointers, namesMentioned } from '../src/core/repair/failurePointers';
 import { enclosingFunction, functionRanges } from '../src/core/repair/functionRanges';
 import { type RepairModel, searchRepair, size } from '../src/core/repair/search';
@@ -176,6 +176,34 @@ describe('the classic templates', () => {
     assert.ok(out.every((t) => t.includes("'a < b'") && t.includes('# a < b')));
     assert.ok(out.includes(text.replace('g(a) < b', 'g(a) >= b')));
     assert.ok(!out.some((t) => t.includes('return a(a)')));
+  });
+
+  test("a condition's not, the function called, an operator of another family, the header's parameters", () => {
+    const text = [
+      'def fib(n, memo):',
+      '    if n in memo:',
+      '        return memo[n]',
+      '    return helper(n - 1) + fib(n - 2, memo) * 2',
+      '',
+      'def helper(x):',
+      '    return x',
+      '',
+    ].join('\n');
+    const out = classicTemplates(text, 'python', 2, 4, 1).map((t) => applyEdits(text, [t.edit]));
+    assert.ok(out.includes(text.replace('if n in memo', 'if n not in memo')));
+    assert.ok(out.includes(text.replace('return helper(n - 1)', 'return fib(n - 1)')));
+    assert.ok(out.includes(text.replace('fib(n - 2, memo) * 2', 'fib(n - 2, memo) + 2')));
+    assert.ok(out.includes(text.replace('return memo[n]', 'return memo[memo]')), 'parameters are in scope');
+    assert.ok(!out.some((t) => t.startsWith('def fib(n, n)')), 'the header is not edited');
+  });
+
+  test('a name the check says is undefined gets a first value at the top of the searched lines', () => {
+    const text = 'def f(xs):\n    for x in xs:\n        seen.add(x)\n    return seen\n';
+    const edits = missingNameTemplates(text, 'python', 2, "NameError: name 'seen' is not defined");
+    assert.ok(
+      edits.map((t) => applyEdits(text, [t.edit])).includes(text.replace('    for x', '    seen = set()\n    for x')),
+    );
+    assert.deepEqual(missingNameTemplates(text, 'python', 2, 'AssertionError'), []);
   });
 
   test('two simple arguments of a call swapped', () => {

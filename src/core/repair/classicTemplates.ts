@@ -125,7 +125,8 @@ export function classicTemplates(
     scopeCode
       .filter(
         (l, k) =>
-          l.kind === 'name' && (code[k + 1]?.text === '(' || /^(def|function|class)$/.test(code[k - 1]?.text ?? '')),
+          l.kind === 'name' &&
+          (scopeCode[k + 1]?.text === '(' || /^(def|function|class)$/.test(scopeCode[k - 1]?.text ?? '')),
       )
       .map((l) => l.text),
   );
