@@ -55,7 +55,7 @@ describe('the scratch copy and the check', () => {
   test('holds the unsaved buffers, links dependencies, leaves out .git, and writes nothing back', async () => {
     const dir = project();
     const was = snapshot(dir);
-    const copy = scratchCopy(dir, new Map([['src/unsaved.txt', 'typed, never saved\n']]));
+    const copy = await scratchCopy(dir, new Map([['src/unsaved.txt', 'typed, never saved\n']]));
     try {
       assert.equal(fs.readFileSync(path.join(copy.dir, 'src', 'unsaved.txt'), 'utf8'), 'typed, never saved\n');
       assert.ok(fs.lstatSync(path.join(copy.dir, 'node_modules')).isSymbolicLink());

@@ -74,7 +74,11 @@ export class ProjectCheck {
     const free = this.free.pop();
     if (free) return free;
     if (this.copies.length < Math.max(1, this.o.parallel)) {
-      const copy = scratchCopy(this.o.root, this.o.overrides);
+      const copy = await scratchCopy(this.o.root, this.o.overrides);
+      if (this.disposed) {
+        copy.dispose();
+        throw new Error('the check was disposed');
+      }
       this.copies.push(copy);
       return copy;
     }

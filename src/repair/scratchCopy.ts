@@ -10,6 +10,7 @@
 // alternatives (a read-only bind mount) need privileges an editor does not have.
 
 import fs from 'node:fs';
+import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -35,20 +36,24 @@ export interface ScratchCopy {
  * Copies `root` into a fresh temporary folder, then writes `overrides` (relative path → text:
  * the editor's unsaved buffers) over the copies.
  */
-export function scratchCopy(root: string, overrides: ReadonlyMap<string, string> = new Map()): ScratchCopy {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'diffuse-repair-'));
+export async function scratchCopy(
+  root: string,
+  overrides: ReadonlyMap<string, string> = new Map(),
+): Promise<ScratchCopy> {
+  // asynchronous throughout: the editor's extension host must not stall while a project copies
+  const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'diffuse-repair-'));
   try {
     const budget = { files: MAX_COPY_FILES, bytes: MAX_COPY_BYTES };
-    copyTree(root, dir, budget);
+    await copyTree(root, dir, budget);
   } catch (e) {
-    fs.rmSync(dir, { recursive: true, force: true });
+    await fsp.rm(dir, { recursive: true, force: true });
     throw e;
   }
   const write = (relPath: string, text: string) => {
     const target = path.join(dir, relPath);
     if (!target.startsWith(dir + path.sep)) throw new ScratchCopyError(`${relPath} is outside the project`);
     fs.mkdirSync(path.dirname(target), { recursive: true });
-    // replace, never write through: the copy's file may be a clone sharing blocks with the user's
+    // a new file in place of the copy (a clone's shared blocks are copy-on-write anyway)
     fs.rmSync(target, { force: true });
     fs.writeFileSync(target, text);
   };
@@ -56,29 +61,29 @@ export function scratchCopy(root: string, overrides: ReadonlyMap<string, string>
   return { dir, write, dispose: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }
 
-function copyTree(from: string, to: string, budget: { files: number; bytes: number }): void {
-  for (const entry of fs.readdirSync(from, { withFileTypes: true })) {
+async function copyTree(from: string, to: string, budget: { files: number; bytes: number }): Promise<void> {
+  for (const entry of await fsp.readdir(from, { withFileTypes: true })) {
     const source = path.join(from, entry.name);
     const target = path.join(to, entry.name);
     if (entry.isDirectory()) {
       if (SKIPPED_FOLDERS.has(entry.name)) continue;
       if (LINKED_FOLDERS.has(entry.name)) {
-        fs.symlinkSync(source, target, 'dir');
+        await fsp.symlink(source, target, 'dir');
         continue;
       }
-      fs.mkdirSync(target);
-      copyTree(source, target, budget);
+      await fsp.mkdir(target);
+      await copyTree(source, target, budget);
     } else if (entry.isSymbolicLink()) {
-      fs.symlinkSync(fs.readlinkSync(source), target);
+      await fsp.symlink(await fsp.readlink(source), target);
     } else if (entry.isFile()) {
       budget.files--;
-      budget.bytes -= fs.statSync(source).size;
+      budget.bytes -= (await fsp.stat(source)).size;
       if (budget.files < 0 || budget.bytes < 0) {
         throw new ScratchCopyError(
           `the project is too large to copy for a check (over ${MAX_COPY_FILES} files or ${MAX_COPY_BYTES >> 20} MB): choose a smaller root`,
         );
       }
-      fs.copyFileSync(source, target, fs.constants.COPYFILE_FICLONE);
+      await fsp.copyFile(source, target, fs.constants.COPYFILE_FICLONE);
     }
   }
 }
