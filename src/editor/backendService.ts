@@ -27,7 +27,7 @@ import { requestWindow } from './requestWindow';
 import { affectsBackend, readSettings, type DiffuseSettings } from './settings';
 import { probe } from './testProbe';
 
-export type RequestKind = 'refine' | 'fill' | 'complete' | 'nextEdit';
+export type RequestKind = 'refine' | 'fill' | 'complete' | 'nextEdit' | 'repair';
 
 /** Requests made on pauses in typing (ghost text, next edit): never shown as busy, never holding a restart. */
 const BACKGROUND: readonly RequestKind[] = ['complete', 'nextEdit'];
@@ -210,6 +210,29 @@ export class BackendService implements vscode.Disposable {
           : Promise.reject(new BackendError(`the ${d.kind} backend cannot propose next edits`, 'unsupported')),
       o,
     );
+  }
+
+  /** The backend as built now (the tests' wrapper around it, as every request has). */
+  async current(): Promise<Backend> {
+    return probe.backend(await this.building);
+  }
+
+  /**
+   * A job of many calls (Repair's scores, fills and checks) shown as busy while it runs, like one
+   * request; a restart the settings asked for waits for it.
+   */
+  async whileBusy<T>(kind: RequestKind, job: () => Promise<T>): Promise<T> {
+    const activity: Activity = { kind };
+    probe.requests[kind]++;
+    this.activities.add(activity);
+    this.changed.fire();
+    try {
+      return await job();
+    } finally {
+      this.activities.delete(activity);
+      this.changed.fire();
+      if (this.restartPending && ![...this.activities].some((a) => !BACKGROUND.includes(a.kind))) void this.restart();
+    }
   }
 
   private async request(

@@ -74,16 +74,6 @@ function repairActions(
   return [action];
 }
 
-/**
- * The backend the repair searches with (the tests' wrapper around it, as every request has).
- * BackendService has no public way to lend its backend for a sequence of calls (a repair is many
- * `score` and `complete` calls, not one request), so this reads the one it built.
- */
-async function searchBackend(service: BackendService): Promise<Backend> {
-  const built = await (service as unknown as { building: Promise<Backend> }).building;
-  return probe.backend(built);
-}
-
 async function repair(service: BackendService, store: SessionStore, chooser: CheckChooser, args: RepairArgs) {
   const refusal = trustRefusal(vscode.workspace.isTrusted);
   if (refusal) {
@@ -102,12 +92,13 @@ async function repair(service: BackendService, store: SessionStore, chooser: Che
     service.inform('Diffuse Repair: save the file first; the check runs on a copy of its project folder.');
     return;
   }
-  const backend = await searchBackend(service).catch(() => undefined);
-  if (!backend?.score || !backend.capabilities.score) {
+  const backend = await service.current().catch(() => undefined);
+  // a model that scores code runs the search; a chat model is asked, its answers checked
+  if (!backend || !((backend.score && backend.capabilities.score) || backend.capabilities.instruction)) {
     void service
       .warn(
-        `Diffuse Repair needs a model that scores code, which the ${service.backend} backend cannot: choose the ` +
-          'local backend (or diffuse, a `diffuse serve` that supports score).',
+        `Diffuse Repair needs a model that scores code or follows an instruction, which the ${service.backend} ` +
+          'backend cannot: choose the local, mercury or openai backend (or a `diffuse serve` that scores code).',
         'Choose Backend…',
       )
       .then((c) => c && vscode.commands.executeCommand('diffuse.chooseBackend'));
@@ -234,24 +225,26 @@ async function runRepair(
         report({ message: live.line() });
         const cancel = token.onCancellationRequested(() => session.end('cancelled'));
         try {
-          return await repairFile({
-            backend,
-            root: check.root,
-            relPath,
-            text,
-            language: doc.languageId,
-            command: check.command,
-            overrides: unsavedBuffers(check.root, doc),
-            lines: where.lines,
-            cursorLine: where.cursorLine,
-            maxChecks: s.maxChecks,
-            timeoutMs: s.timeoutMs,
-            checkTimeoutMs: Math.min(s.timeoutMs, REPAIR_DEFAULTS.checkTimeoutMs),
-            // the model's threads are busy while it proposes; the rest of the cores run checks
-            parallel: Math.max(1, Math.min(4, os.availableParallelism() - service.settings().threads)),
-            signal: session.signal,
-            onEvent,
-          });
+          return await service.whileBusy('repair', () =>
+            repairFile({
+              backend,
+              root: check.root,
+              relPath,
+              text,
+              language: doc.languageId,
+              command: check.command,
+              overrides: unsavedBuffers(check.root, doc),
+              lines: where.lines,
+              cursorLine: where.cursorLine,
+              maxChecks: s.maxChecks,
+              timeoutMs: s.timeoutMs,
+              checkTimeoutMs: Math.min(s.timeoutMs, REPAIR_DEFAULTS.checkTimeoutMs),
+              // the model's threads are busy while it proposes; the rest of the cores run checks
+              parallel: Math.max(1, Math.min(4, os.availableParallelism() - service.settings().threads)),
+              signal: session.signal,
+              onEvent,
+            }),
+          );
         } finally {
           cancel.dispose();
         }

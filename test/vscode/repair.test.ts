@@ -254,9 +254,12 @@ suite('Repair', () => {
     assert.deepEqual(api.probe.notices.slice(told), [], 'cancelling is not an error');
   });
 
-  test('a backend that cannot score says in one line to choose the local backend, and runs nothing', async () => {
+  test('a backend that can neither score nor follow an instruction says so in one line, and runs nothing', async () => {
     const restore = api.probe.intercept((d) =>
-      Object.assign(Object.create(d), { score: undefined, capabilities: { ...d.capabilities, score: false } }),
+      Object.assign(Object.create(d), {
+        score: undefined,
+        capabilities: { ...d.capabilities, score: false, instruction: false },
+      }),
     );
     try {
       const told = api.probe.notices.length;
@@ -265,7 +268,10 @@ suite('Repair', () => {
       assert.equal(api.sessions.get(doc), undefined, 'nothing ran');
       const notices = api.probe.notices.slice(told);
       assert.equal(notices.length, 1, JSON.stringify(notices));
-      assert.match(notices[0], /needs a model that scores code.*choose the local backend/);
+      assert.match(
+        notices[0],
+        /needs a model that scores code or follows an instruction.*choose the local, mercury or openai backend/,
+      );
     } finally {
       restore();
     }
