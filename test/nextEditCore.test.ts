@@ -19,7 +19,9 @@ import {
 import { ViewedSnippets, snippetOf } from '../src/core/nextEdit/viewedSnippets';
 import {
   carriedReplacements,
+  coversEveryUse,
   focusedRuns,
+  followsEdit,
   rescoreRegions,
   textChange,
   tokenReplacement,
@@ -217,6 +219,83 @@ describe('what the corrector re-scores after an edit', () => {
       true,
       'the old name brought back elsewhere',
     );
+  });
+});
+
+describe('a next edit covers every use it is about', () => {
+  // AFTER renamed `count` at its declaration: two uses are stale, `count +=` and `return count`
+  const firstUse = AFTER.indexOf('count += ');
+  const lastUse = AFTER.indexOf('count;', firstUse + 1);
+
+  test('a rename proposal that changes one of two stale uses is not shown', () => {
+    assert.equal(coversEveryUse(BEFORE, AFTER, { start: firstUse, end: firstUse + 5, text: 'sum' }), false);
+    assert.equal(coversEveryUse(BEFORE, AFTER, { start: lastUse, end: lastUse + 5, text: 'sum' }), false);
+  });
+
+  test('a rename proposal that changes every stale use is shown', () => {
+    const span = AFTER.slice(firstUse, lastUse + 5);
+    assert.equal(
+      coversEveryUse(BEFORE, AFTER, { start: firstUse, end: lastUse + 5, text: span.replaceAll('count', 'sum') }),
+      true,
+    );
+  });
+
+  test('a proposal about nothing the edit removed is not held to it', () => {
+    const other = AFTER.indexOf('unrelated = 1');
+    assert.equal(coversEveryUse(BEFORE, AFTER, { start: other + 12, end: other + 13, text: '2' }), true);
+  });
+
+  test('a stale use beyond the window does not count', () => {
+    const far = `${AFTER}${'\n'.repeat(70)}count();\n`;
+    const farBefore = `${BEFORE}${'\n'.repeat(70)}count();\n`;
+    const span = far.slice(firstUse, lastUse + 5);
+    const all = { start: firstUse, end: lastUse + 5, text: span.replaceAll('count', 'sum') };
+    assert.equal(coversEveryUse(farBefore, far, all), true);
+    assert.equal(coversEveryUse(farBefore, far, all, 100), false);
+  });
+});
+
+describe('a next edit only carries the edit on', () => {
+  test('renaming the stale uses follows the rename; rewriting another name does not', () => {
+    const use = AFTER.indexOf('count += ');
+    assert.equal(followsEdit(BEFORE, AFTER, { start: use, end: use + 5, text: 'sum' }), true);
+    const item = AFTER.indexOf('item.price');
+    assert.equal(followsEdit(BEFORE, AFTER, { start: item + 5, end: item + 10, text: 'cost' }), false);
+    const ret = AFTER.indexOf('return');
+    assert.equal(followsEdit(BEFORE, AFTER, { start: ret, end: ret + 6, text: '' }), false, 'a keyword deleted');
+  });
+
+  test('a change trimmed to its characters is judged on whole names', () => {
+    // `count` → `counter` at a use is the insertion of "er", and still a rename of `count`
+    const before = 'let count = 0;\ncount++;\nlog(count);\n';
+    const after = before.replace('let count', 'let counter');
+    const use = after.indexOf('count++') + 5;
+    assert.equal(followsEdit(before, after, { start: use, end: use, text: 'er' }), true);
+    assert.equal(coversEveryUse(before, after, { start: use, end: use, text: 'er' }), false, 'one of two uses');
+  });
+
+  test('a renamed name the edited line still holds (in a string) is followed all the same', () => {
+    const before = "var crypto = require('crypto');\nuse(crypto);\nlog(crypto);\n";
+    const after = before.replace('var crypto', 'var nextCrypto');
+    const first = after.indexOf('use(crypto') + 4;
+    const last = after.indexOf('log(crypto') + 4;
+    const all = { start: first, end: last + 6, text: after.slice(first, last + 6).replaceAll('crypto', 'nextCrypto') };
+    assert.equal(followsEdit(before, after, all), true);
+    assert.equal(coversEveryUse(before, after, all), true);
+    assert.equal(coversEveryUse(before, after, { start: first, end: first + 6, text: 'nextCrypto' }), false);
+  });
+
+  test('a member of the same spelling is another name: not carried, not a stale use', () => {
+    const before = 'const stat = await fs.stat(p);\nuse(stat);\n';
+    const after = before.replace('const stat', 'const info');
+    const regions = [{ start: 0, end: after.length }];
+    assert.deepEqual(
+      carriedReplacements(before, after, regions).map((e) => after.slice(0, e.start).split('\n').length),
+      [2],
+      'only the use on line 2',
+    );
+    const use = after.indexOf('use(stat') + 4;
+    assert.equal(coversEveryUse(before, after, { start: use, end: use + 4, text: 'info' }), true);
   });
 });
 

@@ -58,6 +58,11 @@ export interface CorrectionFocus {
    */
   substitutes?: { start: number; end: number; text: string }[];
   substituteMargin?: number;
+  /**
+   * The substitutes are kept all together or not at all, on their mean gain: the other uses of a
+   * renamed name follow it everywhere or nowhere (half a rename breaks the code).
+   */
+  substitutesTogether?: boolean;
 }
 
 /** How the model rates a selection and a rewrite of it: each one's mean log-probability (nats a token). */
@@ -156,11 +161,18 @@ export async function correctSelection(
   const after = await m.score(m.text.slice(0, start) + candidate + m.text.slice(end), start, start + candidate.length);
   steps++;
   const landed = shiftedHunks(hunks);
-  const kept = hunks.filter(
-    (h, i) =>
-      stretchScore(after.logProb, after.offsets, landed[i].from, landed[i].to) >
-      stretchScore(before.logProb, before.offsets, h.start, h.end) +
-        (substitutes.includes(h) ? (focus.substituteMargin ?? margin) : margin),
+  const gain = (h: (typeof hunks)[number], i: number): number =>
+    stretchScore(after.logProb, after.offsets, landed[i].from, landed[i].to) -
+    stretchScore(before.logProb, before.offsets, h.start, h.end);
+  const substituteMargin = focus.substituteMargin ?? margin;
+  const gains = hunks.map(gain);
+  const substituted = gains.filter((_, i) => substitutes.includes(hunks[i]));
+  const together =
+    focus.substitutesTogether && substituted.length > 0
+      ? substituted.reduce((a, b) => a + b, 0) / substituted.length > substituteMargin
+      : undefined;
+  const kept = hunks.filter((h, i) =>
+    substitutes.includes(h) ? (together ?? gains[i] > substituteMargin) : gains[i] > margin,
   );
   if (kept.length === 0) return unchanged();
   return {

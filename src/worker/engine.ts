@@ -22,6 +22,7 @@ import {
 import {
   carriedReplacements,
   coversEveryUse,
+  followsEdit,
   rescoreRegions,
   textChange,
   undoesEdit,
@@ -213,8 +214,9 @@ export class Engine {
    * visible as context and never rewritten. What the model doubts there is regenerated; where
    * the edit replaced one token by another, the replacement carried to the token's other
    * occurrences is offered too. Each rewrite is kept only when the model rates it above the
-   * original (the corrector's rule), and the proposal, one edit, must not undo the user's edit.
-   * None when every line fits.
+   * original (the corrector's rule; the carried replacements all together or none), and the
+   * proposal, one edit, must not undo the user's edit, must only carry it on (followsEdit) and must
+   * cover every use it is about (coversEveryUse). None when every line fits.
    */
   nextEdit(p: NextEditParams, hooks: EngineHooks = {}): Promise<DenoiseResult> {
     const bad = cursorsProblem(p.text, [p.cursor]);
@@ -234,6 +236,7 @@ export class Engine {
           margin: NEXT_EDIT_MARGIN,
           substituteMargin: NEXT_EDIT_SUBSTITUTE_MARGIN,
           substitutes,
+          substitutesTogether: true,
           within: regions,
         });
         steps += r.steps;
@@ -246,7 +249,12 @@ export class Engine {
           text: e.text.slice(change.start, change.afterEnd),
           confidence: e.confidence,
         };
-        if (proposal && !undoesEdit(before, q.text, proposal) && coversEveryUse(before, q.text, proposal)) {
+        if (
+          proposal &&
+          !undoesEdit(before, q.text, proposal) &&
+          followsEdit(before, q.text, proposal) &&
+          coversEveryUse(before, q.text, proposal)
+        ) {
           return { edits: [proposal], steps, ms: Date.now() - t0, stoppedBy: r.stoppedBy, canvasTokens };
         }
       }

@@ -228,6 +228,114 @@ export function undoesEdit(
 }
 
 /**
+ * Whether a proposal covers every use it is about: when it replaces occurrences of a token the
+ * user's edit removed (the old name of a rename, the old value of a changed literal), none of
+ * that token may be left within `windowLines` lines of the edit once the proposal is applied.
+ * Half a rename leaves code that no longer runs (issue 27: one use of two renamed, then a
+ * NameError), so such a proposal is not shown. A proposal about nothing the edit removed passes.
+ */
+export function coversEveryUse(
+  before: string,
+  after: string,
+  proposal: { start: number; end: number; text: string },
+  windowLines = WINDOW_LINES,
+): boolean {
+  const change = textChange(before, after);
+  if (!change) return true;
+  const removed = staleTokens(before, after, change);
+  if (removed.length === 0) return true;
+  const starts = lineStarts(after);
+  const first = lineAt(starts, change.start);
+  const last = lineAt(starts, Math.max(change.start, change.afterEnd - 1));
+  const lo = starts[Math.max(0, first - windowLines)];
+  const hi = lineRange(after, starts, Math.min(starts.length - 1, last + windowLines)).end;
+  // the edited lines are the user's: what they still hold (the string in `load('fs')`) is not stale
+  const edited = { start: starts[first], end: lineRange(after, starts, last).end };
+  const p = widened(after, proposal);
+  // occurrences in after[from, to) the proposal leaves (it is widened to whole tokens, the stretches are whole lines)
+  const left = (from: number, to: number, t: string): number => {
+    if (from >= to) return 0;
+    const a = Math.max(from, p.start);
+    const b = Math.min(to, p.end);
+    return countToken(after.slice(from, to), t) - (a < b ? countToken(after.slice(a, b), t) : 0);
+  };
+  return removed.every((t) => {
+    const taken = countToken(p.replaced, t) - countToken(p.text, t);
+    if (taken <= 0) return true; // not about this token
+    const outside = left(lo, edited.start, t) + left(edited.end, hi, t);
+    return outside + countToken(p.text, t) <= 0;
+  });
+}
+
+/**
+ * Whether a proposal only carries the user's edit on: every name, keyword or literal it takes
+ * away is one the edit took away (the old name at its other uses, the old value at its copies).
+ * A proposal that rewrites anything else (on held-out code: a word of a comment, a type in a
+ * JSDoc tag, the tail of a method name) is the model's noise, not a follow-up.
+ */
+export function followsEdit(
+  before: string,
+  after: string,
+  proposal: { start: number; end: number; text: string },
+): boolean {
+  const change = textChange(before, after);
+  if (!change) return false;
+  const allowed = new Set(staleTokens(before, after, change));
+  const p = widened(after, proposal);
+  const left = new Map<string, number>();
+  for (const m of p.text.matchAll(TOKEN)) left.set(m[0], (left.get(m[0]) ?? 0) + 1);
+  for (const m of p.replaced.matchAll(TOKEN)) {
+    const n = left.get(m[0]) ?? 0;
+    if (n > 0) left.set(m[0], n - 1);
+    else if (!allowed.has(m[0])) return false;
+  }
+  return true;
+}
+
+/** A proposal widened to whole tokens at both ends (a change trimmed to its characters may end inside a name). */
+function widened(
+  after: string,
+  p: { start: number; end: number; text: string },
+): { start: number; end: number; replaced: string; text: string } {
+  const word = /[\w$]/;
+  let start = p.start;
+  let end = p.end;
+  while (start > 0 && word.test(after[start - 1])) start--;
+  while (end < after.length && word.test(after[end])) end++;
+  return {
+    start,
+    end,
+    replaced: after.slice(start, end),
+    text: after.slice(start, p.start) + p.text + after.slice(p.end, end),
+  };
+}
+
+/**
+ * The tokens the edit made stale: those it removed from its lines, and the one it replaced even
+ * where the line still holds it (`const fs = load('fs')` renamed: the string keeps it).
+ */
+function staleTokens(before: string, after: string, change: TextChange): string[] {
+  const { removed } = changedTokens(before, after, change);
+  const replaced = tokenReplacement(before, after)?.from;
+  return replaced && !removed.includes(replaced) ? [...removed, replaced] : removed;
+}
+
+/** Whole-token occurrences of `token` in `text` (as TOKEN splits it), member names (`x.token`) left out. */
+function countToken(text: string, token: string): number {
+  let n = 0;
+  for (const m of text.matchAll(TOKEN)) if (m[0] === token && !isMember(text, m.index!)) n++;
+  return n;
+}
+
+/**
+ * Whether the token at `at` is a member name (`fs.stat`, `event.options`): another name than a
+ * local of the same spelling, so a rename of the local leaves it alone (a spread, `...name`, is a use).
+ */
+function isMember(text: string, at: number): boolean {
+  return text[at - 1] === '.' && text.slice(Math.max(0, at - 3), at) !== '...';
+}
+
+/**
  * The stretches a focused correction regenerates (next edit): the doubted runs that touch one
  * of the `within` ranges (all of them when there are none), plus the `forced` ones (the tokens an
  * edit made stale), merged where they overlap or touch, in order.
@@ -284,8 +392,8 @@ export function carriedReplacements(
   const out: { start: number; end: number; text: string }[] = [];
   for (const region of regions) {
     for (const m of after.slice(region.start, region.end).matchAll(TOKEN)) {
-      if (m[0] === r.from)
-        out.push({ start: region.start + m.index!, end: region.start + m.index! + m[0].length, text: r.to });
+      const at = region.start + m.index!;
+      if (m[0] === r.from && !isMember(after, at)) out.push({ start: at, end: at + m[0].length, text: r.to });
     }
   }
   return out.sort((a, b) => a.start - b.start);
