@@ -18,6 +18,7 @@ const WRITTEN_BY = {
   'editor-view.json': '`npm run model:eval:editor`',
   'next-edit.json': '`npm run bench:next-edit` (its standard output)',
   'reliability.json': '`npm run reliability`',
+  'repair-check.json': '`npm run bench:repair-check`',
 };
 const benchOfFolder = (file) => `\`npm run bench -- --model DIR\` on a folder named ${file.replace(/\.json$/, '')}`;
 
@@ -333,8 +334,46 @@ const KINDS = [
     render: (r) => nextEditLines(r.next_edit),
     method: [NEXT_EDIT],
   },
+  {
+    is: (r) => 'exact_of_fixed' in r && 'by_fault' in r,
+    title: 'Repair until the check passes',
+    render: repairLines,
+    method: [
+      "- **Repair**: HumanEval's problems (from HumanEval-Infilling) with their canonical solutions and one seeded fault each, the seven kinds in turn, each kept only when it makes the problem's own tests fail; repaired with the check `python3 test_solution.py` in a scratch copy of a one-problem project. **Fixed**: the proposed fix passes the tests when re-run outside the search; **exact**: byte-exact or AST-equal to the original; **files written**: project files whose bytes or mtime changed before Accept; **Refine**: the corrector at its default strength over the faulty function, then the same check. docs/repair.md explains the search.",
+    ],
+  },
   { is: () => true, title: 'Results', render: genericLines, method: [] },
 ];
+
+function repairLines(r) {
+  const n = (x) => (x === null || x === undefined ? '–' : String(x));
+  return [
+    `${r.cases} cases, ${r.model} on the ${r.backend} backend (${r.cpu}, ${r.cores} cores); \`${r.command}\`.`,
+    '',
+    table(
+      ['fixed', 'exact of fixed', 'checks per fix p50 / p90', 'seconds per fix p50 / p90', 'files written', 'Refine fixed'],
+      [
+        [
+          pct(r.fixed),
+          pct(r.exact_of_fixed),
+          `${n(r.checks_per_fix_p50)} / ${n(r.checks_per_fix_p90)}`,
+          `${n(r.seconds_per_fix_p50)} / ${n(r.seconds_per_fix_p90)}`,
+          n(r.files_written),
+          pct(r.refine_fixed),
+        ],
+      ],
+    ),
+    '',
+    table(
+      ['fault', 'cases', 'fixed', 'exact', 'Refine fixed'],
+      Object.entries(r.by_fault).map(([k, f]) => [k, f.cases, f.fixed, f.exact, f.refine_fixed]),
+    ),
+    '',
+    `Fixes by source: ${Object.entries(r.fixes_by_source)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ') || 'none'}.`,
+  ];
+}
 
 export function benchmarksDoc() {
   const files = fs
