@@ -351,7 +351,14 @@ function repairLines(r) {
     `${r.cases} cases, ${r.model} on the ${r.backend} backend (${r.cpu}, ${r.cores} cores); \`${r.command}\`.`,
     '',
     table(
-      ['fixed', 'exact of fixed', 'checks per fix p50 / p90', 'seconds per fix p50 / p90', 'files written', 'Refine fixed'],
+      [
+        'fixed',
+        'exact of fixed',
+        'checks per fix p50 / p90',
+        'seconds per fix p50 / p90',
+        'files written',
+        'Refine fixed',
+      ],
       [
         [
           pct(r.fixed),
@@ -369,9 +376,11 @@ function repairLines(r) {
       Object.entries(r.by_fault).map(([k, f]) => [k, f.cases, f.fixed, f.exact, f.refine_fixed]),
     ),
     '',
-    `Fixes by source: ${Object.entries(r.fixes_by_source)
-      .map(([k, v]) => `${k} ${v}`)
-      .join(', ') || 'none'}.`,
+    `Fixes by source: ${
+      Object.entries(r.fixes_by_source)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ') || 'none'
+    }.`,
   ];
 }
 
