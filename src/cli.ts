@@ -2,6 +2,7 @@
 // worker by default; Mercury, an OpenAI-compatible server or a `diffuse serve` with --backend),
 // and `diffuse serve`, which puts the local engine behind HTTP.
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { parseArgs } from 'node:util';
@@ -362,7 +363,8 @@ async function repairCommand(backend: Backend, file: string | undefined, values:
     maxChecks: num(values['max-checks'], 'max-checks') ?? REPAIR_DEFAULTS.maxChecks,
     timeoutMs: num(values['timeout-ms'], 'timeout-ms') ?? REPAIR_DEFAULTS.timeoutMs,
     checkTimeoutMs: num(values['check-timeout-ms'], 'check-timeout-ms') ?? REPAIR_DEFAULTS.checkTimeoutMs,
-    parallel: 1,
+    // the model's threads propose and score; the other cores run checks
+    parallel: Math.max(1, Math.min(4, os.availableParallelism() - (num(values.threads, 'threads') ?? 1))),
     onEvent: values.progress ? (e) => process.stderr.write(`${JSON.stringify(e)}\n`) : undefined,
   }).catch((e: unknown) => {
     if (e instanceof ScratchCopyError || e instanceof CheckSetupError) throw new UsageError(e.message);

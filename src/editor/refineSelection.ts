@@ -163,9 +163,11 @@ export async function refine(
       return;
     }
     if (!changed || !session.finish([changed.text], [changed.part])) {
-      // the lines and the time make a second run's message differ from the first's, which it replaces
-      const checked = `${lines(0, end - start)}, checked at ${new Date().toLocaleTimeString()}`;
-      service.inform(`Diffuse: no change the model is sure of in ${checked}${partial ? ` (${partial})` : ''}.`);
+      // short enough to be read whole in a notification; the lines and the time make a second
+      // run's message differ from the first's, which it replaces
+      const at = new Date().toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+      const fitted = changed && partial ? `; only ${lines(changed.part.start, changed.part.end)} fit its window` : '';
+      service.inform(`Diffuse: no change the model is sure of in ${lines(0, end - start)} (${at})${fitted}.`);
       return;
     }
     revealChange(editor, session.firstChange());

@@ -185,7 +185,7 @@ suite('Diffuse in VS Code', () => {
     assert.equal(told.length, 1);
     assert.match(
       told[0],
-      /^Diffuse: no change the model is sure of in lines? [\d–]+, checked at .+\.$/,
+      /^Diffuse: no change the model is sure of in lines? [\d–]+ \([\d:]+( [AP]M)?\)\.$/,
       'it says which lines were checked, and when',
     );
   });
