@@ -9,12 +9,16 @@ import { reportCommandError } from './requestErrors';
 
 export function registerRefineSelection(service: BackendService, store: SessionStore): vscode.Disposable {
   return vscode.Disposable.from(
-    // registerCommand, not registerTextEditorCommand: executeCommand then resolves when the run ends
-    vscode.commands.registerCommand('diffuse.refineSelection', async (strength?: number) => {
+    // registerCommand, not registerTextEditorCommand: executeCommand then resolves when the run ends.
+    // Scripts and tests pass a strength, or { strength, showAnyway } to review even a rewrite the
+    // model rates below the code.
+    vscode.commands.registerCommand('diffuse.refineSelection', async (arg?: number | RefineArgs) => {
       const editor = vscode.window.activeTextEditor;
+      const given = typeof arg === 'number' ? { strength: arg } : (arg ?? {});
       if (editor)
         await refine(service, store, editor, {
-          strength: typeof strength === 'number' ? strength : service.settings().strength,
+          strength: typeof given.strength === 'number' ? given.strength : service.settings().strength,
+          showAnyway: given.showAnyway === true,
         });
     }),
     vscode.commands.registerCommand('diffuse.refineSelectionWithStrength', async () => {
@@ -49,6 +53,13 @@ export function registerRefineSelection(service: BackendService, store: SessionS
       if (instruction?.trim()) await refine(service, store, editor, { strength: 1, instruction: instruction.trim() });
     }),
   );
+}
+
+/** What `diffuse.refineSelection` may be given besides a strength. */
+interface RefineArgs {
+  strength?: number;
+  /** Review the rewrite even when the model rates it below the code (what "Show anyway" does). */
+  showAnyway?: boolean;
 }
 
 /** Strengths offered, each with what it does; "Custom…" takes any value in range. */
@@ -102,7 +113,7 @@ export async function refine(
   service: BackendService,
   store: SessionStore,
   editor: vscode.TextEditor,
-  ask: { strength: number; instruction?: string },
+  ask: { strength: number; instruction?: string; showAnyway?: boolean },
 ): Promise<void> {
   const { strength, instruction } = ask;
   const doc = editor.document;
@@ -156,7 +167,7 @@ export async function refine(
       changed && partial
         ? `only ${lines(changed.part.start, changed.part.end)} refined (the model's window)`
         : undefined;
-    if (changed && result.belowOriginal) {
+    if (changed && result.belowOriginal && !ask.showAnyway) {
       // never hand over code the model itself rates worse (issue 27): say so, show it on request
       session.end('the model rates its rewrite below your code');
       offerAnyway(service, store, editor, { start, end }, changed, result.belowOriginal, lines(0, end - start));

@@ -158,4 +158,13 @@ suite('Refine at strength 1, rated below the code', () => {
     assert.ok(!reviewOpen(), 'no review diff');
     assert.equal(editor.document.getText(), text);
   });
+
+  test('asked to show it anyway (what the button does), the rewrite is reviewed as usual', async () => {
+    const text = fs.readFileSync(path.join(__dirname, '..', '..', 'test', 'fixtures', 'braceRanges.js'), 'utf8');
+    const editor = await openEditor(text);
+    selectLines(editor, 30, 32);
+    await vscode.commands.executeCommand('diffuse.refineSelection', { strength: 1, showAnyway: true });
+    assert.equal(api.sessions.get(editor.document)?.phase, 'review');
+    assert.equal(editor.document.getText(), text, 'nothing written before Accept');
+  });
 });
