@@ -206,6 +206,48 @@ function benchLines(r) {
       ),
     );
   }
+  const w = r.serve_workers;
+  if (w) {
+    const tp = (t) =>
+      `${t.requests_per_s} requests/s, p50 ${ms(t.p50_ms)}, p95 ${ms(t.p95_ms)}, ${t.cut_by_budget} of ${t.requests} cut by the budget`;
+    out.push(
+      '',
+      table(
+        [`\`diffuse serve --workers N\`, ${w.workers_1.clients} ghost clients at once`, ''],
+        [
+          ['1 worker', tp(w.workers_1)],
+          ['2 workers', tp(w.workers_2)],
+        ],
+      ),
+    );
+  }
+  const e = r.engines;
+  if (e) {
+    const row = (label, c) => [
+      label,
+      c.fim_route,
+      `${ms(c.diffuse_p50_ms)} / ${ms(c.diffuse_p95_ms)}`,
+      `${ms(c.client_p50_ms)} / ${ms(c.client_p95_ms)}`,
+      ms(c.replay_p50_ms),
+    ];
+    out.push(
+      '',
+      table(
+        [
+          `engines (${e.vllm.requests} ghost requests each; goal ≤ ${e.goal_p95_ms} ms p95)`,
+          'FIM asked by',
+          "Diffuse's side p50 / p95",
+          'whole call p50 / p95',
+          'bare replay p50',
+        ],
+        [
+          row('vLLM serving DiffusionGemma (stand-in)', e.vllm),
+          row('vLLM serving Qwen2.5-Coder (stand-in)', e.vllm_template),
+          row('Mercury (stand-in)', e.mercury),
+        ],
+      ),
+    );
+  }
   if (r.next_edit) out.push('', ...nextEditLines(r.next_edit));
   return out;
 }
@@ -261,7 +303,7 @@ function reliabilityLines(r) {
   if (m)
     rows.push([
       '`remote`',
-      `${m.requests} requests with injected faults (${m.mercury_requests} mercury, ${m.diffuse_requests} diffuse): ${m.answered} answered, ${m.failures} failed, ${m.one_line_causes} with a one-line cause; ${m.hangs} hangs, ${m.host_crashes} host crashes, ${m.sockets_left_open} sockets left open`,
+      `${m.requests} requests with injected faults (${m.mercury_requests} mercury, ${m.vllm_requests !== undefined ? `${m.vllm_requests} openai against vLLM, ` : ''}${m.diffuse_requests} diffuse): ${m.answered} answered, ${m.failures} failed, ${m.one_line_causes} with a one-line cause; ${m.hangs} hangs, ${m.host_crashes} host crashes, ${m.sockets_left_open} sockets left open`,
     ]);
   return [
     `Version ${r.version}, model ${r.model}, ${day(r.date)}, ${r.machine}, load average ${r.load_average}.`,
@@ -303,6 +345,7 @@ const KINDS = [
       '- **Cancel storm**: the worker is warmed by 2,000 requests first; the figure is the growth of the peak resident size (VmHWM), which rises only when the worker needs more memory than ever before.',
       "- **No network**: inet sockets among the open files of the client and of every worker, polled every 10 ms; the watch is first shown a listener of the script's own, which it must see.",
       '- **Remote**: one fault per HTTP request against the loopback Mercury stand-in and a real `serve()`, each case with its expected outcome; a hang is a request that neither answers nor fails within its deadline plus 2 s.',
+      "- **Remote, vLLM**: the `openai` backend against the loopback stand-in of vLLM serving DiffusionGemma (test/fixtures/vllmStandIn.ts): a fresh backend's first ghost request meets a 404 on `/fim/completions` and on `/infill` and a refused `suffix` before the chat prompt answers (4 requests, checked); then a model the server does not serve (one line naming its models, nothing sent), a block stream cut mid-way in Fill and in Refine, a 500 and a server that never answers.",
       '- **Edits during refine** and **large refine** run in a real VS Code (`test/vscode/reliability.test.ts`, see docs/development.md).',
     ],
   },
@@ -319,6 +362,8 @@ const KINDS = [
       CONFIDENCE,
       '- **Refine at the default strength**: held-out regions, half with one injected fault (two letters swapped or one dropped, a wrong operator, a missing `)`, `;` or `,`, a misspelt keyword), half without.',
       "- **Through `diffuse serve`**: the `diffuse` backend against a `serve()` in the bench's own process, so both ends of the HTTP hop share one event loop; the same cursors in-process and through serve, alternating which goes first.",
+      "- **`diffuse serve --workers N`**: the same held-out ghost cases asked by 8 `diffuse` backends at once (each its own HTTP agent, each asking its share back to back) of a `serve()` in the bench's own process over a pool of 1, then 2 local workers of one denoiser thread each, as `diffuse serve --workers N` builds it; requests per second count every request that ended.",
+      "- **Engines**: Diffuse's own side of a ghost request through the `openai` backend (building the request, reading the answer, trimming it): the loopback stand-ins of vLLM (no `/fim/completions`, `suffix` refused: the backend finds its fallback once, then asks by it) and of Mercury run in the bench's process and answer at once, with no block or frame delay. Each request is timed through the backend, and the very HTTP request it sent (path and body as the stand-in recorded them) is sent again by a bare client on a keep-alive agent that reads the answer and parses nothing; Diffuse's side is the paired difference, so the stand-in's own time and the HTTP hop are subtracted. Which goes first alternates.",
       NEXT_EDIT,
     ],
   },

@@ -5,7 +5,10 @@
 // malformed frame, a server that never answers, a slow drip. The `diffuse` backend talks to a real
 // `startServer()` of the local worker and the shipped model, with what goes wrong there: a request
 // abandoned mid-run, a deadline too short, an input the worker refuses, an instruction it cannot
-// follow, a server that is gone.
+// follow, a server that is gone. The `openai` backend talks to a loopback stand-in of vLLM serving
+// DiffusionGemma (test/fixtures/vllmStandIn.ts): no `/fim/completions` (404), a `suffix` refused
+// (400), so a fresh backend finds its way to ask FIM (the chat prompt) on its first request; then a model the server does not serve, a block stream cut
+// mid-way, a 500 and a server that never answers.
 //
 // Every request must answer or fail within its deadline plus SLACK_MS (else a hang); every failure
 // must be a BackendError whose message is one line without the key or the error body; a mercury
@@ -21,6 +24,7 @@ import { DiffuseRemoteBackend, type DiffuseRemoteOptions } from '../../src/backe
 import { OpenAICompatibleBackend } from '../../src/backend/remote/openaiCompatible';
 import { startServer } from '../../src/serve/server';
 import { startMercuryStandIn, type Fault, type MercuryStandIn } from '../../test/fixtures/mercuryStandIn';
+import { startVllmStandIn, type VllmFault, type VllmStandIn } from '../../test/fixtures/vllmStandIn';
 import { ROOT } from '../shared/cases';
 import { socketInodes } from './sockets';
 
@@ -158,6 +162,8 @@ function mercuryRound(): Case[] {
 export interface RemoteFigures {
   requests: number;
   mercury_requests: number;
+  /** Through the openai backend against the vLLM stand-in. */
+  vllm_requests: number;
   diffuse_requests: number;
   answered: number;
   failures: number;
@@ -169,7 +175,7 @@ export interface RemoteFigures {
   /** Requests of a failed multi-cursor Fill still open 300 ms after it failed, and frames passed on after it. */
   streams_left_running: number;
   frames_after_a_failed_fill: number;
-  /** The check's own proof that it sees sockets: the two listeners (stand-in, serve) it must find before they close. */
+  /** The check's own proof that it sees sockets: the three listeners (two stand-ins, serve) it must find before they close. */
   listeners_seen_before_close: number;
   standin_http_requests: number;
   slowest_over_deadline_ms: number;
@@ -232,11 +238,20 @@ export async function runRemote(o: {
   const run: Run = { figures, key, disposed: [], measure: measurer(figures, key) };
   await mercuryCases(run, api, o.rounds ?? 4);
   await failedTwoCursorFills(run);
+  const vllm = await startVllmStandIn({
+    model: GEMMA,
+    apiKey: key,
+    blockChars: 8, // several blocks, so a stream can be cut between two
+    blockMs: 5,
+    answer: (kind) => (kind === 'chat' ? `\`\`\`typescript\n${FIXED}\`\`\`` : 'a + b;<|endoftext|>'),
+  });
+  await vllmCases(run, vllm, o.rounds ?? 4);
   const local = new LocalBackend({ workerPath: o.workerPath, modelDir: o.modelDir, threads: 1 });
   const running = await diffuseCases(run, local);
-  await countSockets(run, api, async () => {
+  await countSockets(run, [api, vllm], async () => {
     await running.close();
     await api.close();
+    await vllm.close();
     local.dispose();
   });
   figures.host_crashes = o.hostCrashes() - crashesBefore;
@@ -248,6 +263,7 @@ function emptyFigures(): RemoteFigures {
   return {
     requests: 0,
     mercury_requests: 0,
+    vllm_requests: 0,
     diffuse_requests: 0,
     answered: 0,
     failures: 0,
@@ -449,6 +465,102 @@ async function failedTwoCursorFills(run: Run): Promise<void> {
   await paced.close();
 }
 
+const GEMMA = 'google/diffusiongemma-26b-a4b';
+
+interface VllmCase {
+  name: string;
+  op: Op;
+  faults: VllmFault[];
+  expect: Expect;
+  /** A backend of its own, new to the server (finding the way to ask FIM), for this model. */
+  fresh?: string;
+  /** POST requests the server must see (default 1). */
+  sends: number;
+}
+
+/** The vLLM cases of one round, on the backend that found its way in the round's first case. */
+function vllmRound(): VllmCase[] {
+  return [
+    {
+      name: 'first ghost text: 404 on /fim/completions and /infill, suffix refused, then the chat prompt',
+      op: 'complete',
+      faults: [],
+      expect: 'answered',
+      fresh: GEMMA,
+      sends: 4,
+    },
+    { name: 'ghost text by the way found', op: 'complete', faults: [], expect: 'answered', sends: 1 },
+    { name: 'fill (blocks streamed)', op: 'fill', faults: [], expect: 'answered', sends: 1 },
+    { name: 'refine with an instruction', op: 'refine', faults: [], expect: 'answered', sends: 1 },
+    {
+      name: 'block stream cut mid-way (fill)',
+      op: 'fill',
+      faults: [{ kind: 'cut-mid-stream' }],
+      expect: 'crash',
+      sends: 1,
+    },
+    {
+      name: 'block stream cut mid-way (refine)',
+      op: 'refine',
+      faults: [{ kind: 'cut-mid-stream' }],
+      expect: 'crash',
+      sends: 1,
+    },
+    { name: '500', op: 'complete', faults: [{ kind: 'status', status: 500 }], expect: 'crash', sends: 1 },
+    {
+      name: 'never answers (ghost text)',
+      op: 'complete',
+      faults: [{ kind: 'never-answer' }],
+      expect: 'timeout',
+      sends: 1,
+    },
+    { name: 'ghost text after the faults', op: 'complete', faults: [], expect: 'answered', sends: 1 },
+    {
+      name: 'a model the server does not serve (fails naming its models, sends nothing)',
+      op: 'complete',
+      faults: [],
+      expect: 'model',
+      fresh: 'mercury-edit-2',
+      sends: 0,
+    },
+  ];
+}
+
+/** The vLLM rounds through the openai backend, each case checked for the POST requests it sent. */
+async function vllmCases(run: Run, vllm: VllmStandIn, rounds: number): Promise<void> {
+  const { figures } = run;
+  const posts = () => vllm.requests.filter((r) => r.method === 'POST').length;
+  const at = (model: string): OpenAICompatibleBackend => {
+    const d = new OpenAICompatibleBackend({
+      kind: 'openai',
+      baseUrl: vllm.url,
+      fimModel: model,
+      chatModel: model,
+      apiKey: run.key,
+      timeoutMs: MERCURY_DEADLINE_MS,
+    });
+    run.disposed.push(d);
+    return d;
+  };
+  let d = at(GEMMA);
+  for (let round = 0; round < rounds; round++) {
+    for (const c of vllmRound()) {
+      const backend = c.fresh ? at(c.fresh) : d;
+      if (c.fresh === GEMMA) d = backend;
+      await backend.start();
+      if (c.faults.length) vllm.inject(...c.faults);
+      figures.vllm_requests++;
+      const sent = posts();
+      await run.measure(`vllm: ${c.name}`, MERCURY_DEADLINE_MS, c.expect, (signal) => ask(backend, c.op, signal));
+      const sends = posts() - sent;
+      if (sends !== c.sends) {
+        figures.wrong_outcome++;
+        figures.wrong.push(`vllm: ${c.name}: ${sends} HTTP requests sent, ${c.sends} expected`);
+      }
+    }
+  }
+}
+
 type DiffuseCase = [name: string, deadlineMs: number, expect: Expect, run: (s: AbortSignal) => Promise<unknown>];
 
 /** The diffuse cases through DiffuseRemoteBackend against startServer() of the real worker; returns the server. */
@@ -577,13 +689,17 @@ function failingCases(remote: Backend, short: () => Backend, wrongToken: () => B
 }
 
 /** No connection outlives the backends: counted once they are disposed, and again once `closeAll` closed the servers. */
-async function countSockets(run: Run, api: MercuryStandIn, closeAll: () => Promise<void>): Promise<void> {
+async function countSockets(
+  run: Run,
+  standIns: { openSockets(): number; requests: unknown[] }[],
+  closeAll: () => Promise<void>,
+): Promise<void> {
   const { figures } = run;
   for (const d of run.disposed) d.dispose();
   await sleep(300);
   const afterDispose = ownSockets();
-  const standIn = api.openSockets();
-  figures.standin_http_requests = api.requests.length;
+  const standIn = standIns.reduce((n, s) => n + s.openSockets(), 0);
+  figures.standin_http_requests = standIns.reduce((n, s) => n + s.requests.length, 0);
   await closeAll();
   await sleep(100);
   const afterClose = ownSockets();
