@@ -128,7 +128,7 @@ suite('Diffuse in VS Code', () => {
       const notices = api.probe.notices.length;
       const capture = captureRequests(api);
       try {
-        await vscode.commands.executeCommand('diffuse.refineSelection', 1); // a rewrite, so there is a change to accept
+        await vscode.commands.executeCommand('diffuse.refineSelection', { strength: 1, showAnyway: true }); // a rewrite, so there is a change to accept
       } finally {
         capture.restore();
       }
@@ -176,7 +176,7 @@ suite('Diffuse in VS Code', () => {
       ],
     }));
     try {
-      await vscode.commands.executeCommand('diffuse.refineSelection', 1);
+      await vscode.commands.executeCommand('diffuse.refineSelection', { strength: 1, showAnyway: true });
     } finally {
       capture.restore();
     }
@@ -198,7 +198,7 @@ suite('Diffuse in VS Code', () => {
     await setting('steps', undefined);
     const editor = await openEditor();
     selectLines(editor, 7, 13);
-    const refined = vscode.commands.executeCommand('diffuse.refineSelection', 1);
+    const refined = vscode.commands.executeCommand('diffuse.refineSelection', { strength: 1, showAnyway: true });
     await waitFor(() => api.sessions.get(editor.document)?.phase === 'running', 5_000, 'the refine to start');
     const session = api.sessions.get(editor.document)!;
     const pid = api.service.workerPid;
@@ -241,7 +241,7 @@ suite('Diffuse in VS Code', () => {
     const original = editor.document.getText();
     const version = editor.document.version;
     selectLines(editor, 7, 9);
-    await vscode.commands.executeCommand('diffuse.refineSelection', 1);
+    await vscode.commands.executeCommand('diffuse.refineSelection', { strength: 1, showAnyway: true });
     assert.equal(api.sessions.get(editor.document)?.phase, 'review');
     await vscode.commands.executeCommand('diffuse.reject');
     assert.equal(api.sessions.get(editor.document), undefined);
@@ -268,7 +268,7 @@ suite('Diffuse in VS Code', () => {
     await setting('steps', undefined);
     selectLines(editor, 1, 1);
     const notices = api.probe.notices.length;
-    await vscode.commands.executeCommand('diffuse.refineSelection', 1);
+    await vscode.commands.executeCommand('diffuse.refineSelection', { strength: 1, showAnyway: true });
     // the next request runs normally: a proposal, or the model's answer that nothing changes
     const phase = api.sessions.get(editor.document)?.phase;
     const told = api.probe.notices.slice(notices);
@@ -528,7 +528,7 @@ suite('Diffuse in VS Code', () => {
     await setting('threshold', 1); // only what the step budget demands commits: many steps
     const editor = await openEditor();
     selectLines(editor, 7, 13);
-    const run = vscode.commands.executeCommand('diffuse.refineSelection', 1);
+    const run = vscode.commands.executeCommand('diffuse.refineSelection', { strength: 1, showAnyway: true });
     await waitFor(() => (api.sessions.get(editor.document)?.step ?? 0) >= 1, 30_000, 'denoising to start');
     return { editor, run };
   }
@@ -590,7 +590,7 @@ suite('Diffuse in VS Code', () => {
       const editor = await openEditor();
       const original = editor.document.getText();
       selectLines(editor, 1, 2);
-      await vscode.commands.executeCommand('diffuse.refineSelection', 1);
+      await vscode.commands.executeCommand('diffuse.refineSelection', { strength: 1, showAnyway: true });
       await vscode.commands.executeCommand('diffuse.fillAtCursor');
       // each command the user started reports its failure: the same notification again (VS Code shows
       // identical notifications once, so the screen still holds one), never a second, different one

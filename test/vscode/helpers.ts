@@ -79,7 +79,7 @@ export async function refineAndAccept(api: DiffuseApi, editor: vscode.TextEditor
   const original = editor.document.getText();
   selectLines(editor, 1, 3);
   const notices = api.probe.notices.length;
-  await vscode.commands.executeCommand('diffuse.refineSelection', 1);
+  await vscode.commands.executeCommand('diffuse.refineSelection', { strength: 1, showAnyway: true });
   assert.equal(editor.document.getText(), original, 'running and reviewing do not touch the document');
   const session = api.sessions.get(editor.document);
   if (!session) {

@@ -91,7 +91,7 @@ suite('reliability (editor)', () => {
         selectLines(editor, first, first + 1 + Math.floor(rnd() * 5));
         const span = { first, last: editor.selection.end.line };
         const markers: string[] = [];
-        const refined = vscode.commands.executeCommand('diffuse.refineSelection', 1);
+        const refined = vscode.commands.executeCommand('diffuse.refineSelection', { strength: 1, showAnyway: true });
         await waitFor(() => api.sessions.get(doc) !== undefined, 5_000, 'the session');
         const session = api.sessions.get(doc)!;
         // 1–3 edits while the model works: where is random (before, inside or after the span), and what.
@@ -243,7 +243,7 @@ suite('reliability (editor)', () => {
       const selStart = doc.offsetAt(editor.selection.start);
       const capture = captureRequests(api);
       try {
-        await vscode.commands.executeCommand('diffuse.refineSelection', 1);
+        await vscode.commands.executeCommand('diffuse.refineSelection', { strength: 1, showAnyway: true });
       } finally {
         capture.restore();
       }

@@ -334,7 +334,7 @@ suite('Diffuse with remote backends', () => {
     }> => {
       const editor = await openEditor(SOURCE);
       selectLines(editor, 0, 2);
-      await vscode.commands.executeCommand('diffuse.refineSelection', 1);
+      await vscode.commands.executeCommand('diffuse.refineSelection', { strength: 1, showAnyway: true });
       const refine = api.sessions.get(editor.document)?.regions[0].proposal;
       api.sessions.get(editor.document)?.end('test over');
       editor.selections = [new vscode.Selection(5, 2, 5, 2), new vscode.Selection(7, 0, 7, 0)];

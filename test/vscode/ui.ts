@@ -129,7 +129,7 @@ module.exports = async function ui({
   );
   await page.screenshot({ path: path.join(shots, 'live-denoising.png') });
   log('live view captured');
-  await waitForReview(page, 120_000);
+  await reviewOrShowAnyway(page, 120_000, log);
   // the running lens does not outlive its run
   await page.waitForSelector('.codelens-decoration:has-text("denoising")', { state: 'detached', timeout: 10_000 });
   await page.screenshot({ path: path.join(shots, 'inline-diff.png') });
@@ -782,6 +782,23 @@ async function writtenAsShown(page: Page, shown: string[], what: string): Promis
 }
 
 /** Waits for a proposal in review (its Accept control), then for the review's first paint. */
+/**
+ * A strength-1 rewrite is reviewed only when the model does not rate it below the code; when it
+ * does, the message offers "Show anyway" in the review's place: shown (its screenshot kept), then
+ * clicked, as a user who wants the rewrite would.
+ */
+async function reviewOrShowAnyway(page: Page, timeout: number, log: (...m: unknown[]) => void): Promise<void> {
+  const anyway = '.notifications-toasts .monaco-button:has-text("Show anyway")';
+  await page.waitForSelector(`${ACCEPT_ACTION}, .codelens-decoration a:has-text("Accept"), ${anyway}`, { timeout });
+  const button = page.locator(anyway);
+  if (await button.count()) {
+    await page.screenshot({ path: path.join(shots, 'below-original.png') });
+    log('strength 1: the model rated its rewrite below the code: the message, not the review; Show anyway clicked');
+    await button.first().click();
+  }
+  await waitForReview(page, timeout);
+}
+
 async function waitForReview(page: Page, timeout: number): Promise<void> {
   await page.waitForSelector(`${ACCEPT_ACTION}, .codelens-decoration a:has-text("Accept")`, { timeout });
   await page.waitForTimeout(500);
