@@ -94,7 +94,10 @@ describe('denoiser client lifecycle', () => {
   });
 
   test('a long request that keeps reporting progress is not cut off by the watchdog', async () => {
-    const c = make({ requestTimeoutMs: 400 });
+    // 48 steps take longer than the watchdog's 1.5 s, and no step comes near it; after its steps a
+    // strength-1 rewrite is rated (two calls without progress), which a 0.4 s watchdog cut off on a
+    // loaded machine
+    const c = make({ requestTimeoutMs: 1500 });
     await c.start();
     const big = 'const value = compute(input, options);\n'.repeat(60);
     let steps = 0;
