@@ -94,18 +94,21 @@ describe('denoiser client lifecycle', () => {
   });
 
   test('a long request that keeps reporting progress is not cut off by the watchdog', async () => {
-    // 48 steps take longer than the watchdog's 1.5 s, and no step comes near it; after its steps a
-    // strength-1 rewrite is rated (two calls without progress), which a 0.4 s watchdog cut off on a
-    // loaded machine
-    const c = make({ requestTimeoutMs: 1500 });
+    // a fill at 10 cursors, one slot a step: it runs for longer than the watchdog's 0.4 s, each step
+    // well within it (a fill has no rating after its steps, which a strength-1 refine has)
+    const c = make({ requestTimeoutMs: 400 });
     await c.start();
-    const big = 'const value = compute(input, options);\n'.repeat(60);
+    const big = 'const value = compute(input, options);\n'.repeat(10);
+    const cursors = [...big.matchAll(/\n/g)].map((m) => m.index);
     let steps = 0;
-    const r = await c.refine(
-      { text: big, start: 0, end: big.length, strength: 1, sampler: { tokensPerStep: 1, steps: 48 } },
+    const t0 = Date.now();
+    const r = await c.fill(
+      { text: big, cursors, maxTokens: 4, sampler: { tokensPerStep: 1, steps: 400 } },
       { onProgress: () => steps++ },
     );
-    assert.equal(r.edits.length, 1);
+    const ms = Date.now() - t0;
+    assert.ok(ms > 400, `the request outlasts the watchdog, or this test shows nothing: ${r.steps} steps, ${ms} ms`);
+    assert.equal(r.edits.length, cursors.length);
     assert.equal(steps, r.steps);
   });
 
