@@ -120,4 +120,17 @@ describe('status bar text', () => {
     assert.equal(s.text, '$(sparkle) Diffuse $(arrow-right) next edit');
     assert.match(s.tooltip, /A next edit waits at line 7: Tab jumps to it/);
   });
+
+  test('next edit that proposes nothing says so, and why a suggestion was withdrawn', () => {
+    const none = statusText(view({ nextEditOutcome: { status: 'none' } }));
+    assert.equal(none.text, '$(sparkle) Diffuse $(circle-slash) no next edit');
+    assert.match(none.tooltip, /nothing near your last change needs changing/);
+    const withdrawn = statusText(
+      view({ nextEditOutcome: { status: 'withdrawn', detail: 'the rename provider renames 3 uses' } }),
+    );
+    assert.match(
+      withdrawn.tooltip,
+      /withdrawn because it would leave the code worse \(the rename provider renames 3 uses\)/,
+    );
+  });
 });

@@ -33,6 +33,10 @@ export function registerStatusBar(
       ghost: lastGhost,
       heldBack: ghost.heldBack,
       nextEditLine: nextEdit?.waiting && nextEdit.waiting.start.line + 1,
+      nextEditOutcome:
+        nextEdit?.status === 'none' || nextEdit?.status === 'withdrawn'
+          ? { status: nextEdit.status, detail: nextEdit.statusDetail }
+          : undefined,
       now: Date.now(),
     });
     const { text, tooltip } = shown;
@@ -74,6 +78,8 @@ export function registerStatusBar(
 /** What the item needs of next edit: where a suggestion waits, and when that changes. */
 export interface NextEditState {
   readonly waiting: vscode.Range | undefined;
+  readonly status?: string;
+  readonly statusDetail?: string;
   readonly onDidChange: vscode.Event<void>;
 }
 

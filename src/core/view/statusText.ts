@@ -47,6 +47,8 @@ export interface StatusView {
   heldBack?: number;
   /** The 1-based line a next-edit suggestion waits at. */
   nextEditLine?: number;
+  /** Next edit's last answer when it proposed nothing: none needed, or one withdrawn (and why). */
+  nextEditOutcome?: { status: 'none' | 'withdrawn'; detail?: string };
   now: number;
 }
 
@@ -83,7 +85,12 @@ export function statusText(v: StatusView): StatusText {
   if (v.busy) return busyText(v.busy, remote);
   if (s.kind === 'ready') {
     const latency = v.latencyMs !== undefined ? ` ${v.latencyMs} ms` : '';
-    const extra = v.nextEditLine !== undefined ? nextEditPart(v.nextEditLine) : ghostPart(v.ghost, v.heldBack);
+    const extra =
+      v.nextEditLine !== undefined
+        ? nextEditPart(v.nextEditLine)
+        : v.nextEditOutcome
+          ? noNextEditPart(v.nextEditOutcome)
+          : ghostPart(v.ghost, v.heldBack);
     const i = s.info;
     const who =
       i.backend === 'local'
@@ -117,6 +124,16 @@ function nextEditPart(line: number): { text: string; tooltip: string } {
     text: ' $(arrow-right) next edit',
     tooltip: `\nA next edit waits at line ${line}: Tab jumps to it and accepts it, Escape dismisses it.`,
   };
+}
+
+/** Next edit answered and proposes nothing: said, so that silence is not mistaken for a hang. */
+function noNextEditPart(o: NonNullable<StatusView['nextEditOutcome']>): { text: string; tooltip: string } {
+  return o.status === 'none'
+    ? { text: ' $(circle-slash) no next edit', tooltip: '\nNext edit: nothing near your last change needs changing.' }
+    : {
+        text: ' $(circle-slash) no next edit',
+        tooltip: `\nNext edit: a suggestion was withdrawn because it would leave the code worse${o.detail ? ` (${o.detail})` : ''}.`,
+      };
 }
 
 /** The last ghost-text outcome: `$(eye) 0.91` shown, `$(eye-closed) 0.62` held back, with why in words. */
