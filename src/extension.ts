@@ -15,6 +15,7 @@ import { registerModelPicker, type ModelPicker } from './editor/modelPicker';
 import { registerNextEdit, type NextEditController } from './editor/nextEdit';
 import { SessionStore } from './editor/proposalSession';
 import { registerRefineSelection } from './editor/refineSelection';
+import { registerRemoteModelPicker } from './editor/remoteModelPicker';
 import { registerRepair } from './editor/repair';
 import { registerSessionCodeLens } from './editor/sessionCodeLens';
 import { registerStatusBar } from './editor/statusBar';
@@ -57,6 +58,7 @@ export function activate(context: vscode.ExtensionContext): DiffuseApi {
     registerCommands(service, sessions),
     registerApiKeys(context.secrets, () => service.backend),
     registerBackendPicker(service, context.secrets),
+    registerRemoteModelPicker(service),
     registerContextKeys(service),
     registerWelcome(context),
     nextEdit.disposable,

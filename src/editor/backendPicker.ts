@@ -1,23 +1,13 @@
 // Diffuse: Choose Backend…: a pick list of who answers (the built-in model, Mercury, an
 // OpenAI-compatible server such as vLLM or SGLang, a `diffuse serve`), then the base URL (and the
-// model name for an OpenAI-compatible server), written where VS Code applies them, and a message
-// that says where that was.
-//
-// Where it writes: `diffuse.backend` and `diffuse.remote.*` stay `machine`-scoped, so that no
-// workspace can redirect the user's code to another server (`machine-overridable` would let a
-// workspace's .vscode/settings.json do exactly that; `application` would force one backend on every
-// remote machine of a user, where each machine has its own server and network). A `machine` setting
-// written to ConfigurationTarget.Global lands in the user settings of a local window and in the
-// remote machine's settings ("Remote [name]") of a remote window (Remote-SSH, WSL, Dev Containers,
-// Codespaces, code-server): VS Code routes a Global write of a machine-scoped key there, the one
-// place it applies. The Settings editor's User tab greys these settings out in a remote window;
-// this command is the way that always works.
+// model name for an OpenAI-compatible server), written where VS Code applies them (machine-scoped:
+// machineSettings.ts says why and where), and a message that says where that was.
 import * as vscode from 'vscode';
 import { BACKENDS, type BackendKind } from '../backend/backend';
 import { remoteDefaults } from '../backend/createBackend';
 import { apiKeySecret } from './apiKeys';
 import type { BackendService } from './backendService';
-import { SECTION } from './settings';
+import { settingsPlace, writeMachineSetting as write } from './machineSettings';
 import { probe } from './testProbe';
 
 type BackendItem = vscode.QuickPickItem & { backend: BackendKind };
@@ -41,11 +31,6 @@ const ITEMS: Record<BackendKind, { label: string; detail: string }> = {
   },
 };
 
-/** Where a Global write of a machine-scoped setting lands in this window, in the Settings editor's words. */
-export function settingsPlace(): string {
-  return vscode.env.remoteName ? `Remote [${vscode.env.remoteName}] settings` : 'User settings';
-}
-
 /**
  * Asks which backend (and its URL) and writes the settings; the arguments (kind, base URL, model)
  * skip the questions (scripts, tests). Resolves to what was written, or undefined when dismissed.
@@ -61,8 +46,6 @@ export async function chooseBackend(
       ? (given.kind as BackendKind)
       : await pickKind(now);
   if (!kind) return undefined;
-  const c = vscode.workspace.getConfiguration(SECTION);
-  const write = (key: string, value: unknown) => c.update(key, value, vscode.ConfigurationTarget.Global);
   if (kind !== 'local') {
     const baseUrl = typeof given?.baseUrl === 'string' ? given.baseUrl : await askBaseUrl(kind, service);
     if (baseUrl === undefined) return undefined;

@@ -75,6 +75,15 @@ async function showMenu(service: BackendService, store: SessionStore): Promise<v
       run: 'diffuse.chooseBackend',
       detail: `now: ${service.backend}${service.backend === 'local' ? ' (nothing leaves this machine)' : ''}`,
     },
+    ...(service.backend === 'mercury' || service.backend === 'openai'
+      ? [
+          {
+            label: '$(list-selection) Choose Remote Model…',
+            run: 'diffuse.chooseRemoteModel',
+            detail: remoteModels(service),
+          },
+        ]
+      : []),
     { label: '$(key) Set API Key…', run: 'diffuse.setApiKey' },
     { label: '$(debug-restart) Restart Backend', run: 'diffuse.restartDenoiser' },
     { label: '$(output) Show Log', run: 'diffuse.showLog' },
@@ -87,6 +96,12 @@ async function showMenu(service: BackendService, store: SessionStore): Promise<v
   ];
   const pick = await vscode.window.showQuickPick(items, { title: 'Diffuse', placeHolder: statusLine(service) });
   if (pick) await vscode.commands.executeCommand(pick.run, ...(pick.args ?? []));
+}
+
+/** The remote models in use, for the menu: ghost text and Fill's, then Refine's. */
+function remoteModels(service: BackendService): string {
+  const b = service.settings().backend;
+  return `now: ${b.fimModel || 'no FIM model'} for ghost text and Fill, ${b.chatModel || b.fimModel || 'none'} for Refine`;
 }
 
 function statusLine(service: BackendService): string {

@@ -258,6 +258,98 @@ suite('Diffuse with remote backends', () => {
     }
   });
 
+  test("Choose Remote Model… offers the server's models per role, writes the choice where it applies, and the backend asks with it", async function () {
+    this.timeout(90_000);
+    // a WorkspaceConfiguration is a snapshot: read it again after each write
+    const c = () => vscode.workspace.getConfiguration('diffuse');
+    const told = () => api.probe.notices.slice(notices).join('\n');
+    let notices = api.probe.notices.length;
+    await vscode.commands.executeCommand('diffuse.chooseRemoteModel');
+    assert.match(told(), /the built-in model has no model list on a server/, 'the local backend: one line saying why');
+
+    // a server whose list lacks the default chat model (mercury-2), as Inception's may after a rename
+    const listing = await startMercuryStandIn({
+      key: KEY,
+      models: ['mercury-3', 'mercury-edit-2', 'mercury-edit-3-preview'],
+      answer: (kind) => (kind === 'fim' ? 'a + b;' : `\`\`\`ts\n${FIXED_LINE}\n\`\`\``),
+    });
+    try {
+      await vscode.commands.executeCommand('diffuse.setApiKey', 'mercury', KEY);
+      await useBackend(api, 'mercury', listing.url);
+
+      // the pick list as a user meets it: the server's models in its order, mercury-2 not among them
+      notices = api.probe.notices.length;
+      let done = false;
+      const picked = Promise.resolve(vscode.commands.executeCommand('diffuse.chooseRemoteModel', { role: 'chat' }));
+      void picked.finally(() => {
+        done = true;
+      });
+      await waitFor(
+        () => {
+          if (!done) void vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
+          return done;
+        },
+        20_000,
+        "the pick list to take the server's first model",
+      );
+      assert.deepEqual(await picked, { role: 'chat', model: 'mercury-3' });
+      assert.equal(c().get('remote.chatModel'), 'mercury-3', 'the setting applies in this window');
+      assert.equal(c().inspect('remote.chatModel')?.workspaceValue, undefined, 'never written to the workspace');
+      const where = vscode.env.remoteName ? 'Remote \\[.+\\] settings' : 'User settings';
+      assert.match(told(), new RegExp(`Diffuse now asks mercury-3 for Refine \\(written to your ${where}\\)\\.`));
+      // the settings change restarted the backend with it: Refine asks mercury-3
+      await waitFor(
+        () => api.service.state.kind === 'ready' && api.service.state.info.name === 'mercury-edit-2 / mercury-3',
+        20_000,
+        'the backend to restart with mercury-3',
+      );
+      const editor = await openEditor(SOURCE);
+      selectLines(editor, 1, 1);
+      await proposal(api, editor, 'diffuse.refineSelection');
+      assert.equal(listing.requests.at(-1)?.path, '/v1/chat/completions');
+      assert.equal(listing.requests.at(-1)?.body.model, 'mercury-3');
+      api.sessions.get(editor.document)?.end('test over');
+
+      // scripts name the role and model; a name the server does not list is refused in one line naming its models
+      notices = api.probe.notices.length;
+      assert.equal(
+        await vscode.commands.executeCommand('diffuse.chooseRemoteModel', { role: 'fim', model: 'mercury-edit' }),
+        undefined,
+      );
+      assert.match(told(), /has no model "mercury-edit"; it has mercury-3, mercury-edit-2, mercury-edit-3-preview\.$/m);
+      assert.equal(c().inspect('remote.fimModel')?.globalValue, undefined, 'nothing written');
+      assert.deepEqual(
+        await vscode.commands.executeCommand('diffuse.chooseRemoteModel', {
+          role: 'fim',
+          model: 'mercury-edit-3-preview',
+        }),
+        { role: 'fim', model: 'mercury-edit-3-preview' },
+      );
+      assert.equal(c().get('remote.fimModel'), 'mercury-edit-3-preview');
+      await waitFor(
+        () => api.service.state.kind === 'ready' && api.service.state.info.name.startsWith('mercury-edit-3-preview /'),
+        20_000,
+        'the backend to restart with mercury-edit-3-preview',
+      );
+      const at = new vscode.Position(5, 2);
+      const ghost = await openEditor(SOURCE);
+      ghost.selection = new vscode.Selection(at, at);
+      await api.ghostText.provideInlineCompletionItems(
+        ghost.document,
+        at,
+        { triggerKind: vscode.InlineCompletionTriggerKind.Invoke, selectedCompletionInfo: undefined },
+        new vscode.CancellationTokenSource().token,
+      );
+      assert.equal(listing.requests.at(-1)?.path, '/v1/fim/completions');
+      assert.equal(listing.requests.at(-1)?.body.model, 'mercury-edit-3-preview', 'ghost text asks the chosen model');
+    } finally {
+      await setting('remote.chatModel', undefined);
+      await setting('remote.fimModel', undefined);
+      await useBackend(api, 'local');
+      await listing.close();
+    }
+  });
+
   test('Refine with Instruction after a 401 says so in a notification (with Set API Key…)', async function () {
     this.timeout(60_000);
     await vscode.commands.executeCommand('diffuse.setApiKey', 'mercury', 'sk_wrong');
