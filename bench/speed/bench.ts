@@ -16,7 +16,14 @@ import { GHOST, editorViewMarkdown, runEditorView } from '../quality/editorView'
 import { profileGhost } from './profile';
 import { runRefineRepair } from '../quality/refineRepair';
 import { heldoutCases, runNextEdit } from '../quality/nextEdit';
-import { CONCURRENT_CLIENTS, runServeCost, type ServeFigures } from './serveCost';
+import {
+  CONCURRENT_CLIENTS,
+  runServeCost,
+  runServeWorkers,
+  type ServeFigures,
+  type ServeWorkersFigures,
+} from './serveCost';
+import { type EngineCost, type EngineFigures, runEngineCost } from './engineCost';
 
 const { values: flags } = readArgs({
   // --model DIR benches another folder (say one made by `npm run model:convert`); its results go to
@@ -24,14 +31,18 @@ const { values: flags } = readArgs({
   model: { type: 'string' },
   // fewer cases of each part, for a quick look
   quick: { type: 'boolean', default: false },
-  // --only serve runs that part alone and replaces only its key (and its table) in the last results
+  // --only serve,workers,engines runs those parts alone (any of them, comma-separated) and replaces
+  // only their keys (and their tables) in the last results
   only: { type: 'string' },
 });
 const MODEL_FLAG = flags.model;
 const MODEL = MODEL_FLAG ?? process.env.DIFFUSE_BENCH_MODEL ?? path.join(ROOT, 'models', SHIPPED_MODEL);
 const RESULTS = MODEL_FLAG ? path.basename(path.resolve(MODEL_FLAG)) : 'latest';
 const QUICK = flags.quick;
-const ONLY = flags.only;
+/** The parts that run alone, in the order they run and are written. */
+const ALONE = ['serve', 'workers', 'engines'] as const;
+type Alone = (typeof ALONE)[number];
+const ONLY = flags.only?.split(',').map((x) => x.trim());
 const N = {
   ghost: QUICK ? 10 : 100,
   refine: QUICK ? 4 : 20,
@@ -42,8 +53,11 @@ const N = {
   repair: QUICK ? 10 : 100,
   serve: QUICK ? 10 : 100,
   serveThroughput: QUICK ? 16 : 160,
+  engines: QUICK ? 40 : 300,
 };
 const SERVE_HEADING = 'Through `diffuse serve`';
+const WORKERS_HEADING = '`diffuse serve --workers N`';
+const ENGINES_HEADING = "Diffuse's side of a ghost request through the `openai` backend";
 
 const cases = new CaseSource();
 let editorMarkdown = '';
@@ -81,11 +95,13 @@ async function main(): Promise<void> {
   // Warm-up: the first calls pay for onnxruntime's allocations.
   for (let i = 0; i < 3; i++) await client.complete({ ...cases.ghost(), maxTokens: GHOST.maxTokens });
 
-  if (ONLY === 'serve') {
-    await onlyServe(client);
+  if (ONLY) {
+    const unknown = ONLY.filter((x) => !(ALONE as readonly string[]).includes(x));
+    if (unknown.length)
+      throw new Error(`--only ${unknown.join(',')}: the parts that run alone are ${ALONE.join(', ')}`);
+    await onlyParts(client, ONLY as Alone[]);
     return;
   }
-  if (ONLY) throw new Error(`--only ${ONLY}: the only part that runs alone is serve`);
 
   results.ghost = await ghostLatency(client);
   console.log('ghost', results.ghost);
@@ -224,6 +240,11 @@ async function editorCases(client: LocalBackend, results: Results): Promise<void
   if (!MODEL_FLAG) {
     results.serve = await runServeCost(client, { latency: N.serve, throughput: N.serveThroughput });
     console.log('serve', results.serve);
+    results.serve_workers = await serveWorkers(client);
+    console.log('serve_workers', results.serve_workers);
+    // the openai backend against the vLLM and Mercury stand-ins (no model: Diffuse's side only)
+    results.engines = await runEngineCost(N.engines);
+    console.log('engines', results.engines);
   }
   // Next edit from the local model on held-out code (bench/quality/nextEdit.ts; alone: npm run bench:next-edit).
   if (!MODEL_FLAG) {
@@ -278,40 +299,89 @@ async function forwardPassMs(model: LogitsModel, threads: number): Promise<Recor
   return forward;
 }
 
-/** `--only serve`: the serve part alone, merged into the last run's JSON and Markdown. */
-async function onlyServe(client: LocalBackend): Promise<void> {
+/** `diffuse serve --workers 1` and `2`: the bench's worker and a second one like it. */
+function serveWorkers(client: LocalBackend): Promise<ServeWorkersFigures> {
+  const another = () =>
+    new LocalBackend({ workerPath: path.join(ROOT, 'dist', 'worker.js'), modelDir: MODEL, threads: 1 });
+  return runServeWorkers(client, another, { throughput: N.serveThroughput });
+}
+
+/**
+ * `--only serve,workers,engines` (any of them): those parts alone, merged into the last run's
+ * JSON; the Markdown is cut at the first of their tables and all three are written again from it.
+ */
+async function onlyParts(client: LocalBackend, parts: Alone[]): Promise<void> {
   const out = path.join(ROOT, 'bench', 'results');
   const jsonPath = path.join(out, `${RESULTS}.json`);
   const mdPath = path.join(out, `${RESULTS}.md`);
-  const serveFigures = await runServeCost(client, { latency: N.serve, throughput: N.serveThroughput });
+  const stamp = { date: new Date().toISOString(), quick: QUICK };
+  const fresh: Results = {};
+  if (parts.includes('serve'))
+    fresh.serve = { ...(await runServeCost(client, { latency: N.serve, throughput: N.serveThroughput })), ...stamp };
+  if (parts.includes('workers')) fresh.serve_workers = { ...(await serveWorkers(client)), ...stamp };
   client.dispose();
-  console.log('serve', serveFigures);
+  if (parts.includes('engines')) fresh.engines = { ...(await runEngineCost(N.engines)), ...stamp };
+  for (const [k, v] of Object.entries(fresh)) console.log(k, JSON.stringify(v, null, 1));
   const last = fs.existsSync(jsonPath)
     ? (JSON.parse(fs.readFileSync(jsonPath, 'utf8')) as Record<string, unknown>)
     : {};
+  const merged: Record<string, any> = { ...last, ...fresh };
   fs.mkdirSync(out, { recursive: true });
-  fs.writeFileSync(
-    jsonPath,
-    JSON.stringify({ ...last, serve: { ...serveFigures, date: new Date().toISOString(), quick: QUICK } }, null, 2) +
-      '\n',
-  );
+  fs.writeFileSync(jsonPath, JSON.stringify(merged, null, 2) + '\n');
   const md = fs.existsSync(mdPath) ? fs.readFileSync(mdPath, 'utf8') : '';
-  const cut = md.indexOf(SERVE_HEADING);
+  const cuts = [SERVE_HEADING, WORKERS_HEADING, ENGINES_HEADING].map((h) => md.indexOf(h)).filter((i) => i >= 0);
+  const cut = cuts.length ? Math.min(...cuts) : -1;
+  const tail = servingMarkdown(merged, true);
   fs.writeFileSync(
     mdPath,
-    (cut >= 0 ? md.slice(0, cut) : md.endsWith('\n') || md === '' ? md + '\n' : md + '\n\n') +
-      serveMarkdown(serveFigures, true),
+    (cut >= 0 ? md.slice(0, cut) : md.endsWith('\n') || md === '' ? md + '\n' : md + '\n\n') + tail,
   );
-  console.log(serveMarkdown(serveFigures, true));
+  console.log(tail);
+}
+
+/** The tables of the parts that can run alone, for those present in `r`. */
+function servingMarkdown(r: Record<string, any>, alone: boolean): string {
+  return [
+    r.serve ? serveMarkdown(r.serve, alone) : '',
+    r.serve_workers ? workersMarkdown(r.serve_workers) : '',
+    r.engines ? enginesMarkdown(r.engines) : '',
+  ]
+    .filter(Boolean)
+    .join('\n');
+}
+
+function throughputText(x: ServeFigures['serve_throughput']): string {
+  const failed = Object.entries(x.failed)
+    .map(([code, n]) => `${n} failed: ${code}`)
+    .join(', ');
+  return `${x.requests_per_s} req/s, p50 ${x.p50_ms} ms, p95 ${x.p95_ms} ms (${x.cut_by_budget} of ${x.requests} cut by the budget${failed ? `; ${failed}` : ''})`;
+}
+
+function workersMarkdown(w: ServeWorkersFigures): string {
+  return `${WORKERS_HEADING} (${CONCURRENT_CLIENTS} ghost clients at once, one denoiser thread per worker)
+
+| workers | through serve |
+|---|---|
+| 1 | ${throughputText(w.workers_1)} |
+| 2 | ${throughputText(w.workers_2)} |
+`;
+}
+
+function enginesMarkdown(e: EngineFigures): string {
+  const row = (name: string, c: EngineCost) =>
+    `| ${name} | ${c.fim_route} | ${c.diffuse_p50_ms} / ${c.diffuse_p95_ms} ms | ${c.client_p50_ms} / ${c.client_p95_ms} ms | ${c.replay_p50_ms} ms |`;
+  return `${ENGINES_HEADING} (stand-ins answering at once; goal ≤ ${e.goal_p95_ms} ms p95)
+
+| engine (${e.vllm.requests} ghost requests each) | FIM asked by | Diffuse's side p50 / p95 | whole call p50 / p95 | bare replay p50 |
+|---|---|---|---|---|
+${row('vLLM, DiffusionGemma (stand-in)', e.vllm)}
+${row('vLLM, Qwen2.5-Coder (stand-in)', e.vllm_template)}
+${row('Mercury (stand-in)', e.mercury)}
+`;
 }
 
 function serveMarkdown(s: ServeFigures, alone: boolean): string {
-  const t = (x: ServeFigures['serve_throughput']) => {
-    const failed = Object.entries(x.failed)
-      .map(([code, n]) => `${n} failed: ${code}`)
-      .join(', ');
-    return `${x.requests_per_s} req/s, p50 ${x.p50_ms} ms, p95 ${x.p95_ms} ms (${x.cut_by_budget} of ${x.requests} cut by the budget${failed ? `; ${failed}` : ''})`;
-  };
+  const t = throughputText;
   return `${SERVE_HEADING} (the diffuse backend against serve() in this process${alone ? `, \`npm run bench -- --only serve\`, ${new Date().toISOString().slice(0, 10)}` : ''})
 
 | ghost text through \`diffuse serve\` (${s.cases} cursors) | |
@@ -361,7 +431,7 @@ Inside (the same engine in-process, ${r.ghost_profile.cases} of the cases): ${r.
 (${r.ghost_profile.model_calls} calls) + tokenizer ${r.ghost_profile.tokenizer_ms} ms + sampler ${r.ghost_profile.sampler_ms} ms, of which
 ${r.ghost_profile.softmax_ms} ms is the softmax over the vocabulary at each open slot (the rest: canvas, choosing, committing).
 
-${r.serve ? serveMarkdown(r.serve, false) : ''}`;
+${servingMarkdown(r, false)}`;
 }
 
 main().catch((e) => {

@@ -7,6 +7,7 @@
 import { BackendError, type Backend } from '../../src/backend/backend';
 import { DiffuseRemoteBackend } from '../../src/backend/remote/diffuseRemote';
 import type { DenoiseResult } from '../../src/backend/requests';
+import { BackendPool } from '../../src/serve/pool';
 import { startServer } from '../../src/serve/server';
 import { CaseSource, quantile, round } from '../shared/cases';
 import { GHOST } from '../quality/editorView';
@@ -142,5 +143,60 @@ export async function runServeCost(local: Backend, n: { latency: number; through
   } finally {
     remotes.forEach((r) => r.dispose());
     await running.close();
+  }
+}
+
+export interface ServeWorkersFigures {
+  /** `diffuse serve --workers 1` and `--workers 2`: the same cases, 8 clients at once. */
+  workers_1: Throughput;
+  workers_2: Throughput;
+  method: string;
+}
+
+/**
+ * `diffuse serve --workers N` as the CLI builds it (a BackendPool of local workers behind
+ * startServer), N = 1 then 2, each asked the same ghost cases by 8 clients at once. `local` is the
+ * started worker of the bench; `another` makes the second worker (its own model session), started
+ * here and disposed after.
+ */
+export async function runServeWorkers(
+  local: Backend,
+  another: () => Backend,
+  n: { throughput: number },
+): Promise<ServeWorkersFigures> {
+  const second = another();
+  try {
+    await second.start();
+    const source = new CaseSource(2929);
+    const cases = Array.from({ length: n.throughput }, () => source.ghost());
+    const through = async (workers: Backend[]): Promise<Throughput> => {
+      // the pool does not own the workers here: closing the server leaves them running for the next
+      const pool = new BackendPool(workers);
+      const running = await startServer({ denoiser: pool, host: '127.0.0.1', port: 0 });
+      const remotes = Array.from(
+        { length: CONCURRENT_CLIENTS },
+        () => new DiffuseRemoteBackend({ baseUrl: running.url }),
+      );
+      try {
+        await Promise.all(remotes.map((r) => r.start()));
+        // warm: each worker once, the clients' connections
+        await Promise.all(remotes.map((r) => ask(r, source.ghost())));
+        return await throughput(remotes, cases);
+      } finally {
+        remotes.forEach((r) => r.dispose());
+        await running.close();
+      }
+    };
+    const one = await through([local]);
+    const two = await through([local, second]);
+    return {
+      workers_1: one,
+      workers_2: two,
+      method:
+        "ghost text (24 slots, the editor's 800 ms budget) on held-out cases, 8 diffuse backends (own HTTP agents) each asking its " +
+        'share back to back through startServer() in this process over a BackendPool of 1, then 2 local workers (1 denoiser thread each)',
+    };
+  } finally {
+    second.dispose();
   }
 }
