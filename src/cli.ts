@@ -453,7 +453,9 @@ function languageOf(file: string): string {
 function printProgress(p: ProgressParams): void {
   const body = p.spans.map((s) => s.text).join('\n──── next span ────\n');
   const masked = p.spans.reduce((n, s) => n + s.masked, 0);
-  process.stderr.write(`\n── ${stepLabel(p.step, p.maxSteps)}${masked ? ` (${masked} masked)` : ''} ──\n${body}\n`);
+  process.stderr.write(
+    `\n── ${stepLabel(p.step, p.maxSteps, p.unit)}${masked ? ` (${masked} masked)` : ''} ──\n${body}\n`,
+  );
 }
 
 /** `diffuse complete`: one JSON request per stdin line, one JSON answer per line, in order. */

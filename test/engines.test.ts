@@ -5,6 +5,7 @@
 // could not be installed here. The stand-in's text is the test's; what is asserted is the
 // protocol, the time budget, cancellation and the trimming, not what a model would write.
 import assert from 'node:assert/strict';
+import { stepLabel } from '../src/core/view/stepLabel';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
@@ -201,6 +202,11 @@ describe('the openai backend against vLLM serving DiffusionGemma (loopback stand
         'counted block by block, without a budget',
       );
       assert.ok(frames.every((f) => f.maxSteps === 0));
+      assert.ok(
+        frames.every((f) => f.unit === 'block'),
+        'shown as "block k", not denoising steps',
+      );
+      assert.equal(stepLabel(frames[1].step, frames[1].maxSteps, frames[1].unit), 'block 2');
       assert.equal(frames.at(-1)!.spans[0].text, 'a + b');
       assert.equal(vllm.requests.at(-1)!.body.stream, true);
     } finally {

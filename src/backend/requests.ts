@@ -139,10 +139,18 @@ export interface DenoiseResult {
   belowOriginal?: { original: number; proposal: number };
 }
 
+export type ProgressUnit = 'step' | 'block' | 'check';
+
 export interface ProgressParams {
   requestId: string;
   step: number;
   maxSteps: number;
+  /**
+   * What `step` counts: denoising steps (absent), pieces of a remote answer as it streams
+   * ('block': a server that sends whole blocks, vLLM's DiffusionGemma, or token deltas), or a
+   * repair's checks ('check').
+   */
+  unit?: ProgressUnit;
   /** Each span's text now, masked slots drawn as ░. */
   spans: { text: string; masked: number }[];
 }

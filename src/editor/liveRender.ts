@@ -51,7 +51,7 @@ export function registerLiveRender(store: SessionStore): vscode.Disposable {
           lines: r.live
             ? imageRunsToLines(r.live.runs)
             : [[{ text: MASK_GLYPH.repeat(PLACEHOLDER_SLOTS), style: 'pending' as const }]],
-          caption: i === 0 ? (s.step ? stepLabel(s.step, s.maxSteps) : 'waiting for the model') : undefined,
+          caption: i === 0 ? (s.step ? stepLabel(s.step, s.maxSteps, s.unit) : 'waiting for the model') : undefined,
         })),
       ),
     );

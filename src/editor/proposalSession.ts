@@ -12,7 +12,7 @@ import { reviewDocument, type PlacedHunk } from '../core/review/reviewDocument';
 import { progressRuns } from '../core/view/progressRuns';
 import type { ImageRun } from '../core/view/spanImage';
 import { shiftRange, type OffsetRange } from '../core/text/rangeAnchor';
-import type { ProgressParams } from '../backend/requests';
+import type { ProgressParams, ProgressUnit } from '../backend/requests';
 
 export interface Region extends OffsetRange {
   /** The document's text of the range when the session started (it is kept equal by re-anchoring). */
@@ -50,7 +50,9 @@ export class ProposalSession {
    */
   step = 0;
   maxSteps = 0;
-  private latest = { step: 0, maxSteps: 0 };
+  /** What the steps count (ProgressParams.unit). */
+  unit: ProgressUnit = 'step';
+  private latest: { step: number; maxSteps: number; unit: ProgressUnit } = { step: 0, maxSteps: 0, unit: 'step' };
   readonly regions: Region[];
   private readonly abort = new AbortController();
   private readonly changed = new vscode.EventEmitter<void>();
@@ -101,7 +103,7 @@ export class ProposalSession {
 
   progress(p: ProgressParams): void {
     if (this.phase !== 'running') return;
-    this.latest = { step: p.step, maxSteps: p.maxSteps };
+    this.latest = { step: p.step, maxSteps: p.maxSteps, unit: p.unit ?? 'step' };
     p.spans.forEach((s, i) => {
       const r = this.regions[i];
       if (r) r.live = { text: s.text, runs: progressRuns(r.live?.shown ?? '', s.text), shown: r.live?.shown ?? '' };
@@ -118,6 +120,7 @@ export class ProposalSession {
       this.lastDraw = Date.now();
       this.step = this.latest.step;
       this.maxSteps = this.latest.maxSteps;
+      this.unit = this.latest.unit;
       // what was drawn is what the next frame's "fresh" tokens are compared with
       for (const r of this.regions) if (r.live) r.live.shown = r.live.text;
       this.changed.fire();

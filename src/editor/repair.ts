@@ -314,7 +314,13 @@ function narrow(session: ProposalSession, text: string, { start, end }: { start:
 
 /** Draws the region as the candidate being checked has it beside the region, like a running Refine's step. */
 function showCandidate(session: ProposalSession, region: string, check: number, maxChecks: number): void {
-  session.progress({ requestId: 'repair', step: check, maxSteps: maxChecks, spans: [{ text: region, masked: 0 }] });
+  session.progress({
+    requestId: 'repair',
+    step: check,
+    maxSteps: maxChecks,
+    unit: 'check',
+    spans: [{ text: region, masked: 0 }],
+  });
 }
 
 function reportRepairError(service: BackendService, check: RepairCheck, e: unknown): void {

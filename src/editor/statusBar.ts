@@ -28,7 +28,14 @@ export function registerStatusBar(
     const shown = statusText({
       backend: service.backend,
       state: s,
-      busy: a && { kind: a.kind, title: run?.title, step: run?.step, maxSteps: run?.maxSteps, budgeted: !!a.maxSteps },
+      busy: a && {
+        kind: a.kind,
+        title: run?.title,
+        step: run?.step,
+        maxSteps: run?.maxSteps,
+        unit: run?.unit,
+        budgeted: !!a.maxSteps,
+      },
       latencyMs: service.lastLatencyMs,
       ghost: lastGhost,
       heldBack: ghost.heldBack,

@@ -259,7 +259,13 @@ export class OpenAICompatibleBackend implements Backend {
                 ((f) => {
                   if (all.signal.aborted) return;
                   spans[i] = f.spans[0];
-                  o.onProgress!({ requestId: '', step: ++frames, maxSteps: 0, spans: spans.map((s) => ({ ...s })) });
+                  o.onProgress!({
+                    requestId: '',
+                    step: ++frames,
+                    maxSteps: 0,
+                    ...(f.unit ? { unit: f.unit } : {}),
+                    spans: spans.map((s) => ({ ...s })),
+                  });
                 }),
             },
           ).catch((e: unknown) => {
@@ -327,6 +333,8 @@ export class OpenAICompatibleBackend implements Backend {
               requestId: '',
               step: frames,
               maxSteps: 0,
+              // Mercury's diffusing frames are its denoising steps; any other stream arrives in pieces
+              ...(this.diffusing ? {} : { unit: 'block' as const }),
               spans: [{ text: answerText(answer, selection), masked: 0 }],
             });
           },
@@ -545,7 +553,13 @@ export class OpenAICompatibleBackend implements Backend {
         if (part === undefined || part === null || part === '') return;
         if (typeof part !== 'string') throw this.malformed();
         text = body.diffusing ? part : text + part;
-        o.onProgress?.({ requestId: '', step: 0, maxSteps: 0, spans: [{ text: shape(text), masked: 0 }] });
+        o.onProgress?.({
+          requestId: '',
+          step: 0,
+          maxSteps: 0,
+          ...(body.diffusing ? {} : { unit: 'block' as const }),
+          spans: [{ text: shape(text), masked: 0 }],
+        });
       });
       return text;
     });

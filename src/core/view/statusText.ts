@@ -39,7 +39,14 @@ export interface StatusView {
   backend: string;
   state: StatusState;
   /** The Refine or Fill the user watches: its kind, and the running session's title and step when there is one. */
-  busy?: { kind: string; title?: string; step?: number; maxSteps?: number; budgeted: boolean };
+  busy?: {
+    kind: string;
+    title?: string;
+    step?: number;
+    maxSteps?: number;
+    unit?: 'step' | 'block' | 'check';
+    budgeted: boolean;
+  };
   latencyMs?: number;
   /** The last ghost-text outcome worth showing (none after a Refine or Fill: it would be stale). */
   ghost?: GhostView;
@@ -109,7 +116,7 @@ export function statusText(v: StatusView): StatusText {
 
 function busyText(b: NonNullable<StatusView['busy']>, remote: string): StatusText {
   // the step is the running session's, as its live view draws it
-  const step = b.step ? ` ${stepLabel(b.step, b.maxSteps ?? 0)}` : '';
+  const step = b.step ? ` ${stepLabel(b.step, b.maxSteps ?? 0, b.unit)}` : '';
   return {
     text: `$(sync~spin) Diffuse${remote}: ${b.title ? b.title.toLowerCase() : b.kind}${step}`,
     tooltip:
