@@ -116,11 +116,7 @@ module.exports = async function ui({
   await contextMenuOffers(page, { instruction: false });
   log('context menu: Refine Selection offered, Refine with Instruction hidden (the local model cannot follow one)');
   // strength 1 rewrites the span: below 1 Refine changes only what the model doubts, often nothing in correct code
-  await palette(page, 'Diffuse: Refine Selection with Strength…');
-  await page.waitForSelector('.quick-input-widget input[placeholder], .quick-input-widget .quick-input-message');
-  await page.keyboard.press('Control+A');
-  await page.keyboard.type('1');
-  await page.keyboard.press('Enter');
+  await refineAtStrengthOne(page);
   // live: the CodeLens shows the step while the image beside the span evolves
   await page.waitForFunction(
     () => /step ([4-9]|\d\d+)\//.test(document.querySelector('[id$="diffuse.status"]')?.textContent ?? ''),
@@ -229,8 +225,9 @@ module.exports = async function ui({
   const shapesLines = await documentLines(page);
   await goToLine(page, 12);
   for (let i = 0; i < 60; i++) await page.keyboard.press('Shift+ArrowDown');
-  await page.keyboard.press('Control+Alt+R');
-  await waitForReview(page, 120_000);
+  // a rewrite, so that there is a 60-line proposal to read (the corrector finds nothing to change here)
+  await refineAtStrengthOne(page);
+  await reviewOrShowAnyway(page, 120_000, log);
   await page.screenshot({ path: path.join(shots, 'large-refine.png') });
   const large = await reviewShowsAll(page, shapesLines, '60-line refine');
   log(
@@ -782,6 +779,15 @@ async function writtenAsShown(page: Page, shown: string[], what: string): Promis
 }
 
 /** Waits for a proposal in review (its Accept control), then for the review's first paint. */
+/** Refine Selection with Strength… at 1 (a rewrite of the selection), from the palette. */
+async function refineAtStrengthOne(page: Page): Promise<void> {
+  await palette(page, 'Diffuse: Refine Selection with Strength…');
+  await page.waitForSelector('.quick-input-widget input[placeholder], .quick-input-widget .quick-input-message');
+  await page.keyboard.press('Control+A');
+  await page.keyboard.type('1');
+  await page.keyboard.press('Enter');
+}
+
 /**
  * A strength-1 rewrite is reviewed only when the model does not rate it below the code; when it
  * does, the message offers "Show anyway" in the review's place: shown (its screenshot kept), then
