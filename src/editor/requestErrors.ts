@@ -5,8 +5,7 @@
 // same notification again (VS Code shows identical notifications once), so a user who dismissed it
 // still learns why their command did nothing. Cancellation is not an error.
 import * as vscode from 'vscode';
-import { BackendError } from '../backend/backend';
-import type { BackendService } from './backendService';
+import { BackendError, type BackendKind, type BackendState } from '../backend/backend';
 import { probe } from './testProbe';
 
 /** The buttons a failure notification may carry, and the command each runs. */
@@ -45,7 +44,14 @@ export function fixesFor(code: BackendError['code'], local: boolean): Fix[] {
   }
 }
 
-export function reportCommandError(service: BackendService, what: string, e: unknown): void {
+/** What a failure report reads of the extension's backend service (backendService.ts). */
+export interface FailingService {
+  readonly state: BackendState;
+  readonly backend: BackendKind;
+  notifyBackendError(message: string): Promise<void>;
+}
+
+export function reportCommandError(service: FailingService, what: string, e: unknown): void {
   const err = e instanceof BackendError ? e : new BackendError(e instanceof Error ? e.message : String(e), 'internal');
   if (err.code === 'cancelled') return;
   const s = service.state;

@@ -4,13 +4,12 @@
 // each, and activate() hands this object to the tests. Nothing in the extension reads it, and a
 // user's session only counts into it.
 import type { Backend } from '../backend/backend';
-import type { RequestKind } from './backendService';
 
 export class TestProbe {
   /** Messages of the notifications shown (errors, warnings, information), oldest first. */
   readonly notices: string[] = [];
   /** Requests sent to the backend per kind: shows that several cursors went into one request. */
-  readonly requests: Record<RequestKind, number> = { refine: 0, fill: 0, complete: 0, nextEdit: 0, repair: 0 };
+  readonly requests = { refine: 0, fill: 0, complete: 0, nextEdit: 0, repair: 0 };
   /** Ghost text's decisions: asked the backend, answered from the cache, skipped, held back below the threshold. */
   readonly ghostText = { requests: 0, cacheHits: 0, skipped: 0, belowConfidence: 0 };
   /** Next edit: requests asked (none with the feature off) and suggestions shown. */
