@@ -23,7 +23,7 @@ import { applyEdits } from '../../src/core/text/textEdit';
 import { runCommand } from '../../src/repair/projectCheck';
 import { repairFile } from '../../src/repair/repairFile';
 import { asNumber, readArgs } from '../shared/args';
-import { ROOT } from '../shared/cases';
+import { quantile, ROOT } from '../shared/cases';
 
 const DATA = path.join(
   ROOT,
@@ -248,10 +248,9 @@ function snapshot(dir: string): string {
     .join('\n');
 }
 
-function quantile(xs: number[], q: number): number | null {
-  if (xs.length === 0) return null;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor(q * s.length))];
+/** The shared quantile, or null for no fixes. */
+function quantileOf(xs: number[], q: number): number | null {
+  return xs.length ? quantile(xs, q) : null;
 }
 
 async function main(): Promise<void> {
@@ -334,19 +333,19 @@ async function main(): Promise<void> {
     fixed: share(fixed.length, rows.length),
     exact_of_fixed: share(fixed.filter((r) => r.exact).length, fixed.length),
     files_written: rows.filter((r) => r.files_written).length,
-    checks_per_fix_p50: quantile(
+    checks_per_fix_p50: quantileOf(
       fixed.map((r) => r.checks),
       0.5,
     ),
-    checks_per_fix_p90: quantile(
+    checks_per_fix_p90: quantileOf(
       fixed.map((r) => r.checks),
       0.9,
     ),
-    seconds_per_fix_p50: quantile(
+    seconds_per_fix_p50: quantileOf(
       fixed.map((r) => Math.round(r.seconds * 10) / 10),
       0.5,
     ),
-    seconds_per_fix_p90: quantile(
+    seconds_per_fix_p90: quantileOf(
       fixed.map((r) => Math.round(r.seconds * 10) / 10),
       0.9,
     ),

@@ -8,6 +8,7 @@ import { repairInstruction } from '../core/prompts/repairPrompt';
 import type { Candidate, CheckOutcome, RepairEvent, RepairSearchResult } from '../core/repair/search';
 import type { RepairRegion } from '../core/repair/whereToLook';
 import { applyEdits } from '../core/text/textEdit';
+import { lineStarts } from '../core/text/textPosition';
 
 export interface ChatRepairOptions {
   backend: Backend;
@@ -36,6 +37,7 @@ export async function chatRepair(o: ChatRepairOptions): Promise<RepairSearchResu
   let text = o.text;
   let output = o.output;
   const seen = new Set<string>([o.text]);
+  const users = regionOffsets(o.text, o.region.first, o.region.last);
   for (let round = 0; round < o.rounds; round++) {
     if (o.signal?.aborted)
       return {
@@ -63,10 +65,7 @@ export async function chatRepair(o: ChatRepairOptions): Promise<RepairSearchResu
     seen.add(next);
     figures.candidates++;
     // the candidate against the user's text, as one edit over the region
-    const edit = { start: regionOffsets(o.text, o.region.first, o.region.last).start, end: 0, text: '' };
-    const tail = o.text.length - regionOffsets(o.text, o.region.first, o.region.last).end;
-    edit.end = o.text.length - tail;
-    edit.text = next.slice(edit.start, next.length - tail);
+    const edit = { ...users, text: next.slice(users.start, next.length - (o.text.length - users.end)) };
     const candidate: Candidate = { edit, source: 'chat', template: `round ${round + 1}`, score: 0 };
     o.onEvent?.({ kind: 'checking', candidate, text: next });
     const outcome = await o.check(next);
@@ -101,8 +100,7 @@ function regionLast(o: ChatRepairOptions, text: string): number {
 }
 
 function regionOffsets(text: string, first: number, last: number): { start: number; end: number } {
-  const starts = [0];
-  for (let i = 0; i < text.length; i++) if (text[i] === '\n') starts.push(i + 1);
+  const starts = lineStarts(text);
   return {
     start: starts[first - 1] ?? text.length,
     end: last < starts.length ? starts[last] : text.length,

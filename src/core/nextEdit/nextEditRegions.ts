@@ -4,6 +4,7 @@
 // Those are the lines the corrector re-scores with the edit as context; the edited lines
 // themselves are never among them, so the user's edit is held fixed.
 import type { CharRange } from '../text/spanText';
+import { lineAt, lineStarts } from '../text/textPosition';
 
 /** Where two texts differ: `after[start, afterEnd)` replaced `before[start, beforeEnd)`. */
 export interface TextChange {
@@ -117,25 +118,6 @@ export function tokensOf(text: string): Set<string> {
     out.add(t);
   }
   return out;
-}
-
-/** Start offsets of every line of `text`, and its length at the end. */
-export function lineStarts(text: string): number[] {
-  const starts = [0];
-  for (let i = 0; i < text.length; i++) if (text[i] === '\n') starts.push(i + 1);
-  return starts;
-}
-
-/** The line holding offset `at` (0-based), by binary search over `lineStarts`. */
-export function lineAt(starts: number[], at: number): number {
-  let lo = 0;
-  let hi = starts.length - 1;
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >> 1;
-    if (starts[mid] <= at) lo = mid;
-    else hi = mid - 1;
-  }
-  return lo;
 }
 
 /** Line `line` of `text`, whole, without its line break. */

@@ -4,7 +4,8 @@
 // `<|code_to_edit|>…<|/code_to_edit|>` around the cursor (`<|cursor|>`), and the recent edits as
 // unified diffs. The answer is the editable region rewritten (in a code fence), or the region
 // unchanged when no edit follows. Pure: the backend file sends it, the stand-in test reads it.
-import { lineAt, lineStarts, textChange } from '../nextEdit/nextEditRegions';
+import { textChange } from '../nextEdit/nextEditRegions';
+import { lineAt, lineStarts } from '../text/textPosition';
 
 export const SNIPPETS_OPEN = '<|recently_viewed_code_snippets|>';
 export const SNIPPETS_CLOSE = '<|/recently_viewed_code_snippets|>';

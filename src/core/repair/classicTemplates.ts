@@ -6,6 +6,7 @@
 // edited.
 
 import type { TextEdit } from '../text/textEdit';
+import { lineAt, lineStarts } from '../text/textPosition';
 
 export interface TemplateEdit {
   edit: TextEdit;
@@ -91,27 +92,17 @@ export function classicTemplates(
   last: number,
   scopeFirst = first,
 ): TemplateEdit[] {
-  const lineStarts = [0];
-  for (let i = 0; i < text.length; i++) if (text[i] === '\n') lineStarts.push(i + 1);
-  const regionStart = lineStarts[first - 1] ?? text.length;
-  const regionEnd = last < lineStarts.length ? lineStarts[last] : text.length;
+  const starts = lineStarts(text);
+  const regionStart = starts[first - 1] ?? text.length;
+  const regionEnd = last < starts.length ? starts[last] : text.length;
   const region = text.slice(regionStart, regionEnd);
   const lexemes = lex(region, language).map((l) => ({ ...l, start: l.start + regionStart }));
-  const lineOf = (offset: number) => {
-    let lo = 0;
-    let hi = lineStarts.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (lineStarts[mid] <= offset) lo = mid;
-      else hi = mid - 1;
-    }
-    return lo + 1;
-  };
+  const lineOf = (offset: number) => lineAt(starts, offset) + 1;
   const out: TemplateEdit[] = [];
   const add = (start: number, end: number, replacement: string, template: string) =>
     out.push({ edit: { start, end, text: replacement }, template, line: lineOf(start) });
   const code = lexemes.filter((l) => l.kind !== 'space' && l.kind !== 'comment');
-  const scopeStart = lineStarts[Math.min(scopeFirst, first) - 1] ?? regionStart;
+  const scopeStart = starts[Math.min(scopeFirst, first) - 1] ?? regionStart;
   const scopeCode = lex(text.slice(scopeStart, regionEnd), language).filter(
     (l) => l.kind !== 'space' && l.kind !== 'comment',
   );
@@ -184,9 +175,9 @@ export function classicTemplates(
     }
   });
   out.push(...argumentSwaps(code, add));
-  for (let line = Math.max(first, 1); line <= last && line <= lineStarts.length; line++) {
-    const start = lineStarts[line - 1];
-    const end = line < lineStarts.length ? lineStarts[line] : text.length;
+  for (let line = Math.max(first, 1); line <= last && line <= starts.length; line++) {
+    const start = starts[line - 1];
+    const end = line < starts.length ? starts[line] : text.length;
     if (text.slice(start, end).trim() !== '') add(start, end, '', 'line deleted');
   }
   return dedupe(out, text);
@@ -250,9 +241,7 @@ const JS_INITS = ['[]', '0', '{}', "''", 'null', '1'];
 export function missingNameTemplates(text: string, language: string, first: number, output: string): TemplateEdit[] {
   const name = UNDEFINED_NAME.map((re) => re.exec(output)?.[1]).find((n) => n !== undefined);
   if (!name) return [];
-  const lineStarts = [0];
-  for (let i = 0; i < text.length; i++) if (text[i] === '\n') lineStarts.push(i + 1);
-  const at = lineStarts[first - 1];
+  const at = lineStarts(text)[first - 1];
   if (at === undefined) return [];
   const indent = /^[ \t]*/.exec(text.slice(at))![0];
   const inits = language === 'python' ? PY_INITS : JS_INITS;

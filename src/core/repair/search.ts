@@ -7,7 +7,9 @@
 // deadline; the model and the check are passed in, so the loop is the same for the local model,
 // `diffuse serve`, and a test's fakes.
 
+import { textChange } from '../nextEdit/nextEditRegions';
 import { applyEdits, type TextEdit } from '../text/textEdit';
+import { lineAt, lineStarts } from '../text/textPosition';
 import { classicTemplates, missingNameTemplates } from './classicTemplates';
 import type { RepairRegion } from './whereToLook';
 
@@ -205,23 +207,8 @@ export async function searchRepair(o: RepairSearchOptions): Promise<RepairSearch
 
 /** Characters an edit changes, after what it keeps at either end. */
 export function size(text: string, e: TextEdit): number {
-  const old = text.slice(e.start, e.end);
-  let head = 0;
-  while (head < old.length && head < e.text.length && old[head] === e.text[head]) head++;
-  let tail = 0;
-  while (
-    tail < old.length - head &&
-    tail < e.text.length - head &&
-    old[old.length - 1 - tail] === e.text[e.text.length - 1 - tail]
-  )
-    tail++;
-  return Math.max(old.length, e.text.length) - head - tail;
-}
-
-function lineOffsets(text: string): number[] {
-  const starts = [0];
-  for (let i = 0; i < text.length; i++) if (text[i] === '\n') starts.push(i + 1);
-  return starts;
+  const c = textChange(text.slice(e.start, e.end), e.text);
+  return c ? Math.max(c.beforeEnd, c.afterEnd) - c.start : 0;
 }
 
 async function rankedCandidates(
@@ -230,13 +217,9 @@ async function rankedCandidates(
   seen: Set<string>,
   now: () => number,
 ): Promise<Candidate[]> {
-  const starts = lineOffsets(o.text);
+  const starts = lineStarts(o.text);
   const offsetOf = (line: number) => (line <= starts.length ? starts[line - 1] : o.text.length);
-  const lineOf = (offset: number) => {
-    let line = 0;
-    while (line < starts.length && starts[line] <= offset) line++;
-    return line;
-  };
+  const lineOf = (offset: number) => lineAt(starts, offset) + 1;
   // a function's header (its name and signature) and its docstring are not where a failing
   // test's bug is
   let editFirst = region.header && region.last > region.first ? region.first + 1 : region.first;
@@ -249,10 +232,7 @@ async function rankedCandidates(
   for (const t of original) lineDoubt.set(lineOf(t.start), Math.max(lineDoubt.get(lineOf(t.start)) ?? 0, doubt(t)));
 
   const raw: Omit<Candidate, 'score'>[] = [];
-  const sites = new MaskedSites();
-  if (o.model.propose) {
-    raw.push(...(await modelProposals(o, sites, region, editFirst, original, doubt, starts, lineDoubt)));
-  }
+  if (o.model.propose) raw.push(...(await modelProposals(o, region, editFirst, original, doubt, starts, lineDoubt)));
   const templates = [
     ...missingNameTemplates(o.text, o.language, editFirst, o.failure ?? ''),
     ...classicTemplates(o.text, o.language, editFirst, region.last, region.first),
@@ -355,42 +335,20 @@ async function maskedSiteScores(
 }
 
 /**
- * The model's masked alternatives per one-token site, asked once per site: a one-token
- * replacement is ranked by how much likelier the model finds it than the original with the slot
- * masked (no copy of the original to lean on), which is also where its own proposals come from.
+ * The model's own ranked alternatives at a one-token site, masked (one call): the texts that would
+ * replace the site, likeliest first; none when the site is more than one token.
  */
-class MaskedSites {
-  private readonly cache = new Map<string, Promise<SiteAlternatives | undefined>>();
-
-  get(o: RepairSearchOptions, site: { start: number; end: number }): Promise<SiteAlternatives | undefined> {
-    if (!o.model.alternatives) return Promise.resolve(undefined);
-    const key = `${site.start}:${site.end}`;
-    let found = this.cache.get(key);
-    if (!found) {
-      found = o.model.alternatives(o.text, site.start, site.end).then((m) => siteAlternatives(m));
-      this.cache.set(key, found);
-    }
-    return found;
-  }
-}
-
-interface SiteAlternatives {
-  /** The alternatives' texts as they would replace the site, likeliest first. */
-  texts: string[];
-  /** A text's log-probability at the site; below every listed one when it is not listed. */
-  logProb(text: string): number;
-}
-
-function siteAlternatives(m: MaskedAlternatives): SiteAlternatives | undefined {
+async function maskedTexts(
+  o: RepairSearchOptions,
+  site: { start: number; end: number },
+): Promise<string[] | undefined> {
+  if (!o.model.alternatives) return undefined;
+  const m = await o.model.alternatives(o.text, site.start, site.end);
   if (m.slots.length !== 1 || m.slots[0].length === 0) return undefined;
-  const listed = new Map<string, number>();
-  for (const a of m.slots[0]) {
-    if (!a.text.startsWith(m.heal) || !a.text.endsWith(m.tail)) continue;
-    const text = a.text.slice(m.heal.length, a.text.length - m.tail.length);
-    if (!listed.has(text)) listed.set(text, a.logProb);
-  }
-  const floor = m.slots[0][m.slots[0].length - 1].logProb - 1;
-  return { texts: [...listed.keys()], logProb: (text) => listed.get(text) ?? floor };
+  const texts = m.slots[0]
+    .filter((a) => a.text.startsWith(m.heal) && a.text.endsWith(m.tail))
+    .map((a) => a.text.slice(m.heal.length, a.text.length - m.tail.length));
+  return [...new Set(texts)];
 }
 
 /** The first line at or after `first` that is not the docstring opening the body (Python). */
@@ -410,7 +368,6 @@ function afterDocstring(text: string, starts: number[], first: number, last: num
 
 async function modelProposals(
   o: RepairSearchOptions,
-  sites: MaskedSites,
   region: RepairRegion,
   editFirst: number,
   original: TokenScore[],
@@ -421,18 +378,18 @@ async function modelProposals(
   const propose = o.model.propose!;
   const out: Omit<Candidate, 'score'>[] = [];
   const tokens = original.filter((t) => o.text.slice(t.start, t.end).trim() !== '');
+  // a name the file does not hold is a piece of a longer word, not a fix
+  const words = new Set(o.text.match(/[A-Za-z_$][\w$]*/g) ?? []);
+  const whole = (x: string) => /^\S+$/.test(x) && (!/^[A-Za-z_$]/.test(x) || words.has(x));
   for (const t of [...tokens].sort((a, b) => doubt(b) - doubt(a)).slice(0, DOUBTED_TOKENS)) {
     // the token without the whitespace before it, so that the model writes only the token
     const lead = /^\s*/.exec(o.text.slice(t.start, t.end))![0].length;
     const site = { start: t.start + lead, end: t.end };
-    const masked = await sites.get(o, site);
+    const masked = await maskedTexts(o, site);
     if (masked) {
       // the model's own ranked alternatives at the masked token: no sampling needed
       const was = o.text.slice(site.start, site.end);
-      // a name the file does not hold is a piece of a longer word, not a fix
-      const words = new Set(o.text.match(/[A-Za-z_$][\w$]*/g) ?? []);
-      const whole = (x: string) => /^\S+$/.test(x) && (!/^[A-Za-z_$]/.test(x) || words.has(x));
-      for (const text of masked.texts.filter((x) => whole(x) && x !== was).slice(0, TOKEN_PROPOSALS + 2)) {
+      for (const text of masked.filter((x) => whole(x) && x !== was).slice(0, TOKEN_PROPOSALS + 2)) {
         out.push({ edit: { ...site, text }, source: 'model', template: 'doubted token' });
       }
       continue;

@@ -20,10 +20,23 @@ export function positionOffset(text: string, line: number, column: number): numb
   return offset;
 }
 
-function lineStarts(text: string): number[] {
+/** Start offsets of every line of `text`, and its length at the end. */
+export function lineStarts(text: string): number[] {
   const starts = [0];
   for (let i = 0; i < text.length; i++) if (text[i] === '\n') starts.push(i + 1);
   return starts;
+}
+
+/** The line holding offset `at` (0-based), by binary search over `lineStarts`. */
+export function lineAt(starts: number[], at: number): number {
+  let lo = 0;
+  let hi = starts.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (starts[mid] <= at) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
 }
 
 /** The 1-based column VS Code shows for `character` of `line`: a tab advances to the next multiple of `tabSize`. */
