@@ -12,7 +12,7 @@ const ROOT = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
 const RESULTS = path.join(ROOT, 'bench', 'results');
 export const OUTPUTS = { benchmarks: 'docs/benchmarks.md', settings: 'docs/settings.md' };
 
-/** The command that writes each results file (bench/bench.ts --model DIR writes <folder>.json). */
+/** The command that writes each results file (bench/speed/bench.ts --model DIR writes <folder>.json). */
 const WRITTEN_BY = {
   'latest.json': '`npm run bench`',
   'editor-view.json': '`npm run model:eval:editor`',

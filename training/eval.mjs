@@ -2,7 +2,7 @@
 // Evaluates a model folder through the product's own path (`diffuse complete`: the same client,
 // worker and sampler as the editor) and writes the tables into the folder's MODEL_CARD.md:
 // first HumanEval-Infilling pass@1 (training/humaneval.mjs: all 1,033 single-line problems and
-// 200 multi-line ones), then ghost text where the editor asks (bench/editor-eval.ts: byte-exact
+// 200 multi-line ones), then ghost text where the editor asks (bench/quality/editorEval.ts: byte-exact
 // after the editor's trimming, the confidence curve), then held-out infill cases of the corpus
 // (skipped, with a note, when the corpus is not built here).
 //

@@ -97,7 +97,7 @@ const FULL_CALL_SHARE = 1 / 3;
 /**
  * Next edit's corrector: it doubts as Refine does and keeps a regenerated stretch on Refine's
  * margin; the user's edit carried to another occurrence of what it replaced is kept when the
- * model rates it above the stale original at all (measured: bench/nextEdit.ts).
+ * model rates it above the stale original at all (measured: bench/quality/nextEdit.ts).
  */
 const NEXT_EDIT_STRENGTH = DEFAULTS.strength;
 const NEXT_EDIT_MARGIN = 3;
@@ -368,7 +368,7 @@ export class Engine {
   /**
    * The canvas a fill shows the model for spans of `slots` masks at `cursors` of `text` (LF line
    * endings), with the default context: what measurements of the model's view lay out
-   * (bench/span-end.ts).
+   * (bench/quality/spanEnd.ts).
    */
   fillCanvas(text: string, cursors: number[], slots: number): Canvas {
     return this.layout(

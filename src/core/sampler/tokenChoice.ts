@@ -49,7 +49,7 @@ export function chooseToken(logits: Float32Array, row: number, vocab: number, op
   if (opts.topP < 1) {
     // Only tokens at least (1 - topP) / (2 vocab) likely can be in the nucleus: all the others
     // together hold less than 1 - topP, so the sorted walk reaches topP before any of them. At
-    // Qwen's 151k tokens sorting every token cost 170 ms a slot (bench/vocab-cost.ts).
+    // Qwen's 151k tokens sorting every token cost 170 ms a slot (bench/speed/vocabCost.ts).
     const floor = (1 - opts.topP) / (2 * vocab);
     const order = Array.from(probs.keys())
       .filter((v) => probs[v] > 0 && probs[v] >= floor)
