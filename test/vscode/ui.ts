@@ -48,9 +48,24 @@ async function openFile(page: Page, name: string, shows: string): Promise<void> 
 
 /** Go to Line: the cursor at column 1 of `line` (Home would go to the indentation). */
 async function goToLine(page: Page, line: number): Promise<void> {
-  await page.keyboard.press('Control+G');
-  await page.keyboard.type(String(line));
-  await page.keyboard.press('Enter');
+  // typed only once Go to Line's box is open, and done only once the status bar shows the line:
+  // in one CI run the keys went elsewhere, and the selection made next was not in the editor
+  for (let attempt = 1; ; attempt++) {
+    await page.keyboard.press('Control+G');
+    await page.waitForSelector('.quick-input-widget:not([style*="display: none"]) input');
+    await page.keyboard.type(String(line));
+    await page.keyboard.press('Enter');
+    const there = await page
+      .waitForSelector(`[id="status.editor.selection"]:has-text("Ln ${line},")`, { timeout: 5_000 })
+      .then(
+        () => true,
+        () => false,
+      );
+    if (there) return;
+    if (attempt === 3) throw new Error(`Go to Line did not reach line ${line} in ${attempt} tries`);
+    await page.keyboard.press('Escape');
+    await page.click('.editor-instance .monaco-editor .view-lines');
+  }
 }
 
 async function palette(page: Page, command: string): Promise<void> {
@@ -373,7 +388,11 @@ async function ghostExplains(page: Page, workspace: string, log: (...m: unknown[
 
 /** The editor's context menu on the selection: Refine Selection, and Refine with Instruction only where the backend can. */
 async function contextMenuOffers(page: Page, o: { instruction: boolean }): Promise<void> {
-  const box = await page.locator('.editor-instance .monaco-editor .selected-text').first().boundingBox();
+  // the first *visible* one: an editor kept in the DOM behind the front one can hold a selection
+  // too, and the first in document order was such a hidden one in one CI run and one run here
+  const selection = page.locator('.editor-instance .monaco-editor .selected-text:visible').first();
+  await selection.waitFor({ timeout: 5_000 }).catch(() => undefined); // drawn on the next frame
+  const box = await selection.boundingBox();
   if (!box) throw new Error('no selection on screen');
   await page.mouse.click(box.x + 10, box.y + box.height / 2, { button: 'right' });
   const item = (label: string) => page.locator('.monaco-menu .action-label', { hasText: label });
