@@ -206,6 +206,17 @@ describe('the classic templates', () => {
     assert.deepEqual(missingNameTemplates(text, 'python', 2, 'AssertionError'), []);
   });
 
+  test('a statement written twice in a row is marked as a repeat; brackets and bare keywords are not', () => {
+    const text = 'def f(xs):\n    t = 0\n    for x in xs:\n        t += x\n        t += x\n    return t\n';
+    const repeats = classicTemplates(text, 'python', 2, 6).filter((t) => t.template === 'repeated line deleted');
+    assert.deepEqual(
+      repeats.map((t) => t.line),
+      [5],
+    );
+    const ts = 'function f() {\n  if (a) {\n    g();\n  }\n  }\n}\n';
+    assert.ok(!classicTemplates(ts, 'typescript', 2, 6).some((t) => t.template === 'repeated line deleted'));
+  });
+
   test('two simple arguments of a call swapped', () => {
     const text = 'function f(a, b) {\n  return pow(a, b);\n}\n';
     const out = classicTemplates(text, 'typescript', 2, 2).map((t) => applyEdits(text, [t.edit]));
@@ -290,6 +301,26 @@ describe('the search', () => {
     });
     assert.equal(r.fix?.text, small);
     assert.equal(size(PY, r.fix!.edit), 1);
+  });
+
+  test('a repeated line is taken out before a compensating edit elsewhere that also passes', async () => {
+    const text = 'def total(xs):\n    t = 0\n    for x in xs:\n        t += x\n        t += x\n    return t\n';
+    const intended = text.replace('        t += x\n        t += x\n', '        t += x\n');
+    // a one-character edit elsewhere that a weak check also lets pass
+    const compensating = text.replace('t = 0', 't = 1');
+    const r = await searchRepair({
+      text,
+      language: 'python',
+      regions: [{ first: 1, last: 6, pointed: [6], why: 'test', header: true }],
+      model: fakeModel(compensating), // the model's score prefers the wrong fix
+      check: async (t) => ({ passed: t === intended || t === compensating, output: '', ms: 1 }),
+      maxChecks: 400,
+      deadline: Date.now() + 60_000,
+      parallel: 1,
+      lookFurther: 400,
+    });
+    assert.equal(r.fix?.text, intended);
+    assert.equal(r.fix?.template, 'repeated line deleted');
   });
 
   test('a cancelled search stops without checking further', async () => {

@@ -175,12 +175,33 @@ export function classicTemplates(
     }
   });
   out.push(...argumentSwaps(code, add));
+  let previous = first > 1 ? lastCodeLineBefore(text, starts, first) : '';
   for (let line = Math.max(first, 1); line <= last && line <= starts.length; line++) {
     const start = starts[line - 1];
     const end = line < starts.length ? starts[line] : text.length;
-    if (text.slice(start, end).trim() !== '') add(start, end, '', 'line deleted');
+    const written = text.slice(start, end).trim();
+    if (written === '') continue;
+    add(start, end, '', isRepeat(written, previous) ? 'repeated line deleted' : 'line deleted');
+    previous = written;
   }
   return dedupe(out, text);
+}
+
+/**
+ * A statement written twice in a row (a paste or a merge slip): the same text as the code line
+ * before it, and more than a closing bracket or a bare keyword, which repeat in correct code.
+ */
+function isRepeat(written: string, previous: string): boolean {
+  return written === previous && written.length >= 6 && /[\w$]/.test(written) && /[=(.]/.test(written);
+}
+
+/** The last non-blank line before 1-based `line`, trimmed. */
+function lastCodeLineBefore(text: string, starts: number[], line: number): string {
+  for (let l = line - 1; l >= 1; l--) {
+    const written = text.slice(starts[l - 1], l < starts.length ? starts[l] : text.length).trim();
+    if (written !== '') return written;
+  }
+  return '';
 }
 
 /** `in` of a `for … in` header (Python), which no condition template may touch. */
