@@ -217,10 +217,18 @@ describe('the classic templates', () => {
     assert.ok(!classicTemplates(ts, 'typescript', 2, 6).some((t) => t.template === 'repeated line deleted'));
   });
 
-  test('two simple arguments of a call swapped', () => {
-    const text = 'function f(a, b) {\n  return pow(a, b);\n}\n';
+  test('two simple arguments of a call swapped, a member chain being simple too', () => {
+    const text = 'function f(a, b) {\n  return pow(a, b) + g(b, xs.length);\n}\n';
     const out = classicTemplates(text, 'typescript', 2, 2).map((t) => applyEdits(text, [t.edit]));
     assert.ok(out.includes(text.replace('pow(a, b)', 'pow(b, a)')));
+    assert.ok(out.includes(text.replace('g(b, xs.length)', 'g(xs.length, b)')));
+  });
+
+  test("TypeScript's block comments are comments: never edited, their lines never deleted", () => {
+    const text = 'function f(a: number) {\n  /** a < b\n   * and x - 1\n   */\n  return a < 2;\n}\n';
+    const edits = classicTemplates(text, 'typescript', 2, 5);
+    assert.ok(edits.every((t) => t.line === 5), JSON.stringify(edits.filter((t) => t.line !== 5)));
+    assert.ok(edits.some((t) => applyEdits(text, [t.edit]).includes('return a <= 2;')));
   });
 });
 
@@ -321,6 +329,34 @@ describe('the search', () => {
     });
     assert.equal(r.fix?.text, intended);
     assert.equal(r.fix?.template, 'repeated line deleted');
+  });
+
+  test("the model's proposals leave comments alone and never turn code into a comment", async () => {
+    const text = 'def f(xs):\n    # sum the items, then double it\n    t = sum(xs)\n    return t * 3\n';
+    const model = {
+      ...fakeModel(''),
+      async propose() {
+        return ['# nothing to see', 'return t * 2', 'u'];
+      },
+    };
+    const comment = { start: text.indexOf('#'), end: text.indexOf('\n', text.indexOf('#')) };
+    const ranked: { edit: { start: number; end: number; text: string } }[] = [];
+    await searchRepair({
+      text,
+      language: 'python',
+      regions: [{ first: 1, last: 4, pointed: [4], why: 'test', header: true }],
+      model,
+      check: async () => ({ passed: false, output: '', ms: 1 }),
+      maxChecks: 1,
+      deadline: Date.now() + 60_000,
+      parallel: 1,
+      onEvent: (e) => {
+        if (e.kind === 'candidates') ranked.push(...e.ranked);
+      },
+    });
+    assert.ok(ranked.some((c) => c.edit.text === 'return t * 2'), 'the model was asked');
+    assert.ok(ranked.every((c) => !c.edit.text.trim().startsWith('#')));
+    assert.ok(ranked.every((c) => c.edit.end <= comment.start || c.edit.start >= comment.end));
   });
 
   test('a cancelled search stops without checking further', async () => {

@@ -23,38 +23,47 @@ interface Lexeme {
 }
 
 const LEXEME =
-  /(#[^\n]*|\/\/[^\n]*)|("""[\s\S]*?"""|'''[\s\S]*?'''|"(?:\\.|[^"\\\n])*"|'(?:\\.|[^'\\\n])*'|`(?:\\.|[^`\\])*`)|([A-Za-z_$][\w$]*)|(\d+(?:\.\d+)?)|(===|!==|\*\*|\/\/|<=|>=|==|!=|&&|\|\||[-+*/%<>=!])|(\s+)|(.)/g;
+  /(\/\*[\s\S]*?\*\/)|(#[^\n]*|\/\/[^\n]*)|("""[\s\S]*?"""|'''[\s\S]*?'''|"(?:\\.|[^"\\\n])*"|'(?:\\.|[^'\\\n])*'|`(?:\\.|[^`\\])*`)|([A-Za-z_$][\w$]*)|(\d+(?:\.\d+)?)|(===|!==|\*\*|\/\/|<=|>=|==|!=|&&|\|\||[-+*/%<>=!])|(\s+)|(.)/g;
 
 export function lex(text: string, language: string): Lexeme[] {
   const out: Lexeme[] = [];
   for (const m of text.matchAll(LEXEME)) {
     const start = m.index;
-    if (m[1] !== undefined) {
-      const isComment = language === 'python' ? m[1].startsWith('#') : m[1].startsWith('//');
+    // a block comment (TypeScript's /* */ and /** */; Python has none, and no code of it has `/*`)
+    if (m[1] !== undefined) out.push({ kind: 'comment', text: m[0], start });
+    else if (m[2] !== undefined) {
+      const isComment = language === 'python' ? m[2].startsWith('#') : m[2].startsWith('//');
       // `//` is Python's floor division, `#` no comment in TypeScript: split off the operator
       if (!isComment) {
         out.push({
-          kind: m[1].startsWith('//') ? 'op' : 'other',
-          text: m[1].slice(0, m[1].startsWith('//') ? 2 : 1),
+          kind: m[2].startsWith('//') ? 'op' : 'other',
+          text: m[2].slice(0, m[2].startsWith('//') ? 2 : 1),
           start,
         });
         out.push(
-          ...lex(m[1].slice(m[1].startsWith('//') ? 2 : 1), language).map((l) => ({
+          ...lex(m[2].slice(m[2].startsWith('//') ? 2 : 1), language).map((l) => ({
             ...l,
-            start: l.start + start + (m[1].startsWith('//') ? 2 : 1),
+            start: l.start + start + (m[2].startsWith('//') ? 2 : 1),
           })),
         );
         continue;
       }
       out.push({ kind: 'comment', text: m[0], start });
-    } else if (m[2] !== undefined) out.push({ kind: 'string', text: m[0], start });
-    else if (m[3] !== undefined) out.push({ kind: 'name', text: m[0], start });
-    else if (m[4] !== undefined) out.push({ kind: 'number', text: m[0], start });
-    else if (m[5] !== undefined) out.push({ kind: 'op', text: m[0], start });
-    else if (m[6] !== undefined) out.push({ kind: 'space', text: m[0], start });
+    } else if (m[3] !== undefined) out.push({ kind: 'string', text: m[0], start });
+    else if (m[4] !== undefined) out.push({ kind: 'name', text: m[0], start });
+    else if (m[5] !== undefined) out.push({ kind: 'number', text: m[0], start });
+    else if (m[6] !== undefined) out.push({ kind: 'op', text: m[0], start });
+    else if (m[7] !== undefined) out.push({ kind: 'space', text: m[0], start });
     else out.push({ kind: 'other', text: m[0], start });
   }
   return out;
+}
+
+/** The [start, end) spans of `text`'s comments: what no repair edits. */
+export function commentSpans(text: string, language: string): Array<[number, number]> {
+  return lex(text, language)
+    .filter((l) => l.kind === 'comment')
+    .map((l) => [l.start, l.start + l.text.length]);
 }
 
 const SWAPS: string[][] = [
@@ -176,11 +185,13 @@ export function classicTemplates(
   });
   out.push(...argumentSwaps(code, add));
   let previous = first > 1 ? lastCodeLineBefore(text, starts, first) : '';
+  // lines where code starts: a comment's or a docstring's own lines are not deleted
+  const codeLines = new Set(code.map((l) => lineOf(l.start)));
   for (let line = Math.max(first, 1); line <= last && line <= starts.length; line++) {
     const start = starts[line - 1];
     const end = line < starts.length ? starts[line] : text.length;
     const written = text.slice(start, end).trim();
-    if (written === '') continue;
+    if (written === '' || !codeLines.has(line)) continue;
     add(start, end, '', isRepeat(written, previous) ? 'repeated line deleted' : 'line deleted');
     previous = written;
   }
@@ -223,17 +234,37 @@ function isTypeBracket(code: Lexeme[], k: number): boolean {
     : before?.kind === 'name' && /^[A-Z]/.test(before.text);
 }
 
-/** Two adjacent arguments of a call swapped, when both are one simple token. */
+/** Two adjacent arguments of a call swapped, when both are simple: one token, or a name's member chain (`xs.length`). */
 function argumentSwaps(code: Lexeme[], add: (s: number, e: number, t: string, tmpl: string) => number): TemplateEdit[] {
-  for (let k = 0; k + 3 < code.length; k++) {
-    const [a, comma, b, close] = [code[k], code[k + 1], code[k + 2], code[k + 3]];
-    const simple = (l: Lexeme) => l.kind === 'name' || l.kind === 'number' || l.kind === 'string';
+  const spelled = (from: number, to: number) =>
+    code
+      .slice(from, to)
+      .map((l) => l.text)
+      .join('');
+  for (let k = 0; k < code.length; k++) {
     const opensCall = code[k - 1]?.text === '(' || code[k - 1]?.text === ',';
-    if (opensCall && simple(a) && comma.text === ',' && simple(b) && (close.text === ')' || close.text === ',')) {
-      add(a.start, b.start + b.text.length, `${b.text}, ${a.text}`, 'arguments swapped');
-    }
+    const endA = opensCall ? simpleArgumentEnd(code, k) : undefined;
+    if (endA === undefined || code[endA]?.text !== ',') continue;
+    const endB = simpleArgumentEnd(code, endA + 1);
+    if (endB === undefined || (code[endB]?.text !== ')' && code[endB]?.text !== ',')) continue;
+    const last = code[endB - 1];
+    add(
+      code[k].start,
+      last.start + last.text.length,
+      `${spelled(endA + 1, endB)}, ${spelled(k, endA)}`,
+      'arguments swapped',
+    );
   }
   return [];
+}
+
+/** Where a simple argument that starts at `code[k]` ends (exclusive): one token, then any `.name`s. */
+function simpleArgumentEnd(code: Lexeme[], k: number): number | undefined {
+  const first = code[k];
+  if (!first || (first.kind !== 'name' && first.kind !== 'number' && first.kind !== 'string')) return undefined;
+  let end = k + 1;
+  while (first.kind === 'name' && code[end]?.text === '.' && code[end + 1]?.kind === 'name') end += 2;
+  return end;
 }
 
 function dedupe(edits: TemplateEdit[], text: string): TemplateEdit[] {
