@@ -2,11 +2,13 @@
 // the loopback stand-in (test/fixtures/mercuryStandIn.ts), and a real `diffuse serve` over the
 // real worker and the shipped model.
 import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { answerText, refineMessages, SELECTION_END, SELECTION_START } from '../src/core/prompts/refinePrompt';
 import { BackendError } from '../src/backend/backend';
 import { DiffuseRemoteBackend } from '../src/backend/remote/diffuseRemote';
-import { checkBaseUrl, retryAfterMs } from '../src/backend/remote/http';
+import { checkBaseUrl, HttpClient, retryAfterMs } from '../src/backend/remote/http';
 import { MERCURY_CHAT_MODEL, MERCURY_FIM_MODEL, OpenAICompatibleBackend } from '../src/backend/remote/openaiCompatible';
 import { remoteDefaults } from '../src/backend/createBackend';
 import type { ProgressParams } from '../src/backend/requests';
@@ -83,6 +85,37 @@ describe('HTTP rules', () => {
     assert.equal(checkBaseUrl('http://127.0.0.1:9/v1').hostname, '127.0.0.1');
     assert.throws(() => checkBaseUrl('http://example.com/v1'), /must use https:\/\//);
     assert.throws(() => checkBaseUrl('not a url'), /is not a URL/);
+  });
+
+  test('a server that closes its kept-alive socket after each stream (llama.cpp) fails no request', async () => {
+    // as llama.cpp's server does: "keep-alive" said, the socket closed right after the streamed
+    // answer, and a request that arrives on it meanwhile never read
+    const served: string[] = [];
+    const doomed = new WeakSet<Socket>();
+    const server = http.createServer((req, res) => {
+      if (doomed.has(req.socket)) return;
+      req.resume();
+      req.on('end', () => {
+        served.push(req.url ?? '');
+        res.writeHead(200, { 'content-type': 'text/event-stream', connection: 'keep-alive' });
+        res.end('data: {"text":"x"}\n\n');
+        doomed.add(req.socket);
+        setTimeout(() => req.socket.destroy(), 20);
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const http_ = new HttpClient(`http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`, undefined);
+    try {
+      for (const path of ['/infill', '/chat/completions', '/completions']) {
+        const events: string[] = [];
+        await http_.postStream(path, {}, { timeoutMs: 5_000 }, (e) => events.push(e.data));
+        assert.deepEqual(events, ['{"text":"x"}']);
+      }
+      assert.deepEqual(served, ['/v1/infill', '/v1/chat/completions', '/v1/completions']);
+    } finally {
+      http_.dispose();
+      server.close();
+    }
   });
 });
 

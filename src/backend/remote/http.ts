@@ -14,6 +14,8 @@ const BUSY_TRIES = 3;
 const DEFAULT_RETRY_MS = 1000;
 /** A Retry-After longer than this is not waited for: the user would think the editor hung. */
 const MAX_RETRY_WAIT_MS = 10_000;
+/** Sends of a request whose kept-alive socket turned out closed before any answer. */
+const STALE_SOCKET_RETRIES = 2;
 /** Largest answer read (a whole-text frame per step of a long rewrite stays far below it). */
 const MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
 
@@ -208,31 +210,45 @@ export class HttpClient {
     const url = new URL(this.base.pathname + path, this.base);
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     const lib = url.protocol === 'https:' ? https : http;
-    return new Promise<T>((resolve, reject) => {
-      const req = lib.request(
-        url,
-        {
-          method,
-          agent: this.agent,
-          signal,
-          headers: {
-            accept: 'application/json, text/event-stream',
-            ...(payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {}),
-            ...(this.apiKey ? { authorization: `Bearer ${this.apiKey}` } : {}),
+    // A kept-alive socket the server has closed in the meantime fails the next request sent on it
+    // before any answer (llama.cpp's server closes the connection about 1 ms after each streamed
+    // answer while saying keep-alive, and the following request met ECONNRESET every time). Such a
+    // request never reached the server, so it is sent again (Node's documentation recommends the
+    // retry): the agent has dropped the dead socket by then, and a retry on a new socket that fails
+    // is a real failure, as is a reset after the answer began.
+    const attempt = (staleRetries: number) =>
+      new Promise<T>((resolve, reject) => {
+        let answered = false;
+        const req = lib.request(
+          url,
+          {
+            method,
+            agent: this.agent,
+            signal,
+            headers: {
+              accept: 'application/json, text/event-stream',
+              ...(payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {}),
+              ...(this.apiKey ? { authorization: `Bearer ${this.apiKey}` } : {}),
+            },
           },
-        },
-        (res) => {
-          const status = res.statusCode ?? 0;
-          if (status >= 200 && status < 300) {
-            read(res).then(resolve, reject);
-            return;
-          }
-          readAll(res).then((text) => reject(this.statusError(status, res.headers, text)), reject);
-        },
-      );
-      req.on('error', reject);
-      req.end(payload);
-    });
+          (res) => {
+            answered = true;
+            const status = res.statusCode ?? 0;
+            if (status >= 200 && status < 300) {
+              read(res).then(resolve, reject);
+              return;
+            }
+            readAll(res).then((text) => reject(this.statusError(status, res.headers, text)), reject);
+          },
+        );
+        req.on('error', (e: NodeJS.ErrnoException) => {
+          const stale = !answered && req.reusedSocket && (e.code === 'ECONNRESET' || e.code === 'EPIPE');
+          if (stale && staleRetries > 0 && !signal.aborted) attempt(staleRetries - 1).then(resolve, reject);
+          else reject(e);
+        });
+        req.end(payload);
+      });
+    return attempt(STALE_SOCKET_RETRIES);
   }
 
   private statusError(status: number, headers: http.IncomingHttpHeaders, body: string): Error {
