@@ -227,7 +227,10 @@ describe('the classic templates', () => {
   test("TypeScript's block comments are comments: never edited, their lines never deleted", () => {
     const text = 'function f(a: number) {\n  /** a < b\n   * and x - 1\n   */\n  return a < 2;\n}\n';
     const edits = classicTemplates(text, 'typescript', 2, 5);
-    assert.ok(edits.every((t) => t.line === 5), JSON.stringify(edits.filter((t) => t.line !== 5)));
+    assert.ok(
+      edits.every((t) => t.line === 5),
+      JSON.stringify(edits.filter((t) => t.line !== 5)),
+    );
     assert.ok(edits.some((t) => applyEdits(text, [t.edit]).includes('return a <= 2;')));
   });
 });
@@ -354,7 +357,10 @@ describe('the search', () => {
         if (e.kind === 'candidates') ranked.push(...e.ranked);
       },
     });
-    assert.ok(ranked.some((c) => c.edit.text === 'return t * 2'), 'the model was asked');
+    assert.ok(
+      ranked.some((c) => c.edit.text === 'return t * 2'),
+      'the model was asked',
+    );
     assert.ok(ranked.every((c) => !c.edit.text.trim().startsWith('#')));
     assert.ok(ranked.every((c) => c.edit.end <= comment.start || c.edit.start >= comment.end));
   });
