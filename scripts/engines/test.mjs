@@ -9,8 +9,9 @@
 //   npm run test:engines              build (about 10 minutes on 2 cores, once) and test
 //   LLAMA_SERVER=/path/llama-server npm run test:engines      a llama-server you built yourself
 //
-// Needs python3 with pip and numpy, cmake and a C++ compiler. The build is kept in .engines/.
+// Needs python3 with numpy, cmake and a C++ compiler. The build is kept in .engines/.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -19,7 +20,12 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 /** llama-cpp-python's release whose vendored llama.cpp (commit 0c1e570) was tried here. */
-const SDIST = { name: 'llama-cpp-python', version: '0.3.36' };
+const SDIST = {
+  name: 'llama-cpp-python',
+  version: '0.3.36',
+  file: 'llama_cpp_python-0.3.36.tar.gz',
+  sha256: '832db0699007f1be95a7e41ef12e88926b02ba836461e36a36372db2760c1a2e',
+};
 const work = path.join(root, '.engines', `llama.cpp-${SDIST.version}`);
 const source = path.join(work, `llama_cpp_python-${SDIST.version}`, 'vendor', 'llama.cpp');
 const say = (m) => console.log(`[test:engines] ${m}`);
@@ -31,25 +37,22 @@ function run(cmd, args, o = {}) {
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status ?? r.signal})`);
 }
 
-function fetchSource() {
+async function fetchSource() {
   if (fs.existsSync(path.join(source, 'CMakeLists.txt'))) return;
   fs.mkdirSync(work, { recursive: true });
   say(`fetching ${SDIST.name} ${SDIST.version}'s sdist from PyPI (77 MB; it vendors llama.cpp)`);
-  run(PYTHON, [
-    '-m',
-    'pip',
-    'download',
-    '--quiet',
-    '--no-deps',
-    '--no-binary',
-    ':all:',
-    '--dest',
-    work,
-    `${SDIST.name}==${SDIST.version}`,
-  ]);
-  const archive = fs.readdirSync(work).find((f) => f.endsWith('.tar.gz'));
-  if (!archive) throw new Error(`no sdist in ${work}`);
-  run('tar', ['xzf', archive], { cwd: work });
+  // the file itself, from PyPI's simple index: pip would first build the package's metadata, and
+  // with its build dependencies from source that took minutes
+  const index = await fetch(`https://pypi.org/simple/${SDIST.name}/`, {
+    headers: { accept: 'application/vnd.pypi.simple.v1+json' },
+  }).then((r) => (r.ok ? r.json() : Promise.reject(new Error(`PyPI's index answered ${r.status}`))));
+  const file = index.files.find((f) => f.filename === SDIST.file);
+  if (!file) throw new Error(`PyPI has no ${SDIST.file}`);
+  const bytes = Buffer.from(await (await fetch(file.url)).arrayBuffer());
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  if (sha256 !== SDIST.sha256) throw new Error(`${SDIST.file}: sha256 ${sha256}, expected ${SDIST.sha256}`);
+  fs.writeFileSync(path.join(work, SDIST.file), bytes);
+  run('tar', ['xzf', SDIST.file], { cwd: work });
 }
 
 function buildServer() {
@@ -112,9 +115,9 @@ async function waitForHealth(url, server) {
 async function main() {
   let binary = process.env.LLAMA_SERVER;
   if (!binary) {
-    fetchSource();
+    await fetchSource();
     binary = buildServer();
-  } else fetchSource(); // the model is written with the source's gguf-py
+  } else await fetchSource(); // the model is written with the source's gguf-py
   const model = writeModel();
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
