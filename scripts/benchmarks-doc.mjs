@@ -19,6 +19,7 @@ const WRITTEN_BY = {
   'next-edit.json': '`npm run bench:next-edit` (its standard output)',
   'reliability.json': '`npm run reliability`',
   'repair-check.json': '`npm run bench:repair-check`',
+  'repair-check-ts.json': '`npm run bench:repair-check-ts`',
 };
 const benchOfFolder = (file) => `\`npm run bench -- --model DIR\` on a folder named ${file.replace(/\.json$/, '')}`;
 
@@ -380,6 +381,14 @@ const KINDS = [
     method: [NEXT_EDIT],
   },
   {
+    is: (r) => 'exact_of_fixed' in r && /\btsc\b/.test(r.check ?? ''),
+    title: 'Repair until tsc passes',
+    render: repairLines,
+    method: [
+      "- **Repair, TypeScript**: functions of Diffuse's own pure core (src/core, at the commit the results name; no model here trained on it) with one seeded fault each (a wrong variable, two arguments swapped, a wrong operator, a deleted or a duplicated declaration), kept only when `tsc` then reports an error; repaired with the check `tsc -p .` over a project holding src/core and a tsconfig that checks the one file. **Fixed**: `tsc` passes on the proposed fix, re-run outside the search; **exact**: byte-exact or the same syntax tree (TypeScript's printer); a type check passing says less than a test passing, so exact is the figure to read.",
+    ],
+  },
+  {
     is: (r) => 'exact_of_fixed' in r && 'by_fault' in r,
     title: 'Repair until the check passes',
     render: repairLines,
@@ -392,8 +401,9 @@ const KINDS = [
 
 function repairLines(r) {
   const n = (x) => (x === null || x === undefined ? '–' : String(x));
+  const refine = 'refine_fixed' in r;
   return [
-    `${r.cases} cases, ${r.model} on the ${r.backend} backend (${r.cpu}, ${r.cores} cores); \`${r.command}\`.`,
+    `${r.cases} cases, ${r.model} on the ${r.backend} backend (${r.cpu}, ${r.cores} cores)${r.code ? `, ${r.code}` : ''}; \`${r.command}\`.`,
     '',
     table(
       [
@@ -402,7 +412,7 @@ function repairLines(r) {
         'checks per fix p50 / p90',
         'seconds per fix p50 / p90',
         'files written',
-        'Refine fixed',
+        ...(refine ? ['Refine fixed'] : []),
       ],
       [
         [
@@ -411,14 +421,14 @@ function repairLines(r) {
           `${n(r.checks_per_fix_p50)} / ${n(r.checks_per_fix_p90)}`,
           `${n(r.seconds_per_fix_p50)} / ${n(r.seconds_per_fix_p90)}`,
           n(r.files_written),
-          pct(r.refine_fixed),
+          ...(refine ? [pct(r.refine_fixed)] : []),
         ],
       ],
     ),
     '',
     table(
-      ['fault', 'cases', 'fixed', 'exact', 'Refine fixed'],
-      Object.entries(r.by_fault).map(([k, f]) => [k, f.cases, f.fixed, f.exact, f.refine_fixed]),
+      ['fault', 'cases', 'fixed', 'exact', ...(refine ? ['Refine fixed'] : [])],
+      Object.entries(r.by_fault).map(([k, f]) => [k, f.cases, f.fixed, f.exact, ...(refine ? [f.refine_fixed] : [])]),
     ),
     '',
     `Fixes by source: ${

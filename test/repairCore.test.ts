@@ -365,6 +365,36 @@ describe('the search', () => {
     assert.ok(ranked.every((c) => c.edit.end <= comment.start || c.edit.start >= comment.end));
   });
 
+  test("the model's whole-line rewrites take every third check at most, however they score", async () => {
+    const text = 'def f(xs):\n    t = sum(xs)\n    return t * 3\n';
+    const rewrites = ['a b c', 'a b', 'a c', 'b c', 'c a'];
+    const model = {
+      ...fakeModel('a b c'), // the rewrites' words score best
+      async propose() {
+        return rewrites;
+      },
+    };
+    const order: string[] = [];
+    await searchRepair({
+      text,
+      language: 'python',
+      regions: [{ first: 1, last: 3, pointed: [3], why: 'test', header: true }],
+      model,
+      check: async () => ({ passed: false, output: '', ms: 1 }),
+      maxChecks: 9,
+      deadline: Date.now() + 60_000,
+      parallel: 1,
+      onEvent: (e) => {
+        if (e.kind === 'checked') order.push(e.candidate.template);
+      },
+    });
+    assert.equal(order.length, 9);
+    assert.deepEqual(
+      order.map((t, i) => (t === 'line' || t === 'line inserted' ? i + 1 : 0)).filter(Boolean),
+      [3, 6, 9],
+    );
+  });
+
   test('a cancelled search stops without checking further', async () => {
     const ac = new AbortController();
     let checks = 0;
