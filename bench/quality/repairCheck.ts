@@ -23,7 +23,8 @@ import { applyEdits } from '../../src/core/text/textEdit';
 import { runCommand } from '../../src/repair/projectCheck';
 import { repairFile } from '../../src/repair/repairFile';
 import { asNumber, readArgs } from '../shared/args';
-import { quantile, ROOT } from '../shared/cases';
+import { ROOT } from '../shared/cases';
+import { caseLine, repairFigures } from '../shared/repairFigures';
 
 const DATA = path.join(
   ROOT,
@@ -248,11 +249,6 @@ function snapshot(dir: string): string {
     .join('\n');
 }
 
-/** The shared quantile, or null for no fixes. */
-function quantileOf(xs: number[], q: number): number | null {
-  return xs.length ? quantile(xs, q) : null;
-}
-
 async function main(): Promise<void> {
   const { values } = readArgs({
     cases: { type: 'string', default: '42' },
@@ -306,52 +302,16 @@ async function main(): Promise<void> {
     };
     rows.push(row);
     fs.rmSync(dir, { recursive: true, force: true });
-    console.error(
-      `${k + 1}/${cases.length} ${c.problem.id} ${c.fault}: ${row.fixed ? (row.exact ? 'fixed, exact' : 'fixed') : 'no fix'} (${row.checks} checks, ${row.seconds.toFixed(1)} s${row.source ? `, ${row.source}` : ''})`,
-    );
+    console.error(caseLine(k, cases.length, c.problem.id, row));
   }
   backend.dispose();
-  const fixed = rows.filter((r) => r.fixed);
-  const share = (n: number, d: number) => (d ? Math.round((1000 * n) / d) / 1000 : 0);
-  const byFault: Record<string, { cases: number; fixed: number; exact: number; refine_fixed: number }> = {};
-  for (const r of rows) {
-    const f = (byFault[r.fault] ??= { cases: 0, fixed: 0, exact: 0, refine_fixed: 0 });
-    f.cases++;
-    if (r.fixed) f.fixed++;
-    if (r.exact) f.exact++;
-    if (r.refine_fixed) f.refine_fixed++;
-  }
-  const bySource: Record<string, number> = {};
-  for (const r of fixed) bySource[r.source!] = (bySource[r.source!] ?? 0) + 1;
   const result = {
     command: `npm run bench:repair-check -- ${values.all ? '--all' : `--cases=${values.cases}`} --max-checks=${values['max-checks']} --timeout-ms=${values['timeout-ms']} --seed=${values.seed}`,
     model: SHIPPED_MODEL,
     backend: 'local',
     cpu: os.cpus()[0]?.model ?? 'unknown',
     cores: os.availableParallelism(),
-    cases: rows.length,
-    fixed: share(fixed.length, rows.length),
-    exact_of_fixed: share(fixed.filter((r) => r.exact).length, fixed.length),
-    files_written: rows.filter((r) => r.files_written).length,
-    checks_per_fix_p50: quantileOf(
-      fixed.map((r) => r.checks),
-      0.5,
-    ),
-    checks_per_fix_p90: quantileOf(
-      fixed.map((r) => r.checks),
-      0.9,
-    ),
-    seconds_per_fix_p50: quantileOf(
-      fixed.map((r) => Math.round(r.seconds * 10) / 10),
-      0.5,
-    ),
-    seconds_per_fix_p90: quantileOf(
-      fixed.map((r) => Math.round(r.seconds * 10) / 10),
-      0.9,
-    ),
-    refine_fixed: share(rows.filter((r) => r.refine_fixed).length, rows.length),
-    by_fault: byFault,
-    fixes_by_source: bySource,
+    ...repairFigures(rows),
     rows,
   };
   fs.writeFileSync(values.out, JSON.stringify(result, null, 2) + '\n');

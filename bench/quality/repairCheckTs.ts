@@ -24,7 +24,8 @@ import { SeededRandom } from '../../src/core/sampler/rng';
 import { runCommand } from '../../src/repair/projectCheck';
 import { repairFile } from '../../src/repair/repairFile';
 import { asNumber, readArgs } from '../shared/args';
-import { quantile, ROOT } from '../shared/cases';
+import { ROOT } from '../shared/cases';
+import { caseLine, repairFigures } from '../shared/repairFigures';
 
 export const CHECK = 'node node_modules/typescript/bin/tsc -p .';
 /** Faults of one kind tried (one tsc run each) before the kind is given up for the next case. */
@@ -269,23 +270,9 @@ async function main(): Promise<void> {
       files_written: written,
     };
     rows.push(row);
-    console.error(
-      `${k + 1}/${cases.length} ${c.site.relPath} ${c.site.name} ${c.fault}: ${row.fixed ? (row.exact ? 'fixed, exact' : 'fixed') : 'no fix'} (${row.checks} checks, ${row.seconds.toFixed(1)} s${row.source ? `, ${row.source}` : ''})`,
-    );
+    console.error(caseLine(k, cases.length, `${c.site.relPath} ${c.site.name}`, row));
   }
   backend.dispose();
-  const fixed = rows.filter((r) => r.fixed);
-  const share = (n: number, d: number) => (d ? Math.round((1000 * n) / d) / 1000 : 0);
-  const q = (xs: number[], p: number) => (xs.length ? quantile(xs, p) : null);
-  const byFault: Record<string, { cases: number; fixed: number; exact: number }> = {};
-  for (const r of rows) {
-    const f = (byFault[r.fault] ??= { cases: 0, fixed: 0, exact: 0 });
-    f.cases++;
-    if (r.fixed) f.fixed++;
-    if (r.exact) f.exact++;
-  }
-  const bySource: Record<string, number> = {};
-  for (const r of fixed) bySource[r.source!] = (bySource[r.source!] ?? 0) + 1;
   const result = {
     command: `npm run bench:repair-check-ts -- --cases=${values.cases} --max-checks=${values['max-checks']} --timeout-ms=${values['timeout-ms']} --seed=${values.seed} --code=${commit}`,
     code: `cases from src/core at ${commit}`,
@@ -294,28 +281,7 @@ async function main(): Promise<void> {
     backend: 'local',
     cpu: os.cpus()[0]?.model ?? 'unknown',
     cores: os.availableParallelism(),
-    cases: rows.length,
-    fixed: share(fixed.length, rows.length),
-    exact_of_fixed: share(fixed.filter((r) => r.exact).length, fixed.length),
-    files_written: rows.filter((r) => r.files_written).length,
-    checks_per_fix_p50: q(
-      fixed.map((r) => r.checks),
-      0.5,
-    ),
-    checks_per_fix_p90: q(
-      fixed.map((r) => r.checks),
-      0.9,
-    ),
-    seconds_per_fix_p50: q(
-      fixed.map((r) => Math.round(r.seconds * 10) / 10),
-      0.5,
-    ),
-    seconds_per_fix_p90: q(
-      fixed.map((r) => Math.round(r.seconds * 10) / 10),
-      0.9,
-    ),
-    by_fault: byFault,
-    fixes_by_source: bySource,
+    ...repairFigures(rows),
     rows,
   };
   fs.writeFileSync(values.out, `${JSON.stringify(result, null, 2)}\n`);

@@ -128,6 +128,8 @@ const DELETION_PRIOR = -2;
 const WINDOW_LINES = 2;
 /** The share of the time left that scoring candidates may take (the rest is for checks). */
 const SCORING_SHARE = 0.5;
+/** A statement written twice in a row, deleted (classicTemplates.ts): checked first, as small as one character. */
+const isRepeatDeletion = (c: { template: string }) => c.template === 'repeated line deleted';
 /** The model's whole-line proposals take at most every this-many-th place in the check order. */
 const LINE_TURN = 3;
 const LINE_TEMPLATES = new Set(['line', 'line inserted']);
@@ -213,7 +215,7 @@ export async function searchRepair(o: RepairSearchOptions): Promise<RepairSearch
  * one, the size of the slip it undoes (else any one-character edit elsewhere would win over it).
  */
 function candidateSize(text: string, c: Candidate): number {
-  return c.template === 'repeated line deleted' ? 1 : size(text, c.edit);
+  return isRepeatDeletion(c) ? 1 : size(text, c.edit);
 }
 
 /** Characters an edit changes, after what it keeps at either end. */
@@ -251,7 +253,7 @@ async function rankedCandidates(
   for (const t of templates) raw.push({ edit: t.edit, source: 'classic', template: t.template });
   const priority = (c: Omit<Candidate, 'score'>) =>
     (region.pointed.includes(lineOf(c.edit.start)) ? 100 : 0) +
-    (c.template === 'repeated line deleted' ? 50 : 0) +
+    (isRepeatDeletion(c) ? 50 : 0) +
     (lineDoubt.get(lineOf(c.edit.start)) ?? 0);
   const fresh = raw
     .filter((c) => !seen.has(applyEdits(o.text, [c.edit])))
@@ -311,11 +313,10 @@ async function rankedCandidates(
   // passes is the wrong fix (5 of 6 duplicated-line fixes were such edits before repeats counted;
   // with a 3-nat prior instead of first place, 1 of 6 Python and 1 of 3 TypeScript still were).
   const ranked = scored.sort((a, b) => b.score - a.score);
-  const isRepeat = (c: Candidate) => c.template === 'repeated line deleted';
   return [
-    ...ranked.filter(isRepeat),
+    ...ranked.filter(isRepeatDeletion),
     ...takingTurns(
-      ranked.filter((c) => !isRepeat(c)),
+      ranked.filter((c) => !isRepeatDeletion(c)),
       (c) => c.source === 'model' && LINE_TEMPLATES.has(c.template),
     ),
     ...unscored,
